@@ -1,0 +1,162 @@
+"""Microsoft 365 account checks: stale members and guests, Global Administrator count, wasted licences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hygiene.checkapi import CheckContext, Finding, Outcome, check
+from hygiene.checklib.m365 import GLOBAL_ADMIN_TEMPLATE, last_sign_in, user_roles
+from hygiene.model import M365Data, M365User
+
+
+def _data(ctx: CheckContext) -> M365Data:
+    assert ctx.snapshot.m365 is not None
+    return ctx.snapshot.m365
+
+
+def staleness(user: M365User, now: datetime, inactive_days: int, grace_days: int) -> str | None:
+    """Why the account is stale, or None. Never-used accounts count once older than the grace period."""
+    last = last_sign_in(user)
+    if last is not None:
+        age = (now - last).days
+        return f"no sign-in for {age} days (last {last.date().isoformat()})" if age > inactive_days else None
+    if user.created is None:
+        return None
+    age = (now - user.created).days
+    return f"never signed in; created {age} days ago" if age > grace_days else None
+
+
+def _sign_in_note(ctx: CheckContext) -> str | None:
+    method = ctx.snapshot.dataset("m365.sign_ins").method
+    if method == "office365ActiveUserDetail":
+        return "activity from the Office 365 active-user report (no Entra ID P1): last activity dates, not sign-ins"
+    return method
+
+
+_SIGNIN_PERMS = ("User.Read.All", "AuditLog.Read.All (Entra ID P1) or Reports.Read.All")
+
+
+@check(
+    id="m365.accounts.inactive",
+    title="No stale member accounts",
+    area="accounts",
+    platform="m365",
+    severity="medium",
+    requires=("m365.users", "m365.sign_ins"),
+    description="Fails for enabled members with no successful sign-in within the policy's inactive days, and for "
+    "never-used accounts older than the grace period.",
+    remediation="Confirm with each person's manager; block sign-in for leavers (Microsoft 365 admin center > "
+    "Users > Active users > select > Block sign-in), convert shared inboxes to shared mailboxes, then remove "
+    "licences and delete after your retention period.",
+    references=("https://learn.microsoft.com/entra/identity/monitoring-health/howto-manage-inactive-user-accounts",),
+    permissions=_SIGNIN_PERMS,
+)
+def inactive_members(ctx: CheckContext) -> Outcome:
+    data = _data(ctx)
+    limits = ctx.thresholds
+    members = [u for u in data.users if u.enabled and u.user_type == "Member"]
+    findings = []
+    for user in members:
+        why = staleness(user, ctx.now, limits.inactive_days, limits.never_signed_in_grace_days)
+        if why:
+            findings.append(Finding(user.id, user.upn, why))
+    return Outcome(assessed=len(members), findings=findings, note=_sign_in_note(ctx))
+
+
+@check(
+    id="m365.accounts.guests_inactive",
+    title="No stale guest accounts",
+    area="accounts",
+    platform="m365",
+    severity="low",
+    requires=("m365.users", "m365.sign_ins"),
+    description="Fails for enabled guests with no sign-in within the policy's guest inactive days (or never used "
+    "past the grace period).",
+    remediation="Remove guests who no longer work with you (Entra admin center > Users > filter User type: Guest), "
+    "or set up an access review for guests: Identity Governance > Access reviews.",
+    references=("https://learn.microsoft.com/entra/id-governance/manage-guest-access-with-access-reviews",),
+    permissions=_SIGNIN_PERMS,
+)
+def inactive_guests(ctx: CheckContext) -> Outcome:
+    data = _data(ctx)
+    limits = ctx.thresholds
+    guests = [u for u in data.users if u.enabled and u.user_type == "Guest"]
+    findings = []
+    for user in guests:
+        why = staleness(user, ctx.now, limits.guest_inactive_days, limits.never_signed_in_grace_days)
+        if why:
+            findings.append(Finding(user.id, user.upn, why))
+    return Outcome(assessed=len(guests), findings=findings, note=_sign_in_note(ctx))
+
+
+@check(
+    id="m365.accounts.admin_count",
+    title="Between 2 and 4 Global Administrators",
+    area="accounts",
+    platform="m365",
+    severity="medium",
+    requires=("m365.users", "m365.roles"),
+    description="Fails when the number of enabled Global Administrators is outside the policy bounds: one is a "
+    "single point of failure, many widen the attack surface.",
+    remediation="Entra admin center > Roles & admins > Global Administrator: keep two to four (one can be a "
+    "break-glass account); move day-to-day admins to narrower roles such as User Administrator.",
+    references=("https://learn.microsoft.com/entra/identity/role-based-access-control/best-practices",),
+    permissions=("RoleManagement.Read.Directory",),
+)
+def admin_count(ctx: CheckContext) -> Outcome:
+    data = _data(ctx)
+    roles = user_roles(data)
+    enabled = {u.id: u for u in data.users if u.enabled}
+    admins = sorted(enabled[uid].upn for uid, held in roles.items() if GLOBAL_ADMIN_TEMPLATE in held and uid in enabled)
+    low, high = ctx.thresholds.admin_count_min, ctx.thresholds.admin_count_max
+    if low <= len(admins) <= high:
+        return Outcome(assessed=1, note=f"{len(admins)} Global Administrators")
+    listed = ", ".join(admins) or "none"
+    detail = f"{len(admins)} Global Administrators ({listed}); policy requires {low} to {high}"
+    return Outcome(assessed=1, findings=[Finding(data.tenant_id, "tenant", detail, {"count": len(admins)})])
+
+
+@check(
+    id="m365.licences.unused",
+    title="No licences on disabled or inactive accounts",
+    area="accounts",
+    platform="m365",
+    severity="low",
+    requires=("m365.users", "m365.sign_ins", "m365.licences"),
+    description="Lists, per licence type, the licences assigned to disabled accounts or stale members, with the "
+    "monthly cost where the policy gives prices.",
+    remediation="Microsoft 365 admin center > Billing > Licenses: unassign the licences from the listed accounts, "
+    "then reduce the subscription quantity at renewal.",
+    references=("https://learn.microsoft.com/microsoft-365/commerce/licenses/remove-licenses-from-users",),
+    permissions=("User.Read.All", "LicenseAssignment.Read.All", "AuditLog.Read.All or Reports.Read.All"),
+)
+def unused_licences(ctx: CheckContext) -> Outcome:
+    data = _data(ctx)
+    limits = ctx.thresholds
+    part_numbers = {s.sku_id: s.part_number for s in data.skus}
+    wasted: dict[str, list[str]] = {}
+    licensed = [u for u in data.users if u.assigned_sku_ids]
+    for user in licensed:
+        if user.enabled:
+            if user.user_type != "Member":
+                continue
+            if not staleness(user, ctx.now, limits.inactive_days, limits.never_signed_in_grace_days):
+                continue
+        for sku in user.assigned_sku_ids:
+            wasted.setdefault(sku, []).append(user.upn)
+    findings = []
+    for sku_id, upns in sorted(wasted.items(), key=lambda kv: part_numbers.get(kv[0], kv[0])):
+        part = part_numbers.get(sku_id, sku_id)
+        price = limits.licence_prices.get(part)
+        cost = round(price * len(upns), 2) if price is not None else None
+        money = f"; {limits.currency} {cost:.2f} a month" if cost is not None else ""
+        shown = ", ".join(sorted(upns)[:10]) + (f" and {len(upns) - 10} more" if len(upns) > 10 else "")
+        findings.append(
+            Finding(
+                sku_id,
+                part,
+                f"{len(upns)} licence(s) on disabled or inactive accounts{money}: {shown}",
+                {"sku": part, "count": len(upns), "monthly_cost": cost, "currency": limits.currency},
+            )
+        )
+    return Outcome(assessed=len(data.skus), findings=findings, note=_sign_in_note(ctx))

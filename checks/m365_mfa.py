@@ -1,0 +1,170 @@
+"""Microsoft 365 MFA checks: registration and enforcement reconciled per user, admins, legacy auth."""
+
+from __future__ import annotations
+
+from hygiene.checkapi import CheckContext, Finding, Outcome, check
+from hygiene.checklib.m365 import (
+    LEGACY_CLIENTS,
+    enforcement_for,
+    enforcing_policies,
+    role_names,
+    user_roles,
+)
+from hygiene.model import M365Data, M365User
+
+
+def _data(ctx: CheckContext) -> M365Data:
+    assert ctx.snapshot.m365 is not None
+    return ctx.snapshot.m365
+
+
+def _enabled_members(data: M365Data) -> list[M365User]:
+    return [u for u in data.users if u.enabled and u.user_type == "Member"]
+
+
+@check(
+    id="m365.mfa.registered",
+    title="Every enabled member can do MFA",
+    area="mfa",
+    platform="m365",
+    severity="high",
+    requires=("m365.users", "m365.registration"),
+    description="Passes when every enabled member account has a strong authentication method registered that "
+    "the tenant's policy allows (isMfaCapable).",
+    remediation="Ask each listed person to register the Microsoft Authenticator app (or a security key) at "
+    "https://aka.ms/mysecurityinfo, and turn on the registration campaign: Entra admin center > Protection > "
+    "Authentication methods > Registration campaign.",
+    references=(
+        "https://learn.microsoft.com/graph/api/resources/userregistrationdetails",
+        "https://learn.microsoft.com/entra/identity/authentication/how-to-mfa-registration-campaign",
+    ),
+    permissions=("User.Read.All", "AuditLog.Read.All (Entra ID P1) or UserAuthenticationMethod.Read.All"),
+)
+def mfa_registered(ctx: CheckContext) -> Outcome:
+    data = _data(ctx)
+    registrations = {r.user_id: r for r in data.registrations}
+    members = _enabled_members(data)
+    findings = []
+    for user in members:
+        row = registrations.get(user.id)
+        if row is None:
+            findings.append(Finding(user.id, user.upn, "no MFA method registered (absent from the registration data)"))
+        elif not row.is_mfa_capable:
+            methods = ", ".join(row.methods) or "none"
+            findings.append(Finding(user.id, user.upn, f"not MFA-capable; registered methods: {methods}"))
+    return Outcome(assessed=len(members), findings=findings, note=ctx.snapshot.dataset("m365.registration").method)
+
+
+@check(
+    id="m365.mfa.enforced",
+    title="MFA is enforced for every enabled member",
+    area="mfa",
+    platform="m365",
+    severity="critical",
+    requires=("m365.users", "m365.mfa_policies", "m365.roles", "m365.per_user_mfa"),
+    description="Passes when each enabled member is covered by security defaults, an enabled Conditional Access "
+    "policy for all cloud apps that requires MFA (built-in control or an MFA authentication strength), or "
+    "per-user MFA 'enforced'. Report-only policies, OR-alternatives and exclusions do not count.",
+    remediation="Create (or fix) a Conditional Access policy: Entra admin center > Protection > Conditional "
+    "Access > New policy from template 'Require multifactor authentication for all users'; include All users, "
+    "All cloud apps, grant 'Require multifactor authentication', exclude only two break-glass accounts, and "
+    "switch it from Report-only to On. Without Entra ID P1, turn on security defaults instead.",
+    references=(
+        "https://learn.microsoft.com/entra/identity/conditional-access/policy-all-users-mfa-strength",
+        "https://learn.microsoft.com/entra/fundamentals/security-defaults",
+    ),
+    permissions=("Policy.Read.All", "GroupMember.Read.All", "RoleManagement.Read.Directory"),
+)
+def mfa_enforced(ctx: CheckContext) -> Outcome:
+    data = _data(ctx)
+    roles = user_roles(data)
+    policies = enforcing_policies(data)
+    registrations = {r.user_id: r for r in data.registrations}
+    members = _enabled_members(data)
+    findings = []
+    for user in members:
+        if enforcement_for(user, data, roles.get(user.id, set()), policies).enforced:
+            continue
+        row = registrations.get(user.id)
+        registered = " (MFA is registered but never demanded)" if row is not None and row.is_mfa_capable else ""
+        findings.append(Finding(user.id, user.upn, f"no policy requires MFA for this account{registered}"))
+    how = "security defaults" if data.security_defaults_enabled else f"{len(policies)} enforcing CA policies"
+    return Outcome(assessed=len(members), findings=findings, note=how)
+
+
+@check(
+    id="m365.mfa.admins",
+    title="Every admin has MFA registered and enforced",
+    area="mfa",
+    platform="m365",
+    severity="critical",
+    requires=("m365.users", "m365.roles", "m365.registration", "m365.mfa_policies", "m365.per_user_mfa"),
+    description="Passes when every enabled account holding a directory role is MFA-capable and covered by MFA "
+    "enforcement.",
+    remediation="For each listed admin: register a phishing-resistant method (security key or passkey), and "
+    "make sure a Conditional Access policy 'Require MFA for administrators' (Entra admin center > Protection > "
+    "Conditional Access > templates) is On for all admin roles.",
+    references=("https://learn.microsoft.com/entra/identity/conditional-access/policy-old-require-mfa-admin",),
+    permissions=("RoleManagement.Read.Directory", "AuditLog.Read.All", "Policy.Read.All"),
+)
+def mfa_admins(ctx: CheckContext) -> Outcome:
+    data = _data(ctx)
+    roles = user_roles(data)
+    names = role_names(data)
+    policies = enforcing_policies(data)
+    registrations = {r.user_id: r for r in data.registrations}
+    admins = [u for u in data.users if u.enabled and roles.get(u.id)]
+    findings = []
+    for user in admins:
+        problems = []
+        row = registrations.get(user.id)
+        if row is None or not row.is_mfa_capable:
+            problems.append("not MFA-capable")
+        if not enforcement_for(user, data, roles[user.id], policies).enforced:
+            problems.append("MFA not enforced")
+        if problems:
+            held = ", ".join(sorted(names.get(r, r) for r in roles[user.id]))
+            findings.append(Finding(user.id, user.upn, f"{' and '.join(problems)}; roles: {held}"))
+    return Outcome(assessed=len(admins), findings=findings)
+
+
+@check(
+    id="m365.mfa.legacy_auth_blocked",
+    title="Legacy authentication is blocked",
+    area="mfa",
+    platform="m365",
+    severity="high",
+    requires=("m365.mfa_policies",),
+    description="Passes when security defaults are on or an enabled Conditional Access policy blocks the legacy "
+    "client apps (Exchange ActiveSync and other clients) for all users and all cloud apps. Legacy protocols "
+    "cannot do MFA, so they bypass it.",
+    remediation="Entra admin center > Protection > Conditional Access > New policy from template 'Block legacy "
+    "authentication': All users, All cloud apps, Conditions > Client apps: Exchange ActiveSync clients and "
+    "Other clients, Grant: Block access; switch it On.",
+    references=("https://learn.microsoft.com/entra/identity/conditional-access/policy-block-legacy-authentication",),
+    permissions=("Policy.Read.All",),
+)
+def legacy_auth_blocked(ctx: CheckContext) -> Outcome:
+    data = _data(ctx)
+    if data.security_defaults_enabled:
+        return Outcome(assessed=1, note="security defaults block legacy authentication")
+    for policy in data.ca_policies:
+        if (
+            policy.state == "enabled"
+            and "All" in policy.users.include_users
+            and "All" in policy.include_applications
+            and "block" in policy.built_in_controls
+            and set(policy.client_app_types) >= LEGACY_CLIENTS
+        ):
+            return Outcome(assessed=1, note=f"blocked by Conditional Access: {policy.name}")
+    report_only = [
+        p.name
+        for p in data.ca_policies
+        if p.state != "enabled" and "block" in p.built_in_controls and LEGACY_CLIENTS & set(p.client_app_types)
+    ]
+    detail = (
+        "no security defaults and no enabled Conditional Access policy blocks Exchange ActiveSync and other clients"
+    )
+    if report_only:
+        detail += f" (not enforced: {', '.join(report_only)})"
+    return Outcome(assessed=1, findings=[Finding(data.tenant_id, "tenant", detail)])

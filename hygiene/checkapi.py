@@ -1,0 +1,154 @@
+"""What a check is: a pure function of (snapshot, policy thresholds) with declared metadata.
+
+A check module (built-in, an extra folder, or an installed package under the ``hygiene.checks`` entry
+point group) defines functions decorated with :func:`check`::
+
+    @check(id="m365.mfa.registered", title="…", area="mfa", platform="m365", severity="high",
+           requires=("m365.users", "m365.registration"), remediation="…", references=("https://…",))
+    def mfa_registered(ctx: CheckContext) -> Outcome:
+        ...
+        return Outcome(assessed=len(users), findings=[Finding(resource_id=…, resource_name=…, detail=…)])
+
+A check never does I/O. It raises :class:`NotAssessed` when the data it was given cannot answer the
+question (for instance a fallback report that conceals user names); the engine turns an unavailable
+required dataset into ``not_assessed`` before the check is even called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from hygiene.model import ReasonKind, Snapshot
+
+if TYPE_CHECKING:
+    from hygiene.policy import Attestation, LifecycleTable, Thresholds
+
+Area = Literal["mfa", "accounts", "backup", "patching"]
+Severity = Literal["critical", "high", "medium", "low"]
+AREAS: tuple[Area, ...] = ("mfa", "accounts", "backup", "patching")
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failing resource."""
+
+    resource_id: str
+    resource_name: str
+    detail: str
+    #: structured extras for reports (e.g. sku, monthly cost); plain JSON values only
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check measured: how many resources it assessed and which of them fail."""
+
+    assessed: int
+    findings: list[Finding] = field(default_factory=list)
+    #: how the data was obtained or anything a reader must know to interpret the result
+    note: str | None = None
+    #: "attested" when the result rests on an organisation's attestation rather than on measured data
+    basis: Literal["measured", "attested"] = "measured"
+    attestation_ids: tuple[str, ...] = ()
+
+
+class NotAssessed(Exception):
+    """Raised by a check whose data cannot answer its question."""
+
+    def __init__(self, kind: ReasonKind, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    snapshot: Snapshot
+    thresholds: Thresholds
+    attestations: tuple[Attestation, ...]
+    lifecycle: LifecycleTable
+
+    @property
+    def now(self) -> datetime:
+        """The scan's collection time: every age is measured against it, never against the wall clock."""
+        return self.snapshot.collected_at
+
+
+CheckFunction = Callable[[CheckContext], Outcome]
+
+
+@dataclass(frozen=True)
+class CheckMeta:
+    id: str
+    title: str
+    area: Area
+    platform: str
+    severity: Severity
+    requires: tuple[str, ...]
+    remediation: str
+    references: tuple[str, ...] = ()
+    #: framework name -> control ids; merged with policies/frameworks/mappings.yaml by the registry
+    frameworks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: least-privilege permissions (and licences) the data needs, for `hygiene permissions`
+    permissions: tuple[str, ...] = ()
+    #: a sentence on what passing means, shown in `hygiene checks show`
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    meta: CheckMeta
+    run: CheckFunction
+    origin: str  # where it was loaded from: "builtin", a folder, or an entry point
+
+
+_META_ATTRIBUTE = "__hygiene_check__"
+
+
+def check(
+    *,
+    id: str,
+    title: str,
+    area: Area,
+    platform: str,
+    severity: Severity,
+    requires: tuple[str, ...],
+    remediation: str,
+    references: tuple[str, ...] = (),
+    frameworks: Mapping[str, tuple[str, ...]] | None = None,
+    permissions: tuple[str, ...] = (),
+    description: str = "",
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Declare a check. The function is returned unchanged, with its metadata attached."""
+    if area not in AREAS:
+        raise ValueError(f"check {id}: area must be one of {', '.join(AREAS)}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"check {id}: severity must be one of {', '.join(SEVERITIES)}")
+    meta = CheckMeta(
+        id=id,
+        title=title,
+        area=area,
+        platform=platform,
+        severity=severity,
+        requires=tuple(requires),
+        remediation=remediation,
+        references=tuple(references),
+        frameworks=dict(frameworks or {}),
+        permissions=tuple(permissions),
+        description=description,
+    )
+
+    def decorate(fn: CheckFunction) -> CheckFunction:
+        setattr(fn, _META_ATTRIBUTE, meta)
+        return fn
+
+    return decorate
+
+
+def check_meta_of(obj: object) -> CheckMeta | None:
+    meta = getattr(obj, _META_ATTRIBUTE, None)
+    return meta if isinstance(meta, CheckMeta) else None

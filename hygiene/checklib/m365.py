@@ -1,0 +1,145 @@
+"""Microsoft 365 reasoning shared by checks: who is covered by MFA enforcement, who holds which role,
+when a user last signed in.
+
+Enforcement per user (https://learn.microsoft.com/entra/identity/conditional-access/concept-conditional-access-grant,
+https://learn.microsoft.com/graph/api/resources/conditionalaccessgrantcontrols): security defaults on; or an
+*enabled* Conditional Access policy (report-only does not enforce) that covers the user, targets all cloud
+apps and all client apps, and demands MFA (built-in control ``mfa`` or an authentication strength whose
+``requirementsSatisfied`` is ``mfa``, possibly with an *empty* ``builtInControls``) without an OR
+alternative that lets the user in without it; or per-user MFA ``enforced``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from hygiene.model import CAPolicy, M365Data, M365User
+
+GLOBAL_ADMIN_TEMPLATE = "62e90394-69f5-4237-9190-012177145e10"
+#: client app types that together mean "modern clients" (browser + apps); "all" or [] mean every client
+MODERN_CLIENTS = {"browser", "mobileAppsAndDesktopClients"}
+LEGACY_CLIENTS = {"exchangeActiveSync", "other"}
+
+
+def user_roles(data: M365Data) -> dict[str, set[str]]:
+    """user id -> role template ids, with group-assigned roles expanded to the group's members."""
+    roles: dict[str, set[str]] = {}
+    for assignment in data.role_assignments:
+        if assignment.principal_type == "group":
+            members: Iterable[str] = data.group_members.get(assignment.principal_id, [])
+        elif assignment.principal_type == "user":
+            members = [assignment.principal_id]
+        else:
+            continue
+        for member in members:
+            roles.setdefault(member, set()).add(assignment.role_template_id)
+    return roles
+
+
+def role_names(data: M365Data) -> dict[str, str]:
+    return {a.role_template_id: a.role_name for a in data.role_assignments}
+
+
+def _in_groups(user_id: str, groups: Iterable[str], data: M365Data) -> bool:
+    return any(user_id in data.group_members.get(g, ()) for g in groups)
+
+
+def policy_covers(policy: CAPolicy, user: M365User, roles: set[str], data: M365Data) -> bool:
+    scope = policy.users
+    included = (
+        "All" in scope.include_users
+        or user.id in scope.include_users
+        or ("GuestsOrExternalUsers" in scope.include_users and user.user_type == "Guest")
+        or _in_groups(user.id, scope.include_groups, data)
+        or bool(roles & set(scope.include_roles))
+    )
+    if not included:
+        return False
+    excluded = (
+        user.id in scope.exclude_users
+        or ("GuestsOrExternalUsers" in scope.exclude_users and user.user_type == "Guest")
+        or _in_groups(user.id, scope.exclude_groups, data)
+        or bool(roles & set(scope.exclude_roles))
+    )
+    return not excluded
+
+
+def _all_apps(policy: CAPolicy) -> bool:
+    return "All" in policy.include_applications and not policy.exclude_applications
+
+
+def _all_modern_clients(policy: CAPolicy) -> bool:
+    types = set(policy.client_app_types)
+    return not types or "all" in types or types >= MODERN_CLIENTS
+
+
+def requires_mfa(policy: CAPolicy) -> bool:
+    """True when every way through the policy's grant controls includes MFA."""
+    controls = set(policy.built_in_controls)
+    strength_mfa = (policy.auth_strength_requirement or "").lower() == "mfa"
+    if "block" in controls:
+        return False
+    if not ("mfa" in controls or strength_mfa):
+        return False
+    operator = (policy.grant_operator or "AND").upper()
+    if operator == "AND":
+        return True
+    # OR: any alternative that is not MFA (a compliant device, an app protection policy …) bypasses it
+    others = controls - {"mfa"}
+    return not others
+
+
+def enforcing_policies(data: M365Data) -> list[CAPolicy]:
+    return [
+        p
+        for p in data.ca_policies
+        if p.state == "enabled" and _all_apps(p) and _all_modern_clients(p) and requires_mfa(p)
+    ]
+
+
+@dataclass(frozen=True)
+class Enforcement:
+    enforced: bool
+    how: str
+
+
+def enforcement_for(user: M365User, data: M365Data, roles: set[str], policies: list[CAPolicy]) -> Enforcement:
+    if data.security_defaults_enabled:
+        return Enforcement(True, "security defaults")
+    for policy in policies:
+        if policy_covers(policy, user, roles, data):
+            return Enforcement(True, f"Conditional Access: {policy.name}")
+    if data.per_user_mfa.get(user.id) == "enforced":
+        return Enforcement(True, "per-user MFA enforced")
+    return Enforcement(False, "")
+
+
+def users_without_policy_enforcement(data: M365Data) -> list[M365User]:
+    """Enabled members that neither security defaults nor a CA policy covers (per-user MFA aside)."""
+    if data.security_defaults_enabled:
+        return []
+    roles = user_roles(data)
+    policies = enforcing_policies(data)
+    return [
+        u
+        for u in data.users
+        if u.enabled
+        and u.user_type == "Member"
+        and not any(policy_covers(p, u, roles.get(u.id, set()), data) for p in policies)
+    ]
+
+
+def last_sign_in(user: M365User) -> datetime | None:
+    """Successful sign-in time when known, else the latest attempt, else the no-P1 report's activity date.
+
+    lastSuccessfulSignInDateTime is recorded only since December 2023
+    (https://learn.microsoft.com/graph/api/resources/signinactivity).
+    """
+    if user.last_successful_sign_in is not None:
+        return user.last_successful_sign_in
+    attempts = [t for t in (user.last_interactive_sign_in, user.last_non_interactive_sign_in) if t]
+    if attempts:
+        return max(attempts)
+    return user.last_activity_date

@@ -1,0 +1,135 @@
+"""Per-organisation configuration: one TOML file, validated; every error names the file and the key.
+
+Secrets never live in the file: it names an environment variable or a key file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from hygiene.errors import InputError, format_validation_errors
+
+log = structlog.get_logger(__name__)
+
+MAX_CONFIG_BYTES = 1024 * 1024
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")]
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s/]+(/[^\s]*)?$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganisationConfig(_Strict):
+    id: Slug = Field(description="letters, digits and '-'; the history key")
+    name: str = Field(min_length=1)
+
+
+class PolicyConfig(_Strict):
+    profile: str = "sme-baseline"
+    exceptions: Path | None = None
+
+
+class ChecksConfig(_Strict):
+    #: extra folders of check modules, relative to the config file
+    extra_dirs: list[Path] = Field(default_factory=list)
+
+
+class M365Config(_Strict):
+    tenant_id: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    certificate_file: Path | None = None
+    authority_host: HttpsUrl = "https://login.microsoftonline.com"
+    graph_url: HttpsUrl = "https://graph.microsoft.com"
+    ca_bundle: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> M365Config:
+        if (self.client_secret_env is None) == (self.certificate_file is None):
+            raise ValueError("give exactly one of client_secret_env (an env var name) or certificate_file")
+        return self
+
+
+class SourcesConfig(_Strict):
+    m365: M365Config | None = None
+
+
+class Config(_Strict):
+    organisation: OrganisationConfig
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    #: the file this was read from; relative paths inside it are resolved against its folder
+    path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _some_source(self) -> Config:
+        if not any(getattr(self.sources, name) for name in SourcesConfig.model_fields):
+            raise ValueError("sources: configure at least one of " + ", ".join(SourcesConfig.model_fields))
+        return self
+
+    def platforms(self) -> list[str]:
+        return [name for name in SourcesConfig.model_fields if getattr(self.sources, name) is not None]
+
+
+def _resolve(base: Path, value: Path | None) -> Path | None:
+    if value is None:
+        return None
+    value = value.expanduser()
+    return value if value.is_absolute() else (base / value)
+
+
+def _warn_if_world_readable(path: Path, what: str) -> None:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if os.name == "posix" and mode & (stat.S_IROTH | stat.S_IWOTH):
+        log.warning("key file is readable by every user on this machine; chmod 600 it", file=str(path), what=what)
+
+
+def load_config(path: Path) -> Config:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(path, f"cannot read config ({exc.strerror})") from None
+    if size > MAX_CONFIG_BYTES:
+        raise InputError(path, f"config is {size} bytes; the limit is {MAX_CONFIG_BYTES}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, f"invalid TOML: {exc}") from None
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(path, format_validation_errors(exc.errors())) from None
+    base = path.resolve().parent
+    config.path = path.resolve()
+    config.policy.exceptions = _resolve(base, config.policy.exceptions)
+    config.checks.extra_dirs = [p for p in (_resolve(base, d) for d in config.checks.extra_dirs) if p]
+    m365 = config.sources.m365
+    if m365 is not None:
+        m365.certificate_file = _resolve(base, m365.certificate_file)
+        m365.ca_bundle = _resolve(base, m365.ca_bundle)
+        for key, file in (("certificate_file", m365.certificate_file), ("ca_bundle", m365.ca_bundle)):
+            if file is not None and not file.is_file():
+                raise InputError(path, f"sources.m365.{key}: file {file} not found")
+        if m365.certificate_file is not None:
+            _warn_if_world_readable(m365.certificate_file, "sources.m365.certificate_file")
+    for extra in config.checks.extra_dirs:
+        if not extra.is_dir():
+            raise InputError(path, f"checks.extra_dirs: folder {extra} not found")
+    if config.policy.exceptions is not None and not config.policy.exceptions.is_file():
+        raise InputError(path, f"policy.exceptions: file {config.policy.exceptions} not found")
+    return config

@@ -1,0 +1,219 @@
+"""Evaluation: checks run over a snapshot, exceptions and attestations are applied, the result is scored.
+
+Pure: nothing here does I/O, so ``hygiene evaluate`` gives the same results offline from a saved snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import structlog
+
+from hygiene.checkapi import Check, CheckContext, NotAssessed, Outcome
+from hygiene.model import ReasonKind, Snapshot
+from hygiene.policy import ControlsFile, LifecycleTable, Profile
+from hygiene.registry import Registry
+from hygiene.results import (
+    AttestationRecord,
+    CheckResult,
+    ControlsRegister,
+    ExceptionRecord,
+    FindingResult,
+    ProfileRef,
+    ScanReport,
+    Status,
+)
+from hygiene.scoring import score
+
+log = structlog.get_logger(__name__)
+
+
+def _base_result(item: Check, severity: str) -> CheckResult:
+    meta = item.meta
+    return CheckResult(
+        check_id=meta.id,
+        title=meta.title,
+        area=meta.area,
+        platform=meta.platform,
+        severity=severity,
+        status=Status.NOT_ASSESSED,
+        frameworks={k: list(v) for k, v in meta.frameworks.items()},
+        remediation=meta.remediation,
+        references=list(meta.references),
+    )
+
+
+def _missing_data(snapshot: Snapshot, item: Check) -> tuple[ReasonKind, str, list[str]] | None:
+    for name in item.meta.requires:
+        state = snapshot.dataset(name)
+        if not state.available:
+            kind = state.reason_kind or ReasonKind.ERROR
+            return kind, state.reason or f"{name} is not available", list(state.needs)
+    return None
+
+
+def _apply_outcome(
+    result: CheckResult, outcome: Outcome, controls: ControlsFile, as_of: datetime, used: dict[str, int]
+) -> None:
+    active = [e for e in controls.exceptions if e.check == result.check_id and e.is_active(as_of.date())]
+    findings: list[FindingResult] = []
+    for finding in outcome.findings:
+        accepted_by = next((e.id for e in active if e.covers(finding.resource_id, finding.resource_name)), None)
+        if accepted_by is not None:
+            used[accepted_by] = used.get(accepted_by, 0) + 1
+        findings.append(
+            FindingResult(
+                resource_id=finding.resource_id,
+                resource_name=finding.resource_name,
+                detail=finding.detail,
+                accepted_by=accepted_by,
+                data=dict(finding.data),
+            )
+        )
+    result.findings = findings
+    result.assessed = outcome.assessed
+    result.failing = len(findings)
+    result.accepted = sum(f.accepted_by is not None for f in findings)
+    result.note = outcome.note
+    result.basis = outcome.basis
+    result.attestation_ids = list(outcome.attestation_ids)
+    if not findings:
+        result.status = Status.PASS
+        result.reason = (
+            "attested: " + (outcome.note or "see the attestation register")
+            if outcome.basis == "attested"
+            else f"all {outcome.assessed} assessed resources pass"
+        )
+    elif result.accepted == result.failing:
+        result.status = Status.ACCEPTED
+        result.reason = f"{result.failing} of {outcome.assessed} fail, all covered by an unexpired exception"
+    else:
+        result.status = Status.FAIL
+        open_count = result.failing - result.accepted
+        result.reason = f"{open_count} of {outcome.assessed} fail" + (
+            f" ({result.accepted} more risk-accepted)" if result.accepted else ""
+        )
+
+
+def evaluate_check(
+    item: Check,
+    snapshot: Snapshot,
+    profile: Profile,
+    controls: ControlsFile,
+    lifecycle: LifecycleTable,
+    used_exceptions: dict[str, int],
+) -> CheckResult:
+    severity = profile.checks.severity.get(item.meta.id, item.meta.severity)
+    result = _base_result(item, severity)
+    missing = _missing_data(snapshot, item)
+    if missing is not None:
+        result.reason_kind, result.reason, result.permissions = missing
+        return result
+    as_of = snapshot.collected_at.date()
+    ctx = CheckContext(
+        snapshot=snapshot,
+        thresholds=profile.thresholds,
+        attestations=tuple(a for a in controls.attestations if a.check == item.meta.id and a.is_active(as_of)),
+        lifecycle=lifecycle,
+    )
+    try:
+        outcome = item.run(ctx)
+    except NotAssessed as exc:
+        result.reason_kind = exc.kind
+        result.reason = exc.reason
+        return result
+    except Exception as exc:
+        log.error("check raised", check=item.meta.id, error=f"{type(exc).__name__}: {exc}", exc_info=True)
+        result.status = Status.ERROR
+        result.reason_kind = ReasonKind.ERROR
+        result.reason = f"the check raised {type(exc).__name__}: {exc}"
+        return result
+    _apply_outcome(result, outcome, controls, snapshot.collected_at, used_exceptions)
+    return result
+
+
+def _register(
+    controls: ControlsFile, snapshot: Snapshot, used: dict[str, int], results: Iterable[CheckResult]
+) -> ControlsRegister:
+    as_of = snapshot.collected_at.date()
+    used_attestations: dict[str, list[str]] = {}
+    for result in results:
+        for att_id in result.attestation_ids:
+            used_attestations.setdefault(att_id, []).append(result.check_id)
+    exceptions = []
+    for exc in controls.exceptions:
+        state = "expired" if not exc.is_active(as_of) else ("active" if used.get(exc.id or "", 0) else "unused")
+        exceptions.append(
+            ExceptionRecord(exception=exc, state=state, findings_covered=used.get(exc.id or "", 0))
+        )
+    attestations = []
+    for att in controls.attestations:
+        if att.date > as_of:
+            att_state = "future"
+        elif att.expires is not None and att.expires < as_of:
+            att_state = "expired"
+        else:
+            att_state = "active"
+        attestations.append(
+            AttestationRecord(attestation=att, state=att_state, used_by=used_attestations.get(att.id or "", []))
+        )
+    return ControlsRegister(
+        path=controls.path, exceptions=exceptions, attestations=attestations, rejected=list(controls.rejected)
+    )
+
+
+def evaluate(
+    snapshot: Snapshot,
+    registry: Registry,
+    profile: Profile,
+    controls: ControlsFile,
+    lifecycle: LifecycleTable,
+    *,
+    scan_id: str,
+    operator: str,
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+) -> ScanReport:
+    in_scope = set(snapshot.sources)
+    disabled = set(profile.checks.disabled)
+    used: dict[str, int] = {}
+    results = [
+        evaluate_check(item, snapshot, profile, controls, lifecycle, used)
+        for item in registry
+        if item.meta.id not in disabled and item.meta.platform in in_scope
+    ]
+    out_of_scope = sorted({c.meta.platform for c in registry} - in_scope)
+    for expired in (e for e in controls.exceptions if not e.is_active(snapshot.collected_at.date())):
+        log.warning(
+            "exception expired: not applied", exception=expired.id, check=expired.check, expired=str(expired.expires)
+        )
+    for rejected in controls.rejected:
+        log.warning(
+            "exceptions file entry rejected: not applied",
+            kind=rejected.kind,
+            index=rejected.index,
+            problem=rejected.problem,
+        )
+    return ScanReport(
+        tool_version=snapshot.tool_version,
+        organisation_id=snapshot.organisation.id,
+        organisation_name=snapshot.organisation.name,
+        scan_id=scan_id,
+        started_at=started_at or snapshot.collected_at,
+        finished_at=finished_at or snapshot.collected_at,
+        evaluated_at=datetime.now(UTC),
+        as_of=snapshot.collected_at.date(),
+        operator=operator,
+        profile=ProfileRef(
+            name=profile.name,
+            title=profile.title,
+            source=profile.source_path,
+            thresholds=profile.thresholds.model_dump(mode="json", exclude={"plugins"}),
+        ),
+        sources=dict(snapshot.sources),
+        score=score(results),
+        results=results,
+        controls=_register(controls, snapshot, used, results),
+        out_of_scope_platforms=out_of_scope,
+    )

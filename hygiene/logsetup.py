@@ -1,0 +1,123 @@
+"""Logging: readable lines on the console, JSON lines in a log file, secrets redacted everywhere.
+
+stdlib loggers (urllib3, msal) are routed through the same processors via ``ProcessorFormatter`` with the
+redaction step in ``foreign_pre_chain`` too, or their records would bypass it (urllib3 debug lines carry
+URLs). Exceptions are rendered as plain tracebacks: rich's renderer can show local variables, secrets included.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+_SECRET_KEYS = re.compile(r"(?i)(secret|token|password|passwd|assertion|authorization|private_key|credential|api_key)")
+_SECRET_VALUES = [
+    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"(?i)(client_secret|client_assertion|access_token|refresh_token|sig)=[^&\s\"']+"),
+]
+_known_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value (read from the environment or a key file) so it is scrubbed wherever it shows."""
+    if value and len(value) >= 6:
+        _known_secrets.add(value)
+
+
+def redact_text(text: str) -> str:
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, "[REDACTED]")
+    for pattern in _SECRET_VALUES:
+        text = pattern.sub("[REDACTED]", text)
+    return text
+
+
+def _redact_value(key: str, value: Any) -> Any:
+    if _SECRET_KEYS.search(key) and value not in (None, "", False):
+        return "[REDACTED]"
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(key, v) for v in value]
+    return value
+
+
+def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        if key in ("event", "exception", "exc_info"):
+            if isinstance(event_dict[key], str):
+                event_dict[key] = redact_text(event_dict[key])
+            continue
+        event_dict[key] = _redact_value(key, event_dict[key])
+    return event_dict
+
+
+def _render_exception_then_redact(logger: Any, name: str, event_dict: MutableMapping[str, Any]) -> Any:
+    event_dict = structlog.processors.format_exc_info(logger, name, event_dict)
+    return redact(logger, name, event_dict)
+
+
+def configure(level: str = "info", log_file: Path | None = None, console: bool = True) -> None:
+    numeric = getattr(logging, level.upper(), logging.INFO)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _render_exception_then_redact,
+    ]
+    structlog.configure(
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(numeric)
+    if console:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=shared,
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.dev.ConsoleRenderer(
+                        colors=sys.stderr.isatty() and "NO_COLOR" not in os.environ,
+                        exception_formatter=structlog.dev.plain_traceback,
+                    ),
+                ],
+            )
+        )
+        root.addHandler(handler)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=shared,
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.JSONRenderer(),
+                ],
+            )
+        )
+        root.addHandler(file_handler)
+    # chatty third-party loggers: keep them at warning unless debugging
+    for noisy in ("urllib3", "msal", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)

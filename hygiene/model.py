@@ -1,0 +1,219 @@
+"""The normalised snapshot: what sources collect and checks read.
+
+Sources turn vendor responses into these models; checks never see vendor JSON. A snapshot is saved as
+``snapshot.json.gz`` so that ``hygiene evaluate`` can re-run every check offline.
+
+Every piece of data a source tries to collect is a *dataset* (``m365.users``, ``m365.devices`` …) with a
+:class:`DatasetState`. A check declares the datasets it needs; when one is unavailable the check is
+``not_assessed`` with the dataset's reason, never passed or failed on data nobody saw.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SNAPSHOT_SCHEMA_VERSION = 1
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class ReasonKind(StrEnum):
+    """Why something could not be assessed."""
+
+    LICENCE = "licence"
+    PERMISSION = "permission"
+    API_GAP = "api_gap"
+    UNREACHABLE = "unreachable"
+    NOT_COLLECTED = "not_collected"
+    ERROR = "error"
+
+
+class DatasetState(Model):
+    available: bool
+    reason_kind: ReasonKind | None = None
+    reason: str | None = None
+    #: how the data was obtained when there is more than one way (e.g. a fallback report)
+    method: str | None = None
+    endpoint: str | None = None
+    records: int = 0
+    #: the permissions or licences that would make an unavailable dataset available
+    needs: list[str] = Field(default_factory=list)
+
+
+SourceStatus = Literal["ok", "partial", "error"]
+
+
+class SourceRun(Model):
+    """What happened when one platform was collected."""
+
+    platform: str
+    status: SourceStatus
+    started_at: datetime
+    finished_at: datetime
+    scope: dict[str, str] = Field(default_factory=dict)
+    requests: int = 0
+    errors: list[str] = Field(default_factory=list)
+    endpoints: list[str] = Field(default_factory=list)
+    datasets: dict[str, DatasetState] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------------
+# Microsoft 365
+# --------------------------------------------------------------------------------------------------
+
+
+class M365User(Model):
+    id: str
+    upn: str
+    display_name: str = ""
+    enabled: bool
+    user_type: str = "Member"  # Member / Guest
+    created: datetime | None = None
+    assigned_sku_ids: list[str] = Field(default_factory=list)
+    # signInActivity (needs Entra ID P1): successful only (since Dec 2023), interactive attempts, non-interactive
+    last_successful_sign_in: datetime | None = None
+    last_interactive_sign_in: datetime | None = None
+    last_non_interactive_sign_in: datetime | None = None
+    #: no-P1 fallback: the latest "Last Activity Date" across workloads of the Office 365 active-user report
+    last_activity_date: datetime | None = None
+
+
+class M365Registration(Model):
+    """One row of the authentication-methods registration report."""
+
+    user_id: str
+    is_mfa_registered: bool
+    is_mfa_capable: bool
+    methods: list[str] = Field(default_factory=list)
+    is_admin: bool = False
+
+
+class CAUsers(Model):
+    include_users: list[str] = Field(default_factory=list)
+    exclude_users: list[str] = Field(default_factory=list)
+    include_groups: list[str] = Field(default_factory=list)
+    exclude_groups: list[str] = Field(default_factory=list)
+    include_roles: list[str] = Field(default_factory=list)
+    exclude_roles: list[str] = Field(default_factory=list)
+
+
+class CAPolicy(Model):
+    id: str
+    name: str
+    state: str  # enabled / disabled / enabledForReportingButNotEnforced
+    users: CAUsers = Field(default_factory=CAUsers)
+    include_applications: list[str] = Field(default_factory=list)
+    exclude_applications: list[str] = Field(default_factory=list)
+    client_app_types: list[str] = Field(default_factory=list)
+    grant_operator: str | None = None  # AND / OR
+    built_in_controls: list[str] = Field(default_factory=list)
+    #: authenticationStrength.requirementsSatisfied ("mfa" when the strength demands MFA)
+    auth_strength_requirement: str | None = None
+    auth_strength_name: str | None = None
+
+
+class M365RoleAssignment(Model):
+    principal_id: str
+    principal_type: str = "user"  # user / group / servicePrincipal
+    role_definition_id: str
+    role_template_id: str
+    role_name: str
+
+
+class M365Sku(Model):
+    sku_id: str
+    part_number: str
+    enabled_units: int = 0
+    consumed_units: int = 0
+
+
+class M365Device(Model):
+    id: str
+    name: str
+    operating_system: str
+    os_version: str
+    compliance_state: str
+    last_sync: datetime | None = None
+    enrolled: datetime | None = None
+    android_security_patch_level: str | None = None
+    user_principal_name: str | None = None
+    model: str | None = None
+    owner_type: str | None = None
+
+
+class M365CompliancePolicy(Model):
+    id: str
+    name: str
+    platform: str  # windows / android / ios / macos / other (from @odata.type)
+    os_minimum_version: str | None = None
+
+
+class M365BackupPolicy(Model):
+    id: str
+    name: str
+    workload: str  # exchange / sharePoint / oneDriveForBusiness
+    status: str  # inactive / activeWithErrors / updating / active
+
+
+class M365Backup(Model):
+    service_status: str | None = None  # disabled / enabled / protectionChangeLocked / restoreLocked
+    policies: list[M365BackupPolicy] = Field(default_factory=list)
+
+
+class M365Data(Model):
+    tenant_id: str
+    users: list[M365User] = Field(default_factory=list)
+    registrations: list[M365Registration] = Field(default_factory=list)
+    security_defaults_enabled: bool | None = None
+    ca_policies: list[CAPolicy] = Field(default_factory=list)
+    #: group id -> transitive user members (groups named by CA policies or role assignments)
+    group_members: dict[str, list[str]] = Field(default_factory=dict)
+    role_assignments: list[M365RoleAssignment] = Field(default_factory=list)
+    #: per-user MFA state (disabled/enabled/enforced), fetched only for users no other enforcement covers
+    per_user_mfa: dict[str, str] = Field(default_factory=dict)
+    skus: list[M365Sku] = Field(default_factory=list)
+    devices: list[M365Device] = Field(default_factory=list)
+    compliance_policies: list[M365CompliancePolicy] = Field(default_factory=list)
+    backup: M365Backup | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# The snapshot
+# --------------------------------------------------------------------------------------------------
+
+
+class OrganisationRef(Model):
+    id: str
+    name: str
+
+
+class Snapshot(Model):
+    schema_version: int = SNAPSHOT_SCHEMA_VERSION
+    tool_version: str
+    organisation: OrganisationRef
+    #: the reference time for every age computed by checks, so offline re-evaluation is reproducible
+    collected_at: datetime
+    sources: dict[str, SourceRun] = Field(default_factory=dict)
+    m365: M365Data | None = None
+
+    def dataset(self, name: str) -> DatasetState:
+        platform = name.split(".", 1)[0]
+        run = self.sources.get(platform)
+        if run is None:
+            return DatasetState(
+                available=False, reason_kind=ReasonKind.NOT_COLLECTED, reason=f"{platform} was not scanned"
+            )
+        state = run.datasets.get(name)
+        if state is None:
+            return DatasetState(
+                available=False,
+                reason_kind=ReasonKind.NOT_COLLECTED,
+                reason=f"{name} was not collected by this version of the {platform} source",
+            )
+        return state

@@ -1,0 +1,130 @@
+"""Finds checks: the built-in pack, extra folders, and installed packages (entry point group ``hygiene.checks``).
+
+A check module is a Python file whose functions carry :func:`hygiene.checkapi.check` metadata. Folders are
+loaded file by file (files starting with ``_`` are helpers and are skipped); an entry point names a module.
+Framework mappings from ``policies/frameworks/mappings.yaml`` are merged into each check's metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+
+import structlog
+
+from hygiene.checkapi import Check, check_meta_of
+from hygiene.errors import InputError
+from hygiene.paths import builtin_checks_dir, policies_dir
+from hygiene.yamlio import load_yaml_file
+
+log = structlog.get_logger(__name__)
+
+ENTRY_POINT_GROUP = "hygiene.checks"
+
+
+def _load_file(path: Path) -> ModuleType:
+    digest = hashlib.sha1(str(path.resolve()).encode(), usedforsecurity=False).hexdigest()[:10]
+    name = f"hygiene_checkpack_{digest}_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise InputError(path, "cannot load check module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # a broken plugin is the user's input: one line, no traceback
+        del sys.modules[name]
+        raise InputError(path, f"check module failed to load: {type(exc).__name__}: {exc}") from None
+    return module
+
+
+def _checks_in(module: ModuleType, origin: str) -> Iterator[Check]:
+    for value in vars(module).values():
+        meta = check_meta_of(value)
+        if meta is not None and callable(value):
+            yield Check(meta=meta, run=value, origin=origin)
+
+
+def _folder_checks(folder: Path, origin: str) -> Iterator[Check]:
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        yield from _checks_in(_load_file(path), origin)
+
+
+def _entry_point_checks() -> Iterator[Check]:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            module = importlib.import_module(ep.value.split(":", 1)[0])
+        except Exception as exc:
+            raise InputError(None, f"entry point {ep.name} ({ep.value}) failed to load: {exc}") from None
+        yield from _checks_in(module, f"entry point {ep.name}")
+
+
+def load_framework_mappings() -> dict[str, dict[str, tuple[str, ...]]]:
+    path = policies_dir() / "frameworks" / "mappings.yaml"
+    if not path.exists():
+        return {}
+    data = load_yaml_file(path) or {}
+    checks = data.get("checks", {}) if isinstance(data, dict) else {}
+    if not isinstance(checks, dict):
+        raise InputError(path, "checks: expected a mapping of check id -> framework -> control ids")
+    mappings: dict[str, dict[str, tuple[str, ...]]] = {}
+    for check_id, frameworks in checks.items():
+        if not isinstance(frameworks, dict):
+            raise InputError(path, f"checks.{check_id}: expected a mapping of framework -> list of ids")
+        mappings[str(check_id)] = {str(k): tuple(str(i) for i in (v or [])) for k, v in frameworks.items()}
+    return mappings
+
+
+class Registry:
+    def __init__(self, checks: Iterable[Check]) -> None:
+        self._checks: dict[str, Check] = {}
+        for item in checks:
+            existing = self._checks.get(item.meta.id)
+            if existing is not None:
+                raise InputError(
+                    None,
+                    f"check id {item.meta.id} is defined twice ({existing.origin} and {item.origin})",
+                )
+            self._checks[item.meta.id] = item
+
+    @classmethod
+    def load(cls, extra_dirs: Iterable[Path] = (), *, entry_points_too: bool = True) -> Registry:
+        found: list[Check] = list(_folder_checks(builtin_checks_dir(), "builtin"))
+        for folder in extra_dirs:
+            if not folder.is_dir():
+                raise InputError(folder, "check folder not found")
+            found.extend(_folder_checks(folder, str(folder)))
+        if entry_points_too:
+            found.extend(_entry_point_checks())
+        mappings = load_framework_mappings()
+        merged = []
+        for item in found:
+            extra = mappings.get(item.meta.id)
+            if extra:
+                frameworks = {**extra, **item.meta.frameworks}
+                item = replace(item, meta=replace(item.meta, frameworks=frameworks))
+            merged.append(item)
+        return cls(merged)
+
+    def __iter__(self) -> Iterator[Check]:
+        return iter(sorted(self._checks.values(), key=lambda c: c.meta.id))
+
+    def __len__(self) -> int:
+        return len(self._checks)
+
+    def get(self, check_id: str) -> Check | None:
+        return self._checks.get(check_id)
+
+    def ids(self) -> list[str]:
+        return sorted(self._checks)

@@ -1,0 +1,140 @@
+"""One scan, end to end: sources collect -> snapshot -> checks evaluate -> results -> score -> reports."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from hygiene import __version__
+from hygiene.config import Config
+from hygiene.engine import evaluate
+from hygiene.model import OrganisationRef, Snapshot
+from hygiene.policy import ControlsFile, Profile, load_controls, load_lifecycle, load_profile
+from hygiene.registry import Registry
+from hygiene.reports import write_reports
+from hygiene.results import ScanReport
+from hygiene.snapshot_io import save_snapshot
+from hygiene.sources.interface import RawRecorder, Source
+from hygiene.sources.m365 import M365Source
+
+log = structlog.get_logger(__name__)
+
+SNAPSHOT_NAME = "snapshot.json.gz"
+DEFAULT_FORMATS = ("json", "html", "csv", "md")
+
+
+def new_scan_id(org_id: str, at: datetime) -> str:
+    return f"{org_id}-{at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
+
+
+def default_operator() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def build_sources(config: Config, environ: dict[str, str] | None = None) -> list[Source]:
+    sources: list[Source] = []
+    if config.sources.m365 is not None:
+        sources.append(M365Source(config.sources.m365, environ=environ))
+    return sources
+
+
+@dataclass
+class ScanOptions:
+    output_dir: Path
+    formats: Iterable[str] = DEFAULT_FORMATS
+    profile: str | None = None
+    extra_check_dirs: list[Path] = field(default_factory=list)
+    operator: str | None = None
+    keep_raw: bool = True
+    environ: dict[str, str] | None = None
+    #: called with (platform, "start" | "done") so the CLI can show progress
+    progress: Callable[[str, str], None] | None = None
+
+
+@dataclass
+class ScanOutcome:
+    report: ScanReport
+    files: dict[str, Path]
+    snapshot_path: Path
+
+
+@dataclass
+class Policy:
+    profile: Profile
+    controls: ControlsFile
+    registry: Registry
+
+
+def load_policy(config: Config, profile_override: str | None = None, extra_dirs: Iterable[Path] = ()) -> Policy:
+    base = config.path.parent if config.path else None
+    profile = load_profile(profile_override or config.policy.profile, base)
+    controls = load_controls(config.policy.exceptions)
+    registry = Registry.load([*config.checks.extra_dirs, *extra_dirs])
+    return Policy(profile, controls, registry)
+
+
+def collect(config: Config, options: ScanOptions) -> Snapshot:
+    started = datetime.now(UTC)
+    raw_dir = options.output_dir / "raw" if options.keep_raw else None
+    snapshot = Snapshot(
+        tool_version=__version__,
+        organisation=OrganisationRef(id=config.organisation.id, name=config.organisation.name),
+        collected_at=started,
+    )
+    for source in build_sources(config, options.environ):
+        if options.progress:
+            options.progress(source.platform, "start")
+        log.info("collecting", platform=source.platform)
+        collected = source.collect(RawRecorder(raw_dir, source.platform))
+        snapshot.sources[source.platform] = collected.run
+        setattr(snapshot, source.platform, collected.data)
+        log.info("collected", platform=source.platform, status=collected.run.status, requests=collected.run.requests)
+        if options.progress:
+            options.progress(source.platform, "done")
+    return snapshot
+
+
+def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:
+    policy = load_policy(config, options.profile, options.extra_check_dirs)
+    options.output_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    started = datetime.now(UTC)
+    scan_id = new_scan_id(config.organisation.id, started)
+    snapshot = collect(config, options)
+    snapshot_path = options.output_dir / SNAPSHOT_NAME
+    save_snapshot(snapshot, snapshot_path)
+    report = evaluate(
+        snapshot,
+        policy.registry,
+        policy.profile,
+        policy.controls,
+        load_lifecycle(),
+        scan_id=scan_id,
+        operator=options.operator or default_operator(),
+        started_at=started,
+        finished_at=datetime.now(UTC),
+    )
+    files = write_reports(report, options.output_dir, options.formats)
+    log.info(
+        "scan finished",
+        scan_id=scan_id,
+        score=report.score.value,
+        grade=report.score.grade,
+        output=str(options.output_dir),
+    )
+    return ScanOutcome(report=report, files=files, snapshot_path=snapshot_path)
+
+
+def default_output_dir(org_id: str) -> Path:
+    return Path(os.environ.get("HYGIENE_OUTPUT_DIR", "hygiene-output")) / org_id

@@ -1,0 +1,259 @@
+"""A small Microsoft Graph client: msal tokens, ``@odata.nextLink`` paging, ``$batch``, bounded retries.
+
+Facts it relies on (https://learn.microsoft.com/graph/throttling, /graph/paging, /graph/json-batching):
+- throttled responses are 429 (sometimes 503) with ``Retry-After`` in seconds; without it, back off
+  exponentially;
+- follow ``@odata.nextLink`` verbatim, never build skip tokens;
+- ``$batch`` takes at most 20 requests; the envelope is 200 and each sub-response has its own status, so
+  throttled sub-requests are retried on their own after their own ``Retry-After``;
+- errors look like ``{"error": {"code": ..., "message": ..., "innerError": {...}}}``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+import structlog
+
+from hygiene.sources.interface import RawRecorder, scrub_url
+
+log = structlog.get_logger(__name__)
+
+BATCH_LIMIT = 20
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_RETRY_AFTER_SECONDS = 120.0
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: str, message: str, url: str) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.url = url
+
+
+class PinnedVerifySession(requests.Session):
+    """A session whose ``verify`` is not overridden by REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
+
+    requests lets those variables win over ``Session.verify``; with an explicit CA bundle configured (a
+    TLS-inspecting proxy, the sandbox) that would silently use the wrong trust store. Proxies from the
+    environment are still honoured.
+    """
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if isinstance(self.verify, str) and verify in (None, True):
+            settings["verify"] = self.verify
+        return settings
+
+
+def make_session(ca_bundle: str | None) -> requests.Session:
+    session = PinnedVerifySession()
+    if ca_bundle:
+        session.verify = ca_bundle
+    session.headers["User-Agent"] = "hygiene (read-only security hygiene scanner)"
+    return session
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    timeout: tuple[float, float] = (10.0, 60.0)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER_SECONDS)
+    except ValueError:
+        return None
+
+
+def _error_of(status: int, body: Any, url: str) -> GraphError:
+    code, message = f"HTTP{status}", ""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = str(body["error"].get("code") or code)
+        message = str(body["error"].get("message") or "")
+    return GraphError(status, code, message, scrub_url(url))
+
+
+class GraphClient:
+    def __init__(
+        self,
+        graph_url: str,
+        token: Callable[[], str],
+        session: requests.Session,
+        raw: RawRecorder,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base = graph_url.rstrip("/")
+        self._token = token
+        self._session = session
+        self._raw = raw
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self.requests = 0
+        self.endpoints: set[str] = set()
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        cap = min(self._retry.max_delay, self._retry.base_delay * (2**attempt))
+        return random.uniform(cap / 2, cap)
+
+    def url(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        url = path if path.startswith("https://") else f"{self.base}/{path.lstrip('/')}"
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params, safe="$,()'=")
+        return url
+
+    def _send(self, method: str, url: str, body: Any = None) -> requests.Response:
+        for attempt in range(self._retry.max_attempts):
+            headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+            self.requests += 1
+            try:
+                response = self._session.request(
+                    method, url, headers=headers, json=body, timeout=self._retry.timeout, allow_redirects=False
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt + 1 >= self._retry.max_attempts:
+                    raise GraphError(0, "ConnectionFailed", type(exc).__name__, scrub_url(url)) from None
+                delay = self._delay(attempt, None)
+                log.info("graph request failed, retrying", url=scrub_url(url), error=type(exc).__name__, delay=delay)
+                self._sleep(delay)
+                continue
+            self._raw.record(
+                method, url, response.status_code, response.content, response.headers.get("Content-Type", "")
+            )
+            if response.status_code in RETRY_STATUSES and attempt + 1 < self._retry.max_attempts:
+                delay = self._delay(attempt, _retry_after(response.headers))
+                log.info(
+                    "graph throttled or failed, retrying",
+                    url=scrub_url(url),
+                    status=response.status_code,
+                    delay=round(delay, 2),
+                )
+                self._sleep(delay)
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _json(self, method: str, url: str, body: Any = None) -> Any:
+        response = self._send(method, url, body)
+        try:
+            payload = response.json() if response.content else {}
+        except ValueError:
+            payload = None
+        if response.status_code >= 400:
+            raise _error_of(response.status_code, payload, url)
+        if payload is None:
+            raise GraphError(response.status_code, "InvalidJson", "the response is not JSON", scrub_url(url))
+        return payload
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        self.endpoints.add(path.split("?", 1)[0])
+        return self._json("GET", self.url(path, params))
+
+    def get_redirect(self, path: str) -> str:
+        """GET a report that answers 302 with a short-lived download URL; return that URL."""
+        self.endpoints.add(path)
+        url = self.url(path)
+        response = self._send("GET", url)
+        if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+            return response.headers["Location"]
+        if response.status_code >= 400:
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = None
+            raise _error_of(response.status_code, payload, url)
+        raise GraphError(response.status_code, "NoRedirect", "expected a redirect to the report", scrub_url(url))
+
+    def download(self, url: str) -> bytes:
+        """Fetch a pre-authorised download URL (no bearer token: it must not leave Graph)."""
+        for attempt in range(self._retry.max_attempts):
+            self.requests += 1
+            response = self._session.get(url, timeout=self._retry.timeout)
+            self._raw.record(
+                "GET", url, response.status_code, response.content, response.headers.get("Content-Type", "")
+            )
+            if response.status_code in RETRY_STATUSES and attempt + 1 < self._retry.max_attempts:
+                self._sleep(self._delay(attempt, _retry_after(response.headers)))
+                continue
+            if response.status_code >= 400:
+                raise GraphError(response.status_code, f"HTTP{response.status_code}", "download failed", scrub_url(url))
+            return response.content
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get_all(
+        self, path: str, params: Mapping[str, str] | None = None, max_pages: int = 100_000
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a collection, following ``@odata.nextLink`` verbatim."""
+        self.endpoints.add(path.split("?", 1)[0])
+        url: str | None = self.url(path, params)
+        seen: set[str] = set()
+        pages = 0
+        while url:
+            if url in seen or pages >= max_pages:
+                raise GraphError(0, "PagingLoop", "the service repeated a page link", scrub_url(url))
+            seen.add(url)
+            pages += 1
+            payload = self._json("GET", url)
+            value = payload.get("value") if isinstance(payload, dict) else None
+            if not isinstance(value, list):
+                raise GraphError(200, "InvalidCollection", "no 'value' list in the response", scrub_url(url))
+            yield from value
+            next_link = payload.get("@odata.nextLink")
+            url = next_link if isinstance(next_link, str) and next_link else None
+
+    def batch(self, urls: Sequence[str], version: str = "v1.0") -> dict[str, tuple[int, Any]]:
+        """GET many relative URLs through ``$batch`` (≤20 per request); returns url -> (status, body).
+
+        Throttled sub-requests are retried on their own, after the longest ``Retry-After`` they carry.
+        """
+        results: dict[str, tuple[int, Any]] = {}
+        pending = list(dict.fromkeys(urls))
+        batch_url = f"{self.base}/{version}/$batch"
+        self.endpoints.add(f"/{version}/$batch")
+        attempts: dict[str, int] = {}
+        while pending:
+            chunk, pending = pending[:BATCH_LIMIT], pending[BATCH_LIMIT:]
+            body = {"requests": [{"id": str(i), "method": "GET", "url": u} for i, u in enumerate(chunk)]}
+            payload = self._json("POST", batch_url, body)
+            retry_after = 0.0
+            for sub in payload.get("responses", []):
+                try:
+                    target = chunk[int(sub.get("id"))]
+                except (TypeError, ValueError, IndexError):
+                    continue
+                status = int(sub.get("status", 0))
+                if status in RETRY_STATUSES and attempts.get(target, 0) + 1 < self._retry.max_attempts:
+                    attempts[target] = attempts.get(target, 0) + 1
+                    pending.append(target)
+                    headers = {str(k): str(v) for k, v in (sub.get("headers") or {}).items()}
+                    retry_after = max(retry_after, _retry_after(headers) or self._delay(attempts[target], None))
+                    continue
+                results[target] = (status, sub.get("body"))
+            answered = {
+                chunk[int(s["id"])]
+                for s in payload.get("responses", [])
+                if str(s.get("id", "")).isdigit() and int(s["id"]) < len(chunk)
+            }
+            for missing in chunk:
+                if missing not in answered and missing not in results:
+                    results[missing] = (0, {"error": {"code": "MissingBatchResponse", "message": ""}})
+            if retry_after and pending:
+                self._sleep(retry_after)
+        return results

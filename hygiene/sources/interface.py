@@ -1,0 +1,101 @@
+"""The one small interface every platform source implements.
+
+A source does all I/O for its platform: it authenticates, reads (never writes), normalises vendor data into
+the snapshot model, records every raw response for evidence, and reports per dataset what it could not
+collect and why. Nothing else in hygiene talks to a vendor API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hygiene.model import DatasetState, ReasonKind, SourceRun
+
+_SECRET_QUERY = re.compile(r"(?i)(access_token|client_secret|client_assertion|code|sig|signature|token)=[^&\s]+")
+
+
+def scrub_url(url: str) -> str:
+    """Remove credentials that some download URLs carry in their query string."""
+    return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=REDACTED", url)
+
+
+class RawRecorder:
+    """Keeps each raw vendor response as a file under ``raw/<platform>/`` (or counts them, without a folder).
+
+    Files are written as they arrive so a large tenant never holds every page in memory.
+    """
+
+    def __init__(self, folder: Path | None, platform: str) -> None:
+        self.folder = folder / platform if folder is not None else None
+        self._lock = threading.Lock()
+        self._count = 0
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def record(self, method: str, url: str, status: int, body: bytes, content_type: str = "") -> None:
+        with self._lock:
+            self._count += 1
+            number = self._count
+        if self.folder is None:
+            return
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", url.split("://", 1)[-1].split("?", 1)[0])[-80:].strip("-")
+        meta = {
+            "method": method,
+            "url": scrub_url(url),
+            "status": status,
+            "content_type": content_type,
+            "received_at": datetime.now(UTC).isoformat(),
+        }
+        stem = self.folder / f"{number:06d}-{slug}"
+        fd = os.open(f"{stem}.meta.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(meta, fh)
+        suffix = ".json" if "json" in content_type or body[:1] in (b"{", b"[") else ".txt"
+        fd = os.open(f"{stem}{suffix}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as bfh:
+            bfh.write(body)
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
+@dataclass
+class Unavailable(Exception):
+    kind: ReasonKind
+    reason: str
+    needs: tuple[str, ...] = ()
+    endpoint: str | None = None
+
+    def state(self) -> DatasetState:
+        return DatasetState(
+            available=False, reason_kind=self.kind, reason=self.reason, needs=list(self.needs), endpoint=self.endpoint
+        )
+
+
+@dataclass
+class Collected:
+    run: SourceRun
+    data: Any
+
+
+class Source(ABC):
+    platform: str
+
+    @abstractmethod
+    def collect(self, raw: RawRecorder) -> Collected:
+        """Read everything the checks need. Never raises for vendor errors: they become dataset states."""
+
+    @staticmethod
+    def summarise_status(datasets: dict[str, DatasetState]) -> str:
+        if datasets and all(not d.available for d in datasets.values()):
+            return "error"
+        return "ok" if all(d.available for d in datasets.values()) else "partial"

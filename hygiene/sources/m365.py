@@ -1,0 +1,668 @@
+"""Microsoft 365 source: Entra ID, Intune and Microsoft 365 Backup through Microsoft Graph (read-only).
+
+Each dataset is collected on its own, so a missing licence or permission costs only the data it guards.
+Permissions are the least-privileged *application* permissions from each endpoint's Graph doc page.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msal
+import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from hygiene.checklib.m365 import users_without_policy_enforcement
+from hygiene.config import M365Config
+from hygiene.logsetup import register_secret
+from hygiene.model import (
+    CAPolicy,
+    CAUsers,
+    DatasetState,
+    M365Backup,
+    M365BackupPolicy,
+    M365CompliancePolicy,
+    M365Data,
+    M365Device,
+    M365Registration,
+    M365RoleAssignment,
+    M365Sku,
+    M365User,
+    ReasonKind,
+    SourceRun,
+)
+from hygiene.sources.graph import GraphClient, GraphError, make_session
+from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable
+
+log = structlog.get_logger(__name__)
+
+NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+USER_FIELDS = "id,userPrincipalName,displayName,accountEnabled,userType,createdDateTime,assignedLicenses"
+DEVICE_FIELDS = (
+    "id,deviceName,operatingSystem,osVersion,complianceState,lastSyncDateTime,enrolledDateTime,"
+    "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType"
+)
+#: authentication method types that satisfy MFA (https://learn.microsoft.com/graph/api/resources/authenticationmethod)
+STRONG_METHOD_TYPES = {
+    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+    "#microsoft.graph.phoneAuthenticationMethod",
+    "#microsoft.graph.fido2AuthenticationMethod",
+    "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod",
+    "#microsoft.graph.softwareOathAuthenticationMethod",
+    "#microsoft.graph.platformCredentialAuthenticationMethod",
+    "#microsoft.graph.x509CertificateAuthenticationMethod",
+}
+
+#: dataset -> (what it is, the permissions it needs, the licence it needs); the source of `hygiene permissions`
+DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
+    "m365.users": ("users, account state, licences", ("User.Read.All",), None),
+    "m365.sign_ins": (
+        "last sign-in per user (signInActivity; fallback: Office 365 active-user report)",
+        ("AuditLog.Read.All", "Reports.Read.All (fallback)"),
+        "Entra ID P1 (or the fallback)",
+    ),
+    "m365.registration": (
+        "MFA registration per user (userRegistrationDetails; fallback: $batch of methods)",
+        ("AuditLog.Read.All", "UserAuthenticationMethod.Read.All (fallback)"),
+        "Entra ID P1 (or the fallback)",
+    ),
+    "m365.mfa_policies": (
+        "security defaults, Conditional Access policies and the groups they target",
+        ("Policy.Read.All", "GroupMember.Read.All"),
+        None,
+    ),
+    "m365.per_user_mfa": ("legacy per-user MFA state, for users no policy covers (beta)", ("Policy.Read.All",), None),
+    "m365.roles": ("directory role assignments", ("RoleManagement.Read.Directory", "GroupMember.Read.All"), None),
+    "m365.licences": ("subscribed SKUs", ("LicenseAssignment.Read.All",), None),
+    "m365.devices": ("Intune managed devices", ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
+    "m365.compliance_policies": (
+        "Intune compliance policies (minimum OS versions)",
+        ("DeviceManagementConfiguration.Read.All",),
+        "Microsoft Intune",
+    ),
+    "m365.backup": (
+        "Microsoft 365 Backup status and protection policies",
+        ("BackupRestore-Control.Read.All", "BackupRestore-Configuration.Read.All"),
+        "Microsoft 365 Backup (pay-as-you-go)",
+    ),
+}
+
+
+def _ts(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    # Graph uses 0001-01-01 for "never"
+    return None if parsed.year <= 1601 else parsed
+
+
+def _classify(exc: GraphError, dataset: str) -> Unavailable:
+    _, permissions, licence = DATASETS[dataset]
+    endpoint = exc.url.split("?", 1)[0]
+    if exc.status == 403 and exc.code == NON_PREMIUM:
+        return Unavailable(
+            ReasonKind.LICENCE, f"the tenant has no {licence} licence ({exc.code})", (licence or "",), endpoint
+        )
+    if exc.status == 400 and "not applicable to target tenant" in exc.message.lower():
+        return Unavailable(
+            ReasonKind.LICENCE,
+            f"{licence or 'a licence'} is not active in the tenant ({exc.message})",
+            (licence or "",),
+            endpoint,
+        )
+    if exc.status in (401, 403):
+        return Unavailable(
+            ReasonKind.PERMISSION,
+            f"the app lacks permission ({exc.code}); grant {', '.join(permissions)}",
+            permissions,
+            endpoint,
+        )
+    if exc.status == 404:
+        return Unavailable(
+            ReasonKind.API_GAP, f"the endpoint is not available in this tenant ({exc.code})", (), endpoint
+        )
+    kind = ReasonKind.UNREACHABLE if exc.status == 0 or exc.status >= 500 else ReasonKind.ERROR
+    return Unavailable(kind, f"Graph answered {exc}", (), endpoint)
+
+
+class AuthError(Exception):
+    pass
+
+
+def _credential(config: M365Config, environ: dict[str, str]) -> str | dict[str, str]:
+    if config.client_secret_env is not None:
+        secret = environ.get(config.client_secret_env)
+        if not secret:
+            raise AuthError(
+                f"environment variable {config.client_secret_env} (sources.m365.client_secret_env) is not set"
+            )
+        register_secret(secret)
+        return secret
+    assert config.certificate_file is not None
+    pem = config.certificate_file.read_bytes()
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise AuthError(
+            f"{config.certificate_file}: expected a PEM holding an unencrypted private key and its certificate ({exc})"
+        ) from None
+    register_secret(pem.decode("utf-8", errors="replace"))
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return {
+        "private_key": key_pem,
+        "thumbprint": hashlib.sha1(der, usedforsecurity=False).hexdigest(),
+        "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+    }
+
+
+@dataclass
+class _Collector:
+    graph: GraphClient
+    data: M365Data
+    states: dict[str, DatasetState]
+
+    def run(self, dataset: str, fn: Callable[[], DatasetState | None]) -> None:
+        try:
+            state = fn() or DatasetState(available=True)
+        except Unavailable as exc:
+            state = exc.state()
+        except GraphError as exc:
+            state = _classify(exc, dataset).state()
+        if not state.available:
+            log.warning("dataset not collected", dataset=dataset, reason=state.reason)
+        self.states[dataset] = state
+
+    # -- users and sign-ins ---------------------------------------------------------------------
+    def users(self) -> DatasetState:
+        select = USER_FIELDS + ",signInActivity"
+        signins: DatasetState
+        try:
+            raw_users = self._users(select)
+            signins = DatasetState(
+                available=True, method="signInActivity", endpoint="/v1.0/users", records=len(raw_users)
+            )
+        except GraphError as exc:
+            if exc.status not in (400, 403):
+                raise
+            # signInActivity needs Entra ID P1 and AuditLog.Read.All; fall back to the directory alone
+            sign_in_problem = _classify(exc, "m365.sign_ins")
+            raw_users = self._users(USER_FIELDS)
+            signins = self._activity_report(raw_users, sign_in_problem)
+        self.data.users = [self._user(u) for u in raw_users]
+        self.states["m365.sign_ins"] = signins
+        return DatasetState(available=True, endpoint="/v1.0/users", records=len(self.data.users))
+
+    def _users(self, select: str) -> list[dict[str, Any]]:
+        try:
+            return list(self.graph.get_all("/v1.0/users", {"$select": select, "$top": "999"}))
+        except GraphError as exc:
+            # some tenants refuse signInActivity pages larger than 120 users
+            if exc.status == 400 and "120" in exc.message:
+                return list(self.graph.get_all("/v1.0/users", {"$select": select, "$top": "120"}))
+            raise
+
+    @staticmethod
+    def _user(raw: dict[str, Any]) -> M365User:
+        activity = raw.get("signInActivity") or {}
+        return M365User(
+            id=str(raw["id"]),
+            upn=str(raw.get("userPrincipalName") or raw["id"]),
+            display_name=str(raw.get("displayName") or ""),
+            enabled=bool(raw.get("accountEnabled", False)),
+            user_type=str(raw.get("userType") or "Member"),
+            created=_ts(raw.get("createdDateTime")),
+            assigned_sku_ids=[str(lic.get("skuId")) for lic in raw.get("assignedLicenses") or [] if lic.get("skuId")],
+            last_successful_sign_in=_ts(activity.get("lastSuccessfulSignInDateTime")),
+            last_interactive_sign_in=_ts(activity.get("lastSignInDateTime")),
+            last_non_interactive_sign_in=_ts(activity.get("lastNonInteractiveSignInDateTime")),
+        )
+
+    def _activity_report(self, raw_users: list[dict[str, Any]], primary: Unavailable) -> DatasetState:
+        """No-P1 fallback: the Office 365 active-user report (Reports.Read.All), joined on the UPN.
+
+        https://learn.microsoft.com/graph/api/reportroot-getoffice365activeuserdetail — answers 302 to a CSV.
+        When the tenant conceals user names in reports the rows cannot be joined: say so, never guess.
+        """
+        path = "/v1.0/reports/getOffice365ActiveUserDetail(period='D180')"
+        try:
+            location = self.graph.get_redirect(path)
+            content = self.graph.download(location)
+        except GraphError as exc:
+            fallback = _classify(exc, "m365.sign_ins")
+            return DatasetState(
+                available=False,
+                reason_kind=primary.kind,
+                reason=f"{primary.reason}; the fallback report also failed: {fallback.reason}",
+                needs=list(primary.needs),
+                endpoint="/v1.0/users",
+            )
+        text = content.decode("utf-8-sig", errors="replace")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        by_upn = {str(u.get("userPrincipalName", "")).casefold(): u for u in raw_users}
+        joined = 0
+        latest: dict[str, datetime] = {}
+        for row in rows:
+            upn = (row.get("User Principal Name") or "").casefold()
+            if upn not in by_upn:
+                continue
+            joined += 1
+            dates = [_ts(v + "T00:00:00Z") for k, v in row.items() if k and k.endswith("Last Activity Date") and v]
+            dates_ok = [d for d in dates if d is not None]
+            if dates_ok:
+                latest[upn] = max(dates_ok)
+        if rows and joined == 0:
+            return DatasetState(
+                available=False,
+                reason_kind=ReasonKind.API_GAP,
+                reason=(
+                    "no Entra ID P1 sign-in data, and the Office 365 usage report conceals user names so its rows "
+                    "cannot be matched to users (Microsoft 365 admin center > Settings > Org settings > Reports: "
+                    "untick 'Display concealed user, group, and site names')"
+                ),
+                needs=["Entra ID P1, or reports showing user names"],
+                endpoint=path,
+            )
+        self._pending_activity = latest
+        return DatasetState(available=True, method="office365ActiveUserDetail", endpoint=path, records=joined)
+
+    def apply_activity(self) -> None:
+        latest: dict[str, datetime] = getattr(self, "_pending_activity", {})
+        for user in self.data.users:
+            found = latest.get(user.upn.casefold())
+            if found is not None:
+                user.last_activity_date = found
+
+    # -- MFA ------------------------------------------------------------------------------------
+    def registration(self) -> DatasetState:
+        try:
+            rows = list(self.graph.get_all("/v1.0/reports/authenticationMethods/userRegistrationDetails"))
+        except GraphError as exc:
+            if exc.status not in (400, 403):
+                raise
+            return self._registration_by_methods(_classify(exc, "m365.registration"))
+        self.data.registrations = [
+            M365Registration(
+                user_id=str(r["id"]),
+                is_mfa_registered=bool(r.get("isMfaRegistered")),
+                is_mfa_capable=bool(r.get("isMfaCapable")),
+                methods=[str(m) for m in r.get("methodsRegistered") or []],
+                is_admin=bool(r.get("isAdmin")),
+            )
+            for r in rows
+        ]
+        return DatasetState(
+            available=True,
+            method="userRegistrationDetails",
+            endpoint="/v1.0/reports/authenticationMethods/userRegistrationDetails",
+            records=len(rows),
+        )
+
+    def _registration_by_methods(self, primary: Unavailable) -> DatasetState:
+        """No-P1 fallback: each enabled member's authentication methods, 20 per $batch request.
+
+        https://learn.microsoft.com/graph/api/authentication-list-methods (UserAuthenticationMethod.Read.All).
+        """
+        members = [u for u in self.data.users if u.enabled and u.user_type == "Member"]
+        urls = {f"/users/{u.id}/authentication/methods": u for u in members}
+        answers = self.graph.batch(list(urls)) if urls else {}
+        registrations = []
+        for url, user in urls.items():
+            status, body = answers.get(url, (0, None))
+            if status != 200 or not isinstance(body, dict):
+                code = (body or {}).get("error", {}).get("code", "") if isinstance(body, dict) else ""
+                return DatasetState(
+                    available=False,
+                    reason_kind=primary.kind,
+                    reason=f"{primary.reason}; the per-user fallback failed too (HTTP {status} {code})",
+                    needs=[*primary.needs, "UserAuthenticationMethod.Read.All"],
+                    endpoint="/v1.0/reports/authenticationMethods/userRegistrationDetails",
+                )
+            types = [str(m.get("@odata.type", "")) for m in body.get("value", [])]
+            strong = [t for t in types if t in STRONG_METHOD_TYPES]
+            registrations.append(
+                M365Registration(
+                    user_id=user.id,
+                    is_mfa_registered=bool(strong),
+                    is_mfa_capable=bool(strong),
+                    methods=[t.rsplit(".", 1)[-1].removesuffix("AuthenticationMethod") for t in types],
+                )
+            )
+        self.data.registrations = registrations
+        return DatasetState(
+            available=True,
+            method="authentication/methods ($batch)",
+            endpoint="/v1.0/users/{id}/authentication/methods",
+            records=len(registrations),
+        )
+
+    def mfa_policies(self) -> DatasetState:
+        defaults = self.graph.get("/v1.0/policies/identitySecurityDefaultsEnforcementPolicy")
+        self.data.security_defaults_enabled = bool(defaults.get("isEnabled"))
+        policies = list(self.graph.get_all("/v1.0/identity/conditionalAccess/policies"))
+        self.data.ca_policies = [_ca_policy(p) for p in policies]
+        groups = {g for p in self.data.ca_policies for g in (*p.users.include_groups, *p.users.exclude_groups)}
+        self._resolve_groups(groups)
+        return DatasetState(available=True, endpoint="/v1.0/identity/conditionalAccess/policies", records=len(policies))
+
+    def _resolve_groups(self, group_ids: set[str]) -> None:
+        for group_id in sorted(group_ids - set(self.data.group_members)):
+            members = self.graph.get_all(f"/v1.0/groups/{group_id}/transitiveMembers", {"$select": "id", "$top": "999"})
+            self.data.group_members[group_id] = [
+                str(m["id"]) for m in members if str(m.get("@odata.type", "#microsoft.graph.user")).endswith(".user")
+            ]
+
+    def roles(self) -> DatasetState:
+        definitions = {
+            str(d["id"]): d
+            for d in self.graph.get_all(
+                "/v1.0/roleManagement/directory/roleDefinitions", {"$select": "id,displayName,templateId"}
+            )
+        }
+        assignments = list(
+            self.graph.get_all(
+                "/v1.0/roleManagement/directory/roleAssignments",
+                {"$select": "id,principalId,roleDefinitionId,directoryScopeId", "$expand": "principal($select=id)"},
+            )
+        )
+        result = []
+        groups: set[str] = set()
+        for a in assignments:
+            definition = definitions.get(str(a.get("roleDefinitionId")), {})
+            principal = a.get("principal") or {}
+            odata_type = str(principal.get("@odata.type", "#microsoft.graph.user"))
+            kind = (
+                "group"
+                if odata_type.endswith(".group")
+                else ("servicePrincipal" if odata_type.endswith(".servicePrincipal") else "user")
+            )
+            if kind == "group":
+                groups.add(str(a["principalId"]))
+            result.append(
+                M365RoleAssignment(
+                    principal_id=str(a["principalId"]),
+                    principal_type=kind,
+                    role_definition_id=str(a.get("roleDefinitionId")),
+                    role_template_id=str(definition.get("templateId") or a.get("roleDefinitionId")),
+                    role_name=str(definition.get("displayName") or a.get("roleDefinitionId")),
+                )
+            )
+        self.data.role_assignments = result
+        self._resolve_groups(groups)
+        return DatasetState(
+            available=True, endpoint="/v1.0/roleManagement/directory/roleAssignments", records=len(result)
+        )
+
+    def per_user_mfa(self) -> DatasetState:
+        """Legacy per-user MFA, read only for the users no policy covers (beta; Policy.Read.All).
+
+        https://learn.microsoft.com/graph/api/authentication-get?view=graph-rest-beta
+        """
+        uncovered = users_without_policy_enforcement(self.data)
+        urls = {f"/users/{u.id}/authentication/requirements": u for u in uncovered}
+        answers = self.graph.batch(list(urls), version="beta") if urls else {}
+        for url, user in urls.items():
+            status, body = answers.get(url, (0, None))
+            if status != 200 or not isinstance(body, dict):
+                err = body.get("error", {}) if isinstance(body, dict) else {}
+                raise GraphError(
+                    status,
+                    str(err.get("code", f"HTTP{status}")),
+                    str(err.get("message", "")),
+                    f"/beta/users/{user.id}/authentication/requirements",
+                )
+            self.data.per_user_mfa[user.id] = str(body.get("perUserMfaState") or "disabled")
+        return DatasetState(
+            available=True, method="$batch", endpoint="/beta/users/{id}/authentication/requirements", records=len(urls)
+        )
+
+    # -- licences, devices, backup --------------------------------------------------------------
+    def licences(self) -> DatasetState:
+        skus = list(self.graph.get_all("/v1.0/subscribedSkus"))
+        self.data.skus = [
+            M365Sku(
+                sku_id=str(s["skuId"]),
+                part_number=str(s.get("skuPartNumber") or s["skuId"]),
+                enabled_units=int((s.get("prepaidUnits") or {}).get("enabled") or 0),
+                consumed_units=int(s.get("consumedUnits") or 0),
+            )
+            for s in skus
+        ]
+        return DatasetState(available=True, endpoint="/v1.0/subscribedSkus", records=len(skus))
+
+    def devices(self) -> DatasetState:
+        rows = list(self.graph.get_all("/v1.0/deviceManagement/managedDevices", {"$select": DEVICE_FIELDS}))
+        self.data.devices = [
+            M365Device(
+                id=str(d["id"]),
+                name=str(d.get("deviceName") or d["id"]),
+                operating_system=str(d.get("operatingSystem") or ""),
+                os_version=str(d.get("osVersion") or ""),
+                compliance_state=str(d.get("complianceState") or "unknown"),
+                last_sync=_ts(d.get("lastSyncDateTime")),
+                enrolled=_ts(d.get("enrolledDateTime")),
+                android_security_patch_level=d.get("androidSecurityPatchLevel") or None,
+                user_principal_name=d.get("userPrincipalName") or None,
+                model=d.get("model") or None,
+                owner_type=d.get("managedDeviceOwnerType") or None,
+            )
+            for d in rows
+        ]
+        return DatasetState(available=True, endpoint="/v1.0/deviceManagement/managedDevices", records=len(rows))
+
+    def compliance_policies(self) -> DatasetState:
+        rows = list(self.graph.get_all("/v1.0/deviceManagement/deviceCompliancePolicies"))
+        self.data.compliance_policies = [
+            M365CompliancePolicy(
+                id=str(p["id"]),
+                name=str(p.get("displayName") or p["id"]),
+                platform=_policy_platform(str(p.get("@odata.type", ""))),
+                os_minimum_version=p.get("osMinimumVersion") or None,
+            )
+            for p in rows
+        ]
+        return DatasetState(
+            available=True, endpoint="/v1.0/deviceManagement/deviceCompliancePolicies", records=len(rows)
+        )
+
+    def backup(self) -> DatasetState:
+        """https://learn.microsoft.com/graph/api/backuprestoreroot-get and the protection-policy lists."""
+        root = self.graph.get("/v1.0/solutions/backupRestore")
+        # backupRestoreRoot.serviceStatus.status: disabled / enabled / protectionChangeLocked / restoreLocked
+        # (https://learn.microsoft.com/graph/api/resources/servicestatus); tolerate a flat "status" too
+        service = root.get("serviceStatus") if isinstance(root.get("serviceStatus"), dict) else root
+        backup = M365Backup(service_status=str(service.get("status") or "unknown"))
+        if backup.service_status != "disabled":
+            for workload, path in (
+                ("exchange", "exchangeProtectionPolicies"),
+                ("sharePoint", "sharePointProtectionPolicies"),
+                ("oneDriveForBusiness", "oneDriveForBusinessProtectionPolicies"),
+            ):
+                for p in self.graph.get_all(f"/v1.0/solutions/backupRestore/{path}"):
+                    backup.policies.append(
+                        M365BackupPolicy(
+                            id=str(p["id"]),
+                            name=str(p.get("displayName") or p["id"]),
+                            workload=workload,
+                            status=str(p.get("status") or "unknown"),
+                        )
+                    )
+        self.data.backup = backup
+        return DatasetState(available=True, endpoint="/v1.0/solutions/backupRestore", records=len(backup.policies))
+
+
+def _ca_policy(raw: dict[str, Any]) -> CAPolicy:
+    conditions = raw.get("conditions") or {}
+    users = conditions.get("users") or {}
+    apps = conditions.get("applications") or {}
+    grant = raw.get("grantControls") or {}
+    strength = grant.get("authenticationStrength") or {}
+
+    def ids(key: str) -> list[str]:
+        return [str(v) for v in users.get(key) or []]
+
+    return CAPolicy(
+        id=str(raw["id"]),
+        name=str(raw.get("displayName") or raw["id"]),
+        state=str(raw.get("state") or ""),
+        users=CAUsers(
+            include_users=ids("includeUsers"),
+            exclude_users=ids("excludeUsers"),
+            include_groups=ids("includeGroups"),
+            exclude_groups=ids("excludeGroups"),
+            include_roles=ids("includeRoles"),
+            exclude_roles=ids("excludeRoles"),
+        ),
+        include_applications=[str(a) for a in apps.get("includeApplications") or []],
+        exclude_applications=[str(a) for a in apps.get("excludeApplications") or []],
+        client_app_types=[str(c) for c in conditions.get("clientAppTypes") or []],
+        grant_operator=grant.get("operator"),
+        built_in_controls=[str(c) for c in grant.get("builtInControls") or []],
+        auth_strength_requirement=strength.get("requirementsSatisfied"),
+        auth_strength_name=strength.get("displayName"),
+    )
+
+
+def _policy_platform(odata_type: str) -> str:
+    lowered = odata_type.lower()
+    for needle, platform in (("windows", "windows"), ("android", "android"), ("ios", "ios"), ("macos", "macos")):
+        if needle in lowered:
+            return platform
+    return "other"
+
+
+class M365Source(Source):
+    platform = "m365"
+
+    def __init__(
+        self,
+        config: M365Config,
+        environ: dict[str, str] | None = None,
+        retry: Any = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.environ = dict(os.environ if environ is None else environ)
+        self.retry = retry
+        self.sleep = sleep
+
+    def _token_provider(self, session: Any) -> Callable[[], str]:
+        credential = _credential(self.config, self.environ)
+        authority = f"{self.config.authority_host.rstrip('/')}/{self.config.tenant_id}"
+        default_cloud = self.config.authority_host.rstrip("/") == "https://login.microsoftonline.com"
+        app = msal.ConfidentialClientApplication(
+            self.config.client_id,
+            client_credential=credential,
+            authority=authority,
+            http_client=session,
+            instance_discovery=default_cloud,
+            token_cache=msal.TokenCache(),
+        )
+        scope = [f"{self.config.graph_url.rstrip('/')}/.default"]
+
+        def token() -> str:
+            result = app.acquire_token_for_client(scopes=scope)
+            if "access_token" not in result:
+                codes = result.get("error_codes") or []
+                description = str(result.get("error_description") or "").splitlines()
+                raise AuthError(
+                    f"token request refused: {result.get('error')} "
+                    f"{('AADSTS' + str(codes[0])) if codes else ''}: {description[0] if description else ''}"
+                )
+            return str(result["access_token"])
+
+        return token
+
+    def collect(self, raw: RawRecorder) -> Collected:
+        started = datetime.now(UTC)
+        session = make_session(str(self.config.ca_bundle) if self.config.ca_bundle else None)
+        data = M365Data(tenant_id=self.config.tenant_id)
+        states: dict[str, DatasetState] = {}
+        errors: list[str] = []
+        kwargs: dict[str, Any] = {}
+        if self.retry is not None:
+            kwargs["retry"] = self.retry
+        if self.sleep is not None:
+            kwargs["sleep"] = self.sleep
+        graph = GraphClient(self.config.graph_url, lambda: "", session, raw, **kwargs)
+        try:
+            token = self._token_provider(session)
+            token()  # fail fast on bad credentials, before any dataset is attempted
+            graph._token = token
+        except (AuthError, ValueError, OSError) as exc:
+            message = f"authentication failed: {exc}"
+            errors.append(message)
+            for name in DATASETS:
+                states[name] = DatasetState(available=False, reason_kind=ReasonKind.ERROR, reason=message)
+        except Exception as exc:  # msal raises for 5xx and for network failures
+            message = f"identity platform unreachable: {type(exc).__name__}: {exc}"
+            errors.append(message)
+            for name in DATASETS:
+                states[name] = DatasetState(available=False, reason_kind=ReasonKind.UNREACHABLE, reason=message)
+        else:
+            collector = _Collector(graph, data, states)
+            collector.run("m365.users", collector.users)
+            if states["m365.users"].available:
+                collector.apply_activity()
+                collector.run("m365.registration", collector.registration)
+            else:
+                for dependent in ("m365.sign_ins", "m365.registration", "m365.per_user_mfa"):
+                    states[dependent] = DatasetState(
+                        available=False,
+                        reason_kind=states["m365.users"].reason_kind,
+                        reason="users could not be read: " + (states["m365.users"].reason or ""),
+                    )
+            collector.run("m365.roles", collector.roles)
+            collector.run("m365.mfa_policies", collector.mfa_policies)
+            if states["m365.users"].available and states["m365.mfa_policies"].available:
+                collector.run("m365.per_user_mfa", collector.per_user_mfa)
+            elif "m365.per_user_mfa" not in states:
+                states["m365.per_user_mfa"] = DatasetState(
+                    available=False,
+                    reason_kind=states["m365.mfa_policies"].reason_kind,
+                    reason="policies could not be read: " + (states["m365.mfa_policies"].reason or ""),
+                )
+            collector.run("m365.licences", collector.licences)
+            collector.run("m365.devices", collector.devices)
+            collector.run("m365.compliance_policies", collector.compliance_policies)
+            collector.run("m365.backup", collector.backup)
+        errors.extend(
+            f"{name}: {s.reason}"
+            for name, s in states.items()
+            if not s.available
+            and s.reason_kind in (ReasonKind.ERROR, ReasonKind.UNREACHABLE)
+            and s.reason
+            and not s.reason.startswith(("authentication failed", "identity platform"))
+        )
+        run = SourceRun(
+            platform=self.platform,
+            status=self.summarise_status(states),
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            scope={
+                "tenant_id": self.config.tenant_id,
+                "graph_url": self.config.graph_url,
+                "authority_host": self.config.authority_host,
+            },
+            requests=graph.requests,
+            errors=errors,
+            endpoints=sorted(graph.endpoints),
+            datasets=dict(sorted(states.items())),
+        )
+        return Collected(run=run, data=data)

@@ -1,0 +1,233 @@
+"""A tiny Microsoft Graph tenant served through `responses` (intercepts msal and requests at the HTTP boundary).
+
+Each test builds a Tenant, mutates what it needs, and calls `install(rsps)`. Collections are paged with
+`@odata.nextLink` at `page_size`, so paging is exercised everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import responses
+
+AUTHORITY = "https://login.test"
+GRAPH = "https://graph.test"
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+SECRET = "canary-client-secret-Zq81"
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+NOW = datetime.now(UTC)
+
+
+def iso(days_ago: float | None) -> str | None:
+    if days_ago is None:
+        return None
+    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user(uid: str, *, enabled: bool = True, guest: bool = False, created: float = 400, signin: float | None = 1,
+         skus: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "id": uid, "userPrincipalName": f"{uid}@contoso.test", "displayName": uid.title(), "accountEnabled": enabled,
+        "userType": "Guest" if guest else "Member", "createdDateTime": iso(created),
+        "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in skus],
+        "signInActivity": {"lastSuccessfulSignInDateTime": iso(signin), "lastSignInDateTime": iso(signin),
+                           "lastNonInteractiveSignInDateTime": None},
+    }
+
+
+def registration(uid: str, capable: bool = True) -> dict[str, Any]:
+    return {"id": uid, "userPrincipalName": f"{uid}@contoso.test", "isMfaRegistered": capable,
+            "isMfaCapable": capable, "methodsRegistered": ["microsoftAuthenticatorPush"] if capable else [],
+            "isAdmin": False, "userType": "member"}
+
+
+def mfa_policy(pid: str = "p-mfa", *, state: str = "enabled", include_users: list[str] | None = None,
+               exclude_users: list[str] | None = None, include_groups: list[str] | None = None,
+               exclude_groups: list[str] | None = None, include_roles: list[str] | None = None,
+               controls: list[str] | None = None, operator: str = "OR", strength: str | None = None,
+               apps: list[str] | None = None, client_types: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "id": pid, "displayName": pid, "state": state,
+        "conditions": {
+            "users": {"includeUsers": include_users if include_users is not None else ["All"],
+                      "excludeUsers": exclude_users or [], "includeGroups": include_groups or [],
+                      "excludeGroups": exclude_groups or [], "includeRoles": include_roles or [], "excludeRoles": []},
+            "applications": {"includeApplications": apps or ["All"], "excludeApplications": []},
+            "clientAppTypes": client_types if client_types is not None else ["all"],
+        },
+        "grantControls": {"operator": operator, "builtInControls": controls if controls is not None else ["mfa"],
+                          "authenticationStrength": {"id": "s", "displayName": "MFA strength",
+                                                     "requirementsSatisfied": strength} if strength else None},
+    }
+
+
+@dataclass
+class Tenant:
+    users: list[dict[str, Any]] = field(default_factory=list)
+    registrations: list[dict[str, Any]] = field(default_factory=list)
+    security_defaults: bool = False
+    ca_policies: list[dict[str, Any]] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    role_assignments: list[tuple[str, str, str]] = field(default_factory=list)  # (principal, template, type)
+    per_user: dict[str, str] = field(default_factory=dict)
+    skus: list[dict[str, Any]] = field(default_factory=list)
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    compliance_policies: list[dict[str, Any]] = field(default_factory=list)
+    backup_status: str = "disabled"
+    backup_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: path fragment -> (status, error code, message): forced errors
+    errors: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    premium: bool = True
+    activity_csv: str | None = None
+    page_size: int = 2
+    #: path fragment -> number of 429s to answer before succeeding
+    throttle: dict[str, int] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    #: path fragments whose pages always link to themselves (a paging loop)
+    loops: set[str] = field(default_factory=set)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _error(self, status: int, code: str, message: str = "") -> tuple[int, dict[str, str], str]:
+        return status, {"Content-Type": "application/json"}, json.dumps(
+            {"error": {"code": code, "message": message or code, "innerError": {"request-id": "x"}}})
+
+    def _page(self, request: Any, items: list[dict[str, Any]]) -> tuple[int, dict[str, str], str]:
+        query = parse_qs(urlparse(request.url).query)
+        offset = int(query.get("$skiptoken", ["0"])[0])
+        page = items[offset: offset + self.page_size]
+        select = query.get("$select", [""])[0]
+        if select:
+            expanded = {e.split("(", 1)[0] for e in query.get("$expand", [""])[0].split(",") if e}
+            keep = set(select.split(",")) | {"id", "@odata.type"} | expanded
+            page = [{k: v for k, v in item.items() if k in keep} for item in page]
+        body: dict[str, Any] = {"value": page}
+        if offset + self.page_size < len(items):
+            base = request.url.split("?", 1)[0]
+            params = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
+            params["$skiptoken"] = str(offset + self.page_size)
+            body["@odata.nextLink"] = base + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+    def _forced(self, url: str) -> tuple[int, dict[str, str], str] | None:
+        path = urlparse(url).path + "?" + urlparse(url).query
+        for fragment, remaining in self.throttle.items():
+            if fragment in path and remaining > 0:
+                self.throttle[fragment] = remaining - 1
+                return 429, {"Retry-After": "0", "Content-Type": "application/json"}, json.dumps(
+                    {"error": {"code": "TooManyRequests", "message": "throttled"}})
+        for fragment, (status, code, message) in self.errors.items():
+            if fragment in path:
+                return self._error(status, code, message)
+        return None
+
+    def _graph(self, request: Any) -> tuple[int, dict[str, str], str]:
+        self.calls.append(f"{request.method} {request.url}")
+        if request.headers.get("Authorization") != "Bearer token-123":
+            return self._error(401, "InvalidAuthenticationToken")
+        forced = self._forced(request.url)
+        if forced is not None:
+            return forced
+        if any(fragment in request.url for fragment in self.loops):
+            body = {"value": [{"id": "x"}], "@odata.nextLink": request.url.split("?")[0] + "?$skiptoken=same"}
+            return 200, {"Content-Type": "application/json"}, json.dumps(body)
+        parsed = urlparse(request.url)
+        path = parsed.path
+        query = parse_qs(parsed.query)
+        if path == "/v1.0/users":
+            if "signInActivity" in query.get("$select", [""])[0] and not self.premium:
+                return self._error(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant")
+            return self._page(request, self.users)
+        if path == "/v1.0/reports/authenticationMethods/userRegistrationDetails":
+            if not self.premium:
+                return self._error(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant")
+            return self._page(request, self.registrations)
+        if path == "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy":
+            return 200, {}, json.dumps({"id": "00000000", "isEnabled": self.security_defaults})
+        if path == "/v1.0/identity/conditionalAccess/policies":
+            return self._page(request, self.ca_policies)
+        match = re.fullmatch(r"/v1.0/groups/([^/]+)/transitiveMembers", path)
+        if match:
+            members = [{"@odata.type": "#microsoft.graph.user", "id": m} for m in self.groups.get(match.group(1), [])]
+            return self._page(request, members)
+        if path == "/v1.0/roleManagement/directory/roleDefinitions":
+            defs = [{"id": GLOBAL_ADMIN, "displayName": "Global Administrator", "templateId": GLOBAL_ADMIN},
+                    {"id": USER_ADMIN, "displayName": "User Administrator", "templateId": USER_ADMIN}]
+            return self._page(request, defs)
+        if path == "/v1.0/roleManagement/directory/roleAssignments":
+            rows = [{"id": f"ra{i}", "principalId": p, "roleDefinitionId": t, "directoryScopeId": "/",
+                     "principal": {"@odata.type": f"#microsoft.graph.{kind}", "id": p}}
+                    for i, (p, t, kind) in enumerate(self.role_assignments)]
+            return self._page(request, rows)
+        if path == "/v1.0/subscribedSkus":
+            return self._page(request, self.skus)
+        if path == "/v1.0/deviceManagement/managedDevices":
+            return self._page(request, self.devices)
+        if path == "/v1.0/deviceManagement/deviceCompliancePolicies":
+            return self._page(request, self.compliance_policies)
+        if path == "/v1.0/solutions/backupRestore":
+            return 200, {}, json.dumps({"id": "x", "serviceStatus": {"status": self.backup_status}})
+        match = re.fullmatch(r"/v1.0/solutions/backupRestore/(\w+)", path)
+        if match:
+            return self._page(request, self.backup_policies.get(match.group(1), []))
+        if path.startswith("/v1.0/reports/getOffice365ActiveUserDetail"):
+            return 302, {"Location": "https://reports.test/download/activity.csv?sig=secretsig"}, ""
+        return self._error(404, "Request_ResourceNotFound", path)
+
+    def _batch(self, request: Any) -> tuple[int, dict[str, str], str]:
+        self.calls.append(f"{request.method} {request.url}")
+        body = json.loads(request.body)
+        assert len(body["requests"]) <= 20
+        responses_out = []
+        for sub in body["requests"]:
+            url = sub["url"]
+            forced = self._forced(url)
+            if forced is not None:
+                status, headers, text = forced
+                responses_out.append({"id": sub["id"], "status": status, "headers": headers, "body": json.loads(text)})
+                continue
+            match = re.fullmatch(r"/users/([^/]+)/authentication/requirements", url)
+            if match:
+                state = self.per_user.get(match.group(1), "disabled")
+                responses_out.append({"id": sub["id"], "status": 200, "body": {"perUserMfaState": state}})
+                continue
+            match = re.fullmatch(r"/users/([^/]+)/authentication/methods", url)
+            if match:
+                capable = any(r["id"] == match.group(1) and r["isMfaCapable"] for r in self.registrations)
+                methods = [{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "p"}]
+                if capable:
+                    methods.append({"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+                                    "id": "a"})
+                responses_out.append({"id": sub["id"], "status": 200, "body": {"value": methods}})
+                continue
+            responses_out.append({"id": sub["id"], "status": 404, "body": {"error": {"code": "NotFound"}}})
+        return 200, {"Content-Type": "application/json"}, json.dumps({"responses": responses_out})
+
+    def install(self, rsps: responses.RequestsMock) -> None:
+        rsps.add(responses.GET, f"{AUTHORITY}/{TENANT}/v2.0/.well-known/openid-configuration", json={
+            "authorization_endpoint": f"{AUTHORITY}/{TENANT}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
+            "issuer": f"{AUTHORITY}/{TENANT}/v2.0"})
+        rsps.add_callback(responses.POST, f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token", callback=self._token)
+        rsps.add_callback(responses.POST, re.compile(rf"{re.escape(GRAPH)}/(v1\.0|beta)/\$batch"), callback=self._batch)
+        rsps.add_callback(responses.GET, re.compile(rf"{re.escape(GRAPH)}/.*"), callback=self._graph)
+        if self.activity_csv is not None:
+            rsps.add(responses.GET, "https://reports.test/download/activity.csv", body=self.activity_csv,
+                     content_type="application/octet-stream")
+
+    token_requests: list[dict[str, list[str]]] = field(default_factory=list)
+
+    def _token(self, request: Any) -> tuple[int, dict[str, str], str]:
+        form = parse_qs(request.body if isinstance(request.body, str) else request.body.decode())
+        self.token_requests.append(form)
+        ok = form.get("client_secret") == [SECRET] or "client_assertion" in form
+        if not ok:
+            return 401, {}, json.dumps({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client "
+                                        "secret provided.", "error_codes": [7000215]})
+        return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": "token-123"})

@@ -1,0 +1,307 @@
+"""Each M365 check's pass / fail / not_assessed paths, through the real source over `responses`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from graphfake import GLOBAL_ADMIN, USER_ADMIN, Tenant, iso, mfa_policy, registration, user
+
+from hygiene.policy import Attestation, ControlsFile, RiskException
+from hygiene.results import CheckResult, Status
+
+Scan = Callable[..., dict[str, CheckResult]]
+
+
+def failing(result: CheckResult) -> set[str]:
+    return {f.resource_name for f in result.findings}
+
+
+def test_healthy_tenant_passes_every_check(tenant: Tenant, scan: Scan) -> None:
+    results = scan(tenant)
+    assert len(results) == 11
+    assert {cid: r.status for cid, r in results.items() if r.status is not Status.PASS} == {}
+    assert results["m365.mfa.enforced"].assessed == 4  # members only, the guest is not counted
+    assert results["m365.accounts.guests_inactive"].assessed == 1
+
+
+def test_registration_gaps(tenant: Tenant, scan: Scan) -> None:
+    tenant.registrations = [registration("alice"), registration("bob", capable=False), registration("carol")]
+    result = scan(tenant)["m365.mfa.registered"]
+    assert result.status is Status.FAIL
+    assert failing(result) == {"bob@contoso.test", "dave@contoso.test"}
+    assert result.assessed == 4
+
+
+def test_disabled_users_are_not_assessed_for_mfa(tenant: Tenant, scan: Scan) -> None:
+    tenant.users.append(user("leaver", enabled=False))
+    results = scan(tenant)
+    assert results["m365.mfa.registered"].status is Status.PASS
+    assert results["m365.mfa.enforced"].assessed == 4
+
+
+class TestEnforcementReconciliation:
+    def test_security_defaults_enforce_without_policies(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = []
+        tenant.security_defaults = True
+        results = scan(tenant)
+        assert results["m365.mfa.enforced"].status is Status.PASS
+        assert results["m365.mfa.legacy_auth_blocked"].status is Status.PASS
+        assert not any("authentication/requirements" in c or "$batch" in c for c in tenant.calls)
+
+    def test_report_only_policy_does_not_count(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(state="enabledForReportingButNotEnforced")]
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert result.status is Status.FAIL
+        assert len(result.findings) == 4
+        assert "registered but never demanded" in result.findings[0].detail
+
+    def test_disabled_policy_does_not_count(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(state="disabled")]
+        assert scan(tenant)["m365.mfa.enforced"].failing == 4
+
+    def test_authentication_strength_with_empty_builtin_controls_counts(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(controls=[], strength="mfa")]
+        assert scan(tenant)["m365.mfa.enforced"].status is Status.PASS
+
+    def test_or_with_compliant_device_is_a_bypass(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(controls=["mfa", "compliantDevice"], operator="OR")]
+        assert scan(tenant)["m365.mfa.enforced"].failing == 4
+
+    def test_and_with_compliant_device_enforces(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(controls=["mfa", "compliantDevice"], operator="AND")]
+        assert scan(tenant)["m365.mfa.enforced"].status is Status.PASS
+
+    def test_policy_for_some_apps_only_does_not_count(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(apps=["00000002-0000-0ff1-ce00-000000000000"])]
+        assert scan(tenant)["m365.mfa.enforced"].failing == 4
+
+    def test_excluded_group_members_are_not_covered(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.groups = {"g-excluded": ["carol", "dave"]}
+        tenant.ca_policies = [mfa_policy(exclude_groups=["g-excluded"])]
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert failing(result) == {"carol@contoso.test", "dave@contoso.test"}
+
+    def test_excluded_user(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(exclude_users=["bob"])]
+        assert failing(scan(tenant)["m365.mfa.enforced"]) == {"bob@contoso.test"}
+
+    def test_included_group_is_resolved_transitively(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.groups = {"g-staff": ["alice", "carol"]}
+        tenant.ca_policies = [mfa_policy(include_users=[], include_groups=["g-staff"])]
+        assert failing(scan(tenant)["m365.mfa.enforced"]) == {"bob@contoso.test", "dave@contoso.test"}
+
+    def test_role_targets_cover_role_holders(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(include_users=[], include_roles=[GLOBAL_ADMIN])]
+        results = scan(tenant)
+        assert failing(results["m365.mfa.enforced"]) == {"carol@contoso.test", "dave@contoso.test"}
+        assert results["m365.mfa.admins"].status is Status.PASS
+
+    def test_per_user_enforced_counts_and_is_read_only_for_uncovered_users(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(exclude_users=["carol", "dave"])]
+        tenant.per_user = {"carol": "enforced", "dave": "enabled"}
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert failing(result) == {"dave@contoso.test"}
+        batch_calls = [c for c in tenant.calls if "$batch" in c]
+        assert len(batch_calls) == 1 and "/beta/" in batch_calls[0]
+
+
+def test_admins_without_mfa(tenant: Tenant, scan: Scan) -> None:
+    tenant.role_assignments.append(("g-helpdesk", USER_ADMIN, "group"))
+    tenant.groups = {"g-helpdesk": ["carol"]}
+    tenant.registrations = [registration("alice"), registration("bob"), registration("carol", capable=False),
+                            registration("dave")]
+    tenant.ca_policies = [mfa_policy(exclude_users=["bob"])]
+    result = scan(tenant)["m365.mfa.admins"]
+    assert result.status is Status.FAIL
+    assert result.severity == "critical"
+    assert result.assessed == 3
+    details = {f.resource_name: f.detail for f in result.findings}
+    assert set(details) == {"bob@contoso.test", "carol@contoso.test"}
+    assert details["bob@contoso.test"].startswith("MFA not enforced")
+    assert "User Administrator" in details["carol@contoso.test"]
+
+
+class TestLegacyAuth:
+    def test_no_block_policy_fails(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy()]
+        result = scan(tenant)["m365.mfa.legacy_auth_blocked"]
+        assert result.status is Status.FAIL and failing(result) == {"tenant"}
+
+    def test_report_only_block_fails_and_is_named(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(), mfa_policy("legacy", state="enabledForReportingButNotEnforced",
+                                                       controls=["block"], client_types=["exchangeActiveSync", "other"])]
+        result = scan(tenant)["m365.mfa.legacy_auth_blocked"]
+        assert result.status is Status.FAIL and "legacy" in result.findings[0].detail
+
+    def test_block_of_only_one_legacy_client_fails(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [mfa_policy(), mfa_policy("eas", controls=["block"], client_types=["exchangeActiveSync"])]
+        assert scan(tenant)["m365.mfa.legacy_auth_blocked"].status is Status.FAIL
+
+
+class TestStaleAccounts:
+    def test_inactive_and_never_used(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.users += [user("old", signin=120), user("ghost", signin=None, created=45),
+                         user("newbie", signin=None, created=5)]
+        result = scan(tenant)["m365.accounts.inactive"]
+        assert failing(result) == {"old@contoso.test", "ghost@contoso.test"}
+        assert "never signed in" in next(f.detail for f in result.findings if f.resource_name.startswith("ghost"))
+
+    def test_failed_attempts_do_not_hide_staleness_but_count_without_success_data(self, tenant: Tenant, scan: Scan) -> None:
+        stale = user("stale", signin=200)
+        stale["signInActivity"]["lastSignInDateTime"] = iso(1)  # a recent failed attempt
+        legacy = user("legacy", signin=None)
+        legacy["signInActivity"]["lastSignInDateTime"] = iso(10)  # no successful-time data (before Dec 2023)
+        tenant.users += [stale, legacy]
+        assert failing(scan(tenant)["m365.accounts.inactive"]) == {"stale@contoso.test"}
+
+    def test_threshold_comes_from_the_profile(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.users.append(user("sixty", signin=60))
+        assert scan(tenant)["m365.accounts.inactive"].status is Status.PASS
+        assert failing(scan(tenant, profile="cis-ig1")["m365.accounts.inactive"]) == {"sixty@contoso.test"}
+
+    def test_guests(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.users += [user("oldguest", guest=True, signin=100), user("newguest", guest=True, signin=None, created=3)]
+        result = scan(tenant)["m365.accounts.guests_inactive"]
+        assert failing(result) == {"oldguest@contoso.test"}
+        assert result.assessed == 3
+
+
+class TestAdminCount:
+    def test_single_global_admin_fails(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.role_assignments = [("alice", GLOBAL_ADMIN, "user")]
+        result = scan(tenant)["m365.accounts.admin_count"]
+        assert result.status is Status.FAIL and "1 Global Administrators" in result.findings[0].detail
+
+    def test_group_assigned_admins_are_counted(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.role_assignments = [("g-admins", GLOBAL_ADMIN, "group")]
+        tenant.groups = {"g-admins": ["alice", "bob", "carol", "dave", "guest1"]}
+        result = scan(tenant)["m365.accounts.admin_count"]
+        assert result.status is Status.FAIL and "5 Global Administrators" in result.findings[0].detail
+
+    def test_disabled_admins_do_not_count(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.users[1]["accountEnabled"] = False
+        assert scan(tenant)["m365.accounts.admin_count"].status is Status.FAIL
+
+
+def test_unused_licences_with_cost(tenant: Tenant, scan: Scan) -> None:
+    from conftest import SKU_E3
+
+    tenant.users += [user("leaver", enabled=False, skus=(SKU_E3,)), user("idle", signin=200, skus=(SKU_E3,))]
+    result = scan(tenant)["m365.licences.unused"]
+    assert result.status is Status.FAIL
+    finding = result.findings[0]
+    assert finding.resource_name == "SPE_E3"
+    assert finding.data == {"sku": "SPE_E3", "count": 2, "monthly_cost": 61.6, "currency": "GBP"}
+
+
+class TestDevices:
+    def device(self, name: str, os: str, version: str, **extra: Any) -> dict[str, Any]:
+        return {"id": name, "deviceName": name, "operatingSystem": os, "osVersion": version,
+                "complianceState": "compliant", "lastSyncDateTime": iso(1), **extra}
+
+    def test_unsupported_os(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.devices = [self.device("W10", "Windows", "10.0.19045.5000"), self.device("W11", "Windows", "10.0.26200.1"),
+                          self.device("OLDPHONE", "Android", "12"), self.device("IPHONE", "iOS", "18.2"),
+                          self.device("ODD", "Windows", "")]
+        result = scan(tenant)["m365.devices.os_supported"]
+        assert failing(result) == {"W10", "OLDPHONE"}
+        assert "2025-10-14" in next(f.detail for f in result.findings if f.resource_name == "W10")
+        assert result.assessed == 4 and "1 device" in (result.note or "")
+
+    def test_patch_currency(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.devices = [
+            self.device("OK", "Windows", "10.0.26200.7000"),
+            self.device("BEHIND", "Windows", "10.0.26100.3000"),
+            self.device("NONCOMPLIANT", "Windows", "10.0.26200.7000", complianceState="noncompliant"),
+            self.device("LOST", "Windows", "10.0.26200.7000", lastSyncDateTime=iso(45)),
+            self.device("PHONE", "Android", "14", androidSecurityPatchLevel=(date.today() - timedelta(days=200)).isoformat()),
+            self.device("NEWPHONE", "Android", "15", androidSecurityPatchLevel=(date.today() - timedelta(days=20)).isoformat()),
+        ]
+        result = scan(tenant)["m365.devices.patch_current"]
+        assert failing(result) == {"BEHIND", "NONCOMPLIANT", "LOST", "PHONE"}
+        assert "compliance policy 'Windows baseline'" in next(f.detail for f in result.findings if f.resource_name == "BEHIND")
+
+    def test_no_intune_licence_is_not_assessed(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.errors["/deviceManagement/"] = (400, "BadRequest", "Request not applicable to target tenant.")
+        results = scan(tenant)
+        for check_id in ("m365.devices.os_supported", "m365.devices.patch_current"):
+            assert results[check_id].status is Status.NOT_ASSESSED
+            assert results[check_id].reason_kind == "licence"
+
+
+class TestBackup:
+    def test_disabled_fails_for_each_workload(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_status = "disabled"
+        result = scan(tenant)["m365.backup.enabled"]
+        assert failing(result) == {"Exchange", "OneDrive", "SharePoint"}
+
+    def test_inactive_workload_policy(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_policies["sharePointProtectionPolicies"][0]["status"] = "activeWithErrors"
+        assert failing(scan(tenant)["m365.backup.enabled"]) == {"SharePoint"}
+
+    def test_permission_missing_is_not_assessed(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.errors["/solutions/backupRestore"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind == "permission"
+        assert "BackupRestore-Control.Read.All" in (result.reason or "")
+
+    def test_attestation_passes_as_attested_even_without_the_api(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.errors["/solutions/backupRestore"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+        controls = ControlsFile(attestations=[Attestation(
+            id="ATT-1", check="m365.backup.enabled", statement="Daily Acme Backup of all mailboxes and sites",
+            date=date.today() - timedelta(days=30), attested_by="it@contoso.test")])
+        result = scan(tenant, controls=controls)["m365.backup.enabled"]
+        assert result.status is Status.PASS and result.basis == "attested"
+        assert result.attestation_ids == ["ATT-1"]
+
+    def test_expired_attestation_is_ignored(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_status = "disabled"
+        controls = ControlsFile(attestations=[Attestation(
+            id="ATT-1", check="m365.backup.enabled", statement="old", date=date.today() - timedelta(days=400),
+            attested_by="it", expires=date.today() - timedelta(days=35))])
+        assert scan(tenant, controls=controls)["m365.backup.enabled"].status is Status.FAIL
+
+
+class TestExceptions:
+    def test_active_exception_accepts_listed_resources_only(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.registrations = [registration("alice"), registration("bob")]
+        exc = RiskException(id="EXC-1", check="m365.mfa.registered", resources=["carol@contoso.test"], reason="r",
+                            owner="o", approved_by="a", expires=date.today() + timedelta(days=10))
+        result = scan(tenant, controls=ControlsFile(exceptions=[exc]))["m365.mfa.registered"]
+        assert result.status is Status.FAIL and result.accepted == 1
+        assert {f.resource_name: f.accepted_by for f in result.findings} == {
+            "carol@contoso.test": "EXC-1", "dave@contoso.test": None}
+
+    def test_all_covered_is_accepted(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.registrations = [registration(u) for u in ("alice", "bob", "carol")]
+        exc = RiskException(id="EXC-1", check="m365.mfa.registered", reason="r", owner="o", approved_by="a",
+                            expires=date.today() + timedelta(days=10))
+        assert scan(tenant, controls=ControlsFile(exceptions=[exc]))["m365.mfa.registered"].status is Status.ACCEPTED
+
+    def test_expired_exception_is_not_applied(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.registrations = [registration(u) for u in ("alice", "bob", "carol")]
+        exc = RiskException(id="EXC-1", check="m365.mfa.registered", reason="r", owner="o", approved_by="a",
+                            expires=date.today() - timedelta(days=1))
+        assert scan(tenant, controls=ControlsFile(exceptions=[exc]))["m365.mfa.registered"].status is Status.FAIL
+
+
+class TestNotAssessed:
+    def test_missing_permission_names_it(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.errors["/reports/authenticationMethods"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+        # the per-user fallback is refused too
+        tenant.errors["/authentication/methods"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+        results = scan(tenant)
+        result = results["m365.mfa.registered"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind == "permission"
+        assert "AuditLog.Read.All" in result.permissions
+        assert results["m365.mfa.enforced"].status is Status.PASS  # other data unaffected
+        assert results["m365.mfa.admins"].status is Status.NOT_ASSESSED
+
+    def test_policies_unreadable(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.errors["/identity/conditionalAccess"] = (403, "Authorization_RequestDenied", "denied")
+        results = scan(tenant)
+        for check_id in ("m365.mfa.enforced", "m365.mfa.legacy_auth_blocked", "m365.mfa.admins"):
+            assert results[check_id].status is Status.NOT_ASSESSED, check_id
+        assert "Policy.Read.All" in results["m365.mfa.enforced"].permissions
