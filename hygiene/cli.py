@@ -40,9 +40,9 @@ def _exit_code(report: ScanReport, fail_on: str | None) -> int:
     if not report.complete:
         return EXIT_INCOMPLETE
     if fail_on:
-        floor = SEVERITIES.index(fail_on)  # type: ignore[arg-type]
+        floor = SEVERITIES.index(fail_on)
         for result in report.results:
-            if result.status is Status.FAIL and SEVERITIES.index(result.severity) <= floor:  # type: ignore[arg-type]
+            if result.status is Status.FAIL and SEVERITIES.index(result.severity) <= floor:
                 return EXIT_FAILURES
     return EXIT_OK
 
@@ -66,7 +66,7 @@ def _print_summary(report: ScanReport, files: dict[str, Path]) -> None:
         Status.ACCEPTED: "cyan",
         Status.PASS: "green",
     }
-    for result in sorted(report.results, key=lambda r: (order[r.status], SEVERITIES.index(r.severity), r.check_id)):  # type: ignore[arg-type]
+    for result in sorted(report.results, key=lambda r: (order[r.status], SEVERITIES.index(r.severity), r.check_id)):
         table.add_row(
             f"[{colours[result.status]}]{result.status.value}[/]", result.severity, result.check_id, result.reason or ""
         )
@@ -295,9 +295,15 @@ def _registry(checks_dirs: tuple[Path, ...]) -> Any:
     "--checks-dir", "checks_dirs", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path)
 )
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--markdown", is_flag=True, help="Print the reference as Markdown (docs/checks.md is made this way).")
 @_guard
-def checks_list(platform: str | None, checks_dirs: tuple[Path, ...], as_json: bool) -> None:
+def checks_list(platform: str | None, checks_dirs: tuple[Path, ...], as_json: bool, markdown: bool) -> None:
     items = [c for c in _registry(checks_dirs) if platform is None or c.meta.platform == platform]
+    if markdown:
+        from hygiene.registry import checks_markdown
+
+        click.echo(checks_markdown(items), nl=False)
+        return
     if as_json:
         out.print_json(
             json.dumps(

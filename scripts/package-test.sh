@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Build a wheel, install it (not editable) into a throwaway venv, and run it from outside the checkout:
+# the built-in checks, policies, templates and schema must all ship inside the package.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$repo/.venv/bin/python" -m build --wheel --outdir "$work/dist" "$repo" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+python3 -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install --quiet "$work"/dist/*.whl
+cd "$work"
+"$work/venv/bin/hygiene" checks list --json > checks.json
+count=$("$work/venv/bin/python" -c 'import json; print(len(json.load(open("checks.json"))))')
+[ "$count" -ge 11 ] || { echo "package-test: only $count checks found in the installed package"; exit 1; }
+"$work/venv/bin/hygiene" policies list | grep -q cyber-essentials
+"$work/venv/bin/hygiene" demo --output "$work/demo" > demo.log || { cat demo.log; exit 1; }
+test -s "$work/demo/report.html" && test -s "$work/demo/report.json" && test -s "$work/demo/snapshot.json.gz"
+"$work/venv/bin/hygiene" evaluate "$work/demo/snapshot.json.gz" > /dev/null || [ $? -eq 1 ]
+echo "package-test: wheel installs and runs ($count checks; demo report written)"
