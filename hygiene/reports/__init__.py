@@ -1,0 +1,88 @@
+"""Report renderers: report.json, report.html, findings.csv and summary.md from one :class:`ScanReport`.
+
+Every renderer is a pure function of the report returning text; :func:`write_reports` writes the chosen
+formats atomically (temporary file + ``os.replace``) with mode 0600, because reports name people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from hygiene.reports._io import REPORT_FILE_MODE, atomic_write, ensure_dir
+from hygiene.reports.csv_report import CSV_COLUMNS, CSV_ENCODING, render_csv
+from hygiene.reports.html import MAX_FINDINGS_PER_CHECK, render_html
+from hygiene.reports.json_report import render_json, report_json_schema
+from hygiene.reports.markdown import render_markdown
+from hygiene.reports.plan import PlanBucket, PlanItem, build_plan
+from hygiene.results import ScanReport
+
+#: format -> file name, in the order files are written
+FILE_NAMES: dict[str, str] = {
+    "json": "report.json",
+    "csv": "findings.csv",
+    "html": "report.html",
+    "md": "summary.md",
+}
+FORMATS: tuple[str, ...] = tuple(FILE_NAMES)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FILE_NAMES",
+    "FORMATS",
+    "MAX_FINDINGS_PER_CHECK",
+    "REPORT_FILE_MODE",
+    "PlanBucket",
+    "PlanItem",
+    "build_plan",
+    "render",
+    "render_csv",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "report_json_schema",
+    "write_reports",
+]
+
+
+def _normalise(formats: Iterable[str]) -> list[str]:
+    wanted: list[str] = []
+    for fmt in formats:
+        key = fmt.strip().lower()
+        if key not in FILE_NAMES:
+            raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        if key not in wanted:
+            wanted.append(key)
+    return wanted
+
+
+def render(report: ScanReport, fmt: str, *, written_with: Iterable[str] = ()) -> bytes:
+    """The bytes of one report file. ``written_with`` are the other formats written alongside (for the
+    summary's pointer to the full report)."""
+    if fmt == "json":
+        return render_json(report).encode("utf-8")
+    if fmt == "html":
+        return render_html(report).encode("utf-8")
+    if fmt == "csv":
+        return render_csv(report).encode(CSV_ENCODING)
+    if fmt == "md":
+        others = [FILE_NAMES[f] for f in ("html", "csv", "json") if f in set(written_with)]
+        return render_markdown(report, others).encode("utf-8")
+    raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def write_reports(report: ScanReport, output_dir: Path, formats: Iterable[str]) -> dict[str, Path]:
+    """Write the requested formats ("json", "html", "csv", "md") into ``output_dir``.
+
+    Returns format -> path written. The directory is created (mode 0700) if missing; each file is
+    replaced atomically and has mode 0600. Unknown formats raise ValueError before anything is written.
+    """
+    wanted = _normalise(formats)
+    output_dir = Path(output_dir)
+    ensure_dir(output_dir)
+    written: dict[str, Path] = {}
+    for fmt in sorted(wanted, key=FORMATS.index):
+        path = output_dir / FILE_NAMES[fmt]
+        atomic_write(path, render(report, fmt, written_with=wanted))
+        written[fmt] = path
+    return written

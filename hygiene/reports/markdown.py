@@ -1,0 +1,118 @@
+"""summary.md: a short summary to paste into an email or a ticket.
+
+Score and coverage, counts per status, the top risks, the "Fix now" part of the plan, what could not be
+checked, and where the full report is. Resource names never appear here (they stay in the full report).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from hygiene.reports.analysis import (
+    REASON_LABELS,
+    STATUS_LABELS,
+    format_percent,
+    format_utc,
+    join_names,
+    plural,
+    risk_sentence,
+    status_counts,
+    top_risks,
+)
+from hygiene.reports.plan import build_plan
+from hygiene.results import ScanReport, Status
+
+#: at most this many not-assessed checks are listed by name
+MAX_NOT_ASSESSED = 10
+
+#: characters that start markup anywhere in a line; "_" only matters at a word boundary, and ">" or "#" only
+#: at the start of a line (never the case here), so plain-text readers are spared most backslashes
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def md_escape(text: str) -> str:
+    """Plain text made inert in Markdown (no emphasis, links or raw HTML), on one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def render_markdown(
+    report: ScanReport,
+    full_report_files: Sequence[str] = ("report.html", "findings.csv", "report.json"),
+) -> str:
+    """The text of summary.md; ``full_report_files`` are the files written alongside it."""
+    lines: list[str] = []
+    add = lines.append
+    score = report.score
+    add(f"# Security hygiene summary: {md_escape(report.organisation_name)}")
+    add("")
+    add(
+        f"Scanned {format_utc(report.finished_at)} with the {md_escape(report.profile.title)} profile "
+        f"(scan `{report.scan_id}`)."
+    )
+    add("")
+    add(f"**Score {score.value:.0f}/100, grade {md_escape(score.grade)}.** "
+        f"{format_percent(score.coverage)} of checks could be assessed.")
+    for cap in score.caps:
+        add(f"- Grade capped: {md_escape(cap)}")
+    if not report.complete:
+        add("")
+        add("**This scan is incomplete** (a source or check failed): re-run it before relying on the score.")
+    add("")
+    counts = status_counts(report.results)
+    add("Checks: " + ", ".join(
+        f"{counts[s]} {STATUS_LABELS[s].lower()}" for s in (
+            Status.PASS, Status.FAIL, Status.ACCEPTED, Status.NOT_ASSESSED, Status.ERROR
+        )
+    ) + ".")
+
+    risks = top_risks(report.results)
+    add("")
+    add("## Top risks")
+    add("")
+    if risks:
+        for index, result in enumerate(risks, start=1):
+            add(f"{index}. **{result.severity.upper()}** {md_escape(result.title)}: {md_escape(risk_sentence(result))}")
+    else:
+        add("No failing checks.")
+
+    fix_now = next(b for b in build_plan(report.results) if b.key == "now")
+    add("")
+    add("## Fix now")
+    add("")
+    if fix_now.items:
+        for item in fix_now.items:
+            affected = f"{plural(item.resources, 'resource')}; " if item.resources else ""
+            add(f"- **{md_escape(item.title)}**: {md_escape(item.action)} ({affected}effort {item.effort})")
+    else:
+        add("Nothing urgent.")
+
+    unassessed = [r for r in report.results if r.status in (Status.NOT_ASSESSED, Status.ERROR)]
+    if unassessed:
+        add("")
+        add("## Not assessed")
+        add("")
+        for result in unassessed[:MAX_NOT_ASSESSED]:
+            kind = REASON_LABELS.get(result.reason_kind or "", STATUS_LABELS[result.status])
+            needs = f" Needs: {md_escape(join_names(result.permissions))}." if result.permissions else ""
+            reason = f": {md_escape(result.reason)}" if result.reason else ""
+            add(f"- {md_escape(result.title)} ({kind}{reason}).{needs}")
+        if len(unassessed) > MAX_NOT_ASSESSED:
+            add(f"- … and {len(unassessed) - MAX_NOT_ASSESSED} more in the full report.")
+
+    add("")
+    add("## Full report")
+    add("")
+    descriptions = {
+        "report.html": "the full report (open in a browser, prints well)",
+        "findings.csv": "every finding, one row each",
+        "report.json": "machine-readable results",
+    }
+    others = [name for name in full_report_files if name != "summary.md"]
+    if others:
+        for name in others:
+            add(f"- `{name}`: {descriptions.get(name, 'report file')}")
+    else:
+        add("Only this summary was written; re-run with the html format for the full report.")
+    add("")
+    return "\n".join(lines)
