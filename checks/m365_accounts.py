@@ -38,6 +38,7 @@ _SIGNIN_PERMS = ("User.Read.All", "AuditLog.Read.All (Entra ID P1) or Reports.Re
 
 @check(
     id="m365.accounts.inactive",
+    summary="{open} of {assessed} staff accounts are unused but still open",
     title="No stale member accounts",
     area="accounts",
     platform="m365",
@@ -65,6 +66,7 @@ def inactive_members(ctx: CheckContext) -> Outcome:
 
 @check(
     id="m365.accounts.guests_inactive",
+    summary="{open} of {assessed} guest accounts are unused but still open",
     title="No stale guest accounts",
     area="accounts",
     platform="m365",
@@ -91,6 +93,7 @@ def inactive_guests(ctx: CheckContext) -> Outcome:
 
 @check(
     id="m365.accounts.admin_count",
+    summary="the number of Global Administrators is outside the safe range",
     title="Between 2 and 4 Global Administrators",
     area="accounts",
     platform="m365",
@@ -118,6 +121,7 @@ def admin_count(ctx: CheckContext) -> Outcome:
 
 @check(
     id="m365.licences.unused",
+    summary="licences of {open} types are paid for on unused or disabled accounts",
     title="No licences on disabled or inactive accounts",
     area="accounts",
     platform="m365",

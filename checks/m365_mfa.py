@@ -24,6 +24,7 @@ def _enabled_members(data: M365Data) -> list[M365User]:
 
 @check(
     id="m365.mfa.registered",
+    summary="{open} of {assessed} staff accounts have no second factor registered",
     title="Every enabled member can do MFA",
     area="mfa",
     platform="m365",
@@ -57,6 +58,7 @@ def mfa_registered(ctx: CheckContext) -> Outcome:
 
 @check(
     id="m365.mfa.enforced",
+    summary="{open} of {assessed} staff accounts can sign in with a password alone",
     title="MFA is enforced for every enabled member",
     area="mfa",
     platform="m365",
@@ -94,6 +96,7 @@ def mfa_enforced(ctx: CheckContext) -> Outcome:
 
 @check(
     id="m365.mfa.admins",
+    summary="{open} of {assessed} admin accounts lack MFA registration or enforcement",
     title="Every admin has MFA registered and enforced",
     area="mfa",
     platform="m365",
@@ -130,6 +133,7 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
 
 @check(
     id="m365.mfa.legacy_auth_blocked",
+    summary="old email protocols that skip MFA are still allowed",
     title="Legacy authentication is blocked",
     area="mfa",
     platform="m365",

@@ -97,6 +97,9 @@ class CheckMeta:
     permissions: tuple[str, ...] = ()
     #: a sentence on what passing means, shown in `hygiene checks show`
     description: str = ""
+    #: the failing result in plain words for a business owner, formatted with {open} (failing resources not
+    #: risk-accepted), {assessed} and {accepted}; e.g. "{open} of {assessed} staff can sign in without MFA"
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def check(
     frameworks: Mapping[str, tuple[str, ...]] | None = None,
     permissions: tuple[str, ...] = (),
     description: str = "",
+    summary: str = "",
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Declare a check. The function is returned unchanged, with its metadata attached."""
     if area not in AREAS:
@@ -140,6 +144,7 @@ def check(
         frameworks=dict(frameworks or {}),
         permissions=tuple(permissions),
         description=description,
+        summary=summary,
     )
 
     def decorate(fn: CheckFunction) -> CheckFunction:

@@ -54,7 +54,12 @@ def _missing_data(snapshot: Snapshot, item: Check) -> tuple[ReasonKind, str, lis
 
 
 def _apply_outcome(
-    result: CheckResult, outcome: Outcome, controls: ControlsFile, as_of: datetime, used: dict[str, int]
+    result: CheckResult,
+    outcome: Outcome,
+    controls: ControlsFile,
+    as_of: datetime,
+    used: dict[str, int],
+    summary: str = "",
 ) -> None:
     active = [e for e in controls.exceptions if e.check == result.check_id and e.is_active(as_of.date())]
     findings: list[FindingResult] = []
@@ -91,9 +96,9 @@ def _apply_outcome(
     else:
         result.status = Status.FAIL
         open_count = result.failing - result.accepted
-        result.reason = f"{open_count} of {outcome.assessed} fail" + (
-            f" ({result.accepted} more risk-accepted)" if result.accepted else ""
-        )
+        counts = {"open": open_count, "assessed": outcome.assessed, "accepted": result.accepted}
+        reason = summary.format(**counts) if summary else f"{open_count} of {outcome.assessed} fail"
+        result.reason = reason + (f" ({result.accepted} more risk-accepted)" if result.accepted else "")
 
 
 def evaluate_check(
@@ -129,7 +134,7 @@ def evaluate_check(
         result.reason_kind = ReasonKind.ERROR
         result.reason = f"the check raised {type(exc).__name__}: {exc}"
         return result
-    _apply_outcome(result, outcome, controls, snapshot.collected_at, used_exceptions)
+    _apply_outcome(result, outcome, controls, snapshot.collected_at, used_exceptions, item.meta.summary)
     return result
 
 
@@ -144,9 +149,7 @@ def _register(
     exceptions = []
     for exc in controls.exceptions:
         state = "expired" if not exc.is_active(as_of) else ("active" if used.get(exc.id or "", 0) else "unused")
-        exceptions.append(
-            ExceptionRecord(exception=exc, state=state, findings_covered=used.get(exc.id or "", 0))
-        )
+        exceptions.append(ExceptionRecord(exception=exc, state=state, findings_covered=used.get(exc.id or "", 0)))
     attestations = []
     for att in controls.attestations:
         if att.date > as_of:

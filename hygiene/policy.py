@@ -5,8 +5,8 @@ All of it is data under ``policies/`` (or a user's YAML file); this module only 
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -232,9 +232,7 @@ def load_controls(path: Path | None) -> ControlsFile:
             raise InputError(path, f"{kind}s: expected a list of entries")
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
-                result.rejected.append(
-                    RejectedEntry(kind=kind, index=index, problem="entry is not a mapping")
-                )
+                result.rejected.append(RejectedEntry(kind=kind, index=index, problem="entry is not a mapping"))
                 continue
             try:
                 parsed = model.model_validate(entry)

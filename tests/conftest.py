@@ -10,17 +10,17 @@ import responses
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from graphfake import AUTHORITY, CLIENT, GRAPH, SECRET, TENANT, Tenant, iso, mfa_policy, registration, user  # noqa: E402
+from graphfake import AUTHORITY, CLIENT, GRAPH, SECRET, TENANT, Tenant, iso, mfa_policy, registration, user
 
-from hygiene.config import M365Config  # noqa: E402
-from hygiene.engine import evaluate  # noqa: E402
-from hygiene.model import OrganisationRef, Snapshot  # noqa: E402
-from hygiene.policy import ControlsFile, load_lifecycle, load_profile  # noqa: E402
-from hygiene.registry import Registry  # noqa: E402
-from hygiene.results import CheckResult, ScanReport  # noqa: E402
-from hygiene.sources.graph import RetryPolicy  # noqa: E402
-from hygiene.sources.interface import RawRecorder  # noqa: E402
-from hygiene.sources.m365 import M365Source  # noqa: E402
+from hygiene.config import M365Config
+from hygiene.engine import evaluate
+from hygiene.model import OrganisationRef, Snapshot
+from hygiene.policy import ControlsFile, load_lifecycle, load_profile
+from hygiene.registry import Registry
+from hygiene.results import CheckResult, ScanReport
+from hygiene.sources.graph import RetryPolicy
+from hygiene.sources.interface import RawRecorder
+from hygiene.sources.m365 import M365Source
 
 SKU_E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"
 
@@ -28,51 +28,101 @@ SKU_E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"
 def healthy_tenant() -> Tenant:
     """Four members (two Global Administrators), one guest; everything in order."""
     tenant = Tenant()
-    tenant.users = [user("alice", skus=(SKU_E3,)), user("bob", skus=(SKU_E3,)), user("carol"), user("dave"),
-                    user("guest1", guest=True)]
+    tenant.users = [
+        user("alice", skus=(SKU_E3,)),
+        user("bob", skus=(SKU_E3,)),
+        user("carol"),
+        user("dave"),
+        user("guest1", guest=True),
+    ]
     tenant.registrations = [registration(u) for u in ("alice", "bob", "carol", "dave")]
     tenant.ca_policies = [
         mfa_policy("require-mfa"),
         mfa_policy("block-legacy", controls=["block"], client_types=["exchangeActiveSync", "other"]),
     ]
-    tenant.role_assignments = [("alice", "62e90394-69f5-4237-9190-012177145e10", "user"),
-                               ("bob", "62e90394-69f5-4237-9190-012177145e10", "user")]
+    tenant.role_assignments = [
+        ("alice", "62e90394-69f5-4237-9190-012177145e10", "user"),
+        ("bob", "62e90394-69f5-4237-9190-012177145e10", "user"),
+    ]
     tenant.skus = [{"skuId": SKU_E3, "skuPartNumber": "SPE_E3", "prepaidUnits": {"enabled": 5}, "consumedUnits": 2}]
-    tenant.devices = [{"id": "d1", "deviceName": "LAPTOP-1", "operatingSystem": "Windows", "osVersion": "10.0.26200.7000",
-                       "complianceState": "compliant", "lastSyncDateTime": iso(1),
-                       "userPrincipalName": "alice@contoso.test"}]
-    tenant.compliance_policies = [{"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "id": "cp1",
-                                   "displayName": "Windows baseline", "osMinimumVersion": "10.0.26200"}]
+    tenant.devices = [
+        {
+            "id": "d1",
+            "deviceName": "LAPTOP-1",
+            "operatingSystem": "Windows",
+            "osVersion": "10.0.26200.7000",
+            "complianceState": "compliant",
+            "lastSyncDateTime": iso(1),
+            "userPrincipalName": "alice@contoso.test",
+        }
+    ]
+    tenant.compliance_policies = [
+        {
+            "@odata.type": "#microsoft.graph.windows10CompliancePolicy",
+            "id": "cp1",
+            "displayName": "Windows baseline",
+            "osMinimumVersion": "10.0.26200",
+        }
+    ]
     tenant.backup_status = "enabled"
     tenant.backup_policies = {
         name: [{"id": f"{name}-1", "displayName": name, "status": "active"}]
-        for name in ("exchangeProtectionPolicies", "sharePointProtectionPolicies", "oneDriveForBusinessProtectionPolicies")
+        for name in (
+            "exchangeProtectionPolicies",
+            "sharePointProtectionPolicies",
+            "oneDriveForBusinessProtectionPolicies",
+        )
     }
     return tenant
 
 
 def m365_config(**overrides: Any) -> M365Config:
-    values: dict[str, Any] = {"tenant_id": TENANT, "client_id": CLIENT, "client_secret_env": "HYGIENE_TEST_SECRET",
-                              "authority_host": AUTHORITY, "graph_url": GRAPH}
+    values: dict[str, Any] = {
+        "tenant_id": TENANT,
+        "client_id": CLIENT,
+        "client_secret_env": "HYGIENE_TEST_SECRET",
+        "authority_host": AUTHORITY,
+        "graph_url": GRAPH,
+    }
     values.update(overrides)
     return M365Config(**values)
 
 
 def collect(tenant: Tenant, config: M365Config | None = None, raw_dir: Path | None = None) -> Snapshot:
-    source = M365Source(config or m365_config(), environ={"HYGIENE_TEST_SECRET": SECRET},
-                        retry=RetryPolicy(max_attempts=4, base_delay=0, max_delay=0), sleep=lambda s: None)
+    source = M365Source(
+        config or m365_config(),
+        environ={"HYGIENE_TEST_SECRET": SECRET},
+        retry=RetryPolicy(max_attempts=4, base_delay=0, max_delay=0),
+        sleep=lambda s: None,
+    )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         tenant.install(rsps)
         collected = source.collect(RawRecorder(raw_dir, "m365"))
-    snapshot = Snapshot(tool_version="test", organisation=OrganisationRef(id="contoso", name="Contoso"),
-                        collected_at=collected.run.finished_at, sources={"m365": collected.run}, m365=collected.data)
+    snapshot = Snapshot(
+        tool_version="test",
+        organisation=OrganisationRef(id="contoso", name="Contoso"),
+        collected_at=collected.run.finished_at,
+        sources={"m365": collected.run},
+        m365=collected.data,
+    )
     return snapshot
 
 
-def run_checks(snapshot: Snapshot, profile: str = "sme-baseline", controls: ControlsFile | None = None,
-               extra_dirs: list[Path] | None = None) -> ScanReport:
-    return evaluate(snapshot, Registry.load(extra_dirs or [], entry_points_too=False), load_profile(profile),
-                    controls or ControlsFile(), load_lifecycle(), scan_id="test-scan", operator="pytest")
+def run_checks(
+    snapshot: Snapshot,
+    profile: str = "sme-baseline",
+    controls: ControlsFile | None = None,
+    extra_dirs: list[Path] | None = None,
+) -> ScanReport:
+    return evaluate(
+        snapshot,
+        Registry.load(extra_dirs or [], entry_points_too=False),
+        load_profile(profile),
+        controls or ControlsFile(),
+        load_lifecycle(),
+        scan_id="test-scan",
+        operator="pytest",
+    )
 
 
 @pytest.fixture

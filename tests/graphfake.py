@@ -31,40 +31,81 @@ def iso(days_ago: float | None) -> str | None:
     return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def user(uid: str, *, enabled: bool = True, guest: bool = False, created: float = 400, signin: float | None = 1,
-         skus: tuple[str, ...] = ()) -> dict[str, Any]:
+def user(
+    uid: str,
+    *,
+    enabled: bool = True,
+    guest: bool = False,
+    created: float = 400,
+    signin: float | None = 1,
+    skus: tuple[str, ...] = (),
+) -> dict[str, Any]:
     return {
-        "id": uid, "userPrincipalName": f"{uid}@contoso.test", "displayName": uid.title(), "accountEnabled": enabled,
-        "userType": "Guest" if guest else "Member", "createdDateTime": iso(created),
+        "id": uid,
+        "userPrincipalName": f"{uid}@contoso.test",
+        "displayName": uid.title(),
+        "accountEnabled": enabled,
+        "userType": "Guest" if guest else "Member",
+        "createdDateTime": iso(created),
         "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in skus],
-        "signInActivity": {"lastSuccessfulSignInDateTime": iso(signin), "lastSignInDateTime": iso(signin),
-                           "lastNonInteractiveSignInDateTime": None},
+        "signInActivity": {
+            "lastSuccessfulSignInDateTime": iso(signin),
+            "lastSignInDateTime": iso(signin),
+            "lastNonInteractiveSignInDateTime": None,
+        },
     }
 
 
 def registration(uid: str, capable: bool = True) -> dict[str, Any]:
-    return {"id": uid, "userPrincipalName": f"{uid}@contoso.test", "isMfaRegistered": capable,
-            "isMfaCapable": capable, "methodsRegistered": ["microsoftAuthenticatorPush"] if capable else [],
-            "isAdmin": False, "userType": "member"}
-
-
-def mfa_policy(pid: str = "p-mfa", *, state: str = "enabled", include_users: list[str] | None = None,
-               exclude_users: list[str] | None = None, include_groups: list[str] | None = None,
-               exclude_groups: list[str] | None = None, include_roles: list[str] | None = None,
-               controls: list[str] | None = None, operator: str = "OR", strength: str | None = None,
-               apps: list[str] | None = None, client_types: list[str] | None = None) -> dict[str, Any]:
     return {
-        "id": pid, "displayName": pid, "state": state,
+        "id": uid,
+        "userPrincipalName": f"{uid}@contoso.test",
+        "isMfaRegistered": capable,
+        "isMfaCapable": capable,
+        "methodsRegistered": ["microsoftAuthenticatorPush"] if capable else [],
+        "isAdmin": False,
+        "userType": "member",
+    }
+
+
+def mfa_policy(
+    pid: str = "p-mfa",
+    *,
+    state: str = "enabled",
+    include_users: list[str] | None = None,
+    exclude_users: list[str] | None = None,
+    include_groups: list[str] | None = None,
+    exclude_groups: list[str] | None = None,
+    include_roles: list[str] | None = None,
+    controls: list[str] | None = None,
+    operator: str = "OR",
+    strength: str | None = None,
+    apps: list[str] | None = None,
+    client_types: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "displayName": pid,
+        "state": state,
         "conditions": {
-            "users": {"includeUsers": include_users if include_users is not None else ["All"],
-                      "excludeUsers": exclude_users or [], "includeGroups": include_groups or [],
-                      "excludeGroups": exclude_groups or [], "includeRoles": include_roles or [], "excludeRoles": []},
+            "users": {
+                "includeUsers": include_users if include_users is not None else ["All"],
+                "excludeUsers": exclude_users or [],
+                "includeGroups": include_groups or [],
+                "excludeGroups": exclude_groups or [],
+                "includeRoles": include_roles or [],
+                "excludeRoles": [],
+            },
             "applications": {"includeApplications": apps or ["All"], "excludeApplications": []},
             "clientAppTypes": client_types if client_types is not None else ["all"],
         },
-        "grantControls": {"operator": operator, "builtInControls": controls if controls is not None else ["mfa"],
-                          "authenticationStrength": {"id": "s", "displayName": "MFA strength",
-                                                     "requirementsSatisfied": strength} if strength else None},
+        "grantControls": {
+            "operator": operator,
+            "builtInControls": controls if controls is not None else ["mfa"],
+            "authenticationStrength": {"id": "s", "displayName": "MFA strength", "requirementsSatisfied": strength}
+            if strength
+            else None,
+        },
     }
 
 
@@ -95,13 +136,16 @@ class Tenant:
 
     # -- helpers ------------------------------------------------------------------------------
     def _error(self, status: int, code: str, message: str = "") -> tuple[int, dict[str, str], str]:
-        return status, {"Content-Type": "application/json"}, json.dumps(
-            {"error": {"code": code, "message": message or code, "innerError": {"request-id": "x"}}})
+        return (
+            status,
+            {"Content-Type": "application/json"},
+            json.dumps({"error": {"code": code, "message": message or code, "innerError": {"request-id": "x"}}}),
+        )
 
     def _page(self, request: Any, items: list[dict[str, Any]]) -> tuple[int, dict[str, str], str]:
         query = parse_qs(urlparse(request.url).query)
         offset = int(query.get("$skiptoken", ["0"])[0])
-        page = items[offset: offset + self.page_size]
+        page = items[offset : offset + self.page_size]
         select = query.get("$select", [""])[0]
         if select:
             expanded = {e.split("(", 1)[0] for e in query.get("$expand", [""])[0].split(",") if e}
@@ -120,8 +164,11 @@ class Tenant:
         for fragment, remaining in self.throttle.items():
             if fragment in path and remaining > 0:
                 self.throttle[fragment] = remaining - 1
-                return 429, {"Retry-After": "0", "Content-Type": "application/json"}, json.dumps(
-                    {"error": {"code": "TooManyRequests", "message": "throttled"}})
+                return (
+                    429,
+                    {"Retry-After": "0", "Content-Type": "application/json"},
+                    json.dumps({"error": {"code": "TooManyRequests", "message": "throttled"}}),
+                )
         for fragment, (status, code, message) in self.errors.items():
             if fragment in path:
                 return self._error(status, code, message)
@@ -157,13 +204,22 @@ class Tenant:
             members = [{"@odata.type": "#microsoft.graph.user", "id": m} for m in self.groups.get(match.group(1), [])]
             return self._page(request, members)
         if path == "/v1.0/roleManagement/directory/roleDefinitions":
-            defs = [{"id": GLOBAL_ADMIN, "displayName": "Global Administrator", "templateId": GLOBAL_ADMIN},
-                    {"id": USER_ADMIN, "displayName": "User Administrator", "templateId": USER_ADMIN}]
+            defs = [
+                {"id": GLOBAL_ADMIN, "displayName": "Global Administrator", "templateId": GLOBAL_ADMIN},
+                {"id": USER_ADMIN, "displayName": "User Administrator", "templateId": USER_ADMIN},
+            ]
             return self._page(request, defs)
         if path == "/v1.0/roleManagement/directory/roleAssignments":
-            rows = [{"id": f"ra{i}", "principalId": p, "roleDefinitionId": t, "directoryScopeId": "/",
-                     "principal": {"@odata.type": f"#microsoft.graph.{kind}", "id": p}}
-                    for i, (p, t, kind) in enumerate(self.role_assignments)]
+            rows = [
+                {
+                    "id": f"ra{i}",
+                    "principalId": p,
+                    "roleDefinitionId": t,
+                    "directoryScopeId": "/",
+                    "principal": {"@odata.type": f"#microsoft.graph.{kind}", "id": p},
+                }
+                for i, (p, t, kind) in enumerate(self.role_assignments)
+            ]
             return self._page(request, rows)
         if path == "/v1.0/subscribedSkus":
             return self._page(request, self.skus)
@@ -202,24 +258,34 @@ class Tenant:
                 capable = any(r["id"] == match.group(1) and r["isMfaCapable"] for r in self.registrations)
                 methods = [{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "p"}]
                 if capable:
-                    methods.append({"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
-                                    "id": "a"})
+                    methods.append(
+                        {"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "id": "a"}
+                    )
                 responses_out.append({"id": sub["id"], "status": 200, "body": {"value": methods}})
                 continue
             responses_out.append({"id": sub["id"], "status": 404, "body": {"error": {"code": "NotFound"}}})
         return 200, {"Content-Type": "application/json"}, json.dumps({"responses": responses_out})
 
     def install(self, rsps: responses.RequestsMock) -> None:
-        rsps.add(responses.GET, f"{AUTHORITY}/{TENANT}/v2.0/.well-known/openid-configuration", json={
-            "authorization_endpoint": f"{AUTHORITY}/{TENANT}/oauth2/v2.0/authorize",
-            "token_endpoint": f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
-            "issuer": f"{AUTHORITY}/{TENANT}/v2.0"})
+        rsps.add(
+            responses.GET,
+            f"{AUTHORITY}/{TENANT}/v2.0/.well-known/openid-configuration",
+            json={
+                "authorization_endpoint": f"{AUTHORITY}/{TENANT}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
+                "issuer": f"{AUTHORITY}/{TENANT}/v2.0",
+            },
+        )
         rsps.add_callback(responses.POST, f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token", callback=self._token)
         rsps.add_callback(responses.POST, re.compile(rf"{re.escape(GRAPH)}/(v1\.0|beta)/\$batch"), callback=self._batch)
         rsps.add_callback(responses.GET, re.compile(rf"{re.escape(GRAPH)}/.*"), callback=self._graph)
         if self.activity_csv is not None:
-            rsps.add(responses.GET, "https://reports.test/download/activity.csv", body=self.activity_csv,
-                     content_type="application/octet-stream")
+            rsps.add(
+                responses.GET,
+                "https://reports.test/download/activity.csv",
+                body=self.activity_csv,
+                content_type="application/octet-stream",
+            )
 
     token_requests: list[dict[str, list[str]]] = field(default_factory=list)
 
@@ -228,6 +294,15 @@ class Tenant:
         self.token_requests.append(form)
         ok = form.get("client_secret") == [SECRET] or "client_assertion" in form
         if not ok:
-            return 401, {}, json.dumps({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client "
-                                        "secret provided.", "error_codes": [7000215]})
+            return (
+                401,
+                {},
+                json.dumps(
+                    {
+                        "error": "invalid_client",
+                        "error_description": "AADSTS7000215: Invalid client secret provided.",
+                        "error_codes": [7000215],
+                    }
+                ),
+            )
         return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": "token-123"})

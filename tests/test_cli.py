@@ -46,22 +46,30 @@ def test_checks_and_policies_listing() -> None:
     assert code == 0 and "Policy.Read.All" in out and "A7.17" in out
     code, out, _ = run("policies", "list")
     assert code == 0 and "cyber-essentials" in out and "cis-ig1" in out
-    code, _, err = run("checks", "show", "m365.nope")
+    code, _, _err = run("checks", "show", "m365.nope")
     assert code == 2
 
 
 def test_permissions_lists_every_dataset_permission() -> None:
     code, out, _ = run("permissions", "--source", "m365")
     assert code == 0
-    for permission in ("User.Read.All", "AuditLog.Read.All", "Policy.Read.All", "RoleManagement.Read.Directory",
-                       "DeviceManagementManagedDevices.Read.All", "BackupRestore-Control.Read.All"):
+    for permission in (
+        "User.Read.All",
+        "AuditLog.Read.All",
+        "Policy.Read.All",
+        "RoleManagement.Read.Directory",
+        "DeviceManagementManagedDevices.Read.All",
+        "BackupRestore-Control.Read.All",
+    ):
         assert permission in out
 
 
 def test_docs_checks_md_is_generated_from_the_code() -> None:
     code, out, _ = run("checks", "list", "--markdown")
     assert code == 0
-    assert (ROOT / "docs" / "checks.md").read_text(encoding="utf-8") == out, "run: hygiene checks list --markdown > docs/checks.md"
+    assert (ROOT / "docs" / "checks.md").read_text(encoding="utf-8") == out, (
+        "run: hygiene checks list --markdown > docs/checks.md"
+    )
 
 
 def test_evaluate_offline_reproduces_results(tenant: Tenant, tmp_path: Path) -> None:

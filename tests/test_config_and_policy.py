@@ -84,8 +84,11 @@ def test_world_readable_key_file_warns(tmp_path: Path, capsys: pytest.CaptureFix
     key.write_text("not really a key")
     os.chmod(key, 0o644)
     write(tmp_path, "exceptions: []\n", "controls.yaml")
-    load_config(write(tmp_path, GOOD.replace('client_secret_env = "HYGIENE_M365_CLIENT_SECRET"',
-                                             'certificate_file = "app.pem"')))
+    load_config(
+        write(
+            tmp_path, GOOD.replace('client_secret_env = "HYGIENE_M365_CLIENT_SECRET"', 'certificate_file = "app.pem"')
+        )
+    )
     assert "readable by every user" in capsys.readouterr().err
 
 
@@ -99,7 +102,9 @@ def test_builtin_profiles_load_with_framework_thresholds() -> None:
 
 
 def test_profile_from_a_path_and_errors(tmp_path: Path) -> None:
-    good = write(tmp_path, "name: mine\ntitle: Mine\nextends: sme-baseline\nthresholds:\n  inactive_days: 30\n", "p.yaml")
+    good = write(
+        tmp_path, "name: mine\ntitle: Mine\nextends: sme-baseline\nthresholds:\n  inactive_days: 30\n", "p.yaml"
+    )
     profile = load_profile(str(good))
     assert profile.thresholds.inactive_days == 30 and profile.thresholds.admin_count_max == 4
     bad = write(tmp_path, "name: x\ntitle: X\nthresholds:\n  inactive_dayz: 3\n", "bad.yaml")
@@ -122,7 +127,9 @@ class TestControlsFile:
     def test_valid_expired_and_malformed_entries(self, tmp_path: Path) -> None:
         future = date.today() + timedelta(days=30)
         past = date.today() - timedelta(days=3)
-        path = write(tmp_path, f"""
+        path = write(
+            tmp_path,
+            f"""
 exceptions:
   - check: m365.mfa.registered
     resources: [bob@contoso.test]
@@ -147,7 +154,9 @@ attestations:
     statement: x
     date: 2026-10-01
     attested_by: y
-""", "controls.yaml")
+""",
+            "controls.yaml",
+        )
         controls = load_controls(path)
         assert [e.id for e in controls.exceptions] == ["EXC-1", "EXC-2"]
         assert controls.exceptions[0].is_active(date.today())
@@ -159,12 +168,15 @@ attestations:
         assert "expires: required key is missing" in problems[("exception", 2)]
         assert "expected a check id" in problems[("attestation", 1)]
 
-    @pytest.mark.parametrize(("text", "expected"), [
-        ("- a\n- b\n", "expected a mapping"),
-        ("exceptions: {check: x}\n", "exceptions: expected a list"),
-        ("exemptions: []\n", "unknown top-level key"),
-        ("exceptions: [\n", "invalid YAML at line"),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("- a\n- b\n", "expected a mapping"),
+            ("exceptions: {check: x}\n", "exceptions: expected a list"),
+            ("exemptions: []\n", "unknown top-level key"),
+            ("exceptions: [\n", "invalid YAML at line"),
+        ],
+    )
     def test_broken_files_are_errors(self, tmp_path: Path, text: str, expected: str) -> None:
         path = write(tmp_path, text, "c.yaml")
         with pytest.raises(InputError, match=expected):
@@ -187,7 +199,8 @@ class TestRegistry:
             "from hygiene.checkapi import check, Outcome\n"
             "@check(id='acme.custom.one', title='t', area='mfa', platform='m365', severity='low', requires=(),"
             " remediation='r')\n"
-            "def one(ctx):\n    return Outcome(assessed=1)\n")
+            "def one(ctx):\n    return Outcome(assessed=1)\n"
+        )
         (tmp_path / "_helper.py").write_text("raise RuntimeError('helpers are not loaded')\n")
         registry = Registry.load([tmp_path], entry_points_too=False)
         assert registry.get("acme.custom.one") is not None and registry.get("acme.custom.one").origin == str(tmp_path)  # type: ignore[union-attr]
@@ -199,5 +212,5 @@ class TestRegistry:
 
     def test_broken_plugin_is_one_line_error(self, tmp_path: Path) -> None:
         (tmp_path / "broken.py").write_text("import nonexistent_module_xyz\n")
-        with pytest.raises(InputError, match="broken.py: check module failed to load: ModuleNotFoundError"):
+        with pytest.raises(InputError, match=r"broken\.py: check module failed to load: ModuleNotFoundError"):
             Registry.load([tmp_path], entry_points_too=False)

@@ -64,18 +64,36 @@ def test_entry_point_plugins_are_loaded(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_disabled_checks_and_severity_overrides(tenant: Tenant, tmp_path: Path) -> None:
     profile = tmp_path / "p.yaml"
-    profile.write_text("name: p\ntitle: P\nextends: sme-baseline\nchecks:\n  disabled: [m365.licences.unused]\n"
-                       "  severity: {m365.accounts.inactive: critical}\n")
+    profile.write_text(
+        "name: p\ntitle: P\nextends: sme-baseline\nchecks:\n  disabled: [m365.licences.unused]\n"
+        "  severity: {m365.accounts.inactive: critical}\n"
+    )
     report = run_checks(collect(tenant), profile=str(profile))
     ids = {r.check_id: r for r in report.results}
     assert "m365.licences.unused" not in ids
     assert ids["m365.accounts.inactive"].severity == "critical"
 
 
-def _result(check_id: str, severity: str, status: Status, assessed: int = 10, failing: int = 0, area: str = "mfa",
-            accepted: int = 0) -> CheckResult:
-    return CheckResult(check_id=check_id, title=check_id, area=area, platform="m365", severity=severity,
-                       status=status, assessed=assessed, failing=failing, accepted=accepted)
+def _result(
+    check_id: str,
+    severity: str,
+    status: Status,
+    assessed: int = 10,
+    failing: int = 0,
+    area: str = "mfa",
+    accepted: int = 0,
+) -> CheckResult:
+    return CheckResult(
+        check_id=check_id,
+        title=check_id,
+        area=area,
+        platform="m365",
+        severity=severity,
+        status=status,
+        assessed=assessed,
+        failing=failing,
+        accepted=accepted,
+    )
 
 
 class TestScore:
@@ -84,8 +102,12 @@ class TestScore:
         assert (s.value, s.grade, s.coverage) == (100.0, "A", 1.0)
 
     def test_failing_resources_lower_in_proportion(self) -> None:
-        s = score([_result("a", "high", Status.FAIL, assessed=10, failing=5, area="accounts"),
-                   _result("b", "high", Status.PASS, area="accounts")])
+        s = score(
+            [
+                _result("a", "high", Status.FAIL, assessed=10, failing=5, area="accounts"),
+                _result("b", "high", Status.PASS, area="accounts"),
+            ]
+        )
         assert s.value == 75.0 and s.grade == "C" and not s.caps
 
     def test_not_assessed_lowers_coverage_not_value(self) -> None:

@@ -110,8 +110,12 @@ class TestEnforcementReconciliation:
 def test_admins_without_mfa(tenant: Tenant, scan: Scan) -> None:
     tenant.role_assignments.append(("g-helpdesk", USER_ADMIN, "group"))
     tenant.groups = {"g-helpdesk": ["carol"]}
-    tenant.registrations = [registration("alice"), registration("bob"), registration("carol", capable=False),
-                            registration("dave")]
+    tenant.registrations = [
+        registration("alice"),
+        registration("bob"),
+        registration("carol", capable=False),
+        registration("dave"),
+    ]
     tenant.ca_policies = [mfa_policy(exclude_users=["bob"])]
     result = scan(tenant)["m365.mfa.admins"]
     assert result.status is Status.FAIL
@@ -130,8 +134,15 @@ class TestLegacyAuth:
         assert result.status is Status.FAIL and failing(result) == {"tenant"}
 
     def test_report_only_block_fails_and_is_named(self, tenant: Tenant, scan: Scan) -> None:
-        tenant.ca_policies = [mfa_policy(), mfa_policy("legacy", state="enabledForReportingButNotEnforced",
-                                                       controls=["block"], client_types=["exchangeActiveSync", "other"])]
+        tenant.ca_policies = [
+            mfa_policy(),
+            mfa_policy(
+                "legacy",
+                state="enabledForReportingButNotEnforced",
+                controls=["block"],
+                client_types=["exchangeActiveSync", "other"],
+            ),
+        ]
         result = scan(tenant)["m365.mfa.legacy_auth_blocked"]
         assert result.status is Status.FAIL and "legacy" in result.findings[0].detail
 
@@ -142,13 +153,18 @@ class TestLegacyAuth:
 
 class TestStaleAccounts:
     def test_inactive_and_never_used(self, tenant: Tenant, scan: Scan) -> None:
-        tenant.users += [user("old", signin=120), user("ghost", signin=None, created=45),
-                         user("newbie", signin=None, created=5)]
+        tenant.users += [
+            user("old", signin=120),
+            user("ghost", signin=None, created=45),
+            user("newbie", signin=None, created=5),
+        ]
         result = scan(tenant)["m365.accounts.inactive"]
         assert failing(result) == {"old@contoso.test", "ghost@contoso.test"}
         assert "never signed in" in next(f.detail for f in result.findings if f.resource_name.startswith("ghost"))
 
-    def test_failed_attempts_do_not_hide_staleness_but_count_without_success_data(self, tenant: Tenant, scan: Scan) -> None:
+    def test_failed_attempts_do_not_hide_staleness_but_count_without_success_data(
+        self, tenant: Tenant, scan: Scan
+    ) -> None:
         stale = user("stale", signin=200)
         stale["signInActivity"]["lastSignInDateTime"] = iso(1)  # a recent failed attempt
         legacy = user("legacy", signin=None)
@@ -198,13 +214,24 @@ def test_unused_licences_with_cost(tenant: Tenant, scan: Scan) -> None:
 
 class TestDevices:
     def device(self, name: str, os: str, version: str, **extra: Any) -> dict[str, Any]:
-        return {"id": name, "deviceName": name, "operatingSystem": os, "osVersion": version,
-                "complianceState": "compliant", "lastSyncDateTime": iso(1), **extra}
+        return {
+            "id": name,
+            "deviceName": name,
+            "operatingSystem": os,
+            "osVersion": version,
+            "complianceState": "compliant",
+            "lastSyncDateTime": iso(1),
+            **extra,
+        }
 
     def test_unsupported_os(self, tenant: Tenant, scan: Scan) -> None:
-        tenant.devices = [self.device("W10", "Windows", "10.0.19045.5000"), self.device("W11", "Windows", "10.0.26200.1"),
-                          self.device("OLDPHONE", "Android", "12"), self.device("IPHONE", "iOS", "18.2"),
-                          self.device("ODD", "Windows", "")]
+        tenant.devices = [
+            self.device("W10", "Windows", "10.0.19045.5000"),
+            self.device("W11", "Windows", "10.0.26200.1"),
+            self.device("OLDPHONE", "Android", "12"),
+            self.device("IPHONE", "iOS", "18.2"),
+            self.device("ODD", "Windows", ""),
+        ]
         result = scan(tenant)["m365.devices.os_supported"]
         assert failing(result) == {"W10", "OLDPHONE"}
         assert "2025-10-14" in next(f.detail for f in result.findings if f.resource_name == "W10")
@@ -216,12 +243,18 @@ class TestDevices:
             self.device("BEHIND", "Windows", "10.0.26100.3000"),
             self.device("NONCOMPLIANT", "Windows", "10.0.26200.7000", complianceState="noncompliant"),
             self.device("LOST", "Windows", "10.0.26200.7000", lastSyncDateTime=iso(45)),
-            self.device("PHONE", "Android", "14", androidSecurityPatchLevel=(date.today() - timedelta(days=200)).isoformat()),
-            self.device("NEWPHONE", "Android", "15", androidSecurityPatchLevel=(date.today() - timedelta(days=20)).isoformat()),
+            self.device(
+                "PHONE", "Android", "14", androidSecurityPatchLevel=(date.today() - timedelta(days=200)).isoformat()
+            ),
+            self.device(
+                "NEWPHONE", "Android", "15", androidSecurityPatchLevel=(date.today() - timedelta(days=20)).isoformat()
+            ),
         ]
         result = scan(tenant)["m365.devices.patch_current"]
         assert failing(result) == {"BEHIND", "NONCOMPLIANT", "LOST", "PHONE"}
-        assert "compliance policy 'Windows baseline'" in next(f.detail for f in result.findings if f.resource_name == "BEHIND")
+        assert "compliance policy 'Windows baseline'" in next(
+            f.detail for f in result.findings if f.resource_name == "BEHIND"
+        )
 
     def test_no_intune_licence_is_not_assessed(self, tenant: Tenant, scan: Scan) -> None:
         tenant.errors["/deviceManagement/"] = (400, "BadRequest", "Request not applicable to target tenant.")
@@ -249,47 +282,89 @@ class TestBackup:
 
     def test_attestation_passes_as_attested_even_without_the_api(self, tenant: Tenant, scan: Scan) -> None:
         tenant.errors["/solutions/backupRestore"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
-        controls = ControlsFile(attestations=[Attestation(
-            id="ATT-1", check="m365.backup.enabled", statement="Daily Acme Backup of all mailboxes and sites",
-            date=date.today() - timedelta(days=30), attested_by="it@contoso.test")])
+        controls = ControlsFile(
+            attestations=[
+                Attestation(
+                    id="ATT-1",
+                    check="m365.backup.enabled",
+                    statement="Daily Acme Backup of all mailboxes and sites",
+                    date=date.today() - timedelta(days=30),
+                    attested_by="it@contoso.test",
+                )
+            ]
+        )
         result = scan(tenant, controls=controls)["m365.backup.enabled"]
         assert result.status is Status.PASS and result.basis == "attested"
         assert result.attestation_ids == ["ATT-1"]
 
     def test_expired_attestation_is_ignored(self, tenant: Tenant, scan: Scan) -> None:
         tenant.backup_status = "disabled"
-        controls = ControlsFile(attestations=[Attestation(
-            id="ATT-1", check="m365.backup.enabled", statement="old", date=date.today() - timedelta(days=400),
-            attested_by="it", expires=date.today() - timedelta(days=35))])
+        controls = ControlsFile(
+            attestations=[
+                Attestation(
+                    id="ATT-1",
+                    check="m365.backup.enabled",
+                    statement="old",
+                    date=date.today() - timedelta(days=400),
+                    attested_by="it",
+                    expires=date.today() - timedelta(days=35),
+                )
+            ]
+        )
         assert scan(tenant, controls=controls)["m365.backup.enabled"].status is Status.FAIL
 
 
 class TestExceptions:
     def test_active_exception_accepts_listed_resources_only(self, tenant: Tenant, scan: Scan) -> None:
         tenant.registrations = [registration("alice"), registration("bob")]
-        exc = RiskException(id="EXC-1", check="m365.mfa.registered", resources=["carol@contoso.test"], reason="r",
-                            owner="o", approved_by="a", expires=date.today() + timedelta(days=10))
+        exc = RiskException(
+            id="EXC-1",
+            check="m365.mfa.registered",
+            resources=["carol@contoso.test"],
+            reason="r",
+            owner="o",
+            approved_by="a",
+            expires=date.today() + timedelta(days=10),
+        )
         result = scan(tenant, controls=ControlsFile(exceptions=[exc]))["m365.mfa.registered"]
         assert result.status is Status.FAIL and result.accepted == 1
         assert {f.resource_name: f.accepted_by for f in result.findings} == {
-            "carol@contoso.test": "EXC-1", "dave@contoso.test": None}
+            "carol@contoso.test": "EXC-1",
+            "dave@contoso.test": None,
+        }
 
     def test_all_covered_is_accepted(self, tenant: Tenant, scan: Scan) -> None:
         tenant.registrations = [registration(u) for u in ("alice", "bob", "carol")]
-        exc = RiskException(id="EXC-1", check="m365.mfa.registered", reason="r", owner="o", approved_by="a",
-                            expires=date.today() + timedelta(days=10))
+        exc = RiskException(
+            id="EXC-1",
+            check="m365.mfa.registered",
+            reason="r",
+            owner="o",
+            approved_by="a",
+            expires=date.today() + timedelta(days=10),
+        )
         assert scan(tenant, controls=ControlsFile(exceptions=[exc]))["m365.mfa.registered"].status is Status.ACCEPTED
 
     def test_expired_exception_is_not_applied(self, tenant: Tenant, scan: Scan) -> None:
         tenant.registrations = [registration(u) for u in ("alice", "bob", "carol")]
-        exc = RiskException(id="EXC-1", check="m365.mfa.registered", reason="r", owner="o", approved_by="a",
-                            expires=date.today() - timedelta(days=1))
+        exc = RiskException(
+            id="EXC-1",
+            check="m365.mfa.registered",
+            reason="r",
+            owner="o",
+            approved_by="a",
+            expires=date.today() - timedelta(days=1),
+        )
         assert scan(tenant, controls=ControlsFile(exceptions=[exc]))["m365.mfa.registered"].status is Status.FAIL
 
 
 class TestNotAssessed:
     def test_missing_permission_names_it(self, tenant: Tenant, scan: Scan) -> None:
-        tenant.errors["/reports/authenticationMethods"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+        tenant.errors["/reports/authenticationMethods"] = (
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges",
+        )
         # the per-user fallback is refused too
         tenant.errors["/authentication/methods"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
         results = scan(tenant)

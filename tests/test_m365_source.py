@@ -78,8 +78,10 @@ def test_no_p1_fallbacks(tenant: Tenant) -> None:
     tenant.activity_csv = (
         "\ufeffReport Refresh Date,User Principal Name,Display Name,Is Deleted,Exchange Last Activity Date,"
         "OneDrive Last Activity Date,Teams Last Activity Date\n"
-        + "".join(f"{today},{u}@contoso.test,{u},False,{today - timedelta(days=2)},,\n"
-                  for u in ("alice", "bob", "carol", "dave", "guest1"))
+        + "".join(
+            f"{today},{u}@contoso.test,{u},False,{today - timedelta(days=2)},,\n"
+            for u in ("alice", "bob", "carol", "dave", "guest1")
+        )
         + f"{today},idle@contoso.test,Idle,False,{today - timedelta(days=150)},,{today - timedelta(days=120)}\n"
     )
     snapshot = collect(tenant)
@@ -95,7 +97,9 @@ def test_no_p1_fallbacks(tenant: Tenant) -> None:
 
 def test_concealed_report_names_are_not_guessed(tenant: Tenant) -> None:
     tenant.premium = False
-    tenant.activity_csv = "Report Refresh Date,User Principal Name,Exchange Last Activity Date\n2026-11-20,5F3A9C,2026-11-19\n"
+    tenant.activity_csv = (
+        "Report Refresh Date,User Principal Name,Exchange Last Activity Date\n2026-11-20,5F3A9C,2026-11-19\n"
+    )
     results = {r.check_id: r for r in run_checks(collect(tenant)).results}
     inactive = results["m365.accounts.inactive"]
     assert inactive.status is Status.NOT_ASSESSED and inactive.reason_kind is ReasonKind.API_GAP
@@ -103,8 +107,12 @@ def test_concealed_report_names_are_not_guessed(tenant: Tenant) -> None:
 
 
 def test_wrong_secret_fails_the_source_not_the_scan(tenant: Tenant) -> None:
-    source = M365Source(m365_config(), environ={"HYGIENE_TEST_SECRET": "wrong-secret-value"},
-                        retry=RetryPolicy(max_attempts=1), sleep=lambda s: None)
+    source = M365Source(
+        m365_config(),
+        environ={"HYGIENE_TEST_SECRET": "wrong-secret-value"},
+        retry=RetryPolicy(max_attempts=1),
+        sleep=lambda s: None,
+    )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         tenant.install(rsps)
         collected = source.collect(RawRecorder(None, "m365"))
@@ -125,12 +133,21 @@ def _certificate_pem(tmp_path: Path) -> Path:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hygiene-test")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
     path = tmp_path / "app.pem"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()) + cert.public_bytes(serialization.Encoding.PEM))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        + cert.public_bytes(serialization.Encoding.PEM)
+    )
     path.chmod(0o600)
     return path
 

@@ -105,8 +105,9 @@ def make_report(extra_results: list[CheckResult] | None = None) -> ScanReport:
             references=[MS_DOC, "javascript:alert(1)"],
             frameworks={"Cyber Essentials": ["UA-MFA"]},
         ),
-        _check("m365.mfa.admins", "mfa", "critical", Status.PASS, title="Admins use phishing-resistant MFA",
-               assessed=3),
+        _check(
+            "m365.mfa.admins", "mfa", "critical", Status.PASS, title="Admins use phishing-resistant MFA", assessed=3
+        ),
         _check(
             "m365.accounts.stale",
             "accounts",
@@ -117,14 +118,27 @@ def make_report(extra_results: list[CheckResult] | None = None) -> ScanReport:
             failing=2,
             accepted=1,
             findings=[
-                FindingResult(resource_id="u-10", resource_name="old.timer@acme.example",
-                              detail="No sign-in for 212 days"),
-                FindingResult(resource_id="u-11", resource_name="seasonal@acme.example",
-                              detail="No sign-in for 130 days", accepted_by="EXC-1"),
+                FindingResult(
+                    resource_id="u-10", resource_name="old.timer@acme.example", detail="No sign-in for 212 days"
+                ),
+                FindingResult(
+                    resource_id="u-11",
+                    resource_name="seasonal@acme.example",
+                    detail="No sign-in for 130 days",
+                    accepted_by="EXC-1",
+                ),
             ],
         ),
-        _check("m365.accounts.guests", "accounts", "low", Status.FAIL, title="Guests are reviewed", assessed=5,
-               failing=1, findings=_users("guest", 1, "Guest inactive for 400 days")),
+        _check(
+            "m365.accounts.guests",
+            "accounts",
+            "low",
+            Status.FAIL,
+            title="Guests are reviewed",
+            assessed=5,
+            failing=1,
+            findings=_users("guest", 1, "Guest inactive for 400 days"),
+        ),
         _check(
             "m365.accounts.admin_count",
             "accounts",
@@ -134,8 +148,14 @@ def make_report(extra_results: list[CheckResult] | None = None) -> ScanReport:
             assessed=1,
             failing=1,
             accepted=1,
-            findings=[FindingResult(resource_id="tenant", resource_name="Acme Widgets Ltd", detail="6 global admins",
-                                    accepted_by="EXC-2")],
+            findings=[
+                FindingResult(
+                    resource_id="tenant",
+                    resource_name="Acme Widgets Ltd",
+                    detail="6 global admins",
+                    accepted_by="EXC-2",
+                )
+            ],
         ),
         _check(
             "m365.licences.unused",
@@ -146,12 +166,24 @@ def make_report(extra_results: list[CheckResult] | None = None) -> ScanReport:
             assessed=41,
             failing=3,
             findings=[
-                FindingResult(resource_id="u-10", resource_name="old.timer@acme.example", detail="Holds SPB",
-                              data={"sku": "SPB", "count": 1, "monthly_cost": 18.1, "currency": "GBP"}),
-                FindingResult(resource_id="u-12", resource_name="left@acme.example", detail="Holds SPB",
-                              data={"sku": "SPB", "count": 1, "monthly_cost": 18.1, "currency": "GBP"}),
-                FindingResult(resource_id="u-13", resource_name="intern@acme.example", detail="Holds FLOW_FREE",
-                              data={"sku": "FLOW_FREE", "count": 2, "monthly_cost": None, "currency": "GBP"}),
+                FindingResult(
+                    resource_id="u-10",
+                    resource_name="old.timer@acme.example",
+                    detail="Holds SPB",
+                    data={"sku": "SPB", "count": 1, "monthly_cost": 18.1, "currency": "GBP"},
+                ),
+                FindingResult(
+                    resource_id="u-12",
+                    resource_name="left@acme.example",
+                    detail="Holds SPB",
+                    data={"sku": "SPB", "count": 1, "monthly_cost": 18.1, "currency": "GBP"},
+                ),
+                FindingResult(
+                    resource_id="u-13",
+                    resource_name="intern@acme.example",
+                    detail="Holds FLOW_FREE",
+                    data={"sku": "FLOW_FREE", "count": 2, "monthly_cost": None, "currency": "GBP"},
+                ),
             ],
         ),
         _check(
@@ -162,11 +194,22 @@ def make_report(extra_results: list[CheckResult] | None = None) -> ScanReport:
             title="Mailboxes and OneDrive are backed up",
             assessed=3,
             failing=1,
-            findings=[FindingResult(resource_id="oneDriveForBusiness", resource_name="OneDrive",
-                                    detail="No active backup policy")],
+            findings=[
+                FindingResult(
+                    resource_id="oneDriveForBusiness", resource_name="OneDrive", detail="No active backup policy"
+                )
+            ],
         ),
-        _check("m365.backup.restore_tested", "backup", "high", Status.PASS, title="A restore was tested this year",
-               basis="attested", attestation_ids=["ATT-1"], assessed=1),
+        _check(
+            "m365.backup.restore_tested",
+            "backup",
+            "high",
+            Status.PASS,
+            title="A restore was tested this year",
+            basis="attested",
+            attestation_ids=["ATT-1"],
+            assessed=1,
+        ),
         _check(
             "m365.backup.enabled",
             "backup",
@@ -187,9 +230,15 @@ def make_report(extra_results: list[CheckResult] | None = None) -> ScanReport:
             reason_kind=ReasonKind.PERMISSION,
             permissions=["DeviceManagementManagedDevices.Read.All"],
         ),
-        _check("m365.devices.compliance", "patching", "medium", Status.ERROR,
-               title="Compliance policies set a minimum OS", reason="ValueError: unexpected platform 'tvOS'",
-               reason_kind=ReasonKind.ERROR),
+        _check(
+            "m365.devices.compliance",
+            "patching",
+            "medium",
+            Status.ERROR,
+            title="Compliance policies set a minimum OS",
+            reason="ValueError: unexpected platform 'tvOS'",
+            reason_kind=ReasonKind.ERROR,
+        ),
         _check(
             "m365.devices.stale",
             "patching",
@@ -206,43 +255,77 @@ def make_report(extra_results: list[CheckResult] | None = None) -> ScanReport:
         path="controls/exceptions.yaml",
         exceptions=[
             ExceptionRecord(
-                exception=RiskException(id="EXC-1", check="m365.accounts.stale", resources=["seasonal@acme.example"],
-                                        reason="Seasonal worker returns in May", owner="Ops manager",
-                                        approved_by="Managing director", expires=date(2025, 6, 30)),
+                exception=RiskException(
+                    id="EXC-1",
+                    check="m365.accounts.stale",
+                    resources=["seasonal@acme.example"],
+                    reason="Seasonal worker returns in May",
+                    owner="Ops manager",
+                    approved_by="Managing director",
+                    expires=date(2025, 6, 30),
+                ),
                 state="active",
                 findings_covered=1,
             ),
             ExceptionRecord(
-                exception=RiskException(id="EXC-2", check="m365.accounts.admin_count", reason="MSP needs access",
-                                        owner="IT lead", approved_by="Managing director", expires=date(2025, 12, 31),
-                                        compensating_control="PIM with approval"),
+                exception=RiskException(
+                    id="EXC-2",
+                    check="m365.accounts.admin_count",
+                    reason="MSP needs access",
+                    owner="IT lead",
+                    approved_by="Managing director",
+                    expires=date(2025, 12, 31),
+                    compensating_control="PIM with approval",
+                ),
                 state="active",
                 findings_covered=1,
             ),
             ExceptionRecord(
-                exception=RiskException(id="EXC-3", check="m365.mfa.registered", resources=["u-9"],
-                                        reason="Kiosk account", owner="Ops manager", approved_by="Finance director",
-                                        expires=date(2024, 12, 31)),
+                exception=RiskException(
+                    id="EXC-3",
+                    check="m365.mfa.registered",
+                    resources=["u-9"],
+                    reason="Kiosk account",
+                    owner="Ops manager",
+                    approved_by="Finance director",
+                    expires=date(2024, 12, 31),
+                ),
                 state="expired",
             ),
             ExceptionRecord(
-                exception=RiskException(id="EXC-4", check="m365.devices.stale", reason="Spare laptops",
-                                        owner="IT lead", approved_by="Managing director", expires=date(2025, 9, 1)),
+                exception=RiskException(
+                    id="EXC-4",
+                    check="m365.devices.stale",
+                    reason="Spare laptops",
+                    owner="IT lead",
+                    approved_by="Managing director",
+                    expires=date(2025, 9, 1),
+                ),
                 state="unused",
             ),
         ],
         attestations=[
             AttestationRecord(
-                attestation=Attestation(id="ATT-1", check="m365.backup.restore_tested",
-                                        statement="Restored a mailbox from the third-party backup",
-                                        date=date(2025, 1, 20), attested_by="IT lead", evidence="TICKET-812"),
+                attestation=Attestation(
+                    id="ATT-1",
+                    check="m365.backup.restore_tested",
+                    statement="Restored a mailbox from the third-party backup",
+                    date=date(2025, 1, 20),
+                    attested_by="IT lead",
+                    evidence="TICKET-812",
+                ),
                 state="active",
                 used_by=["m365.backup.restore_tested"],
             )
         ],
         rejected=[
-            RejectedEntry(kind="exception", index=4, check="m365.mfa.registered",
-                          problem="expires: required key is missing", entry={"check": "m365.mfa.registered"}),
+            RejectedEntry(
+                kind="exception",
+                index=4,
+                check="m365.mfa.registered",
+                problem="expires: required key is missing",
+                entry={"check": "m365.mfa.registered"},
+            ),
         ],
     )
     return ScanReport(
@@ -255,8 +338,12 @@ def make_report(extra_results: list[CheckResult] | None = None) -> ScanReport:
         evaluated_at=T1,
         as_of=date(2025, 3, 14),
         operator="jo.bloggs@msp.example",
-        profile=ProfileRef(name="uk-ce", title="UK Cyber Essentials", source="policies/profiles/uk-ce.yaml",
-                           thresholds={"inactive_days": 90, "licence_prices": {"SPB": 18.1}, "currency": "GBP"}),
+        profile=ProfileRef(
+            name="uk-ce",
+            title="UK Cyber Essentials",
+            source="policies/profiles/uk-ce.yaml",
+            thresholds={"inactive_days": 90, "licence_prices": {"SPB": 18.1}, "currency": "GBP"},
+        ),
         sources={
             "m365": SourceRun(
                 platform="m365",
@@ -268,8 +355,9 @@ def make_report(extra_results: list[CheckResult] | None = None) -> ScanReport:
                 endpoints=["GET /v1.0/users", "GET /v1.0/reports/authenticationMethods/userRegistrationDetails"],
                 datasets={
                     "m365.users": DatasetState(available=True, records=41, method="signInActivity"),
-                    "m365.devices": DatasetState(available=False, reason_kind=ReasonKind.PERMISSION,
-                                                 reason="403 Forbidden"),
+                    "m365.devices": DatasetState(
+                        available=False, reason_kind=ReasonKind.PERMISSION, reason="403 Forbidden"
+                    ),
                 },
             )
         },
@@ -503,8 +591,18 @@ def test_html_content_for_a_business_owner(report: ScanReport) -> None:
     # licence money: 2 x 18.10 a month, FLOW_FREE unpriced
     assert "£36.20 a month (£434.40 a year) on 4 licences, plus 1 product without a price." in text
     # exceptions register
-    for needle in ("EXC-1", "EXC-3", "EXC-4", "Expired", "Unused", "Finance director", "PIM with approval",
-                   "ATT-1", "Restored a mailbox from the third-party backup", "TICKET-812"):
+    for needle in (
+        "EXC-1",
+        "EXC-3",
+        "EXC-4",
+        "Expired",
+        "Unused",
+        "Finance director",
+        "PIM with approval",
+        "ATT-1",
+        "Restored a mailbox from the third-party backup",
+        "TICKET-812",
+    ):
         assert needle in text, needle
     assert "Exception #5 for m365.mfa.registered: expires: required key is missing" in text
     # what we could not check, with the permission that fixes it
@@ -515,17 +613,34 @@ def test_html_content_for_a_business_owner(report: ScanReport) -> None:
     assert "Not part of this scan: aws." in not_checked
     # method
     method = text.split("Method", 1)[1]
-    for needle in ("hygiene 0.1.0", "20250314T090000Z-acme-7f3a", "jo.bloggs@msp.example",
-                   "2025-03-14 09:00:00 UTC to 2025-03-14 09:04:31 UTC", "API requests 57",
-                   "acme.onmicrosoft.com", "GET /v1.0/users", "inactive_days 90", '{"SPB": 18.1}', "403 Forbidden"):
+    for needle in (
+        "hygiene 0.1.0",
+        "20250314T090000Z-acme-7f3a",
+        "jo.bloggs@msp.example",
+        "2025-03-14 09:00:00 UTC to 2025-03-14 09:04:31 UTC",
+        "API requests 57",
+        "acme.onmicrosoft.com",
+        "GET /v1.0/users",
+        "inactive_days 90",
+        '{"SPB": 18.1}',
+        "403 Forbidden",
+    ):
         assert needle in method, needle
     # the incomplete-scan warning (a check errored)
     assert "This scan is incomplete." in text
 
 
 def test_html_caps_findings_per_check(report: ScanReport) -> None:
-    big = _check("m365.accounts.never_used", "accounts", "medium", Status.FAIL, title="Accounts never used",
-                 assessed=500, failing=120, findings=_users("never", 120, "Never signed in"))
+    big = _check(
+        "m365.accounts.never_used",
+        "accounts",
+        "medium",
+        Status.FAIL,
+        title="Accounts never used",
+        assessed=500,
+        failing=120,
+        findings=_users("never", 120, "Never signed in"),
+    )
     html = render_html(make_report([big]))
     shown = set(re.findall(r"never\d{5}@acme\.example", html))
     assert len(shown) == 50
@@ -541,8 +656,9 @@ def test_html_cap_shows_open_findings_before_accepted(report: ScanReport) -> Non
         FindingResult(resource_id=f"a{i}", resource_name=f"accepted{i:03d}", detail="x", accepted_by="EXC-9")
         for i in range(60)
     ] + [FindingResult(resource_id="o1", resource_name="openone", detail="x")]
-    check = _check("m365.accounts.mixed", "accounts", "low", Status.FAIL, assessed=61, failing=61, accepted=60,
-                   findings=findings)
+    check = _check(
+        "m365.accounts.mixed", "accounts", "low", Status.FAIL, assessed=61, failing=61, accepted=60, findings=findings
+    )
     html = render_html(make_report([check]))
     assert "openone" in html
     assert "… and 11 more in findings.csv" in html
@@ -550,10 +666,26 @@ def test_html_cap_shows_open_findings_before_accepted(report: ScanReport) -> Non
 
 def test_html_of_a_50000_user_tenant_stays_small(tmp_path: Path) -> None:
     huge = [
-        _check("m365.mfa.registered_all", "mfa", "high", Status.FAIL, title="Everyone registered for MFA",
-               assessed=50_000, failing=50_000, findings=_users("user", 50_000, "No MFA method registered")),
-        _check("m365.accounts.stale_all", "accounts", "medium", Status.FAIL, title="Stale accounts",
-               assessed=50_000, failing=20_000, findings=_users("stale", 20_000, "No sign-in for 400 days")),
+        _check(
+            "m365.mfa.registered_all",
+            "mfa",
+            "high",
+            Status.FAIL,
+            title="Everyone registered for MFA",
+            assessed=50_000,
+            failing=50_000,
+            findings=_users("user", 50_000, "No MFA method registered"),
+        ),
+        _check(
+            "m365.accounts.stale_all",
+            "accounts",
+            "medium",
+            Status.FAIL,
+            title="Stale accounts",
+            assessed=50_000,
+            failing=20_000,
+            findings=_users("stale", 20_000, "No sign-in for 400 days"),
+        ),
     ]
     report = make_report(huge)
     written = write_reports(report, tmp_path, ["html", "csv"])
@@ -595,9 +727,24 @@ def test_csv_rows_columns_and_injection_guard(report: ScanReport) -> None:
     text = render_csv(report)
     assert "\r\n" in text
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert tuple(rows[0]) == CSV_COLUMNS == (
-        "scan_id", "organisation_id", "check_id", "title", "area", "platform", "severity", "status",
-        "resource_id", "resource_name", "detail", "accepted_by", "remediation",
+    assert (
+        tuple(rows[0])
+        == CSV_COLUMNS
+        == (
+            "scan_id",
+            "organisation_id",
+            "check_id",
+            "title",
+            "area",
+            "platform",
+            "severity",
+            "status",
+            "resource_id",
+            "resource_name",
+            "detail",
+            "accepted_by",
+            "remediation",
+        )
     )
     records = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     assert len(records) == sum(len(r.findings) for r in report.results)
@@ -654,8 +801,9 @@ def test_plan_buckets(report: ScanReport) -> None:
 def test_plan_items_say_what_to_do(report: ScanReport) -> None:
     items = {i.check_id: i for b in build_plan(report.results) for i in b.items}
     defaults = items["m365.mfa.security_defaults"]
-    assert defaults.action == ("Turn on security defaults, or create a Conditional Access policy that requires MFA "
-                               "for all users.")
+    assert defaults.action == (
+        "Turn on security defaults, or create a Conditional Access policy that requires MFA for all users."
+    )
     assert defaults.resources == 1 and defaults.effort == "minutes: one setting or account"
     assert items["m365.mfa.registered"].resources == 3
     assert items["m365.mfa.registered"].effort == "hours: per-user follow-up"
@@ -753,15 +901,29 @@ def test_top_risks_order_and_sentences(report: ScanReport) -> None:
 
 def test_licence_waste_sums_per_sku_and_currency(report: ScanReport) -> None:
     waste = licence_waste(report.results)
-    assert [(s.sku, s.licences, s.monthly_cost) for s in waste.skus] == [("SPB", 2, pytest.approx(36.2)),
-                                                                       ("FLOW_FREE", 2, None)]
+    assert [(s.sku, s.licences, s.monthly_cost) for s in waste.skus] == [
+        ("SPB", 2, pytest.approx(36.2)),
+        ("FLOW_FREE", 2, None),
+    ]
     (total,) = waste.totals
     assert total.currency == "GBP" and total.licences == 4
     assert total.monthly_cost == pytest.approx(36.2) and total.yearly_cost == pytest.approx(434.4)
     assert total.unpriced_skus == ("FLOW_FREE",)
-    usd = _check("gws.licences.unused", "accounts", "low", Status.FAIL, failing=1, findings=[
-        FindingResult(resource_id="x", resource_name="x", detail="x",
-                      data={"sku": "Business Starter", "count": 3, "monthly_cost": 21.0, "currency": "USD"})])
+    usd = _check(
+        "gws.licences.unused",
+        "accounts",
+        "low",
+        Status.FAIL,
+        failing=1,
+        findings=[
+            FindingResult(
+                resource_id="x",
+                resource_name="x",
+                detail="x",
+                data={"sku": "Business Starter", "count": 3, "monthly_cost": 21.0, "currency": "USD"},
+            )
+        ],
+    )
     assert [t.currency for t in licence_waste([*report.results, usd]).totals] == ["GBP", "USD"]
     assert not licence_waste([_result(report, "m365.mfa.admins")])
 
@@ -776,8 +938,7 @@ def test_markdown_summary(report: ScanReport) -> None:
     assert text.startswith("# Security hygiene summary: Acme Widgets & Sons Ltd\n")
     assert "**Score 62/100, grade D.** 73% of checks could be assessed." in text
     assert "Checks: 2 pass, 7 fail, 1 risk accepted, 2 not assessed, 1 error." in text
-    assert ("2. **HIGH** Users are registered for MFA: 3 of 41 staff can sign in without a second factor."
-            in text)
+    assert "2. **HIGH** Users are registered for MFA: 3 of 41 staff can sign in without a second factor." in text
     fix_now = text.split("## Fix now", 1)[1].split("##", 1)[0]
     assert "Turn on security defaults" in fix_now and "Mailboxes and OneDrive are backed up" in fix_now
     assert "No stale member accounts" not in fix_now

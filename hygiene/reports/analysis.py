@@ -245,8 +245,13 @@ def licence_waste(results: Iterable[CheckResult], default_currency: str = "GBP")
                 previous = costs[key]
                 costs[key] = cost if previous is None else previous + cost
     skus = tuple(
-        SkuWaste(sku=sku, currency=cur, licences=licences[(sku, cur)], monthly_cost=costs[(sku, cur)],
-                 accepted=accepted.get((sku, cur), 0))
+        SkuWaste(
+            sku=sku,
+            currency=cur,
+            licences=licences[(sku, cur)],
+            monthly_cost=costs[(sku, cur)],
+            accepted=accepted.get((sku, cur), 0),
+        )
         for sku, cur in sorted(licences, key=lambda k: (k[1], -(costs[k] or 0.0), k[0]))
     )
     totals: list[CurrencyTotal] = []

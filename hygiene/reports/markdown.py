@@ -51,8 +51,10 @@ def render_markdown(
         f"(scan `{report.scan_id}`)."
     )
     add("")
-    add(f"**Score {score.value:.0f}/100, grade {md_escape(score.grade)}.** "
-        f"{format_percent(score.coverage)} of checks could be assessed.")
+    add(
+        f"**Score {score.value:.0f}/100, grade {md_escape(score.grade)}.** "
+        f"{format_percent(score.coverage)} of checks could be assessed."
+    )
     for cap in score.caps:
         add(f"- Grade capped: {md_escape(cap)}")
     if not report.complete:
@@ -60,11 +62,14 @@ def render_markdown(
         add("**This scan is incomplete** (a source or check failed): re-run it before relying on the score.")
     add("")
     counts = status_counts(report.results)
-    add("Checks: " + ", ".join(
-        f"{counts[s]} {STATUS_LABELS[s].lower()}" for s in (
-            Status.PASS, Status.FAIL, Status.ACCEPTED, Status.NOT_ASSESSED, Status.ERROR
+    add(
+        "Checks: "
+        + ", ".join(
+            f"{counts[s]} {STATUS_LABELS[s].lower()}"
+            for s in (Status.PASS, Status.FAIL, Status.ACCEPTED, Status.NOT_ASSESSED, Status.ERROR)
         )
-    ) + ".")
+        + "."
+    )
 
     risks = top_risks(report.results)
     add("")

@@ -140,8 +140,10 @@ def unassessed_action(result: CheckResult) -> str:
 def plan_item(result: CheckResult) -> PlanItem:
     if result.status is Status.FAIL:
         count = open_count(result)
-        action = first_sentence(result.remediation) if result.remediation.strip() else (
-            "Review the failing resources listed in the report."
+        action = (
+            first_sentence(result.remediation)
+            if result.remediation.strip()
+            else ("Review the failing resources listed in the report.")
         )
         effort = effort_hint(result.area, count)
     else:
@@ -163,8 +165,7 @@ def plan_item(result: CheckResult) -> PlanItem:
 def _item_order(result: CheckResult) -> tuple[int, int, int, int, str]:
     # failing checks before "get it assessed" items; then severity, MFA/backup first, biggest first
     unassessed = 0 if result.status is Status.FAIL else 1
-    return (unassessed, severity_rank(result.severity), area_rank(result.area), -open_count(result),
-            result.check_id)
+    return (unassessed, severity_rank(result.severity), area_rank(result.area), -open_count(result), result.check_id)
 
 
 def build_plan(results: Iterable[CheckResult]) -> list[PlanBucket]:
