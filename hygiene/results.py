@@ -1,7 +1,7 @@
 """Results of evaluating checks, and the scan report that carries them (``report.json``).
 
 The report is a public, versioned format: ``hygiene/reports/schema/report.schema.json`` is generated from
-these models (``hygiene report-schema``) and a test keeps the two in step.
+these models (``python -m hygiene.reports --write-schema``) and a test keeps the two in step.
 """
 
 from __future__ import annotations

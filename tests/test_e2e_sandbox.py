@@ -1,0 +1,146 @@
+"""End-to-end: full scans of the sandbox through the real source code (msal + requests over HTTPS).
+
+The scenario's `expected` table is written by hand from the defects it plants; a scan must match it exactly.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from hygiene.cli import main
+from hygiene.config import load_config
+from hygiene.demo import SECRET_ENV, run_demo, write_demo_config
+from hygiene.results import ScanReport
+from hygiene.sandbox import Sandbox, Scenario, generate, northwind
+from hygiene.scan import ScanOptions, run_scan
+
+NOW = datetime.now(UTC)
+
+
+def mismatches(scenario: Scenario, report: ScanReport) -> list[str]:
+    results = {r.check_id: r for r in report.results}
+    problems = []
+    for check_id, expected in scenario.expected.items():
+        result = results.get(check_id)
+        if result is None:
+            problems.append(f"{check_id}: not in the report")
+            continue
+        got = {f.resource_name for f in result.findings}
+        if result.status.value != expected.status or got != expected.resources:
+            problems.append(f"{check_id}: got {result.status.value} {sorted(got)}, expected {expected.status} "
+                            f"{sorted(expected.resources)} ({result.reason})")
+    return problems
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},
+        {"premium": False},
+        {"premium": False, "conceal_report_names": True},
+        {"intune_licensed": False},
+        {"backup": "enabled"},
+        {"withheld_permissions": {"AuditLog.Read.All", "DeviceManagementConfiguration.Read.All"}},
+        {"withheld_permissions": {"BackupRestore-Control.Read.All"}},
+    ],
+    ids=lambda v: ",".join(f"{k}={v[k]}" for k in v) or "default",
+)
+def test_northwind_scan_matches_the_planted_defects(tmp_path: Path, variant: dict[str, Any]) -> None:
+    scenario = northwind(NOW, **variant)
+    outcome = run_demo(tmp_path, scenario=scenario)
+    assert mismatches(scenario, outcome.report) == []
+
+
+def test_demo_writes_every_output_and_never_writes_to_the_tenant(tmp_path: Path) -> None:
+    scenario = northwind(NOW)
+    with Sandbox(scenario) as sandbox:
+        config = load_config(write_demo_config(tmp_path / "cfg", sandbox))
+        outcome = run_scan(config, ScanOptions(output_dir=tmp_path / "out", environ={SECRET_ENV: sandbox.client_secret}))
+        assert sandbox.refused_writes == []
+        methods = {r.method for r in sandbox.requests}
+        assert methods <= {"GET", "POST"}
+        assert all(r.path.endswith(("/token", "$batch")) for r in sandbox.requests if r.method == "POST")
+        assert outcome.report.sources["m365"].requests == sum(
+            1 for r in sandbox.requests if "/oauth2/" not in r.path and ".well-known" not in r.path
+            and "reportdownload" not in r.path)
+    out = tmp_path / "out"
+    for name in ("report.json", "report.html", "findings.csv", "summary.md", "snapshot.json.gz"):
+        assert (out / name).stat().st_size > 0, name
+        assert (out / name).stat().st_mode & 0o077 == 0, name
+    assert any((out / "raw" / "m365").iterdir())
+    report = json.loads((out / "report.json").read_text())
+    assert report["organisation_id"] == "northwind" and report["sources"]["m365"]["status"] == "ok"
+    snapshot = json.loads(gzip.decompress((out / "snapshot.json.gz").read_bytes()))
+    assert len(snapshot["m365"]["users"]) == len(scenario.users)
+
+
+def test_certificate_auth_against_the_sandbox(tmp_path: Path) -> None:
+    scenario = northwind(NOW)
+    with Sandbox(scenario) as sandbox:
+        path = write_demo_config(tmp_path / "cfg", sandbox)
+        text = path.read_text().replace(f'client_secret_env = "{SECRET_ENV}"',
+                                        f'certificate_file = "{sandbox.client_certificate_pem_path}"')
+        path.write_text(text)
+        outcome = run_scan(load_config(path), ScanOptions(output_dir=tmp_path / "out", environ={}))
+    assert outcome.report.sources["m365"].status == "ok"
+    assert mismatches(scenario, outcome.report) == []
+
+
+def test_throttled_sandbox_gives_identical_findings(tmp_path: Path) -> None:
+    scenario = northwind(NOW)
+    with Sandbox(scenario, throttle_every=4, retry_after=0) as sandbox:
+        config = load_config(write_demo_config(tmp_path / "cfg", sandbox))
+        outcome = run_scan(config, ScanOptions(output_dir=tmp_path / "out", environ={SECRET_ENV: sandbox.client_secret}))
+        assert sandbox.throttled_count > 0
+    assert mismatches(scenario, outcome.report) == []
+    assert outcome.report.complete
+
+
+def test_generated_tenant_matches_by_construction(tmp_path: Path) -> None:
+    scenario = generate(300, seed=7, now=NOW)
+    outcome = run_demo(tmp_path, scenario=scenario)
+    assert mismatches(scenario, outcome.report) == []
+
+
+def test_cli_scan_with_debug_logging_leaks_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = northwind(NOW)
+    with Sandbox(scenario) as sandbox:
+        config = write_demo_config(tmp_path / "cfg", sandbox)
+        monkeypatch.setenv(SECRET_ENV, sandbox.client_secret)
+        result = CliRunner().invoke(main, ["--log-level", "debug", "scan", str(config), "--output", str(tmp_path / "out"),
+                                           "--fail-on", "critical"])
+    assert result.exit_code == 1, result.output  # critical checks fail in Northwind
+    log = (tmp_path / "out" / "hygiene.log").read_text()
+    assert '"level": "debug"' in log or '"level":"debug"' in log.replace(" ", "")
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.suffix == ".gz":
+                data = gzip.decompress(data)
+            assert sandbox.client_secret.encode() not in data, path
+            assert b"Bearer " not in data, path
+    assert sandbox.client_secret not in result.output + result.stderr
+
+
+def test_cli_demo(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--output", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "Open the report" in result.output and "report.html" in result.output
+
+
+def test_wrong_secret_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Sandbox(northwind(NOW)) as sandbox:
+        config = write_demo_config(tmp_path / "cfg", sandbox)
+        monkeypatch.setenv(SECRET_ENV, "not-the-secret")
+        result = CliRunner().invoke(main, ["scan", str(config), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 3
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {r["status"] for r in report["results"]} == {"not_assessed"}
+    assert "authentication failed" in report["sources"]["m365"]["errors"][0]
