@@ -98,6 +98,8 @@ def _apply_outcome(
         open_count = result.failing - result.accepted
         counts = {"open": open_count, "assessed": outcome.assessed, "accepted": result.accepted}
         reason = summary.format(**counts) if summary else f"{open_count} of {outcome.assessed} fail"
+        if summary and "{open}" not in summary and len(findings) == 1:
+            reason += f": {findings[0].detail}"  # a tenant-level finding: say exactly what is wrong
         result.reason = reason + (f" ({result.accepted} more risk-accepted)" if result.accepted else "")
 
 
