@@ -34,8 +34,10 @@ def mismatches(scenario: Scenario, report: ScanReport) -> list[str]:
             continue
         got = {f.resource_name for f in result.findings}
         if result.status.value != expected.status or got != expected.resources:
-            problems.append(f"{check_id}: got {result.status.value} {sorted(got)}, expected {expected.status} "
-                            f"{sorted(expected.resources)} ({result.reason})")
+            problems.append(
+                f"{check_id}: got {result.status.value} {sorted(got)}, expected {expected.status} "
+                f"{sorted(expected.resources)} ({result.reason})"
+            )
     return problems
 
 
@@ -62,14 +64,18 @@ def test_demo_writes_every_output_and_never_writes_to_the_tenant(tmp_path: Path)
     scenario = northwind(NOW)
     with Sandbox(scenario) as sandbox:
         config = load_config(write_demo_config(tmp_path / "cfg", sandbox))
-        outcome = run_scan(config, ScanOptions(output_dir=tmp_path / "out", environ={SECRET_ENV: sandbox.client_secret}))
+        outcome = run_scan(
+            config, ScanOptions(output_dir=tmp_path / "out", environ={SECRET_ENV: sandbox.client_secret})
+        )
         assert sandbox.refused_writes == []
         methods = {r.method for r in sandbox.requests}
         assert methods <= {"GET", "POST"}
         assert all(r.path.endswith(("/token", "$batch")) for r in sandbox.requests if r.method == "POST")
         assert outcome.report.sources["m365"].requests == sum(
-            1 for r in sandbox.requests if "/oauth2/" not in r.path and ".well-known" not in r.path
-            and "reportdownload" not in r.path)
+            1
+            for r in sandbox.requests
+            if "/oauth2/" not in r.path and ".well-known" not in r.path and "reportdownload" not in r.path
+        )
     out = tmp_path / "out"
     for name in ("report.json", "report.html", "findings.csv", "summary.md", "snapshot.json.gz"):
         assert (out / name).stat().st_size > 0, name
@@ -85,8 +91,9 @@ def test_certificate_auth_against_the_sandbox(tmp_path: Path) -> None:
     scenario = northwind(NOW)
     with Sandbox(scenario) as sandbox:
         path = write_demo_config(tmp_path / "cfg", sandbox)
-        text = path.read_text().replace(f'client_secret_env = "{SECRET_ENV}"',
-                                        f'certificate_file = "{sandbox.client_certificate_pem_path}"')
+        text = path.read_text().replace(
+            f'client_secret_env = "{SECRET_ENV}"', f'certificate_file = "{sandbox.client_certificate_pem_path}"'
+        )
         path.write_text(text)
         outcome = run_scan(load_config(path), ScanOptions(output_dir=tmp_path / "out", environ={}))
     assert outcome.report.sources["m365"].status == "ok"
@@ -97,7 +104,9 @@ def test_throttled_sandbox_gives_identical_findings(tmp_path: Path) -> None:
     scenario = northwind(NOW)
     with Sandbox(scenario, throttle_every=4, retry_after=0) as sandbox:
         config = load_config(write_demo_config(tmp_path / "cfg", sandbox))
-        outcome = run_scan(config, ScanOptions(output_dir=tmp_path / "out", environ={SECRET_ENV: sandbox.client_secret}))
+        outcome = run_scan(
+            config, ScanOptions(output_dir=tmp_path / "out", environ={SECRET_ENV: sandbox.client_secret})
+        )
         assert sandbox.throttled_count > 0
     assert mismatches(scenario, outcome.report) == []
     assert outcome.report.complete
@@ -114,8 +123,10 @@ def test_cli_scan_with_debug_logging_leaks_no_secret(tmp_path: Path, monkeypatch
     with Sandbox(scenario) as sandbox:
         config = write_demo_config(tmp_path / "cfg", sandbox)
         monkeypatch.setenv(SECRET_ENV, sandbox.client_secret)
-        result = CliRunner().invoke(main, ["--log-level", "debug", "scan", str(config), "--output", str(tmp_path / "out"),
-                                           "--fail-on", "critical"])
+        result = CliRunner().invoke(
+            main,
+            ["--log-level", "debug", "scan", str(config), "--output", str(tmp_path / "out"), "--fail-on", "critical"],
+        )
     assert result.exit_code == 1, result.output  # critical checks fail in Northwind
     log = (tmp_path / "out" / "hygiene.log").read_text()
     assert '"level": "debug"' in log or '"level":"debug"' in log.replace(" ", "")
