@@ -5,13 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.checklib.m365 import GLOBAL_ADMIN_TEMPLATE, last_sign_in, user_roles
-from hygiene.model import M365Data, M365User
-
-
-def _data(ctx: CheckContext) -> M365Data:
-    assert ctx.snapshot.m365 is not None
-    return ctx.snapshot.m365
+from hygiene.checklib.m365 import GLOBAL_ADMIN_TEMPLATE, last_sign_in, m365_data, user_roles
+from hygiene.model import M365User
 
 
 def staleness(user: M365User, now: datetime, inactive_days: int, grace_days: int) -> str | None:
@@ -31,6 +26,15 @@ def _sign_in_note(ctx: CheckContext) -> str | None:
     if method == "office365ActiveUserDetail":
         return "activity from the Office 365 active-user report (no Entra ID P1): last activity dates, not sign-ins"
     return method
+
+
+def _stale_accounts(ctx: CheckContext, user_type: str, inactive_days: int) -> Outcome:
+    accounts = [u for u in m365_data(ctx).users if u.enabled and u.user_type == user_type]
+    grace = ctx.thresholds.never_signed_in_grace_days
+    findings = [
+        Finding(user.id, user.upn, why) for user in accounts if (why := staleness(user, ctx.now, inactive_days, grace))
+    ]
+    return Outcome(assessed=len(accounts), findings=findings, note=_sign_in_note(ctx))
 
 
 _SIGNIN_PERMS = ("User.Read.All", "AuditLog.Read.All (Entra ID P1) or Reports.Read.All")
@@ -53,15 +57,7 @@ _SIGNIN_PERMS = ("User.Read.All", "AuditLog.Read.All (Entra ID P1) or Reports.Re
     permissions=_SIGNIN_PERMS,
 )
 def inactive_members(ctx: CheckContext) -> Outcome:
-    data = _data(ctx)
-    limits = ctx.thresholds
-    members = [u for u in data.users if u.enabled and u.user_type == "Member"]
-    findings = []
-    for user in members:
-        why = staleness(user, ctx.now, limits.inactive_days, limits.never_signed_in_grace_days)
-        if why:
-            findings.append(Finding(user.id, user.upn, why))
-    return Outcome(assessed=len(members), findings=findings, note=_sign_in_note(ctx))
+    return _stale_accounts(ctx, "Member", ctx.thresholds.inactive_days)
 
 
 @check(
@@ -80,15 +76,7 @@ def inactive_members(ctx: CheckContext) -> Outcome:
     permissions=_SIGNIN_PERMS,
 )
 def inactive_guests(ctx: CheckContext) -> Outcome:
-    data = _data(ctx)
-    limits = ctx.thresholds
-    guests = [u for u in data.users if u.enabled and u.user_type == "Guest"]
-    findings = []
-    for user in guests:
-        why = staleness(user, ctx.now, limits.guest_inactive_days, limits.never_signed_in_grace_days)
-        if why:
-            findings.append(Finding(user.id, user.upn, why))
-    return Outcome(assessed=len(guests), findings=findings, note=_sign_in_note(ctx))
+    return _stale_accounts(ctx, "Guest", ctx.thresholds.guest_inactive_days)
 
 
 @check(
@@ -107,7 +95,7 @@ def inactive_guests(ctx: CheckContext) -> Outcome:
     permissions=("RoleManagement.Read.Directory",),
 )
 def admin_count(ctx: CheckContext) -> Outcome:
-    data = _data(ctx)
+    data = m365_data(ctx)
     roles = user_roles(data)
     enabled = {u.id: u for u in data.users if u.enabled}
     admins = sorted(enabled[uid].upn for uid, held in roles.items() if GLOBAL_ADMIN_TEMPLATE in held and uid in enabled)
@@ -135,7 +123,7 @@ def admin_count(ctx: CheckContext) -> Outcome:
     permissions=("User.Read.All", "LicenseAssignment.Read.All", "AuditLog.Read.All or Reports.Read.All"),
 )
 def unused_licences(ctx: CheckContext) -> Outcome:
-    data = _data(ctx)
+    data = m365_data(ctx)
     limits = ctx.thresholds
     part_numbers = {s.sku_id: s.part_number for s in data.skus}
     wasted: dict[str, list[str]] = {}

@@ -5,13 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.model import M365Data, M365Device
+from hygiene.checklib.m365 import m365_data
+from hygiene.model import M365Device
 from hygiene.policy import parse_version
-
-
-def _data(ctx: CheckContext) -> M365Data:
-    assert ctx.snapshot.m365 is not None
-    return ctx.snapshot.m365
 
 
 def platform_of(device: M365Device) -> str:
@@ -47,7 +43,7 @@ def platform_of(device: M365Device) -> str:
     permissions=("DeviceManagementManagedDevices.Read.All (Intune licence)",),
 )
 def os_supported(ctx: CheckContext) -> Outcome:
-    devices = _data(ctx).devices
+    devices = m365_data(ctx).devices
     today = ctx.now.date()
     findings = []
     unknown = 0
@@ -76,7 +72,7 @@ def _minimum_versions(ctx: CheckContext) -> dict[str, tuple[str, str]]:
     minimums: dict[str, tuple[str, str]] = {
         platform: (version, "policy profile") for platform, version in ctx.thresholds.min_os_versions.items()
     }
-    for policy in _data(ctx).compliance_policies:
+    for policy in m365_data(ctx).compliance_policies:
         if not policy.os_minimum_version:
             continue
         current = minimums.get(policy.platform)
@@ -115,7 +111,7 @@ def _patch_level(value: str | None) -> date | None:
     permissions=("DeviceManagementManagedDevices.Read.All", "DeviceManagementConfiguration.Read.All"),
 )
 def patch_current(ctx: CheckContext) -> Outcome:
-    devices = _data(ctx).devices
+    devices = m365_data(ctx).devices
     limits = ctx.thresholds
     minimums = _minimum_versions(ctx)
     findings = []

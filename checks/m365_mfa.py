@@ -7,15 +7,11 @@ from hygiene.checklib.m365 import (
     LEGACY_CLIENTS,
     enforcement_for,
     enforcing_policies,
+    m365_data,
     role_names,
     user_roles,
 )
 from hygiene.model import M365Data, M365User
-
-
-def _data(ctx: CheckContext) -> M365Data:
-    assert ctx.snapshot.m365 is not None
-    return ctx.snapshot.m365
 
 
 def _enabled_members(data: M365Data) -> list[M365User]:
@@ -42,7 +38,7 @@ def _enabled_members(data: M365Data) -> list[M365User]:
     permissions=("User.Read.All", "AuditLog.Read.All (Entra ID P1) or UserAuthenticationMethod.Read.All"),
 )
 def mfa_registered(ctx: CheckContext) -> Outcome:
-    data = _data(ctx)
+    data = m365_data(ctx)
     registrations = {r.user_id: r for r in data.registrations}
     members = _enabled_members(data)
     findings = []
@@ -78,7 +74,7 @@ def mfa_registered(ctx: CheckContext) -> Outcome:
     permissions=("Policy.Read.All", "GroupMember.Read.All", "RoleManagement.Read.Directory"),
 )
 def mfa_enforced(ctx: CheckContext) -> Outcome:
-    data = _data(ctx)
+    data = m365_data(ctx)
     roles = user_roles(data)
     policies = enforcing_policies(data)
     registrations = {r.user_id: r for r in data.registrations}
@@ -111,7 +107,7 @@ def mfa_enforced(ctx: CheckContext) -> Outcome:
     permissions=("RoleManagement.Read.Directory", "AuditLog.Read.All", "Policy.Read.All"),
 )
 def mfa_admins(ctx: CheckContext) -> Outcome:
-    data = _data(ctx)
+    data = m365_data(ctx)
     roles = user_roles(data)
     names = role_names(data)
     policies = enforcing_policies(data)
@@ -149,7 +145,7 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
     permissions=("Policy.Read.All",),
 )
 def legacy_auth_blocked(ctx: CheckContext) -> Outcome:
-    data = _data(ctx)
+    data = m365_data(ctx)
     if data.security_defaults_enabled:
         return Outcome(assessed=1, note="security defaults block legacy authentication")
     for policy in data.ca_policies:

@@ -15,6 +15,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from hygiene.errors import InputError, format_validation_errors
+from hygiene.yamlio import read_text_limited
 
 log = structlog.get_logger(__name__)
 
@@ -98,16 +99,9 @@ def _warn_if_world_readable(path: Path, what: str) -> None:
 
 
 def load_config(path: Path) -> Config:
+    text = read_text_limited(path, MAX_CONFIG_BYTES, "config")
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(path, f"cannot read config ({exc.strerror})") from None
-    if size > MAX_CONFIG_BYTES:
-        raise InputError(path, f"config is {size} bytes; the limit is {MAX_CONFIG_BYTES}")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(path, "not UTF-8 text") from None
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"invalid TOML: {exc}") from None
     try:

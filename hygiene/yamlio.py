@@ -22,19 +22,24 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def load_yaml_file(path: Path) -> Any:
+def read_text_limited(path: Path, limit: int, what: str = "file") -> str:
+    """A user-supplied text file, refused when larger than ``limit`` bytes or not UTF-8: one-line errors."""
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise InputError(path, f"cannot read file ({exc.strerror})") from None
-    if size > MAX_YAML_BYTES:
-        raise InputError(path, f"file is {size} bytes; the limit is {MAX_YAML_BYTES}")
+        raise InputError(path, f"cannot read {what} ({exc.strerror})") from None
+    if size > limit:
+        raise InputError(path, f"{what} is {size} bytes; the limit is {limit}")
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text") from None
     except OSError as exc:
-        raise InputError(path, f"cannot read file ({exc.strerror})") from None
+        raise InputError(path, f"cannot read {what} ({exc.strerror})") from None
+
+
+def load_yaml_file(path: Path) -> Any:
+    text = read_text_limited(path, MAX_YAML_BYTES)
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

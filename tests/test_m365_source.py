@@ -9,14 +9,11 @@ from pathlib import Path
 
 import responses
 from conftest import collect, m365_config, run_checks
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from graphfake import SECRET, Tenant, registration, user
 
 from hygiene.model import ReasonKind
 from hygiene.results import Status
+from hygiene.sandbox import generate_client_certificate
 from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
 from hygiene.sources.m365 import M365Source
@@ -130,24 +127,7 @@ def test_missing_secret_env_is_reported(tenant: Tenant) -> None:
 
 
 def _certificate_pem(tmp_path: Path) -> Path:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hygiene-test")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    path = tmp_path / "app.pem"
-    path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        + cert.public_bytes(serialization.Encoding.PEM)
-    )
+    path = generate_client_certificate("hygiene-test").write(tmp_path / "app.pem")
     path.chmod(0o600)
     return path
 

@@ -15,12 +15,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from hygiene.checkapi import CheckContext
 from hygiene.model import CAPolicy, M365Data, M365User
 
 GLOBAL_ADMIN_TEMPLATE = "62e90394-69f5-4237-9190-012177145e10"
 #: client app types that together mean "modern clients" (browser + apps); "all" or [] mean every client
 MODERN_CLIENTS = {"browser", "mobileAppsAndDesktopClients"}
 LEGACY_CLIENTS = {"exchangeActiveSync", "other"}
+
+
+def m365_data(ctx: CheckContext) -> M365Data:
+    """The snapshot's Microsoft 365 data; the engine only runs m365 checks when the platform was scanned."""
+    assert ctx.snapshot.m365 is not None
+    return ctx.snapshot.m365
 
 
 def user_roles(data: M365Data) -> dict[str, set[str]]:

@@ -93,10 +93,14 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "hygiene-sandbox"
     sys_version = ""
     timeout = 30
+    # one write per response (headers and body together) and no Nagle delay: without both, every
+    # response waits ~40 ms for a delayed ACK
+    wbufsize = -1
 
     def setup(self) -> None:
         raw = self.request
         raw.settimeout(10)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.request = self.server.ssl_context.wrap_socket(raw, server_side=True)
         self.server.track(self.request)
         super().setup()
