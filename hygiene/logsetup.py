@@ -87,6 +87,7 @@ def configure(level: str = "info", log_file: Path | None = None, console: bool =
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+        handler.close()
     root.setLevel(numeric)
     if console:
         handler = logging.StreamHandler(sys.stderr)

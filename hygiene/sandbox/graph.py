@@ -228,9 +228,12 @@ class _Call:
     client_request_id: str | None
 
     def param(self, name: str) -> str | None:
+        """A query option; names are case-insensitive and the ``$`` prefix is optional on v1.0
+        (https://learn.microsoft.com/graph/query-parameters)."""
+        wanted = name.lstrip("$").lower()
         value = None
         for key, item in self.params:
-            if key.lower() == name.lower():
+            if key.lstrip("$").lower() == wanted:
                 value = item
         return value
 
@@ -422,7 +425,7 @@ class GraphApi:
         return _b64e(b"RFNwdA" + offset.to_bytes(4, "big") + mac)
 
     def _canonical(self, call: _Call) -> str:
-        kept = [(k, v) for k, v in call.params if k.lower() != "$skiptoken"]
+        kept = [(k, v) for k, v in call.params if k.lstrip("$").lower() != "skiptoken"]
         return call.path + "?" + json.dumps(kept)
 
     def _offset(self, call: _Call) -> int:
@@ -559,7 +562,7 @@ class GraphApi:
         if (call.param("$count") or "").lower() == "true":
             payload["@odata.count"] = len(filtered)
         if offset + size < len(filtered):
-            kept = [(k, v) for k, v in call.params if k.lower() != "$skiptoken"]
+            kept = [(k, v) for k, v in call.params if k.lstrip("$").lower() != "skiptoken"]
             kept.append(("$skiptoken", self._skiptoken(call, offset + size)))
             payload["@odata.nextLink"] = f"{self.base_url}{call.path}?{_encode_query(kept)}"
         payload["value"] = values

@@ -95,7 +95,8 @@ _NAMESPACE = b"hygiene-sandbox-ids"
 def stable_id(*parts: str) -> str:
     """A deterministic GUID-shaped id for a named object, so that a scenario is the same on every run."""
     digest = hashlib.blake2b("/".join(parts).encode(), digest_size=16, key=_NAMESPACE).hexdigest()
-    return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-{digest[16:20]}-{digest[20:32]}"
+    variant = "89ab"[int(digest[16], 16) % 4]
+    return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
 
 
 def graph_time(value: datetime | None) -> str | None:

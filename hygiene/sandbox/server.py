@@ -227,7 +227,7 @@ class Sandbox:
             self._own_state_dir = True
         else:
             self._state_dir = self._state_dir_arg
-            self._state_dir.mkdir(parents=True, exist_ok=True)
+            self._state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.ca_file = material.write_ca(self._state_dir)
         certificate = self._client_certificate or shared_client_certificate()
         self._client_certificate = certificate
