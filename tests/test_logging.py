@@ -1,0 +1,42 @@
+"""Secrets never reach logs: structlog events and stdlib records (urllib3, msal) are redacted alike."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import structlog
+
+from hygiene.logsetup import configure, register_secret
+
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJlLWNhbmFyeQ"
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> None:
+    yield
+    configure("warning")
+
+
+def test_redaction_in_file_and_console(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log_file = tmp_path / "hygiene.log"
+    configure("debug", log_file)
+    register_secret("canary-env-secret-123")
+    structlog.get_logger("hygiene.test").info(
+        "token acquired",
+        client_secret="s3cr3t-value",
+        headers={"Authorization": f"Bearer {JWT}"},
+        note="the secret canary-env-secret-123 must not show",
+    )
+    logging.getLogger("urllib3.connectionpool").debug('GET /download?sig=abc123&x=1 "Authorization: Bearer %s"', JWT)
+    try:
+        raise RuntimeError("failed with canary-env-secret-123")
+    except RuntimeError:
+        structlog.get_logger("hygiene.test").exception("boom")
+    text = log_file.read_text() + capsys.readouterr().err
+    for leaked in ("s3cr3t-value", JWT, "canary-env-secret-123", "abc123"):
+        assert leaked not in text, leaked
+    assert text.count("[REDACTED]") >= 5
+    assert '"event": "token acquired"' in text  # JSON lines in the file
+    assert oct(log_file.stat().st_mode & 0o777) == "0o600"
