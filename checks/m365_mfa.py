@@ -8,6 +8,8 @@ from hygiene.checklib.m365 import (
     enforcement_for,
     enforcing_policies,
     m365_data,
+    non_enforcing_policies,
+    policy_covers,
     role_names,
     user_roles,
 )
@@ -78,14 +80,21 @@ def mfa_enforced(ctx: CheckContext) -> Outcome:
     roles = user_roles(data)
     policies = enforcing_policies(data)
     registrations = {r.user_id: r for r in data.registrations}
+    lookalikes = non_enforcing_policies(data)
     members = _enabled_members(data)
     findings = []
     for user in members:
-        if enforcement_for(user, data, roles.get(user.id, set()), policies).enforced:
+        held = roles.get(user.id, set())
+        if enforcement_for(user, data, held, policies).enforced:
             continue
         row = registrations.get(user.id)
-        registered = " (MFA is registered but never demanded)" if row is not None and row.is_mfa_capable else ""
-        findings.append(Finding(user.id, user.upn, f"no policy requires MFA for this account{registered}"))
+        detail = "no policy requires MFA for this account"
+        if row is not None and row.is_mfa_capable:
+            detail += " (MFA is registered but never demanded)"
+        near = [f"{p.name}: {why}" for p, why in lookalikes if policy_covers(p, user, held, data)]
+        if near:
+            detail += "; not counted: " + "; ".join(near[:3])
+        findings.append(Finding(user.id, user.upn, detail))
     how = "security defaults" if data.security_defaults_enabled else f"{len(policies)} enforcing CA policies"
     return Outcome(assessed=len(members), findings=findings, note=how)
 

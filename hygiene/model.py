@@ -116,6 +116,9 @@ class CAPolicy(Model):
     #: authenticationStrength.requirementsSatisfied ("mfa" when the strength demands MFA)
     auth_strength_requirement: str | None = None
     auth_strength_name: str | None = None
+    #: conditions that make the policy apply only sometimes (locations, platforms, risk levels, device
+    #: filters): such a policy does not enforce MFA for every sign-in
+    narrowing_conditions: list[str] = Field(default_factory=list)
 
 
 class M365RoleAssignment(Model):

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from graphfake import GLOBAL_ADMIN, USER_ADMIN, Tenant, iso, mfa_policy, registration, user
 
 from hygiene.policy import Attestation, ControlsFile, RiskException
@@ -97,6 +98,44 @@ class TestEnforcementReconciliation:
         results = scan(tenant)
         assert failing(results["m365.mfa.enforced"]) == {"carol@contoso.test", "dave@contoso.test"}
         assert results["m365.mfa.admins"].status is Status.PASS
+
+    @pytest.mark.parametrize(
+        ("conditions", "label"),
+        [
+            ({"locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}}, "locations"),
+            ({"platforms": {"includePlatforms": ["android", "iOS"], "excludePlatforms": []}}, "device platforms"),
+            ({"signInRiskLevels": ["high", "medium"]}, "sign-in risk"),
+            ({"userRiskLevels": ["high"]}, "user risk"),
+            (
+                {"devices": {"deviceFilter": {"mode": "exclude", "rule": "device.isCompliant -eq True"}}},
+                "device filter",
+            ),
+        ],
+    )
+    def test_conditional_policies_do_not_enforce_everywhere(
+        self, tenant: Tenant, scan: Scan, conditions: dict[str, Any], label: str
+    ) -> None:
+        policy = mfa_policy("mfa-sometimes")
+        policy["conditions"].update(conditions)
+        tenant.ca_policies = [policy]
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert result.failing == 4
+        assert f"not counted: mfa-sometimes: only under conditions: {label}" in result.findings[0].detail
+
+    def test_all_locations_without_exclusions_still_counts(self, tenant: Tenant, scan: Scan) -> None:
+        policy = mfa_policy()
+        policy["conditions"]["locations"] = {"includeLocations": ["All"], "excludeLocations": []}
+        policy["conditions"]["platforms"] = {"includePlatforms": ["all"], "excludePlatforms": []}
+        tenant.ca_policies = [policy]
+        assert scan(tenant)["m365.mfa.enforced"].status is Status.PASS
+
+    def test_findings_explain_lookalike_policies(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = [
+            mfa_policy("ro", state="enabledForReportingButNotEnforced"),
+            mfa_policy("either", controls=["mfa", "compliantDevice"], operator="OR"),
+        ]
+        detail = scan(tenant)["m365.mfa.enforced"].findings[0].detail
+        assert "ro: report-only" in detail and "either: MFA is one alternative among others" in detail
 
     def test_per_user_enforced_counts_and_is_read_only_for_uncovered_users(self, tenant: Tenant, scan: Scan) -> None:
         tenant.ca_policies = [mfa_policy(exclude_users=["carol", "dave"])]

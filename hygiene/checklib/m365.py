@@ -98,12 +98,46 @@ def requires_mfa(policy: CAPolicy) -> bool:
     return not others
 
 
+def why_not_enforcing(policy: CAPolicy) -> str | None:
+    """Why an MFA-minded policy does not count as enforcement (None when it does, or is not about MFA)."""
+    mentions_mfa = "mfa" in policy.built_in_controls or (policy.auth_strength_requirement or "").lower() == "mfa"
+    if not mentions_mfa:
+        return None
+    if policy.state == "enabledForReportingButNotEnforced":
+        return "report-only"
+    if policy.state != "enabled":
+        return "disabled"
+    if not _all_apps(policy):
+        return "not all cloud apps"
+    if not _all_modern_clients(policy):
+        return "not all client apps"
+    if policy.narrowing_conditions:
+        return "only under conditions: " + ", ".join(policy.narrowing_conditions)
+    if not requires_mfa(policy):
+        return "MFA is one alternative among others"
+    return None
+
+
 def enforcing_policies(data: M365Data) -> list[CAPolicy]:
     return [
         p
         for p in data.ca_policies
-        if p.state == "enabled" and _all_apps(p) and _all_modern_clients(p) and requires_mfa(p)
+        if p.state == "enabled"
+        and _all_apps(p)
+        and _all_modern_clients(p)
+        and requires_mfa(p)
+        and not p.narrowing_conditions
     ]
+
+
+def non_enforcing_policies(data: M365Data) -> list[tuple[CAPolicy, str]]:
+    """MFA policies that look like enforcement but are not, with the reason: shown in findings."""
+    found = []
+    for policy in data.ca_policies:
+        why = why_not_enforcing(policy)
+        if why is not None:
+            found.append((policy, why))
+    return found
 
 
 @dataclass(frozen=True)

@@ -536,7 +536,36 @@ def _ca_policy(raw: dict[str, Any]) -> CAPolicy:
         built_in_controls=[str(c) for c in grant.get("builtInControls") or []],
         auth_strength_requirement=strength.get("requirementsSatisfied"),
         auth_strength_name=strength.get("displayName"),
+        narrowing_conditions=_narrowing_conditions(conditions),
     )
+
+
+def _narrowing_conditions(conditions: dict[str, Any]) -> list[str]:
+    """Conditions under which a policy does not apply to every sign-in.
+
+    https://learn.microsoft.com/graph/api/resources/conditionalaccessconditionset: a policy that excludes
+    trusted locations, targets some platforms, or only fires on risk does not enforce MFA everywhere.
+    """
+    narrowing = []
+    locations = conditions.get("locations") or {}
+    if locations and ("All" not in (locations.get("includeLocations") or []) or locations.get("excludeLocations")):
+        narrowing.append("locations")
+    platforms = conditions.get("platforms") or {}
+    if platforms and ("all" not in (platforms.get("includePlatforms") or []) or platforms.get("excludePlatforms")):
+        narrowing.append("device platforms")
+    for key, label in (
+        ("signInRiskLevels", "sign-in risk"),
+        ("userRiskLevels", "user risk"),
+        ("servicePrincipalRiskLevels", "service principal risk"),
+        ("insiderRiskLevels", "insider risk"),
+    ):
+        if conditions.get(key):
+            narrowing.append(label)
+    if (conditions.get("devices") or {}).get("deviceFilter"):
+        narrowing.append("device filter")
+    if conditions.get("authenticationFlows"):
+        narrowing.append("authentication flows")
+    return narrowing
 
 
 def _policy_platform(odata_type: str) -> str:
