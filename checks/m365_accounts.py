@@ -5,20 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
+from hygiene.checklib.common import admin_count_detail, stale_reason
 from hygiene.checklib.m365 import GLOBAL_ADMIN_TEMPLATE, last_sign_in, m365_data, user_roles
 from hygiene.model import M365User
 
 
 def staleness(user: M365User, now: datetime, inactive_days: int, grace_days: int) -> str | None:
-    """Why the account is stale, or None. Never-used accounts count once older than the grace period."""
-    last = last_sign_in(user)
-    if last is not None:
-        age = (now - last).days
-        return f"no sign-in for {age} days (last {last.date().isoformat()})" if age > inactive_days else None
-    if user.created is None:
-        return None
-    age = (now - user.created).days
-    return f"never signed in; created {age} days ago" if age > grace_days else None
+    return stale_reason(last_sign_in(user), user.created, now, inactive_days, grace_days)
 
 
 def _sign_in_note(ctx: CheckContext) -> str | None:
@@ -98,12 +91,11 @@ def admin_count(ctx: CheckContext) -> Outcome:
     data = m365_data(ctx)
     roles = user_roles(data)
     enabled = {u.id: u for u in data.users if u.enabled}
-    admins = sorted(enabled[uid].upn for uid, held in roles.items() if GLOBAL_ADMIN_TEMPLATE in held and uid in enabled)
-    low, high = ctx.thresholds.admin_count_min, ctx.thresholds.admin_count_max
-    if low <= len(admins) <= high:
+    admins = [enabled[uid].upn for uid, held in roles.items() if GLOBAL_ADMIN_TEMPLATE in held and uid in enabled]
+    limits = ctx.thresholds
+    detail = admin_count_detail(admins, limits.admin_count_min, limits.admin_count_max, "Global Administrator")
+    if detail is None:
         return Outcome(assessed=1, note=f"{len(admins)} Global Administrators")
-    listed = ", ".join(admins) or "none"
-    detail = f"{len(admins)} Global Administrators ({listed}); policy requires {low} to {high}"
     return Outcome(assessed=1, findings=[Finding(data.tenant_id, "tenant", detail, {"count": len(admins)})])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, Finding, NotAssessed, Outcome, check
+from hygiene.checklib.common import attested_outcome
 from hygiene.model import ReasonKind
 
 WORKLOADS = (("exchange", "Exchange"), ("oneDriveForBusiness", "OneDrive"), ("sharePoint", "SharePoint"))
@@ -30,14 +31,9 @@ WORKLOADS = (("exchange", "Exchange"), ("oneDriveForBusiness", "OneDrive"), ("sh
     permissions=("BackupRestore-Control.Read.All", "BackupRestore-Configuration.Read.All"),
 )
 def backup_enabled(ctx: CheckContext) -> Outcome:
-    if ctx.attestations:
-        latest = max(ctx.attestations, key=lambda a: a.date)
-        return Outcome(
-            assessed=1,
-            basis="attested",
-            note=f"{latest.statement} (attested by {latest.attested_by} on {latest.date.isoformat()})",
-            attestation_ids=tuple(a.id or "" for a in ctx.attestations),
-        )
+    attested = attested_outcome(ctx)
+    if attested is not None:
+        return attested
     state = ctx.snapshot.dataset("m365.backup")
     data = ctx.snapshot.m365
     if not state.available or data is None or data.backup is None:

@@ -60,8 +60,21 @@ class M365Config(_Strict):
         return self
 
 
+class GoogleConfig(_Strict):
+    #: JSON key of a service account with domain-wide delegation
+    service_account_file: Path
+    #: the admin user the service account acts as
+    delegated_admin: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    customer_id: str = Field("my_customer", pattern=r"^(my_customer|C[0-9a-z]+)$")
+    #: one base URL for every Google API called (sandbox, proxies)
+    api_endpoint: HttpsUrl | None = None
+    #: extra trusted CA for api_endpoint and the token endpoint (TLS-inspecting proxies, the sandbox)
+    ca_bundle: Path | None = None
+
+
 class SourcesConfig(_Strict):
     m365: M365Config | None = None
+    google: GoogleConfig | None = None
 
 
 class Config(_Strict):
@@ -121,6 +134,14 @@ def load_config(path: Path) -> Config:
                 raise InputError(path, f"sources.m365.{key}: file {file} not found")
         if m365.certificate_file is not None:
             _warn_if_world_readable(m365.certificate_file, "sources.m365.certificate_file")
+    google = config.sources.google
+    if google is not None:
+        google.service_account_file = _resolve(base, google.service_account_file) or google.service_account_file
+        google.ca_bundle = _resolve(base, google.ca_bundle)
+        for key, file in (("service_account_file", google.service_account_file), ("ca_bundle", google.ca_bundle)):
+            if file is not None and not file.is_file():
+                raise InputError(path, f"sources.google.{key}: file {file} not found")
+        _warn_if_world_readable(google.service_account_file, "sources.google.service_account_file")
     for extra in config.checks.extra_dirs:
         if not extra.is_dir():
             raise InputError(path, f"checks.extra_dirs: folder {extra} not found")

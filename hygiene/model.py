@@ -187,6 +187,94 @@ class M365Data(Model):
 
 
 # --------------------------------------------------------------------------------------------------
+# Google Workspace
+# --------------------------------------------------------------------------------------------------
+
+
+class GoogleUser(Model):
+    id: str
+    email: str
+    name: str = ""
+    suspended: bool = False
+    archived: bool = False
+    is_super_admin: bool = False
+    is_delegated_admin: bool = False
+    enrolled_2sv: bool = False
+    enforced_2sv: bool = False
+    #: None when Google reports the 1970 epoch: the account has never been used
+    last_login: datetime | None = None
+    created: datetime | None = None
+    org_unit: str = "/"
+
+    @property
+    def active(self) -> bool:
+        return not self.suspended and not self.archived
+
+
+class GoogleRoleAssignment(Model):
+    role_id: str
+    role_name: str
+    is_super_admin_role: bool = False
+    assigned_to: str
+    scope_type: str = "CUSTOMER"
+
+
+class GoogleMobileDevice(Model):
+    id: str
+    model: str
+    os: str  # "Android 14", "iOS 17.5.1"
+    type: str  # ANDROID, IOS_SYNC, GOOGLE_SYNC …
+    status: str = ""
+    #: None when the device reports no patch level (iOS sends "0")
+    security_patch_level: datetime | None = None
+    last_sync: datetime | None = None
+    emails: list[str] = Field(default_factory=list)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.model} ({self.emails[0]})" if self.emails else self.model
+
+
+class GoogleChromeDevice(Model):
+    id: str
+    serial_number: str
+    model: str = ""
+    os_version: str = ""
+    status: str = ""
+    last_sync: datetime | None = None
+    auto_update_through: datetime | None = None
+    os_version_compliance: str | None = None
+    user: str | None = None
+
+
+class GoogleEndpoint(Model):
+    """A Cloud Identity device (endpoint verification / advanced management)."""
+
+    name: str
+    device_type: str
+    serial_number: str | None = None
+    model: str = ""
+    os_version: str = ""
+    security_patch_time: datetime | None = None
+    last_sync: datetime | None = None
+    compromised_state: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.serial_number or self.name
+
+
+class GoogleData(Model):
+    customer_id: str
+    domain: str | None = None
+    users: list[GoogleUser] = Field(default_factory=list)
+    role_assignments: list[GoogleRoleAssignment] = Field(default_factory=list)
+    mobile_devices: list[GoogleMobileDevice] = Field(default_factory=list)
+    chrome_devices: list[GoogleChromeDevice] = Field(default_factory=list)
+    endpoints: list[GoogleEndpoint] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------------
 # The snapshot
 # --------------------------------------------------------------------------------------------------
 
@@ -204,6 +292,7 @@ class Snapshot(Model):
     collected_at: datetime
     sources: dict[str, SourceRun] = Field(default_factory=dict)
     m365: M365Data | None = None
+    google: GoogleData | None = None
 
     def dataset(self, name: str) -> DatasetState:
         platform = name.split(".", 1)[0]

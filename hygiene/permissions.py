@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 from hygiene.registry import Registry
+from hygiene.sources.google import DATASETS as GOOGLE_DATASETS
 from hygiene.sources.m365 import DATASETS as M365_DATASETS
 
-PLATFORM_DATASETS = {"m365": M365_DATASETS}
+PLATFORM_DATASETS: dict[str, dict[str, tuple[str, tuple[str, ...], str | None]]] = {
+    "m365": M365_DATASETS,
+    "google": {
+        name: (what, (scope,), "optional: the scan is complete without it" if optional else None)
+        for name, (what, scope, optional) in GOOGLE_DATASETS.items()
+    },
+}
+
+GOOGLE_INTRO = """Google Workspace (domain-wide delegation, all scopes read-only)
+1. Google Cloud console: create a project, enable the Admin SDK API and the Cloud Identity API, create a
+   service account and a JSON key for it (keep the key file readable only by the account running hygiene).
+2. Admin console > Security > Access and data control > API controls > Domain-wide delegation > Add new:
+   the service account's client ID, and the scopes below in the "OAuth scopes" field.
+3. The delegated admin (delegated_admin in the config) is the user the service account acts as. Give it a
+   custom admin role (Admin console > Account > Admin roles > Create new role) with the Admin API
+   privileges to read users, admin roles, mobile devices and ChromeOS devices, or use a super admin.
+   hygiene only ever reads, whatever the role allows.
+"""
 
 M365_INTRO = """Microsoft 365 (Microsoft Graph application permissions, all read-only)
 Register an app: Entra admin center > Identity > Applications > App registrations > New registration.
@@ -28,9 +46,12 @@ def describe(platform: str | None = None) -> str:
     for name, datasets in PLATFORM_DATASETS.items():
         if platform not in (None, name):
             continue
-        lines.append(M365_INTRO if name == "m365" else name)
-        lines.append("Permissions to add:")
+        lines.append({"m365": M365_INTRO, "google": GOOGLE_INTRO}.get(name, name))
+        lines.append("Scopes to authorise:" if name == "google" else "Permissions to add:")
         lines.extend(f"  - {perm}" for perm in required_permissions(name))
+        if name == "google":
+            lines.append("Paste into 'OAuth scopes (comma-delimited)':")
+            lines.append("  " + ",".join(required_permissions(name)))
         lines.append("\nWhat each dataset needs, and the checks that read it:")
         for dataset, (what, perms, licence) in datasets.items():
             users = [c.meta.id for c in registry if dataset in c.meta.requires]

@@ -47,6 +47,10 @@ def build_sources(config: Config, environ: dict[str, str] | None = None) -> list
     sources: list[Source] = []
     if config.sources.m365 is not None:
         sources.append(M365Source(config.sources.m365, environ=environ))
+    if config.sources.google is not None:
+        from hygiene.sources.google import GoogleSource  # google-api-python-client is slow to import
+
+        sources.append(GoogleSource(config.sources.google))
     return sources
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hygiene.model import DatasetState, ReasonKind, SourceRun
+from hygiene.model import DatasetState, ReasonKind, SourceRun, SourceStatus
 
 _SECRET_QUERY = re.compile(r"(?i)(access_token|client_secret|client_assertion|code|sig|signature|token)=[^&\s]+")
 
@@ -95,7 +95,7 @@ class Source(ABC):
         """Read everything the checks need. Never raises for vendor errors: they become dataset states."""
 
     @staticmethod
-    def summarise_status(datasets: dict[str, DatasetState]) -> str:
+    def summarise_status(datasets: dict[str, DatasetState]) -> SourceStatus:
         if datasets and all(not d.available for d in datasets.values()):
             return "error"
         return "ok" if all(d.available for d in datasets.values()) else "partial"

@@ -1,0 +1,468 @@
+"""Google Workspace source: Admin SDK Directory API and Cloud Identity devices (read-only).
+
+A service account with domain-wide delegation acts as an admin (``with_subject``). Google refuses a whole
+token when any requested scope is not delegated (401 ``unauthorized_client``), so every API gets its own
+credential with its own single scope: a missing scope costs only the data it guards.
+
+Throttling (https://developers.google.com/workspace/admin/directory/v1/limits): 429, and 403 with reason
+``userRateLimitExceeded`` / ``rateLimitExceeded`` / ``quotaExceeded``; ``execute(num_retries=…)`` ignores
+``Retry-After``, so retries are done here: honour the header where given, else exponential backoff, bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httplib2
+import structlog
+from google.auth.exceptions import GoogleAuthError, RefreshError, TransportError
+from google.oauth2 import service_account
+from google_auth_httplib2 import AuthorizedHttp
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from hygiene.config import GoogleConfig
+from hygiene.logsetup import register_secret
+from hygiene.model import (
+    DatasetState,
+    GoogleChromeDevice,
+    GoogleData,
+    GoogleEndpoint,
+    GoogleMobileDevice,
+    GoogleRoleAssignment,
+    GoogleUser,
+    ReasonKind,
+    SourceRun,
+)
+from hygiene.sources.graph import RetryPolicy
+from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable
+
+log = structlog.get_logger(__name__)
+
+_AUTH = "https://www.googleapis.com/auth/"
+#: dataset -> (what it is, the OAuth scope it needs, whether the scan is complete without it)
+DATASETS: dict[str, tuple[str, str, bool]] = {
+    "google.users": (
+        "users: 2-Step Verification, last login, admin flags",
+        _AUTH + "admin.directory.user.readonly",
+        False,
+    ),
+    "google.roles": ("admin role assignments", _AUTH + "admin.directory.rolemanagement.readonly", False),
+    "google.mobile_devices": ("mobile devices", _AUTH + "admin.directory.device.mobile.readonly", False),
+    "google.chrome_devices": ("ChromeOS devices", _AUTH + "admin.directory.device.chromeos.readonly", False),
+    "google.endpoints": (
+        "Cloud Identity devices (endpoint verification: Windows, macOS, Linux)",
+        _AUTH + "cloud-identity.devices.readonly",
+        True,
+    ),
+}
+RATE_LIMIT_REASONS = {"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"}
+USER_FIELDS = (
+    "nextPageToken,users(id,primaryEmail,name/fullName,isAdmin,isDelegatedAdmin,isEnrolledIn2Sv,isEnforcedIn2Sv,"
+    "lastLoginTime,creationTime,suspended,archived,orgUnitPath)"
+)
+MOBILE_FIELDS = "nextPageToken,mobiledevices(resourceId,model,os,type,status,securityPatchLevel,lastSync,email)"
+CHROME_FIELDS = (
+    "nextPageToken,chromeosdevices(deviceId,serialNumber,model,osVersion,status,lastSync,autoUpdateThrough,"
+    "autoUpdateExpiration,osVersionCompliance,annotatedUser)"
+)
+ENDPOINT_FIELDS = (
+    "nextPageToken,devices(name,deviceType,serialNumber,model,osVersion,securityPatchTime,lastSyncTime,"
+    "compromisedState)"
+)
+
+HttpFactory = Callable[[str], Any]
+
+
+def _ts(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return None if parsed.year <= 1970 else parsed  # Google reports "never" as the 1970 epoch
+
+
+def _epoch_ms(value: Any) -> datetime | None:
+    try:
+        millis = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(millis / 1000, UTC) if millis > 0 else None  # iOS reports "0": none
+
+
+class GoogleApiError(Exception):
+    def __init__(self, status: int, reason: str, message: str, uri: str) -> None:
+        super().__init__(f"HTTP {status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.uri = uri
+
+
+def _error_details(exc: HttpError) -> tuple[str, str]:
+    try:
+        body = json.loads(exc.content.decode("utf-8", errors="replace"))
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+    except ValueError:
+        return "", str(exc.resp.reason or "")
+    if not isinstance(error, dict):
+        return str(error), str(body.get("error_description", ""))
+    errors = error.get("errors") or []
+    reason = str(errors[0].get("reason", "")) if errors and isinstance(errors[0], dict) else ""
+    for detail in error.get("details") or []:
+        if isinstance(detail, dict) and detail.get("reason"):
+            reason = reason or str(detail["reason"])
+    return reason or str(error.get("status", "")), str(error.get("message", ""))
+
+
+@dataclass
+class GoogleClient:
+    """Executes googleapiclient requests with bounded retries, counting and recording every response."""
+
+    raw: RawRecorder
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+    requests: int = 0
+    endpoints: set[str] = field(default_factory=set)
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after is not None:
+            try:
+                return min(max(float(retry_after), 0.0), 120.0)
+            except ValueError:
+                pass
+        cap = min(self.retry.max_delay, self.retry.base_delay * (2**attempt))
+        return random.uniform(cap / 2, cap)
+
+    def execute(self, request: Any) -> dict[str, Any]:
+        uri = str(request.uri)
+        self.endpoints.add(uri.split("?", 1)[0].split("://", 1)[-1].split("/", 1)[-1])
+        for attempt in range(self.retry.max_attempts):
+            self.requests += 1
+            last = attempt + 1 >= self.retry.max_attempts
+            try:
+                result = request.execute(num_retries=0)
+            except HttpError as exc:
+                status = int(exc.resp.status)
+                reason, message = _error_details(exc)
+                self.raw.record("GET", uri, status, exc.content or b"", "application/json")
+                throttled = status == 429 or (status == 403 and reason in RATE_LIMIT_REASONS) or status >= 500
+                if throttled and not last:
+                    delay = self._delay(attempt, exc.resp.get("retry-after"))
+                    log.info(
+                        "google throttled or failed, retrying", status=status, reason=reason, delay=round(delay, 2)
+                    )
+                    self.sleep(delay)
+                    continue
+                raise GoogleApiError(status, reason, message, uri) from None
+            except (TimeoutError, httplib2.HttpLib2Error, TransportError, OSError) as exc:
+                if last:
+                    raise GoogleApiError(0, "ConnectionFailed", type(exc).__name__, uri) from None
+                self.sleep(self._delay(attempt, None))
+                continue
+            self.raw.record("GET", uri, 200, json.dumps(result).encode("utf-8"), "application/json")
+            return dict(result)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def pages(self, make_request: Callable[..., Any], key: str) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            result = self.execute(make_request(pageToken=token) if token else make_request())
+            items = result.get(key) or []
+            if not isinstance(items, list):
+                raise GoogleApiError(200, "InvalidCollection", f"no '{key}' list in the response", "")
+            yield from items
+            token = result.get("nextPageToken") or None
+            if token is None:
+                return
+            if token in seen:
+                raise GoogleApiError(200, "PagingLoop", "the service repeated a page token", "")
+            seen.add(token)
+
+
+def _classify(exc: GoogleApiError | RefreshError, dataset: str) -> Unavailable:
+    _, scope, _ = DATASETS[dataset]
+    if isinstance(exc, RefreshError):
+        text = str(exc)
+        if "unauthorized_client" in text or "access_denied" in text or "invalid_grant" in text:
+            return Unavailable(
+                ReasonKind.PERMISSION,
+                f"domain-wide delegation does not grant {scope} to this service account, or the delegated admin "
+                f"cannot use it ({text.split(':', 1)[0]})",
+                (scope,),
+            )
+        return Unavailable(ReasonKind.ERROR, f"token request failed: {text[:200]}", (), None)
+    endpoint = exc.uri.split("?", 1)[0]
+    if exc.status in (401, 403):
+        return Unavailable(
+            ReasonKind.PERMISSION,
+            f"Google refused the request ({exc.status} {exc.reason}); grant {scope} in domain-wide delegation "
+            "and an admin role that can read this data to the delegated admin",
+            (scope,),
+            endpoint,
+        )
+    if exc.status == 404 or (exc.status == 400 and "not enabled" in exc.message.lower()):
+        return Unavailable(ReasonKind.API_GAP, f"the API is not available ({exc.status} {exc.message})", (), endpoint)
+    kind = ReasonKind.UNREACHABLE if exc.status == 0 or exc.status >= 500 else ReasonKind.ERROR
+    return Unavailable(kind, f"Google answered {exc}", (), endpoint)
+
+
+class GoogleSource(Source):
+    platform = "google"
+
+    def __init__(
+        self,
+        config: GoogleConfig,
+        http_factory: HttpFactory | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.config = config
+        self._http_factory = http_factory
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep or time.sleep
+        self._info: dict[str, Any] | None = None
+
+    def _service_account_info(self) -> dict[str, Any]:
+        if self._info is None:
+            path = self.config.service_account_file
+            try:
+                info = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise Unavailable(ReasonKind.ERROR, f"cannot read service account key {path}: {exc}") from None
+            if not isinstance(info, dict) or info.get("type") != "service_account" or "private_key" not in info:
+                raise Unavailable(ReasonKind.ERROR, f"{path} is not a service account JSON key")
+            register_secret(str(info["private_key"]))
+            self._info = info
+        return self._info
+
+    def http_for(self, scope: str) -> Any:
+        """An authorised httplib2 client carrying one scope (tests inject HttpMockSequence instead)."""
+        if self._http_factory is not None:
+            return self._http_factory(scope)
+        credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            self._service_account_info(), scopes=[scope]
+        ).with_subject(self.config.delegated_admin)
+        ca = str(self.config.ca_bundle) if self.config.ca_bundle else None
+        return AuthorizedHttp(credentials, http=httplib2.Http(ca_certs=ca, timeout=int(self.retry.timeout[1])))
+
+    def service(self, api: str, version: str, scope: str) -> Any:
+        options = {"api_endpoint": self.config.api_endpoint.rstrip("/") + "/"} if self.config.api_endpoint else None
+        return build(
+            api,
+            version,
+            http=self.http_for(scope),
+            client_options=options,
+            static_discovery=True,
+            cache_discovery=False,
+        )
+
+    def collect(self, raw: RawRecorder) -> Collected:
+        started = datetime.now(UTC)
+        client = GoogleClient(raw, retry=self.retry, sleep=self.sleep)
+        data = GoogleData(customer_id=self.config.customer_id, domain=self.config.delegated_admin.split("@", 1)[1])
+        states: dict[str, DatasetState] = {}
+        collector = _GoogleCollector(self, client, data)
+        for dataset, fn in (
+            ("google.users", collector.users),
+            ("google.roles", collector.roles),
+            ("google.mobile_devices", collector.mobile_devices),
+            ("google.chrome_devices", collector.chrome_devices),
+            ("google.endpoints", collector.endpoints),
+        ):
+            try:
+                states[dataset] = fn()
+            except Unavailable as exc:
+                states[dataset] = exc.state()
+            except (GoogleApiError, RefreshError) as exc:
+                states[dataset] = _classify(exc, dataset).state()
+            except GoogleAuthError as exc:
+                states[dataset] = Unavailable(ReasonKind.ERROR, f"Google authentication failed: {exc}").state()
+            if not states[dataset].available:
+                log.warning("dataset not collected", dataset=dataset, reason=states[dataset].reason)
+        errors = [
+            f"{name}: {state.reason}"
+            for name, state in states.items()
+            if not state.available and state.reason_kind in (ReasonKind.ERROR, ReasonKind.UNREACHABLE)
+        ]
+        run = SourceRun(
+            platform=self.platform,
+            status=self.summarise_status(states),
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            scope={
+                "customer_id": self.config.customer_id,
+                "delegated_admin": self.config.delegated_admin,
+                "api_endpoint": self.config.api_endpoint or "https://admin.googleapis.com",
+            },
+            requests=client.requests,
+            errors=errors,
+            endpoints=sorted(client.endpoints),
+            datasets=states,
+        )
+        return Collected(run=run, data=data)
+
+
+@dataclass
+class _GoogleCollector:
+    source: GoogleSource
+    client: GoogleClient
+    data: GoogleData
+
+    def _directory(self, dataset: str) -> Any:
+        return self.source.service("admin", "directory_v1", DATASETS[dataset][1])
+
+    def users(self) -> DatasetState:
+        users = self._directory("google.users").users()
+        rows = self.client.pages(
+            lambda **kw: users.list(
+                customer=self.data.customer_id, maxResults=500, orderBy="email", fields=USER_FIELDS, **kw
+            ),
+            "users",
+        )
+        self.data.users = [
+            GoogleUser(
+                id=str(u["id"]),
+                email=str(u.get("primaryEmail", u["id"])),
+                name=str((u.get("name") or {}).get("fullName", "")),
+                suspended=bool(u.get("suspended")),
+                archived=bool(u.get("archived")),
+                is_super_admin=bool(u.get("isAdmin")),
+                is_delegated_admin=bool(u.get("isDelegatedAdmin")),
+                enrolled_2sv=bool(u.get("isEnrolledIn2Sv")),
+                enforced_2sv=bool(u.get("isEnforcedIn2Sv")),
+                last_login=_ts(u.get("lastLoginTime")),
+                created=_ts(u.get("creationTime")),
+                org_unit=str(u.get("orgUnitPath") or "/"),
+            )
+            for u in rows
+        ]
+        return DatasetState(available=True, endpoint="admin/directory/v1/users", records=len(self.data.users))
+
+    def roles(self) -> DatasetState:
+        service = self._directory("google.roles")
+        roles = {
+            str(r["roleId"]): r
+            for r in self.client.pages(
+                lambda **kw: service.roles().list(
+                    customer=self.data.customer_id,
+                    maxResults=100,
+                    fields="nextPageToken,items(roleId,roleName,isSuperAdminRole)",
+                    **kw,
+                ),
+                "items",
+            )
+        }
+        assignments = self.client.pages(
+            lambda **kw: service.roleAssignments().list(
+                customer=self.data.customer_id,
+                maxResults=200,
+                fields="nextPageToken,items(roleId,assignedTo,assigneeType,scopeType)",
+                **kw,
+            ),
+            "items",
+        )
+        self.data.role_assignments = [
+            GoogleRoleAssignment(
+                role_id=str(a["roleId"]),
+                role_name=str(roles.get(str(a["roleId"]), {}).get("roleName", a["roleId"])),
+                is_super_admin_role=bool(roles.get(str(a["roleId"]), {}).get("isSuperAdminRole")),
+                assigned_to=str(a.get("assignedTo", "")),
+                scope_type=str(a.get("scopeType", "CUSTOMER")),
+            )
+            for a in assignments
+            if a.get("assigneeType", "user") == "user"
+        ]
+        return DatasetState(
+            available=True,
+            endpoint="admin/directory/v1/customer/{customer}/roleassignments",
+            records=len(self.data.role_assignments),
+        )
+
+    def mobile_devices(self) -> DatasetState:
+        devices = self._directory("google.mobile_devices").mobiledevices()
+        rows = self.client.pages(
+            lambda **kw: devices.list(
+                customerId=self.data.customer_id, maxResults=100, projection="FULL", fields=MOBILE_FIELDS, **kw
+            ),
+            "mobiledevices",
+        )
+        self.data.mobile_devices = [
+            GoogleMobileDevice(
+                id=str(d["resourceId"]),
+                model=str(d.get("model") or "unknown model"),
+                os=str(d.get("os") or ""),
+                type=str(d.get("type") or ""),
+                status=str(d.get("status") or ""),
+                security_patch_level=_epoch_ms(d.get("securityPatchLevel")),
+                last_sync=_ts(d.get("lastSync")),
+                emails=[str(e) for e in d.get("email") or []],
+            )
+            for d in rows
+        ]
+        return DatasetState(
+            available=True,
+            endpoint="admin/directory/v1/customer/{customerId}/devices/mobile",
+            records=len(self.data.mobile_devices),
+        )
+
+    def chrome_devices(self) -> DatasetState:
+        devices = self._directory("google.chrome_devices").chromeosdevices()
+        rows = self.client.pages(
+            lambda **kw: devices.list(
+                customerId=self.data.customer_id, maxResults=300, projection="FULL", fields=CHROME_FIELDS, **kw
+            ),
+            "chromeosdevices",
+        )
+        self.data.chrome_devices = [
+            GoogleChromeDevice(
+                id=str(d["deviceId"]),
+                serial_number=str(d.get("serialNumber") or d["deviceId"]),
+                model=str(d.get("model") or ""),
+                os_version=str(d.get("osVersion") or ""),
+                status=str(d.get("status") or ""),
+                last_sync=_ts(d.get("lastSync")),
+                # autoUpdateThrough supersedes the deprecated epoch-ms autoUpdateExpiration
+                auto_update_through=_ts(d.get("autoUpdateThrough")) or _epoch_ms(d.get("autoUpdateExpiration")),
+                os_version_compliance=d.get("osVersionCompliance") or None,
+                user=d.get("annotatedUser") or None,
+            )
+            for d in rows
+        ]
+        return DatasetState(
+            available=True,
+            endpoint="admin/directory/v1/customer/{customerId}/devices/chromeos",
+            records=len(self.data.chrome_devices),
+        )
+
+    def endpoints(self) -> DatasetState:
+        devices = self.source.service("cloudidentity", "v1", DATASETS["google.endpoints"][1]).devices()
+        customer = f"customers/{self.data.customer_id}"
+        rows = self.client.pages(
+            lambda **kw: devices.list(customer=customer, pageSize=100, fields=ENDPOINT_FIELDS, **kw), "devices"
+        )
+        self.data.endpoints = [
+            GoogleEndpoint(
+                name=str(d["name"]),
+                device_type=str(d.get("deviceType") or "DEVICE_TYPE_UNSPECIFIED"),
+                serial_number=d.get("serialNumber") or None,
+                model=str(d.get("model") or ""),
+                os_version=str(d.get("osVersion") or ""),
+                security_patch_time=_ts(d.get("securityPatchTime")),
+                last_sync=_ts(d.get("lastSyncTime")),
+                compromised_state=d.get("compromisedState") or None,
+            )
+            for d in rows
+        ]
+        return DatasetState(available=True, endpoint="v1/devices", records=len(self.data.endpoints))

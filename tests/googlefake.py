@@ -1,0 +1,182 @@
+"""Google Workspace responses for googleapiclient's HttpMockSequence, one sequence per scope (per credential).
+
+The source asks each API with its own single-scope credential, so each scope gets its own ordered sequence:
+users -> user pages; rolemanagement -> role pages then assignment pages; mobile, chromeos, cloud identity.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.auth.exceptions import RefreshError
+from googleapiclient.http import HttpMockSequence
+
+from hygiene.sources.google import DATASETS
+
+SCOPE = {name: scope for name, (_, scope, _) in DATASETS.items()}
+NOW = datetime.now(UTC)
+NEVER = "1970-01-01T00:00:00.000Z"
+
+
+def ts(days_ago: float) -> str:
+    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def epoch_ms(days_ago: float) -> str:
+    return str(int((NOW - timedelta(days=days_ago)).timestamp() * 1000))
+
+
+def guser(
+    name: str,
+    *,
+    enrolled: bool = True,
+    enforced: bool = True,
+    login: float | None = 1,
+    created: float = 400,
+    admin: bool = False,
+    delegated: bool = False,
+    suspended: bool = False,
+) -> dict[str, Any]:
+    return {
+        "id": f"id-{name}",
+        "primaryEmail": f"{name}@leeds.test",
+        "name": {"fullName": name.title()},
+        "isAdmin": admin,
+        "isDelegatedAdmin": delegated,
+        "isEnrolledIn2Sv": enrolled,
+        "isEnforcedIn2Sv": enforced,
+        "lastLoginTime": ts(login) if login is not None else NEVER,
+        "creationTime": ts(created),
+        "suspended": suspended,
+        "archived": False,
+        "orgUnitPath": "/Staff",
+    }
+
+
+def mobile(model: str, os: str, owner: str, *, patch: float | None = 20, sync: float = 1) -> dict[str, Any]:
+    kind = "ANDROID" if os.startswith("Android") else "IOS_SYNC"
+    return {
+        "resourceId": f"m-{model}",
+        "model": model,
+        "os": os,
+        "type": kind,
+        "status": "APPROVED",
+        "securityPatchLevel": epoch_ms(patch) if patch is not None else "0",
+        "lastSync": ts(sync),
+        "email": [f"{owner}@leeds.test"],
+    }
+
+
+def chrome(
+    serial: str, *, aue_days: float = -400, compliance: str = "compliant", sync: float = 1, status: str = "ACTIVE"
+) -> dict[str, Any]:
+    return {
+        "deviceId": f"c-{serial}",
+        "serialNumber": serial,
+        "model": "Chromebook 14",
+        "osVersion": "130.0",
+        "status": status,
+        "lastSync": ts(sync),
+        "autoUpdateThrough": ts(aue_days),
+        "osVersionCompliance": compliance,
+    }
+
+
+def endpoint(serial: str, device_type: str, os_version: str, *, sync: float = 1) -> dict[str, Any]:
+    return {
+        "name": f"devices/{serial}",
+        "deviceType": device_type,
+        "serialNumber": serial,
+        "model": "PC",
+        "osVersion": os_version,
+        "lastSyncTime": ts(sync),
+    }
+
+
+class RefusedHttp(HttpMockSequence):  # type: ignore[misc]
+    """A credential whose token request is refused (the scope is not delegated)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        raise RefreshError("unauthorized_client: Client is unauthorized to retrieve access tokens using this method")
+
+
+def ok(body: dict[str, Any]) -> tuple[dict[str, str], str]:
+    return {"status": "200", "content-type": "application/json"}, json.dumps(body)
+
+
+def error(
+    status: int, reason: str, message: str = "", headers: dict[str, str] | None = None
+) -> tuple[dict[str, str], str]:
+    body = {
+        "error": {
+            "code": status,
+            "message": message or reason,
+            "errors": [{"message": message or reason, "domain": "global", "reason": reason}],
+        }
+    }
+    return {"status": str(status), "content-type": "application/json", **(headers or {})}, json.dumps(body)
+
+
+@dataclass
+class Workspace:
+    users: list[dict[str, Any]] = field(default_factory=list)
+    roles: list[dict[str, Any]] = field(default_factory=list)
+    assignments: list[dict[str, Any]] = field(default_factory=list)
+    mobiles: list[dict[str, Any]] = field(default_factory=list)
+    chromes: list[dict[str, Any]] = field(default_factory=list)
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+    page_size: int = 2
+    refused: set[str] = field(default_factory=set)
+    #: dataset -> responses served before its pages (throttling, errors)
+    before: dict[str, list[tuple[dict[str, str], str]]] = field(default_factory=dict)
+    mocks: dict[str, Any] = field(default_factory=dict)
+
+    def _pages(self, key: str, items: list[dict[str, Any]]) -> list[tuple[dict[str, str], str]]:
+        chunks = [items[i : i + self.page_size] for i in range(0, len(items), self.page_size)] or [[]]
+        out = []
+        for number, chunk in enumerate(chunks):
+            body: dict[str, Any] = {key: chunk}
+            if number + 1 < len(chunks):
+                body["nextPageToken"] = f"page-{number + 2}"
+            out.append(ok(body))
+        return out
+
+    def http_factory(self, scope: str) -> Any:
+        dataset = next(name for name, s in SCOPE.items() if s == scope)
+        if dataset in self.refused:
+            mock: Any = RefusedHttp()
+        else:
+            responses = list(self.before.get(dataset, []))
+            responses += {
+                "google.users": lambda: self._pages("users", self.users),
+                "google.roles": lambda: self._pages("items", self.roles) + self._pages("items", self.assignments),
+                "google.mobile_devices": lambda: self._pages("mobiledevices", self.mobiles),
+                "google.chrome_devices": lambda: self._pages("chromeosdevices", self.chromes),
+                "google.endpoints": lambda: self._pages("devices", self.endpoints),
+            }[dataset]()
+            mock = HttpMockSequence(responses)
+        self.mocks[dataset] = mock
+        return mock
+
+
+def healthy_workspace() -> Workspace:
+    return Workspace(
+        users=[guser("amy", admin=True), guser("bea", admin=True), guser("cal"), guser("dan")],
+        roles=[
+            {"roleId": "r1", "roleName": "_SEED_ADMIN_ROLE", "isSuperAdminRole": True},
+            {"roleId": "r2", "roleName": "_HELP_DESK_ADMIN_ROLE", "isSuperAdminRole": False},
+        ],
+        assignments=[
+            {"roleId": "r1", "assignedTo": "id-amy", "assigneeType": "user", "scopeType": "CUSTOMER"},
+            {"roleId": "r1", "assignedTo": "id-bea", "assigneeType": "user", "scopeType": "CUSTOMER"},
+        ],
+        mobiles=[mobile("Pixel 8", "Android 15", "cal"), mobile("iPhone 15", "iOS 18.1", "dan", patch=None)],
+        chromes=[chrome("CB001")],
+        endpoints=[endpoint("WIN001", "WINDOWS", "Windows 10.0.26200"), endpoint("PIX", "ANDROID", "Android 9")],
+    )
