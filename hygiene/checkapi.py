@@ -54,6 +54,9 @@ class Outcome:
     #: "attested" when the result rests on an organisation's attestation rather than on measured data
     basis: Literal["measured", "attested"] = "measured"
     attestation_ids: tuple[str, ...] = ()
+    #: parts of the scope the check could not see (an account, a region), with why. With no findings the
+    #: result is then not_assessed, never pass; with findings it fails and says what it could not see.
+    unseen: tuple[tuple[ReasonKind, str], ...] = ()
 
 
 class NotAssessed(Exception):

@@ -411,7 +411,7 @@ def config_validate(config_path: Path) -> None:
 
 
 @main.command()
-@click.option("--source", type=click.Choice(["m365", "google"]), default=None, help="Only this platform.")
+@click.option("--source", type=click.Choice(["m365", "google", "aws"]), default=None, help="Only this platform.")
 @_guard
 def permissions(source: str | None) -> None:
     """The least-privilege, read-only permissions and licences each check needs."""

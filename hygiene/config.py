@@ -72,9 +72,28 @@ class GoogleConfig(_Strict):
     ca_bundle: Path | None = None
 
 
+AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")]
+
+
+class AwsConfig(_Strict):
+    #: a named profile; else the default credential chain
+    profile: str | None = None
+    #: assume this read-only role first
+    role_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")
+    #: also scan every active member account of the organisation through this role name
+    organization_role: str | None = Field(None, pattern=r"^[\w+=,.@/-]{1,64}$")
+    #: regions for regional services; default: the profile's region
+    regions: list[AwsRegion] = Field(default_factory=list)
+    #: one endpoint for every service (sandbox, proxies)
+    endpoint_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")] | None = None
+    #: concurrent account/region scans
+    max_workers: int = Field(8, ge=1, le=64)
+
+
 class SourcesConfig(_Strict):
     m365: M365Config | None = None
     google: GoogleConfig | None = None
+    aws: AwsConfig | None = None
 
 
 class Config(_Strict):

@@ -53,6 +53,12 @@ def _missing_data(snapshot: Snapshot, item: Check) -> tuple[ReasonKind, str, lis
     return None
 
 
+def _needs_in(text: str) -> list[str]:
+    """Permissions named in an unseen-scope text ("… needs backup:ListBackupJobs")."""
+    marker = "needs "
+    return [part.strip() for part in text.split(marker, 1)[1].split(",")] if marker in text else []
+
+
 def _apply_outcome(
     result: CheckResult,
     outcome: Outcome,
@@ -83,7 +89,15 @@ def _apply_outcome(
     result.note = outcome.note
     result.basis = outcome.basis
     result.attestation_ids = list(outcome.attestation_ids)
-    if not findings:
+    unseen = "; ".join(text for _, text in outcome.unseen)
+    if unseen:
+        result.note = f"{result.note}; not seen: {unseen}" if result.note else f"not seen: {unseen}"
+    if not findings and outcome.unseen:
+        result.status = Status.NOT_ASSESSED
+        result.reason_kind = outcome.unseen[0][0]
+        result.reason = f"{outcome.assessed} assessed resources pass, but part of the scope could not be read: {unseen}"
+        result.permissions = sorted({p for _, text in outcome.unseen for p in _needs_in(text)})
+    elif not findings:
         result.status = Status.PASS
         result.reason = (
             "attested: " + (outcome.note or "see the attestation register")

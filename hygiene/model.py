@@ -275,6 +275,143 @@ class GoogleData(Model):
 
 
 # --------------------------------------------------------------------------------------------------
+# AWS
+# --------------------------------------------------------------------------------------------------
+
+
+class AwsAccessKey(Model):
+    slot: int  # 1 or 2, as in the credential report
+    active: bool
+    last_rotated: datetime | None = None
+    #: None when the report says N/A: the key has never been used
+    last_used: datetime | None = None
+
+
+class AwsCredentialUser(Model):
+    """One row of the IAM credential report (the root row is kept apart)."""
+
+    user: str
+    arn: str
+    created: datetime | None = None
+    password_enabled: bool = False
+    #: None with password_last_used_note saying why ("never used", "no_information" …)
+    password_last_used: datetime | None = None
+    password_last_used_note: str | None = None
+    mfa_active: bool = False
+    access_keys: list[AwsAccessKey] = Field(default_factory=list)
+
+
+class AwsRoot(Model):
+    mfa_enabled: bool
+    access_keys_present: bool
+
+
+class AwsInstance(Model):
+    id: str
+    region: str
+    state: str
+    name: str | None = None
+    platform: str | None = None
+    volume_ids: list[str] = Field(default_factory=list)
+
+
+class AwsDbInstance(Model):
+    arn: str
+    id: str
+    region: str
+    backup_retention_days: int
+    latest_restorable: datetime | None = None
+
+
+class AwsVault(Model):
+    name: str
+    region: str
+    locked: bool
+    recovery_points: int = 0
+
+
+class AwsProtectedResource(Model):
+    arn: str
+    type: str
+    region: str
+    last_backup: datetime | None = None
+
+
+class AwsBackupJob(Model):
+    id: str
+    region: str
+    state: str
+    resource_arn: str
+    resource_type: str | None = None
+    created: datetime | None = None
+    completed: datetime | None = None
+    message: str | None = None
+
+
+class AwsRestoreJob(Model):
+    id: str
+    region: str
+    status: str
+    completed: datetime | None = None
+
+
+class AwsManagedInstance(Model):
+    id: str
+    region: str
+    ping_status: str
+    last_ping: datetime | None = None
+    platform: str | None = None
+
+
+class AwsPatchState(Model):
+    instance_id: str
+    region: str
+    missing: int = 0
+    failed: int = 0
+    pending_reboot: int = 0
+    critical_non_compliant: int = 0
+    security_non_compliant: int = 0
+    operation_end: datetime | None = None
+
+
+class AwsGap(Model):
+    """A dataset that could not be read in one account (and region): checks stay honest about it."""
+
+    dataset: str
+    account_id: str
+    region: str | None = None
+    reason_kind: ReasonKind
+    reason: str
+    needs: list[str] = Field(default_factory=list)
+
+
+class AwsAccount(Model):
+    account_id: str
+    name: str = ""
+    regions: list[str] = Field(default_factory=list)
+    root: AwsRoot | None = None
+    users: list[AwsCredentialUser] = Field(default_factory=list)
+    credential_report_generated: datetime | None = None
+    instances: list[AwsInstance] = Field(default_factory=list)
+    db_instances: list[AwsDbInstance] = Field(default_factory=list)
+    backup_plans: int = 0
+    vaults: list[AwsVault] = Field(default_factory=list)
+    protected_resources: list[AwsProtectedResource] = Field(default_factory=list)
+    backup_jobs: list[AwsBackupJob] = Field(default_factory=list)
+    restore_testing_plans: int = 0
+    restore_jobs: list[AwsRestoreJob] = Field(default_factory=list)
+    managed_instances: list[AwsManagedInstance] = Field(default_factory=list)
+    patch_states: list[AwsPatchState] = Field(default_factory=list)
+
+
+class AwsData(Model):
+    accounts: list[AwsAccount] = Field(default_factory=list)
+    gaps: list[AwsGap] = Field(default_factory=list)
+    #: the look-back used for backup and restore jobs, in days
+    job_lookback_days: int = 30
+
+
+# --------------------------------------------------------------------------------------------------
 # The snapshot
 # --------------------------------------------------------------------------------------------------
 
@@ -293,6 +430,7 @@ class Snapshot(Model):
     sources: dict[str, SourceRun] = Field(default_factory=dict)
     m365: M365Data | None = None
     google: GoogleData | None = None
+    aws: AwsData | None = None
 
     def dataset(self, name: str) -> DatasetState:
         platform = name.split(".", 1)[0]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from hygiene.registry import Registry
+from hygiene.sources.aws import DATASETS as AWS_DATASETS
 from hygiene.sources.google import DATASETS as GOOGLE_DATASETS
 from hygiene.sources.m365 import DATASETS as M365_DATASETS
 
@@ -12,7 +15,38 @@ PLATFORM_DATASETS: dict[str, dict[str, tuple[str, tuple[str, ...], str | None]]]
         name: (what, (scope,), "optional: the scan is complete without it" if optional else None)
         for name, (what, scope, optional) in GOOGLE_DATASETS.items()
     },
+    "aws": {name: (what, actions, None) for name, (what, actions) in AWS_DATASETS.items()},
 }
+
+AWS_INTRO = """AWS (IAM, read-only)
+Create a role for hygiene (in each account, or one in the management account plus `organization_role` in every
+member account, e.g. with a CloudFormation StackSet) and attach:
+  - the AWS managed policy SecurityAudit (arn:aws:iam::aws:policy/SecurityAudit), which covers the IAM, EC2,
+    RDS, SSM and Organizations reads but not most AWS Backup reads; plus
+  - the inline policy printed below, which adds the backup reads (and is, on its own, the complete
+    least-privilege list of what hygiene calls).
+The only call that is not a pure read is iam:GenerateCredentialReport, which asks IAM to rebuild its report.
+"""
+
+
+def aws_policy_document() -> dict[str, object]:
+    actions = sorted(
+        {a for _, actions in AWS_DATASETS.values() for a in actions}
+        | {"organizations:ListAccounts", "sts:GetCallerIdentity"}
+    )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "HygieneReadOnly", "Effect": "Allow", "Action": actions, "Resource": "*"},
+            {
+                "Sid": "HygieneMemberAccounts",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": "arn:aws:iam::*:role/HygieneAudit",
+            },
+        ],
+    }
+
 
 GOOGLE_INTRO = """Google Workspace (domain-wide delegation, all scopes read-only)
 1. Google Cloud console: create a project, enable the Admin SDK API and the Cloud Identity API, create a
@@ -46,8 +80,11 @@ def describe(platform: str | None = None) -> str:
     for name, datasets in PLATFORM_DATASETS.items():
         if platform not in (None, name):
             continue
-        lines.append({"m365": M365_INTRO, "google": GOOGLE_INTRO}.get(name, name))
-        lines.append("Scopes to authorise:" if name == "google" else "Permissions to add:")
+        lines.append({"m365": M365_INTRO, "google": GOOGLE_INTRO, "aws": AWS_INTRO}.get(name, name))
+        if name == "aws":
+            lines.append("Policy document (replace HygieneAudit with your organization_role):")
+            lines.append(json.dumps(aws_policy_document(), indent=2))
+        lines.append({"google": "Scopes to authorise:", "aws": "Actions:"}.get(name, "Permissions to add:"))
         lines.extend(f"  - {perm}" for perm in required_permissions(name))
         if name == "google":
             lines.append("Paste into 'OAuth scopes (comma-delimited)':")

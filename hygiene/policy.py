@@ -35,7 +35,12 @@ class Thresholds(_Strict):
     android_patch_max_age_days: int = Field(90, ge=1, description="oldest acceptable Android security patch level")
     #: platform (windows, macos, ios, android) -> minimum OS version, e.g. {"windows": "10.0.22631"}
     min_os_versions: dict[str, str] = Field(default_factory=dict)
+    access_key_max_unused_days: int = Field(90, ge=1, description="an active access key unused for longer is stale")
+    access_key_rotation_days: int = Field(90, ge=1, description="an active access key older than this is due")
     backup_rpo_hours: int = Field(24, ge=1, description="newest recovery point must be at most this old")
+    backup_job_lookback_days: int = Field(14, ge=1, le=30, description="failed backup jobs this recent count")
+    rds_min_backup_retention_days: int = Field(7, ge=1, le=35)
+    patch_scan_max_age_days: int = Field(14, ge=1, description="an SSM patch scan older than this is stale")
     restore_test_max_days: int = Field(365, ge=1)
     #: SKU part number -> monthly price per licence, for the wasted-licence estimate
     licence_prices: dict[str, float] = Field(default_factory=dict)

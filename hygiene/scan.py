@@ -51,6 +51,10 @@ def build_sources(config: Config, environ: dict[str, str] | None = None) -> list
         from hygiene.sources.google import GoogleSource  # google-api-python-client is slow to import
 
         sources.append(GoogleSource(config.sources.google))
+    if config.sources.aws is not None:
+        from hygiene.sources.aws import AwsSource
+
+        sources.append(AwsSource(config.sources.aws, environ=environ))
     return sources
 
 

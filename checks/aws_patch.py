@@ -1,0 +1,87 @@
+"""AWS patching checks through Systems Manager: every running instance managed, and patched."""
+
+from __future__ import annotations
+
+from hygiene.checkapi import CheckContext, Finding, Outcome, check
+from hygiene.checklib.aws import age_days, aws_data, seen_accounts, unseen
+
+
+@check(
+    id="aws.patch.ssm_managed",
+    summary="{open} of {assessed} running EC2 instances are not managed by Systems Manager",
+    title="Every running EC2 instance is managed by Systems Manager",
+    area="patching",
+    platform="aws",
+    severity="high",
+    requires=("aws.ec2", "aws.ssm"),
+    description="Fails for running instances that SSM does not know (no agent, no instance profile) or cannot "
+    "reach (PingStatus not Online): nothing can patch or even see them.",
+    remediation="Systems Manager console > Quick Setup > Host Management (or Default Host Management "
+    "Configuration) for the account and regions; make sure the SSM agent runs and can reach the SSM endpoints.",
+    references=("https://docs.aws.amazon.com/systems-manager/latest/userguide/managed_instances.html",),
+    permissions=("ec2:DescribeInstances", "ssm:DescribeInstanceInformation"),
+)
+def ssm_managed(ctx: CheckContext) -> Outcome:
+    data = aws_data(ctx)
+    findings = []
+    assessed = 0
+    for account in seen_accounts(data, "aws.ssm"):
+        managed = {(m.region, m.id): m for m in account.managed_instances}
+        for inst in account.instances:
+            if inst.state != "running":
+                continue
+            assessed += 1
+            name = f"{account.account_id}:{inst.region}:{inst.id}"
+            known = managed.get((inst.region, inst.id))
+            if known is None:
+                findings.append(Finding(inst.id, name, f"not managed by Systems Manager ({inst.name or 'no name'})"))
+            elif known.ping_status != "Online":
+                findings.append(Finding(inst.id, name, f"SSM agent {known.ping_status} since {known.last_ping}"))
+    return Outcome(assessed=assessed, findings=findings, unseen=unseen(data, "aws.ec2", "aws.ssm"))
+
+
+@check(
+    id="aws.patch.compliance",
+    summary="{open} of {assessed} managed instances are missing patches or have not been scanned",
+    title="Managed instances are patched",
+    area="patching",
+    platform="aws",
+    severity="high",
+    requires=("aws.ssm",),
+    description="Fails for managed instances with missing critical or security patches, failed installs, "
+    "installs waiting for a reboot, or a last patch scan older than the policy's days.",
+    remediation="Systems Manager > Patch Manager > Configure patching: a patch policy that scans daily and installs "
+    "weekly with reboot if needed; then review Patch Manager > Compliance reporting.",
+    references=("https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager.html",),
+    permissions=("ssm:DescribeInstancePatchStates",),
+)
+def compliance(ctx: CheckContext) -> Outcome:
+    data = aws_data(ctx)
+    limit = ctx.thresholds.patch_scan_max_age_days
+    findings = []
+    assessed = 0
+    for account in seen_accounts(data, "aws.ssm"):
+        states = {(p.region, p.instance_id): p for p in account.patch_states}
+        for managed in account.managed_instances:
+            assessed += 1
+            name = f"{account.account_id}:{managed.region}:{managed.id}"
+            state = states.get((managed.region, managed.id))
+            if state is None:
+                findings.append(Finding(managed.id, name, "never scanned for patches"))
+                continue
+            problems = []
+            if state.missing and (state.critical_non_compliant or state.security_non_compliant):
+                problems.append(
+                    f"{state.missing} missing ({state.critical_non_compliant} critical, "
+                    f"{state.security_non_compliant} security)"
+                )
+            if state.failed:
+                problems.append(f"{state.failed} failed installs")
+            if state.pending_reboot:
+                problems.append(f"{state.pending_reboot} installed, pending reboot")
+            age = age_days(state.operation_end, ctx.now)
+            if age is None or age > limit:
+                problems.append("last patch scan " + (f"{age} days ago" if age is not None else "unknown"))
+            if problems:
+                findings.append(Finding(managed.id, name, "; ".join(problems)))
+    return Outcome(assessed=assessed, findings=findings, unseen=unseen(data, "aws.ssm"))

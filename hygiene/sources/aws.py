@@ -1,0 +1,617 @@
+"""AWS source: IAM credential report, AWS Backup, RDS, EC2 and SSM, across accounts and regions (read-only).
+
+Every call is a read except ``GenerateCredentialReport``, which only asks IAM to (re)build the report. Accounts
+and regions are scanned concurrently in a bounded pool; each task builds its own boto3 session (sessions are
+not thread-safe). botocore's adaptive retry mode handles throttling (``ThrottlingException``), with bounded
+timeouts. Access denied becomes a gap naming the IAM action, for that account (and region) only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import structlog
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from hygiene.config import AwsConfig
+from hygiene.logsetup import register_secret
+from hygiene.model import (
+    AwsAccount,
+    AwsBackupJob,
+    AwsData,
+    AwsDbInstance,
+    AwsGap,
+    AwsInstance,
+    AwsManagedInstance,
+    AwsPatchState,
+    AwsProtectedResource,
+    AwsRestoreJob,
+    AwsRoot,
+    AwsVault,
+    DatasetState,
+    ReasonKind,
+    SourceRun,
+)
+from hygiene.sources.aws_report import CredentialReportError, parse_credential_report
+from hygiene.sources.interface import Collected, RawRecorder, Source
+
+log = structlog.get_logger(__name__)
+
+#: dataset -> (what it is, the read-only IAM actions it needs)
+DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "aws.iam": (
+        "IAM credential report and account summary (root MFA and keys)",
+        ("iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:GetAccountSummary"),
+    ),
+    "aws.ec2": ("EC2 instances and their EBS volumes", ("ec2:DescribeInstances",)),
+    "aws.rds": ("RDS instances' backup retention", ("rds:DescribeDBInstances",)),
+    "aws.backup": (
+        "AWS Backup plans, vaults (lock state), protected resources, jobs, restore testing and restore jobs",
+        (
+            "backup:ListBackupPlans",
+            "backup:ListBackupVaults",
+            "backup:ListProtectedResources",
+            "backup:ListBackupJobs",
+            "backup:ListRestoreTestingPlans",
+            "backup:ListRestoreJobs",
+        ),
+    ),
+    "aws.ssm": (
+        "SSM managed instances and patch states",
+        ("ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates"),
+    ),
+}
+ORGANIZATION_ACTIONS = ("organizations:ListAccounts", "sts:AssumeRole")
+DENIED_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+    "UnauthorizedAccess",
+    "OptInRequired",
+}
+SERVICE_PREFIX = {"iam": "iam", "ec2": "ec2", "rds": "rds", "backup": "backup", "ssm": "ssm"}
+RESTORE_LOOKBACK_DAYS = 400
+
+
+def boto_config() -> BotoConfig:
+    return BotoConfig(
+        retries={"mode": "adaptive", "max_attempts": 8},
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra="hygiene-readonly",
+        max_pool_connections=16,
+    )
+
+
+@dataclass
+class _Counter:
+    raw: RawRecorder
+    requests: int = 0
+    endpoints: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: dataset -> account/region collections that succeeded
+    successes: dict[str, int] = field(default_factory=dict)
+
+    def succeeded(self, dataset: str) -> None:
+        with self.lock:
+            self.successes[dataset] = self.successes.get(dataset, 0) + 1
+
+    def attach(self, client: Any) -> Any:
+        events = client.meta.events
+        events.register("before-send", self._before_send)
+        events.register("after-call", self._after_call)
+        return client
+
+    def _before_send(self, request: Any, **_: Any) -> None:
+        with self.lock:
+            self.requests += 1
+
+    def _after_call(self, http_response: Any, model: Any, parsed: Any = None, **_: Any) -> None:
+        service = model.service_model.endpoint_prefix
+        with self.lock:
+            self.endpoints.add(f"{service}:{model.name}")
+        try:
+            body = bytes(http_response.content or b"")
+        except AttributeError:  # a response without a raw stream (botocore Stubber)
+            body = b""
+        if not body and isinstance(parsed, dict):
+            body = json.dumps({k: v for k, v in parsed.items() if k != "ResponseMetadata"}, default=str).encode()
+        self.raw.record("POST", f"aws://{service}/{model.name}", int(http_response.status_code), body)
+
+
+class _Denied(Exception):
+    def __init__(self, kind: ReasonKind, reason: str, needs: tuple[str, ...]) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.needs = needs
+
+
+def _classify(exc: Exception, service: str) -> _Denied:
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        action = f"{SERVICE_PREFIX.get(service, service)}:{exc.operation_name}"
+        if code in DENIED_CODES:
+            return _Denied(ReasonKind.PERMISSION, f"access denied to {action} ({code}); needs {action}", (action,))
+        if code in ("SubscriptionRequiredException", "InvalidClientTokenId", "UnrecognizedClientException"):
+            return _Denied(ReasonKind.PERMISSION, f"{action} refused: {code}", (action,))
+        return _Denied(
+            ReasonKind.ERROR, f"{action} failed: {code}: {exc.response.get('Error', {}).get('Message', '')}", ()
+        )
+    if isinstance(exc, NoCredentialsError):
+        return _Denied(ReasonKind.PERMISSION, "no AWS credentials found (profile, environment or instance role)", ())
+    return _Denied(ReasonKind.UNREACHABLE, f"{service}: {type(exc).__name__}: {exc}", ())
+
+
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    if client.can_paginate(operation):
+        for page in client.get_paginator(operation).paginate(**kwargs):
+            yield from page.get(key, [])
+        return
+    token: str | None = None  # operations botocore has no paginator for
+    while True:
+        page = getattr(client, operation)(**kwargs, **({"NextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+@dataclass
+class _Target:
+    account_id: str
+    name: str
+    credentials: dict[str, str] | None  # None: the base session's own credentials
+
+
+class AwsSource(Source):
+    platform = "aws"
+
+    def __init__(
+        self,
+        config: AwsConfig,
+        environ: dict[str, str] | None = None,
+        job_lookback_days: int = 30,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        client_factory: Callable[[boto3.Session, str, str], Any] | None = None,
+    ) -> None:
+        #: tests inject botocore Stubbers through this for the APIs moto does not implement
+        self.client_factory = client_factory
+        self.config = config
+        self.environ = dict(os.environ if environ is None else environ)
+        self.job_lookback_days = job_lookback_days
+        self.now = now
+        self.sleep = sleep
+
+    # -- sessions --------------------------------------------------------------------------------------
+    def _base_session(self) -> boto3.Session:
+        key = self.environ.get("AWS_ACCESS_KEY_ID")
+        if key and not self.config.profile:
+            secret = self.environ.get("AWS_SECRET_ACCESS_KEY")
+            token = self.environ.get("AWS_SESSION_TOKEN")
+            register_secret(secret)
+            register_secret(token)
+            return boto3.Session(
+                aws_access_key_id=key,
+                aws_secret_access_key=secret,
+                aws_session_token=token,
+                region_name=self.environ.get("AWS_DEFAULT_REGION") or self.environ.get("AWS_REGION"),
+            )
+        return boto3.Session(profile_name=self.config.profile)
+
+    def _session(self, target: _Target, base: boto3.Session) -> boto3.Session:
+        if target.credentials is None:
+            frozen = base.get_credentials()
+            if frozen is None:
+                raise NoCredentialsError()
+            creds = frozen.get_frozen_credentials()
+            return boto3.Session(
+                aws_access_key_id=creds.access_key,
+                aws_secret_access_key=creds.secret_key,
+                aws_session_token=creds.token,
+                region_name=base.region_name,
+            )
+        return boto3.Session(region_name=base.region_name, **target.credentials)
+
+    def _client(self, session: boto3.Session, service: str, region: str, counter: _Counter) -> Any:
+        if self.client_factory is not None:
+            return counter.attach(self.client_factory(session, service, region))
+        client = session.client(
+            service, region_name=region, endpoint_url=self.config.endpoint_url, config=boto_config()
+        )
+        return counter.attach(client)
+
+    def _assume(self, session: boto3.Session, role_arn: str, region: str, counter: _Counter) -> dict[str, str]:
+        sts = self._client(session, "sts", region, counter)
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="hygiene-readonly-scan", DurationSeconds=3600)[
+            "Credentials"
+        ]
+        register_secret(creds["SecretAccessKey"])
+        register_secret(creds["SessionToken"])
+        return {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+
+    def _targets(self, base: boto3.Session, region: str, counter: _Counter, errors: list[str]) -> list[_Target]:
+        credentials = None
+        session = base
+        if self.config.role_arn:
+            credentials = self._assume(base, self.config.role_arn, region, counter)
+            session = boto3.Session(region_name=base.region_name, **credentials)
+        identity = self._client(session, "sts", region, counter).get_caller_identity()
+        own = _Target(str(identity["Account"]), "", credentials)
+        targets = [own]
+        if not self.config.organization_role:
+            return targets
+        try:
+            org = self._client(session, "organizations", region, counter)
+            accounts = [a for a in _pages(org, "list_accounts", "Accounts") if a.get("Status") == "ACTIVE"]
+        except (ClientError, BotoCoreError) as exc:
+            errors.append(f"organization accounts not listed: {_classify(exc, 'organizations').reason}")
+            return targets
+        for account in sorted(accounts, key=lambda a: str(a["Id"])):
+            if str(account["Id"]) == own.account_id:
+                own.name = str(account.get("Name", ""))
+                continue
+            role = f"arn:aws:iam::{account['Id']}:role/{self.config.organization_role}"
+            try:
+                creds = self._assume(session, role, region, counter)
+            except (ClientError, BotoCoreError) as exc:
+                targets.append(_Target(str(account["Id"]), str(account.get("Name", "")), {"__failed__": str(exc)}))
+                continue
+            targets.append(_Target(str(account["Id"]), str(account.get("Name", "")), creds))
+        return targets
+
+    # -- collection ------------------------------------------------------------------------------------
+    def collect(self, raw: RawRecorder) -> Collected:
+        started = datetime.now(UTC)
+        counter = _Counter(raw)
+        data = AwsData(job_lookback_days=self.job_lookback_days)
+        errors: list[str] = []
+        states: dict[str, DatasetState] = {}
+        try:
+            base = self._base_session()
+            regions = list(self.config.regions) or [base.region_name or "us-east-1"]
+            targets = self._targets(base, regions[0], counter, errors)
+        except (ClientError, BotoCoreError) as exc:
+            denied = _classify(exc, "sts")
+            message = f"AWS credentials not usable: {denied.reason}"
+            errors.append(message)
+            for name in DATASETS:
+                states[name] = DatasetState(available=False, reason_kind=denied.kind, reason=message)
+            return self._result(started, states, counter, errors, data, {})
+        accounts: dict[str, AwsAccount] = {}
+        tasks: list[tuple[_Target, str | None]] = []
+        for target in targets:
+            accounts[target.account_id] = AwsAccount(account_id=target.account_id, name=target.name, regions=regions)
+            if target.credentials and "__failed__" in target.credentials:
+                reason = (
+                    f"could not assume {self.config.organization_role} in {target.account_id}: "
+                    + (target.credentials["__failed__"][:200])
+                )
+                for name in DATASETS:
+                    data.gaps.append(
+                        AwsGap(
+                            dataset=name,
+                            account_id=target.account_id,
+                            reason_kind=ReasonKind.PERMISSION,
+                            reason=reason + "; needs sts:AssumeRole",
+                            needs=["sts:AssumeRole"],
+                        )
+                    )
+                continue
+            tasks.append((target, None))
+            tasks.extend((target, region) for region in regions)
+        lock = threading.Lock()
+
+        def run(task: tuple[_Target, str | None]) -> None:
+            target, region = task
+            session = self._session(target, base)
+            account = accounts[target.account_id]
+            if region is None:
+                self._global(session, account, regions[0], counter, data, lock)
+            else:
+                self._regional(session, account, region, counter, data, lock)
+
+        with ThreadPoolExecutor(max_workers=self.config.max_workers, thread_name_prefix="hygiene-aws") as pool:
+            for future in [pool.submit(run, task) for task in tasks]:
+                future.result()
+        data.accounts = [accounts[a] for a in sorted(accounts)]
+        for account in data.accounts:
+            for collection in (
+                account.instances,
+                account.db_instances,
+                account.vaults,
+                account.protected_resources,
+                account.backup_jobs,
+                account.restore_jobs,
+                account.managed_instances,
+                account.patch_states,
+            ):
+                collection.sort(key=lambda item: (item.region, str(getattr(item, "id", getattr(item, "arn", "")))))
+        return self._result(started, states, counter, errors, data, accounts)
+
+    def _gap(
+        self,
+        data: AwsData,
+        lock: threading.Lock,
+        dataset: str,
+        account: AwsAccount,
+        region: str | None,
+        exc: Exception,
+        service: str,
+    ) -> None:
+        denied = _classify(exc, service)
+        where = account.account_id + (f"/{region}" if region else "")
+        with lock:
+            data.gaps.append(
+                AwsGap(
+                    dataset=dataset,
+                    account_id=account.account_id,
+                    region=region,
+                    reason_kind=denied.kind,
+                    reason=f"{where}: {denied.reason}",
+                    needs=list(denied.needs),
+                )
+            )
+        log.warning("aws dataset not collected", dataset=dataset, where=where, reason=denied.reason)
+
+    def _global(
+        self,
+        session: boto3.Session,
+        account: AwsAccount,
+        region: str,
+        counter: _Counter,
+        data: AwsData,
+        lock: threading.Lock,
+    ) -> None:
+        iam = self._client(session, "iam", region, counter)
+        try:
+            summary = iam.get_account_summary()["SummaryMap"]
+            content, generated = self._credential_report(iam)
+            root, users = parse_credential_report(content)
+        except (ClientError, BotoCoreError) as exc:
+            self._gap(data, lock, "aws.iam", account, None, exc, "iam")
+            return
+        except CredentialReportError as exc:
+            with lock:
+                data.gaps.append(
+                    AwsGap(
+                        dataset="aws.iam",
+                        account_id=account.account_id,
+                        reason_kind=ReasonKind.ERROR,
+                        reason=f"{account.account_id}: credential report unreadable: {exc}",
+                    )
+                )
+            return
+        counter.succeeded("aws.iam")
+        account.root = AwsRoot(
+            mfa_enabled=bool(summary.get("AccountMFAEnabled")) or bool(root and root.mfa_active),
+            access_keys_present=bool(summary.get("AccountAccessKeysPresent")) or bool(root and root.access_key_active),
+        )
+        account.users = users
+        account.credential_report_generated = generated
+
+    def _credential_report(self, iam: Any) -> tuple[bytes, datetime | None]:
+        """Generate (if needed) and fetch the report; AWS builds at most one every four hours."""
+        deadline = time.monotonic() + 120
+        while True:
+            state = iam.generate_credential_report().get("State")
+            if state == "COMPLETE":
+                break
+            if time.monotonic() > deadline:
+                raise CredentialReportError("the credential report was not ready within 2 minutes")
+            self.sleep(2)
+        report = iam.get_credential_report()
+        generated = report.get("GeneratedTime")
+        return bytes(report["Content"]), generated if isinstance(generated, datetime) else None
+
+    def _regional(
+        self,
+        session: boto3.Session,
+        account: AwsAccount,
+        region: str,
+        counter: _Counter,
+        data: AwsData,
+        lock: threading.Lock,
+    ) -> None:
+        now = self.now()
+        collectors: list[tuple[str, str, Callable[[Any], None]]] = [
+            ("aws.ec2", "ec2", lambda c: self._ec2(c, account, region, lock)),
+            ("aws.rds", "rds", lambda c: self._rds(c, account, region, lock)),
+            ("aws.backup", "backup", lambda c: self._backup(c, account, region, now, lock)),
+            ("aws.ssm", "ssm", lambda c: self._ssm(c, account, region, lock)),
+        ]
+        for dataset, service, fn in collectors:
+            try:
+                fn(self._client(session, service, region, counter))
+            except (ClientError, BotoCoreError) as exc:
+                self._gap(data, lock, dataset, account, region, exc, service)
+            else:
+                counter.succeeded(dataset)
+
+    def _ec2(self, ec2: Any, account: AwsAccount, region: str, lock: threading.Lock) -> None:
+        found = []
+        for reservation in _pages(ec2, "describe_instances", "Reservations"):
+            for inst in reservation.get("Instances", []):
+                tags = {t.get("Key"): t.get("Value") for t in inst.get("Tags", []) or []}
+                found.append(
+                    AwsInstance(
+                        id=str(inst["InstanceId"]),
+                        region=region,
+                        state=str(inst.get("State", {}).get("Name", "")),
+                        name=tags.get("Name"),
+                        platform=inst.get("PlatformDetails") or inst.get("Platform"),
+                        volume_ids=[
+                            str(m["Ebs"]["VolumeId"]) for m in inst.get("BlockDeviceMappings", []) if m.get("Ebs")
+                        ],
+                    )
+                )
+        with lock:
+            account.instances.extend(found)
+
+    def _rds(self, rds: Any, account: AwsAccount, region: str, lock: threading.Lock) -> None:
+        found = [
+            AwsDbInstance(
+                arn=str(db["DBInstanceArn"]),
+                id=str(db["DBInstanceIdentifier"]),
+                region=region,
+                backup_retention_days=int(db.get("BackupRetentionPeriod", 0)),
+                latest_restorable=db.get("LatestRestorableTime"),
+            )
+            for db in _pages(rds, "describe_db_instances", "DBInstances")
+        ]
+        with lock:
+            account.db_instances.extend(found)
+
+    def _backup(self, backup: Any, account: AwsAccount, region: str, now: datetime, lock: threading.Lock) -> None:
+        plans = sum(1 for _ in _pages(backup, "list_backup_plans", "BackupPlansList"))
+        vaults = [
+            AwsVault(
+                name=str(v["BackupVaultName"]),
+                region=region,
+                locked=bool(v.get("Locked")),
+                recovery_points=int(v.get("NumberOfRecoveryPoints", 0)),
+            )
+            for v in _pages(backup, "list_backup_vaults", "BackupVaultList")
+        ]
+        protected = [
+            AwsProtectedResource(
+                arn=str(r["ResourceArn"]),
+                type=str(r.get("ResourceType", "")),
+                region=region,
+                last_backup=r.get("LastBackupTime"),
+            )
+            for r in _pages(backup, "list_protected_resources", "Results")
+        ]
+        since = now - timedelta(days=self.job_lookback_days)
+        jobs = [
+            AwsBackupJob(
+                id=str(j["BackupJobId"]),
+                region=region,
+                state=str(j.get("State", "")),
+                resource_arn=str(j.get("ResourceArn", "")),
+                resource_type=j.get("ResourceType"),
+                created=j.get("CreationDate"),
+                completed=j.get("CompletionDate"),
+                message=j.get("StatusMessage"),
+            )
+            for j in _pages(backup, "list_backup_jobs", "BackupJobs", ByCreatedAfter=since)
+        ]
+        testing_plans = sum(1 for _ in _pages(backup, "list_restore_testing_plans", "RestoreTestingPlans"))
+        restores = [
+            AwsRestoreJob(
+                id=str(r["RestoreJobId"]),
+                region=region,
+                status=str(r.get("Status", "")),
+                completed=r.get("CompletionDate"),
+            )
+            for r in _pages(
+                backup, "list_restore_jobs", "RestoreJobs", ByCreatedAfter=now - timedelta(days=RESTORE_LOOKBACK_DAYS)
+            )
+        ]
+        with lock:
+            account.backup_plans += plans
+            account.vaults.extend(vaults)
+            account.protected_resources.extend(protected)
+            account.backup_jobs.extend(jobs)
+            account.restore_testing_plans += testing_plans
+            account.restore_jobs.extend(restores)
+
+    def _ssm(self, ssm: Any, account: AwsAccount, region: str, lock: threading.Lock) -> None:
+        managed = [
+            AwsManagedInstance(
+                id=str(i["InstanceId"]),
+                region=region,
+                ping_status=str(i.get("PingStatus", "")),
+                last_ping=i.get("LastPingDateTime"),
+                platform=i.get("PlatformName"),
+            )
+            for i in _pages(ssm, "describe_instance_information", "InstanceInformationList", MaxResults=50)
+        ]
+        states = []
+        ids = [m.id for m in managed]
+        for start in range(0, len(ids), 50):  # the API takes at most 50 ids
+            for p in _pages(
+                ssm,
+                "describe_instance_patch_states",
+                "InstancePatchStates",
+                InstanceIds=ids[start : start + 50],
+                MaxResults=50,
+            ):
+                states.append(
+                    AwsPatchState(
+                        instance_id=str(p["InstanceId"]),
+                        region=region,
+                        missing=int(p.get("MissingCount", 0)),
+                        failed=int(p.get("FailedCount", 0)),
+                        pending_reboot=int(p.get("InstalledPendingRebootCount", 0)),
+                        critical_non_compliant=int(p.get("CriticalNonCompliantCount", 0)),
+                        security_non_compliant=int(p.get("SecurityNonCompliantCount", 0)),
+                        operation_end=p.get("OperationEndTime"),
+                    )
+                )
+        with lock:
+            account.managed_instances.extend(managed)
+            account.patch_states.extend(states)
+
+    def _result(
+        self,
+        started: datetime,
+        states: dict[str, DatasetState],
+        counter: _Counter,
+        errors: list[str],
+        data: AwsData,
+        accounts: dict[str, AwsAccount],
+    ) -> Collected:
+        if not states:
+            for name in DATASETS:
+                gaps = [g for g in data.gaps if g.dataset == name]
+                if counter.successes.get(name, 0) == 0:
+                    first = gaps[0] if gaps else None
+                    states[name] = DatasetState(
+                        available=False,
+                        reason_kind=first.reason_kind if first else ReasonKind.NOT_COLLECTED,
+                        reason="; ".join(g.reason for g in gaps[:5]) or "no account could be scanned",
+                        needs=sorted({n for g in gaps for n in g.needs}),
+                    )
+                else:
+                    states[name] = DatasetState(
+                        available=True,
+                        records=counter.successes[name],
+                        method=f"{len(gaps)} account/region gap(s)" if gaps else None,
+                    )
+        errors.extend(g.reason for g in data.gaps if g.reason_kind in (ReasonKind.ERROR, ReasonKind.UNREACHABLE))
+        status = self.summarise_status(states)
+        if status == "ok" and data.gaps:
+            status = "partial"
+        run = SourceRun(
+            platform=self.platform,
+            status=status,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            scope={
+                "accounts": ",".join(sorted(accounts)) or "none",
+                "regions": ",".join(self.config.regions) or "default",
+                "endpoint_url": self.config.endpoint_url or "aws",
+            },
+            requests=counter.requests,
+            errors=errors,
+            endpoints=sorted(counter.endpoints),
+            datasets=states,
+        )
+        return Collected(run=run, data=data)

@@ -1,0 +1,210 @@
+"""AWS test doubles: moto for what it implements (STS, Organizations, EC2, RDS), botocore Stubber for the rest.
+
+moto has no backup jobs, protected resources, restore testing or SSM patch states, and its credential report
+has no root row; `World` keeps per-account answers for IAM, Backup and SSM and serves them through Stubbers
+(which validate every response against the real service model).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+
+NOW = datetime.now(UTC)
+HEADER = (
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,"
+    "mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,"
+    "access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,"
+    "access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
+    "cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
+)
+
+
+def iso(days_ago: float) -> str:
+    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def root_row(account: str, mfa: bool = True, key: bool = False) -> str:
+    return (
+        f"<root_account>,arn:aws:iam::{account}:root,{iso(900)},not_supported,{iso(3)},not_supported,"
+        f"not_supported,{str(mfa).lower()},{str(key).lower()},{iso(800) if key else 'N/A'},"
+        f"{iso(10) if key else 'N/A'},{'us-east-1' if key else 'N/A'},{'s3' if key else 'N/A'},"
+        "false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
+    )
+
+
+def user_row(
+    account: str,
+    name: str,
+    *,
+    password: bool = True,
+    last_login: float | None = 2,
+    mfa: bool = True,
+    created: float = 400,
+    key1: tuple[float, float | None] | None = None,
+    key1_active: bool = True,
+) -> str:
+    used = "N/A" if not password else (iso(last_login) if last_login is not None else "no_information")
+    k_active, k_rot, k_used, k_region, k_svc = "false", "N/A", "N/A", "N/A", "N/A"
+    if key1 is not None:
+        k_active, k_rot = str(key1_active).lower(), iso(key1[0])
+        if key1[1] is not None:
+            k_used, k_region, k_svc = iso(key1[1]), "eu-west-2", "s3"
+    return (
+        f"{name},arn:aws:iam::{account}:user/{name},{iso(created)},{str(password).lower()},{used},"
+        f"{iso(created) if password else 'N/A'},N/A,{str(mfa).lower()},{k_active},{k_rot},{k_used},{k_region},"
+        f"{k_svc},false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
+    )
+
+
+@dataclass
+class AccountWorld:
+    rows: list[str] = field(default_factory=list)
+    mfa_enabled: bool = True
+    root_keys: bool = False
+    protected: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    vaults: list[dict[str, Any]] = field(default_factory=list)
+    testing_plans: int = 0
+    restores: list[dict[str, Any]] = field(default_factory=list)
+    managed: list[dict[str, Any]] = field(default_factory=list)
+    patch_states: list[dict[str, Any]] = field(default_factory=list)
+    #: "service:Operation" names answering AccessDenied
+    denied: set[str] = field(default_factory=set)
+
+
+@dataclass
+class World:
+    accounts: dict[str, AccountWorld] = field(default_factory=dict)
+    stubbers: list[Stubber] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+    def _account_of(self, session: boto3.Session, region: str) -> str:
+        return str(session.client("sts", region_name=region).get_caller_identity()["Account"])
+
+    def factory(self, session: boto3.Session, service: str, region: str) -> Any:
+        client = session.client(service, region_name=region)
+        if service not in ("iam", "backup", "ssm"):
+            return client  # moto
+        account = self.accounts.setdefault(self._account_of(session, region), AccountWorld())
+        stub = Stubber(client)
+        self.stubbers.append(stub)
+        add = self._adder(stub, account, service)
+        if service == "iam":
+            add(
+                "get_account_summary",
+                {
+                    "SummaryMap": {
+                        "AccountMFAEnabled": int(account.mfa_enabled),
+                        "AccountAccessKeysPresent": int(account.root_keys),
+                    }
+                },
+            )
+            add("generate_credential_report", {"State": "COMPLETE"})
+            content = (
+                "\n".join(
+                    [HEADER, root_row(self._root_id(account), account.mfa_enabled, account.root_keys), *account.rows]
+                )
+                + "\n"
+            )
+            add(
+                "get_credential_report", {"Content": content.encode(), "ReportFormat": "text/csv", "GeneratedTime": NOW}
+            )
+        elif service == "backup":
+            regional = [r for r in account.protected if r.get("_region", region) == region]
+            add("list_backup_plans", {"BackupPlansList": []})
+            add(
+                "list_backup_vaults",
+                {
+                    "BackupVaultList": [
+                        {k: v for k, v in vault.items() if not k.startswith("_")}
+                        for vault in account.vaults
+                        if vault.get("_region", region) == region
+                    ]
+                },
+            )
+            add(
+                "list_protected_resources",
+                {"Results": [{k: v for k, v in r.items() if not k.startswith("_")} for r in regional]},
+            )
+            add("list_backup_jobs", {"BackupJobs": [j for j in account.jobs if region in j["ResourceArn"]]})
+            add(
+                "list_restore_testing_plans",
+                {
+                    "RestoreTestingPlans": [
+                        {
+                            "CreationTime": NOW,
+                            "RestoreTestingPlanArn": f"arn:aws:backup:{region}:1:restore-testing-plan:p{i}",
+                            "RestoreTestingPlanName": f"p{i}",
+                            "ScheduleExpression": "cron(0 5 ? * 1 *)",
+                        }
+                        for i in range(account.testing_plans)
+                    ]
+                },
+            )
+            add("list_restore_jobs", {"RestoreJobs": account.restores})
+        else:
+            managed = [m for m in account.managed if m.get("_region", region) == region]
+            add(
+                "describe_instance_information",
+                {"InstanceInformationList": [{k: v for k, v in m.items() if not k.startswith("_")} for m in managed]},
+            )
+            ids = {m["InstanceId"] for m in managed}
+            for start in range(0, len(ids), 50):
+                chunk = sorted(ids)[start : start + 50]
+                add(
+                    "describe_instance_patch_states",
+                    {"InstancePatchStates": [p for p in account.patch_states if p["InstanceId"] in chunk]},
+                )
+        stub.activate()
+        return client
+
+    def _root_id(self, account: AccountWorld) -> str:
+        return next((a for a, w in self.accounts.items() if w is account), "123456789012")
+
+    def _adder(self, stub: Stubber, account: AccountWorld, service: str) -> Any:
+        def add(operation: str, response: dict[str, Any]) -> None:
+            op_name = "".join(p.title() for p in operation.split("_"))
+            self.calls.append(f"{service}:{op_name}")
+            if f"{service}:{op_name}" in account.denied:
+                stub.add_client_error(
+                    operation,
+                    service_error_code="AccessDeniedException" if service != "iam" else "AccessDenied",
+                    service_message="not authorised",
+                    http_status_code=403,
+                )
+            else:
+                stub.add_response(operation, response, None)
+
+        return add
+
+
+def patch_state(
+    instance: str, *, missing: int = 0, critical: int = 0, failed: int = 0, reboot: int = 0, scanned: float = 1
+) -> dict[str, Any]:
+    return {
+        "InstanceId": instance,
+        "PatchGroup": "default",
+        "BaselineId": "pb-0123456789abcdef0",
+        "MissingCount": missing,
+        "CriticalNonCompliantCount": critical,
+        "SecurityNonCompliantCount": 0,
+        "FailedCount": failed,
+        "InstalledPendingRebootCount": reboot,
+        "OperationStartTime": ago(scanned),
+        "OperationEndTime": ago(scanned),
+        "Operation": "Scan",
+    }
+
+
+def encoded(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

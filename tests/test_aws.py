@@ -1,0 +1,362 @@
+"""AWS source and checks: moto for STS, Organizations, EC2 and RDS; botocore Stubber for IAM, Backup and SSM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from awsfake import AccountWorld, World, ago, patch_state, user_row
+from moto import mock_aws
+
+from hygiene.config import AwsConfig
+from hygiene.engine import evaluate
+from hygiene.model import OrganisationRef, ReasonKind, Snapshot
+from hygiene.policy import ControlsFile, load_lifecycle, load_profile
+from hygiene.registry import Registry
+from hygiene.results import CheckResult, Status
+from hygiene.sources.aws import AwsSource
+from hygiene.sources.aws_report import CredentialReportError, parse_credential_report
+from hygiene.sources.interface import RawRecorder
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-2"
+ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret-canary", "AWS_DEFAULT_REGION": REGION}
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+def launch(
+    region: str = REGION, count: int = 1, name: str = "app", env: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    ec2 = boto3.client("ec2", region_name=region, **_creds(env))
+    image = "ami-12c6146b"  # one of moto's built-in images (describing them all is slow)
+    return ec2.run_instances(
+        ImageId=image,
+        MinCount=count,
+        MaxCount=count,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}],
+    )["Instances"]
+
+
+def _creds(env: dict[str, str] | None) -> dict[str, str]:
+    env = env or ENV
+    out = {"aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
+    if "AWS_SESSION_TOKEN" in env:
+        out["aws_session_token"] = env["AWS_SESSION_TOKEN"]
+    return out
+
+
+def database(identifier: str, retention: int, region: str = REGION) -> str:
+    rds = boto3.client("rds", region_name=region, **_creds(None))
+    db = rds.create_db_instance(
+        DBInstanceIdentifier=identifier,
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="admin",
+        MasterUserPassword="password123",
+        BackupRetentionPeriod=retention,
+    )["DBInstance"]
+    return str(db["DBInstanceArn"])
+
+
+def instance_arn(instance: dict[str, Any], region: str = REGION, account: str = ACCOUNT) -> str:
+    return f"arn:aws:ec2:{region}:{account}:instance/{instance['InstanceId']}"
+
+
+def healthy(
+    world: World, instances: list[dict[str, Any]], db_arns: list[str], account: str = ACCOUNT, region: str = REGION
+) -> AccountWorld:
+    acct = world.accounts.setdefault(account, AccountWorld())
+    acct.rows += [user_row(account, "alice", key1=(30, 1)), user_row(account, "ci-bot", password=False, key1=(20, 1))]
+    for inst in instances:
+        acct.protected.append(
+            {
+                "ResourceArn": instance_arn(inst, region, account),
+                "ResourceType": "EC2",
+                "LastBackupTime": ago(0.5),
+                "_region": region,
+            }
+        )
+        acct.managed.append(
+            {
+                "InstanceId": inst["InstanceId"],
+                "PingStatus": "Online",
+                "LastPingDateTime": ago(0.01),
+                "PlatformName": "Amazon Linux",
+                "_region": region,
+            }
+        )
+        acct.patch_states.append(patch_state(inst["InstanceId"]))
+    acct.protected += [
+        {"ResourceArn": arn, "ResourceType": "RDS", "LastBackupTime": ago(0.3), "_region": region} for arn in db_arns
+    ]
+    acct.vaults.append(
+        {
+            "BackupVaultName": "main",
+            "BackupVaultArn": f"arn:aws:backup:{region}:{account}:backup-vault:main",
+            "Locked": True,
+            "NumberOfRecoveryPoints": 5,
+            "_region": region,
+        }
+    )
+    acct.testing_plans = 1
+    return acct
+
+
+def scan(world: World, config: AwsConfig | None = None, env: dict[str, str] | None = None) -> dict[str, CheckResult]:
+    source = AwsSource(config or AwsConfig(regions=[REGION]), environ=env or ENV, client_factory=world.factory)
+    collected = source.collect(RawRecorder(None, "aws"))
+    snapshot = Snapshot(
+        tool_version="t",
+        organisation=OrganisationRef(id="acme", name="Acme"),
+        collected_at=collected.run.finished_at,
+        sources={"aws": collected.run},
+        aws=collected.data,
+    )
+    report = evaluate(
+        snapshot,
+        Registry.load(entry_points_too=False),
+        load_profile("sme-baseline"),
+        ControlsFile(),
+        load_lifecycle(),
+        scan_id="s",
+        operator="pytest",
+    )
+    world.calls.append(f"status={collected.run.status}")
+    return {r.check_id: r for r in report.results}
+
+
+def names(result: CheckResult) -> set[str]:
+    return {f.resource_name for f in result.findings}
+
+
+def test_healthy_account_passes_all_thirteen(aws: None) -> None:
+    world = World()
+    instances = launch(count=2)
+    healthy(world, instances, [database("orders", 7)])
+    results = scan(world)
+    assert len(results) == 13
+    assert {c: r.reason for c, r in results.items() if r.status is not Status.PASS} == {}
+    assert results["aws.backup.coverage"].assessed == 2 + 2 + 1  # two instances, their root volumes, one database
+
+
+def test_root_and_iam_users(aws: None) -> None:
+    world = World()
+    acct = healthy(world, launch(), [])
+    acct.mfa_enabled = False
+    acct.root_keys = True
+    acct.rows += [
+        user_row(ACCOUNT, "nomfa", mfa=False),
+        user_row(ACCOUNT, "olduser", last_login=120),
+        user_row(ACCOUNT, "ghost", last_login=None, created=60),
+        user_row(ACCOUNT, "newbie", last_login=None, created=5),
+        user_row(ACCOUNT, "stalekey", password=False, key1=(200, 100)),
+        user_row(ACCOUNT, "neverkey", password=False, key1=(40, None)),
+        user_row(ACCOUNT, "freshkey", password=False, key1=(10, None)),
+        user_row(ACCOUNT, "inactivekey", password=False, key1=(500, None), key1_active=False),
+    ]
+    results = scan(world)
+    assert names(results["aws.root.mfa"]) == {f"{ACCOUNT}:root"}
+    assert names(results["aws.root.access_keys"]) == {f"{ACCOUNT}:root"}
+    assert names(results["aws.iam.console_mfa"]) == {f"{ACCOUNT}:nomfa"}
+    assert names(results["aws.iam.inactive_users"]) == {f"{ACCOUNT}:olduser", f"{ACCOUNT}:ghost"}
+    assert names(results["aws.iam.unused_access_keys"]) == {f"{ACCOUNT}:stalekey:key1", f"{ACCOUNT}:neverkey:key1"}
+    assert names(results["aws.iam.access_key_age"]) == {f"{ACCOUNT}:stalekey:key1"}
+
+
+def test_backup_outcomes(aws: None) -> None:
+    world = World()
+    covered, uncovered = launch(count=2)
+    stopped = launch(name="old")[0]
+    boto3.client("ec2", region_name=REGION, **_creds(None)).stop_instances(InstanceIds=[stopped["InstanceId"]])
+    no_backups = database("legacy", 0)
+    stale = database("reports", 7)
+    acct = healthy(world, [covered], [])
+    acct.protected.append({"ResourceArn": stale, "ResourceType": "RDS", "LastBackupTime": ago(3), "_region": REGION})
+    acct.protected.append(
+        {
+            "ResourceArn": f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:file-system/fs-1",
+            "ResourceType": "EFS",
+            "LastBackupTime": ago(0.2),
+            "_region": REGION,
+        }
+    )
+    acct.jobs = [
+        {
+            "BackupJobId": "j1",
+            "State": "FAILED",
+            "ResourceArn": stale,
+            "ResourceType": "RDS",
+            "CreationDate": ago(2),
+            "StatusMessage": "Insufficient privileges",
+        },
+        {"BackupJobId": "j2", "State": "COMPLETED", "ResourceArn": instance_arn(covered), "CreationDate": ago(1)},
+        {"BackupJobId": "j3", "State": "EXPIRED", "ResourceArn": instance_arn(covered), "CreationDate": ago(20)},
+    ]
+    acct.vaults.append(
+        {
+            "BackupVaultName": "open",
+            "BackupVaultArn": f"arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:open",
+            "Locked": False,
+            "NumberOfRecoveryPoints": 3,
+        }
+    )
+    acct.vaults.append(
+        {
+            "BackupVaultName": "empty",
+            "BackupVaultArn": f"arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:e",
+            "Locked": False,
+            "NumberOfRecoveryPoints": 0,
+        }
+    )
+    acct.testing_plans = 0
+    acct.restores = [
+        {"RestoreJobId": "r1", "Status": "COMPLETED", "CompletionDate": ago(500), "CreationDate": ago(500)}
+    ]
+    results = scan(world)
+    coverage = names(results["aws.backup.coverage"])
+    assert f"{ACCOUNT}:{REGION}:{uncovered['InstanceId']}" in coverage
+    assert no_backups in coverage and stale in coverage
+    assert not any(covered["InstanceId"] in n for n in coverage)  # its volume is covered through the instance
+    assert not any(stopped["InstanceId"] in n for n in coverage)
+    assert names(results["aws.backup.job_failures"]) == {stale}  # j3 is older than the 14-day look-back
+    assert names(results["aws.backup.vault_immutable"]) == {f"{ACCOUNT}:{REGION}:open"}
+    assert names(results["aws.backup.restore_tested"]) == {ACCOUNT}
+    assert names(results["aws.rds.backup_retention"]) == {no_backups}
+    assert "automated backups are off" in results["aws.rds.backup_retention"].findings[0].detail
+
+
+def test_patching(aws: None) -> None:
+    world = World()
+    fine, lost, missing, failing, rebooting, unscanned, unmanaged = launch(count=7)
+    acct = healthy(world, [fine, lost, missing, failing, rebooting, unscanned], [])
+    acct.managed[1]["PingStatus"] = "ConnectionLost"
+    acct.patch_states = [
+        patch_state(fine["InstanceId"]),
+        patch_state(lost["InstanceId"]),
+        patch_state(missing["InstanceId"], missing=3, critical=2),
+        patch_state(failing["InstanceId"], failed=1),
+        patch_state(rebooting["InstanceId"], reboot=2),
+        patch_state(unscanned["InstanceId"], scanned=40),
+    ]
+    results = scan(world)
+    prefix = f"{ACCOUNT}:{REGION}:"
+    assert names(results["aws.patch.ssm_managed"]) == {prefix + lost["InstanceId"], prefix + unmanaged["InstanceId"]}
+    assert names(results["aws.patch.compliance"]) == {
+        prefix + i["InstanceId"] for i in (missing, failing, rebooting, unscanned)
+    }
+
+
+def test_access_denied_names_the_action_and_spares_other_data(aws: None) -> None:
+    world = World()
+    acct = healthy(world, launch(), [])
+    acct.denied = {"backup:ListBackupJobs"}
+    results = scan(world)
+    for check_id in ("aws.backup.job_failures", "aws.backup.vault_immutable", "aws.backup.coverage"):
+        assert results[check_id].status is Status.NOT_ASSESSED, check_id
+    assert results["aws.backup.job_failures"].permissions == ["backup:ListBackupJobs"]
+    assert results["aws.backup.job_failures"].reason_kind is ReasonKind.PERMISSION
+    assert results["aws.patch.compliance"].status is Status.PASS
+    assert results["aws.rds.backup_retention"].status is Status.PASS
+
+
+def test_organisation_fan_out_across_accounts_and_regions(aws: None) -> None:
+    org = boto3.client("organizations", region_name="us-east-1", **_creds(None))
+    org.create_organization(FeatureSet="ALL")
+    member = org.create_account(AccountName="dev", Email="dev@acme.test")["CreateAccountStatus"]["AccountId"]
+    world = World()
+    healthy(world, launch(), [])
+    creds = boto3.client("sts", region_name=REGION, **_creds(None)).assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/HygieneAudit", RoleSessionName="setup"
+    )["Credentials"]
+    member_env = {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+    }
+    forgotten = launch(region="us-east-1", name="forgotten", env=member_env)[0]
+    dev = healthy(world, [], [], account=member)
+    dev.mfa_enabled = False
+    results = scan(world, AwsConfig(regions=[REGION, "us-east-1"], organization_role="HygieneAudit"))
+    assert names(results["aws.root.mfa"]) == {f"{member}:root"}
+    assert results["aws.root.mfa"].assessed == 2
+    assert f"{member}:us-east-1:{forgotten['InstanceId']}" in names(results["aws.patch.ssm_managed"])
+    assert len([c for c in world.calls if c == "ssm:DescribeInstanceInformation"]) == 4  # 2 accounts x 2 regions
+
+
+def test_failed_assume_role_leaves_that_account_not_assessed(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    org = boto3.client("organizations", region_name="us-east-1", **_creds(None))
+    org.create_organization(FeatureSet="ALL")
+    org.create_account(AccountName="dev", Email="dev@acme.test")
+    world = World()
+    healthy(world, launch(), [])
+    real = AwsSource._assume
+
+    def refuse(self: AwsSource, session: Any, role_arn: str, region: str, counter: Any) -> dict[str, str]:
+        if ACCOUNT not in role_arn:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "AssumeRole")
+        return real(self, session, role_arn, region, counter)
+
+    monkeypatch.setattr(AwsSource, "_assume", refuse)
+    results = scan(world, AwsConfig(regions=[REGION], organization_role="HygieneAudit"))
+    assert results["aws.root.mfa"].status is Status.NOT_ASSESSED
+    assert "sts:AssumeRole" in results["aws.root.mfa"].permissions
+    assert "could not assume HygieneAudit" in (results["aws.root.mfa"].reason or "")
+
+
+def test_bad_credentials_fail_the_source(aws: None) -> None:
+    source = AwsSource(AwsConfig(regions=[REGION]), environ={}, client_factory=None)
+    monkey = AwsSource._base_session
+
+    def broken(self: AwsSource) -> boto3.Session:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "InvalidClientTokenId", "Message": "bad"}}, "GetCallerIdentity")
+
+    AwsSource._base_session = broken  # type: ignore[method-assign]
+    try:
+        run = source.collect(RawRecorder(None, "aws")).run
+    finally:
+        AwsSource._base_session = monkey  # type: ignore[method-assign]
+    assert run.status == "error" and "AWS credentials not usable" in run.errors[0]
+
+
+class TestCredentialReport:
+    def test_every_sentinel(self) -> None:
+        from awsfake import HEADER, root_row
+
+        rows = [
+            HEADER,
+            root_row(ACCOUNT, mfa=False, key=True),
+            user_row(ACCOUNT, "never", last_login=None),
+            user_row(ACCOUNT, "api", password=False, key1=(10, None)),
+        ]
+        root, users = parse_credential_report(("\n".join(rows) + "\n").encode())
+        assert root is not None and not root.mfa_active and root.access_key_active
+        never, api = users
+        assert never.password_enabled and never.password_last_used is None
+        assert never.password_last_used_note == "no_information"
+        assert not api.password_enabled and api.password_last_used_note == "N/A"
+        assert api.access_keys[0].active and api.access_keys[0].last_used is None
+        assert never.access_keys == []
+
+    @pytest.mark.parametrize(
+        "content",
+        [
+            b"user,arn\nx,y\n",
+            b"\xff\xfe",
+            HEADER_BAD := b"user,arn,user_creation_time,"
+            b"password_enabled,password_last_used,mfa_active\nbob,a,notadate,true,N/A,false\n",
+        ],
+    )
+    def test_malformed(self, content: bytes) -> None:
+        with pytest.raises(CredentialReportError):
+            parse_credential_report(content)
