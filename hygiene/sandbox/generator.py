@@ -2,7 +2,7 @@
 
 ``generate(n_users, seed, now)`` makes ``n_users`` accounts (about 90% members, 10% guests) with realistic
 proportions of defects, about ``0.8 * n_users`` Intune devices, groups, roles and Conditional Access
-policies. Each defect is decided when the object is made, so ``expected`` lists exactly the objects that
+policies, and (``google=True``) a Google Workspace side (``hygiene.sandbox.generator_google``). Each defect is decided when the object is made, so ``expected`` lists exactly the objects that
 were made defective (no check logic is re-run). 50,000 users take a few seconds.
 
 Policy design (fixed, so that the defect flags map one-to-one onto check results):
@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+from hygiene.sandbox.generator_google import generate_google
 from hygiene.sandbox.scenario import (
     AUTH_STRENGTH_PHISHING_RESISTANT,
     GLOBAL_ADMIN,
@@ -66,8 +67,10 @@ _OLD_BUILD = "10.0.26200.6100"
 _MINIMUMS = {"Windows": "10.0.26200.6584", "Android": "13.0", "iOS": "18.0", "macOS": "15.0"}
 
 
-def generate(n_users: int, seed: int, now: datetime | None = None) -> Scenario:
-    """A synthetic tenant with ``n_users`` accounts; deterministic for a given seed and ``now``."""
+def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bool = True) -> Scenario:
+    """A synthetic tenant with ``n_users`` accounts; deterministic for a given seed and ``now``. With ``google``
+    it also has a Google Workspace customer of about ``n_users / 2`` accounts (``scenario.google``, expectations
+    in ``scenario.google.expected``; see ``hygiene.sandbox.generator_google``)."""
     if n_users < 10:
         raise ValueError("generate() needs at least 10 users")
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -374,7 +377,7 @@ def generate(n_users: int, seed: int, now: datetime | None = None) -> Scenario:
         "m365.devices.patch_current": outcome(patch_fail),
         "m365.backup.enabled": fails("Exchange", "OneDrive", "SharePoint"),
     }
-    return Scenario(
+    scenario = Scenario(
         name=f"generated-{n_users}-{seed}",
         now=now,
         tenant_id=tenant_id,
@@ -397,3 +400,6 @@ def generate(n_users: int, seed: int, now: datetime | None = None) -> Scenario:
         office365_activity={},
         expected=expected,
     )
+    if google:
+        scenario.google = generate_google(n_users, seed, now)
+    return scenario

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypedDict
 
+from hygiene.sandbox.northwind_leeds import northwind_leeds
 from hygiene.sandbox.scenario import (
     AUTH_STRENGTH_MFA,
     AUTH_STRENGTH_PHISHING_RESISTANT,
@@ -359,9 +360,16 @@ def northwind(
     backup_licensed: bool = True,
     withheld_permissions: set[str] | frozenset[str] | tuple[str, ...] = (),
     conceal_report_names: bool = False,
+    google: bool = True,
+    google_withheld_scopes: set[str] | frozenset[str] | tuple[str, ...] = (),
 ) -> Scenario:
     """The built-in demo tenant. Without Entra ID P1 (``premium=False``) the practice has no Conditional
-    Access and uses security defaults instead, as such tenants do."""
+    Access and uses security defaults instead, as such tenants do.
+
+    ``google``: include the Leeds office on Google Workspace (``scenario.google``, see
+    ``hygiene.sandbox.northwind_leeds``); ``google_withheld_scopes``: OAuth scopes left out of its domain-wide
+    delegation. The Google expectations are in ``scenario.google.expected`` (``scenario.all_expected`` merges
+    both sides)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     main = main_skus(premium, intune_licensed)
     ids = {p.key: stable_id("user", p.key) for p in PEOPLE}
@@ -628,6 +636,8 @@ def northwind(
         withheld=frozenset(withheld_permissions),
         conceal_report_names=conceal_report_names,
     )
+    if google:
+        scenario.google = northwind_leeds(now, withheld_scopes=frozenset(google_withheld_scopes))
     return scenario
 
 

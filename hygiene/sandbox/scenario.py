@@ -14,7 +14,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from hygiene.sandbox.google import GoogleScenario
 
 JsonDict = dict[str, Any]
 Status = Literal["pass", "fail", "not_assessed"]
@@ -194,6 +197,17 @@ class Scenario:
 
     expected: dict[str, Expectation] = field(default_factory=dict)
 
+    #: the organisation's Google Workspace customer (served on the same port), or None
+    google: GoogleScenario | None = None
+
+    @property
+    def all_expected(self) -> dict[str, Expectation]:
+        """The Microsoft 365 expectations and, when there is a Google side, the Google Workspace ones."""
+        merged = dict(self.expected)
+        if self.google is not None:
+            merged.update(self.google.expected)
+        return merged
+
     @property
     def granted_permissions(self) -> frozenset[str]:
         return DEFAULT_GRANTED_PERMISSIONS - frozenset(self.withheld_permissions)
@@ -221,6 +235,8 @@ class Scenario:
                 value = sorted(value)
             elif item.name == "expected":
                 value = {k: v.to_json() for k, v in sorted(value.items())}
+            elif item.name == "google":
+                value = value.to_json(include_secret=include_secret) if value is not None else None
             raw[item.name] = value
         return raw
 
@@ -231,6 +247,10 @@ class Scenario:
         values["now"] = datetime.fromisoformat(str(raw["now"]))
         values["withheld_permissions"] = set(raw.get("withheld_permissions") or [])
         values["expected"] = {k: Expectation.from_json(v) for k, v in (raw.get("expected") or {}).items()}
+        if raw.get("google") is not None:
+            from hygiene.sandbox.google import GoogleScenario
+
+            values["google"] = GoogleScenario.from_json(raw["google"])
         return cls(**values)
 
     def save(self, path: Path, *, include_secret: bool = False) -> Path:

@@ -1,18 +1,28 @@
-"""The sandbox HTTPS server: the fake identity platform and the fake Graph on one local port.
+"""The sandbox HTTPS server: the fake identity platform and the fake Graph on one local port, and, when the
+scenario has a Google side, Google's token endpoint, the Admin SDK Directory API and Cloud Identity devices on
+the same port (see ``hygiene.sandbox.google_api``).
 
     with Sandbox(northwind(now)) as sandbox:
         app = msal.ConfidentialClientApplication(
             sandbox.client_id, client_credential=sandbox.client_secret,
             authority=f"{sandbox.authority_host}/{sandbox.tenant_id}", instance_discovery=False, http_client=session)
 
+        # Google: one base URL for every API, and a key file whose token_uri points at the sandbox
+        credentials = service_account.Credentials.from_service_account_file(
+            sandbox.google_key_file, scopes=[scope]).with_subject(sandbox.scenario.google.delegated_admin)
+        http = AuthorizedHttp(credentials, http=httplib2.Http(ca_certs=str(sandbox.ca_file)))
+        build("admin", "directory_v1", http=http, client_options={"api_endpoint": sandbox.google_api_endpoint})
+
 Clients must trust ``sandbox.ca_file``. The server is read-only: PATCH/PUT/DELETE, and POST anywhere but
-the token endpoint and ``$batch``, answer 405 and are recorded in ``refused_writes``. The request log keeps
+the token endpoints and ``$batch``, answer 405 and are recorded in ``refused_writes``. The request log keeps
 method, path-with-query and status only: never headers, bodies, secrets, assertions or tokens.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
 import socket
 import ssl
@@ -27,6 +37,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
+from hygiene.sandbox.google_api import GoogleApi, GoogleTokenStore
 from hygiene.sandbox.graph import DOWNLOAD_PREFIX, GraphApi
 from hygiene.sandbox.identity import IdentityPlatform, TokenStore
 from hygiene.sandbox.scenario import Scenario
@@ -213,9 +224,13 @@ class Sandbox:
         self._refused: list[RefusedWrite] = []
         self._graph: GraphApi | None = None
         self._identity: IdentityPlatform | None = None
+        self._google: GoogleApi | None = None
         self.tokens = TokenStore()
+        self.google_tokens = GoogleTokenStore()
         self.ca_file = Path()
         self.client_certificate_pem_path = Path()
+        #: the Google service account JSON key (mode 0600), written at start when the scenario has a Google side
+        self.google_key_file: Path | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -244,6 +259,17 @@ class Sandbox:
             retry_after=self.retry_after,
             on_refused=self._refuse,
         )
+        self._google = GoogleApi(
+            self.scenario,
+            self.base_url,
+            throttle_every=self.throttle_every,
+            retry_after=self.retry_after,
+            tokens=self.google_tokens,
+        )
+        if self.scenario.google is not None:
+            self.google_key_file = self._write_private_json(
+                self._state_dir / "google-service-account.json", self.google_service_account_info()
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="hygiene-sandbox", daemon=True
         )
@@ -310,6 +336,44 @@ class Sandbox:
             raise RuntimeError("the sandbox has not been started")
         return self._client_certificate
 
+    # -- Google Workspace -------------------------------------------------------------------------------------
+    @property
+    def google_token_uri(self) -> str:
+        """The ``token_uri`` of the sandbox's service account key file."""
+        return f"{self.base_url}/token"
+
+    @property
+    def google_api_endpoint(self) -> str:
+        """``client_options={"api_endpoint": ...}`` for every Google API client (Directory, Cloud Identity)."""
+        return f"{self.base_url}/"
+
+    def google_service_account_info(self) -> dict[str, Any]:
+        """The service account key file as a dict, ``token_uri`` pointing at the sandbox (contains the key)."""
+        if self.scenario.google is None:
+            raise RuntimeError("the scenario has no Google Workspace side")
+        return self.scenario.google.service_account_info(self.google_token_uri)
+
+    def google_settings(self) -> dict[str, str]:
+        """What a scanner's Google source needs (the key is in the 0600 file ``service_account_file``)."""
+        google = self.scenario.google
+        if google is None or self.google_key_file is None:
+            raise RuntimeError("the sandbox has not been started with a Google Workspace scenario")
+        return {
+            "service_account_file": str(self.google_key_file),
+            "delegated_admin": google.delegated_admin,
+            "customer_id": google.customer_id,
+            "api_endpoint": self.google_api_endpoint,
+            "ca_bundle": str(self.ca_file),
+        }
+
+    @staticmethod
+    def _write_private_json(path: Path, payload: dict[str, Any]) -> Path:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=2)
+        os.chmod(path, 0o600)
+        return path
+
     def connection_settings(self) -> dict[str, str]:
         """The non-secret settings a scanner needs (the secret is ``client_secret``)."""
         return {
@@ -339,7 +403,9 @@ class Sandbox:
 
     @property
     def throttled_count(self) -> int:
-        return self._graph.throttled if self._graph is not None else 0
+        """Requests refused by simulated throttling (Graph and Google)."""
+        graph = self._graph.throttled if self._graph is not None else 0
+        return graph + (self._google.throttled if self._google is not None else 0)
 
     def clear_log(self) -> None:
         with self._log_lock:
@@ -353,9 +419,13 @@ class Sandbox:
         if self._graph is not None:
             self._graph.throttle_every = every
             self._graph.retry_after = self.retry_after
+        if self._google is not None:
+            self._google.throttle_every = every
+            self._google.retry_after = self.retry_after
 
     def expire_tokens(self) -> None:
         self.tokens.expire_all()
+        self.google_tokens.expire_all()
 
     def _log(self, method: str, path: str, status: int) -> None:
         with self._log_lock:
@@ -369,8 +439,13 @@ class Sandbox:
     def _answer(
         self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes, raw_path: str
     ) -> Reply:
-        graph, identity = self._graph, self._identity
-        assert graph is not None and identity is not None
+        graph, identity, google = self._graph, self._identity, self._google
+        assert graph is not None and identity is not None and google is not None
+        if google.handles(path):
+            if method in ("GET", "HEAD") or (method == "POST" and google.is_token_endpoint(path)):
+                return google.handle("GET" if method == "HEAD" else method, path, query, headers, body)
+            self._refuse(method, raw_path)
+            return google.method_not_allowed(method, path)
         is_graph = path.startswith(("/v1.0/", "/beta/"))
         is_batch = path in ("/v1.0/$batch", "/beta/$batch")
         allowed_post = identity.is_token_endpoint(path) or is_batch
