@@ -41,7 +41,7 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.sources.graph import RetryPolicy
-from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable
+from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable, parse_timestamp
 
 log = structlog.get_logger(__name__)
 
@@ -81,15 +81,7 @@ HttpFactory = Callable[[str], Any]
 
 
 def _ts(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return None if parsed.year <= 1970 else parsed  # Google reports "never" as the 1970 epoch
+    return parse_timestamp(value, never_until_year=1970)
 
 
 def _epoch_ms(value: Any) -> datetime | None:

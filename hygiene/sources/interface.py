@@ -22,6 +22,23 @@ from hygiene.model import DatasetState, ReasonKind, SourceRun, SourceStatus
 _SECRET_QUERY = re.compile(r"(?i)(access_token|client_secret|client_assertion|code|sig|signature|token)=[^&\s]+")
 
 
+def parse_timestamp(value: Any, never_until_year: int = 1) -> datetime | None:
+    """An ISO 8601 timestamp from a vendor, as an aware UTC datetime; None for empty, unparsable or "never".
+
+    Vendors write "never" as an epoch: Graph uses 0001-01-01 or 1601-01-01, Google 1970-01-01. Timestamps in
+    or before ``never_until_year`` are treated as absent.
+    """
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return None if parsed.year <= never_until_year else parsed
+
+
 def scrub_url(url: str) -> str:
     """Remove credentials that some download URLs carry in their query string."""
     return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=REDACTED", url)

@@ -40,7 +40,7 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.sources.graph import GraphClient, GraphError, make_session
-from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable
+from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable, parse_timestamp
 
 log = structlog.get_logger(__name__)
 
@@ -97,16 +97,7 @@ DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
 
 
 def _ts(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    # Graph uses 0001-01-01 for "never"
-    return None if parsed.year <= 1601 else parsed
+    return parse_timestamp(value, never_until_year=1601)
 
 
 def _classify(exc: GraphError, dataset: str) -> Unavailable:
