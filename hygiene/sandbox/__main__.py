@@ -21,11 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=Path(".hygiene-sandbox"), help="where ca.pem etc. go")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--no-p1", action="store_true", help="a tenant without Entra ID P1")
+    parser.add_argument("--no-google", action="store_true", help="leave out the Google Workspace office (Leeds)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--throttle-every", type=int, default=0)
     args = parser.parse_args(argv)
 
-    scenario = northwind(premium=not args.no_p1)
+    scenario = northwind(premium=not args.no_p1, google=not args.no_google)
     sandbox = Sandbox(
         scenario,
         state_dir=args.state_dir,
@@ -46,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  CA bundle:   {sandbox.ca_file}")
     print(f"  secret file: {secret_file} (mode 0600)")
     print(f"  certificate: {sandbox.client_certificate_pem_path} (key + certificate, mode 0600)")
+    if scenario.google is not None:
+        google = sandbox.google_settings()
+        print("Google Workspace (Leeds office):")
+        print(f"  api_endpoint:         {google['api_endpoint']}")
+        print(f"  delegated admin:      {google['delegated_admin']}")
+        print(f"  customer id:          {google['customer_id']}")
+        print(f"  service account file: {google['service_account_file']} (mode 0600, token_uri: the sandbox)")
     print("Press Ctrl-C to stop.")
     sys.stdout.flush()
     stop = threading.Event()

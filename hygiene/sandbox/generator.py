@@ -2,8 +2,9 @@
 
 ``generate(n_users, seed, now)`` makes ``n_users`` accounts (about 90% members, 10% guests) with realistic
 proportions of defects, about ``0.8 * n_users`` Intune devices, groups, roles and Conditional Access
-policies, and (``google=True``) a Google Workspace side (``hygiene.sandbox.generator_google``). Each defect is decided when the object is made, so ``expected`` lists exactly the objects that
-were made defective (no check logic is re-run). 50,000 users take a few seconds.
+policies, and (``google=True``) a Google Workspace side (``hygiene.sandbox.generator_google``). Each defect
+is decided when the object is made, so ``expected`` lists exactly the objects that were made defective (no
+check logic is re-run). 50,000 users take a few seconds.
 
 Policy design (fixed, so that the defect flags map one-to-one onto check results):
 - CA001 requires MFA for all users except the break-glass account and the "CA Exclusions" group;
