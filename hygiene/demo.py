@@ -42,6 +42,20 @@ def write_demo_config(folder: Path, sandbox: Sandbox, org_id: str = "northwind",
         'ca_bundle = "sandbox-ca.pem"',
         "",
     ]
+    if sandbox.scenario.google is not None:
+        google = sandbox.google_settings()
+        key = folder / "google-service-account.json"
+        shutil.copyfile(google["service_account_file"], key)
+        key.chmod(0o600)
+        lines += [
+            "[sources.google]",
+            f'service_account_file = "{key.name}"',
+            f'delegated_admin = "{google["delegated_admin"]}"',
+            f'customer_id = "{google["customer_id"]}"',
+            f'api_endpoint = "{google["api_endpoint"]}"',
+            'ca_bundle = "sandbox-ca.pem"',
+            "",
+        ]
     path = folder / "northwind.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
