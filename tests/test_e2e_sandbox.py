@@ -19,6 +19,7 @@ from hygiene.config import load_config
 from hygiene.demo import SECRET_ENV, run_demo, write_demo_config
 from hygiene.results import ScanReport
 from hygiene.sandbox import Sandbox, Scenario, generate, northwind
+from hygiene.sandbox.google import SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES, SCOPE_ROLES, SCOPE_USERS
 from hygiene.scan import ScanOptions, run_scan
 
 NOW = datetime.now(UTC)
@@ -51,6 +52,9 @@ def mismatches(scenario: Scenario, report: ScanReport) -> list[str]:
         {"backup": "enabled"},
         {"withheld_permissions": {"AuditLog.Read.All", "DeviceManagementConfiguration.Read.All"}},
         {"withheld_permissions": {"BackupRestore-Control.Read.All"}},
+        {"google_withheld_scopes": {SCOPE_USERS}},
+        {"google_withheld_scopes": {SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES}},
+        {"google_withheld_scopes": {SCOPE_CLOUD_IDENTITY_DEVICES, SCOPE_ROLES}},
     ],
     ids=lambda v: ",".join(f"{k}={v[k]}" for k in v) or "default",
 )
