@@ -262,16 +262,17 @@ def evaluate(
     "--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("hygiene-demo"), show_default=True
 )
 @click.option("--latency-ms", type=click.IntRange(0, 5000), default=0, help="Simulated vendor latency.")
+@click.option("--no-aws", is_flag=True, help="Leave out the AWS sandbox (it needs the optional moto extra).")
 @click.pass_context
 @_guard
-def demo(ctx: click.Context, output: Path, latency_ms: int) -> None:
-    """Scan the built-in sandbox organisation (Northwind Dental) through the real source code."""
+def demo(ctx: click.Context, output: Path, latency_ms: int, no_aws: bool) -> None:
+    """Scan the built-in sandbox organisation (Northwind Dental: Microsoft 365, Google Workspace, AWS)."""
     from hygiene.demo import run_demo
 
     output.mkdir(parents=True, exist_ok=True, mode=0o700)
     if ctx.obj.get("log_file") is None:
         configure(ctx.obj["log_level"], output / "hygiene.log")
-    outcome = run_demo(output, latency_ms=latency_ms, progress=_scan_progress)
+    outcome = run_demo(output, latency_ms=latency_ms, with_aws=not no_aws, progress=_scan_progress)
     _print_summary(outcome.report, {**outcome.files, "snapshot": outcome.snapshot_path})
     html = outcome.files.get("html")
     if html is not None:

@@ -1,21 +1,45 @@
-"""`hygiene demo`: start the sandbox, write a config for it, and run a full scan through the real sources."""
+"""`hygiene demo`: start the sandboxes, write a config for them, and run a full scan through the real sources.
+
+Microsoft 365 and Google Workspace are served by one local HTTPS server; AWS by a second local endpoint (moto
+for what it implements, the rest served by the sandbox). The AWS part needs moto, an optional extra.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hygiene.config import load_config
+from hygiene.errors import HygieneError
 from hygiene.sandbox import Sandbox, Scenario, northwind
 from hygiene.scan import ScanOptions, ScanOutcome, run_scan
 
+if TYPE_CHECKING:
+    from hygiene.sandbox.aws import AwsSandbox, AwsScenario
+
 SECRET_ENV = "HYGIENE_DEMO_M365_CLIENT_SECRET"
+MOTO_MISSING = (
+    "the AWS part of the sandbox needs moto: install it with  pip install 'hygiene[sandbox]'  "
+    "(make demo does this), or run  hygiene demo --no-aws"
+)
 
 
-def write_demo_config(folder: Path, sandbox: Sandbox, org_id: str = "northwind", controls: str | None = None) -> Path:
-    """A config pointing at the sandbox; the CA is copied beside it so the config outlives the sandbox dir."""
+def _toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+
+def write_demo_config(
+    folder: Path,
+    sandbox: Sandbox,
+    org_id: str = "northwind",
+    controls: str | None = None,
+    aws: AwsSandbox | None = None,
+) -> Path:
+    """A config pointing at the sandboxes; CA and key are copied beside it so the config outlives the sandbox."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     ca = folder / "sandbox-ca.pem"
     shutil.copyfile(sandbox.ca_file, ca)
@@ -56,9 +80,30 @@ def write_demo_config(folder: Path, sandbox: Sandbox, org_id: str = "northwind",
             'ca_bundle = "sandbox-ca.pem"',
             "",
         ]
+    if aws is not None:
+        lines += [
+            "[sources.aws]",
+            f'role_arn = "{aws.role_arn}"',
+            f'organization_role = "{aws.organization_role}"',
+            f"regions = {_toml_list(aws.regions)}",
+            f'endpoint_url = "{aws.endpoint_url}"',
+            "",
+        ]
     path = folder / "northwind.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+@contextlib.contextmanager
+def aws_sandbox(scenario: AwsScenario | None, now: datetime, latency_ms: int = 0) -> Iterator[AwsSandbox]:
+    try:
+        from hygiene.sandbox.aws import AwsSandbox, northwind_aws
+    except ImportError as exc:
+        if "moto" in str(exc) or "flask" in str(exc).lower() or "werkzeug" in str(exc):
+            raise HygieneError(MOTO_MISSING) from None
+        raise
+    with AwsSandbox(scenario or northwind_aws(now), latency_ms=latency_ms) as sandbox:
+        yield sandbox
 
 
 def run_demo(
@@ -66,17 +111,19 @@ def run_demo(
     *,
     latency_ms: int = 0,
     scenario: Scenario | None = None,
+    with_aws: bool = True,
+    aws_scenario: AwsScenario | None = None,
     progress: Callable[[str, str], None] | None = None,
 ) -> ScanOutcome:
-    scenario = scenario or northwind(datetime.now(UTC))
-    with Sandbox(scenario, latency_ms=latency_ms) as sandbox:
-        config = load_config(write_demo_config(output / "demo-config", sandbox))
+    now = datetime.now(UTC)
+    scenario = scenario or northwind(now)
+    with contextlib.ExitStack() as stack:
+        sandbox = stack.enter_context(Sandbox(scenario, latency_ms=latency_ms))
+        aws = stack.enter_context(aws_sandbox(aws_scenario, now, latency_ms)) if with_aws else None
+        environ: dict[str, Any] = {SECRET_ENV: sandbox.client_secret}
+        if aws is not None:
+            environ.update({k: v for k, v in aws.environ().items() if k != "AWS_ENDPOINT_URL"})
+        config = load_config(write_demo_config(output / "demo-config", sandbox, aws=aws))
         return run_scan(
-            config,
-            ScanOptions(
-                output_dir=output,
-                operator="hygiene demo",
-                environ={SECRET_ENV: sandbox.client_secret},
-                progress=progress,
-            ),
+            config, ScanOptions(output_dir=output, operator="hygiene demo", environ=environ, progress=progress)
         )

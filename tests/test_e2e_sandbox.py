@@ -60,7 +60,7 @@ def mismatches(scenario: Scenario, report: ScanReport) -> list[str]:
 )
 def test_northwind_scan_matches_the_planted_defects(tmp_path: Path, variant: dict[str, Any]) -> None:
     scenario = northwind(NOW, **variant)
-    outcome = run_demo(tmp_path, scenario=scenario)
+    outcome = run_demo(tmp_path, scenario=scenario, with_aws=False)
     assert mismatches(scenario, outcome.report) == []
 
 
@@ -117,7 +117,7 @@ def test_throttled_sandbox_gives_identical_findings(tmp_path: Path) -> None:
 
 def test_generated_tenant_matches_by_construction(tmp_path: Path) -> None:
     scenario = generate(300, seed=7, now=NOW)
-    outcome = run_demo(tmp_path, scenario=scenario)
+    outcome = run_demo(tmp_path, scenario=scenario, with_aws=False)
     assert mismatches(scenario, outcome.report) == []
 
 
