@@ -35,8 +35,8 @@ _SIGNIN_PERMS = ("User.Read.All", "AuditLog.Read.All (Entra ID P1) or Reports.Re
 
 @check(
     id="m365.accounts.inactive",
-    summary="{open} of {assessed} staff accounts are unused but still open",
-    title="No stale member accounts",
+    summary="{open} of {assessed} Microsoft 365 accounts are unused but still open",
+    title="No stale Microsoft 365 member accounts",
     area="accounts",
     platform="m365",
     severity="medium",
@@ -55,8 +55,8 @@ def inactive_members(ctx: CheckContext) -> Outcome:
 
 @check(
     id="m365.accounts.guests_inactive",
-    summary="{open} of {assessed} guest accounts are unused but still open",
-    title="No stale guest accounts",
+    summary="{open} of {assessed} Microsoft 365 guest accounts are unused but still open",
+    title="No stale Microsoft 365 guest accounts",
     area="accounts",
     platform="m365",
     severity="low",
@@ -75,7 +75,7 @@ def inactive_guests(ctx: CheckContext) -> Outcome:
 @check(
     id="m365.accounts.admin_count",
     summary="the number of Global Administrators is outside the safe range",
-    title="Between 2 and 4 Global Administrators",
+    title="Between 2 and 4 Microsoft 365 Global Administrators",
     area="accounts",
     platform="m365",
     severity="medium",
@@ -102,7 +102,7 @@ def admin_count(ctx: CheckContext) -> Outcome:
 @check(
     id="m365.licences.unused",
     summary="licences of {open} types are paid for on unused or disabled accounts",
-    title="No licences on disabled or inactive accounts",
+    title="No Microsoft 365 licences on disabled or inactive accounts",
     area="accounts",
     platform="m365",
     severity="low",

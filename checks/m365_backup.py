@@ -12,7 +12,7 @@ WORKLOADS = (("exchange", "Exchange"), ("oneDriveForBusiness", "OneDrive"), ("sh
 @check(
     id="m365.backup.enabled",
     summary="{open} of {assessed} Microsoft 365 workloads have no backup",
-    title="Mailboxes, OneDrive and SharePoint are backed up",
+    title="Microsoft 365 mailboxes, OneDrive and SharePoint are backed up",
     area="backup",
     platform="m365",
     severity="critical",

@@ -25,8 +25,8 @@ def platform_of(device: M365Device) -> str:
 
 @check(
     id="m365.devices.os_supported",
-    summary="{open} of {assessed} devices run an operating system that no longer gets security fixes",
-    title="Managed devices run a supported OS",
+    summary="{open} of {assessed} Intune devices run an operating system that no longer gets security fixes",
+    title="Intune-managed devices run a supported OS",
     area="patching",
     platform="m365",
     severity="high",
@@ -93,7 +93,7 @@ def _patch_level(value: str | None) -> date | None:
 @check(
     id="m365.devices.patch_current",
     summary="{open} of {assessed} devices are behind on updates, non-compliant or not checking in",
-    title="Managed devices are patched and checking in",
+    title="Intune-managed devices are patched and checking in",
     area="patching",
     platform="m365",
     severity="high",

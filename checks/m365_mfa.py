@@ -22,8 +22,8 @@ def _enabled_members(data: M365Data) -> list[M365User]:
 
 @check(
     id="m365.mfa.registered",
-    summary="{open} of {assessed} staff accounts have no second factor registered",
-    title="Every enabled member can do MFA",
+    summary="{open} of {assessed} Microsoft 365 accounts have no second factor registered",
+    title="Every enabled Microsoft 365 member can do MFA",
     area="mfa",
     platform="m365",
     severity="high",
@@ -56,8 +56,8 @@ def mfa_registered(ctx: CheckContext) -> Outcome:
 
 @check(
     id="m365.mfa.enforced",
-    summary="{open} of {assessed} staff accounts can sign in with a password alone",
-    title="MFA is enforced for every enabled member",
+    summary="{open} of {assessed} Microsoft 365 accounts can sign in with a password alone",
+    title="MFA is enforced for every enabled Microsoft 365 member",
     area="mfa",
     platform="m365",
     severity="critical",
@@ -101,8 +101,8 @@ def mfa_enforced(ctx: CheckContext) -> Outcome:
 
 @check(
     id="m365.mfa.admins",
-    summary="{open} of {assessed} admin accounts lack MFA registration or enforcement",
-    title="Every admin has MFA registered and enforced",
+    summary="{open} of {assessed} Microsoft 365 admin accounts lack MFA registration or enforcement",
+    title="Every Microsoft 365 admin has MFA registered and enforced",
     area="mfa",
     platform="m365",
     severity="critical",
@@ -139,7 +139,7 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
 @check(
     id="m365.mfa.legacy_auth_blocked",
     summary="old email protocols that skip MFA are still allowed",
-    title="Legacy authentication is blocked",
+    title="Legacy authentication is blocked in Microsoft 365",
     area="mfa",
     platform="m365",
     severity="high",
