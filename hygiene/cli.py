@@ -421,5 +421,14 @@ def permissions(source: str | None) -> None:
     out.print(describe(source), markup=False, highlight=False)
 
 
+def _register_agent() -> None:
+    from hygiene.agent.cli import agent
+
+    main.add_command(agent)
+
+
+_register_agent()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

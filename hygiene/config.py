@@ -96,11 +96,29 @@ class SourcesConfig(_Strict):
     aws: AwsConfig | None = None
 
 
+class ScheduleConfig(_Strict):
+    """When the agent scans this organisation: standard crontab (Sunday = 0 or 7) in ``timezone``."""
+
+    cron: str = "0 2 * * mon"
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _valid(self) -> ScheduleConfig:
+        from hygiene.agent.schedule import ScheduleError, cron_trigger
+
+        try:
+            cron_trigger(self.cron, self.timezone)
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
 class Config(_Strict):
     organisation: OrganisationConfig
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    schedule: ScheduleConfig | None = None
     #: the file this was read from; relative paths inside it are resolved against its folder
     path: Path | None = Field(None, exclude=True)
 

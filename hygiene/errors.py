@@ -27,7 +27,7 @@ def format_validation_errors(errors: Sequence[Any]) -> str:
     parts = []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
-        msg = str(err.get("msg", "invalid value"))
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         kind = err.get("type", "")
         if kind == "missing":
             msg = "required key is missing"

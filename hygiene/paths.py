@@ -21,3 +21,18 @@ def builtin_checks_dir() -> Path:
 
 def policies_dir() -> Path:
     return _first_existing(_PACKAGE_DIR / "_pack" / "policies", _PACKAGE_DIR.parent / "policies")
+
+
+def default_data_dir() -> Path:
+    """Where history, locks and the agent's heartbeat live: HYGIENE_DATA_DIR, else the platform data folder."""
+    import os
+    import sys
+
+    override = os.environ.get("HYGIENE_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "hygiene"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "hygiene"
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "hygiene"

@@ -1,0 +1,52 @@
+"""The agent's heartbeat file: per organisation the last run, its status, and the next run."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class OrgBeat(BaseModel):
+    last_run: datetime | None = None
+    last_status: str | None = None  # ok / failures / incomplete / error
+    last_scan_id: str | None = None
+    last_error: str | None = None
+    next_run: datetime | None = None
+
+
+class Heartbeat(BaseModel):
+    pid: int
+    started_at: datetime
+    updated_at: datetime
+    state: str = "running"  # running / stopped
+    organisations: dict[str, OrgBeat] = Field(default_factory=dict)
+
+
+def heartbeat_path(data_dir: Path) -> Path:
+    return data_dir / "agent" / "heartbeat.json"
+
+
+def write_heartbeat(path: Path, beat: Heartbeat) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    beat.updated_at = datetime.now(UTC)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(beat.model_dump_json(indent=2))
+    os.replace(tmp, path)
+
+
+def read_heartbeat(path: Path) -> Heartbeat | None:
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    try:
+        return Heartbeat.model_validate(raw)
+    except ValueError:
+        return None

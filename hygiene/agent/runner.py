@@ -1,0 +1,162 @@
+"""`hygiene agent CONFIG_DIR`: APScheduler 3.x in the foreground, one job per organisation config.
+
+- each organisation's ``[schedule]`` (default: Mondays 02:00 UTC), standard crontab meaning;
+- ``max_instances=1`` and coalescing: a slow scan is never overlapped by the next, missed fires collapse into one;
+- catch-up: an organisation whose last run (heartbeat) is older than a fire time that has passed is scanned once
+  at start, so a machine that was off at 02:00 scans when it comes back;
+- a per-organisation lock file serialises the agent and manual ``hygiene scan`` runs;
+- SIGTERM/SIGINT: finish the running scan, then exit; SIGHUP: reload the configs and reschedule.
+A failing scan (or a broken config) is logged and recorded in the heartbeat; it never stops the agent.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_heartbeat, write_heartbeat
+from hygiene.agent.lock import organisation_lock
+from hygiene.agent.schedule import cron_trigger, missed_run, next_fire
+from hygiene.config import Config, ScheduleConfig, load_config
+from hygiene.errors import HygieneError, InputError
+
+log = structlog.get_logger(__name__)
+
+ScanFunction = Callable[[Config, Path], tuple[str, str | None]]  # (config, data dir) -> (status, scan id)
+
+
+def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
+    """Run one scan into ``<data dir>/reports/<org>/<scan id>``; return (ok / failures / incomplete, scan id)."""
+    from hygiene.scan import ScanOptions, new_scan_id, run_scan
+
+    output = data_dir / "reports" / config.organisation.id / new_scan_id(config.organisation.id, datetime.now(UTC))
+    outcome = run_scan(config, ScanOptions(output_dir=output, operator=f"hygiene agent (pid {os.getpid()})"))
+    report = outcome.report
+    if not report.complete:
+        return "incomplete", report.scan_id
+    return ("failures" if any(r.status.value == "fail" for r in report.results) else "ok"), report.scan_id
+
+
+class Agent:
+    def __init__(
+        self,
+        config_dir: Path,
+        data_dir: Path,
+        scan: ScanFunction = default_scan,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config_dir = config_dir
+        self.data_dir = data_dir
+        self.scan = scan
+        self.now = now
+        self.scheduler = BlockingScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600}
+        )
+        self.beat_path = heartbeat_path(data_dir)
+        previous = read_heartbeat(self.beat_path)
+        self.beat = Heartbeat(
+            pid=os.getpid(),
+            started_at=now(),
+            updated_at=now(),
+            organisations=previous.organisations if previous else {},
+        )
+        self._beat_lock = threading.Lock()
+        self.configs: dict[str, Path] = {}
+
+    # -- configs and jobs ---------------------------------------------------------------------------------
+    def load_configs(self) -> dict[str, Config]:
+        loaded: dict[str, Config] = {}
+        for path in sorted(self.config_dir.glob("*.toml")):
+            try:
+                config = load_config(path)
+            except HygieneError as exc:
+                log.error("config skipped", file=str(path), error=str(exc))
+                continue
+            if config.organisation.id in loaded:
+                log.error("config skipped: organisation id used twice", file=str(path), org=config.organisation.id)
+                continue
+            loaded[config.organisation.id] = config
+        return loaded
+
+    def schedule(self) -> int:
+        """(Re)build every job from the configs on disk; returns how many organisations are scheduled."""
+        configs = self.load_configs()
+        self.scheduler.remove_all_jobs()
+        self.configs = {org: cfg.path for org, cfg in configs.items() if cfg.path is not None}
+        now = self.now()
+        for org, config in configs.items():
+            schedule = config.schedule or ScheduleConfig()
+            trigger = cron_trigger(schedule.cron, schedule.timezone)
+            self.scheduler.add_job(
+                self.run_once, trigger, args=[org], id=org, name=f"scan {org}", replace_existing=True
+            )
+            beat = self.beat.organisations.setdefault(org, OrgBeat())
+            beat.next_run = next_fire(trigger, now)
+            missed = missed_run(trigger, beat.last_run, now)
+            if missed is not None:
+                log.info("catching up a missed scan", org=org, missed=missed.isoformat())
+                self.scheduler.add_job(
+                    self.run_once, "date", run_date=now, args=[org], id=f"{org}-catch-up", replace_existing=True
+                )
+        for gone in set(self.beat.organisations) - set(configs):
+            self.beat.organisations.pop(gone)
+        self._write_beat()
+        return len(configs)
+
+    def run_once(self, org: str) -> str:
+        """One scan of one organisation, under its lock; never raises."""
+        path = self.configs.get(org)
+        status, error, scan_id = "error", None, None
+        try:
+            if path is None:
+                raise InputError(None, f"no config for {org}")
+            config = load_config(path)
+            with organisation_lock(self.data_dir, org, on_wait=lambda: log.info("waiting for a running scan", org=org)):
+                status, scan_id = self.scan(config, self.data_dir)
+        except Exception as exc:  # the agent must outlive any one scan
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("scheduled scan failed", org=org, error=error, exc_info=not isinstance(exc, HygieneError))
+        with self._beat_lock:
+            beat = self.beat.organisations.setdefault(org, OrgBeat())
+            beat.last_run, beat.last_status, beat.last_error, beat.last_scan_id = self.now(), status, error, scan_id
+            job = self.scheduler.get_job(org)
+            beat.next_run = next_fire(job.trigger, self.now()) if job is not None else None
+        self._write_beat()
+        log.info("scheduled scan done", org=org, status=status)
+        return status
+
+    def _write_beat(self) -> None:
+        with self._beat_lock:
+            write_heartbeat(self.beat_path, self.beat)
+
+    # -- running ------------------------------------------------------------------------------------------
+    def _on_term(self, signum: int, frame: Any) -> None:
+        log.info("stopping: letting the running scan finish", signal=signum)
+        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    def _on_hup(self, signum: int, frame: Any) -> None:
+        count = self.schedule()
+        log.info("configs reloaded", organisations=count)
+
+    def run(self) -> None:
+        if self.schedule() == 0:
+            raise InputError(self.config_dir, "no valid organisation config (*.toml) to schedule")
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, self._on_hup)
+        log.info("agent started", organisations=sorted(self.configs), heartbeat=str(self.beat_path))
+        try:
+            self.scheduler.start()
+        finally:
+            self.beat.state = "stopped"
+            self._write_beat()
+            log.info("agent stopped")
