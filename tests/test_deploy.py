@@ -27,6 +27,8 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
     for hardening in ("NoNewPrivileges=yes", "ProtectSystem=strict", "UMask=0077", "User=hygiene"):
         assert hardening in service
     assert "Persistent=true" in (DEPLOY / "systemd" / "hygiene-scan@.timer").read_text()
+    agent = (DEPLOY / "systemd" / "hygiene-agent.service").read_text()
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in agent and "agent /etc/hygiene/orgs" in agent
 
 
 def test_dockerfile_lints_and_runs_as_non_root() -> None:
