@@ -9,7 +9,7 @@ import os
 import stat
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -96,6 +96,33 @@ class SourcesConfig(_Strict):
     aws: AwsConfig | None = None
 
 
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class WebhookConfig(_Strict):
+    #: name of the env var holding the webhook URL (it embeds a secret)
+    url_env: EnvName
+    format: Literal["teams", "slack", "json"] = "json"
+
+
+class EmailConfig(_Strict):
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(587, ge=1, le=65535)
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    to: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+
+
+class NotifyConfig(_Strict):
+    """After each agent scan: notify on regression (default), always or never, plus a weekly digest."""
+
+    on: Literal["regression", "always", "never"] = "regression"
+    digest: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "mon"
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    email: EmailConfig | None = None
+
+
 class ScheduleConfig(_Strict):
     """When the agent scans this organisation: standard crontab (Sunday = 0 or 7) in ``timezone``."""
 
@@ -119,6 +146,7 @@ class Config(_Strict):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     schedule: ScheduleConfig | None = None
+    notify: NotifyConfig | None = None
     #: the file this was read from; relative paths inside it are resolved against its folder
     path: Path | None = Field(None, exclude=True)
 

@@ -27,6 +27,7 @@ from hygiene.agent.lock import organisation_lock
 from hygiene.agent.schedule import cron_trigger, missed_run, next_fire
 from hygiene.config import Config, ScheduleConfig, load_config
 from hygiene.errors import HygieneError, InputError
+from hygiene.results import ScanReport
 
 log = structlog.get_logger(__name__)
 
@@ -37,12 +38,32 @@ def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
     """Run one scan into ``<data dir>/reports/<org>/<scan id>``; return (ok / failures / incomplete, scan id)."""
     from hygiene.scan import ScanOptions, new_scan_id, run_scan
 
-    output = data_dir / "reports" / config.organisation.id / new_scan_id(config.organisation.id, datetime.now(UTC))
+    reports = data_dir / "reports" / config.organisation.id
+    output = reports / new_scan_id(config.organisation.id, datetime.now(UTC))
     outcome = run_scan(config, ScanOptions(output_dir=output, operator=f"hygiene agent (pid {os.getpid()})"))
     report = outcome.report
+    if config.notify is not None:
+        from hygiene.notify.change import compare
+        from hygiene.notify.dispatch import notify
+
+        previous = previous_report(reports, exclude=output)
+        sent = notify(config.notify, config.organisation.id, compare(report, previous), data_dir, dict(os.environ))
+        log.info("notifications", org=config.organisation.id, sent=sent)
     if not report.complete:
         return "incomplete", report.scan_id
     return ("failures" if any(r.status.value == "fail" for r in report.results) else "ok"), report.scan_id
+
+
+def previous_report(reports: Path, exclude: Path) -> ScanReport | None:
+    """The newest earlier report.json of this organisation (scan ids sort by time), if any is readable."""
+    for path in sorted(reports.glob("*/report.json"), reverse=True):
+        if path.parent == exclude:
+            continue
+        try:
+            return ScanReport.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 class Agent:

@@ -1,0 +1,80 @@
+"""Delivery: webhook payloads in each service's incoming-webhook format, and email over SMTP with STARTTLS.
+
+- Microsoft Teams (Workflows "post to a channel when a webhook request is received"): an Adaptive Card in an
+  ``attachments`` message (https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/connectors-using);
+- Slack incoming webhooks: ``{"text": …, "blocks": […]}`` (https://api.slack.com/messaging/webhooks);
+- generic: the change as JSON.
+Webhook URLs and SMTP credentials are secrets: they come from environment variables named in the config.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import asdict
+from email.message import EmailMessage
+from typing import Any
+
+import requests
+
+from hygiene.notify.change import Change
+
+
+def teams_payload(change: Change) -> dict[str, Any]:
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "text": change.headline(), "wrap": True}
+    ]
+    body += [{"type": "TextBlock", "text": line, "wrap": True} for line in change.lines()[1:]]
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "body": body,
+                },
+            }
+        ],
+    }
+
+
+def slack_payload(change: Change) -> dict[str, Any]:
+    text = "\n".join(change.lines())
+    return {"text": change.headline(), "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def generic_payload(change: Change) -> dict[str, Any]:
+    return {"event": "hygiene.scan", "regression": change.regression, **asdict(change)}
+
+
+FORMATS = {"teams": teams_payload, "slack": slack_payload, "json": generic_payload}
+
+
+def post_webhook(url: str, fmt: str, change: Change, timeout: float = 15.0) -> None:
+    response = requests.post(url, json=FORMATS[fmt](change), timeout=timeout)
+    response.raise_for_status()
+
+
+def send_email(
+    host: str,
+    port: int,
+    sender: str,
+    recipients: list[str],
+    change: Change,
+    username: str | None = None,
+    password: str | None = None,
+    timeout: float = 30.0,
+) -> None:
+    message = EmailMessage()
+    message["Subject"] = f"[hygiene] {change.headline()}"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message.set_content("\n".join(change.lines()))
+    with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+        smtp.starttls(context=ssl.create_default_context())
+        if username and password:
+            smtp.login(username, password)
+        smtp.send_message(message)
