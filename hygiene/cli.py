@@ -146,6 +146,13 @@ def _scan_progress(platform: str, phase: str) -> None:
 )
 @click.option("--operator", default=None, help="Who ran the scan, for the report (default: user@host).")
 @click.option("--no-raw", is_flag=True, help="Do not keep raw vendor responses beside the report.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Record the scan in DIR/history.sqlite3 (default: HYGIENE_DATABASE_URL, else the platform data folder).",
+)
+@click.option("--no-history", is_flag=True, help="Do not record the scan in the history.")
 @click.pass_context
 @_guard
 def scan(
@@ -158,8 +165,11 @@ def scan(
     checks_dirs: tuple[Path, ...],
     operator: str | None,
     no_raw: bool,
+    data_dir: Path | None,
+    no_history: bool,
 ) -> None:
-    """Scan the organisation described by CONFIG and write reports."""
+    """Scan the organisation described by CONFIG, write reports and record the scan in the history."""
+    from hygiene.history import history_url
     from hygiene.scan import ScanOptions, default_output_dir, new_scan_id, run_scan
 
     config = load_config(config_path)
@@ -170,18 +180,29 @@ def scan(
     if ctx.obj.get("log_file") is None:
         output.mkdir(parents=True, exist_ok=True, mode=0o700)
         configure(ctx.obj["log_level"], output / "hygiene.log")
-    outcome = run_scan(
-        config,
-        ScanOptions(
-            output_dir=output,
-            formats=formats,
-            profile=profile,
-            extra_check_dirs=list(checks_dirs),
-            operator=operator,
-            keep_raw=not no_raw,
-            progress=_scan_progress,
-        ),
-    )
+    from hygiene.agent.lock import organisation_lock
+    from hygiene.paths import default_data_dir
+
+    org = config.organisation.id
+    # one scan at a time per organisation, whether started here or by the agent
+    with organisation_lock(
+        data_dir or default_data_dir(),
+        org,
+        on_wait=lambda: err.print(f"waiting for the running scan of {org} to finish…"),
+    ):
+        outcome = run_scan(
+            config,
+            ScanOptions(
+                output_dir=output,
+                formats=formats,
+                profile=profile,
+                extra_check_dirs=list(checks_dirs),
+                operator=operator,
+                keep_raw=not no_raw,
+                progress=_scan_progress,
+                history=None if no_history else history_url(data_dir),
+            ),
+        )
     _print_summary(outcome.report, {**outcome.files, "snapshot": outcome.snapshot_path})
     sys.exit(_exit_code(outcome.report, fail_on))
 
@@ -428,6 +449,16 @@ def _register_agent() -> None:
 
 
 _register_agent()
+
+
+def _register_history() -> None:
+    from hygiene.history.cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_history()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hygiene.config import load_config
 from hygiene.errors import HygieneError
+from hygiene.history.store import HISTORY_FILE
 from hygiene.sandbox import Sandbox, Scenario, northwind
 from hygiene.scan import ScanOptions, ScanOutcome, run_scan
 
@@ -125,5 +126,12 @@ def run_demo(
             environ.update({k: v for k, v in aws.environ().items() if k != "AWS_ENDPOINT_URL"})
         config = load_config(write_demo_config(output / "demo-config", sandbox, aws=aws))
         return run_scan(
-            config, ScanOptions(output_dir=output, operator="hygiene demo", environ=environ, progress=progress)
+            config,
+            ScanOptions(
+                output_dir=output,
+                operator="hygiene demo",
+                environ=environ,
+                progress=progress,
+                history=output / HISTORY_FILE,  # the demo's own history, never the user's data folder
+            ),
         )

@@ -69,6 +69,8 @@ class ScanOptions:
     environ: dict[str, str] | None = None
     #: called with (platform, "start" | "done") so the CLI can show progress
     progress: Callable[[str, str], None] | None = None
+    #: where to record the scan: a database URL, or a path to a SQLite file; None: not recorded
+    history: str | Path | None = None
 
 
 @dataclass
@@ -134,6 +136,8 @@ def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:
         finished_at=datetime.now(UTC),
     )
     files = write_reports(report, options.output_dir, options.formats)
+    if options.history is not None:
+        record_history(options.history, report, {**files, "snapshot": snapshot_path})
     log.info(
         "scan finished",
         scan_id=scan_id,
@@ -142,6 +146,15 @@ def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:
         output=str(options.output_dir),
     )
     return ScanOutcome(report=report, files=files, snapshot_path=snapshot_path)
+
+
+def record_history(target: str | Path, report: ScanReport, files: dict[str, Path]) -> None:
+    from hygiene.history import HistoryStore, sqlite_url
+
+    url = sqlite_url(target) if isinstance(target, Path) else target
+    with HistoryStore(url) as store:
+        summary = store.record(report, files)
+    log.info("scan recorded in the history", scan_id=report.scan_id, baseline=summary.baseline, store=store.where)
 
 
 def default_output_dir(org_id: str) -> Path:

@@ -137,3 +137,10 @@ def scan() -> Callable[..., dict[str, CheckResult]]:
 @pytest.fixture
 def tenant() -> Iterator[Tenant]:
     yield healthy_tenant()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hygiene scan` records into the data folder: keep every test out of the user's."""
+    monkeypatch.setenv("HYGIENE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.delenv("HYGIENE_DATABASE_URL", raising=False)

@@ -208,3 +208,35 @@ def test_agent_process_status_reload_and_sigterm(tmp_path: Path) -> None:
 def test_agent_without_valid_configs_is_an_input_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["agent", str(tmp_path), "--data-dir", str(tmp_path / "d")])
     assert result.exit_code != 0
+
+
+def test_scheduled_scan_records_history_and_notifies_on_regression(tmp_path: Path) -> None:
+    import responses
+
+    from hygiene.demo import SECRET_ENV, write_demo_config
+    from hygiene.history import HistoryStore, history_url
+    from hygiene.sandbox import Sandbox, northwind
+
+    hook = "https://hooks.test/teams/secret-path"
+    with Sandbox(northwind(datetime.now(UTC), google=False)) as sandbox:
+        configs = tmp_path / "configs"
+        path = write_demo_config(configs, sandbox)
+        path.write_text(
+            path.read_text() + '\n[notify]\ndigest = "off"\nwebhooks = [{url_env = "HOOK", format = "teams"}]\n'
+        )
+        os.environ[SECRET_ENV], os.environ["HOOK"] = sandbox.client_secret, hook
+        try:
+            agent = Agent(configs, tmp_path / "data")
+            agent.schedule()
+            with responses.RequestsMock() as rsps:
+                rsps.add_passthru("https://127.0.0.1")
+                rsps.add(responses.POST, hook, status=200)
+                assert agent.run_once("northwind") == "failures"
+                assert len(rsps.calls) == 1  # first scan: everything failing is new
+                assert agent.run_once("northwind") == "failures"
+                assert len(rsps.calls) == 1  # nothing new the second time, digest off
+        finally:
+            os.environ.pop(SECRET_ENV)
+            os.environ.pop("HOOK")
+    store = HistoryStore(history_url(tmp_path / "data"))
+    assert len(store.scans("northwind")) == 2

@@ -40,7 +40,12 @@ def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
 
     reports = data_dir / "reports" / config.organisation.id
     output = reports / new_scan_id(config.organisation.id, datetime.now(UTC))
-    outcome = run_scan(config, ScanOptions(output_dir=output, operator=f"hygiene agent (pid {os.getpid()})"))
+    from hygiene.history import history_url
+
+    options = ScanOptions(
+        output_dir=output, operator=f"hygiene agent (pid {os.getpid()})", history=history_url(data_dir)
+    )
+    outcome = run_scan(config, options)
     report = outcome.report
     if config.notify is not None:
         from hygiene.notify.change import compare

@@ -1,0 +1,295 @@
+"""The history store: SQLite (WAL, busy timeout, files 0600 in a 0700 folder) by default, PostgreSQL by URL.
+
+One scan is written in one transaction: a process killed mid-write leaves either the whole scan or nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from hygiene.errors import HygieneError
+from hygiene.history.models import ScanSummary, StoredFile, StoredFinding, StoredResult, StoredScan, summary_of
+from hygiene.history.schema import SCHEMA_VERSION, check_results, findings, migrate, report_files, scans
+from hygiene.results import ScanReport
+
+DATABASE_URL_ENV = "HYGIENE_DATABASE_URL"
+HISTORY_FILE = "history.sqlite3"
+BUSY_TIMEOUT_S = 30
+
+
+class HistoryError(HygieneError):
+    """The history database cannot be opened or read, or holds no such organisation or scan."""
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{Path(path).expanduser().resolve()}"
+
+
+def history_url(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """``--data-dir`` wins, then ``HYGIENE_DATABASE_URL``, then ``history.sqlite3`` in the platform data folder
+    (or ``HYGIENE_DATA_DIR``)."""
+    from hygiene.paths import default_data_dir
+
+    if data_dir is not None:
+        return sqlite_url(data_dir / HISTORY_FILE)
+    env = os.environ if environ is None else environ
+    url = env.get(DATABASE_URL_ENV, "").strip()
+    return url or sqlite_url(default_data_dir() / HISTORY_FILE)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _new_id(key: Any) -> int:
+    assert key is not None
+    return int(key[0])
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below), pysqlite must not
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # take the write lock up front: no deadlock between two writers that both started by reading
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _prepare_sqlite_file(path: Path, create: bool) -> None:
+    if path.exists():
+        return
+    if not create:
+        raise HistoryError(f"no scan history at {path} (scans are recorded there by 'hygiene scan')")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.chmod(0o600)
+
+
+class HistoryStore:
+    """Open (and migrate) the history at ``url``. ``create=False``: a missing SQLite file is an error."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise HistoryError(f"not a database URL: {url!r} (expected sqlite:///PATH or postgresql://...)") from None
+        self.where = parsed.render_as_string(hide_password=True)
+        self.engine: Engine
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                path = Path(database)
+                self.where = str(path)
+                _prepare_sqlite_file(path, create)
+            self.engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            try:
+                self.engine = create_engine(parsed, pool_pre_ping=True)
+            except (ImportError, NoSuchModuleError) as exc:
+                raise HistoryError(f"history database {self.where}: driver not installed ({exc})") from None
+        with self._errors():
+            self.version = migrate(self.engine)
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            raise HistoryError(f"history database {self.where}: {cause}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ------------------------------------------------------------------------------------------
+    def record(
+        self, report: ScanReport, files: Mapping[str, Path] | None = None, *, baseline: bool | None = None
+    ) -> ScanSummary:
+        """Store one scan in one transaction. ``baseline=None``: the organisation's first scan becomes its
+        baseline. Files are recorded with their SHA-256."""
+        stored_files = [
+            StoredFile(format=fmt, path=str(Path(path).resolve()), sha256=sha256_file(Path(path)))
+            for fmt, path in (files or {}).items()
+        ]
+        org = report.organisation_id
+        with self._errors(), self.engine.begin() as conn:
+            if conn.execute(select(scans.c.id).where(scans.c.scan_id == report.scan_id)).first() is not None:
+                raise HistoryError(f"scan {report.scan_id} is already in the history")
+            if baseline is None:
+                baseline = not conn.execute(select(scans.c.id).where(scans.c.organisation_id == org).limit(1)).first()
+            elif baseline:
+                conn.execute(update(scans).where(scans.c.organisation_id == org).values(baseline=False))
+            summary = summary_of(report, baseline=baseline)
+            values = summary.model_dump(exclude={"failing_checks"})
+            values["started_at"], values["finished_at"] = _utc(summary.started_at), _utc(summary.finished_at)
+            scan_pk = _new_id(conn.execute(insert(scans).values(**values)).inserted_primary_key)
+            for result in report.results:
+                result_pk = _new_id(
+                    conn.execute(
+                        insert(check_results).values(
+                            scan_pk=scan_pk,
+                            check_id=result.check_id,
+                            title=result.title,
+                            status=result.status.value,
+                            severity=result.severity,
+                            area=result.area,
+                            platform=result.platform,
+                            assessed=result.assessed,
+                            failing=result.failing,
+                            accepted=result.accepted,
+                            reason=result.reason,
+                        )
+                    ).inserted_primary_key
+                )
+                if result.findings:
+                    conn.execute(
+                        insert(findings),
+                        [
+                            {
+                                "result_pk": result_pk,
+                                "resource_id": f.resource_id,
+                                "resource_name": f.resource_name,
+                                "detail": f.detail,
+                                "accepted_by": f.accepted_by,
+                            }
+                            for f in result.findings
+                        ],
+                    )
+            if stored_files:
+                conn.execute(insert(report_files), [{"scan_pk": scan_pk, **f.model_dump()} for f in stored_files])
+        return summary
+
+    def set_baseline(self, organisation_id: str, scan_id: str | None = None) -> ScanSummary:
+        """Make ``scan_id`` (default: the latest scan) the organisation's only baseline."""
+        chosen = self.find(organisation_id, scan_id or "latest")
+        with self._errors(), self.engine.begin() as conn:
+            conn.execute(update(scans).where(scans.c.organisation_id == organisation_id).values(baseline=False))
+            conn.execute(update(scans).where(scans.c.scan_id == chosen.scan_id).values(baseline=True))
+        return chosen.model_copy(update={"baseline": True})
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def organisations(self) -> list[str]:
+        with self._errors(), self.engine.begin() as conn:
+            query = select(scans.c.organisation_id).distinct().order_by(scans.c.organisation_id)
+            return list(conn.execute(query).scalars())
+
+    def scans(self, organisation_id: str) -> list[ScanSummary]:
+        """The organisation's scans, oldest first; unknown organisation -> HistoryError."""
+        failing = (
+            select(func.count())
+            .select_from(check_results)
+            .where(check_results.c.scan_pk == scans.c.id, check_results.c.status == "fail")
+            .scalar_subquery()
+        )
+        query = (
+            select(scans, failing.label("failing_checks"))
+            .where(scans.c.organisation_id == organisation_id)
+            .order_by(scans.c.started_at, scans.c.id)
+        )
+        with self._errors(), self.engine.begin() as conn:
+            rows = conn.execute(query).mappings().all()
+        if not rows:
+            known = ", ".join(self.organisations()) or "none yet"
+            raise HistoryError(f"no scans of organisation {organisation_id!r} in {self.where} (known: {known})")
+        return [self._summary(row) for row in rows]
+
+    @staticmethod
+    def _summary(row: Any) -> ScanSummary:
+        data = {k: row[k] for k in ScanSummary.model_fields if k in row}
+        data["started_at"], data["finished_at"] = _utc(row["started_at"]), _utc(row["finished_at"])
+        return ScanSummary(**data)
+
+    def find(self, organisation_id: str, ref: str) -> ScanSummary:
+        """``latest``, ``baseline``, ``previous`` (the one before the latest) or a scan id of this organisation."""
+        history = self.scans(organisation_id)
+        if ref == "latest":
+            return history[-1]
+        if ref == "baseline":
+            chosen = [s for s in history if s.baseline]
+            if not chosen:
+                raise HistoryError(f"organisation {organisation_id!r} has no baseline; see 'hygiene baseline set'")
+            return chosen[-1]
+        if ref == "previous":
+            return self.previous(organisation_id, history[-1].scan_id)
+        for summary in history:
+            if summary.scan_id == ref:
+                return summary
+        raise HistoryError(
+            f"no scan {ref!r} of organisation {organisation_id!r}; see 'hygiene history {organisation_id}'"
+        )
+
+    def previous(self, organisation_id: str, scan_id: str) -> ScanSummary:
+        history = self.scans(organisation_id)
+        ids = [s.scan_id for s in history]
+        if scan_id not in ids:
+            raise HistoryError(f"no scan {scan_id!r} of organisation {organisation_id!r}")
+        index = ids.index(scan_id)
+        if index == 0:
+            raise HistoryError(f"scan {scan_id} is the first scan of {organisation_id!r}: there is no previous scan")
+        return history[index - 1]
+
+    def load(self, scan_id: str) -> StoredScan:
+        with self._errors(), self.engine.begin() as conn:
+            row = conn.execute(select(scans).where(scans.c.scan_id == scan_id)).mappings().first()
+            if row is None:
+                raise HistoryError(f"no scan {scan_id!r} in {self.where}")
+            scan_pk = row["id"]
+            failing_count = 0
+            results: dict[int, StoredResult] = {}
+            for r in conn.execute(
+                select(check_results).where(check_results.c.scan_pk == scan_pk).order_by(check_results.c.id)
+            ).mappings():
+                data = {k: r[k] for k in StoredResult.model_fields if k != "findings"}
+                results[r["id"]] = StoredResult(**data)
+                failing_count += r["status"] == "fail"
+            query = (
+                select(findings)
+                .join(check_results, findings.c.result_pk == check_results.c.id)
+                .where(check_results.c.scan_pk == scan_pk)
+                .order_by(findings.c.id)
+            )
+            for f in conn.execute(query).mappings():
+                results[f["result_pk"]].findings.append(StoredFinding(**{k: f[k] for k in StoredFinding.model_fields}))
+            files = [
+                StoredFile(**{k: f[k] for k in StoredFile.model_fields})
+                for f in conn.execute(
+                    select(report_files).where(report_files.c.scan_pk == scan_pk).order_by(report_files.c.id)
+                ).mappings()
+            ]
+        summary = self._summary({**row, "failing_checks": failing_count})
+        return StoredScan(summary=summary, results=list(results.values()), files=files)
+
+
+__all__ = ["SCHEMA_VERSION", "HistoryError", "HistoryStore", "ScanSummary", "history_url", "sqlite_url"]
