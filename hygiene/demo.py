@@ -107,6 +107,27 @@ def aws_sandbox(scenario: AwsScenario | None, now: datetime, latency_ms: int = 0
         yield sandbox
 
 
+def _scan_sandbox(
+    scenario: Scenario,
+    aws: AwsSandbox | None,
+    output: Path,
+    latency_ms: int,
+    progress: Callable[[str, str], None] | None,
+    history: Path,
+) -> ScanOutcome:
+    with Sandbox(scenario, latency_ms=latency_ms) as sandbox:
+        environ: dict[str, Any] = {SECRET_ENV: sandbox.client_secret}
+        if aws is not None:
+            environ.update({k: v for k, v in aws.environ().items() if k != "AWS_ENDPOINT_URL"})
+        config = load_config(write_demo_config(output / "demo-config", sandbox, aws=aws))
+        return run_scan(
+            config,
+            ScanOptions(
+                output_dir=output, operator="hygiene demo", environ=environ, progress=progress, history=history
+            ),
+        )
+
+
 def run_demo(
     output: Path,
     *,
@@ -115,23 +136,15 @@ def run_demo(
     with_aws: bool = True,
     aws_scenario: AwsScenario | None = None,
     progress: Callable[[str, str], None] | None = None,
+    show_drift: bool = False,
 ) -> ScanOutcome:
+    """Scan the sandbox into ``output``. With ``show_drift`` (the CLI's demo), first scan an earlier state of
+    Northwind — Microsoft 365 Backup still on — into ``output/earlier-scan``, so the report's "Change over time"
+    section shows what broke since."""
     now = datetime.now(UTC)
-    scenario = scenario or northwind(now)
+    history = output / HISTORY_FILE  # the demo's own history, never the user's data folder
     with contextlib.ExitStack() as stack:
-        sandbox = stack.enter_context(Sandbox(scenario, latency_ms=latency_ms))
         aws = stack.enter_context(aws_sandbox(aws_scenario, now, latency_ms)) if with_aws else None
-        environ: dict[str, Any] = {SECRET_ENV: sandbox.client_secret}
-        if aws is not None:
-            environ.update({k: v for k, v in aws.environ().items() if k != "AWS_ENDPOINT_URL"})
-        config = load_config(write_demo_config(output / "demo-config", sandbox, aws=aws))
-        return run_scan(
-            config,
-            ScanOptions(
-                output_dir=output,
-                operator="hygiene demo",
-                environ=environ,
-                progress=progress,
-                history=output / HISTORY_FILE,  # the demo's own history, never the user's data folder
-            ),
-        )
+        if show_drift and scenario is None:
+            _scan_sandbox(northwind(now, backup="enabled"), aws, output / "earlier-scan", latency_ms, progress, history)
+        return _scan_sandbox(scenario or northwind(now), aws, output, latency_ms, progress, history)

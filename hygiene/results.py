@@ -108,6 +108,43 @@ class ProfileRef(_Model):
     thresholds: dict[str, Any] = Field(default_factory=dict)
 
 
+class DriftItem(_Model):
+    check_id: str
+    title: str
+    severity: str
+    detail: str
+
+
+class DriftSection(_Model):
+    """What changed since an earlier scan (the previous one, or the baseline)."""
+
+    against: Literal["previous", "baseline"]
+    against_scan_id: str
+    against_finished_at: datetime
+    score_before: float
+    score_delta: float
+    new_failures: list[DriftItem] = Field(default_factory=list)
+    regressed: list[DriftItem] = Field(default_factory=list)
+    resolved: list[DriftItem] = Field(default_factory=list)
+    no_longer_assessed: list[DriftItem] = Field(default_factory=list)
+    expired_exceptions: list[str] = Field(default_factory=list)
+    unchanged_failures: int = 0
+
+
+class TrendPoint(_Model):
+    scan_id: str
+    finished_at: datetime
+    score: float
+    grade: str
+
+
+class Drift(_Model):
+    since_previous: DriftSection | None = None
+    since_baseline: DriftSection | None = None
+    #: oldest first, this scan last
+    trend: list[TrendPoint] = Field(default_factory=list)
+
+
 class ScanReport(_Model):
     schema_version: str = REPORT_SCHEMA_VERSION
     tool: str = "hygiene"
@@ -127,6 +164,8 @@ class ScanReport(_Model):
     controls: ControlsRegister
     #: checks skipped because their platform was not part of this scan
     out_of_scope_platforms: list[str] = Field(default_factory=list)
+    #: change over time, from the scan history (absent for a scan without history)
+    drift: Drift | None = None
 
     @property
     def complete(self) -> bool:

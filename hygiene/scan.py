@@ -135,6 +135,10 @@ def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:
         started_at=started,
         finished_at=datetime.now(UTC),
     )
+    if options.history is not None:
+        from hygiene.history.drift import drift_for
+
+        report.drift = drift_for(options.history, report)
     files = write_reports(report, options.output_dir, options.formats)
     if options.history is not None:
         record_history(options.history, report, {**files, "snapshot": snapshot_path})

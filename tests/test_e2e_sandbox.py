@@ -147,6 +147,15 @@ def test_cli_demo(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--output", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert "Open the report" in result.output and "report.html" in result.output
+    # two scans with a change between them: the drift section shows what broke since the earlier scan
+    summary = (tmp_path / "demo" / "summary.md").read_text()
+    assert "Since the last scan" in summary
+    assert "- New: Microsoft 365 mailboxes, OneDrive and SharePoint are backed up" in summary
+    html = (tmp_path / "demo" / "report.html").read_text()
+    assert "Change over time" in html and "<polyline" in html
+    report = json.loads((tmp_path / "demo" / "report.json").read_text())
+    assert [p["scan_id"] for p in report["drift"]["trend"]][-1] == report["scan_id"]
+    assert report["drift"]["since_previous"]["new_failures"][0]["check_id"] == "m365.backup.enabled"
 
 
 def test_wrong_secret_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

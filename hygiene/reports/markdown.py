@@ -71,6 +71,17 @@ def render_markdown(
         + "."
     )
 
+    drift = report.drift.since_previous if report.drift else None
+    if drift is not None:
+        add("")
+        add(f"## Since the last scan ({drift.against_finished_at.date().isoformat()}): score {drift.score_delta:+.0f}")
+        add("")
+        changes = [f"- New: {md_escape(i.title)} ({md_escape(i.detail)})" for i in drift.new_failures]
+        changes += [f"- Worse: {md_escape(i.title)} ({md_escape(i.detail)})" for i in drift.regressed]
+        changes += [f"- Exception expired: {md_escape(e)}" for e in drift.expired_exceptions]
+        changes += [f"- Fixed: {md_escape(i.title)}" for i in drift.resolved]
+        lines.extend(changes or ["No change in what fails."])
+
     risks = top_risks(report.results)
     add("")
     add("## Top risks")

@@ -1,0 +1,72 @@
+"""The report's "since last scan" and "since baseline" sections and its score trend, from the history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hygiene.history.diff import CheckChange, ScanDiff, diff_scans
+from hygiene.history.models import ScanSummary, stored_from_report
+from hygiene.history.store import HistoryError, HistoryStore, sqlite_url
+from hygiene.results import Drift, DriftItem, DriftSection, ScanReport, TrendPoint
+
+TREND_LENGTH = 12
+
+
+def _item(change: CheckChange, detail: str) -> DriftItem:
+    return DriftItem(check_id=change.check_id, title=change.title, severity=change.severity, detail=detail)
+
+
+def _section(kind: str, earlier: ScanSummary, diff: ScanDiff, score_now: float) -> DriftSection:
+    def counts(change: CheckChange) -> str:
+        return f"{change.failing_before} -> {change.failing_after} failing"
+
+    return DriftSection(
+        against=kind,
+        against_scan_id=earlier.scan_id,
+        against_finished_at=earlier.finished_at,
+        score_before=earlier.score,
+        score_delta=round(score_now - earlier.score, 1),
+        new_failures=[
+            _item(c, f"{c.failing_after} failing (was {c.status_before or 'absent'})") for c in diff.new_failures
+        ],
+        regressed=[_item(c, counts(c)) for c in diff.regressed],
+        resolved=[_item(c, f"now {c.status_after or 'absent'}") for c in diff.resolved],
+        no_longer_assessed=[_item(c, f"now {c.status_after or 'absent'}") for c in diff.no_longer_assessed],
+        expired_exceptions=sorted(
+            {f"{e.exception_id}: {e.check_id} {e.resource_name}" for e in diff.expired_exceptions}
+        ),
+        unchanged_failures=len(diff.unchanged),
+    )
+
+
+def drift_for(target: str | Path, report: ScanReport) -> Drift | None:
+    """Compare the report with the stored scans of its organisation (before it is itself recorded)."""
+    url = sqlite_url(target) if isinstance(target, Path) else target
+    try:
+        with HistoryStore(url, create=False) as store:
+            history = [s for s in store.scans(report.organisation_id) if s.scan_id != report.scan_id]
+            if not history:
+                return None
+            current = stored_from_report(report)
+            previous = history[-1]
+            baseline = next((s for s in history if s.baseline), history[0])
+            since_previous = _section(
+                "previous", previous, diff_scans(store.load(previous.scan_id), current), report.score.value
+            )
+            since_baseline = None
+            if baseline.scan_id != previous.scan_id:
+                since_baseline = _section(
+                    "baseline", baseline, diff_scans(store.load(baseline.scan_id), current), report.score.value
+                )
+    except HistoryError:
+        return None  # no store yet, or no scan of this organisation: nothing to compare with
+    trend = [
+        TrendPoint(scan_id=s.scan_id, finished_at=s.finished_at, score=s.score, grade=s.grade)
+        for s in history[-(TREND_LENGTH - 1) :]
+    ]
+    trend.append(
+        TrendPoint(
+            scan_id=report.scan_id, finished_at=report.finished_at, score=report.score.value, grade=report.score.grade
+        )
+    )
+    return Drift(since_previous=since_previous, since_baseline=since_baseline, trend=trend)
