@@ -240,3 +240,40 @@ def test_scheduled_scan_records_history_and_notifies_on_regression(tmp_path: Pat
             os.environ.pop("HOOK")
     store = HistoryStore(history_url(tmp_path / "data"))
     assert len(store.scans("northwind")) == 2
+
+
+def test_manual_scan_waits_for_the_agents_scan(tmp_path: Path) -> None:
+    from hygiene.demo import SECRET_ENV, write_demo_config
+    from hygiene.sandbox import Sandbox, northwind
+
+    data = tmp_path / "data"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import time, pathlib\n"
+                "from hygiene.agent.lock import organisation_lock\n"
+                f"with organisation_lock(pathlib.Path({str(data)!r}), 'northwind'):\n"
+                "    print('held', flush=True)\n    time.sleep(1.5)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with Sandbox(northwind(datetime.now(UTC), google=False)) as sandbox:
+            config = write_demo_config(tmp_path / "cfg", sandbox)
+            started = time.monotonic()
+            result = CliRunner().invoke(
+                main,
+                ["scan", str(config), "--output", str(tmp_path / "out"), "--data-dir", str(data)],
+                env={SECRET_ENV: sandbox.client_secret},
+            )
+            waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert "waiting for the running scan of northwind" in result.stderr
+    assert waited >= 1.0
