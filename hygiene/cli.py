@@ -293,7 +293,7 @@ def demo(ctx: click.Context, output: Path, latency_ms: int, no_aws: bool) -> Non
     output.mkdir(parents=True, exist_ok=True, mode=0o700)
     if ctx.obj.get("log_file") is None:
         configure(ctx.obj["log_level"], output / "hygiene.log")
-    outcome = run_demo(output, latency_ms=latency_ms, with_aws=not no_aws, progress=_scan_progress)
+    outcome = run_demo(output, latency_ms=latency_ms, with_aws=not no_aws, progress=_scan_progress, show_drift=True)
     _print_summary(outcome.report, {**outcome.files, "snapshot": outcome.snapshot_path})
     html = outcome.files.get("html")
     if html is not None:
@@ -459,6 +459,15 @@ def _register_history() -> None:
 
 
 _register_history()
+
+
+def _register_portfolio() -> None:
+    from hygiene.portfolio import portfolio
+
+    main.add_command(portfolio)
+
+
+_register_portfolio()
 
 
 if __name__ == "__main__":  # pragma: no cover

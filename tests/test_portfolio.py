@@ -1,0 +1,240 @@
+"""`hygiene portfolio CONFIG_DIR`: one page (HTML + JSON) over every configured organisation's history."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from hygiene.cli import main
+from hygiene.history import HistoryStore, history_url
+from hygiene.portfolio import sparkline
+from hygiene.results import CheckResult, ControlsRegister, ProfileRef, ScanReport, Score, Status
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+CONFIG = """\
+[organisation]
+id = "{org}"
+name = "{name}"
+
+[sources.m365]
+tenant_id = "t"
+client_id = "c"
+client_secret_env = "NOT_SET_ANYWHERE"
+"""
+
+
+def write_config(folder: Path, org: str, name: str) -> None:
+    (folder / f"{org}.toml").write_text(CONFIG.format(org=org, name=name))
+
+
+def check(check_id: str, severity: str, failing: int = 0) -> CheckResult:
+    return CheckResult(
+        check_id=check_id,
+        title=f"title of {check_id}",
+        area="identity",
+        platform="m365",
+        severity=severity,
+        status=Status.FAIL if failing else Status.PASS,
+        assessed=10,
+        failing=failing,
+    )
+
+
+def scan(org: str, n: int, at: datetime, score: float, grade: str, results: list[CheckResult]) -> ScanReport:
+    return ScanReport(
+        tool_version="test",
+        organisation_id=org,
+        organisation_name=org.title(),
+        scan_id=f"{org}-{n}",
+        started_at=at,
+        finished_at=at + timedelta(minutes=1),
+        evaluated_at=at,
+        as_of=at.date(),
+        operator="tester",
+        profile=ProfileRef(name="sme-baseline", title="SME baseline"),
+        sources={},
+        score=Score(value=score, grade=grade, coverage=0.9),
+        results=results,
+        controls=ControlsRegister(),
+    )
+
+
+def setup(tmp_path: Path) -> tuple[Path, Path]:
+    """acme: 12 scans, fresh, grade D; evil (<script> name): one stale scan, grade B; ghost: never scanned;
+    broken.toml: not a valid config."""
+    configs, data = tmp_path / "configs", tmp_path / "data"
+    configs.mkdir()
+    write_config(configs, "acme", "Acme Ltd")
+    write_config(configs, "evil", "<script>alert(1)</script> & Co")
+    write_config(configs, "ghost", "Ghost GmbH")
+    (configs / "broken.toml").write_text("[organisation\n")
+    (configs / "notes.txt").write_text("not a config")
+    acme_failing = [
+        check("m365.low", "low", 7),
+        check("m365.mfa", "critical", 3),
+        check("m365.pass", "critical"),
+        check("m365.guests", "high", 1),
+        check("m365.admins", "high", 4),
+    ]
+    with HistoryStore(history_url(data)) as store:
+        for n in range(12):  # scores 50..61, oldest first
+            at = NOW - timedelta(days=12 - n)
+            store.record(scan("acme", n, at, 50.0 + n, "F", [check("m365.mfa", "critical", 1)]))
+        store.record(scan("acme", 12, NOW - timedelta(hours=2), 64.5, "D", acme_failing))
+        store.record(scan("evil", 0, NOW - timedelta(days=30), 85.0, "B", [check("m365.mfa", "critical")]))
+        store.record(scan("stranger", 0, NOW, 10.0, "F", []))  # in the history, not configured: left out
+    return configs, data
+
+
+def iso(at: datetime) -> str:
+    return (at + timedelta(minutes=1)).isoformat()
+
+
+def test_portfolio_json_html_and_modes(tmp_path: Path) -> None:
+    configs, data = setup(tmp_path)
+    output = tmp_path / "out"
+    result = CliRunner().invoke(main, ["portfolio", str(configs), "--data-dir", str(data), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert str((output / "portfolio.html").resolve()) in result.stdout
+    assert "broken.toml" in result.stderr
+
+    for name in ("portfolio.html", "portfolio.json"):
+        assert ((output / name).stat().st_mode & 0o777) == 0o600
+    assert {p.name for p in output.iterdir()} == {"portfolio.html", "portfolio.json"}  # no temporary files left
+
+    doc = json.loads((output / "portfolio.json").read_text())
+    generated = datetime.fromisoformat(doc.pop("generated_at"))
+    assert NOW - timedelta(seconds=1) <= generated <= datetime.now(UTC)
+    errors = doc.pop("errors")
+    assert [e["config"] for e in errors] == ["broken.toml"]
+    assert "invalid TOML" in errors[0]["error"]
+    assert doc == {
+        "stale_days": 14,
+        "organisations": [
+            {
+                "id": "acme",
+                "name": "Acme Ltd",
+                "config": "acme.toml",
+                "scanned": True,
+                "scans": 13,
+                "scan_id": "acme-12",
+                "last_scan_at": iso(NOW - timedelta(hours=2)),
+                "score": 64.5,
+                "grade": "D",
+                "coverage": 0.9,
+                "complete": True,
+                "score_delta": 3.5,
+                "trend": [53.0, 54.0, 55.0, 56.0, 57.0, 58.0, 59.0, 60.0, 61.0, 64.5],
+                "worst_issues": [
+                    {"check_id": "m365.mfa", "title": "title of m365.mfa", "severity": "critical", "failing": 3},
+                    {"check_id": "m365.admins", "title": "title of m365.admins", "severity": "high", "failing": 4},
+                    {"check_id": "m365.guests", "title": "title of m365.guests", "severity": "high", "failing": 1},
+                ],
+                "stale": False,
+            },
+            {
+                "id": "evil",
+                "name": "<script>alert(1)</script> & Co",
+                "config": "evil.toml",
+                "scanned": True,
+                "scans": 1,
+                "scan_id": "evil-0",
+                "last_scan_at": iso(NOW - timedelta(days=30)),
+                "score": 85.0,
+                "grade": "B",
+                "coverage": 0.9,
+                "complete": True,
+                "score_delta": None,
+                "trend": [85.0],
+                "worst_issues": [],
+                "stale": True,
+            },
+            {
+                "id": "ghost",
+                "name": "Ghost GmbH",
+                "config": "ghost.toml",
+                "scanned": False,
+                "scans": 0,
+                "scan_id": None,
+                "last_scan_at": None,
+                "score": None,
+                "grade": None,
+                "coverage": None,
+                "complete": None,
+                "score_delta": None,
+                "trend": [],
+                "worst_issues": [],
+                "stale": True,
+            },
+        ],
+    }
+
+    html = (output / "portfolio.html").read_text()
+    for text in ("Acme Ltd", "Ghost GmbH", "acme", "evil", "ghost", "never scanned", "broken.toml", "stale"):
+        assert text in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
+    assert "<script" not in html.lower()
+    assert html.count("<svg") == 2 and "<polyline" in html
+    assert "+3.5" in html and "title of m365.mfa (3 failing)" in html
+    assert not re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", html, re.IGNORECASE)
+    assert "http://" not in html and "https://" not in html and "@import" not in html
+    # worst grade first: D (acme) before B (evil), never scanned last
+    assert html.index("Acme Ltd") < html.index("&lt;script&gt;") < html.index("Ghost GmbH")
+
+
+def test_stale_days_option_and_no_history_yet(tmp_path: Path) -> None:
+    configs, data = setup(tmp_path)
+    result = CliRunner().invoke(
+        main, ["portfolio", str(configs), "--data-dir", str(data), "-o", str(tmp_path), "--stale-days", "60"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "portfolio.json").read_text())
+    assert [(o["id"], o["stale"]) for o in doc["organisations"]] == [
+        ("acme", False),
+        ("evil", False),
+        ("ghost", True),
+    ]
+    empty = tmp_path / "nowhere"
+    result = CliRunner().invoke(main, ["portfolio", str(configs), "--data-dir", str(empty), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert not (empty / "history.sqlite3").exists()  # read-only: no history created
+    doc = json.loads((tmp_path / "portfolio.json").read_text())
+    assert [(o["id"], o["scanned"], o["stale"]) for o in doc["organisations"]] == [
+        ("evil", False, True),
+        ("acme", False, True),
+        ("ghost", False, True),
+    ]
+
+
+def test_sort_worst_grade_then_lowest_score(tmp_path: Path) -> None:
+    configs, data = tmp_path / "configs", tmp_path / "data"
+    configs.mkdir()
+    rows = [("a-good", 95.0, "A"), ("b-bad", 40.0, "F"), ("c-meh", 75.0, "C"), ("d-worse", 30.0, "F"), ("e", 0, "-")]
+    with HistoryStore(history_url(data)) as store:
+        for org, score, grade in rows:
+            write_config(configs, org, org.upper())
+            store.record(scan(org, 0, NOW, score, grade, []))
+    result = CliRunner().invoke(main, ["portfolio", str(configs), "--data-dir", str(data), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "portfolio.json").read_text())
+    assert [o["id"] for o in doc["organisations"]] == ["e", "d-worse", "b-bad", "c-meh", "a-good"]
+    assert doc["errors"] == []
+
+
+def test_a_folder_without_configs_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("nothing here")
+    result = CliRunner().invoke(main, ["portfolio", str(tmp_path), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [f"error: {tmp_path}: no organisation configs (*.toml) in this folder"]
+    assert not (tmp_path / "portfolio.html").exists()
+
+
+def test_sparkline_coordinates() -> None:
+    assert sparkline([]) is None
+    assert sparkline([100.0]) == {"points": "", "cx": 2.0, "cy": 2.0}
+    assert sparkline([0.0, 50.0, 100.0]) == {"points": "2.0,26.0 60.0,14.0 118.0,2.0", "cx": 118.0, "cy": 2.0}
