@@ -112,6 +112,8 @@ class EmailConfig(_Strict):
     to: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
     username_env: EnvName | None = None
     password_env: EnvName | None = None
+    #: PEM CA bundle to verify the SMTP server's STARTTLS certificate with, instead of the system store
+    ca_bundle: Path | None = None
 
 
 class NotifyConfig(_Strict):
@@ -207,6 +209,11 @@ def load_config(path: Path) -> Config:
             if file is not None and not file.is_file():
                 raise InputError(path, f"sources.google.{key}: file {file} not found")
         _warn_if_world_readable(google.service_account_file, "sources.google.service_account_file")
+    email = config.notify.email if config.notify is not None else None
+    if email is not None:
+        email.ca_bundle = _resolve(base, email.ca_bundle)
+        if email.ca_bundle is not None and not email.ca_bundle.is_file():
+            raise InputError(path, f"notify.email.ca_bundle: file {email.ca_bundle} not found")
     for extra in config.checks.extra_dirs:
         if not extra.is_dir():
             raise InputError(path, f"checks.extra_dirs: folder {extra} not found")

@@ -13,6 +13,7 @@ import smtplib
 import ssl
 from dataclasses import asdict
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -53,9 +54,19 @@ def generic_payload(change: Change) -> dict[str, Any]:
 FORMATS = {"teams": teams_payload, "slack": slack_payload, "json": generic_payload}
 
 
+class DeliveryError(RuntimeError):
+    """A webhook could not be delivered; the message never contains the URL (which embeds a secret)."""
+
+
 def post_webhook(url: str, fmt: str, change: Change, timeout: float = 15.0) -> None:
-    response = requests.post(url, json=FORMATS[fmt](change), timeout=timeout)
-    response.raise_for_status()
+    # requests' own errors quote the URL (``… for url: https://…/secret``), and the caller logs the error:
+    # report only the kind of failure and the HTTP status.
+    try:
+        response = requests.post(url, json=FORMATS[fmt](change), timeout=timeout)
+    except requests.RequestException as exc:
+        raise DeliveryError(f"webhook request failed ({type(exc).__name__})") from None
+    if response.status_code >= 400:
+        raise DeliveryError(f"webhook answered HTTP {response.status_code}")
 
 
 def send_email(
@@ -67,14 +78,19 @@ def send_email(
     username: str | None = None,
     password: str | None = None,
     timeout: float = 30.0,
+    ca_bundle: Path | None = None,
 ) -> None:
+    """Send over SMTP after STARTTLS, certificate and host name verified against ``ca_bundle`` or the system CAs."""
     message = EmailMessage()
     message["Subject"] = f"[hygiene] {change.headline()}"
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message.set_content("\n".join(change.lines()))
+    context = (
+        ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle is not None else ssl.create_default_context()
+    )
     with smtplib.SMTP(host, port, timeout=timeout) as smtp:
-        smtp.starttls(context=ssl.create_default_context())
+        smtp.starttls(context=context)
         if username and password:
             smtp.login(username, password)
         smtp.send_message(message)

@@ -72,6 +72,7 @@ def _deliver(channel: dict[str, Any], change: Change, environ: dict[str, str], c
         change,
         environ.get(email.username_env or ""),
         environ.get(email.password_env or ""),
+        ca_bundle=email.ca_bundle,
     )
 
 
