@@ -17,7 +17,8 @@ HYGIENE = Path(sys.executable).with_name("hygiene")
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_units_verify(tmp_path: Path) -> None:
-    for unit in (DEPLOY / "systemd").iterdir():
+    systemd = DEPLOY / "systemd"
+    for unit in sorted([*systemd.glob("*.service"), *systemd.glob("*.timer")]):
         text = unit.read_text().replace("/opt/hygiene/venv/bin/hygiene", str(HYGIENE))
         (tmp_path / unit.name.replace("@.", "@northwind.")).write_text(text)
     units = sorted(str(p) for p in tmp_path.iterdir())
@@ -45,6 +46,19 @@ def test_compose_is_read_only_and_non_root() -> None:
     service = compose["services"]["hygiene"]
     assert service["read_only"] is True and service["user"] == "10001:10001" and service["cap_drop"] == ["ALL"]
     assert "./config:/config:ro" in service["volumes"]
+
+
+def test_kubernetes_cronjob_validates_against_the_schema() -> None:
+    validator = Path(sys.executable).with_name("kubernetes-validate")
+    if not validator.exists():
+        pytest.skip("kubernetes-validate is not installed")
+    result = subprocess.run(
+        [str(validator), "--strict", "-k", "1.30.0", str(DEPLOY / "kubernetes" / "cronjob.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and "passed" in result.stdout + result.stderr, result.stdout + result.stderr
 
 
 def test_kubernetes_cronjob() -> None:
