@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +28,7 @@ from hygiene.config import Config, load_config
 from hygiene.errors import HygieneError, InputError
 from hygiene.history.cli import data_dir_option
 from hygiene.history.store import HistoryStore, history_url
+from hygiene.reports._io import atomic_write
 
 TREND_POINTS = 10
 WORST_ISSUES = 3
@@ -288,30 +287,12 @@ def render_html(portfolio: Portfolio) -> str:
     )
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    os.chmod(path, FILE_MODE)
-
-
 def write_portfolio(portfolio: Portfolio, output: Path) -> dict[str, Path]:
     if not output.is_dir():
         output.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     files = {"html": output / "portfolio.html", "json": output / "portfolio.json"}
-    _atomic_write(files["json"], (json.dumps(portfolio.to_json(), indent=2) + "\n").encode("utf-8"))
-    _atomic_write(files["html"], render_html(portfolio).encode("utf-8"))
+    atomic_write(files["json"], (json.dumps(portfolio.to_json(), indent=2) + "\n").encode("utf-8"))
+    atomic_write(files["html"], render_html(portfolio).encode("utf-8"))
     return files
 
 
