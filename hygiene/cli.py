@@ -470,5 +470,14 @@ def _register_portfolio() -> None:
 _register_portfolio()
 
 
+def _register_evidence() -> None:
+    from hygiene.evidence.cli import evidence
+
+    main.add_command(evidence)
+
+
+_register_evidence()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,102 @@
+"""`hygiene evidence export ORG`, `hygiene evidence verify PACK.zip` and `hygiene evidence key`."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from hygiene.errors import HygieneError
+from hygiene.evidence.keys import EvidenceKeys, fingerprint
+from hygiene.evidence.pack import AUDIENCES, export_pack
+from hygiene.evidence.verify import verify_pack
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DATA_DIR_HELP = (
+    "Folder holding history.sqlite3 and the evidence keys (default: HYGIENE_DATA_DIR or the platform data folder)."
+)
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """HygieneError -> one line on stderr, exit 2 (as hygiene.cli does; not imported from it: no import cycle)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HygieneError as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def _data_dir(value: Path | None) -> Path:
+    from hygiene.paths import default_data_dir
+
+    return value if value is not None else default_data_dir()
+
+
+@click.group("evidence")
+def evidence() -> None:
+    """Signed evidence packs for insurers, customers and auditors (see docs/evidence.md)."""
+
+
+@evidence.command("export")
+@click.argument("organisation", metavar="ORG")
+@click.option("--scan", "scan_ref", default="latest", show_default=True, help="Scan id, or latest.")
+@click.option("--audience", type=click.Choice(AUDIENCES), default="insurer", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="FILE.zip")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP)
+@_guard
+def export(organisation: str, scan_ref: str, audience: str, output: Path | None, data_dir: Path | None) -> None:
+    """Build a signed evidence pack of a recorded scan of ORG."""
+    result = export_pack(
+        organisation, data_dir=_data_dir(data_dir), scan_ref=scan_ref, audience=audience, output=output
+    )
+    out.print(f"{result.path}: {audience} pack of scan {result.scan_id}, {len(result.files)} files", markup=False)
+    out.print(f"public key: {result.public_key_path} (SHA-256 {result.fingerprint})", markup=False)
+
+
+@evidence.command("verify")
+@click.argument("pack", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PUB.pem")
+@_guard
+def verify(pack: Path, key_path: Path | None) -> None:
+    """Check PACK.zip: every file against the manifest, and the manifest's signature. Exit 0 good, 1 failed,
+    2 unreadable."""
+    result = verify_pack(pack, key_path)
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False, highlight=False)
+    if result.key_fingerprint:
+        out.print(f"signing key: SHA-256 {result.key_fingerprint} (from {result.key_source})", markup=False)
+    if not result.ok:
+        for problem in result.problems:
+            out.print(f"FAIL {problem}", markup=False, highlight=False)
+        out.print(f"{pack}: verification FAILED ({len(result.problems)} problem(s))", markup=False)
+        sys.exit(1)
+    m = result.manifest
+    files = m.get("files")
+    out.print(
+        f"{pack}: OK - {len(files) if isinstance(files, list) else 0} files, organisation {m.get('organisation_id')}, "
+        f"scan {m.get('scan_id')}, audience {m.get('audience')}",
+        markup=False,
+    )
+
+
+@evidence.command("key")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP)
+@_guard
+def key(data_dir: Path | None) -> None:
+    """Print the SHA-256 fingerprint of this installation's evidence signing key (created if missing)."""
+    keys = EvidenceKeys(_data_dir(data_dir))
+    public = keys.signing_key().public_key()
+    out.print(f"SHA-256 {fingerprint(public)}", markup=False)
+    out.print(f"public key: {keys.folder / 'signing-key.pub.pem'}", markup=False)

@@ -1,0 +1,386 @@
+"""Build an evidence pack for one recorded scan.
+
+The scan is found in the history (which also holds the SHA-256 of its report files: a pack is only built
+from files that are unchanged since the scan). For the insurer and customer audiences every resource id and
+name becomes a pseudonym (see :class:`hygiene.evidence.keys.Pseudonymiser`), as does any occurrence of one,
+or of an e-mail address, in free text; the internal pack carries everything, raw vendor data included.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hygiene.evidence.keys import EvidenceError, EvidenceKeys, Pseudonymiser, fingerprint, public_pem
+from hygiene.evidence.pdf import render_summary_pdf
+from hygiene.results import ScanReport
+
+AUDIENCES = ("insurer", "customer", "internal")
+PACK_FORMAT = "hygiene-evidence-pack/1"
+MANIFEST, SIGNATURE, PACK_PUBLIC_KEY = "manifest.json", "manifest.sig", "signing-key.pub.pem"
+
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+#: snapshot keys whose values identify a person or a device
+_PERSON_KEYS = ("upn", "user_principal_name", "email", "user", "assigned_to", "serial_number")
+_NAME_KEYS = ("display_name", "name")
+_PERSON_OR_DEVICE_MARKERS = {"upn", "email", "user_principal_name", "serial_number", "device_type", "os", "model"}
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The bytes that are signed: sorted keys, no whitespace, UTF-8 (floats are not allowed in the manifest)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _snapshot_identifiers(path: Path | None) -> list[str]:
+    """User names, addresses and device names from the scan's snapshot (so that free text mentioning them is
+    pseudonymised even when they are not the resource of a finding)."""
+    if path is None or not path.is_file():
+        return []
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            snapshot = json.load(handle)
+    except (OSError, ValueError):
+        return []
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            keys = set(node)
+            names = _PERSON_KEYS + (_NAME_KEYS if keys & _PERSON_OR_DEVICE_MARKERS else ())
+            found.extend(node[k] for k in names if isinstance(node.get(k), str))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk({k: v for k, v in snapshot.items() if k in ("m365", "google", "aws")})
+    return found
+
+
+class Redactor:
+    """Replaces identifiers with pseudonyms: a finding's resource id and name both become the pseudonym of its
+    resource id; any other known identifier or e-mail address becomes the pseudonym of itself."""
+
+    def __init__(self, pseudonym: Callable[[str], str], report: Mapping[str, Any], extra: Iterable[str] = ()) -> None:
+        self.pseudonym = pseudonym
+        self.mapping: dict[str, str] = {}
+        for result in report.get("results", []):
+            for finding in result.get("findings", []):
+                rid, name = str(finding.get("resource_id", "")), str(finding.get("resource_name", ""))
+                self.mapping.setdefault(rid, pseudonym(rid))
+                if self.mapping.setdefault(name, pseudonym(rid)) != pseudonym(rid):
+                    self.mapping[name] = pseudonym(name)  # one name, several resources: a pseudonym of its own
+        for value in extra:
+            self.mapping.setdefault(value, pseudonym(value))
+        words = sorted((k for k in self.mapping if len(k.strip()) >= 3), key=lambda k: (-len(k), k))
+        alternatives = [re.escape(w) for w in words] + [_EMAIL]
+        self._pattern = re.compile(r"(?<![\w@])(?:" + "|".join(alternatives) + r")(?![\w@])")
+
+    def resource(self, resource_id: str) -> str:
+        return self.mapping.get(resource_id) or self.pseudonym(resource_id)
+
+    def text(self, value: str) -> str:
+        return self._pattern.sub(lambda m: self.mapping.get(m.group(0)) or self.pseudonym(m.group(0).lower()), value)
+
+    def deep(self, node: Any) -> Any:
+        if isinstance(node, str):
+            return self.text(node)
+        if isinstance(node, list):
+            return [self.deep(v) for v in node]
+        if isinstance(node, dict):
+            return {k: self.deep(v) for k, v in node.items()}
+        return node
+
+    def report(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The report with findings pseudonymised and free text (reasons, notes, scope, the exceptions register,
+        drift, operator) redacted. Check titles, remediation and references are the tool's own text: kept."""
+        out = dict(data)
+        results = []
+        for result in data.get("results", []):
+            r = dict(result)
+            for key in ("reason", "note"):
+                if isinstance(r.get(key), str):
+                    r[key] = self.text(r[key])
+            r["findings"] = [
+                {
+                    **f,
+                    "resource_id": self.resource(str(f["resource_id"])),
+                    "resource_name": self.resource(str(f["resource_id"])),
+                    "detail": self.text(str(f.get("detail", ""))),
+                    "data": self.deep(f.get("data", {})),
+                }
+                for f in result.get("findings", [])
+            ]
+            results.append(r)
+        out["results"] = results
+        out["sources"] = {
+            name: {**run, "scope": self.deep(run.get("scope", {})), "errors": self.deep(run.get("errors", []))}
+            for name, run in data.get("sources", {}).items()
+        }
+        out["controls"] = self.deep(data.get("controls", {}))
+        if data.get("drift") is not None:
+            out["drift"] = self.deep(data["drift"])
+        out["operator"] = self.text(str(data.get("operator", "")))
+        score = dict(data.get("score", {}))
+        score["caps"] = self.deep(score.get("caps", []))
+        out["score"] = score
+        return out
+
+
+@dataclass
+class ScanFiles:
+    """Where a recorded scan's files are, checked against the hashes in the history."""
+
+    report: Path
+    csv: Path | None = None
+    snapshot: Path | None = None
+    raw: list[tuple[str, Path]] = field(default_factory=list)
+
+
+def locate_scan_files(files: Iterable[Any], scan_id: str) -> ScanFiles:
+    by_format = {f.format: f for f in files}
+    if "json" not in by_format:
+        raise EvidenceError(f"the history has no report.json recorded for scan {scan_id}: cannot build a pack")
+    for stored in by_format.values():
+        path = Path(stored.path)
+        if not path.is_file():
+            if stored.format in ("json", "snapshot", "csv"):
+                raise EvidenceError(f"{path}: missing (recorded for scan {scan_id}); cannot build a pack")
+            continue
+        if sha256_bytes(path.read_bytes()) != stored.sha256:
+            raise EvidenceError(
+                f"{path}: changed since scan {scan_id} was recorded (SHA-256 differs from the history); "
+                "a pack must be built from the scan's unchanged files"
+            )
+    report_path = Path(by_format["json"].path)
+    scan = ScanFiles(
+        report=report_path,
+        csv=Path(by_format["csv"].path) if "csv" in by_format else None,
+        snapshot=Path(by_format["snapshot"].path) if "snapshot" in by_format else None,
+    )
+    raw_dir = report_path.parent / "raw"
+    if raw_dir.is_dir():
+        for path in sorted(raw_dir.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                scan.raw.append((path.relative_to(report_path.parent).as_posix(), path))
+    return scan
+
+
+def method_markdown(report: ScanReport, audience: str, redactor: Redactor | None) -> str:
+    from hygiene.permissions import PLATFORM_DATASETS
+
+    def red(value: str) -> str:
+        return redactor.text(value) if redactor is not None else value
+
+    lines = [
+        f"# Method: scan {report.scan_id}",
+        "",
+        f"- Organisation: {report.organisation_name} ({report.organisation_id})",
+        f"- Tool: {report.tool} {report.tool_version}",
+        f"- Scan id: {report.scan_id}",
+        f"- Started (UTC): {report.started_at.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        f"- Finished (UTC): {report.finished_at.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        f"- Operator: {red(report.operator)}",
+        f"- Profile: {report.profile.name} ({report.profile.title})",
+        f"- Audience of this pack: {audience}"
+        + ("" if audience == "internal" else " (resource ids and names are pseudonyms; counts are complete)"),
+        "",
+        "Every item was read through the vendors' read-only APIs listed below; hygiene never writes to a tenant,",
+        "domain or account. Counts cover the complete population the APIs returned, not a sample.",
+        "",
+        "## Scope",
+        "",
+    ]
+    for platform, run in sorted(report.sources.items()):
+        lines.append(
+            f"### {platform}: {run.status}, {run.requests} requests, "
+            f"{run.started_at.strftime('%Y-%m-%dT%H:%M:%SZ')} to {run.finished_at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        )
+        lines.append("")
+        for key, value in sorted(run.scope.items()):
+            lines.append(f"- {key}: {red(value)}")
+        if run.datasets:
+            lines += ["", "| dataset | read via | records | available |", "|---|---|---|---|"]
+            for name, state in sorted(run.datasets.items()):
+                via = state.endpoint or ""
+                lines.append(
+                    f"| {name} | {via} | {state.records} | "
+                    f"{'yes' if state.available else 'no: ' + red(state.reason or '')} |"
+                )
+        lines.append("")
+    if report.out_of_scope_platforms:
+        lines += [f"Platforms not in this scan: {', '.join(report.out_of_scope_platforms)}", ""]
+    lines += ["## Read-only permissions used", ""]
+    for platform in sorted(report.sources):
+        datasets = PLATFORM_DATASETS.get(platform, {})
+        if not datasets:
+            continue
+        lines += [f"### {platform}", "", "| dataset | what | permissions |", "|---|---|---|"]
+        for name, (what, perms, note) in datasets.items():
+            extra = f" ({note})" if note else ""
+            lines.append(f"| {name} | {what}{extra} | {', '.join(perms)} |")
+        lines.append("")
+    lines += [
+        "## Integrity",
+        "",
+        "manifest.json lists every file of this pack with its SHA-256 and size; manifest.sig is an Ed25519",
+        "signature over manifest.json's exact bytes. See docs/evidence.md to verify with hygiene or openssl.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    public_key_path: Path
+    organisation_id: str
+    scan_id: str
+    audience: str
+    files: list[str]
+    fingerprint: str
+
+
+def build_pack(
+    report_bytes: bytes,
+    scan: ScanFiles,
+    audience: str,
+    keys: EvidenceKeys,
+) -> dict[str, bytes]:
+    """Every file of the pack, name -> bytes (manifest and signature included)."""
+    if audience not in AUDIENCES:
+        raise EvidenceError(f"unknown audience {audience!r}; choose from {', '.join(AUDIENCES)}")
+    from hygiene.reports import render_csv
+    from hygiene.reports.csv_report import CSV_ENCODING
+    from hygiene.reports.json_report import render_json
+
+    try:
+        data = json.loads(report_bytes)
+        original = ScanReport.model_validate(data)
+    except ValueError as exc:
+        raise EvidenceError(f"{scan.report}: not a valid report ({exc})") from exc
+    files: dict[str, bytes] = {}
+    redactor: Redactor | None = None
+    if audience == "internal":
+        report = original
+        files["report.json"] = report_bytes
+        files["findings.csv"] = (
+            scan.csv.read_bytes()
+            if scan.csv is not None and scan.csv.is_file()
+            else render_csv(report).encode(CSV_ENCODING)
+        )
+        if scan.snapshot is not None and scan.snapshot.is_file():
+            files["snapshot.json.gz"] = scan.snapshot.read_bytes()
+        for name, path in scan.raw:
+            files[name] = path.read_bytes()
+    else:
+        redactor = Redactor(Pseudonymiser(keys.pseudonym_key()), data, _snapshot_identifiers(scan.snapshot))
+        report = ScanReport.model_validate(redactor.report(data))
+        files["report.json"] = render_json(report).encode("utf-8")
+        files["findings.csv"] = render_csv(report).encode(CSV_ENCODING)
+    controls = report.controls.model_dump(mode="json")
+    if audience != "internal" and controls.get("path"):
+        controls["path"] = Path(controls["path"]).name
+    files["exceptions.json"] = (
+        json.dumps(
+            {"scan_id": report.scan_id, "organisation_id": report.organisation_id, **controls},
+            indent=2,
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        + "\n"
+    ).encode("utf-8")
+    files["method.md"] = method_markdown(report, audience, redactor).encode("utf-8")
+    text = redactor.text if redactor is not None else (lambda s: s)
+    files["summary.pdf"] = render_summary_pdf(report, audience, text)
+
+    signing_key = keys.signing_key()
+    public_key = signing_key.public_key()
+    files[PACK_PUBLIC_KEY] = public_pem(public_key)
+    manifest = {
+        "format": PACK_FORMAT,
+        "organisation_id": report.organisation_id,
+        "scan_id": report.scan_id,
+        "scan_finished_at": report.finished_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "audience": audience,
+        "tool": report.tool,
+        "tool_version": report.tool_version,
+        "signing_key_sha256": fingerprint(public_key),
+        "files": [
+            {"path": name, "sha256": sha256_bytes(body), "size": len(body)} for name, body in sorted(files.items())
+        ],
+    }
+    manifest_bytes = canonical_json(manifest)
+    files[MANIFEST] = manifest_bytes
+    files[SIGNATURE] = signing_key.sign(manifest_bytes)
+    return files
+
+
+def write_zip(files: Mapping[str, bytes], path: Path, date_time: tuple[int, int, int, int, int, int]) -> None:
+    """A reproducible zip: sorted entries, one fixed time, fixed permissions; written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, files[name])
+    os.replace(tmp, path)
+
+
+def export_pack(
+    organisation_id: str,
+    *,
+    data_dir: Path,
+    scan_ref: str = "latest",
+    audience: str = "insurer",
+    output: Path | None = None,
+    history: str | None = None,
+) -> ExportResult:
+    """Build the pack of scan ``scan_ref`` (``latest`` or a scan id) of ``organisation_id`` from the history of
+    ``data_dir`` (or the ``history`` database URL), sign it with the key in ``data_dir``, write it as a zip."""
+    from hygiene.history import HistoryStore, history_url
+
+    if audience not in AUDIENCES:
+        raise EvidenceError(f"unknown audience {audience!r}; choose from {', '.join(AUDIENCES)}")
+    with HistoryStore(history or history_url(data_dir), create=False) as store:
+        if organisation_id not in store.organisations():
+            raise EvidenceError(f"no scans of organisation {organisation_id!r} in {store.where}")
+        summary = store.find(organisation_id, scan_ref)
+        stored = store.load(summary.scan_id)
+    scan = locate_scan_files(stored.files, summary.scan_id)
+    report_bytes = scan.report.read_bytes()
+    keys = EvidenceKeys(data_dir)
+    files = build_pack(report_bytes, scan, audience, keys)
+    target = output or Path.cwd() / f"evidence-{summary.scan_id}-{audience}.zip"
+    finished = summary.finished_at
+    write_zip(
+        files,
+        target,
+        (max(finished.year, 1980), finished.month, finished.day, finished.hour, finished.minute, finished.second),
+    )
+    public_key_path = target.with_name(target.name + ".pub.pem")
+    public_key_path.write_bytes(files[PACK_PUBLIC_KEY])
+    return ExportResult(
+        path=target,
+        public_key_path=public_key_path,
+        organisation_id=organisation_id,
+        scan_id=summary.scan_id,
+        audience=audience,
+        files=sorted(files),
+        fingerprint=fingerprint(keys.public_key()),
+    )

@@ -1,0 +1,108 @@
+"""summary.pdf: a one-to-few page summary of the scan (counts only, never a resource), byte-reproducible:
+reportlab's ``invariant=1`` plus fixed metadata and no date of the export itself."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from reportlab.lib import colors  # type: ignore[import-untyped]
+from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
+from reportlab.lib.units import mm  # type: ignore[import-untyped]
+from reportlab.platypus import (  # type: ignore[import-untyped]
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from hygiene.results import ScanReport
+
+
+def _esc(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str], str]) -> bytes:
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        invariant=1,
+        title=f"Security hygiene evidence - {report.organisation_name}",
+        author=f"{report.tool} {report.tool_version}",
+        subject=f"scan {report.scan_id}, {audience} pack",
+        creator=f"{report.tool} {report.tool_version}",
+        producer="hygiene evidence (reportlab)",
+        keywords="",
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+    )
+    grid = TableStyle(
+        [
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+            ("FONTSIZE", (0, 0), (-1, -1), 8),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ]
+    )
+    story: list[object] = [
+        Paragraph(_esc(f"Security hygiene evidence: {report.organisation_name}"), styles["Title"]),
+        Paragraph(
+            _esc(
+                f"Scan {report.scan_id} - {report.started_at:%Y-%m-%d %H:%M:%S} to {report.finished_at:%H:%M:%S} UTC "
+                f"- {report.tool} {report.tool_version} - profile {report.profile.name} - {audience} pack"
+            ),
+            styles["BodyText"],
+        ),
+        Spacer(1, 4 * mm),
+        Paragraph(
+            _esc(
+                f"Score {report.score.value:.1f} / 100, grade {report.score.grade}, "
+                f"coverage {_pct(report.score.coverage)} of the enabled checks' weight. "
+                f"Scan {'complete' if report.complete else 'INCOMPLETE'}."
+            ),
+            styles["Heading3"],
+        ),
+    ]
+    for cap in report.score.caps:
+        story.append(Paragraph(_esc(f"Grade capped: {redact(cap)}"), small))
+    story.append(Spacer(1, 3 * mm))
+    areas = [["Area", "Score", "Coverage", "Passed", "Failed", "Not assessed"]] + [
+        [a.area, "-" if a.score is None else f"{a.score:.1f}", _pct(a.coverage), a.passed, a.failed, a.not_assessed]
+        for a in report.score.areas
+    ]
+    table = Table(areas, repeatRows=1)
+    table.setStyle(grid)
+    story += [table, Spacer(1, 5 * mm), Paragraph("Checks", styles["Heading3"])]
+    rows: list[list[object]] = [["Check", "Severity", "Status", "Assessed", "Failing", "Accepted"]]
+    for r in report.results:
+        title = f"<b>{_esc(r.title)}</b><br/>{_esc(r.check_id)}"
+        if r.reason:
+            title += f"<br/><i>{_esc(redact(r.reason))}</i>"
+        rows.append([Paragraph(title, small), r.severity, r.status.value, r.assessed, r.failing, r.accepted])
+    checks = Table(rows, colWidths=[95 * mm, 18 * mm, 22 * mm, 15 * mm, 15 * mm, 15 * mm], repeatRows=1)
+    checks.setStyle(grid)
+    story += [checks, Spacer(1, 5 * mm)]
+    story.append(
+        Paragraph(
+            _esc(
+                "Counts cover the complete population the read-only APIs returned. The method, scope and permissions "
+                "are in method.md; every file of this pack is listed with its SHA-256 in manifest.json, signed with "
+                "Ed25519 in manifest.sig (see docs/evidence.md)."
+            ),
+            small,
+        )
+    )
+    doc.build(story)
+    return buf.getvalue()

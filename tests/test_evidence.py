@@ -1,0 +1,306 @@
+"""Signed evidence packs: export from a real sandbox scan, data minimisation, reproducibility, verification."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hygiene.cli import main
+from hygiene.demo import run_demo
+from hygiene.evidence import export_pack, verify_pack
+from hygiene.evidence.keys import public_pem
+from hygiene.results import ScanReport
+
+
+@pytest.fixture(scope="module")
+def scan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real sandbox scan, recorded in <dir>/history.sqlite3 (the data dir of the exports)."""
+    output = tmp_path_factory.mktemp("evidence-scan")
+    run_demo(output, with_aws=False)
+    return output
+
+
+@pytest.fixture
+def data_dir(scan_dir: Path, tmp_path: Path) -> Path:
+    """A private copy (its own keys), so that each test starts without evidence keys."""
+    target = tmp_path / "data"
+    shutil.copytree(scan_dir, target)
+    # the history points at the scan's files by absolute path: those stay in scan_dir
+    return target
+
+
+def export(data_dir: Path, audience: str, name: str | None = None) -> Path:
+    out = data_dir.parent / (name or f"{audience}.zip")
+    result = export_pack("northwind", data_dir=data_dir, audience=audience, output=out)
+    assert result.path == out
+    return out
+
+
+def entries(pack: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(pack) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def personal_strings(scan_dir: Path) -> set[str]:
+    """User names, addresses and device names the scan knows: user and device resource names of findings (not
+    licence SKUs or workloads such as "Exchange") and every e-mail address in the report."""
+    import re
+
+    report = ScanReport.model_validate_json((scan_dir / "report.json").read_bytes())
+    names = {
+        f.resource_name for r in report.results for f in r.findings if "@" in f.resource_name or r.area == "patching"
+    }
+    text = (scan_dir / "report.json").read_text(encoding="utf-8")
+    names |= set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text))
+    return {n for n in names if len(n) >= 4}
+
+
+def rewrite(pack: Path, target: Path, change: dict[str, bytes | None]) -> Path:
+    """A copy of ``pack`` with entries replaced (bytes), removed (None) or added."""
+    files = entries(pack)
+    for name, body in change.items():
+        if body is None:
+            files.pop(name, None)
+        else:
+            files[name] = body
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+    return target
+
+
+def test_insurer_and_customer_packs_carry_no_personal_data(scan_dir: Path, data_dir: Path) -> None:
+    known = personal_strings(scan_dir)
+    assert any("@" in n for n in known) and any("@" not in n for n in known)  # users and devices
+    for audience in ("insurer", "customer"):
+        files = entries(export(data_dir, audience))
+        assert set(files) == {
+            "summary.pdf",
+            "report.json",
+            "findings.csv",
+            "exceptions.json",
+            "method.md",
+            "manifest.json",
+            "manifest.sig",
+            "signing-key.pub.pem",
+        }
+        for name, body in files.items():
+            for value in known:
+                assert value.encode("utf-8") not in body, f"{audience}/{name} contains {value!r}"
+            assert b"@northwind" not in body
+        report = ScanReport.model_validate_json(files["report.json"])
+        findings = [f for r in report.results for f in r.findings]
+        assert findings and all(f.resource_id.startswith("res-") and len(f.resource_id) == 20 for f in findings)
+        assert all(f.resource_name == f.resource_id for f in findings)
+        original = ScanReport.model_validate_json((scan_dir / "report.json").read_bytes())
+        assert [r.failing for r in report.results] == [r.failing for r in original.results]  # counts intact
+        method = files["method.md"].decode()
+        assert original.scan_id in method and "Read-only permissions used" in method
+        assert "User.Read.All" in method or "admin.directory.user.readonly" in method
+    key = data_dir / "evidence" / "pseudonym.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert (data_dir / "evidence" / "signing-key.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_pseudonyms_are_stable_and_pdf_reproducible(data_dir: Path) -> None:
+    first, second = entries(export(data_dir, "insurer", "a.zip")), entries(export(data_dir, "insurer", "b.zip"))
+    assert first["report.json"] == second["report.json"]
+    assert first["findings.csv"] == second["findings.csv"]
+    assert first["summary.pdf"] == second["summary.pdf"]
+    assert first["summary.pdf"].startswith(b"%PDF")
+    assert first["manifest.sig"] == second["manifest.sig"]
+    assert (data_dir.parent / "a.zip").read_bytes() == (data_dir.parent / "b.zip").read_bytes()
+
+
+def test_pseudonyms_are_stable_across_scans(tmp_path: Path) -> None:
+    """Two scans of the same sandbox, one data dir: the same resource gets the same pseudonym."""
+    data = tmp_path / "data"
+    run_demo(data, with_aws=False)
+    one = ScanReport.model_validate_json(entries(export(data, "insurer", "one.zip"))["report.json"])
+    run_demo(data / "second", with_aws=False)
+    # record the second scan into the same history
+    from hygiene.history import HistoryStore, sqlite_url
+
+    second = ScanReport.model_validate_json((data / "second" / "report.json").read_bytes())
+    with HistoryStore(sqlite_url(data / "history.sqlite3")) as store:
+        store.record(second, {"json": data / "second" / "report.json", "csv": data / "second" / "findings.csv"})
+    two = ScanReport.model_validate_json(entries(export(data, "insurer", "two.zip"))["report.json"])
+    assert one.scan_id != two.scan_id
+    ids = lambda r: {(x.check_id, f.resource_id) for x in r.results for f in x.findings}  # noqa: E731
+    assert ids(one) & ids(two)
+    assert ids(one) == ids(two)
+
+
+def test_internal_pack_carries_everything(scan_dir: Path, data_dir: Path) -> None:
+    files = entries(export(data_dir, "internal"))
+    assert any(name.startswith("raw/m365/") for name in files)
+    assert "snapshot.json.gz" in files
+    assert files["report.json"] == (scan_dir / "report.json").read_bytes()
+    assert b"@northwind" in files["findings.csv"]
+
+
+def test_verify_good_pack_and_cli(data_dir: Path) -> None:
+    pack = export(data_dir, "insurer")
+    result = verify_pack(pack)
+    assert result.ok, result.problems
+    assert any("only against the key inside the pack" in n for n in result.notes)
+    assert verify_pack(pack, Path(str(pack) + ".pub.pem")).ok
+    runner = CliRunner()
+    res = runner.invoke(main, ["evidence", "verify", str(pack), "--key", str(pack) + ".pub.pem"])
+    assert res.exit_code == 0, res.output
+    assert "OK" in res.output
+    res = runner.invoke(main, ["evidence", "key", "--data-dir", str(data_dir)])
+    assert res.exit_code == 0 and result.key_fingerprint in res.output
+
+
+def test_cli_export(data_dir: Path) -> None:
+    out = data_dir.parent / "cli.zip"
+    res = CliRunner().invoke(
+        main,
+        [
+            "evidence",
+            "export",
+            "northwind",
+            "--audience",
+            "customer",
+            "--output",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and Path(str(out) + ".pub.pem").is_file()
+    res = CliRunner().invoke(main, ["evidence", "export", "nobody", "--data-dir", str(data_dir)])
+    assert res.exit_code == 2 and "nobody" in res.output
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"method.md": b"# rewritten\n"}, "method.md: SHA-256 differs"),
+        ({"exceptions.json": None}, "exceptions.json: missing"),
+        ({"extra.txt": b"hello"}, "extra.txt: extra file"),
+    ],
+    ids=["tampered", "removed", "added"],
+)
+def test_verify_detects_changes(data_dir: Path, change: dict[str, bytes | None], message: str) -> None:
+    pack = export(data_dir, "insurer")
+    bad = rewrite(pack, data_dir.parent / "bad.zip", change)
+    result = verify_pack(bad)
+    assert not result.ok
+    assert any(message in p for p in result.problems), result.problems
+    res = CliRunner().invoke(main, ["evidence", "verify", str(bad)])
+    assert res.exit_code == 1 and message in res.output
+
+
+def test_verify_wrong_key_and_forged_manifest(data_dir: Path, tmp_path: Path) -> None:
+    pack = export(data_dir, "insurer")
+    other = tmp_path / "other.pub.pem"
+    other.write_bytes(public_pem(Ed25519PrivateKey.generate().public_key()))
+    result = verify_pack(pack, other)
+    assert any("signature does not match" in p for p in result.problems)
+    assert any("not the key given with --key" in n for n in result.notes)
+    res = CliRunner().invoke(main, ["evidence", "verify", str(pack), "--key", str(other)])
+    assert res.exit_code == 1 and "signature does not match" in res.output
+    # a forger who rewrites a file and the manifest, and re-signs with their own key inside the pack
+    forger = Ed25519PrivateKey.generate()
+    files = entries(pack)
+    manifest = json.loads(files["manifest.json"])
+    files["method.md"] = b"forged\n"
+    import hashlib
+
+    for f in manifest["files"]:
+        if f["path"] == "method.md":
+            f["sha256"], f["size"] = hashlib.sha256(b"forged\n").hexdigest(), 7
+    mbytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+    forged = rewrite(
+        pack,
+        tmp_path / "forged.zip",
+        {"manifest.json": mbytes, "manifest.sig": forger.sign(mbytes), "method.md": b"forged\n"},
+    )
+    assert not verify_pack(forged, Path(str(pack) + ".pub.pem")).ok  # origin check catches it
+
+
+@pytest.mark.parametrize("name", ["../evil", "/etc/evil", "a/../../evil"])
+def test_verify_rejects_path_traversal(data_dir: Path, name: str) -> None:
+    pack = export(data_dir, "insurer")
+    bad = rewrite(pack, data_dir.parent / "evil.zip", {name: b"x"})
+    result = verify_pack(bad)
+    assert any(name in p and "rejected entry" in p for p in result.problems), result.problems
+    assert not (data_dir.parent.parent / "evil").exists()
+
+
+def test_verify_rejects_symlink(data_dir: Path) -> None:
+    pack = export(data_dir, "insurer")
+    files = entries(pack)
+    bad = data_dir.parent / "link.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        for n, body in files.items():
+            archive.writestr(n, body)
+        info = zipfile.ZipInfo("link")
+        info.create_system = 3
+        info.external_attr = 0o120777 << 16
+        archive.writestr(info, "/etc/passwd")
+    assert any("symbolic link" in p for p in verify_pack(bad).problems)
+
+
+def test_verify_unreadable_input(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip")
+    res = CliRunner().invoke(main, ["evidence", "verify", str(junk)])
+    assert res.exit_code == 2 and "not a readable zip" in res.output
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("manifest.json", b"{not json")
+        archive.writestr("manifest.sig", b"")
+    assert CliRunner().invoke(main, ["evidence", "verify", str(empty)]).exit_code == 2
+
+
+def test_export_refuses_changed_report(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run_demo(data, with_aws=False)
+    with (data / "findings.csv").open("ab") as handle:
+        handle.write(b"tampered\r\n")
+    res = CliRunner().invoke(
+        main, ["evidence", "export", "northwind", "--data-dir", str(data), "--output", str(tmp_path / "p.zip")]
+    )
+    assert res.exit_code == 2 and "changed since" in res.output
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+def test_openssl_verifies_the_pack(data_dir: Path, tmp_path: Path) -> None:
+    pack = export(data_dir, "insurer")
+    folder = tmp_path / "unzipped"
+    folder.mkdir()
+    for name, body in entries(pack).items():
+        (folder / name).write_bytes(body)
+    cmd = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "signing-key.pub.pem", "-rawin"]
+    cmd += ["-in", "manifest.json", "-sigfile", "manifest.sig"]
+    done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Signature Verified Successfully" in done.stdout
+    (folder / "manifest.json").write_bytes((folder / "manifest.json").read_bytes().replace(b"insurer", b"internal"))
+    assert subprocess.run(cmd, cwd=folder, capture_output=True, check=False).returncode != 0
+    if shutil.which("sha256sum"):
+        manifest = json.loads(entries(pack)["manifest.json"])
+        listing = "".join(f"{f['sha256']}  {f['path']}\n" for f in manifest["files"])
+        check = subprocess.run(["sha256sum", "-c", "-"], cwd=folder, input=listing, text=True, capture_output=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_pack_zip_is_stream_only(data_dir: Path) -> None:
+    """verify never writes: the zip is read from a file; nothing appears beside it."""
+    pack = export(data_dir, "insurer")
+    before = sorted(p.name for p in pack.parent.iterdir())
+    verify_pack(pack)
+    assert sorted(p.name for p in pack.parent.iterdir()) == before
+    assert io.BytesIO(pack.read_bytes()).getbuffer().nbytes > 0
