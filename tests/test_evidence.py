@@ -84,6 +84,8 @@ def test_insurer_and_customer_packs_carry_no_personal_data(scan_dir: Path, data_
         files = entries(export(data_dir, audience))
         assert set(files) == {
             "summary.pdf",
+            "answers.csv",
+            "answers.pdf",
             "report.json",
             "findings.csv",
             "exceptions.json",

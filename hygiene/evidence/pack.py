@@ -243,6 +243,22 @@ def method_markdown(report: ScanReport, audience: str, redactor: Redactor | None
     return "\n".join(lines)
 
 
+def answer_files(report: ScanReport) -> dict[str, bytes]:
+    """answers.csv and answers.pdf: the built-in insurer questionnaire answered from ``report`` (counts only,
+    so the pseudonymised report of an insurer or customer pack gives the same answers as the original)."""
+    from hygiene.answers import answer_sheet, load_questionnaire, render_answers_csv, render_answers_pdf
+    from hygiene.reports.csv_report import CSV_ENCODING
+
+    questionnaire = load_questionnaire()
+    answers = answer_sheet(report, questionnaire)
+    return {
+        "answers.csv": render_answers_csv(answers).encode(CSV_ENCODING),
+        "answers.pdf": render_answers_pdf(
+            answers, title=questionnaire.title, organisation=report.organisation_name, tool=report.tool
+        ),
+    }
+
+
 @dataclass
 class ExportResult:
     path: Path
@@ -306,6 +322,7 @@ def build_pack(
     files["method.md"] = method_markdown(report, audience, redactor).encode("utf-8")
     text = redactor.text if redactor is not None else (lambda s: s)
     files["summary.pdf"] = render_summary_pdf(report, audience, text)
+    files.update(answer_files(report))
 
     signing_key = keys.signing_key()
     public_key = signing_key.public_key()
