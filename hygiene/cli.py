@@ -479,5 +479,14 @@ def _register_evidence() -> None:
 _register_evidence()
 
 
+def _register_frameworks() -> None:
+    from hygiene.frameworks import frameworks
+
+    main.add_command(frameworks)
+
+
+_register_frameworks()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -21,8 +21,7 @@ import structlog
 
 from hygiene.checkapi import Check, check_meta_of
 from hygiene.errors import InputError
-from hygiene.paths import builtin_checks_dir, policies_dir
-from hygiene.yamlio import load_yaml_file
+from hygiene.paths import builtin_checks_dir
 
 log = structlog.get_logger(__name__)
 
@@ -71,19 +70,15 @@ def _entry_point_checks() -> Iterator[Check]:
 
 
 def load_framework_mappings() -> dict[str, dict[str, tuple[str, ...]]]:
-    path = policies_dir() / "frameworks" / "mappings.yaml"
-    if not path.exists():
+    """check id -> framework -> control ids from ``policies/frameworks/mappings.yaml`` (structure validated;
+    control ids and coverage are validated by :func:`hygiene.frameworks.validate`)."""
+    from hygiene.frameworks import MAPPINGS_FILE, frameworks_dir, load_mappings
+
+    folder = frameworks_dir()
+    if not (folder / MAPPINGS_FILE).exists():
         return {}
-    data = load_yaml_file(path) or {}
-    checks = data.get("checks", {}) if isinstance(data, dict) else {}
-    if not isinstance(checks, dict):
-        raise InputError(path, "checks: expected a mapping of check id -> framework -> control ids")
-    mappings: dict[str, dict[str, tuple[str, ...]]] = {}
-    for check_id, frameworks in checks.items():
-        if not isinstance(frameworks, dict):
-            raise InputError(path, f"checks.{check_id}: expected a mapping of framework -> list of ids")
-        mappings[str(check_id)] = {str(k): tuple(str(i) for i in (v or [])) for k, v in frameworks.items()}
-    return mappings
+    checks = load_mappings(folder).checks
+    return {check_id: {k: tuple(v) for k, v in frameworks.items()} for check_id, frameworks in checks.items()}
 
 
 class Registry:
