@@ -295,6 +295,13 @@ def demo(ctx: click.Context, output: Path, latency_ms: int, no_aws: bool) -> Non
         configure(ctx.obj["log_level"], output / "hygiene.log")
     outcome = run_demo(output, latency_ms=latency_ms, with_aws=not no_aws, progress=_scan_progress, show_drift=True)
     _print_summary(outcome.report, {**outcome.files, "snapshot": outcome.snapshot_path})
+    from hygiene.evidence.pack import export_pack
+
+    pack = export_pack(
+        outcome.report.organisation_id, data_dir=output, output=output / "evidence-insurer.zip", audience="insurer"
+    )
+    out.print(f"insurer evidence pack: {pack.path}")
+    out.print(f"  verify it: hygiene evidence verify {pack.path} --key {pack.public_key_path}")
     html = outcome.files.get("html")
     if html is not None:
         out.print(f"\nOpen the report: [bold]{html.resolve()}[/bold]")

@@ -156,6 +156,10 @@ def test_cli_demo(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "demo" / "report.json").read_text())
     assert [p["scan_id"] for p in report["drift"]["trend"]][-1] == report["scan_id"]
     assert report["drift"]["since_previous"]["new_failures"][0]["check_id"] == "m365.backup.enabled"
+    # and an insurer evidence pack that verifies
+    pack = tmp_path / "demo" / "evidence-insurer.zip"
+    verified = CliRunner().invoke(main, ["evidence", "verify", str(pack), "--key", f"{pack}.pub.pem"])
+    assert verified.exit_code == 0, verified.output
 
 
 def test_wrong_secret_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
