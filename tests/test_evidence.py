@@ -306,3 +306,19 @@ def test_pack_zip_is_stream_only(data_dir: Path) -> None:
     verify_pack(pack)
     assert sorted(p.name for p in pack.parent.iterdir()) == before
     assert io.BytesIO(pack.read_bytes()).getbuffer().nbytes > 0
+
+
+def test_pdfs_state_the_key_figures(data_dir: Path, scan_dir: Path) -> None:
+    import io
+    import json
+
+    from pypdf import PdfReader
+
+    files = entries(export(data_dir, "insurer"))
+    report = json.loads(files["report.json"])
+    summary = "".join(page.extract_text() for page in PdfReader(io.BytesIO(files["summary.pdf"])).pages)
+    assert f"Score {report['score']['value']} / 100, grade {report['score']['grade']}" in summary
+    assert "Microsoft 365 mailboxes, OneDrive and SharePoint are backed up" in summary  # tool text stays readable
+    assert report["scan_id"] in summary.replace("\n", "")
+    answers = "".join(page.extract_text() for page in PdfReader(io.BytesIO(files["answers.pdf"])).pages)
+    assert "MFA" in answers and ("Partially" in answers or "No" in answers)

@@ -85,7 +85,17 @@ class Redactor:
                     self.mapping[name] = pseudonym(name)  # one name, several resources: a pseudonym of its own
         for value in extra:
             self.mapping.setdefault(value, pseudonym(value))
-        words = sorted((k for k in self.mapping if len(k.strip()) >= 3), key=lambda k: (-len(k), k))
+        # the tool's own vocabulary (check titles, remediation) names workloads such as "OneDrive" that are also
+        # resource names: those are not personal and stay readable in free text (findings still pseudonymise them)
+        vocabulary = {
+            word.casefold()
+            for result in report.get("results", [])
+            for word in re.findall(r"[\w-]+", f"{result.get('title', '')} {result.get('remediation', '')}")
+        } | {"tenant"}
+        words = sorted(
+            (k for k in self.mapping if len(k.strip()) >= 3 and ("@" in k or k.casefold() not in vocabulary)),
+            key=lambda k: (-len(k), k),
+        )
         alternatives = [re.escape(w) for w in words] + [_EMAIL]
         self._pattern = re.compile(r"(?<![\w@])(?:" + "|".join(alternatives) + r")(?![\w@])")
 
