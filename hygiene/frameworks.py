@@ -321,6 +321,22 @@ def framework_report(name: str, organisation: str | None = None, data_dir: Path 
     return report
 
 
+def coverage_tables(results: Mapping[str, tuple[str, str]]) -> dict[str, object]:
+    """Every framework's controls with their status from one scan's results (check id -> (status, platform)):
+    the framework coverage tables of an evidence pack."""
+    data = load()
+    check_frameworks, platforms = _registry_view()
+    tables: dict[str, object] = {}
+    for name, catalogue in data.catalogues.items():
+        views = assess(catalogue, check_frameworks, platforms, results)
+        tables[name] = {
+            "name": data.mappings.frameworks.get(name) or catalogue.name,
+            "summary": {s: sum(1 for v in views if v.status == s) for s in STATUSES},
+            "controls": [v.as_dict() for v in views],
+        }
+    return tables
+
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

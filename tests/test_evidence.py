@@ -86,6 +86,7 @@ def test_insurer_and_customer_packs_carry_no_personal_data(scan_dir: Path, data_
             "summary.pdf",
             "answers.csv",
             "answers.pdf",
+            "frameworks.json",
             "report.json",
             "findings.csv",
             "exceptions.json",
@@ -322,3 +323,13 @@ def test_pdfs_state_the_key_figures(data_dir: Path, scan_dir: Path) -> None:
     assert report["scan_id"] in summary.replace("\n", "")
     answers = "".join(page.extract_text() for page in PdfReader(io.BytesIO(files["answers.pdf"])).pages)
     assert "MFA" in answers and ("Partially" in answers or "No" in answers)
+
+
+def test_pack_carries_framework_coverage_tables(data_dir: Path) -> None:
+    import json
+
+    tables = json.loads(entries(export(data_dir, "insurer"))["frameworks.json"])
+    assert {"cyber-essentials", "cis-v8.1", "nist-csf-2.0", "iso-27001-2022", "essential-eight"} <= set(tables)
+    ce = {c["id"]: c for c in tables["cyber-essentials"]["controls"]}
+    assert ce["A7.17"]["status"] == "not met"  # MFA is not enforced for everyone in Northwind
+    assert ce["A4.1"]["status"] == "not covered by automated checks"  # firewalls: no API can see them

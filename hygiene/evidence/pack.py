@@ -333,6 +333,10 @@ def build_pack(
     text = redactor.text if redactor is not None else (lambda s: s)
     files["summary.pdf"] = render_summary_pdf(report, audience, text)
     files.update(answer_files(report))
+    from hygiene.frameworks import coverage_tables
+
+    tables = coverage_tables({r.check_id: (r.status.value, r.platform) for r in report.results})
+    files["frameworks.json"] = (json.dumps(tables, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
     signing_key = keys.signing_key()
     public_key = signing_key.public_key()
