@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from rich.table import Table
 from hygiene import __version__
 from hygiene.checkapi import SEVERITIES
 from hygiene.config import load_config
-from hygiene.errors import HygieneError
+from hygiene.errors import one_line_errors
 from hygiene.logsetup import configure
 from hygiene.results import ScanReport, Status
 
@@ -77,19 +76,7 @@ def _print_summary(report: ScanReport, files: dict[str, Path]) -> None:
         err.print("[yellow]scan incomplete: some data could not be read (see the report's method section)[/yellow]")
 
 
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn HygieneError into one line on stderr and exit 2, never a traceback."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HygieneError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
-            sys.exit(exc.exit_code)
-
-    return wrapper
+_guard = one_line_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +37,17 @@ def format_validation_errors(errors: Sequence[Any]) -> str:
             msg = "unknown key (check the spelling; see docs/configuration.md)"
         parts.append(f"{loc or '(top level)'}: {msg}")
     return "; ".join(parts)
+
+
+def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """For CLI commands: a HygieneError becomes one line on stderr and its exit code, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HygieneError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+
+    return wrapper

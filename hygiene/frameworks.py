@@ -9,10 +9,8 @@ mapped or listed as unmapped; a test runs it over the shipped data.
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
@@ -22,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rich.console import Console
 from rich.table import Table
 
-from hygiene.errors import HygieneError, InputError, format_validation_errors
+from hygiene.errors import InputError, format_validation_errors, one_line_errors
 from hygiene.yamlio import load_yaml_file
 
 MAPPINGS_FILE = "mappings.yaml"
@@ -341,16 +339,7 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HygieneError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
-            sys.exit(exc.exit_code)
-
-    return wrapper
+_guard = one_line_errors
 
 
 @click.group("frameworks")

@@ -10,10 +10,7 @@ whether it is stale. A broken config is an error row, not fatal. Read-only: the 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import sys
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from hygiene.checkapi import SEVERITIES
 from hygiene.config import Config, load_config
-from hygiene.errors import HygieneError, InputError
+from hygiene.errors import HygieneError, InputError, one_line_errors
 from hygiene.history.cli import data_dir_option
 from hygiene.history.store import HistoryStore, history_url
 from hygiene.reports._io import atomic_write
@@ -299,18 +296,7 @@ def write_portfolio(portfolio: Portfolio, output: Path) -> dict[str, Path]:
 # -- command --------------------------------------------------------------------------------------------------
 
 
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """HygieneError -> one line on stderr, exit 2 (as hygiene.cli does; not imported from it: no import cycle)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HygieneError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper
+_guard = one_line_errors
 
 
 @click.command("portfolio")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 
-from hygiene.errors import HygieneError
+from hygiene.errors import one_line_errors
 from hygiene.evidence.keys import EvidenceKeys, fingerprint
 from hygiene.evidence.pack import AUDIENCES, export_pack
 from hygiene.evidence.verify import verify_pack
@@ -24,18 +21,7 @@ DATA_DIR_HELP = (
 )
 
 
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """HygieneError -> one line on stderr, exit 2 (as hygiene.cli does; not imported from it: no import cycle)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HygieneError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
-            sys.exit(exc.exit_code)
-
-    return wrapper
+_guard = one_line_errors
 
 
 def _data_dir(value: Path | None) -> Path:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from hygiene.errors import HygieneError
+from hygiene.errors import one_line_errors
 from hygiene.history.diff import CheckChange, ScanDiff, diff_scans
 from hygiene.history.store import HistoryStore, history_url
 
@@ -36,18 +34,7 @@ def _open(data_dir: Path | None) -> HistoryStore:
     return HistoryStore(history_url(data_dir), create=False)
 
 
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """HygieneError -> one line on stderr, exit 2 (as hygiene.cli does; not imported from it: no import cycle)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HygieneError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
-            sys.exit(exc.exit_code)
-
-    return wrapper
+_guard = one_line_errors
 
 
 @click.command("history")
