@@ -18,10 +18,10 @@ from hygiene.checkapi import SEVERITIES
 from hygiene.config import load_config
 from hygiene.errors import one_line_errors
 from hygiene.logsetup import configure
+from hygiene.reports import DEFAULT_FORMATS, FORMATS
 from hygiene.results import ScanReport, Status
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
-FORMATS = ("json", "html", "csv", "md")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -116,7 +116,14 @@ def _scan_progress(platform: str, phase: str) -> None:
     default=None,
     help="Folder for the reports (default: hygiene-output/ORG/SCAN_ID).",
 )
-@click.option("--format", "formats", default=",".join(FORMATS), show_default=True, callback=lambda c, p, v: _formats(v))
+@click.option(
+    "--format",
+    "formats",
+    default=",".join(DEFAULT_FORMATS),
+    show_default=True,
+    callback=lambda c, p, v: _formats(v),
+    help=f"Comma-separated, from {', '.join(FORMATS)}; ocsf writes findings.ocsf.jsonl (OCSF Compliance Findings).",
+)
 @click.option("--profile", default=None, help="Override the config's policy profile (name or YAML path).")
 @click.option(
     "--fail-on",
@@ -217,7 +224,14 @@ def scan(
     default=None,
     help="Write reports here (default: print the summary only).",
 )
-@click.option("--format", "formats", default=",".join(FORMATS), show_default=True, callback=lambda c, p, v: _formats(v))
+@click.option(
+    "--format",
+    "formats",
+    default=",".join(DEFAULT_FORMATS),
+    show_default=True,
+    callback=lambda c, p, v: _formats(v),
+    help=f"Comma-separated, from {', '.join(FORMATS)}; ocsf writes findings.ocsf.jsonl (OCSF Compliance Findings).",
+)
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default=None)
 @click.option("--operator", default=None)
 @_guard

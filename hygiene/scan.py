@@ -19,7 +19,7 @@ from hygiene.engine import evaluate
 from hygiene.model import OrganisationRef, Snapshot
 from hygiene.policy import ControlsFile, Profile, load_controls, load_lifecycle, load_profile
 from hygiene.registry import Registry
-from hygiene.reports import write_reports
+from hygiene.reports import DEFAULT_FORMATS, write_reports
 from hygiene.results import ScanReport
 from hygiene.snapshot_io import save_snapshot
 from hygiene.sources.interface import RawRecorder, Source
@@ -28,7 +28,6 @@ from hygiene.sources.m365 import M365Source
 log = structlog.get_logger(__name__)
 
 SNAPSHOT_NAME = "snapshot.json.gz"
-DEFAULT_FORMATS = ("json", "html", "csv", "md")
 
 
 def new_scan_id(org_id: str, at: datetime) -> str:

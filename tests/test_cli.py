@@ -36,7 +36,7 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 def test_bad_format_is_usage_error(tmp_path: Path) -> None:
     code, _, err = run("scan", str(tmp_path / "x.toml"), "--format", "pdf")
-    assert code == 2 and "choose from json, html, csv, md" in err
+    assert code == 2 and "choose from json, csv, html, md, ocsf" in err
 
 
 def test_checks_and_policies_listing() -> None:

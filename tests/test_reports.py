@@ -395,10 +395,16 @@ def _result(report: ScanReport, check_id: str) -> CheckResult:
 
 def test_write_reports_writes_every_format_privately(report: ScanReport, tmp_path: Path) -> None:
     out = tmp_path / "out" / "acme"
-    written = write_reports(report, out, ["md", "json", "html", "csv"])
+    written = write_reports(report, out, ["md", "json", "html", "csv", "ocsf"])
 
-    assert set(written) == {"json", "html", "csv", "md"}
-    assert {p.name for p in written.values()} == {"report.json", "report.html", "findings.csv", "summary.md"}
+    assert set(written) == {"json", "html", "csv", "md", "ocsf"}
+    assert {p.name for p in written.values()} == {
+        "report.json",
+        "report.html",
+        "findings.csv",
+        "summary.md",
+        "findings.ocsf.jsonl",
+    }
     assert sorted(p.name for p in out.iterdir()) == sorted(FILE_NAMES.values())  # no temp files left
     for path in written.values():
         assert path.parent == out

@@ -289,7 +289,7 @@ def build_pack(
     """Every file of the pack, name -> bytes (manifest and signature included)."""
     if audience not in AUDIENCES:
         raise EvidenceError(f"unknown audience {audience!r}; choose from {', '.join(AUDIENCES)}")
-    from hygiene.reports import render_csv
+    from hygiene.reports import FILE_NAMES, render_csv, render_ocsf
     from hygiene.reports.csv_report import CSV_ENCODING
     from hygiene.reports.json_report import render_json
 
@@ -308,6 +308,8 @@ def build_pack(
             if scan.csv is not None and scan.csv.is_file()
             else render_csv(report).encode(CSV_ENCODING)
         )
+        # OCSF Compliance Findings for the organisation's own SIEM: names included, so internal only
+        files[FILE_NAMES["ocsf"]] = render_ocsf(report).encode("utf-8")
         if scan.snapshot is not None and scan.snapshot.is_file():
             files["snapshot.json.gz"] = scan.snapshot.read_bytes()
         for name, path in scan.raw:

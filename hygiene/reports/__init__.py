@@ -1,4 +1,5 @@
-"""Report renderers: report.json, report.html, findings.csv and summary.md from one :class:`ScanReport`.
+"""Report renderers: report.json, report.html, findings.csv, summary.md and the OCSF export (findings.ocsf.jsonl)
+from one :class:`ScanReport`.
 
 Every renderer is a pure function of the report returning text; :func:`write_reports` writes the chosen
 formats atomically (temporary file + ``os.replace``) with mode 0600, because reports name people.
@@ -14,6 +15,7 @@ from hygiene.reports.csv_report import CSV_COLUMNS, CSV_ENCODING, render_csv
 from hygiene.reports.html import MAX_FINDINGS_PER_CHECK, render_html
 from hygiene.reports.json_report import render_json, report_json_schema
 from hygiene.reports.markdown import render_markdown
+from hygiene.reports.ocsf import OCSF_VERSION, render_ocsf
 from hygiene.reports.plan import PlanBucket, PlanItem, build_plan
 from hygiene.results import ScanReport
 
@@ -23,14 +25,19 @@ FILE_NAMES: dict[str, str] = {
     "csv": "findings.csv",
     "html": "report.html",
     "md": "summary.md",
+    "ocsf": "findings.ocsf.jsonl",
 }
 FORMATS: tuple[str, ...] = tuple(FILE_NAMES)
+#: what a scan writes unless told otherwise: the OCSF export is for SIEMs and is asked for by name
+DEFAULT_FORMATS: tuple[str, ...] = ("json", "html", "csv", "md")
 
 __all__ = [
     "CSV_COLUMNS",
+    "DEFAULT_FORMATS",
     "FILE_NAMES",
     "FORMATS",
     "MAX_FINDINGS_PER_CHECK",
+    "OCSF_VERSION",
     "REPORT_FILE_MODE",
     "PlanBucket",
     "PlanItem",
@@ -40,6 +47,7 @@ __all__ = [
     "render_html",
     "render_json",
     "render_markdown",
+    "render_ocsf",
     "report_json_schema",
     "write_reports",
 ]
@@ -68,11 +76,13 @@ def render(report: ScanReport, fmt: str, *, written_with: Iterable[str] = ()) ->
     if fmt == "md":
         others = [FILE_NAMES[f] for f in ("html", "csv", "json") if f in set(written_with)]
         return render_markdown(report, others).encode("utf-8")
+    if fmt == "ocsf":
+        return render_ocsf(report).encode("utf-8")
     raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
 def write_reports(report: ScanReport, output_dir: Path, formats: Iterable[str]) -> dict[str, Path]:
-    """Write the requested formats ("json", "html", "csv", "md") into ``output_dir``.
+    """Write the requested formats ("json", "html", "csv", "md", "ocsf") into ``output_dir``.
 
     Returns format -> path written. The directory is created (mode 0700) if missing; each file is
     replaced atomically and has mode 0600. Unknown formats raise ValueError before anything is written.
