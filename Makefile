@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint package-test ci clean
+.PHONY: install demo test lint package-test ci clean bench bench-full
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ package-test: install
 	bash scripts/package-test.sh
 
 ci: test lint package-test
+
+## Benchmarks against the sandboxes with 50 ms latency (docs/benchmarks.md): 1,000 and 10,000 users, about a minute
+bench: install
+	$(BIN)/python benchmarks/run.py --sizes 1000,10000 --latency-ms 50 --out build/benchmarks.json
+
+## Every size: 1,000, 10,000 and 50,000 users per platform (a few minutes)
+bench-full: install
+	$(BIN)/python benchmarks/run.py --sizes 1000,10000,50000 --latency-ms 50 --out build/benchmarks-full.json
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info hygiene-demo hygiene-output .pytest_cache .mypy_cache .ruff_cache

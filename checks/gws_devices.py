@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.checklib.common import days_since
+from hygiene.checklib.common import days_since, lifecycle_lookup
 from hygiene.checklib.google import ENDPOINT_DESKTOP_TYPES, endpoint_version, google_data, mobile_platform
 
 _SCOPES = (
@@ -63,8 +63,9 @@ def os_supported(ctx: CheckContext) -> Outcome:
         if e.device_type in ENDPOINT_DESKTOP_TYPES
     ]
     unknown = 0
+    lookup = lifecycle_lookup(ctx.lifecycle)
     for resource_id, name, platform, version, shown in judged:
-        entry = ctx.lifecycle.lookup(platform, version)
+        entry = lookup(platform, version)
         if entry is None:
             unknown += 1
             continue

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
+from hygiene.checklib.common import lifecycle_lookup
+from hygiene.checklib.common import version_key as parse_version
 from hygiene.checklib.m365 import m365_data
 from hygiene.model import M365Device
-from hygiene.policy import parse_version
 
 
 def platform_of(device: M365Device) -> str:
@@ -47,8 +48,9 @@ def os_supported(ctx: CheckContext) -> Outcome:
     today = ctx.now.date()
     findings = []
     unknown = 0
+    lookup = lifecycle_lookup(ctx.lifecycle)
     for device in devices:
-        entry = ctx.lifecycle.lookup(platform_of(device), device.os_version)
+        entry = lookup(platform_of(device), device.os_version)
         if entry is None:
             unknown += 1
             continue

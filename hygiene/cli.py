@@ -164,9 +164,10 @@ def scan(
 ) -> None:
     """Scan the organisation described by CONFIG, write reports and record the scan in the history."""
     from hygiene.history import history_url
-    from hygiene.scan import ScanOptions, default_output_dir, new_scan_id, run_scan
+    from hygiene.scan import ScanOptions, default_output_dir, load_policy, new_scan_id, run_scan
 
     config = load_config(config_path)
+    load_policy(config, profile, list(checks_dirs))  # a bad profile or exceptions file: exit 2, nothing written
     if output is None:
         from datetime import UTC, datetime
 
@@ -432,6 +433,8 @@ def config_validate(config_path: Path) -> None:
         f"{config_path}: valid - organisation {config.organisation.id}, sources "
         f"{', '.join(config.platforms())}, profile {policy.profile.name}, {len(policy.registry)} checks"
     )
+    for warning in config.warnings:
+        err.print(f"warning: {config_path}: {warning}", markup=False, highlight=False)
     for rejected in policy.controls.rejected:
         err.print(
             f"warning: {config.policy.exceptions}: {rejected.kind} #{rejected.index + 1} not applied: "

@@ -5,6 +5,7 @@ Secrets never live in the file: it names an environment variable or a key file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tomllib
@@ -151,6 +152,8 @@ class Config(_Strict):
     notify: NotifyConfig | None = None
     #: the file this was read from; relative paths inside it are resolved against its folder
     path: Path | None = Field(None, exclude=True)
+    #: problems that do not stop a scan (a key file other users can read), one line each, for ``config validate``
+    warnings: list[str] = Field(default_factory=list, exclude=True)
 
     @model_validator(mode="after")
     def _some_source(self) -> Config:
@@ -165,17 +168,42 @@ class Config(_Strict):
 def _resolve(base: Path, value: Path | None) -> Path | None:
     if value is None:
         return None
-    value = value.expanduser()
+    with contextlib.suppress(RuntimeError):  # ~user of an unknown user: left as it is, "file ... not found" names it
+        value = value.expanduser()
     return value if value.is_absolute() else (base / value)
 
 
-def _warn_if_world_readable(path: Path, what: str) -> None:
+def key_file_warning(path: Path, key: str) -> str | None:
+    """A one-line warning when a file holding a secret (a private key) can be read by every user, else None."""
+    if os.name != "posix":
+        return None
     try:
         mode = path.stat().st_mode
     except OSError:
-        return
-    if os.name == "posix" and mode & (stat.S_IROTH | stat.S_IWOTH):
-        log.warning("key file is readable by every user on this machine; chmod 600 it", file=str(path), what=what)
+        return None
+    if not mode & (stat.S_IROTH | stat.S_IWOTH):
+        return None
+    log.warning("key file is readable by every user on this machine; chmod 600 it", file=str(path), what=key)
+    return (
+        f"{key}: key file {path} is readable by every user on this machine "
+        f"(mode {stat.S_IMODE(mode):04o}); chmod 600 it"
+    )
+
+
+def _check_profile(path: Path, base: Path, profile: str) -> None:
+    """``policy.profile`` names a built-in profile or an existing YAML file (checked here to name the config)."""
+    from hygiene.policy import available_profiles, is_profile_path
+
+    if is_profile_path(profile):
+        file = Path(profile) if Path(profile).is_absolute() else base / profile  # as hygiene.policy resolves it
+        if not file.is_file():
+            raise InputError(path, f"policy.profile: file {file} not found")
+    elif profile not in available_profiles():
+        raise InputError(
+            path,
+            f"policy.profile: unknown profile {profile!r}; built-in profiles: {', '.join(available_profiles())} "
+            "(or give a path to a YAML file)",
+        )
 
 
 def load_config(path: Path) -> Config:
@@ -183,7 +211,12 @@ def load_config(path: Path) -> Config:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, f"invalid TOML: {exc}") from None
+        raise InputError(path, f"invalid TOML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise InputError(path, "invalid TOML: nested too deeply") from None
+    internal = sorted(key for key in ("path", "warnings") if key in raw)
+    if internal:
+        raise InputError(path, f"{internal[0]}: unknown key (check the spelling; see docs/configuration.md)")
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -200,7 +233,7 @@ def load_config(path: Path) -> Config:
             if file is not None and not file.is_file():
                 raise InputError(path, f"sources.m365.{key}: file {file} not found")
         if m365.certificate_file is not None:
-            _warn_if_world_readable(m365.certificate_file, "sources.m365.certificate_file")
+            config.warnings.append(key_file_warning(m365.certificate_file, "sources.m365.certificate_file") or "")
     google = config.sources.google
     if google is not None:
         google.service_account_file = _resolve(base, google.service_account_file) or google.service_account_file
@@ -208,7 +241,8 @@ def load_config(path: Path) -> Config:
         for key, file in (("service_account_file", google.service_account_file), ("ca_bundle", google.ca_bundle)):
             if file is not None and not file.is_file():
                 raise InputError(path, f"sources.google.{key}: file {file} not found")
-        _warn_if_world_readable(google.service_account_file, "sources.google.service_account_file")
+        warning = key_file_warning(google.service_account_file, "sources.google.service_account_file")
+        config.warnings.append(warning or "")
     email = config.notify.email if config.notify is not None else None
     if email is not None:
         email.ca_bundle = _resolve(base, email.ca_bundle)
@@ -219,4 +253,6 @@ def load_config(path: Path) -> Config:
             raise InputError(path, f"checks.extra_dirs: folder {extra} not found")
     if config.policy.exceptions is not None and not config.policy.exceptions.is_file():
         raise InputError(path, f"policy.exceptions: file {config.policy.exceptions} not found")
+    _check_profile(path, base, config.policy.profile)
+    config.warnings = [w for w in config.warnings if w]
     return config

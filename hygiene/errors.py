@@ -24,19 +24,33 @@ class InputError(HygieneError):
         super().__init__(f"{self.path}: {message}" if self.path else message)
 
 
-def format_validation_errors(errors: Sequence[Any]) -> str:
-    """Render pydantic errors as ``key.path: what is expected`` lines, one per problem."""
+def show_key(key: object) -> str:
+    """A key as the user typed it, quoted only when it would not read as one plain word (spaces, newlines...)."""
+    text = str(key)
+    return text if text and text.isprintable() and " " not in text else repr(text)
+
+
+UNKNOWN_KEY_HINT = " (check the spelling; see docs/configuration.md)"
+
+
+def format_validation_errors(errors: Sequence[Any], hint: str = UNKNOWN_KEY_HINT) -> str:
+    """Render pydantic errors as ``key.path: what is expected``, one per problem, joined by "; "."""
     parts = []
     for err in errors:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
+        loc = ".".join(show_key(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         kind = err.get("type", "")
         if kind == "missing":
             msg = "required key is missing"
         elif kind == "extra_forbidden":
-            msg = "unknown key (check the spelling; see docs/configuration.md)"
-        parts.append(f"{loc or '(top level)'}: {msg}")
+            msg = "unknown key" + hint
+        parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: a file name or a value quoted in a message must not break the one-line promise."""
+    return " ".join(text.split())
 
 
 def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,7 +61,7 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except HygieneError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {one_line(str(exc))}", file=sys.stderr)
             sys.exit(exc.exit_code)
 
     return wrapper

@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,28 @@ _SECRET_VALUES = [
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
     re.compile(r"(?i)(client_secret|client_assertion|access_token|refresh_token|sig)=[^&\s\"']+"),
+    # AWS (botocore debug lines): SigV4 Authorization headers, access key ids, session tokens, credentials in
+    # STS answers (XML and JSON)
+    re.compile(r"AWS4-HMAC-SHA256 Credential=[^\s,'\"]+(, ?SignedHeaders=[^\s,'\"]+)?(, ?Signature=[0-9a-f]+)?"),
+    re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),
+    re.compile(r"(?i)(x-amz-security-token['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,}&]+"),
+    re.compile(r"<(SecretAccessKey|SessionToken)>[^<]*</(SecretAccessKey|SessionToken)>"),
+    re.compile(r"(?i)[\"']?(secret_?access_?key|session_?token|aws_session_token)[\"']?\s*[:=]\s*[\"'][^\"']*[\"']"),
 ]
+#: credentials in raw vendor answers kept under raw/ (STS AssumeRole, token endpoints): the element or the value
+_BODY_SECRETS = [
+    (re.compile(rb"<Credentials>.*?</Credentials>", re.S), rb"<Credentials>[REDACTED]</Credentials>"),
+    (re.compile(rb"<(SecretAccessKey|SessionToken)>[^<]*</(SecretAccessKey|SessionToken)>"), rb"<\1>[REDACTED]</\1>"),
+    (
+        re.compile(
+            rb'("(?:SecretAccessKey|SessionToken|secretAccessKey|sessionToken|access_token|refresh_token|id_token'
+            rb'|client_secret|private_key|password)"\s*:\s*)"(?:[^"\\]|\\.)*"'
+        ),
+        rb'\1"[REDACTED]"',
+    ),
+]
+#: environment variables whose values are secrets, by name
+_SECRET_ENV_NAMES = re.compile(r"(?i)(secret|token|password|passwd|private_key|api_key|credential)")
 _known_secrets: set[str] = set()
 
 
@@ -31,6 +52,24 @@ def register_secret(value: str | None) -> None:
     """Remember a secret value (read from the environment or a key file) so it is scrubbed wherever it shows."""
     if value and len(value) >= 6:
         _known_secrets.add(value)
+
+
+def register_environment_secrets(environ: Mapping[str, str]) -> None:
+    """Remember the values of environment variables named like secrets (AWS_SECRET_ACCESS_KEY, *_TOKEN...)."""
+    for name, value in environ.items():
+        if _SECRET_ENV_NAMES.search(name):
+            register_secret(value)
+
+
+def redact_bytes(body: bytes) -> bytes:
+    """A raw vendor answer without the credentials some carry (STS sessions, tokens) or any registered secret."""
+    for pattern, replacement in _BODY_SECRETS:
+        body = pattern.sub(replacement, body)
+    for secret in _known_secrets:
+        encoded = secret.encode("utf-8", "replace")
+        if encoded in body:
+            body = body.replace(encoded, b"[REDACTED]")
+    return body
 
 
 def redact_text(text: str) -> str:
@@ -71,6 +110,7 @@ def _render_exception_then_redact(logger: Any, name: str, event_dict: MutableMap
 
 def configure(level: str = "info", log_file: Path | None = None, console: bool = True) -> None:
     numeric = getattr(logging, level.upper(), logging.INFO)
+    register_environment_secrets(os.environ)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -105,7 +145,7 @@ def configure(level: str = "info", log_file: Path | None = None, console: bool =
         )
         root.addHandler(handler)
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.close(fd)
         file_handler = logging.FileHandler(log_file, encoding="utf-8")

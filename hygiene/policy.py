@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hygiene.checkapi import Severity
-from hygiene.errors import InputError, format_validation_errors
+from hygiene.errors import InputError, format_validation_errors, show_key
 from hygiene.paths import policies_dir
 from hygiene.yamlio import load_yaml_file
 
@@ -80,9 +80,14 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in profiles_dir().glob("*.yaml"))
 
 
+def is_profile_path(name_or_path: str) -> bool:
+    """Whether a profile reference is a path to a YAML file (else the name of a built-in profile)."""
+    return Path(name_or_path).suffix in (".yaml", ".yml") or "/" in name_or_path or "\\" in name_or_path
+
+
 def _profile_path(name_or_path: str, relative_to: Path | None) -> Path:
     candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path or "\\" in name_or_path:
+    if is_profile_path(name_or_path):
         if not candidate.is_absolute() and relative_to is not None:
             candidate = relative_to / candidate
         return candidate
@@ -109,7 +114,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def _raw_profile(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if path in seen:
         raise InputError(path, "profile 'extends' chain loops back to itself")
-    data = load_yaml_file(path)
+    data = load_yaml_file(path, "profile")
     if not isinstance(data, dict):
         raise InputError(path, "a profile must be a mapping with name, title and thresholds")
     parent = data.pop("extends", None)
@@ -117,7 +122,13 @@ def _raw_profile(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise InputError(path, "extends: expected a profile name or path")
-    base = _raw_profile(_profile_path(parent, path.parent), (*seen, path))
+    try:
+        parent_path = _profile_path(parent, path.parent)
+    except InputError as exc:
+        raise InputError(path, f"extends: {exc.message}") from None
+    if not parent_path.is_file():
+        raise InputError(path, f"extends: profile file {parent_path} not found")
+    base = _raw_profile(parent_path.resolve(), (*seen, path))
     base.pop("name", None)
     return _merge(base, data)
 
@@ -215,7 +226,7 @@ def load_controls(path: Path | None) -> ControlsFile:
         return ControlsFile()
     if not path.exists():
         raise InputError(path, "exceptions file not found")
-    data = load_yaml_file(path)
+    data = load_yaml_file(path, "exceptions file")
     if data is None:
         return ControlsFile(path=str(path))
     if not isinstance(data, dict):
@@ -224,7 +235,7 @@ def load_controls(path: Path | None) -> ControlsFile:
     if unknown:
         raise InputError(
             path,
-            f"unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"unknown top-level key(s) {', '.join(sorted(map(show_key, unknown)))}; "
             "expected 'exceptions' and 'attestations'",
         )
     result = ControlsFile(path=str(path))

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from hygiene.agent.heartbeat import heartbeat_path, read_heartbeat
+from hygiene.errors import one_line_errors
 from hygiene.paths import default_data_dir
 
 
@@ -49,6 +50,7 @@ def agent() -> None:
     default=None,
     help="History, locks and heartbeat (default: HYGIENE_DATA_DIR or the platform data folder).",
 )
+@one_line_errors
 def run(config_dir: Path, data_dir: Path | None) -> None:
     from hygiene.agent.runner import Agent
 

@@ -57,6 +57,7 @@ def organisation_lock(
     The OS releases the lock if the holder dies, so a killed scan never leaves a stale lock behind.
     """
     path = lock_path(data_dir, org_id)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data folder holds the history: owner-only
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

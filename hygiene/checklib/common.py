@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, datetime
 
 from hygiene.checkapi import CheckContext, Outcome
+from hygiene.policy import LifecycleEntry, LifecycleTable, parse_version
+
+
+@functools.lru_cache(maxsize=4096)
+def version_key(text: str) -> tuple[int, ...]:
+    """``hygiene.policy.parse_version``, memoised: a tenant's thousands of devices share a few dozen versions."""
+    return parse_version(text)
+
+
+def lifecycle_lookup(lifecycle: LifecycleTable) -> Callable[[str, str], LifecycleEntry | None]:
+    """``lifecycle.lookup`` memoised per (platform, version) for one check run (the table is scanned linearly)."""
+    cache: dict[tuple[str, str], LifecycleEntry | None] = {}
+
+    def lookup(platform: str, version: str) -> LifecycleEntry | None:
+        key = (platform, version)
+        if key not in cache:
+            cache[key] = lifecycle.lookup(platform, version)
+        return cache[key]
+
+    return lookup
 
 
 def stale_reason(

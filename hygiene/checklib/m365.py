@@ -49,8 +49,28 @@ def role_names(data: M365Data) -> dict[str, str]:
     return {a.role_template_id: a.role_name for a in data.role_assignments}
 
 
+#: id(member list) -> (that list, its length, its members as a set): membership tests on large groups (an exclusion
+#: group of thousands, tested for every user) must not scan a list; the list is kept so its id is not reused
+_member_sets: dict[int, tuple[list[str], int, frozenset[str]]] = {}
+
+
+def _members(members: list[str]) -> frozenset[str]:
+    cached = _member_sets.get(id(members))
+    if cached is not None and cached[0] is members and cached[1] == len(members):
+        return cached[2]
+    if len(_member_sets) >= 256:
+        _member_sets.clear()
+    found = frozenset(members)
+    _member_sets[id(members)] = (members, len(members), found)
+    return found
+
+
 def _in_groups(user_id: str, groups: Iterable[str], data: M365Data) -> bool:
-    return any(user_id in data.group_members.get(g, ()) for g in groups)
+    for g in groups:
+        members = data.group_members.get(g)
+        if members and (user_id in _members(members) if len(members) > 16 else user_id in members):
+            return True
+    return False
 
 
 def policy_covers(policy: CAPolicy, user: M365User, roles: set[str], data: M365Data) -> bool:

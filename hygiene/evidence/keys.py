@@ -13,6 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -49,8 +50,9 @@ def fingerprint(key: Ed25519PublicKey) -> str:
 def load_public_key(data: bytes, where: str) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
-    except ValueError as exc:
-        raise EvidenceError(f"{where}: not a PEM public key ({exc})") from exc
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise EvidenceError(f"{where}: not a PEM public key ({detail})") from None
     if not isinstance(key, Ed25519PublicKey):
         raise EvidenceError(f"{where}: not an Ed25519 public key")
     return key

@@ -8,6 +8,7 @@ import hashlib
 import json
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -16,9 +17,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hygiene.evidence.keys import EvidenceError, fingerprint, load_public_key
 from hygiene.evidence.pack import MANIFEST, PACK_PUBLIC_KEY, SIGNATURE
+from hygiene.yamlio import read_bytes_limited
 
 #: a pack is small; refuse to read anything that claims to be bigger than this (zip bombs)
 MAX_ENTRY_BYTES = 2 * 1024**3
+#: what reading an entry raises for damaged data (zlib.error, a CRC), an encrypted entry (RuntimeError) or an
+#: unsupported compression method (NotImplementedError, a RuntimeError)
+_ENTRY_READ_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, zlib.error)
+#: a PEM public key is a few hundred bytes
+MAX_KEY_BYTES = 64 * 1024
 
 
 @dataclass
@@ -45,6 +52,10 @@ def unsafe_name(name: str) -> str | None:
     return None
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
 
@@ -55,14 +66,17 @@ def verify_pack(path: Path, key_path: Path | None = None) -> VerifyResult:
     result = VerifyResult()
     trusted: Ed25519PublicKey | None = None
     if key_path is not None:
-        try:
-            trusted = load_public_key(key_path.read_bytes(), str(key_path))
-        except OSError as exc:
-            raise EvidenceError(f"{key_path}: cannot read the key ({exc.strerror or exc})") from exc
+        trusted = load_public_key(read_bytes_limited(key_path, MAX_KEY_BYTES, "public key"), str(key_path))
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise EvidenceError(f"{path}: cannot read the pack ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        raise EvidenceError(f"{path}: the pack is not a regular file")
     try:
         archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise EvidenceError(f"{path}: not a readable zip file ({exc})") from exc
+    except (OSError, EOFError, ValueError, NotImplementedError, zipfile.BadZipFile) as exc:
+        raise EvidenceError(f"{path}: not a readable zip file ({_one_line(exc)})") from None
     with archive:
         infos = archive.infolist()
         names: list[str] = []
@@ -90,8 +104,8 @@ def verify_pack(path: Path, key_path: Path | None = None) -> VerifyResult:
                 raise EvidenceError(f"{path}: entry {name} is implausibly large")
             try:
                 return archive.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
-                raise EvidenceError(f"{path}: cannot read entry {name} ({exc})") from exc
+            except _ENTRY_READ_ERRORS as exc:
+                raise EvidenceError(f"{path}: cannot read entry {name} ({_one_line(exc)})") from None
 
         for required in (MANIFEST, SIGNATURE):
             if required not in names:
@@ -102,8 +116,8 @@ def verify_pack(path: Path, key_path: Path | None = None) -> VerifyResult:
         try:
             manifest = json.loads(manifest_bytes)
             listed = {str(f["path"]): (str(f["sha256"]), int(f["size"])) for f in manifest["files"]}
-        except (ValueError, KeyError, TypeError) as exc:
-            raise EvidenceError(f"{path}: manifest.json is not a readable manifest ({exc})") from exc
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+            raise EvidenceError(f"{path}: manifest.json is not a readable manifest ({_one_line(exc)})") from None
         result.manifest = manifest
 
         for name, (digest, size) in sorted(listed.items()):

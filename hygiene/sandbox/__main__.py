@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from hygiene.sandbox.chaos import parse_spec
 from hygiene.sandbox.northwind import northwind
 from hygiene.sandbox.server import Sandbox
 
@@ -24,7 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-google", action="store_true", help="leave out the Google Workspace office (Leeds)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--throttle-every", type=int, default=0)
+    parser.add_argument(
+        "--chaos",
+        metavar="SPEC",
+        help="inject faults, e.g. 'rate=0.1,seed=3' or 'persistent=GET /v1.0/users:unavailable' "
+        "(see hygiene.sandbox.chaos)",
+    )
     args = parser.parse_args(argv)
+    try:
+        chaos = parse_spec(args.chaos) if args.chaos else None
+    except ValueError as exc:
+        parser.error(str(exc))
 
     scenario = northwind(premium=not args.no_p1, google=not args.no_google)
     sandbox = Sandbox(
@@ -33,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         latency_ms=args.latency_ms,
         throttle_every=args.throttle_every,
+        chaos=chaos,
     )
     sandbox.start()
     secret_file = args.state_dir / "client-secret"

@@ -456,10 +456,13 @@ class GoogleApi:
         throttle_every: int = 0,
         retry_after: int = 1,
         tokens: GoogleTokenStore | None = None,
+        page_limit: int | None = None,
     ) -> None:
         self.scenario = scenario
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens or GoogleTokenStore()
+        #: the most items a page holds whatever maxResults says (Google may return fewer than asked for)
+        self.page_limit = page_limit
         self.throttle_every = throttle_every
         self.retry_after = retry_after
         self.throttled = 0
@@ -522,6 +525,23 @@ class GoogleApi:
             raise GoogleFailure(404, f"Method not found: {path}", "notFound")
         except GoogleFailure as failure:
             return self._error_reply(failure, one_platform=one_platform)
+
+    def fault_reply(self, status: int, retry_after: int | None, path: str) -> Reply:
+        """A throttling (429), unavailable (503) or internal (500) error as Google sends it (chaos mode)."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        if status == 429:
+            failure = GoogleFailure(
+                429,
+                "Quota exceeded for quota metric 'Queries'.",
+                "rateLimitExceeded",
+                headers=headers,
+                force_errors=True,
+            )
+        elif status == 503:
+            failure = GoogleFailure(503, "The service is currently unavailable.", "backendError", headers=headers)
+        else:
+            failure = GoogleFailure(500, "Internal error encountered.", "backendError", headers=headers)
+        return self._error_reply(failure, one_platform=path.startswith("/v1/"))
 
     def _reply(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> Reply:
         headers = {"Cache-Control": "private", "Vary": "Origin, X-Origin, Referer", "Server": "ESF"}
@@ -783,6 +803,8 @@ class GoogleApi:
 
     def _page(self, call: _Call, items: list[JsonDict], size: int) -> tuple[list[JsonDict], str | None]:
         offset = self._offset(call)
+        if self.page_limit:
+            size = min(size, self.page_limit)
         page = items[offset : offset + size]
         after = offset + len(page)
         return page, self._page_token(call, after) if after < len(items) else None

@@ -199,6 +199,14 @@ DEFAULT_PAGE_SIZES: dict[str, tuple[int, int | None]] = {
 _CLAMP_LIMITS = {"managedDevices": 1000, "compliancePolicies": 1000}
 
 
+#: status -> (code, message) of the transient errors chaos mode injects
+_FAULTS = {
+    429: ("TooManyRequests", "Too many requests. Please retry after the time in the Retry-After header."),
+    503: ("serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
+    500: ("generalException", "An unexpected error occurred while processing the request."),
+}
+
+
 class GraphFailure(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
@@ -352,6 +360,15 @@ class GraphApi:
                 dict(exc.headers),
             )
         return self._to_reply(result, request_id, client_request_id)
+
+    def fault_reply(self, status: int, retry_after: int | None, headers: Mapping[str, str]) -> Reply:
+        """A throttling (429), unavailable (503) or internal (500) error as Graph sends it (chaos mode)."""
+        request_id = new_request_id()
+        client_request_id = headers.get("client-request-id")
+        code, message = _FAULTS.get(status, _FAULTS[500])
+        extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        body = graph_error_body(code, message, request_id, client_request_id)
+        return self._to_reply(Result(status, body, extra), request_id, client_request_id)
 
     def _to_reply(self, result: Result, request_id: str, client_request_id: str | None) -> Reply:
         headers = {

@@ -26,6 +26,7 @@ import os
 import shutil
 import socket
 import ssl
+import struct
 import tempfile
 import threading
 import time
@@ -35,8 +36,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
+from hygiene.sandbox.chaos import BODY_FAULTS, STATUS_FAULTS, Chaos, ChaosMonkey, ChaosSwitch, cut, request_key
 from hygiene.sandbox.google_api import GoogleApi, GoogleTokenStore
 from hygiene.sandbox.graph import DOWNLOAD_PREFIX, GraphApi
 from hygiene.sandbox.identity import IdentityPlatform, TokenStore
@@ -51,7 +53,10 @@ _WRITE_METHODS = frozenset({"PATCH", "PUT", "DELETE", "MERGE"})
 class RequestRecord(NamedTuple):
     method: str
     path: str
+    #: 0 when the connection was reset without an answer
     status: int
+    #: the chaos fault injected into this request (``hygiene.sandbox.chaos``), if any
+    fault: str | None = None
 
 
 class RefusedWrite(NamedTuple):
@@ -171,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         sandbox = self.server.sandbox
         body = self._read_body()
+        fault: str | None = None
         if body is None:
             self.close_connection = True
             reply = json_reply(413, {"error": {"code": "RequestEntityTooLarge", "message": "Body too large."}})
@@ -178,19 +184,56 @@ class _Handler(BaseHTTPRequestHandler):
             if sandbox.latency_ms > 0:
                 time.sleep(sandbox.latency_ms / 1000.0)
             split = urlsplit(self.path)
+            path = unquote(split.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            reply = sandbox._answer(method, unquote(split.path), split.query, headers, body, self.path)
+            monkey = sandbox._monkey
+            key = request_key(method, self.path, body)
+            if monkey is not None and not sandbox._is_token_path(path):
+                fault = monkey.propose(key, f"{method} {path}")
+            if monkey is not None and fault == "reset":
+                monkey.applied(key, fault)
+                sandbox._log(method, _scrub(self.path), 0, fault)
+                self._reset()
+                return
+            if fault is not None and fault in STATUS_FAULTS:
+                reply = sandbox._fault_reply(fault, path, headers)
+            else:
+                reply = sandbox._answer(method, path, split.query, headers, body, self.path)
+                if fault is not None and fault in BODY_FAULTS:
+                    changed = sandbox._chaos_body(fault, reply, method, split.query, self.path)
+                    if changed is None:
+                        fault = None
+                    else:
+                        reply = changed
+            if monkey is not None and fault is not None:
+                monkey.applied(key, fault)
+        sandbox._log(method, _scrub(self.path), reply.status, fault)
+        if fault == "slow" and sandbox._monkey is not None:
+            sandbox._stopping.wait(sandbox._monkey.chaos.slow_seconds)
         self.send_response(reply.status)
-        for key, value in reply.headers.items():
-            self.send_header(key, value)
+        for key_, value in reply.headers.items():
+            self.send_header(key_, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
+        if fault == "truncated":
+            self.wfile.write(cut(reply.body))
+            self._reset()
+            return
         if method != "HEAD":
             self.wfile.write(reply.body)
-        sandbox._log(method, _scrub(self.path), reply.status)
+
+    def _reset(self) -> None:
+        """Close the connection with a TCP reset (SO_LINGER 0), without a TLS close_notify."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+        with contextlib.suppress(OSError):
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with contextlib.suppress(OSError):
+            self.request.close()  # really closed (and reset) once finish() closes rfile and wfile
 
 
-class Sandbox:
+class Sandbox(ChaosSwitch):
     """A local HTTPS fake of the Microsoft identity platform and Microsoft Graph for one scenario."""
 
     def __init__(
@@ -205,8 +248,11 @@ class Sandbox:
         port: int = 0,
         page_sizes: Mapping[str, tuple[int, int | None]] | None = None,
         client_certificate: ClientCertificate | None = None,
+        chaos: Chaos | None = None,
+        google_page_limit: int | None = None,
     ) -> None:
         self.scenario = scenario
+        self.google_page_limit = google_page_limit
         self.latency_ms = latency_ms
         self.throttle_every = throttle_every
         self.retry_after = retry_after
@@ -227,6 +273,8 @@ class Sandbox:
         self._google: GoogleApi | None = None
         self.tokens = TokenStore()
         self.google_tokens = GoogleTokenStore()
+        self._monkey = ChaosMonkey(chaos) if chaos is not None else None
+        self._stopping = threading.Event()
         self.ca_file = Path()
         self.client_certificate_pem_path = Path()
         #: the Google service account JSON key (mode 0600), written at start when the scenario has a Google side
@@ -236,6 +284,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._server is not None:
             return self
+        self._stopping.clear()
         material = shared_server_material()
         if self._state_dir_arg is None:
             self._state_dir = Path(tempfile.mkdtemp(prefix="hygiene-sandbox-"))
@@ -265,6 +314,7 @@ class Sandbox:
             throttle_every=self.throttle_every,
             retry_after=self.retry_after,
             tokens=self.google_tokens,
+            page_limit=self.google_page_limit,
         )
         if self.scenario.google is not None:
             self.google_key_file = self._write_private_json(
@@ -280,6 +330,7 @@ class Sandbox:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -427,9 +478,46 @@ class Sandbox:
         self.tokens.expire_all()
         self.google_tokens.expire_all()
 
-    def _log(self, method: str, path: str, status: int) -> None:
+    def _log(self, method: str, path: str, status: int, fault: str | None = None) -> None:
         with self._log_lock:
-            self._requests.append(RequestRecord(method, path, status))
+            self._requests.append(RequestRecord(method, path, status, fault))
+
+    # -- chaos mode (hygiene.sandbox.chaos) --------------------------------------------------------------
+    def _is_token_path(self, path: str) -> bool:
+        identity, google = self._identity, self._google
+        return (identity is not None and identity.handles(path)) or (
+            google is not None and google.is_token_endpoint(path)
+        )
+
+    def _fault_reply(self, fault: str, path: str, headers: Mapping[str, str]) -> Reply:
+        graph, google = self._graph, self._google
+        assert graph is not None and google is not None and self._monkey is not None
+        status, with_retry_after = STATUS_FAULTS[fault]
+        retry_after = self._monkey.chaos.retry_after if with_retry_after else None
+        if google.handles(path):
+            return google.fault_reply(status, retry_after, path)
+        return graph.fault_reply(status, retry_after, headers)
+
+    def _chaos_body(self, fault: str, reply: Reply, method: str, query: str, raw_path: str) -> Reply | None:
+        """The answer with a body fault, or None when this answer cannot carry it."""
+        if reply.status != 200 or not reply.body or "json" not in reply.headers.get("Content-Type", ""):
+            return None
+        if fault == "truncated":
+            return reply  # the handler cuts the transfer short
+        if fault == "malformed":
+            return Reply(reply.status, cut(reply.body), dict(reply.headers))
+        payload = reply.json
+        if method != "GET" or not isinstance(payload, dict):
+            return None
+        if isinstance(payload.get("@odata.nextLink"), str):
+            payload["@odata.nextLink"] = self.base_url + raw_path
+        else:
+            token = dict(parse_qsl(query)).get("pageToken")
+            if not token or "nextPageToken" not in payload:
+                return None
+            payload["nextPageToken"] = token
+        headers = dict(reply.headers)
+        return json_reply(200, payload, content_type=headers.pop("Content-Type"), headers=headers)
 
     def _refuse(self, method: str, path: str) -> None:
         with self._log_lock:

@@ -2,8 +2,12 @@
 
 Every call is a read except ``GenerateCredentialReport``, which only asks IAM to (re)build the report. Accounts
 and regions are scanned concurrently in a bounded pool; each task builds its own boto3 session (sessions are
-not thread-safe). botocore's adaptive retry mode handles throttling (``ThrottlingException``), with bounded
-timeouts. Access denied becomes a gap naming the IAM action, for that account (and region) only.
+not thread-safe). botocore's adaptive retry mode handles throttling (``ThrottlingException``), 5xx, connection
+resets and read timeouts, with bounded timeouts. Two faults botocore does not handle are handled here: a 2xx whose
+body cannot be parsed (botocore reads a malformed JSON body as ``{"message": ...}``, an empty page) is turned into a
+retryable ``MalformedResponse`` error, and a page whose next token repeats one already used is asked for again,
+then fails (``PagingLoop``) rather than looping or being read twice. Access denied becomes a gap naming the IAM
+action, for that account (and region) only.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import os
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,9 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import structlog
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 from hygiene.config import AwsConfig
 from hygiene.logsetup import register_secret
@@ -82,16 +90,78 @@ DENIED_CODES = {
 }
 SERVICE_PREFIX = {"iam": "iam", "ec2": "ec2", "rds": "rds", "backup": "backup", "ssm": "ssm"}
 RESTORE_LOOKBACK_DAYS = 400
+MAX_ATTEMPTS = 8
+#: (connect, read) seconds
+TIMEOUTS = (10.0, 60.0)
+#: the error code a 2xx answer with an unparsable body is turned into (retried like a 500)
+MALFORMED = "MalformedResponse"
+_MALFORMED_MESSAGE = "the service answered 2xx with a body that cannot be parsed (truncated or malformed)"
+#: what a vendor call can raise (ResponseParserError is not a BotoCoreError)
+AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
 
 
-def boto_config() -> BotoConfig:
+class PagingLoopError(BotoCoreError):  # type: ignore[misc]
+    fmt = "{operation}: the service repeated a page token in {attempts} attempts"
+
+
+def boto_config(timeouts: tuple[float, float] = TIMEOUTS) -> BotoConfig:
     return BotoConfig(
-        retries={"mode": "adaptive", "max_attempts": 8},
-        connect_timeout=10,
-        read_timeout=60,
+        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        connect_timeout=timeouts[0],
+        read_timeout=timeouts[1],
         user_agent_extra="hygiene-readonly",
         max_pool_connections=16,
     )
+
+
+def _parsable(protocol: str, body: bytes) -> bool:
+    if not body.strip():
+        return True
+    try:
+        if "json" in protocol:
+            json.loads(body)
+        elif protocol in ("query", "ec2", "rest-xml"):
+            ET.fromstring(body)  # noqa: S314 - only checks well-formedness; botocore parses it next
+    except (ValueError, ET.ParseError):
+        return False
+    return True
+
+
+def _malformed_error(protocol: str) -> bytes:
+    if "json" in protocol:
+        return json.dumps({"__type": MALFORMED, "message": _MALFORMED_MESSAGE}).encode()
+    if protocol == "ec2":
+        return (
+            f"<Response><Errors><Error><Code>{MALFORMED}</Code><Message>{_MALFORMED_MESSAGE}</Message></Error>"
+            "</Errors></Response>"
+        ).encode()
+    return (
+        f"<ErrorResponse><Error><Type>Receiver</Type><Code>{MALFORMED}</Code><Message>{_MALFORMED_MESSAGE}</Message>"
+        "</Error></ErrorResponse>"
+    ).encode()
+
+
+def _check_body(response_dict: dict[str, Any], operation_model: Any, **_: Any) -> None:
+    """``before-parse``: a 2xx whose body cannot be parsed becomes a ``MalformedResponse`` error answer."""
+    status = int(response_dict.get("status_code", 0))
+    if not 200 <= status < 300 or operation_model.has_streaming_output:
+        return
+    protocol = str(operation_model.metadata.get("protocol", ""))
+    body = response_dict.get("body") or b""
+    if isinstance(body, bytes) and not _parsable(protocol, body):
+        log.info("aws answered with an unparsable body, retrying", operation=operation_model.name)
+        response_dict["status_code"] = 500
+        response_dict["body"] = _malformed_error(protocol)
+
+
+def _retry_malformed(response: Any = None, **_: Any) -> None:
+    """``needs-retry`` (before botocore's own handler): give the malformed answer its 500 so it is retried and,
+    once retries are spent, raised as a ClientError."""
+    if not response:
+        return
+    http_response, parsed = response
+    if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") == MALFORMED:
+        http_response.status_code = 500
 
 
 @dataclass
@@ -111,6 +181,9 @@ class _Counter:
         events = client.meta.events
         events.register("before-send", self._before_send)
         events.register("after-call", self._after_call)
+        events.register("before-parse", _check_body)
+        service_id = client.meta.service_model.service_id.hyphenize()
+        events.register_first(f"needs-retry.{service_id}", _retry_malformed)
         return client
 
     def _before_send(self, request: Any, **_: Any) -> None:
@@ -151,21 +224,80 @@ def _classify(exc: Exception, service: str) -> _Denied:
         )
     if isinstance(exc, NoCredentialsError):
         return _Denied(ReasonKind.PERMISSION, "no AWS credentials found (profile, environment or instance role)", ())
+    if isinstance(exc, (PagingLoopError, ResponseParserError)):
+        return _Denied(ReasonKind.ERROR, f"{service}: {type(exc).__name__}: {exc}", ())
     return _Denied(ReasonKind.UNREACHABLE, f"{service}: {type(exc).__name__}: {exc}", ())
 
 
+class _SharedLoader(botocore.loaders.Loader):  # type: ignore[misc]
+    """botocore's loader (it caches what it parses), locked so that the pool's threads, all starting at once, wait
+    for one thread to parse a model instead of each parsing it."""
+
+    def __init__(self) -> None:
+        paths = os.environ.get("AWS_DATA_PATH", "")  # as botocore.loaders.create_loader reads it
+        super().__init__(extra_search_paths=[os.path.expanduser(p) for p in paths.split(os.pathsep) if p])
+        self._lock = threading.RLock()
+
+    def load_service_model(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return super().load_service_model(*args, **kwargs)
+
+    def load_data(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return super().load_data(*args, **kwargs)
+
+
+#: one model loader for every session: each new boto3 session would otherwise parse the service models (EC2's is
+#: megabytes of JSON) again, per account and region, costing seconds and hundreds of MB (docs/benchmarks.md)
+_LOADER = _SharedLoader()
+
+
+def _new_session(**kwargs: Any) -> boto3.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=core, **kwargs)
+
+
+def _tokens(client: Any, operation: str) -> tuple[str, str] | None:
+    """(input token, output token) of a paginated operation with one plain token, else None."""
+    if not client.can_paginate(operation):
+        return ("NextToken", "NextToken")
+    config = getattr(client.get_paginator(operation), "_pagination_cfg", None)
+    if not isinstance(config, dict):
+        return None
+    given, returned = config.get("input_token"), config.get("output_token")
+    if isinstance(given, str) and isinstance(returned, str) and returned.isidentifier():
+        return given, returned
+    return None
+
+
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    if client.can_paginate(operation):
+    """Every item of a paginated operation. A page is only yielded once its next token is known to be new: a page
+    whose token was already used is asked for again (``MAX_ATTEMPTS`` times in all), then ``PagingLoopError``."""
+    tokens = _tokens(client, operation)
+    if tokens is None:  # several tokens: botocore's paginator (it fails on a token repeated twice in a row)
         for page in client.get_paginator(operation).paginate(**kwargs):
             yield from page.get(key, [])
         return
-    token: str | None = None  # operations botocore has no paginator for
+    given, returned = tokens
+    call = getattr(client, operation)
+    token: str | None = None
+    used: set[str] = set()
     while True:
-        page = getattr(client, operation)(**kwargs, **({"NextToken": token} if token else {}))
+        for _ in range(MAX_ATTEMPTS):
+            page = call(**kwargs, **({given: token} if token else {}))
+            following = page.get(returned) or None
+            if following is None or (following != token and following not in used):
+                break
+            log.info("aws repeated a page token, asking for the page again", operation=operation)
+        else:
+            raise PagingLoopError(operation=operation, attempts=MAX_ATTEMPTS)
         yield from page.get(key, [])
-        token = page.get("NextToken")
-        if not token:
+        if following is None:
             return
+        if token:
+            used.add(token)
+        token = str(following)
 
 
 @dataclass
@@ -186,6 +318,7 @@ class AwsSource(Source):
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         client_factory: Callable[[boto3.Session, str, str], Any] | None = None,
+        timeouts: tuple[float, float] = TIMEOUTS,
     ) -> None:
         #: tests inject botocore Stubbers through this for the APIs moto does not implement
         self.client_factory = client_factory
@@ -194,6 +327,8 @@ class AwsSource(Source):
         self.job_lookback_days = job_lookback_days
         self.now = now
         self.sleep = sleep
+        #: (connect, read) seconds for every call
+        self.timeouts = timeouts
 
     # -- sessions --------------------------------------------------------------------------------------
     def _base_session(self) -> boto3.Session:
@@ -203,13 +338,13 @@ class AwsSource(Source):
             token = self.environ.get("AWS_SESSION_TOKEN")
             register_secret(secret)
             register_secret(token)
-            return boto3.Session(
+            return _new_session(
                 aws_access_key_id=key,
                 aws_secret_access_key=secret,
                 aws_session_token=token,
                 region_name=self.environ.get("AWS_DEFAULT_REGION") or self.environ.get("AWS_REGION"),
             )
-        return boto3.Session(profile_name=self.config.profile)
+        return _new_session(profile_name=self.config.profile)
 
     def _session(self, target: _Target, base: boto3.Session) -> boto3.Session:
         if target.credentials is None:
@@ -217,19 +352,19 @@ class AwsSource(Source):
             if frozen is None:
                 raise NoCredentialsError()
             creds = frozen.get_frozen_credentials()
-            return boto3.Session(
+            return _new_session(
                 aws_access_key_id=creds.access_key,
                 aws_secret_access_key=creds.secret_key,
                 aws_session_token=creds.token,
                 region_name=base.region_name,
             )
-        return boto3.Session(region_name=base.region_name, **target.credentials)
+        return _new_session(region_name=base.region_name, **target.credentials)
 
     def _client(self, session: boto3.Session, service: str, region: str, counter: _Counter) -> Any:
         if self.client_factory is not None:
             return counter.attach(self.client_factory(session, service, region))
         client = session.client(
-            service, region_name=region, endpoint_url=self.config.endpoint_url, config=boto_config()
+            service, region_name=region, endpoint_url=self.config.endpoint_url, config=boto_config(self.timeouts)
         )
         return counter.attach(client)
 
@@ -251,7 +386,7 @@ class AwsSource(Source):
         session = base
         if self.config.role_arn:
             credentials = self._assume(base, self.config.role_arn, region, counter)
-            session = boto3.Session(region_name=base.region_name, **credentials)
+            session = _new_session(region_name=base.region_name, **credentials)
         identity = self._client(session, "sts", region, counter).get_caller_identity()
         own = _Target(str(identity["Account"]), "", credentials)
         targets = [own]
@@ -260,7 +395,7 @@ class AwsSource(Source):
         try:
             org = self._client(session, "organizations", region, counter)
             accounts = [a for a in _pages(org, "list_accounts", "Accounts") if a.get("Status") == "ACTIVE"]
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             errors.append(f"organization accounts not listed: {_classify(exc, 'organizations').reason}")
             return targets
         for account in sorted(accounts, key=lambda a: str(a["Id"])):
@@ -270,7 +405,7 @@ class AwsSource(Source):
             role = f"arn:aws:iam::{account['Id']}:role/{self.config.organization_role}"
             try:
                 creds = self._assume(session, role, region, counter)
-            except (ClientError, BotoCoreError) as exc:
+            except AWS_ERRORS as exc:
                 targets.append(_Target(str(account["Id"]), str(account.get("Name", "")), {"__failed__": str(exc)}))
                 continue
             targets.append(_Target(str(account["Id"]), str(account.get("Name", "")), creds))
@@ -287,7 +422,7 @@ class AwsSource(Source):
             base = self._base_session()
             regions = list(self.config.regions) or [base.region_name or "us-east-1"]
             targets = self._targets(base, regions[0], counter, errors)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             denied = _classify(exc, "sts")
             message = f"AWS credentials not usable: {denied.reason}"
             errors.append(message)
@@ -316,6 +451,8 @@ class AwsSource(Source):
                 continue
             tasks.append((target, None))
             tasks.extend((target, region) for region in regions)
+        # the IAM tasks first: they wait for the credential report, so they must not queue behind the regional ones
+        tasks.sort(key=lambda task: task[1] is not None)
         lock = threading.Lock()
 
         def run(task: tuple[_Target, str | None]) -> None:
@@ -384,7 +521,7 @@ class AwsSource(Source):
             summary = iam.get_account_summary()["SummaryMap"]
             content, generated = self._credential_report(iam)
             root, users = parse_credential_report(content)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             self._gap(data, lock, "aws.iam", account, None, exc, "iam")
             return
         except CredentialReportError as exc:
@@ -409,13 +546,15 @@ class AwsSource(Source):
     def _credential_report(self, iam: Any) -> tuple[bytes, datetime | None]:
         """Generate (if needed) and fetch the report; AWS builds at most one every four hours."""
         deadline = time.monotonic() + 120
+        pause = 0.5  # then 1 s, then every 2 s: a small account's report is often ready within a second
         while True:
             state = iam.generate_credential_report().get("State")
             if state == "COMPLETE":
                 break
             if time.monotonic() > deadline:
                 raise CredentialReportError("the credential report was not ready within 2 minutes")
-            self.sleep(2)
+            self.sleep(pause)
+            pause = min(pause * 2, 2.0)
         report = iam.get_credential_report()
         generated = report.get("GeneratedTime")
         return bytes(report["Content"]), generated if isinstance(generated, datetime) else None
@@ -439,7 +578,7 @@ class AwsSource(Source):
         for dataset, service, fn in collectors:
             try:
                 fn(self._client(session, service, region, counter))
-            except (ClientError, BotoCoreError) as exc:
+            except AWS_ERRORS as exc:
                 self._gap(data, lock, dataset, account, region, exc, service)
             else:
                 counter.succeeded(dataset)

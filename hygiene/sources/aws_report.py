@@ -69,7 +69,13 @@ def parse_credential_report(content: bytes) -> tuple[RootRow | None, list[AwsCre
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CredentialReportError("the credential report is not UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse_rows(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit, an unterminated quote
+        raise CredentialReportError(f"the credential report is not valid CSV ({exc})") from None
+
+
+def _parse_rows(reader: csv.DictReader[str]) -> tuple[RootRow | None, list[AwsCredentialUser]]:
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise CredentialReportError(f"the credential report lacks columns {', '.join(missing)}")

@@ -7,10 +7,15 @@ credential with its own single scope: a missing scope costs only the data it gua
 Throttling (https://developers.google.com/workspace/admin/directory/v1/limits): 429, and 403 with reason
 ``userRateLimitExceeded`` / ``rateLimitExceeded`` / ``quotaExceeded``; ``execute(num_retries=…)`` ignores
 ``Retry-After``, so retries are done here: honour the header where given, else exponential backoff, bounded.
+Also retried, within the same bound: 5xx, connection failures and resets, read timeouts, bodies cut short, and a
+200 whose body is not JSON (never read as an empty page). A page whose ``nextPageToken`` repeats a token already
+used is asked for again; if it keeps repeating the dataset fails (``PagingLoop``), it is never cut short or read
+twice. Items repeated across pages (same id) are kept once.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import time
@@ -63,6 +68,7 @@ DATASETS: dict[str, tuple[str, str, bool]] = {
     ),
 }
 RATE_LIMIT_REASONS = {"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"}
+
 USER_FIELDS = (
     "nextPageToken,users(id,primaryEmail,name/fullName,isAdmin,isDelegatedAdmin,isEnrolledIn2Sv,isEnforcedIn2Sv,"
     "lastLoginTime,creationTime,suspended,archived,orgUnitPath)"
@@ -144,6 +150,8 @@ class GoogleClient:
             last = attempt + 1 >= self.retry.max_attempts
             try:
                 result = request.execute(num_retries=0)
+                if not isinstance(result, dict):
+                    raise ValueError(f"a JSON {type(result).__name__}, not an object")
             except HttpError as exc:
                 status = int(exc.resp.status)
                 reason, message = _error_details(exc)
@@ -157,30 +165,67 @@ class GoogleClient:
                     self.sleep(delay)
                     continue
                 raise GoogleApiError(status, reason, message, uri) from None
-            except (TimeoutError, httplib2.HttpLib2Error, TransportError, OSError) as exc:
+            except (TimeoutError, httplib2.HttpLib2Error, TransportError, OSError, http.client.HTTPException) as exc:
                 if last:
                     raise GoogleApiError(0, "ConnectionFailed", type(exc).__name__, uri) from None
+                self.sleep(self._delay(attempt, None))
+                continue
+            except ValueError:  # a 200 whose body is not JSON (cut short, malformed)
+                self.raw.record("GET", uri, 200, b"", "application/json")
+                if last:
+                    raise GoogleApiError(
+                        200,
+                        "InvalidJson",
+                        f"the response is not valid JSON (truncated or malformed) in {self.retry.max_attempts} "
+                        "attempts",
+                        uri,
+                    ) from None
                 self.sleep(self._delay(attempt, None))
                 continue
             self.raw.record("GET", uri, 200, json.dumps(result).encode("utf-8"), "application/json")
             return dict(result)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def pages(self, make_request: Callable[..., Any], key: str) -> Iterator[dict[str, Any]]:
+    def pages(self, make_request: Callable[..., Any], key: str, item_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a list method. A page is only yielded once its ``nextPageToken`` is known to be new: a
+        page whose token was already used is asked for again (``max_attempts`` times in all), then ``PagingLoop``.
+        With ``item_id`` (the field that identifies an item), an item repeated across pages is yielded once."""
         token: str | None = None
-        seen: set[str] = set()
+        used: set[str] = set()
+        ids: set[str] = set()
         while True:
-            result = self.execute(make_request(pageToken=token) if token else make_request())
-            items = result.get(key) or []
-            if not isinstance(items, list):
-                raise GoogleApiError(200, "InvalidCollection", f"no '{key}' list in the response", "")
-            yield from items
-            token = result.get("nextPageToken") or None
-            if token is None:
+            for attempt in range(self.retry.max_attempts):
+                request = make_request(pageToken=token) if token else make_request()
+                result = self.execute(request)
+                items = result.get(key) or []
+                if not isinstance(items, list):
+                    raise GoogleApiError(200, "InvalidCollection", f"no '{key}' list in the response", str(request.uri))
+                next_token = result.get("nextPageToken") or None
+                if next_token is None or (next_token != token and next_token not in used):
+                    break
+                log.info("google repeated a page token, asking for the page again", key=key)
+                if attempt + 1 < self.retry.max_attempts:
+                    self.sleep(self._delay(attempt, None))
+            else:
+                raise GoogleApiError(
+                    200,
+                    "PagingLoop",
+                    f"the service repeated a page token in {self.retry.max_attempts} attempts",
+                    str(request.uri),
+                )
+            for item in items:
+                ident = item.get(item_id) if item_id and isinstance(item, dict) else None
+                if ident is not None:
+                    if str(ident) in ids:
+                        log.info("google repeated an item across pages, skipped", key=key)
+                        continue
+                    ids.add(str(ident))
+                yield item
+            if next_token is None:
                 return
-            if token in seen:
-                raise GoogleApiError(200, "PagingLoop", "the service repeated a page token", "")
-            seen.add(token)
+            if token:
+                used.add(token)
+            token = str(next_token)
 
 
 def _classify(exc: GoogleApiError | RefreshError, dataset: str) -> Unavailable:
@@ -247,7 +292,7 @@ class GoogleSource(Source):
             self._service_account_info(), scopes=[scope]
         ).with_subject(self.config.delegated_admin)
         ca = str(self.config.ca_bundle) if self.config.ca_bundle else None
-        return AuthorizedHttp(credentials, http=httplib2.Http(ca_certs=ca, timeout=int(self.retry.timeout[1])))
+        return AuthorizedHttp(credentials, http=httplib2.Http(ca_certs=ca, timeout=self.retry.timeout[1]))
 
     def service(self, api: str, version: str, scope: str) -> Any:
         options = {"api_endpoint": self.config.api_endpoint.rstrip("/") + "/"} if self.config.api_endpoint else None
@@ -322,6 +367,7 @@ class _GoogleCollector:
                 customer=self.data.customer_id, maxResults=500, orderBy="email", fields=USER_FIELDS, **kw
             ),
             "users",
+            "id",
         )
         self.data.users = [
             GoogleUser(
@@ -354,6 +400,7 @@ class _GoogleCollector:
                     **kw,
                 ),
                 "items",
+                "roleId",
             )
         }
         assignments = self.client.pages(
@@ -389,6 +436,7 @@ class _GoogleCollector:
                 customerId=self.data.customer_id, maxResults=100, projection="FULL", fields=MOBILE_FIELDS, **kw
             ),
             "mobiledevices",
+            "resourceId",
         )
         self.data.mobile_devices = [
             GoogleMobileDevice(
@@ -416,6 +464,7 @@ class _GoogleCollector:
                 customerId=self.data.customer_id, maxResults=300, projection="FULL", fields=CHROME_FIELDS, **kw
             ),
             "chromeosdevices",
+            "deviceId",
         )
         self.data.chrome_devices = [
             GoogleChromeDevice(
@@ -442,7 +491,7 @@ class _GoogleCollector:
         devices = self.source.service("cloudidentity", "v1", DATASETS["google.endpoints"][1]).devices()
         customer = f"customers/{self.data.customer_id}"
         rows = self.client.pages(
-            lambda **kw: devices.list(customer=customer, pageSize=100, fields=ENDPOINT_FIELDS, **kw), "devices"
+            lambda **kw: devices.list(customer=customer, pageSize=100, fields=ENDPOINT_FIELDS, **kw), "devices", "name"
         )
         self.data.endpoints = [
             GoogleEndpoint(

@@ -7,6 +7,12 @@ Facts it relies on (https://learn.microsoft.com/graph/throttling, /graph/paging,
 - ``$batch`` takes at most 20 requests; the envelope is 200 and each sub-response has its own status, so
   throttled sub-requests are retried on their own after their own ``Retry-After``;
 - errors look like ``{"error": {"code": ..., "message": ..., "innerError": {...}}}``.
+
+Faults that are retried (bounded by ``RetryPolicy.max_attempts``): 429 and 5xx, connection failures, resets and
+bodies cut short, read timeouts, and a 2xx whose body is not JSON (truncated or malformed: never read as an
+empty page). A page whose ``@odata.nextLink`` repeats a link already followed is asked for again (a transient
+server fault); if it keeps repeating the collection fails (``PagingLoop``) rather than being cut short or read
+twice. Items repeated across pages (same ``id``) are yielded once.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from urllib.parse import urlencode
 
 import requests
 import structlog
+from requests.utils import requote_uri
 
 from hygiene.sources.interface import RawRecorder, scrub_url
 
@@ -28,6 +35,13 @@ log = structlog.get_logger(__name__)
 BATCH_LIMIT = 20
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER_SECONDS = 120.0
+#: transport failures worth another attempt: refused or reset connections, read timeouts, bodies cut short
+TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 class GraphError(Exception):
@@ -67,6 +81,7 @@ class RetryPolicy:
     max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
+    #: (connect, read) seconds
     timeout: tuple[float, float] = (10.0, 60.0)
 
 
@@ -127,7 +142,7 @@ class GraphClient:
                 response = self._session.request(
                     method, url, headers=headers, json=body, timeout=self._retry.timeout, allow_redirects=False
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except TRANSIENT_ERRORS as exc:
                 if attempt + 1 >= self._retry.max_attempts:
                     raise GraphError(0, "ConnectionFailed", type(exc).__name__, scrub_url(url)) from None
                 delay = self._delay(attempt, None)
@@ -151,16 +166,29 @@ class GraphClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _json(self, method: str, url: str, body: Any = None) -> Any:
-        response = self._send(method, url, body)
-        try:
-            payload = response.json() if response.content else {}
-        except ValueError:
-            payload = None
-        if response.status_code >= 400:
-            raise _error_of(response.status_code, payload, url)
-        if payload is None:
-            raise GraphError(response.status_code, "InvalidJson", "the response is not JSON", scrub_url(url))
-        return payload
+        """The JSON of a successful answer. A 2xx whose body is not JSON (cut short, an HTML error page from a
+        gateway) is asked for again, like a 5xx: it is never taken for an empty answer."""
+        for attempt in range(self._retry.max_attempts):
+            response = self._send(method, url, body)
+            try:
+                payload = response.json() if response.content else {}
+            except ValueError:
+                payload = None
+            if response.status_code >= 400:
+                raise _error_of(response.status_code, payload, url)
+            if payload is not None:
+                return payload
+            if attempt + 1 >= self._retry.max_attempts:
+                break
+            delay = self._delay(attempt, None)
+            log.info("graph answered with a body that is not JSON, retrying", url=scrub_url(url), delay=delay)
+            self._sleep(delay)
+        raise GraphError(
+            response.status_code,
+            "InvalidJson",
+            f"the response is not valid JSON (truncated or malformed) in {self._retry.max_attempts} attempts",
+            scrub_url(url),
+        )
 
     def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         self.endpoints.add(path.split("?", 1)[0])
@@ -185,7 +213,13 @@ class GraphClient:
         """Fetch a pre-authorised download URL (no bearer token: it must not leave Graph)."""
         for attempt in range(self._retry.max_attempts):
             self.requests += 1
-            response = self._session.get(url, timeout=self._retry.timeout)
+            try:
+                response = self._session.get(url, timeout=self._retry.timeout)
+            except TRANSIENT_ERRORS as exc:
+                if attempt + 1 >= self._retry.max_attempts:
+                    raise GraphError(0, "ConnectionFailed", type(exc).__name__, scrub_url(url)) from None
+                self._sleep(self._delay(attempt, None))
+                continue
             self._raw.record(
                 "GET", url, response.status_code, response.content, response.headers.get("Content-Type", "")
             )
@@ -200,23 +234,48 @@ class GraphClient:
     def get_all(
         self, path: str, params: Mapping[str, str] | None = None, max_pages: int = 100_000
     ) -> Iterator[dict[str, Any]]:
-        """Every item of a collection, following ``@odata.nextLink`` verbatim."""
+        """Every item of a collection, following ``@odata.nextLink`` verbatim.
+
+        A page is only yielded once its link to the next page is known to be new: a page that points back to
+        itself or to an earlier page is asked for again (``max_attempts`` times in all), then ``PagingLoop``."""
         self.endpoints.add(path.split("?", 1)[0])
         url: str | None = self.url(path, params)
-        seen: set[str] = set()
+        followed: set[str] = set()
+        ids: set[str] = set()
         pages = 0
         while url:
-            if url in seen or pages >= max_pages:
-                raise GraphError(0, "PagingLoop", "the service repeated a page link", scrub_url(url))
-            seen.add(url)
+            followed.add(requote_uri(url))
             pages += 1
-            payload = self._json("GET", url)
-            value = payload.get("value") if isinstance(payload, dict) else None
-            if not isinstance(value, list):
-                raise GraphError(200, "InvalidCollection", "no 'value' list in the response", scrub_url(url))
-            yield from value
-            next_link = payload.get("@odata.nextLink")
-            url = next_link if isinstance(next_link, str) and next_link else None
+            if pages > max_pages:
+                raise GraphError(200, "PagingLoop", f"more than {max_pages} pages", scrub_url(url))
+            for attempt in range(self._retry.max_attempts):
+                payload = self._json("GET", url)
+                value = payload.get("value") if isinstance(payload, dict) else None
+                if not isinstance(value, list):
+                    raise GraphError(200, "InvalidCollection", "no 'value' list in the response", scrub_url(url))
+                next_link = payload.get("@odata.nextLink")
+                next_url = next_link if isinstance(next_link, str) and next_link else None
+                if next_url is None or requote_uri(next_url) not in followed:
+                    break
+                log.info("graph repeated a page link, asking for the page again", url=scrub_url(url))
+                if attempt + 1 < self._retry.max_attempts:
+                    self._sleep(self._delay(attempt, None))
+            else:
+                raise GraphError(
+                    200,
+                    "PagingLoop",
+                    f"the service repeated a page link in {self._retry.max_attempts} attempts",
+                    scrub_url(url),
+                )
+            for item in value:
+                item_id = item.get("id") if isinstance(item, dict) else None
+                if isinstance(item_id, str):
+                    if item_id in ids:
+                        log.info("graph repeated an item across pages, skipped", url=scrub_url(url))
+                        continue
+                    ids.add(item_id)
+                yield item
+            url = next_url
 
     def batch(self, urls: Sequence[str], version: str = "v1.0") -> dict[str, tuple[int, Any]]:
         """GET many relative URLs through ``$batch`` (≤20 per request); returns url -> (status, body).

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hygiene.logsetup import redact_bytes
 from hygiene.model import DatasetState, ReasonKind, SourceRun, SourceStatus
 
 _SECRET_QUERY = re.compile(r"(?i)(access_token|client_secret|client_assertion|code|sig|signature|token)=[^&\s]+")
@@ -55,7 +56,9 @@ class RawRecorder:
         self._lock = threading.Lock()
         self._count = 0
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # raw/ too, not only raw/<platform>/: mkdir(parents=True) would make it with the umask's mode
+            self.folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.folder.mkdir(exist_ok=True, mode=0o700)
 
     def record(self, method: str, url: str, status: int, body: bytes, content_type: str = "") -> None:
         with self._lock:
@@ -78,7 +81,7 @@ class RawRecorder:
         suffix = ".json" if "json" in content_type or body[:1] in (b"{", b"[") else ".txt"
         fd = os.open(f"{stem}{suffix}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as bfh:
-            bfh.write(body)
+            bfh.write(redact_bytes(body))
 
     @property
     def count(self) -> int:

@@ -10,7 +10,9 @@ import csv
 import hashlib
 import io
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +41,7 @@ from hygiene.model import (
     ReasonKind,
     SourceRun,
 )
+from hygiene.perf import gc_paused
 from hygiene.sources.graph import GraphClient, GraphError, make_session
 from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable, parse_timestamp
 
@@ -168,6 +171,8 @@ class _Collector:
     graph: GraphClient
     data: M365Data
     states: dict[str, DatasetState]
+    #: set once the users are read (or could not be): what the registration fallback waits for
+    users_read: threading.Event | None = None
 
     def run(self, dataset: str, fn: Callable[[], DatasetState | None]) -> None:
         try:
@@ -185,28 +190,27 @@ class _Collector:
         select = USER_FIELDS + ",signInActivity"
         signins: DatasetState
         try:
-            raw_users = self._users(select)
-            signins = DatasetState(
-                available=True, method="signInActivity", endpoint="/v1.0/users", records=len(raw_users)
-            )
+            users = self._users(select)
+            signins = DatasetState(available=True, method="signInActivity", endpoint="/v1.0/users", records=len(users))
         except GraphError as exc:
             if exc.status not in (400, 403):
                 raise
             # signInActivity needs Entra ID P1 and AuditLog.Read.All; fall back to the directory alone
             sign_in_problem = _classify(exc, "m365.sign_ins")
-            raw_users = self._users(USER_FIELDS)
-            signins = self._activity_report(raw_users, sign_in_problem)
-        self.data.users = [self._user(u) for u in raw_users]
+            users = self._users(USER_FIELDS)
+            signins = self._activity_report(users, sign_in_problem)
+        self.data.users = users
         self.states["m365.sign_ins"] = signins
         return DatasetState(available=True, endpoint="/v1.0/users", records=len(self.data.users))
 
-    def _users(self, select: str) -> list[dict[str, Any]]:
+    def _users(self, select: str) -> list[M365User]:
+        """Every user, normalised page by page (the raw pages of a large tenant are never all held at once)."""
         try:
-            return list(self.graph.get_all("/v1.0/users", {"$select": select, "$top": "999"}))
+            return [self._user(u) for u in self.graph.get_all("/v1.0/users", {"$select": select, "$top": "999"})]
         except GraphError as exc:
             # some tenants refuse signInActivity pages larger than 120 users
             if exc.status == 400 and "120" in exc.message:
-                return list(self.graph.get_all("/v1.0/users", {"$select": select, "$top": "120"}))
+                return [self._user(u) for u in self.graph.get_all("/v1.0/users", {"$select": select, "$top": "120"})]
             raise
 
     @staticmethod
@@ -225,7 +229,7 @@ class _Collector:
             last_non_interactive_sign_in=_ts(activity.get("lastNonInteractiveSignInDateTime")),
         )
 
-    def _activity_report(self, raw_users: list[dict[str, Any]], primary: Unavailable) -> DatasetState:
+    def _activity_report(self, users: list[M365User], primary: Unavailable) -> DatasetState:
         """No-P1 fallback: the Office 365 active-user report (Reports.Read.All), joined on the UPN.
 
         https://learn.microsoft.com/graph/api/reportroot-getoffice365activeuserdetail — answers 302 to a CSV.
@@ -246,7 +250,7 @@ class _Collector:
             )
         text = content.decode("utf-8-sig", errors="replace")
         rows = list(csv.DictReader(io.StringIO(text)))
-        by_upn = {str(u.get("userPrincipalName", "")).casefold(): u for u in raw_users}
+        by_upn = {u.upn.casefold() for u in users}
         joined = 0
         latest: dict[str, datetime] = {}
         for row in rows:
@@ -283,26 +287,26 @@ class _Collector:
     # -- MFA ------------------------------------------------------------------------------------
     def registration(self) -> DatasetState:
         try:
-            rows = list(self.graph.get_all("/v1.0/reports/authenticationMethods/userRegistrationDetails"))
+            registrations = [
+                M365Registration(
+                    user_id=str(r["id"]),
+                    is_mfa_registered=bool(r.get("isMfaRegistered")),
+                    is_mfa_capable=bool(r.get("isMfaCapable")),
+                    methods=[str(m) for m in r.get("methodsRegistered") or []],
+                    is_admin=bool(r.get("isAdmin")),
+                )
+                for r in self.graph.get_all("/v1.0/reports/authenticationMethods/userRegistrationDetails")
+            ]
         except GraphError as exc:
             if exc.status not in (400, 403):
                 raise
             return self._registration_by_methods(_classify(exc, "m365.registration"))
-        self.data.registrations = [
-            M365Registration(
-                user_id=str(r["id"]),
-                is_mfa_registered=bool(r.get("isMfaRegistered")),
-                is_mfa_capable=bool(r.get("isMfaCapable")),
-                methods=[str(m) for m in r.get("methodsRegistered") or []],
-                is_admin=bool(r.get("isAdmin")),
-            )
-            for r in rows
-        ]
+        self.data.registrations = registrations
         return DatasetState(
             available=True,
             method="userRegistrationDetails",
             endpoint="/v1.0/reports/authenticationMethods/userRegistrationDetails",
-            records=len(rows),
+            records=len(registrations),
         )
 
     def _registration_by_methods(self, primary: Unavailable) -> DatasetState:
@@ -310,6 +314,8 @@ class _Collector:
 
         https://learn.microsoft.com/graph/api/authentication-list-methods (UserAuthenticationMethod.Read.All).
         """
+        if self.users_read is not None:
+            self.users_read.wait()  # the fallback is per user: it needs the user list
         members = [u for u in self.data.users if u.enabled and u.user_type == "Member"]
         urls = {f"/users/{u.id}/authentication/methods": u for u in members}
         answers = self.graph.batch(list(urls)) if urls else {}
@@ -438,7 +444,6 @@ class _Collector:
         return DatasetState(available=True, endpoint="/v1.0/subscribedSkus", records=len(skus))
 
     def devices(self) -> DatasetState:
-        rows = list(self.graph.get_all("/v1.0/deviceManagement/managedDevices", {"$select": DEVICE_FIELDS}))
         self.data.devices = [
             M365Device(
                 id=str(d["id"]),
@@ -453,9 +458,11 @@ class _Collector:
                 model=d.get("model") or None,
                 owner_type=d.get("managedDeviceOwnerType") or None,
             )
-            for d in rows
+            for d in self.graph.get_all("/v1.0/deviceManagement/managedDevices", {"$select": DEVICE_FIELDS})
         ]
-        return DatasetState(available=True, endpoint="/v1.0/deviceManagement/managedDevices", records=len(rows))
+        return DatasetState(
+            available=True, endpoint="/v1.0/deviceManagement/managedDevices", records=len(self.data.devices)
+        )
 
     def compliance_policies(self) -> DatasetState:
         rows = list(self.graph.get_all("/v1.0/deviceManagement/deviceCompliancePolicies"))
@@ -609,6 +616,66 @@ class M365Source(Source):
 
         return token
 
+    @staticmethod
+    def _collect(clients: list[GraphClient], data: M365Data, states: dict[str, DatasetState]) -> None:
+        """The datasets in four concurrent lanes, each with its own client (connection pool, counters), so that a
+        large tenant waits for the longest chain of pages rather than for every page in turn:
+
+        - users (then the activity fallback);
+        - the registration report (its per-user fallback waits for the users);
+        - roles, then Conditional Access (both resolve groups into ``data.group_members``: one lane, in turn);
+        - licences, devices, compliance policies, backup;
+
+        then per-user MFA, which needs the users, the roles and the policies.
+        """
+        identity, registration, policy, rest = (_Collector(c, data, states) for c in clients)
+        users_read = threading.Event()
+
+        def users_lane() -> None:
+            try:
+                identity.run("m365.users", identity.users)
+                if states["m365.users"].available:
+                    identity.apply_activity()
+            finally:
+                users_read.set()
+
+        def registration_lane() -> None:
+            registration.users_read = users_read
+            registration.run("m365.registration", registration.registration)
+
+        def policy_lane() -> None:
+            policy.run("m365.roles", policy.roles)
+            policy.run("m365.mfa_policies", policy.mfa_policies)
+
+        def rest_lane() -> None:
+            for name, fn in (
+                ("m365.licences", rest.licences),
+                ("m365.devices", rest.devices),
+                ("m365.compliance_policies", rest.compliance_policies),
+                ("m365.backup", rest.backup),
+            ):
+                rest.run(name, fn)
+
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="hygiene-m365") as pool:
+            for future in [pool.submit(lane) for lane in (users_lane, registration_lane, policy_lane, rest_lane)]:
+                future.result()
+        if not states["m365.users"].available:
+            data.registrations = []
+            for dependent in ("m365.sign_ins", "m365.registration", "m365.per_user_mfa"):
+                states[dependent] = DatasetState(
+                    available=False,
+                    reason_kind=states["m365.users"].reason_kind,
+                    reason="users could not be read: " + (states["m365.users"].reason or ""),
+                )
+        if states["m365.users"].available and states["m365.mfa_policies"].available:
+            identity.run("m365.per_user_mfa", identity.per_user_mfa)
+        elif "m365.per_user_mfa" not in states:
+            states["m365.per_user_mfa"] = DatasetState(
+                available=False,
+                reason_kind=states["m365.mfa_policies"].reason_kind,
+                reason="policies could not be read: " + (states["m365.mfa_policies"].reason or ""),
+            )
+
     def collect(self, raw: RawRecorder) -> Collected:
         started = datetime.now(UTC)
         session = make_session(str(self.config.ca_bundle) if self.config.ca_bundle else None)
@@ -621,6 +688,7 @@ class M365Source(Source):
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
         graph = GraphClient(self.config.graph_url, lambda: "", session, raw, **kwargs)
+        clients = [graph]
         try:
             token = self._token_provider(session)
             token()  # fail fast on bad credentials, before any dataset is attempted
@@ -636,32 +704,10 @@ class M365Source(Source):
             for name in DATASETS:
                 states[name] = DatasetState(available=False, reason_kind=ReasonKind.UNREACHABLE, reason=message)
         else:
-            collector = _Collector(graph, data, states)
-            collector.run("m365.users", collector.users)
-            if states["m365.users"].available:
-                collector.apply_activity()
-                collector.run("m365.registration", collector.registration)
-            else:
-                for dependent in ("m365.sign_ins", "m365.registration", "m365.per_user_mfa"):
-                    states[dependent] = DatasetState(
-                        available=False,
-                        reason_kind=states["m365.users"].reason_kind,
-                        reason="users could not be read: " + (states["m365.users"].reason or ""),
-                    )
-            collector.run("m365.roles", collector.roles)
-            collector.run("m365.mfa_policies", collector.mfa_policies)
-            if states["m365.users"].available and states["m365.mfa_policies"].available:
-                collector.run("m365.per_user_mfa", collector.per_user_mfa)
-            elif "m365.per_user_mfa" not in states:
-                states["m365.per_user_mfa"] = DatasetState(
-                    available=False,
-                    reason_kind=states["m365.mfa_policies"].reason_kind,
-                    reason="policies could not be read: " + (states["m365.mfa_policies"].reason or ""),
-                )
-            collector.run("m365.licences", collector.licences)
-            collector.run("m365.devices", collector.devices)
-            collector.run("m365.compliance_policies", collector.compliance_policies)
-            collector.run("m365.backup", collector.backup)
+            ca = str(self.config.ca_bundle) if self.config.ca_bundle else None
+            clients += [GraphClient(self.config.graph_url, token, make_session(ca), raw, **kwargs) for _ in range(3)]
+            with gc_paused():  # builds ~3 objects per user and device: the cyclic collector only slows it down
+                self._collect(clients, data, states)
         errors.extend(
             f"{name}: {s.reason}"
             for name, s in states.items()
@@ -680,9 +726,9 @@ class M365Source(Source):
                 "graph_url": self.config.graph_url,
                 "authority_host": self.config.authority_host,
             },
-            requests=graph.requests,
+            requests=sum(c.requests for c in clients),
             errors=errors,
-            endpoints=sorted(graph.endpoints),
+            endpoints=sorted(set().union(*(c.endpoints for c in clients))),
             datasets=dict(sorted(states.items())),
         )
         return Collected(run=run, data=data)

@@ -11,6 +11,7 @@ maps the access key to an account: the scanner user's key to the management acco
 ``sts:AssumeRole`` hands out (captured from the AssumeRole answer passing through) to the account of the role it
 was issued for. It then
 
+- injects chaos faults (``chaos``, see ``hygiene.sandbox.chaos``; targets are ``service:Operation``);
 - answers throttling (``throttle_every``), access denied (``scenario.access_denied``) and refused writes itself;
 - serves the operations of ``hygiene.sandbox.aws.services`` itself;
 - forwards the rest to moto with ``x-moto-account-id`` set to the mapped account (moto 5 would also derive the
@@ -29,6 +30,8 @@ import json
 import logging
 import os
 import re
+import socket
+import struct
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -56,7 +59,9 @@ from hygiene.sandbox.aws.wire import (
     parse_authorization,
     parse_query_credential,
     protocol,
+    xml_element,
 )
+from hygiene.sandbox.chaos import BODY_FAULTS, STATUS_FAULTS, Chaos, ChaosMonkey, ChaosSwitch, cut, request_key
 
 log = structlog.get_logger(__name__)
 MAX_BODY = 16 * 1024 * 1024
@@ -82,7 +87,10 @@ class RequestRecord(NamedTuple):
     #: the account the access key maps to ("" when unknown)
     account: str
     region: str
+    #: 0 when the connection was reset without an answer
     status: int
+    #: the chaos fault injected into this request (``hygiene.sandbox.chaos``), if any
+    fault: str | None = None
 
 
 class RefusedWrite(NamedTuple):
@@ -119,6 +127,55 @@ def _throttle_code(service: str) -> str:
     if service == "organizations":
         return "TooManyRequestsException"
     return "ThrottlingException"
+
+
+def _fault_error(service: str, status: int) -> ServiceError:
+    """The transient errors chaos mode injects, with the codes each protocol uses."""
+    if status == 429:
+        return ServiceError(_throttle_code(service), "Rate exceeded", 429)
+    ec2 = protocol(service) == "ec2"
+    if status == 503:
+        return ServiceError("Unavailable" if ec2 else "ServiceUnavailable", "Service is unavailable.", 503)
+    return ServiceError("InternalError" if ec2 else "InternalFailure", "An internal error occurred.", 500)
+
+
+_TOKEN_ELEMENT = re.compile(r"<(NextToken|nextToken|Marker)>([^<]*)</\1>")
+
+
+def _request_token(call: Call) -> str | None:
+    """The pagination token a request carries, in whichever place its protocol puts it."""
+    for name in ("NextToken", "nextToken", "Marker"):
+        values = call.form.get(name) or call.query.get(name)
+        if values:
+            return str(values[0])
+    if call.body and call.protocol == "json":
+        with contextlib.suppress(ValueError):
+            data = json.loads(call.body)
+            if isinstance(data, dict) and data.get("NextToken"):
+                return str(data["NextToken"])
+    return None
+
+
+def _loop_reply(call: Call, reply: Reply) -> Reply | None:
+    """The answer with its next-page token replaced by the request's own (a paging loop), or None."""
+    token = _request_token(call)
+    if token is None:
+        return None
+    if call.protocol in ("query", "ec2"):
+        text = reply.body.decode("utf-8", "replace")
+        match = _TOKEN_ELEMENT.search(text)
+        if match is None:
+            return None
+        looped = text[: match.start()] + xml_element(match.group(1), token) + text[match.end() :]
+        return reply._replace(body=looped.encode())
+    try:
+        data = json.loads(reply.body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    data["NextToken"] = token  # also on the last page: a loop back instead of the end
+    return reply._replace(body=json.dumps(data).encode())
 
 
 def _denied_error(service: str, operation: str, principal_arn: str, resource: str | None = None) -> ServiceError:
@@ -212,14 +269,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(413)
             return
         headers = {key.lower(): value for key, value in self.headers.items()}
-        reply = self.server.sandbox.handle(method, self.path, headers, body)
+        reply, fault = self.server.sandbox._handle(method, self.path, headers, body)
+        if reply is None:  # chaos: reset
+            self._reset()
+            return
+        if fault == "slow":
+            self.server.sandbox._stopping.wait(self.server.sandbox._slow_seconds())
         self.send_response(reply.status)
         for name, value in reply.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
+        if fault == "truncated":
+            self.wfile.write(cut(reply.body))
+            self._reset()
+            return
         if method != "HEAD":
             self.wfile.write(reply.body)
+
+    def _reset(self) -> None:
+        """Close the connection with a TCP reset (SO_LINGER 0)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+        with contextlib.suppress(OSError):
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with contextlib.suppress(OSError):
+            self.request.close()  # really closed (and reset) once finish() closes rfile and wfile
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -240,7 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("HEAD")
 
 
-class AwsSandbox:
+class AwsSandbox(ChaosSwitch):
     """A local fake of the AWS APIs hygiene reads, behind one endpoint (see the module docstring).
 
     ``latency_ms`` (added to every answer), ``throttle_every`` (every Nth request gets the service's throttling
@@ -248,7 +324,13 @@ class AwsSandbox:
     """
 
     def __init__(
-        self, scenario: AwsScenario, *, latency_ms: int = 0, throttle_every: int = 0, report_delay: float = 0.0
+        self,
+        scenario: AwsScenario,
+        *,
+        latency_ms: int = 0,
+        throttle_every: int = 0,
+        report_delay: float = 0.0,
+        chaos: Chaos | None = None,
     ) -> None:
         if throttle_every == 1:
             raise ValueError("throttle_every=1 would throttle every request, retries included")
@@ -267,6 +349,8 @@ class AwsSandbox:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._credentials: AwsCredentials | None = None
+        self._monkey = ChaosMonkey(chaos) if chaos is not None else None
+        self._stopping = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def start(self) -> AwsSandbox:
@@ -274,6 +358,7 @@ class AwsSandbox:
         if "MOTO_ACCOUNT_ID" in os.environ:
             raise RuntimeError("MOTO_ACCOUNT_ID is set: moto would put every request in that one account")
         self.scenario.validate()
+        self._stopping.clear()
         with _active_lock:
             if _active is not None:
                 raise RuntimeError("an AwsSandbox is already running in this process (moto's state is process-wide)")
@@ -301,6 +386,7 @@ class AwsSandbox:
 
     def stop(self) -> None:
         global _active
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -396,6 +482,9 @@ class AwsSandbox:
         with self._lock:
             return self._throttled
 
+    def _slow_seconds(self) -> float:
+        return self._monkey.chaos.slow_seconds if self._monkey is not None else 0.0
+
     def reset_log(self) -> None:
         with self._lock:
             self._requests.clear()
@@ -405,6 +494,15 @@ class AwsSandbox:
 
     # -- the request path -----------------------------------------------------------------------------------
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        reply, _ = self._handle(method, target, headers, body)
+        if reply is None:
+            raise ConnectionResetError("chaos: connection reset")
+        return reply
+
+    def _handle(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[Reply | None, str | None]:
+        """The answer and the chaos fault injected (None: none); no answer means: reset the connection."""
         scope = parse_authorization(headers.get("authorization")) or parse_query_credential(target)
         if scope is None or scope.service not in SERVICES:
             status = 403 if scope is None else 400
@@ -413,7 +511,7 @@ class AwsSandbox:
             with self._lock:
                 self._count += 1
             self._record("?" if scope is None else scope.service, "?", "", scope.region if scope else "", status)
-            return Reply(status, [("Content-Type", "text/xml")], text.encode())
+            return Reply(status, [("Content-Type", "text/xml")], text.encode()), None
         service, region = scope.service, scope.region
         call = decode_call(service, method, target, headers, body)
         operation = call.operation or "?"
@@ -426,25 +524,58 @@ class AwsSandbox:
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         account_id = principal.account_id if principal else ""
+        monkey = self._monkey
+        key = request_key(method, target, body, f"{account_id}|{region}")
+        fault = monkey.propose(key, f"{service}:{operation}") if monkey is not None and principal else None
+        if monkey is not None and fault == "reset":
+            monkey.applied(key, fault)
+            self._record(service, operation, account_id, region, 0, fault)
+            return None, fault
         try:
-            if throttled:
-                raise ServiceError(_throttle_code(service), "Rate exceeded", 400)
-            if principal is None:
-                raise _unknown_key_error(service)
-            if call.operation is None:
-                raise self._unknown_operation(service)
-            reply = self._dispatch(call, principal, region)
+            if fault is not None and fault in STATUS_FAULTS:
+                status, with_retry_after = STATUS_FAULTS[fault]
+                reply = error_reply(service, _fault_error(service, status))
+                if with_retry_after and monkey is not None:
+                    reply = reply._replace(headers=[*reply.headers, ("Retry-After", str(monkey.chaos.retry_after))])
+            else:
+                if throttled:
+                    raise ServiceError(_throttle_code(service), "Rate exceeded", 400)
+                if principal is None:
+                    raise _unknown_key_error(service)
+                if call.operation is None:
+                    raise self._unknown_operation(service)
+                reply = self._dispatch(call, principal, region)
         except ServiceError as error:
             reply = error_reply(service, error)
         except Exception as exc:  # a sandbox bug or moto gone: answer like a service fault, never hang the client
             log.warning("aws sandbox request failed", service=service, operation=operation, error=type(exc).__name__)
             reply = error_reply(service, ServiceError("InternalFailure", f"sandbox error: {type(exc).__name__}", 500))
-        self._record(service, operation, account_id, region, reply.status)
-        return reply
+        if fault is not None and fault in BODY_FAULTS:
+            changed = self._chaos_body(fault, call, reply)
+            if changed is None:
+                fault = None
+            else:
+                reply = changed
+        if monkey is not None and fault is not None:
+            monkey.applied(key, fault)
+        self._record(service, operation, account_id, region, reply.status, fault)
+        return reply, fault
 
-    def _record(self, service: str, operation: str, account: str, region: str, status: int) -> None:
+    @staticmethod
+    def _chaos_body(fault: str, call: Call, reply: Reply) -> Reply | None:
+        if reply.status != 200 or not reply.body:
+            return None
+        if fault == "truncated":
+            return reply  # the handler cuts the transfer short
+        if fault == "malformed":
+            return reply._replace(body=cut(reply.body))
+        return _loop_reply(call, reply)
+
+    def _record(
+        self, service: str, operation: str, account: str, region: str, status: int, fault: str | None = None
+    ) -> None:
         with self._lock:
-            self._requests.append(RequestRecord(service, operation, account, region, status))
+            self._requests.append(RequestRecord(service, operation, account, region, status, fault))
 
     @staticmethod
     def _unknown_operation(service: str) -> ServiceError:
