@@ -45,6 +45,7 @@ _BODY_SECRETS = [
 ]
 #: environment variables whose values are secrets, by name
 _SECRET_ENV_NAMES = re.compile(r"(?i)(secret|token|password|passwd|private_key|api_key|credential)")
+_NOT_SECRET_ENV_NAMES = re.compile(r"(?i)_(file|path|dir|name)$")
 _known_secrets: set[str] = set()
 
 
@@ -57,8 +58,11 @@ def register_secret(value: str | None) -> None:
 def register_environment_secrets(environ: Mapping[str, str]) -> None:
     """Remember the values of environment variables named like secrets (AWS_SECRET_ACCESS_KEY, *_TOKEN...)."""
     for name, value in environ.items():
-        if _SECRET_ENV_NAMES.search(name):
-            register_secret(value)
+        # not a secret: where one is kept (…_FILE, …_PATH, …_DIR) or a plain word such as "enabled" (scrubbing
+        # it would blank that word in every log line)
+        if not _SECRET_ENV_NAMES.search(name) or _NOT_SECRET_ENV_NAMES.search(name) or value.isalpha():
+            continue
+        register_secret(value)
 
 
 def redact_bytes(body: bytes) -> bytes:

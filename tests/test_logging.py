@@ -40,3 +40,21 @@ def test_redaction_in_file_and_console(tmp_path: Path, capsys: pytest.CaptureFix
     assert text.count("[REDACTED]") >= 5
     assert '"event": "token acquired"' in text  # JSON lines in the file
     assert oct(log_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_environment_secrets_are_scrubbed_but_not_their_file_paths_or_plain_words() -> None:
+    from hygiene.logsetup import redact_text, register_environment_secrets
+
+    register_environment_secrets(
+        {
+            "ACME_API_TOKEN": "tok-7f3a9c1e5b",
+            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/canary",
+            "GOOGLE_CREDENTIALS_FILE": "/etc/hygiene/google-sa.json",
+            "FEATURE_TOKEN_CACHE": "enabled",
+            "HOME": "/root/not-a-secret",
+        }
+    )
+    text = redact_text(
+        "tok-7f3a9c1e5b wJalrXUtnFEMI/K7MDENG/canary /etc/hygiene/google-sa.json enabled /root/not-a-secret"
+    )
+    assert text == "[REDACTED] [REDACTED] /etc/hygiene/google-sa.json enabled /root/not-a-secret"
