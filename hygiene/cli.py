@@ -119,10 +119,10 @@ def _scan_progress(platform: str, phase: str) -> None:
 @click.option(
     "--format",
     "formats",
-    default=",".join(DEFAULT_FORMATS),
-    show_default=True,
-    callback=lambda c, p, v: _formats(v),
-    help=f"Comma-separated, from {', '.join(FORMATS)}; ocsf writes findings.ocsf.jsonl (OCSF Compliance Findings).",
+    default=None,
+    callback=lambda c, p, v: None if v is None else _formats(v),
+    help=f"Comma-separated, from {', '.join(FORMATS)} (default: the config's [reports] formats, else "
+    f"{','.join(DEFAULT_FORMATS)}); ocsf writes findings.ocsf.jsonl (OCSF Compliance Findings).",
 )
 @click.option("--profile", default=None, help="Override the config's policy profile (name or YAML path).")
 @click.option(
@@ -153,7 +153,7 @@ def scan(
     ctx: click.Context,
     config_path: Path,
     output: Path | None,
-    formats: list[str],
+    formats: list[str] | None,
     profile: str | None,
     fail_on: str | None,
     checks_dirs: tuple[Path, ...],
@@ -189,7 +189,7 @@ def scan(
             config,
             ScanOptions(
                 output_dir=output,
-                formats=formats,
+                formats=formats or config.reports.formats,
                 profile=profile,
                 extra_check_dirs=list(checks_dirs),
                 operator=operator,

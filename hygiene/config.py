@@ -45,6 +45,27 @@ class ChecksConfig(_Strict):
     extra_dirs: list[Path] = Field(default_factory=list)
 
 
+def _default_formats() -> list[str]:
+    from hygiene.reports import DEFAULT_FORMATS
+
+    return list(DEFAULT_FORMATS)
+
+
+class ReportsConfig(_Strict):
+    """What a scan writes when ``--format`` is not given (the agent's scans always use this)."""
+
+    formats: list[str] = Field(default_factory=_default_formats, min_length=1)
+
+    @model_validator(mode="after")
+    def _known(self) -> ReportsConfig:
+        from hygiene.reports import FORMATS
+
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown:
+            raise ValueError(f"formats: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}")
+        return self
+
+
 class M365Config(_Strict):
     tenant_id: str = Field(min_length=1)
     client_id: str = Field(min_length=1)
@@ -150,6 +171,7 @@ class Config(_Strict):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     schedule: ScheduleConfig | None = None
     notify: NotifyConfig | None = None
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
     #: the file this was read from; relative paths inside it are resolved against its folder
     path: Path | None = Field(None, exclude=True)
     #: problems that do not stop a scan (a key file other users can read), one line each, for ``config validate``

@@ -233,3 +233,26 @@ def test_internal_pack_carries_the_ocsf_export_and_others_do_not(data_dir: Path)
     manifest = json.loads(internal["manifest.json"])
     assert name in {f["path"] for f in manifest["files"]}
     assert name not in entries(export(data_dir, "insurer"))
+
+
+def test_config_reports_formats_is_the_scan_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Sandbox(northwind(datetime.now(UTC))) as sandbox:
+        config = write_demo_config(tmp_path / "cfg", sandbox)
+        config.write_text(config.read_text() + '\n[reports]\nformats = ["ocsf"]\n')
+        monkeypatch.setenv(SECRET_ENV, sandbox.client_secret)
+        result = CliRunner().invoke(main, ["scan", str(config), "--output", str(tmp_path / "out"), "--no-history"])
+    assert result.exit_code in (0, 1), result.output
+    written = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file())
+    assert written == ["findings.ocsf.jsonl", "hygiene.log", "snapshot.json.gz"]
+
+
+def test_config_rejects_an_unknown_report_format(tmp_path: Path) -> None:
+    config = tmp_path / "org.toml"
+    config.write_text(
+        '[organisation]\nid = "acme"\nname = "Acme"\n[sources.aws]\nregions = ["eu-west-2"]\n'
+        '[reports]\nformats = ["json", "sarif"]\n'
+    )
+    result = CliRunner().invoke(main, ["config", "validate", str(config)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "org.toml" in lines[0] and "sarif" in lines[0] and "ocsf" in lines[0], lines

@@ -43,7 +43,10 @@ def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
     from hygiene.history import history_url
 
     options = ScanOptions(
-        output_dir=output, operator=f"hygiene agent (pid {os.getpid()})", history=history_url(data_dir)
+        output_dir=output,
+        formats=config.reports.formats,
+        operator=f"hygiene agent (pid {os.getpid()})",
+        history=history_url(data_dir),
     )
     outcome = run_scan(config, options)
     report = outcome.report
