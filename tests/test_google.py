@@ -3,34 +3,46 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from googleapiclient.http import HttpMockSequence
 from googlefake import SCOPE, Workspace, chrome, endpoint, error, guser, healthy_workspace, mobile
 
-from hygiene.config import GoogleConfig
+from hygiene.config import GoogleConfig, load_config
+from hygiene.demo import write_demo_config
 from hygiene.engine import evaluate
 from hygiene.model import OrganisationRef, ReasonKind, Snapshot
 from hygiene.policy import Attestation, ControlsFile, load_lifecycle, load_profile
 from hygiene.registry import Registry
 from hygiene.results import CheckResult, Status
-from hygiene.sources.google import GoogleSource
+from hygiene.sandbox import Sandbox, generate
+from hygiene.sources.google import DATASETS, LANES, ORDER, GoogleSource
 from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
 
 Scan = Callable[..., dict[str, CheckResult]]
 
 
-def collect(workspace: Workspace, tmp_path: Path, raw: Path | None = None) -> Snapshot:
+def collect(
+    workspace: Workspace,
+    tmp_path: Path,
+    raw: Path | None = None,
+    http_factory: Callable[[str], Any] | None = None,
+) -> Snapshot:
     key = tmp_path / "sa.json"
     key.write_text(json.dumps({"type": "service_account", "private_key": "unused"}))
     config = GoogleConfig(service_account_file=key, delegated_admin="amy@leeds.test")
     sleeps: list[float] = []
     source = GoogleSource(
         config,
-        http_factory=workspace.http_factory,
+        http_factory=http_factory or workspace.http_factory,
         retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.01),
         sleep=sleeps.append,
     )
@@ -260,3 +272,144 @@ def test_bad_key_file_is_an_error_state(tmp_path: Path) -> None:
     source = GoogleSource(GoogleConfig(service_account_file=key, delegated_admin="a@b.test"))
     run = source.collect(RawRecorder(None, "google")).run
     assert run.status == "error" and "cannot read service account key" in run.errors[0]
+
+
+# -- concurrency --------------------------------------------------------------------------------------------------
+class GatedHttp(HttpMockSequence):  # type: ignore[misc]
+    """A dataset's mock: every request notes its thread; the first one passes ``gate`` first."""
+
+    def __init__(self, inner: Any, dataset: str, gate: Callable[[str], None], threads: dict[str, set[str]]) -> None:
+        super().__init__([])
+        self.inner, self.dataset, self.gate, self.threads = inner, dataset, gate, threads
+        self.first = True
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        self.threads.setdefault(self.dataset, set()).add(threading.current_thread().name)
+        if self.first:
+            self.first = False
+            self.gate(self.dataset)
+        return self.inner.request(*args, **kwargs)
+
+
+def test_datasets_are_fetched_concurrently_each_in_one_lane(tmp_path: Path) -> None:
+    ws = healthy_workspace()
+    ws.users += [guser(f"u{i}") for i in range(5)]
+    barrier = threading.Barrier(LANES)
+    lock = threading.Lock()
+    started: list[str] = []
+    threads: dict[str, set[str]] = {}
+
+    def gate(dataset: str) -> None:
+        with lock:
+            started.append(dataset)
+            waits = len(started) <= LANES
+        if waits:  # passes only once LANES datasets are in flight at the same time (a sequential source breaks it)
+            barrier.wait(timeout=60)
+
+    def factory(scope: str) -> Any:
+        dataset = next(name for name, s in SCOPE.items() if s == scope)
+        return GatedHttp(ws.http_factory(scope), dataset, gate, threads)
+
+    snapshot = collect(ws, tmp_path, http_factory=factory)
+    run = snapshot.sources["google"]
+    assert run.status == "ok" and all(state.available for state in run.datasets.values())
+    assert snapshot.google is not None and len(snapshot.google.users) == 9
+    assert len(snapshot.google.role_assignments) == 2 and len(snapshot.google.endpoints) == 2
+    # the first LANES datasets start together; the last waits for a free lane
+    assert sorted(started[:LANES]) == sorted(ORDER[:LANES]) and started[LANES:] == list(ORDER[LANES:])
+    # each dataset runs whole on one thread (its httplib2.Http is never shared); LANES threads in all
+    assert set(threads) == set(DATASETS) and all(len(names) == 1 for names in threads.values())
+    assert len(set().union(*threads.values())) == LANES
+    assert run.requests == 5 + 2 + 1 + 1 + 1  # the per-dataset counters add up
+
+
+def test_failing_datasets_leave_the_concurrent_others_whole(tmp_path: Path) -> None:
+    ws = healthy_workspace()
+    ws.users += [guser(f"u{i}") for i in range(5)]
+    ws.before["google.mobile_devices"] = [error(503, "backendError")] * 3  # outlasts max_attempts=3
+    ws.refused = {"google.chrome_devices"}
+    snapshot = collect(ws, tmp_path)
+    run = snapshot.sources["google"]
+    states = run.datasets
+    assert not states["google.mobile_devices"].available
+    assert states["google.mobile_devices"].reason_kind is ReasonKind.UNREACHABLE
+    assert not states["google.chrome_devices"].available
+    assert states["google.chrome_devices"].reason_kind is ReasonKind.PERMISSION
+    assert {name: state.records for name, state in states.items() if state.available} == {
+        "google.users": 9,
+        "google.roles": 2,
+        "google.endpoints": 2,
+    }
+    assert snapshot.google is not None and snapshot.google.mobile_devices == [] == snapshot.google.chrome_devices
+    assert run.status == "partial" and len(run.errors) == 1 and run.errors[0].startswith("google.mobile_devices:")
+
+
+def test_one_key_parse_one_credential_and_http_per_dataset(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    info = {
+        "type": "service_account",
+        "private_key": pem.decode(),
+        "private_key_id": "k1",
+        "client_email": "scanner@leeds.iam.gserviceaccount.com",
+        "token_uri": "https://127.0.0.1:9/token",
+    }
+    path = tmp_path / "sa.json"
+    path.write_text(json.dumps(info))
+    config = GoogleConfig(
+        service_account_file=path, delegated_admin="amy@leeds.test", api_endpoint="https://127.0.0.1:9"
+    )
+    source = GoogleSource(config)
+    https = [source.http_for(scope) for scope in SCOPE.values()]
+    credentials = [h.credentials for h in https]
+    assert len({id(c._signer) for c in credentials}) == 1  # the key was parsed once
+    assert [c.scopes for c in credentials] == [[scope] for scope in SCOPE.values()]  # one scope per credential
+    assert all(c._subject == "amy@leeds.test" and c.token is None for c in credentials)  # tokens come on first use
+    assert len({id(h.http) for h in https}) == len(https)
+    users, other = (source.collections("admin", "directory_v1", SCOPE["google.users"], "users")[0] for _ in "ab")
+    assert users._http is not other._http and users._http.credentials is not other._http.credentials
+    # the shared discovery document still takes the configured endpoint
+    uri = users.list(customer="my_customer", maxResults=500).uri
+    assert uri.startswith("https://127.0.0.1:9/admin/directory/v1/users?")
+
+
+def test_sandbox_scan_asks_one_token_per_scope_and_the_fewest_pages(tmp_path: Path) -> None:
+    scenario = generate(200, seed=3, now=datetime.now(UTC))
+    google = scenario.google
+    assert google is not None
+    with Sandbox(scenario, google_page_limit=10) as sandbox:  # small pages: every dataset pages
+        config = load_config(write_demo_config(tmp_path / "cfg", sandbox))
+        assert config.sources.google is not None
+        before = len(sandbox.requests)
+        collected = GoogleSource(config.sources.google).collect(RawRecorder(None, "google"))
+        log = sandbox.requests[before:]
+    tokens = [r for r in log if r.path == "/token"]
+    # one token per dataset's credential (one scope each), fetched once: none asked for again
+    assert len(tokens) == len(DATASETS) == sandbox.google_tokens.issued
+    assert sorted(map(sorted, sandbox.google_tokens.issued_scopes)) == sorted([s] for s in SCOPE.values())
+    run = collected.run
+    assert run.status == "ok", run.errors
+    lists = (google.users, google.roles, google.role_assignments, google.mobile_devices, google.chromeos_devices)
+    sizes = [len(items) for items in (*lists, google.ci_devices)]
+    fewest = sum(max(1, -(-n // 10)) for n in sizes)
+    assert run.requests == len(log) - len(tokens) == fewest
+    assert len(collected.data.users) == len(google.users)
+    assert len(collected.data.mobile_devices) == len(google.mobile_devices)
+
+
+def test_unusable_private_key_is_an_error_state_for_every_dataset(tmp_path: Path) -> None:
+    key = tmp_path / "sa.json"
+    info = {
+        "type": "service_account",
+        "private_key": "unused",
+        "client_email": "s@x.test",
+        "token_uri": "https://x.test",
+    }
+    key.write_text(json.dumps(info))
+    run = (
+        GoogleSource(GoogleConfig(service_account_file=key, delegated_admin="a@b.test"))
+        .collect(RawRecorder(None, "google"))
+        .run
+    )
+    assert run.status == "error" and run.requests == 0
+    assert all("cannot use the private key" in (state.reason or "") for state in run.datasets.values())
