@@ -57,8 +57,8 @@ AWS_SSM_INFO_PAGE = 50
 #: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstancePatchStates.html
 #: (InstanceIds: at most 50 per call)
 AWS_SSM_PATCH_IDS = 50
-#: the source's first pause before polling GenerateCredentialReport again (hygiene/sources/aws.py, _credential_report;
-#: the sandbox's report is ready at once, so one pause)
+#: the source's first pause, counted from the STARTED answer, before asking GenerateCredentialReport again
+#: (hygiene/sources/aws.py, REPORT_FIRST_PAUSE; the sandbox's report is ready at once, so one pause)
 AWS_REPORT_POLL_SECONDS = 0.5
 
 
@@ -163,8 +163,12 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
 
 # -- Google Workspace -----------------------------------------------------------------------------------------------
 def google_model(google: Any, token_requests: int) -> Model:
-    """``google``: hygiene.sandbox.google.GoogleScenario. The source reads its five collections one after another
-    (hygiene/sources/google.py), each with one token request per scope."""
+    """``google``: hygiene.sandbox.google.GoogleScenario; ``token_requests``: those the token endpoint saw (one per
+    dataset's credential). The source (hygiene/sources/google.py, GoogleSource.collect) runs its five datasets on
+    ``LANES`` threads, started in ``ORDER``: each is its token request, then its pages in sequence (role
+    definitions, then role assignments, for the roles)."""
+    from hygiene.sources.google import LANES, ORDER  # the source's own concurrency
+
     m = Model()
     m.minimum = {
         "users": pages(len(google.users), GOOGLE_USERS_PAGE),
@@ -174,34 +178,50 @@ def google_model(google: Any, token_requests: int) -> Model:
         "chromeosdevices": pages(len(google.chromeos_devices), GOOGLE_CHROMEOS_PAGE),
         "cloudidentity devices": pages(len(google.ci_devices), GOOGLE_ENDPOINTS_PAGE),
     }
-    m.chain_requests = token_requests + m.minimum_total
-    m.ideal_chain_requests = 2 + max(m.minimum["users"], m.minimum["roles"] + m.minimum["roleassignments"] - 1,
-                                     m.minimum["mobiledevices"], m.minimum["chromeosdevices"],
-                                     m.minimum["cloudidentity devices"])  # fmt: skip
-    m.notes.append("the source reads the collections in sequence: every request (tokens included) is on the chain")
+    mn = m.minimum
+    token = token_requests / len(ORDER)  # 1: one credential per dataset
+    chains = {
+        "google.users": mn["users"],
+        "google.roles": mn["roles"] + mn["roleassignments"],
+        "google.mobile_devices": mn["mobiledevices"],
+        "google.chrome_devices": mn["chromeosdevices"],
+        "google.endpoints": mn["cloudidentity devices"],
+    }
+    m.chain_requests = _makespan([token + chains[d] for d in ORDER], LANES)
+    # every dataset on its own thread, role definitions and assignments side by side
+    m.ideal_chain_requests = token + max(
+        mn["users"], mn["roles"], mn["roleassignments"], mn["mobiledevices"], mn["chromeosdevices"],
+        mn["cloudidentity devices"],
+    )  # fmt: skip
+    longest = max(chains, key=lambda k: chains[k])
+    m.notes.append(
+        f"five datasets on {LANES} concurrent lanes (longest: {longest}, {chains[longest]} requests), each "
+        "after its own token request"
+    )
     return m
 
 
 # -- AWS ------------------------------------------------------------------------------------------------------------
-def _regional(account: Any, region: str, now: Any, lookback_days: int, restore_days: int) -> int:
+def _regional(account: Any, region: str, now: Any, lookback_days: int, restore_days: int) -> dict[str, int]:
+    """Requests per regional dataset (the source's jobs) of one account in one region."""
+
     def here(items: list[Any]) -> list[Any]:
         return [i for i in items if getattr(i, "region", region) == region]
 
     managed = len(here(account.managed_instances))
     jobs = [j for j in here(account.backup_jobs) if j.created >= now - timedelta(days=lookback_days)]
     restores = [r for r in here(account.restore_jobs) if r.created >= now - timedelta(days=restore_days)]
-    return (
-        pages(len(here(account.instances)), AWS_EC2_PAGE)
-        + pages(len(here(account.db_instances)), AWS_RDS_PAGE)
-        + pages(len(here(account.backup_plans)), AWS_BACKUP_PAGE)
+    return {
+        "ec2": pages(len(here(account.instances)), AWS_EC2_PAGE),
+        "rds": pages(len(here(account.db_instances)), AWS_RDS_PAGE),
+        "backup": pages(len(here(account.backup_plans)), AWS_BACKUP_PAGE)
         + pages(len(here(account.vaults)), AWS_BACKUP_PAGE)
         + pages(len(here(account.protected_resources)), AWS_BACKUP_PAGE)
         + pages(len(jobs), AWS_BACKUP_PAGE)
         + pages(len(here(account.restore_testing_plans)), AWS_BACKUP_PAGE)
-        + pages(len(restores), AWS_BACKUP_PAGE)
-        + pages(managed, AWS_SSM_INFO_PAGE)
-        + pages(managed, AWS_SSM_PATCH_IDS, at_least=0)
-    )
+        + pages(len(restores), AWS_BACKUP_PAGE),
+        "ssm": pages(managed, AWS_SSM_INFO_PAGE) + pages(managed, AWS_SSM_PATCH_IDS, at_least=0),
+    }
 
 
 def _makespan(durations: list[float], workers: int) -> float:
@@ -215,38 +235,101 @@ def _makespan(durations: list[float], workers: int) -> float:
     return end
 
 
+@dataclass
+class _AwsAccountJobs:
+    """One account's jobs in the source's pool (hygiene/sources/aws.py, ``AwsSource.collect`` and ``_Jobs``)."""
+
+    member: bool
+    #: durations (s) of its regional jobs, one per region and dataset, in submission order
+    regional: list[float]
+
+
+def _aws_schedule(accounts: list[_AwsAccountJobs], latency: float, pause: float, workers: int) -> float:
+    """When the pool's last job ends (from the pool's start), simulating ``_Jobs`` on ``workers`` threads with
+    every request taking ``latency``:
+
+    - queued in order: each account's first job (AssumeRole for a member, GenerateCredentialReport, then
+      GetAccountSummary), then every regional job (it waits until its account's role is assumed);
+    - an account's report job (GenerateCredentialReport again, COMPLETE, then GetCredentialReport) is added when
+      its first job ends, due ``pause`` after the STARTED answer; a free thread takes a due report job first, else
+      the queue's head, else (queue empty) the report job due soonest, waiting out the rest of its pause."""
+    queue: list[tuple[str, int, float]] = [("first", i, 0.0) for i in range(len(accounts))]
+    queue += [("regional", i, d) for i, a in enumerate(accounts) for d in a.regional]
+    assumed: dict[int, float] = {}  # account -> when its role is assumed
+    added: list[tuple[float, float, int]] = []  # (when its first job ends, due, account): report jobs to come
+    due: list[tuple[float, int]] = []  # report jobs added: (due, account)
+    free = [0.0] * workers
+    end = 0.0
+    head = 0
+    while head < len(queue) or added or due:
+        now = heapq.heappop(free)
+        while added and added[0][0] <= now:
+            _, when, account = heapq.heappop(added)
+            heapq.heappush(due, (when, account))
+        if due and (due[0][0] <= now or head >= len(queue)):
+            when, _ = heapq.heappop(due)
+            finish = max(now, when) + 2 * latency
+        elif head < len(queue):
+            kind, account, duration = queue[head]
+            head += 1
+            if kind == "first":
+                assume = latency if accounts[account].member else 0.0
+                assumed[account] = now + assume
+                finish = now + assume + 2 * latency
+                heapq.heappush(added, (finish, now + assume + latency + pause, account))
+            else:
+                finish = max(now, assumed[account]) + duration
+        else:  # only report jobs whose first jobs still run: wait for the next to be added
+            heapq.heappush(free, added[0][0])
+            continue
+        heapq.heappush(free, finish)
+        end = max(end, finish)
+    return end
+
+
 def aws_model(
     scenario: Any, regions: list[str], latency_ms: float, workers: int, lookback_days: int = 30, restore_days: int = 400
 ) -> Model:
     """``scenario``: hygiene.sandbox.aws.AwsScenario; ``regions``: the configured regions, read in every account
-    (the scanner cannot know a region is empty without asking). The source (hygiene/sources/aws.py) first assumes
-    its role, asks STS who it is, lists the accounts and assumes the member role in each, one after another; then
-    runs one task per account (IAM: summary, credential report) and one per account x region (EC2, RDS, Backup,
-    SSM, each in sequence) on a pool of ``workers`` threads."""
+    (the scanner cannot know a region is empty without asking). The source (hygiene/sources/aws.py) assumes its
+    role, asks STS who it is and lists the accounts, in sequence; then runs its jobs on a pool of ``workers``
+    threads (``_aws_schedule``). The credential report's first pause (``AWS_REPORT_POLL_SECONDS`` after the STARTED
+    answer) is on the path: the sandbox's report is ready at once, so one poll finds it COMPLETE."""
     m = Model()
-    accounts = scenario.accounts
+    accounts = [a for a in scenario.accounts if a.status == "ACTIVE"]
     now = scenario.now
     regional = {(a.account_id, r): _regional(a, r, now, lookback_days, restore_days) for a in accounts for r in regions}
     m.minimum = {
-        "organizations:ListAccounts": pages(len(accounts), AWS_ACCOUNTS_PAGE),
-        # GetAccountSummary, GenerateCredentialReport until COMPLETE (STARTED, then one poll), GetCredentialReport
+        "organizations:ListAccounts": pages(len(scenario.accounts), AWS_ACCOUNTS_PAGE),
+        # GenerateCredentialReport until COMPLETE (STARTED, then one poll), GetAccountSummary, GetCredentialReport
         "iam (summary + report)": 4 * len(accounts),
-        "regional (ec2, rds, backup x6, ssm)": sum(regional.values()),
+        "regional (ec2, rds, backup x6, ssm)": sum(sum(r.values()) for r in regional.values()),
     }
     latency = latency_ms / 1000
-    setup = 1 + 1 + m.minimum["organizations:ListAccounts"] + (len(accounts) - 1)  # STS + Organizations
-    # the source submits the IAM tasks first, then the regional ones
-    tasks = [4 * latency + AWS_REPORT_POLL_SECONDS for _ in accounts]
-    tasks += [regional[(a.account_id, r)] * latency for a in accounts for r in regions]
-    critical = setup * latency + _makespan(tasks, workers)
-    # every member role assumed at once, every task on its own thread
-    ideal = (setup - (len(accounts) - 1) + min(1, len(accounts) - 1)) * latency + max(tasks, default=0.0)
-    # expressed in request-latencies (the poll included) so that it can be compared with the other platforms
+    pause = AWS_REPORT_POLL_SECONDS
+    setup = 1 + 1 + m.minimum["organizations:ListAccounts"]  # AssumeRole, GetCallerIdentity, ListAccounts pages
+    management = scenario.management_account_id
+    jobs = [
+        _AwsAccountJobs(
+            member=a.account_id != management,
+            regional=[n * latency for r in regions for n in regional[(a.account_id, r)].values()],
+        )
+        for a in sorted(accounts, key=lambda a: (a.account_id != management, a.account_id))  # the source's order
+    ]
+    critical = setup * latency + _aws_schedule(jobs, latency, pause, workers)
+    # every job on its own thread: the slowest account's chain (its role, then its longest regional dataset or
+    # the report: STARTED, the pause (the summary read within it), COMPLETE, the report)
+    ideal = setup * latency + max(
+        ((latency if j.member else 0.0) + max(max(j.regional, default=0.0), latency + max(pause, latency) + 2 * latency)
+         for j in jobs),
+        default=0.0,
+    )  # fmt: skip
+    # expressed in request-latencies (the pause included) so that it can be compared with the other platforms
     m.chain_requests = critical / latency if latency else setup
     m.ideal_chain_requests = ideal / latency if latency else setup
     m.notes.append(
-        f"setup chain {setup} requests (STS and Organizations, member roles assumed in sequence), then "
-        f"{len(tasks)} tasks on {workers} threads; the credential report costs one {AWS_REPORT_POLL_SECONDS:g} s "
-        "poll (counted in the critical path)"
+        f"setup chain {setup} requests (STS and Organizations), then {len(jobs)} accounts' first jobs, "
+        f"{sum(len(j.regional) for j in jobs)} regional jobs and {len(jobs)} report jobs on {workers} threads; the "
+        f"credential report's first {pause:g} s pause is counted in the critical path"
     )
     return m

@@ -99,7 +99,8 @@ class World:
         stub = Stubber(client)
         self.stubbers.append(stub)
         add = self._adder(stub, account, service)
-        if service == "iam":
+        if service == "iam":  # in the source's order: the report is asked for first, the summary read meanwhile
+            add("generate_credential_report", {"State": "COMPLETE"})
             add(
                 "get_account_summary",
                 {
@@ -109,7 +110,6 @@ class World:
                     }
                 },
             )
-            add("generate_credential_report", {"State": "COMPLETE"})
             content = (
                 "\n".join(
                     [HEADER, root_row(self._root_id(account), account.mfa_enabled, account.root_keys), *account.rows]

@@ -1,26 +1,31 @@
 """AWS source: IAM credential report, AWS Backup, RDS, EC2 and SSM, across accounts and regions (read-only).
 
 Every call is a read except ``GenerateCredentialReport``, which only asks IAM to (re)build the report. Accounts
-and regions are scanned concurrently in a bounded pool; each task builds its own boto3 session (sessions are
-not thread-safe). botocore's adaptive retry mode handles throttling (``ThrottlingException``), 5xx, connection
-resets and read timeouts, with bounded timeouts. Two faults botocore does not handle are handled here: a 2xx whose
-body cannot be parsed (botocore reads a malformed JSON body as ``{"message": ...}``, an empty page) is turned into a
-retryable ``MalformedResponse`` error, and a page whose next token repeats one already used is asked for again,
-then fails (``PagingLoop``) rather than looping or being read twice. Access denied becomes a gap naming the IAM
-action, for that account (and region) only.
+and regions are scanned concurrently in a bounded pool (``AwsSource.collect`` describes the tasks): one boto3
+session per account, and one client per account, service and region, built under a lock (building clients from a
+session is not thread-safe; using them is) and shared by the jobs that need it. botocore's adaptive retry
+mode handles throttling (``ThrottlingException``), 5xx, connection resets and read timeouts, with bounded timeouts
+(its client-side rate limiter only engages once a request has been throttled). Two faults botocore does not handle
+are handled here: a 2xx whose body cannot be parsed (botocore reads a malformed JSON body as ``{"message": ...}``,
+an empty page) is turned into a retryable ``MalformedResponse`` error, and a page whose next token repeats one
+already used is asked for again, then fails (``PagingLoop``) rather than looping or being read twice. Access denied
+becomes a gap naming the IAM action, for that account (and region) only.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import boto3
@@ -50,6 +55,7 @@ from hygiene.model import (
     ReasonKind,
     SourceRun,
 )
+from hygiene.perf import gc_paused
 from hygiene.sources.aws_report import CredentialReportError, parse_credential_report
 from hygiene.sources.interface import Collected, RawRecorder, Source
 
@@ -79,6 +85,8 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates"),
     ),
 }
+#: regional dataset -> its service (one job per account, region and dataset)
+REGIONAL_DATASETS = {"aws.ec2": "ec2", "aws.rds": "rds", "aws.backup": "backup", "aws.ssm": "ssm"}
 ORGANIZATION_ACTIONS = ("organizations:ListAccounts", "sts:AssumeRole")
 DENIED_CODES = {
     "AccessDenied",
@@ -93,6 +101,8 @@ RESTORE_LOOKBACK_DAYS = 400
 MAX_ATTEMPTS = 8
 #: (connect, read) seconds
 TIMEOUTS = (10.0, 60.0)
+#: a throwaway key for the clients ``AwsSource._warm_models`` builds (they never send a request)
+_WARM_UP_KEY = "warm-up-no-request"
 #: the error code a 2xx answer with an unparsable body is turned into (retried like a 500)
 MALFORMED = "MalformedResponse"
 _MALFORMED_MESSAGE = "the service answered 2xx with a body that cannot be parsed (truncated or malformed)"
@@ -300,11 +310,65 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dic
         token = str(following)
 
 
+#: the first pause before asking again whether a credential report is ready, then twice as long each time up to
+#: ``REPORT_MAX_PAUSE`` (a small account's report is often ready within a second)
+REPORT_FIRST_PAUSE = 0.5
+REPORT_MAX_PAUSE = 2.0
+#: services whose clients several jobs share: STS (the member roles), IAM (an account's first and report jobs)
+_SHARED_CLIENTS = frozenset({"sts", "organizations", "iam"})
+#: credential reports fetched and parsed at once (12,500 users: ~3.5 MB of XML, then base64, CSV and records)
+REPORTS_AT_ONCE = 2
+#: how long a credential report may take to build before the account's IAM dataset is given up
+REPORT_DEADLINE = 120.0
+
+
+class _Jobs:
+    """The pool's work, handed out by priority rather than in submission order: each of the pool's tasks takes one
+    job when it starts. A credential-report fetch whose first pause is over comes first (its parsing then overlaps
+    the other jobs' waits on the network), then the queue in order (accounts' first jobs, then the regional ones),
+    and when the queue is empty the report fetch due soonest (it waits out the rest of its pause itself).
+
+    Every job only waits for jobs handed out before it: a regional job for its account's first job (queued
+    before it); a report fetch is only added once its account's first job is done. So no deadlock, whatever the
+    pool size."""
+
+    def __init__(self, jobs: list[Callable[[], None]]) -> None:
+        self._queue = deque(jobs)
+        self._due: list[tuple[float, int, Callable[[], None]]] = []  # (monotonic time, order, job), a heap
+        self._added = 0
+        self._ready = threading.Condition()
+
+    def add(self, due: float, job: Callable[[], None]) -> None:
+        with self._ready:
+            heapq.heappush(self._due, (due, self._added, job))
+            self._added += 1
+            self._ready.notify()
+
+    def run_one(self) -> None:
+        with self._ready:
+            while not self._queue and not self._due:  # only report fetches remain, their accounts still starting
+                self._ready.wait()
+            if self._due and (self._due[0][0] <= time.monotonic() or not self._queue):
+                job = heapq.heappop(self._due)[2]
+            else:
+                job = self._queue.popleft()
+        job()
+
+
 @dataclass
 class _Target:
+    """An account to scan, and what its tasks hand one another (see ``AwsSource.collect``)."""
+
     account_id: str
     name: str
-    credentials: dict[str, str] | None  # None: the base session's own credentials
+    #: the credentials to use; None: the base session's own
+    credentials: dict[str, str] | None
+    #: a member account's role, assumed by the account's first task
+    role_arn: str | None = None
+    #: the account's session, or None when it could not be had (the gaps are recorded)
+    session: Future[boto3.Session | None] = field(default_factory=Future)
+    #: (account summary, report state, monotonic time of that answer), or None when IAM failed (gap recorded)
+    iam: Future[tuple[dict[str, Any], str, float] | None] = field(default_factory=Future)
 
 
 class AwsSource(Source):
@@ -329,6 +393,12 @@ class AwsSource(Source):
         self.sleep = sleep
         #: (connect, read) seconds for every call
         self.timeouts = timeouts
+        #: the clients several jobs use (``_SHARED_CLIENTS``), by (session, service, region), built once per scan
+        #: (botocore clients are thread-safe; building one from a session is not, hence the lock); a regional job's
+        #: client is its own, and freed with it
+        self._clients: dict[tuple[int, str, str], tuple[boto3.Session, Any]] = {}
+        self._clients_lock = threading.Lock()
+        self._reports = threading.BoundedSemaphore(REPORTS_AT_ONCE)
 
     # -- sessions --------------------------------------------------------------------------------------
     def _base_session(self) -> boto3.Session:
@@ -361,12 +431,23 @@ class AwsSource(Source):
         return _new_session(region_name=base.region_name, **target.credentials)
 
     def _client(self, session: boto3.Session, service: str, region: str, counter: _Counter) -> Any:
-        if self.client_factory is not None:
-            return counter.attach(self.client_factory(session, service, region))
-        client = session.client(
-            service, region_name=region, endpoint_url=self.config.endpoint_url, config=boto_config(self.timeouts)
-        )
-        return counter.attach(client)
+        key = (id(session), service, region)
+        with self._clients_lock:
+            found = self._clients.get(key)
+            if found is None:
+                if self.client_factory is not None:
+                    client = self.client_factory(session, service, region)
+                else:
+                    client = session.client(
+                        service,
+                        region_name=region,
+                        endpoint_url=self.config.endpoint_url,
+                        config=boto_config(self.timeouts),
+                    )
+                found = (session, counter.attach(client))  # the session is kept: its id stays its own
+                if service in _SHARED_CLIENTS:
+                    self._clients[key] = found
+        return found[1]
 
     def _assume(self, session: boto3.Session, role_arn: str, region: str, counter: _Counter) -> dict[str, str]:
         sts = self._client(session, "sts", region, counter)
@@ -381,7 +462,11 @@ class AwsSource(Source):
             "aws_session_token": creds["SessionToken"],
         }
 
-    def _targets(self, base: boto3.Session, region: str, counter: _Counter, errors: list[str]) -> list[_Target]:
+    def _targets(
+        self, base: boto3.Session, region: str, counter: _Counter, errors: list[str]
+    ) -> tuple[boto3.Session, list[_Target]]:
+        """The session member roles are assumed from, and the accounts: this one, then the organisation's active
+        members (their roles are assumed later, concurrently, by each account's first task)."""
         credentials = None
         session = base
         if self.config.role_arn:
@@ -391,82 +476,103 @@ class AwsSource(Source):
         own = _Target(str(identity["Account"]), "", credentials)
         targets = [own]
         if not self.config.organization_role:
-            return targets
+            return session, targets
         try:
             org = self._client(session, "organizations", region, counter)
             accounts = [a for a in _pages(org, "list_accounts", "Accounts") if a.get("Status") == "ACTIVE"]
         except AWS_ERRORS as exc:
             errors.append(f"organization accounts not listed: {_classify(exc, 'organizations').reason}")
-            return targets
+            return session, targets
         for account in sorted(accounts, key=lambda a: str(a["Id"])):
             if str(account["Id"]) == own.account_id:
                 own.name = str(account.get("Name", ""))
                 continue
             role = f"arn:aws:iam::{account['Id']}:role/{self.config.organization_role}"
-            try:
-                creds = self._assume(session, role, region, counter)
-            except AWS_ERRORS as exc:
-                targets.append(_Target(str(account["Id"]), str(account.get("Name", "")), {"__failed__": str(exc)}))
-                continue
-            targets.append(_Target(str(account["Id"]), str(account.get("Name", "")), creds))
-        return targets
+            targets.append(_Target(str(account["Id"]), str(account.get("Name", "")), None, role_arn=role))
+        return session, targets
 
     # -- collection ------------------------------------------------------------------------------------
     def collect(self, raw: RawRecorder) -> Collected:
+        """Set-up in sequence (assume the role, ask who we are, list the accounts), then three kinds of job on a
+        pool of ``max_workers`` threads (``_Jobs`` decides which job a free thread takes):
+
+        1. per account: assume the member role (members only), ask IAM to generate the credential report, and read
+           the account summary while it builds;
+        2. per account, region and service (EC2, RDS, Backup, SSM), once the account's role is assumed: that
+           service's reads, in sequence;
+        3. per account, once its first job is done and the report's first pause is over: ask again until
+           COMPLETE, fetch and parse the report.
+
+        The report's pause holds no thread while other work is queued. benchmarks/models.py models this
+        schedule."""
         started = datetime.now(UTC)
         counter = _Counter(raw)
         data = AwsData(job_lookback_days=self.job_lookback_days)
         errors: list[str] = []
         states: dict[str, DatasetState] = {}
+        self._clients = {}
+        warming = self._warm_models()
         try:
             base = self._base_session()
             regions = list(self.config.regions) or [base.region_name or "us-east-1"]
-            targets = self._targets(base, regions[0], counter, errors)
+            management, targets = self._targets(base, regions[0], counter, errors)
         except AWS_ERRORS as exc:
+            if warming is not None:
+                warming.join()
             denied = _classify(exc, "sts")
             message = f"AWS credentials not usable: {denied.reason}"
             errors.append(message)
             for name in DATASETS:
                 states[name] = DatasetState(available=False, reason_kind=denied.kind, reason=message)
             return self._result(started, states, counter, errors, data, {})
-        accounts: dict[str, AwsAccount] = {}
-        tasks: list[tuple[_Target, str | None]] = []
-        for target in targets:
-            accounts[target.account_id] = AwsAccount(account_id=target.account_id, name=target.name, regions=regions)
-            if target.credentials and "__failed__" in target.credentials:
-                reason = (
-                    f"could not assume {self.config.organization_role} in {target.account_id}: "
-                    + (target.credentials["__failed__"][:200])
-                )
-                for name in DATASETS:
-                    data.gaps.append(
-                        AwsGap(
-                            dataset=name,
-                            account_id=target.account_id,
-                            reason_kind=ReasonKind.PERMISSION,
-                            reason=reason + "; needs sts:AssumeRole",
-                            needs=["sts:AssumeRole"],
-                        )
-                    )
-                continue
-            tasks.append((target, None))
-            tasks.extend((target, region) for region in regions)
-        # the IAM tasks first: they wait for the credential report, so they must not queue behind the regional ones
-        tasks.sort(key=lambda task: task[1] is not None)
+        accounts = {t.account_id: AwsAccount(account_id=t.account_id, name=t.name, regions=regions) for t in targets}
         lock = threading.Lock()
 
-        def run(task: tuple[_Target, str | None]) -> None:
-            target, region = task
-            session = self._session(target, base)
+        def begin(target: _Target) -> None:
             account = accounts[target.account_id]
-            if region is None:
-                self._global(session, account, regions[0], counter, data, lock)
-            else:
-                self._regional(session, account, region, counter, data, lock)
+            try:
+                try:
+                    if target.role_arn is not None:
+                        target.credentials = self._assume(management, target.role_arn, regions[0], counter)
+                    session = self._session(target, base)
+                except AWS_ERRORS as exc:
+                    if target.role_arn is None:
+                        raise
+                    self._unassumed(data, lock, target, exc)
+                    return
+                target.session.set_result(session)
+                target.iam.set_result(self._iam_start(session, account, regions[0], counter, data, lock))
+            finally:  # whatever happened, the tasks waiting on these must not wait forever
+                for pending in (target.session, target.iam):
+                    if not pending.done():
+                        pending.set_result(None)
 
-        with ThreadPoolExecutor(max_workers=self.config.max_workers, thread_name_prefix="hygiene-aws") as pool:
-            for future in [pool.submit(run, task) for task in tasks]:
+        def regional(target: _Target, region: str, dataset: str) -> None:
+            session = target.session.result()
+            if session is not None:
+                self._regional(session, accounts[target.account_id], region, dataset, counter, data, lock)
+
+        def finish(target: _Target) -> None:
+            session, iam = target.session.result(), target.iam.result()
+            if session is not None and iam is not None:
+                self._iam_finish(session, accounts[target.account_id], regions[0], iam, counter, data, lock)
+
+        def first(target: _Target) -> None:
+            try:
+                begin(target)
+            finally:  # the report fetch is added whatever happened (it does nothing without a started report)
+                started = target.iam.result()
+                jobs.add(started[2] + REPORT_FIRST_PAUSE if started else 0.0, partial(finish, target))
+
+        queued: list[Callable[[], None]] = [partial(first, target) for target in targets]
+        queued += [partial(regional, t, r, d) for t in targets for r in regions for d in REGIONAL_DATASETS]
+        jobs = _Jobs(queued)
+        with ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="hygiene-aws") as pool:
+            for future in [pool.submit(jobs.run_one) for _ in range(len(queued) + len(targets))]:
                 future.result()
+        self._clients = {}
+        if warming is not None:
+            warming.join()
         data.accounts = [accounts[a] for a in sorted(accounts)]
         for account in data.accounts:
             for collection in (
@@ -481,6 +587,46 @@ class AwsSource(Source):
             ):
                 collection.sort(key=lambda item: (item.region, str(getattr(item, "id", getattr(item, "arn", "")))))
         return self._result(started, states, counter, errors, data, accounts)
+
+    def _warm_models(self) -> threading.Thread | None:
+        """Load the botocore models every client of the scan needs (EC2's and RDS's take ~0.1 s each, once per
+        process) on a thread of its own while the set-up requests wait on the network, instead of in the first
+        tasks of the pool. Builds throwaway clients (no request is made) so that exactly what client creation
+        loads is loaded; ``_LOADER`` keeps it."""
+        if self.client_factory is not None:
+            return None
+        services = ["sts", *(["organizations"] if self.config.organization_role else []), *SERVICE_PREFIX]
+        region = (list(self.config.regions) or ["us-east-1"])[0]
+
+        def warm() -> None:
+            key = _WARM_UP_KEY
+            session = _new_session(aws_access_key_id=key, aws_secret_access_key=key, region_name=region)
+            for service in dict.fromkeys(services):
+                try:
+                    client = session.client(service, endpoint_url=self.config.endpoint_url, config=boto_config())
+                    client.can_paginate(next(iter(client.meta.method_to_api_mapping)))  # loads the paginators
+                except Exception as exc:  # only a warm-up: the scan's own client creation reports errors
+                    log.debug("aws model warm-up failed", service=service, error=type(exc).__name__)
+
+        thread = threading.Thread(target=warm, name="hygiene-aws-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def _unassumed(self, data: AwsData, lock: threading.Lock, target: _Target, exc: Exception) -> None:
+        """Every dataset of an account whose role could not be assumed is a gap naming sts:AssumeRole."""
+        reason = f"could not assume {self.config.organization_role} in {target.account_id}: " + str(exc)[:200]
+        log.warning("aws account not scanned", account=target.account_id, reason=reason)
+        with lock:
+            for name in DATASETS:
+                data.gaps.append(
+                    AwsGap(
+                        dataset=name,
+                        account_id=target.account_id,
+                        reason_kind=ReasonKind.PERMISSION,
+                        reason=reason + "; needs sts:AssumeRole",
+                        needs=["sts:AssumeRole"],
+                    )
+                )
 
     def _gap(
         self,
@@ -507,7 +653,7 @@ class AwsSource(Source):
             )
         log.warning("aws dataset not collected", dataset=dataset, where=where, reason=denied.reason)
 
-    def _global(
+    def _iam_start(
         self,
         session: boto3.Session,
         account: AwsAccount,
@@ -515,12 +661,39 @@ class AwsSource(Source):
         counter: _Counter,
         data: AwsData,
         lock: threading.Lock,
-    ) -> None:
+    ) -> tuple[dict[str, Any], str, float] | None:
+        """Ask IAM to generate the credential report (AWS builds at most one every four hours), then read the
+        account summary while it builds. (summary, report state, when that state was answered), or None."""
         iam = self._client(session, "iam", region, counter)
         try:
+            state = str(iam.generate_credential_report().get("State"))
+            answered = time.monotonic()
             summary = iam.get_account_summary()["SummaryMap"]
-            content, generated = self._credential_report(iam)
-            root, users = parse_credential_report(content)
+        except AWS_ERRORS as exc:
+            self._gap(data, lock, "aws.iam", account, None, exc, "iam")
+            return None
+        return dict(summary), state, answered
+
+    def _iam_finish(
+        self,
+        session: boto3.Session,
+        account: AwsAccount,
+        region: str,
+        started: tuple[dict[str, Any], str, float],
+        counter: _Counter,
+        data: AwsData,
+        lock: threading.Lock,
+    ) -> None:
+        summary, state, answered = started
+        iam = self._client(session, "iam", region, counter)
+        try:
+            with self._reports:  # a report is megabytes, several times over while parsed (and parsing holds the GIL)
+                content, generated = self._credential_report(iam, state, answered)
+                # a report row becomes three acyclic objects: the cyclic collector would only traverse them again
+                # and again while they are built (12,500 rows: a third of the parse time)
+                with gc_paused():
+                    root, users = parse_credential_report(content)
+                del content
         except AWS_ERRORS as exc:
             self._gap(data, lock, "aws.iam", account, None, exc, "iam")
             return
@@ -543,18 +716,21 @@ class AwsSource(Source):
         account.users = users
         account.credential_report_generated = generated
 
-    def _credential_report(self, iam: Any) -> tuple[bytes, datetime | None]:
-        """Generate (if needed) and fetch the report; AWS builds at most one every four hours."""
-        deadline = time.monotonic() + 120
-        pause = 0.5  # then 1 s, then every 2 s: a small account's report is often ready within a second
-        while True:
-            state = iam.generate_credential_report().get("State")
-            if state == "COMPLETE":
-                break
+    def _credential_report(self, iam: Any, state: str, answered: float) -> tuple[bytes, datetime | None]:
+        """Fetch the report once GenerateCredentialReport says COMPLETE: ``state`` is its last answer, given at
+        ``answered`` (monotonic); until COMPLETE, ask again after a pause (``REPORT_FIRST_PAUSE``, doubling up to
+        ``REPORT_MAX_PAUSE``) counted from the previous answer, so time spent meanwhile is not waited twice."""
+        deadline = answered + REPORT_DEADLINE
+        pause = REPORT_FIRST_PAUSE
+        while state != "COMPLETE":
             if time.monotonic() > deadline:
                 raise CredentialReportError("the credential report was not ready within 2 minutes")
-            self.sleep(pause)
-            pause = min(pause * 2, 2.0)
+            remaining = answered + pause - time.monotonic()
+            if remaining > 0:
+                self.sleep(remaining)
+            state = str(iam.generate_credential_report().get("State"))
+            answered = time.monotonic()
+            pause = min(pause * 2, REPORT_MAX_PAUSE)
         report = iam.get_credential_report()
         generated = report.get("GeneratedTime")
         return bytes(report["Content"]), generated if isinstance(generated, datetime) else None
@@ -564,24 +740,25 @@ class AwsSource(Source):
         session: boto3.Session,
         account: AwsAccount,
         region: str,
+        dataset: str,
         counter: _Counter,
         data: AwsData,
         lock: threading.Lock,
     ) -> None:
-        now = self.now()
-        collectors: list[tuple[str, str, Callable[[Any], None]]] = [
-            ("aws.ec2", "ec2", lambda c: self._ec2(c, account, region, lock)),
-            ("aws.rds", "rds", lambda c: self._rds(c, account, region, lock)),
-            ("aws.backup", "backup", lambda c: self._backup(c, account, region, now, lock)),
-            ("aws.ssm", "ssm", lambda c: self._ssm(c, account, region, lock)),
-        ]
-        for dataset, service, fn in collectors:
-            try:
-                fn(self._client(session, service, region, counter))
-            except AWS_ERRORS as exc:
-                self._gap(data, lock, dataset, account, region, exc, service)
-            else:
-                counter.succeeded(dataset)
+        """One regional dataset of one account: a gap for that account and region if it cannot be read."""
+        collectors: dict[str, Callable[[Any], None]] = {
+            "aws.ec2": lambda c: self._ec2(c, account, region, lock),
+            "aws.rds": lambda c: self._rds(c, account, region, lock),
+            "aws.backup": lambda c: self._backup(c, account, region, self.now(), lock),
+            "aws.ssm": lambda c: self._ssm(c, account, region, lock),
+        }
+        service = REGIONAL_DATASETS[dataset]
+        try:
+            collectors[dataset](self._client(session, service, region, counter))
+        except AWS_ERRORS as exc:
+            self._gap(data, lock, dataset, account, region, exc, service)
+        else:
+            counter.succeeded(dataset)
 
     def _ec2(self, ec2: Any, account: AwsAccount, region: str, lock: threading.Lock) -> None:
         found = []

@@ -18,6 +18,13 @@ was issued for. It then
   account from moto-issued assumed-role keys; the header makes it explicit), patching the few values moto
   cannot hold (vault recovery point counts, RDS LatestRestorableTime, EC2 PlatformDetails).
 
+moto runs as its own server (``moto_url``: the seeder and debugging use it), but the front server hands requests
+to moto's per-service WSGI apps in process, as moto's server would after routing them: no second HTTP hop, no
+thread per forwarded request, and moto's host-based routing (which lists its package directory on every request)
+done once per service and region. moto builds a backend per account and region on first use (EC2's loads a few
+thousand AMIs, with volumes and snapshots, under a process-wide lock); the sandbox builds those for every account
+and region before it serves, so that no scan request waits for one.
+
 The request log keeps (service, operation, account, region, status) only: never keys, tokens or signatures.
 moto's state is process-wide, so one sandbox runs at a time per process.
 """
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import json
 import logging
 import os
@@ -42,7 +50,11 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 import structlog
+from moto.backends import get_backend
+from moto.core import utils as moto_utils
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from hygiene.sandbox.aws.scenario import Account, AwsScenario
 from hygiene.sandbox.aws.seed import Seeder
@@ -58,6 +70,7 @@ from hygiene.sandbox.aws.wire import (
     iso_z,
     parse_authorization,
     parse_query_credential,
+    preload,
     protocol,
     xml_element,
 )
@@ -76,6 +89,9 @@ _MOTO_BACKUP_READS = frozenset(
 _MOTO_SERVICES = frozenset({"sts", "organizations", "ec2", "rds"})
 _FORWARD_HEADERS = ("content-type", "x-amzn-requestid", "x-amz-request-id", "x-amzn-errortype", "x-amz-id-2")
 _HOP_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding", "keep-alive", "expect"})
+#: moto backends built before serving, for every account: regional ones in every sandbox region, global ones once
+_REGIONAL_BACKENDS = ("ec2", "rds", "backup")
+_GLOBAL_BACKENDS = (("iam", "aws"), ("sts", "aws"), ("organizations", "aws"))
 
 _active_lock = threading.Lock()
 _active: AwsSandbox | None = None
@@ -346,6 +362,9 @@ class AwsSandbox(ChaosSwitch):
         self._throttled = 0
         self._moto: ThreadedMotoServer | None = None
         self._moto_address: tuple[str, int] = ("127.0.0.1", 0)
+        #: moto's router, and the WSGI app it picked per (service, region)
+        self._dispatcher = DomainDispatcherApplication(create_backend_app)
+        self._apps: dict[tuple[str, str], Any] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._credentials: AwsCredentials | None = None
@@ -371,6 +390,7 @@ class AwsSandbox(ChaosSwitch):
             self._moto_reset()
             seeder = Seeder(self.scenario, f"http://{self._moto_address[0]}:{self._moto_address[1]}")
             seeder.seed()
+            self._warm_moto()
             self._credentials = AwsCredentials(seeder.access_key_id, seeder.secret_access_key)
             management = self.scenario.management_account_id
             self._principals[seeder.access_key_id] = _Principal(
@@ -410,6 +430,23 @@ class AwsSandbox(ChaosSwitch):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    def _warm_moto(self) -> None:
+        """Build moto's backends for every account and region, load the service models moto and the sandbox
+        answer with, and build the credential reports, now rather than in the first request that needs them (the
+        answers are the same either way: only when the work is done changes)."""
+        preload(SERVICES)
+        for service in SERVICES:
+            with contextlib.suppress(Exception):  # not every service has paginators
+                moto_utils.get_pagination_model(service)
+            moto_utils.get_service_model(service)
+        self.own.prepare()
+        for account in self.scenario.accounts:
+            for service, partition in _GLOBAL_BACKENDS:
+                get_backend(service)[account.account_id][partition]  # type: ignore[call-overload]
+            for service in _REGIONAL_BACKENDS:
+                for region in self.scenario.regions:
+                    get_backend(service)[account.account_id][region]  # type: ignore[call-overload]
 
     def _moto_reset(self) -> None:
         connection = http.client.HTTPConnection(*self._moto_address, timeout=30)
@@ -617,16 +654,37 @@ class AwsSandbox(ChaosSwitch):
             headers["authorization"] = (
                 f"AWS4-HMAC-SHA256 Credential={scope}/aws4_request, SignedHeaders=host, Signature=0"
             )
-        connection = http.client.HTTPConnection(*self._moto_address, timeout=60)
+        environ = EnvironBuilder(
+            path=call.target,
+            method=call.method,
+            headers=list(headers.items()),
+            data=call.body or None,
+            base_url=f"http://{self._moto_address[0]}:{self._moto_address[1]}",
+        ).get_environ()
+        environ["REMOTE_ADDR"] = "127.0.0.1"
+        app_iter, status, response_headers = run_wsgi_app(self._moto_app(call, environ), environ, buffered=True)
         try:
-            connection.request(call.method, call.target, body=call.body or None, headers=headers)
-            response = connection.getresponse()
-            body = response.read()
-            status = response.status
-            forwarded = [(name, value) for name, value in response.getheaders() if name.lower() in _FORWARD_HEADERS]
+            body = b"".join(app_iter)
         finally:
-            connection.close()
-        return Reply(status, forwarded, body)
+            close = getattr(app_iter, "close", None)
+            if close is not None:
+                close()
+        forwarded = [(name, value) for name, value in response_headers.items() if name.lower() in _FORWARD_HEADERS]
+        return Reply(int(status.split(" ", 1)[0]), forwarded, body)
+
+    def _moto_app(self, call: Call, environ: dict[str, Any]) -> Any:
+        """moto's WSGI app for the request, as moto's own server routes it (once per service and region)."""
+        scope = parse_authorization(environ.get("HTTP_AUTHORIZATION"))
+        key = (call.service, scope.region if scope else "")
+        with self._lock:
+            app = self._apps.get(key)
+        if app is None:
+            probe = dict(environ)
+            probe["wsgi.input"] = io.BytesIO(call.body)  # moto's router may read a form body
+            app = self._dispatcher.get_application(probe)
+            with self._lock:
+                self._apps[key] = app
+        return app
 
     def _assume_role(self, call: Call, principal: _Principal) -> Reply:
         role_arn = (call.form.get("RoleArn") or [""])[0]

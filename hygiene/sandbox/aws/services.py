@@ -95,6 +95,8 @@ class OwnApi:
         self._lock = threading.Lock()
         self._generated: dict[str, datetime] = {}
         self._content: dict[str, str] = {}
+        #: account id -> the report built by prepare()
+        self._prepared: dict[str, str] = {}
         self._handlers: dict[tuple[str, str], Callable[[Call, Account, str], Reply]] = {
             ("iam", "GenerateCredentialReport"): self.generate_credential_report,
             ("iam", "GetCredentialReport"): self.get_credential_report,
@@ -106,6 +108,25 @@ class OwnApi:
             ("ssm", "DescribeInstanceInformation"): self.describe_instance_information,
             ("ssm", "DescribeInstancePatchStates"): self.describe_instance_patch_states,
         }
+
+    def prepare(self) -> None:
+        """Build every account's credential report now (the sandbox calls this before it serves): a report is
+        rebuilt from the account on each new generation, and the scenario's accounts do not change while the
+        sandbox serves, so this only moves the work (0.1 s per 10,000 users) out of the requests. AWS builds the
+        report on its side, between ``STARTED`` and ``COMPLETE``; the sandbox shares the scanner's machine."""
+        for account in self.scenario.accounts:
+            content = self._report_content(account)
+            with self._lock:
+                self._prepared[account.account_id] = content
+
+    def _report_content(self, account: Account) -> str:
+        with self._lock:
+            content = self._content.get(account.account_id) or self._prepared.get(account.account_id)
+        if content is None:
+            content = base64.b64encode(credential_report_csv(account)).decode()
+        with self._lock:
+            self._content[account.account_id] = content
+        return content
 
     @property
     def operations(self) -> frozenset[tuple[str, str]]:
@@ -157,12 +178,7 @@ class OwnApi:
             raise ServiceError("ReportInProgress", "Credential report is being generated.", 404)
         if now - generated > REPORT_LIFETIME:
             raise ServiceError("ReportExpired", "Credential report has expired.", 410)
-        with self._lock:
-            content = self._content.get(account.account_id)
-        if content is None:
-            content = base64.b64encode(credential_report_csv(account)).decode()
-            with self._lock:
-                self._content[account.account_id] = content
+        content = self._report_content(account)
         result = (
             xml_element("Content", content)
             + xml_element("ReportFormat", "text/csv")

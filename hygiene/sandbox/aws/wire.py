@@ -101,6 +101,13 @@ def protocol(service: str) -> str:
     return str(service_model(service).metadata["protocol"])
 
 
+def preload(services: Iterable[str] = SERVICES) -> None:
+    """Load the services' models and URI route tables now (else the first request of each service does)."""
+    for service in services:
+        if protocol(service).startswith("rest"):
+            _route_table(service)
+
+
 def _route_table(service: str) -> list[tuple[str, re.Pattern[str], str, int]]:
     with _models_lock:
         table = _routes.get(service)
