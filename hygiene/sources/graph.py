@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -237,45 +238,55 @@ class GraphClient:
         """Every item of a collection, following ``@odata.nextLink`` verbatim.
 
         A page is only yielded once its link to the next page is known to be new: a page that points back to
-        itself or to an earlier page is asked for again (``max_attempts`` times in all), then ``PagingLoop``."""
+        itself or to an earlier page is asked for again (``max_attempts`` times in all), then ``PagingLoop``.
+        The next page is requested as soon as its link is known, on a helper thread, so that turning this
+        page's items into records overlaps the wait for the next one (the wait is the critical path)."""
         self.endpoints.add(path.split("?", 1)[0])
-        url: str | None = self.url(path, params)
-        followed: set[str] = set()
+        url = self.url(path, params)
+        followed = {requote_uri(url)}
         ids: set[str] = set()
-        pages = 0
-        while url:
-            followed.add(requote_uri(url))
-            pages += 1
-            if pages > max_pages:
-                raise GraphError(200, "PagingLoop", f"more than {max_pages} pages", scrub_url(url))
-            for attempt in range(self._retry.max_attempts):
-                payload = self._json("GET", url)
-                value = payload.get("value") if isinstance(payload, dict) else None
-                if not isinstance(value, list):
-                    raise GraphError(200, "InvalidCollection", "no 'value' list in the response", scrub_url(url))
-                next_link = payload.get("@odata.nextLink")
-                next_url = next_link if isinstance(next_link, str) and next_link else None
-                if next_url is None or requote_uri(next_url) not in followed:
-                    break
-                log.info("graph repeated a page link, asking for the page again", url=scrub_url(url))
-                if attempt + 1 < self._retry.max_attempts:
-                    self._sleep(self._delay(attempt, None))
-            else:
-                raise GraphError(
-                    200,
-                    "PagingLoop",
-                    f"the service repeated a page link in {self._retry.max_attempts} attempts",
-                    scrub_url(url),
-                )
-            for item in value:
-                item_id = item.get("id") if isinstance(item, dict) else None
-                if isinstance(item_id, str):
-                    if item_id in ids:
-                        log.info("graph repeated an item across pages, skipped", url=scrub_url(url))
-                        continue
-                    ids.add(item_id)
-                yield item
-            url = next_url
+        pages = 1
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hygiene-graph-page") as prefetch:
+            page: Future[tuple[list[Any], str | None]] | None = prefetch.submit(self._page, url, frozenset(followed))
+            while page is not None:
+                value, next_url = page.result()
+                page = None
+                if next_url is not None:
+                    followed.add(requote_uri(next_url))
+                    pages += 1
+                    if pages > max_pages:
+                        raise GraphError(200, "PagingLoop", f"more than {max_pages} pages", scrub_url(next_url))
+                    page = prefetch.submit(self._page, next_url, frozenset(followed))
+                for item in value:
+                    item_id = item.get("id") if isinstance(item, dict) else None
+                    if isinstance(item_id, str):
+                        if item_id in ids:
+                            log.info("graph repeated an item across pages, skipped", path=path)
+                            continue
+                        ids.add(item_id)
+                    yield item
+
+    def _page(self, url: str, followed: frozenset[str]) -> tuple[list[Any], str | None]:
+        """One page's items and its link to the next page (None on the last), asking again while that link
+        repeats one already followed."""
+        for attempt in range(self._retry.max_attempts):
+            payload = self._json("GET", url)
+            value = payload.get("value") if isinstance(payload, dict) else None
+            if not isinstance(value, list):
+                raise GraphError(200, "InvalidCollection", "no 'value' list in the response", scrub_url(url))
+            next_link = payload.get("@odata.nextLink")
+            next_url = next_link if isinstance(next_link, str) and next_link else None
+            if next_url is None or requote_uri(next_url) not in followed:
+                return value, next_url
+            log.info("graph repeated a page link, asking for the page again", url=scrub_url(url))
+            if attempt + 1 < self._retry.max_attempts:
+                self._sleep(self._delay(attempt, None))
+        raise GraphError(
+            200,
+            "PagingLoop",
+            f"the service repeated a page link in {self._retry.max_attempts} attempts",
+            scrub_url(url),
+        )
 
     def batch(self, urls: Sequence[str], version: str = "v1.0") -> dict[str, tuple[int, Any]]:
         """GET many relative URLs through ``$batch`` (≤20 per request); returns url -> (status, body).
