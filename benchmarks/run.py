@@ -140,23 +140,7 @@ def serve(args: argparse.Namespace) -> None:
             path = write_demo_config(folder, sandbox, org_id="bench")
             environ = {SECRET_ENV: sandbox.client_secret}
         else:
-            google = sandbox.google_settings()
-            key = folder / "google-service-account.json"
-            shutil.copyfile(google["service_account_file"], key)
-            key.chmod(0o600)
-            shutil.copyfile(sandbox.ca_file, folder / "sandbox-ca.pem")
-            lines = [
-                *_config_header("Generated Google customer"),
-                "[sources.google]",
-                f'service_account_file = "{key.name}"',
-                f'delegated_admin = "{google["delegated_admin"]}"',
-                f'customer_id = "{google["customer_id"]}"',
-                f'api_endpoint = "{google["api_endpoint"]}"',
-                'ca_bundle = "sandbox-ca.pem"',
-                "",
-            ]
-            path = folder / "bench.toml"
-            path.write_text("\n".join(lines), encoding="utf-8")
+            path = write_demo_config(folder, sandbox, org_id="bench", m365=False)
     env_file = work / "environ.json"
     env_file.write_text(json.dumps(environ), encoding="utf-8")
     env_file.chmod(0o600)

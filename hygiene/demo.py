@@ -39,8 +39,10 @@ def write_demo_config(
     org_id: str = "northwind",
     controls: str | None = None,
     aws: AwsSandbox | None = None,
+    m365: bool = True,
 ) -> Path:
-    """A config pointing at the sandboxes; CA and key are copied beside it so the config outlives the sandbox."""
+    """A config pointing at the sandboxes; CA and key are copied beside it so the config outlives the sandbox.
+    ``m365=False`` leaves Microsoft 365 out (a Google-only config when the scenario has a Google side)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     ca = folder / "sandbox-ca.pem"
     shutil.copyfile(sandbox.ca_file, ca)
@@ -56,17 +58,18 @@ def write_demo_config(
     if controls is not None:
         (folder / "controls.yaml").write_text(controls, encoding="utf-8")
         lines.append('exceptions = "controls.yaml"')
-    lines += [
-        "",
-        "[sources.m365]",
-        f'tenant_id = "{sandbox.tenant_id}"',
-        f'client_id = "{sandbox.client_id}"',
-        f'client_secret_env = "{SECRET_ENV}"',
-        f'authority_host = "{sandbox.authority_host}"',
-        f'graph_url = "{sandbox.graph_url}"',
-        'ca_bundle = "sandbox-ca.pem"',
-        "",
-    ]
+    lines.append("")
+    if m365:
+        lines += [
+            "[sources.m365]",
+            f'tenant_id = "{sandbox.tenant_id}"',
+            f'client_id = "{sandbox.client_id}"',
+            f'client_secret_env = "{SECRET_ENV}"',
+            f'authority_host = "{sandbox.authority_host}"',
+            f'graph_url = "{sandbox.graph_url}"',
+            'ca_bundle = "sandbox-ca.pem"',
+            "",
+        ]
     if sandbox.scenario.google is not None:
         google = sandbox.google_settings()
         key = folder / "google-service-account.json"

@@ -30,11 +30,15 @@ Token endpoints (the identity platform, Google's ``/token``) are never faulted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import socket
+import struct
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 
 FAULTS: tuple[str, ...] = (
     "throttled",
@@ -206,3 +210,14 @@ def parse_spec(spec: str) -> Chaos:
     if values:
         raise ValueError(f"bad --chaos value {spec!r}: unknown setting(s) {', '.join(sorted(values))}")
     return chaos
+
+
+def reset_connection(handler: BaseHTTPRequestHandler) -> None:
+    """Close the handler's connection with a TCP reset (SO_LINGER 0; for TLS, without a close_notify)."""
+    handler.close_connection = True
+    with contextlib.suppress(OSError):
+        handler.wfile.flush()
+    with contextlib.suppress(OSError):
+        handler.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        handler.request.close()  # really closed (and reset) once finish() closes rfile and wfile

@@ -26,7 +26,6 @@ import os
 import shutil
 import socket
 import ssl
-import struct
 import tempfile
 import threading
 import time
@@ -38,7 +37,16 @@ from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from hygiene.sandbox.chaos import BODY_FAULTS, STATUS_FAULTS, Chaos, ChaosMonkey, ChaosSwitch, cut, request_key
+from hygiene.sandbox.chaos import (
+    BODY_FAULTS,
+    STATUS_FAULTS,
+    Chaos,
+    ChaosMonkey,
+    ChaosSwitch,
+    cut,
+    request_key,
+    reset_connection,
+)
 from hygiene.sandbox.google_api import GoogleApi, GoogleTokenStore
 from hygiene.sandbox.graph import DOWNLOAD_PREFIX, GraphApi
 from hygiene.sandbox.identity import IdentityPlatform, TokenStore
@@ -193,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
             if monkey is not None and fault == "reset":
                 monkey.applied(key, fault)
                 sandbox._log(method, _scrub(self.path), 0, fault)
-                self._reset()
+                reset_connection(self)
                 return
             if fault is not None and fault in STATUS_FAULTS:
                 reply = sandbox._fault_reply(fault, path, headers)
@@ -217,20 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if fault == "truncated":
             self.wfile.write(cut(reply.body))
-            self._reset()
+            reset_connection(self)
             return
         if method != "HEAD":
             self.wfile.write(reply.body)
-
-    def _reset(self) -> None:
-        """Close the connection with a TCP reset (SO_LINGER 0), without a TLS close_notify."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.wfile.flush()
-        with contextlib.suppress(OSError):
-            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        with contextlib.suppress(OSError):
-            self.request.close()  # really closed (and reset) once finish() closes rfile and wfile
 
 
 class Sandbox(ChaosSwitch):

@@ -38,8 +38,6 @@ import json
 import logging
 import os
 import re
-import socket
-import struct
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -74,7 +72,16 @@ from hygiene.sandbox.aws.wire import (
     protocol,
     xml_element,
 )
-from hygiene.sandbox.chaos import BODY_FAULTS, STATUS_FAULTS, Chaos, ChaosMonkey, ChaosSwitch, cut, request_key
+from hygiene.sandbox.chaos import (
+    BODY_FAULTS,
+    STATUS_FAULTS,
+    Chaos,
+    ChaosMonkey,
+    ChaosSwitch,
+    cut,
+    request_key,
+    reset_connection,
+)
 
 log = structlog.get_logger(__name__)
 MAX_BODY = 16 * 1024 * 1024
@@ -287,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {key.lower(): value for key, value in self.headers.items()}
         reply, fault = self.server.sandbox._handle(method, self.path, headers, body)
         if reply is None:  # chaos: reset
-            self._reset()
+            reset_connection(self)
             return
         if fault == "slow":
             self.server.sandbox._stopping.wait(self.server.sandbox._slow_seconds())
@@ -298,20 +305,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if fault == "truncated":
             self.wfile.write(cut(reply.body))
-            self._reset()
+            reset_connection(self)
             return
         if method != "HEAD":
             self.wfile.write(reply.body)
-
-    def _reset(self) -> None:
-        """Close the connection with a TCP reset (SO_LINGER 0)."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.wfile.flush()
-        with contextlib.suppress(OSError):
-            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        with contextlib.suppress(OSError):
-            self.request.close()  # really closed (and reset) once finish() closes rfile and wfile
 
     def do_GET(self) -> None:
         self._serve("GET")
