@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from hygiene import __version__
 from hygiene.checkapi import SEVERITIES
@@ -20,6 +22,7 @@ from hygiene.errors import one_line_errors
 from hygiene.logsetup import configure
 from hygiene.reports import DEFAULT_FORMATS, FORMATS
 from hygiene.results import ScanReport, Status
+from hygiene.safetext import inert
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -49,11 +52,11 @@ def _exit_code(report: ScanReport, fail_on: str | None) -> int:
 def _print_summary(report: ScanReport, files: dict[str, Path]) -> None:
     score = report.score
     out.print(
-        f"[bold]{report.organisation_name}[/bold] - score [bold]{score.value:.0f}/100[/bold], grade "
-        f"[bold]{score.grade}[/bold], {score.coverage:.0%} of checks assessed ({report.profile.title})"
+        f"[bold]{escape(inert(report.organisation_name))}[/bold] - score [bold]{score.value:.0f}/100[/bold], grade "
+        f"[bold]{score.grade}[/bold], {score.coverage:.0%} of checks assessed ({escape(inert(report.profile.title))})"
     )
     for cap in score.caps:
-        out.print(f"  grade capped: {cap}")
+        out.print(Text(f"  grade capped: {inert(cap)}"))
     table = Table(show_header=True, header_style="bold")
     for column in ("status", "severity", "check", "result"):
         table.add_column(column)
@@ -67,11 +70,15 @@ def _print_summary(report: ScanReport, files: dict[str, Path]) -> None:
     }
     for result in sorted(report.results, key=lambda r: (order[r.status], SEVERITIES.index(r.severity), r.check_id)):
         table.add_row(
-            f"[{colours[result.status]}]{result.status.value}[/]", result.severity, result.check_id, result.reason or ""
+            Text(result.status.value, style=colours[result.status]),
+            result.severity,
+            Text(inert(result.check_id)),
+            # the reason names tenant resources (users, devices, policies): never markup, never a control code
+            Text(inert(result.reason)),
         )
     out.print(table)
     for kind, path in files.items():
-        out.print(f"{kind}: {path}")
+        out.print(Text(f"{kind}: {inert(path)}"))
     if not report.complete:
         err.print("[yellow]scan incomplete: some data could not be read (see the report's method section)[/yellow]")
 

@@ -327,3 +327,15 @@ def test_two_demo_scans_show_nothing_new(tmp_path: Path) -> None:
     with HistoryStore(history_url(tmp_path / "one")) as store:
         files = {f.format for f in store.load(second.report.scan_id).files}
     assert {"json", "html", "csv", "md", "snapshot"} <= files
+
+
+def test_diff_output_shows_hostile_resource_names_inert(tmp_path: Path) -> None:
+    """`hygiene diff` prints vendor names: no escape sequence, bidi override or line break reaches the terminal."""
+    hostile = "Mallory\x1b[2J\u202egpj.exe\nforged line"
+    with HistoryStore(history_url(tmp_path)) as store:
+        store.record(report("acme-1", [result("a", "pass")]))
+        store.record(report("acme-2", [result("a", "fail", hostile)], at=T0 + timedelta(days=1)))
+    outcome = CliRunner().invoke(main, ["diff", "acme", "--against", "previous", "--data-dir", str(tmp_path)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "\x1b" not in outcome.stdout and "\u202e" not in outcome.stdout
+    assert "\nforged line" not in outcome.stdout and "Mallory\ufffd[2J\ufffdgpj.exe forged line" in outcome.stdout

@@ -718,7 +718,10 @@ def test_html_of_a_50000_user_tenant_stays_small(tmp_path: Path) -> None:
         ("-5 days", "'-5 days"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tcmd", "'\tcmd"),
-        ("\rcmd", "'\rcmd"),
+        ("\rcmd", "'\ufffdcmd"),  # a lone carriage return is a control character: replaced
+        ("x;=1337*2;y", "x;'=1337*2;y"),  # a formula after a separator some reader splits on
+        ("a, -b|@c\t+d", "a, '-b|'@c\t'+d"),
+        ("esc\x1b[2Jbell\x07", "esc\ufffd[2Jbell\ufffd"),
         ("alice@acme.example", "alice@acme.example"),
         ("a=b", "a=b"),
         ("", ""),

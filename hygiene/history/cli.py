@@ -14,6 +14,7 @@ from rich.table import Table
 from hygiene.errors import one_line_errors
 from hygiene.history.diff import CheckChange, ScanDiff, diff_scans
 from hygiene.history.store import HistoryStore, history_url
+from hygiene.safetext import inert
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(soft_wrap=True)
@@ -71,7 +72,7 @@ def _lines(title: str, changes: list[CheckChange], resources: str | None = None)
         counts = f"{c.failing_before} -> {c.failing_after} failing"
         lines.append(f"  {c.check_id} [{c.severity}] {c.status_before or '-'} -> {c.status_after or '-'}, {counts}")
         items = c.new_resources if resources == "new" else c.resolved_resources if resources == "resolved" else []
-        lines += [f"    {r.resource_name} ({r.resource_id})" for r in items]
+        lines += [f"    {inert(r.resource_name)} ({inert(r.resource_id)})" for r in items]
     return lines
 
 
@@ -91,7 +92,7 @@ def render_diff(d: ScanDiff) -> str:
     if d.expired_exceptions:
         lines.append(f"exceptions expired since ({len(d.expired_exceptions)}):")
         lines += [
-            f"  {e.check_id}: {e.resource_name} ({e.resource_id}) was accepted by {e.exception_id}"
+            f"  {e.check_id}: {inert(e.resource_name)} ({inert(e.resource_id)}) was accepted by {inert(e.exception_id)}"
             for e in d.expired_exceptions
         ]
     if not d.worse:

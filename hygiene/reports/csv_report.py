@@ -3,16 +3,21 @@
 The file is UTF-8 with a byte-order mark (so Excel shows accented names correctly) and CRLF line endings
 (RFC 4180). Every cell that a spreadsheet would treat as a formula - one starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return - is prefixed with a single quote: resource names come from the
-scanned tenant and must never execute in the reader's spreadsheet.
+scanned tenant and must never execute in the reader's spreadsheet. A reader may also split the file on another
+separator than the comma (LibreOffice and Excel with European settings use ``;``), so a formula start right
+after any of ``,``, ``;``, a tab or ``|`` inside a cell is defused the same way, and control characters are
+replaced (:func:`hygiene.safetext.inert`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 from hygiene.reports.analysis import ordered_findings
 from hygiene.results import ScanReport, Status
+from hygiene.safetext import inert
 
 CSV_COLUMNS: tuple[str, ...] = (
     "scan_id",
@@ -33,14 +38,16 @@ CSV_COLUMNS: tuple[str, ...] = (
 CSV_ENCODING = "utf-8-sig"
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: a formula start after a separator some reader may split on (with the spaces and quotes a reader trims)
+_FORMULA_AFTER_SEPARATOR = re.compile(r"""([,;|\t][\s"']*)([=+\-@])""")
 
 
 def csv_safe(value: object) -> str:
-    """The cell text, defused against CSV/formula injection."""
+    """The cell text, defused against CSV/formula injection whatever separator the reader splits on."""
     text = "" if value is None else str(value)
     if text.startswith(_FORMULA_PREFIXES):
-        return "'" + text
-    return text
+        text = "'" + text
+    return _FORMULA_AFTER_SEPARATOR.sub(r"\1'\2", inert(text, one_line=False))
 
 
 def render_csv(report: ScanReport) -> str:

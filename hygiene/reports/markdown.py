@@ -22,6 +22,7 @@ from hygiene.reports.analysis import (
 )
 from hygiene.reports.plan import build_plan
 from hygiene.results import ScanReport, Status
+from hygiene.safetext import inert
 
 #: at most this many not-assessed checks are listed by name
 MAX_NOT_ASSESSED = 10
@@ -33,7 +34,7 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]<|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 def md_escape(text: str) -> str:
     """Plain text made inert in Markdown (no emphasis, links or raw HTML), on one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(inert(text).split()))
 
 
 def render_markdown(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
@@ -208,6 +209,17 @@ def ocsf_events(report: ScanReport) -> Iterator[dict[str, Any]]:
 def render_ocsf(report: ScanReport) -> str:
     """The text of findings.ocsf.jsonl: one compact JSON object per line, keys sorted (same scan, same bytes)."""
     lines = [
-        json.dumps(event, sort_keys=True, ensure_ascii=False, separators=(",", ":")) for event in ocsf_events(report)
+        _line_safe(json.dumps(event, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+        for event in ocsf_events(report)
     ]
     return "".join(line + "\n" for line in lines)
+
+
+#: code points that JSON allows raw inside a string but that line-based readers (Python's str.splitlines,
+#: JavaScript before ES2019, many log shippers) take as a line break, and lone surrogates no UTF-8 encoder writes
+_LINE_UNSAFE = re.compile("[\x85\u2028\u2029\ud800-\udfff]")
+
+
+def _line_safe(line: str) -> str:
+    """One JSON-lines record that stays one line for every reader: the risky code points as ``\\uXXXX`` escapes."""
+    return _LINE_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)

@@ -1,0 +1,34 @@
+"""Vendor text made inert for a plain-text output (terminal, CSV cell, Markdown line, JSON line).
+
+Everything a tenant contains is hostile text: a user, device, group or policy name can carry terminal escape
+sequences (``ESC [2J`` clears the reader's screen), bidirectional overrides that make a name read backwards
+(Trojan Source), line and paragraph separators that split a JSON-lines record for line-based readers, and lone
+surrogates that no UTF-8 encoder accepts. :func:`inert` replaces every such code point, so that what the reader
+sees is what the tenant holds, never an instruction to the reader's terminal or viewer.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: C0 controls but tab/newline, DEL, C1 controls, the Unicode line/paragraph separators, the bidirectional
+#: formatting characters (ALM, LRM, RLM, LRE..RLO, LRI..PDI) and the byte-order mark / zero-width no-break space
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+_WHITESPACE_CONTROLS = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: what an unsafe code point is shown as
+REPLACEMENT = "\ufffd"
+
+
+def inert(value: object, *, one_line: bool = True) -> str:
+    """The text with every control, bidi override and lone surrogate replaced by U+FFFD.
+
+    With ``one_line`` (the default) tabs, newlines and the other line breaks become a space, so a value fills one
+    table cell or one line; otherwise tab and newline are kept.
+    """
+    text = "" if value is None else str(value)
+    if one_line:
+        text = _WHITESPACE_CONTROLS.sub(" ", text)
+    text = _SURROGATE.sub(REPLACEMENT, text)
+    return _UNSAFE.sub(REPLACEMENT, text)
