@@ -133,6 +133,10 @@ class Tenant:
     calls: list[str] = field(default_factory=list)
     #: path fragments whose pages always link to themselves (a paging loop)
     loops: set[str] = field(default_factory=set)
+    #: when set, every @odata.nextLink points at this origin instead of Graph (a forged or proxied page)
+    next_link_origin: str | None = None
+    #: where the usage report's 302 sends the client (Learn's example host is reports.office.com)
+    report_location: str = "https://reports.office.com/data/download/activity.csv?sig=secretsig"
 
     # -- helpers ------------------------------------------------------------------------------
     def _error(self, status: int, code: str, message: str = "") -> tuple[int, dict[str, str], str]:
@@ -154,6 +158,8 @@ class Tenant:
         body: dict[str, Any] = {"value": page}
         if offset + self.page_size < len(items):
             base = request.url.split("?", 1)[0]
+            if self.next_link_origin is not None:
+                base = self.next_link_origin + urlparse(base).path
             params = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
             params["$skiptoken"] = str(offset + self.page_size)
             body["@odata.nextLink"] = base + "?" + "&".join(f"{k}={v}" for k, v in params.items())
@@ -233,7 +239,7 @@ class Tenant:
         if match:
             return self._page(request, self.backup_policies.get(match.group(1), []))
         if path.startswith("/v1.0/reports/getOffice365ActiveUserDetail"):
-            return 302, {"Location": "https://reports.test/download/activity.csv?sig=secretsig"}, ""
+            return 302, {"Location": self.report_location}, ""
         return self._error(404, "Request_ResourceNotFound", path)
 
     def _batch(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -282,7 +288,7 @@ class Tenant:
         if self.activity_csv is not None:
             rsps.add(
                 responses.GET,
-                "https://reports.test/download/activity.csv",
+                self.report_location.split("?", 1)[0],
                 body=self.activity_csv,
                 content_type="application/octet-stream",
             )

@@ -13,6 +13,12 @@ bodies cut short, read timeouts, and a 2xx whose body is not JSON (truncated or 
 empty page). A page whose ``@odata.nextLink`` repeats a link already followed is asked for again (a transient
 server fault); if it keeps repeating the collection fails (``PagingLoop``) rather than being cut short or read
 twice. Items repeated across pages (same ``id``) are yielded once.
+
+Every URL a response hands us is hostile (a compromised proxy, a bug, a forged page): the bearer token only goes
+to the configured Graph origin (scheme, host and port), so a ``@odata.nextLink`` elsewhere is a ``OffHostLink``
+error naming the host, never followed; redirects are never followed on API calls. The one legitimate redirect,
+the usage report's 302 to a pre-authorised download URL (Learn shows ``https://reports.office.com/data/download/…``),
+is fetched without the token, and only from the Graph origin or an ``https`` host under ``office.com``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 import structlog
@@ -43,6 +49,21 @@ TRANSIENT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+
+#: where a usage report's pre-authorised download may be fetched from besides the Graph origin (https only)
+REPORT_DOWNLOAD_DOMAINS = ("office.com",)
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL, lower-cased, with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
 
 
 class GraphError(Exception):
@@ -115,6 +136,7 @@ class GraphClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base = graph_url.rstrip("/")
+        self.origin = origin(self.base)
         self._token = token
         self._session = session
         self._raw = raw
@@ -135,7 +157,21 @@ class GraphClient:
             url += ("&" if "?" in url else "?") + urlencode(params, safe="$,()'=")
         return url
 
+    def _pinned(self, url: str) -> None:
+        """Refuse, before the token is attached, any URL outside the configured Graph origin."""
+        scheme, host, port = origin(url)
+        if (scheme, host, port) != self.origin:
+            where = f"{scheme}://{host}:{port}" if host else repr(url[:80])
+            raise GraphError(
+                200,
+                "OffHostLink",
+                f"the response pointed at {where}, not the configured Graph host {self.origin[1]}: not followed "
+                "(the token only goes to the configured host)",
+                scrub_url(url) if host else "",
+            )
+
     def _send(self, method: str, url: str, body: Any = None) -> requests.Response:
+        self._pinned(url)
         for attempt in range(self._retry.max_attempts):
             headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
             self.requests += 1
@@ -211,11 +247,23 @@ class GraphClient:
         raise GraphError(response.status_code, "NoRedirect", "expected a redirect to the report", scrub_url(url))
 
     def download(self, url: str) -> bytes:
-        """Fetch a pre-authorised download URL (no bearer token: it must not leave Graph)."""
+        """Fetch a pre-authorised download URL (no bearer token: it must not leave Graph), only from the Graph
+        origin or an https host under :data:`REPORT_DOWNLOAD_DOMAINS`; redirects from there are not followed."""
+        scheme, host, _ = origin(url)
+        allowed = origin(url) == self.origin or (
+            scheme == "https" and any(host == d or host.endswith("." + d) for d in REPORT_DOWNLOAD_DOMAINS)
+        )
+        if not allowed:
+            raise GraphError(
+                302,
+                "OffHostLink",
+                f"the report download pointed at {scheme}://{host}, which is not a Microsoft report host: not fetched",
+                scrub_url(url) if host else "",
+            )
         for attempt in range(self._retry.max_attempts):
             self.requests += 1
             try:
-                response = self._session.get(url, timeout=self._retry.timeout)
+                response = self._session.get(url, timeout=self._retry.timeout, allow_redirects=False)
             except TRANSIENT_ERRORS as exc:
                 if attempt + 1 >= self._retry.max_attempts:
                     raise GraphError(0, "ConnectionFailed", type(exc).__name__, scrub_url(url)) from None
@@ -227,8 +275,9 @@ class GraphClient:
             if response.status_code in RETRY_STATUSES and attempt + 1 < self._retry.max_attempts:
                 self._sleep(self._delay(attempt, _retry_after(response.headers)))
                 continue
-            if response.status_code >= 400:
-                raise GraphError(response.status_code, f"HTTP{response.status_code}", "download failed", scrub_url(url))
+            if response.status_code >= 300:
+                what = "redirected again (not followed)" if response.status_code < 400 else "download failed"
+                raise GraphError(response.status_code, f"HTTP{response.status_code}", what, scrub_url(url))
             return response.content
         raise AssertionError("unreachable")  # pragma: no cover
 
