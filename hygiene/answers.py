@@ -20,7 +20,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hygiene.errors import InputError, format_validation_errors
+from hygiene.reports.csv_report import csv_safe
 from hygiene.results import CheckResult, ScanReport, Status
+from hygiene.safetext import PDF_CELL_CAP, clip, inert
 
 DEFAULT_QUESTIONNAIRE = "insurer-core"
 ANSWER_CSV_COLUMNS: tuple[str, ...] = (
@@ -33,7 +35,6 @@ ANSWER_CSV_COLUMNS: tuple[str, ...] = (
     "gap",
     "remediation",
 )
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
 
 
@@ -220,12 +221,6 @@ def answer_sheet(
     return [answer_question(report, q, platforms) for q in questionnaire.questions]
 
 
-def csv_safe(value: object) -> str:
-    """The cell text, defused against CSV/formula injection (as in findings.csv)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
-
-
 def render_answers_csv(answers: Iterable[Answer]) -> str:
     """The text of answers.csv: CRLF line endings (encode as UTF-8 with BOM, like findings.csv)."""
     buffer = io.StringIO(newline="")
@@ -254,7 +249,13 @@ def render_answers_pdf(
     )
 
     def esc(text: object) -> str:
-        return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        # a cell taller than a page cannot be laid out (reportlab LayoutError): vendor text in a gap is cut
+        return (
+            clip(inert(text), PDF_CELL_CAP, "answers.csv")
+            .replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+        )
 
     rows_in = list(answers)
     styles = getSampleStyleSheet()

@@ -25,6 +25,7 @@ from hygiene.results import (
     ScanReport,
     Status,
 )
+from hygiene.safetext import RESOURCE_ID_CAP, RESOURCE_NAME_CAP, TEXT_CAP, clip
 from hygiene.scoring import score
 
 log = structlog.get_logger(__name__)
@@ -76,9 +77,9 @@ def _apply_outcome(
             used[accepted_by] = used.get(accepted_by, 0) + 1
         findings.append(
             FindingResult(
-                resource_id=finding.resource_id,
-                resource_name=finding.resource_name,
-                detail=finding.detail,
+                resource_id=clip(finding.resource_id, RESOURCE_ID_CAP),
+                resource_name=clip(finding.resource_name, RESOURCE_NAME_CAP),
+                detail=clip(finding.detail, TEXT_CAP),
                 accepted_by=accepted_by,
                 data=dict(finding.data),
             )
@@ -119,6 +120,24 @@ def _apply_outcome(
 
 
 def evaluate_check(
+    item: Check,
+    snapshot: Snapshot,
+    profile: Profile,
+    controls: ControlsFile,
+    lifecycle: LifecycleTable,
+    used_exceptions: dict[str, int],
+) -> CheckResult:
+    """The check's result. Vendor text can be any length (a 1 MB policy name, a vendor error quoted in a reason):
+    every output gets bounded fields (findings are capped as they are built), the snapshot keeps the whole."""
+    result = _evaluated(item, snapshot, profile, controls, lifecycle, used_exceptions)
+    if result.reason:
+        result.reason = clip(result.reason, TEXT_CAP)
+    if result.note:
+        result.note = clip(result.note, TEXT_CAP)
+    return result
+
+
+def _evaluated(
     item: Check,
     snapshot: Snapshot,
     profile: Profile,

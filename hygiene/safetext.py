@@ -32,3 +32,19 @@ def inert(value: object, *, one_line: bool = True) -> str:
         text = _WHITESPACE_CONTROLS.sub(" ", text)
     text = _SURROGATE.sub(REPLACEMENT, text)
     return _UNSAFE.sub(REPLACEMENT, text)
+
+
+#: documented caps (docs/report-format.md) on what one field of a result may carry into any output; the snapshot
+#: (snapshot.json.gz) and raw/ keep the full value
+RESOURCE_ID_CAP = 1_024
+RESOURCE_NAME_CAP = 512
+TEXT_CAP = 4_096
+#: a table cell of a PDF page (a row taller than a page cannot be laid out)
+PDF_CELL_CAP = 600
+
+
+def clip(text: str, limit: int, where: str = "snapshot.json.gz") -> str:
+    """The text cut to ``limit`` characters, saying how much more there is and where the whole of it is."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters in {where})"

@@ -45,9 +45,9 @@ def hostile_snapshot(tmp_path: Path) -> Path:
     return path
 
 
-def _evaluate(snapshot: Path, out: Path) -> str:
+def _evaluate(snapshot: Path, out: Path, formats: str = "csv,md,ocsf") -> str:
     result = CliRunner(env={"COLUMNS": "2000"}).invoke(
-        main, ["evaluate", str(snapshot), "--output", str(out), "--format", "csv,md,ocsf"]
+        main, ["evaluate", str(snapshot), "--output", str(out), "--format", formats]
     )
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code in (0, 1), result.output
@@ -85,3 +85,41 @@ def test_markdown_summary_has_no_control_codes(hostile_snapshot: Path, tmp_path:
     _evaluate(hostile_snapshot, tmp_path / "out")
     text = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+
+
+def test_long_vendor_text_is_capped_in_reports_and_pdfs_still_lay_out(tmp_path: Path) -> None:
+    """135 admins and a 200,000-character name: report fields are capped (the snapshot keeps the whole) and
+    both PDFs of an evidence pack still lay out (reportlab raised LayoutError on a row taller than a page)."""
+    from pypdf import PdfReader
+
+    from hygiene.answers import answer_sheet, load_questionnaire, render_answers_pdf
+    from hygiene.evidence.pdf import render_summary_pdf
+    from hygiene.results import ScanReport
+    from hygiene.safetext import RESOURCE_NAME_CAP, TEXT_CAP
+    from hygiene.snapshot_io import load_snapshot
+
+    tenant = Tenant()
+    long_name = "N" * 200_000
+    for i in range(135):
+        uid = f"admin{i:03d}"
+        record = user(uid)
+        record["userPrincipalName"] = f"{'a' * 40}{uid}@contoso.test" if i else long_name
+        tenant.users.append(record)
+        tenant.registrations.append(registration(uid, capable=False))
+        tenant.role_assignments.append((uid, GLOBAL_ADMIN, "user"))
+    snapshot_path = tmp_path / "snapshot.json.gz"
+    save_snapshot(collect(tenant), snapshot_path)
+    _evaluate(snapshot_path, tmp_path / "out", "json,html,csv,md,ocsf")
+    assert any(u.upn == long_name for u in load_snapshot(snapshot_path).m365.users)  # type: ignore[union-attr]
+
+    report = ScanReport.model_validate_json((tmp_path / "out" / "report.json").read_bytes())
+    for result in report.results:
+        assert len(result.reason or "") <= TEXT_CAP + 80 and len(result.note or "") <= TEXT_CAP + 80
+        for finding in result.findings:
+            assert len(finding.resource_name) <= RESOURCE_NAME_CAP + 80 and len(finding.detail) <= TEXT_CAP + 80
+    assert any("more characters in snapshot.json.gz" in f.resource_name for r in report.results for f in r.findings)
+
+    summary = render_summary_pdf(report, "internal", lambda text: text)
+    assert len(PdfReader(io.BytesIO(summary)).pages) >= 1
+    sheet = render_answers_pdf(answer_sheet(report, load_questionnaire()), title="Insurer answer sheet")
+    assert len(PdfReader(io.BytesIO(sheet)).pages) >= 1

@@ -19,10 +19,12 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 
 from hygiene.results import ScanReport
+from hygiene.safetext import PDF_CELL_CAP, clip, inert
 
 
 def _esc(text: object) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Paragraph markup made inert: reportlab's mini-HTML escaped, control characters replaced."""
+    return inert(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _pct(value: float | None) -> str:
@@ -76,7 +78,7 @@ def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str]
         ),
     ]
     for cap in report.score.caps:
-        story.append(Paragraph(_esc(f"Grade capped: {redact(cap)}"), small))
+        story.append(Paragraph(_esc(f"Grade capped: {clip(redact(cap), PDF_CELL_CAP, 'report.json')}"), small))
     story.append(Spacer(1, 3 * mm))
     areas = [["Area", "Score", "Coverage", "Passed", "Failed", "Not assessed"]] + [
         [a.area, "-" if a.score is None else f"{a.score:.1f}", _pct(a.coverage), a.passed, a.failed, a.not_assessed]
@@ -89,7 +91,8 @@ def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str]
     for r in report.results:
         title = f"<b>{_esc(r.title)}</b><br/>{_esc(r.check_id)}"
         if r.reason:
-            title += f"<br/><i>{_esc(redact(r.reason))}</i>"
+            # a row taller than a page cannot be laid out (reportlab LayoutError): long reasons are cut
+            title += f"<br/><i>{_esc(clip(redact(r.reason), PDF_CELL_CAP, 'report.json'))}</i>"
         rows.append([Paragraph(title, small), r.severity, r.status.value, r.assessed, r.failing, r.accepted])
     checks = Table(rows, colWidths=[95 * mm, 18 * mm, 22 * mm, 15 * mm, 15 * mm, 15 * mm], repeatRows=1)
     checks.setStyle(grid)
