@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint package-test ci clean bench bench-full
+.PHONY: install browser demo test lint package-test ci clean bench bench-full
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## Debian's headless chromium, for the tests that load the HTML report in a real browser
+browser:
+	bash scripts/install-browser.sh
+
 ## Full scan of the built-in sandbox organisation (Northwind Dental); reports in ./hygiene-demo/
 demo: install
 	$(BIN)/hygiene demo --output hygiene-demo
 
 ## The test suite
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
 ## ruff (lint + format) and mypy, as configured in pyproject.toml

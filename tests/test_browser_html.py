@@ -1,0 +1,109 @@
+"""The HTML report in a real headless browser (Debian's chromium): vendor data must never become an element, an
+attribute, a link or a script in the DOM the browser builds (issue 12).
+
+Two tenants identical but for their names - one plain, one hostile - are scanned through the real M365 source and
+rendered; chromium loads each report from disk and dumps the DOM it built (scripts run). The DOM skeletons (every
+element with its attribute names, in document order) must be the same, and no attribute may carry vendor text
+that loads or runs anything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import collect
+from graphfake import GLOBAL_ADMIN, Tenant, registration, user
+
+from hygiene.cli import main
+from hygiene.snapshot_io import save_snapshot
+
+HOSTILE = [
+    "<img src=x onerror=\"document.title='pwned'\">",
+    "<script>document.title='pwned'</script>",
+    '"><svg onload=alert(1)>',
+    "javascript:alert(1)",
+    "{{7*7}}${7*7}<b>bold</b>",
+    "</td></tr></table><a href='http://evil.example'>click</a>",
+    "\u202egpj.exe\x1b[2J",
+]
+
+
+def _browser() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    found = _browser()
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: `make test` installs it (scripts/install-browser.sh)")
+        pytest.skip("no chromium here: run scripts/install-browser.sh")
+    return found
+
+
+class _Skeleton(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, tuple[str, ...]]] = []
+        self.attributes: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, tuple(sorted(name for name, _ in attrs))))
+        self.attributes += [(tag, name, value or "") for name, value in attrs]
+
+
+def _dom(browser: str, names: list[str], tmp_path: Path) -> _Skeleton:
+    tmp_path.mkdir()
+    tenant = Tenant()
+    for i, name in enumerate(names):
+        uid = f"u{i}"
+        record = user(uid)
+        record["displayName"] = record["userPrincipalName"] = name
+        tenant.users.append(record)
+        tenant.registrations.append(registration(uid, capable=False))
+        tenant.role_assignments.append((uid, GLOBAL_ADMIN, "user"))
+    snapshot = tmp_path / "snapshot.json.gz"
+    save_snapshot(collect(tenant), snapshot)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["evaluate", str(snapshot), "--output", str(out), "--format", "html"])
+    assert result.exit_code in (0, 1), result.output
+    completed = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            (out / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0 and "<html" in completed.stdout, completed.stderr[-2000:]
+    parser = _Skeleton()
+    parser.feed(completed.stdout)
+    return parser
+
+
+def test_hostile_names_create_no_element_attribute_link_or_script(browser: str, tmp_path: Path) -> None:
+    plain = _dom(browser, [f"user{i}@contoso.test" for i in range(len(HOSTILE))], tmp_path / "plain")
+    hostile = _dom(browser, HOSTILE, tmp_path / "hostile")
+    assert len(plain.elements) > 50
+    assert hostile.elements == plain.elements  # not one element or attribute more, fewer or different
+    for tag, name, value in hostile.attributes:
+        assert not name.startswith("on"), (tag, name, value)
+        if name in ("href", "src", "action", "formaction", "xlink:href"):
+            assert "evil.example" not in value and not value.lower().startswith("javascript:"), (tag, name, value)
+    scripts = [a for a in hostile.attributes if a[0] == "script"]
+    assert scripts == [a for a in plain.attributes if a[0] == "script"]
