@@ -212,3 +212,30 @@ def test_method_md_keeps_its_table_whatever_the_vendor_error_says(tmp_path: Path
     assert rows and all(line.count("|") - line.count("\\|") == 5 for line in rows), [
         r for r in rows if r.count("|") - r.count("\\|") != 5
     ]
+
+
+def test_lone_surrogate_in_a_vendor_name_is_replaced_at_the_source(tmp_path: Path) -> None:
+    """Issue 12, item 5: `"\\ud800"` is valid JSON; one device named with it used to abort the whole scan when
+    the snapshot was written. The source replaces it (U+FFFD) and the raw answer keeps the bytes as received."""
+    from hygiene.snapshot_io import load_snapshot
+
+    tenant = Tenant()
+    tenant.users = [user("alice")]
+    tenant.devices = [
+        {
+            "id": "d1",
+            "deviceName": "LAPTOP-\ud800-\udfff",  # json.dumps writes these as \\ud800 and \\udfff escapes
+            "operatingSystem": "Windows",
+            "osVersion": "10.0.19045.5000",
+            "complianceState": "compliant",
+            "lastSyncDateTime": "2026-11-30T10:00:00Z",
+            "userPrincipalName": "alice@contoso.test",
+        }
+    ]
+    raw = tmp_path / "raw"
+    snapshot_path = tmp_path / "snapshot.json.gz"
+    save_snapshot(collect(tenant, raw_dir=raw), snapshot_path)
+    devices = load_snapshot(snapshot_path).m365.devices  # type: ignore[union-attr]
+    assert [d.name for d in devices] == ["LAPTOP-\ufffd-\ufffd"]
+    assert any(b"\\ud800" in path.read_bytes() for path in raw.rglob("*") if path.is_file())
+    _evaluate(snapshot_path, tmp_path / "out", "json,html,csv,md,ocsf")

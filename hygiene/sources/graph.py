@@ -35,7 +35,7 @@ import requests
 import structlog
 from requests.utils import requote_uri
 
-from hygiene.sources.interface import RawRecorder, scrub_url
+from hygiene.sources.interface import RawRecorder, scrub_url, vendor_json
 
 log = structlog.get_logger(__name__)
 
@@ -208,7 +208,7 @@ class GraphClient:
         for attempt in range(self._retry.max_attempts):
             response = self._send(method, url, body)
             try:
-                payload = response.json() if response.content else {}
+                payload = vendor_json(response.content) if response.content else {}
             except ValueError:
                 payload = None
             if response.status_code >= 400:

@@ -23,6 +23,36 @@ from hygiene.model import DatasetState, ReasonKind, SourceRun, SourceStatus
 _SECRET_QUERY = re.compile(r"(?i)(access_token|client_secret|client_assertion|code|sig|signature|token)=[^&\s]+")
 
 
+#: a JSON escape of a UTF-16 surrogate: the only way a JSON text can carry a lone surrogate into Python
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def vendor_json(content: bytes) -> Any:
+    """Parse a vendor's JSON answer with its text normalised for the snapshot.
+
+    A valid JSON text may escape a lone surrogate (``"\\ud800"``), which Python decodes into a string that no
+    UTF-8 encoder accepts: one such device name used to abort the whole scan when the snapshot was written.
+    Lone surrogates become U+FFFD here (the raw bytes are kept as received under ``raw/``). Paired surrogates
+    are joined by the JSON decoder, so only answers that carry a surrogate escape are walked at all.
+    """
+    data = json.loads(content)
+    if _ESCAPED_SURROGATE.search(content):
+        data = replace_lone_surrogates(data)
+    return data
+
+
+def replace_lone_surrogates(node: Any) -> Any:
+    """``node`` with every lone UTF-16 surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(node, str):
+        return _LONE_SURROGATE.sub("\ufffd", node)
+    if isinstance(node, list):
+        return [replace_lone_surrogates(v) for v in node]
+    if isinstance(node, dict):
+        return {replace_lone_surrogates(k): replace_lone_surrogates(v) for k, v in node.items()}
+    return node
+
+
 def parse_timestamp(value: Any, never_until_year: int = 1) -> datetime | None:
     """An ISO 8601 timestamp from a vendor, as an aware UTC datetime; None for empty, unparsable or "never".
 
