@@ -263,7 +263,8 @@ class Tenant:
                     )
                 responses_out.append({"id": sub["id"], "status": 200, "body": {"value": methods}})
                 continue
-            responses_out.append({"id": sub["id"], "status": 404, "body": {"error": {"code": "NotFound"}}})
+            not_found = json.loads(self._error(404, "Request_ResourceNotFound", f"Resource not found: {url}")[2])
+            responses_out.append({"id": sub["id"], "status": 404, "body": not_found})
         return 200, {"Content-Type": "application/json"}, json.dumps({"responses": responses_out})
 
     def install(self, rsps: responses.RequestsMock) -> None:
