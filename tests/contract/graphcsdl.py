@@ -339,7 +339,10 @@ class Contract:
         return current
 
     # -- responses ---------------------------------------------------------------------------------------
-    def check_response(self, target: Target, status: int, body: Any, where: str) -> list[str]:
+    def check_response(
+        self, target: Target, status: int, body: Any, where: str, *, evolvable: bool = False
+    ) -> list[str]:
+        """``evolvable``: the request asked for evolvable enum members (``Prefer: include-unknown-enum-members``)."""
         if status >= 400:
             return check_error(body, where)
         if target.kind in ("function", "count", "batch") or body is None:
@@ -355,18 +358,22 @@ class Contract:
             if not isinstance(value, list):
                 return [*problems, f"{where}: a collection answer without a 'value' list"]
             for index, item in enumerate(value):
-                problems += self.check_value(item, target.type, False, f"{where}[{index}]", target.version)
+                problems += self.check_value(
+                    item, target.type, False, f"{where}[{index}]", target.version, evolvable=evolvable
+                )
             return problems
-        return self.check_value(body, target.type, False, where, target.version)
+        return self.check_value(body, target.type, False, where, target.version, evolvable=evolvable)
 
-    def check_value(self, value: Any, type_name: str, nullable: bool, where: str, version: str = "v1.0") -> list[str]:
+    def check_value(
+        self, value: Any, type_name: str, nullable: bool, where: str, version: str = "v1.0", *, evolvable: bool = False
+    ) -> list[str]:
         element, collection = _element(type_name)
         if collection:
             if not isinstance(value, list):
                 return [f"{where}: {type_name} must be a JSON array, got {value!r}"]
             problems: list[str] = []
             for index, item in enumerate(value):
-                problems += self.check_value(item, element, nullable, f"{where}[{index}]", version)
+                problems += self.check_value(item, element, nullable, f"{where}[{index}]", version, evolvable=evolvable)
             return problems
         if value is None:
             return [] if nullable else [f'{where}: null, but the property is Nullable="false"']
@@ -374,10 +381,10 @@ class Contract:
             return _check_primitive(value, element, where)
         enums = self._enums(version)
         if element in enums:
-            return _check_enum(value, element, enums[element], where)
-        return self._check_object(value, element, where, version)
+            return _check_enum(value, element, enums[element], where, evolvable)
+        return self._check_object(value, element, where, version, evolvable)
 
-    def _check_object(self, value: Any, type_name: str, where: str, version: str) -> list[str]:
+    def _check_object(self, value: Any, type_name: str, where: str, version: str, evolvable: bool) -> list[str]:
         types = self._types(version)
         if not isinstance(value, dict):
             return [f"{where}: {type_name} must be a JSON object, got {value!r}"]
@@ -407,14 +414,16 @@ class Contract:
                 if prop["type"] is None:
                     problems.append(f"{where}.{key}: declared on {actual} but not typed in the extract")
                     continue
-                problems += self.check_value(item, prop["type"], prop["nullable"], f"{where}.{key}", version)
+                problems += self.check_value(
+                    item, prop["type"], prop["nullable"], f"{where}.{key}", version, evolvable=evolvable
+                )
             elif key in navigation:
                 target = navigation[key]
                 element, _ = _element(target or "")
                 if element not in types:
                     problems.append(f"{where}.{key}: expanded {target}, not in the extract")
                     continue
-                problems += self.check_value(item, target, True, f"{where}.{key}", version)
+                problems += self.check_value(item, target, True, f"{where}.{key}", version, evolvable=evolvable)
             elif not info.get("open"):
                 problems.append(f"{where}: {actual} declares no property {key!r}")
         return problems
@@ -447,15 +456,26 @@ def _check_primitive(value: Any, type_name: str, where: str) -> list[str]:
     return [f"{where}: {type_name} is not checked here (a JSON body does not carry it)"]
 
 
-def _check_enum(value: Any, type_name: str, enum: dict[str, Any], where: str) -> list[str]:
+def _check_enum(value: Any, type_name: str, enum: dict[str, Any], where: str, evolvable: bool) -> list[str]:
+    """A member of the enum (flags enums: comma-separated members, no spaces: OData JSON Format 4.01 section 7.1,
+    ABNF ``enumValue``). Members declared after ``unknownFutureValue`` (evolvable enums) are sent only to clients
+    that ask with ``Prefer: include-unknown-enum-members``; others get ``unknownFutureValue``
+    (https://learn.microsoft.com/graph/best-practices-concept#handling-future-members-in-evolvable-enumerations)."""
     if not isinstance(value, str):
         return [f"{where}: {type_name} must be a string, got {value!r}"]
     members = enum["members"]
-    # flags enums: comma-separated members, no spaces (OData JSON Format 4.01 section 7.1, ABNF enumValue)
     parts = value.split(",") if enum["flags"] else [value]
     unknown = [p for p in parts if p not in members]
     if unknown:
         return [f"{where}: {value!r} is not a member of {type_name} ({', '.join(members)})"]
+    if "unknownFutureValue" in members and not evolvable:
+        sentinel = members.index("unknownFutureValue")
+        late = [p for p in parts if members.index(p) > sentinel]
+        if late:
+            return [
+                f"{where}: {', '.join(late)} follows unknownFutureValue in {type_name}: Graph sends it only with "
+                "'Prefer: include-unknown-enum-members' (else 'unknownFutureValue')"
+            ]
     return []
 
 
