@@ -194,9 +194,13 @@ class Extractor:
             del self.types[name]
         if name in self.csdl.enums:
             element = self.csdl.enums[name]
+            # in order of value: Graph replaces members numerically after unknownFutureValue with it, unless the
+            # client sends Prefer: include-unknown-enum-members (microsoft/api-guidelines, evolvable-enums.md)
+            declared = list(enumerate(element.findall(f"{EDM}Member")))
+            ordered = sorted(declared, key=lambda item: int(item[1].get("Value") or item[0]))
             self.enums[name] = {
                 "flags": element.get("IsFlags") == "true",
-                "members": [m.get("Name") for m in element.findall(f"{EDM}Member")],
+                "members": [member.get("Name") for _, member in ordered],
             }
             return
         if name not in self.csdl.types:
