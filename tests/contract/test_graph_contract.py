@@ -29,7 +29,7 @@ from graphfake import GRAPH, SECRET, Tenant, mfa_policy, registration, user
 from hygiene.config import load_config
 from hygiene.demo import SECRET_ENV, write_demo_config
 from hygiene.sandbox import Sandbox, Scenario, generate, northwind
-from hygiene.sandbox.graph import ROUTES, USER_DEFAULT_PROPERTIES, USER_EXTRA_PROPERTIES
+from hygiene.sandbox.graph import EMPTY_COLLECTIONS, ROUTES, USER_DEFAULT_PROPERTIES, USER_EXTRA_PROPERTIES
 from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
 from hygiene.sources.m365 import DEVICE_FIELDS, STRONG_METHOD_TYPES, USER_FIELDS, M365Source
@@ -125,6 +125,8 @@ def _probe_routes(sandbox: Sandbox) -> None:
         f"/v1.0/groups/{group_id}/transitiveMembers/microsoft.graph.user",
         "/v1.0/solutions/backupRestore/protectionPolicies",
         "/v1.0/users?$count=true&$top=5",
+        # properties the scenarios do not fill: Graph answers [] for a collection, null for the rest
+        "/v1.0/users?$select=id,identities,otherMails,proxyAddresses,imAddresses,creationType,externalUserState",
         "/v1.0/users?$filter=userType eq 'Guest'",
         "/v1.0/users/does-not-exist",
         "/v1.0/nothing-here",
@@ -292,6 +294,13 @@ def test_the_sandboxs_select_lists_are_user_properties() -> None:
     properties, _ = CONTRACT.declared("microsoft.graph.user")
     assert sorted(set(USER_DEFAULT_PROPERTIES) - set(properties)) == []
     assert sorted(USER_EXTRA_PROPERTIES - set(properties)) == []
+    # a collection the scenario leaves out must come back as [], never null
+    selectable = set(USER_DEFAULT_PROPERTIES) | USER_EXTRA_PROPERTIES
+    collections = {n for n in selectable if properties[n]["type"].startswith("Collection(")}
+    assert sorted(collections - EMPTY_COLLECTIONS) == []
+    groups, _ = CONTRACT.declared("microsoft.graph.group")
+    for name in EMPTY_COLLECTIONS:
+        assert (properties.get(name) or groups[name])["type"].startswith("Collection("), name
 
 
 def test_the_sources_field_lists_are_declared() -> None:
