@@ -148,9 +148,16 @@ class Tenant:
         page = items[offset : offset + self.page_size]
         select = query.get("$select", [""])[0]
         if select:
+            # Graph answers every $select-ed property, null when unset (and @odata.type, id, expansions)
             expanded = {e.split("(", 1)[0] for e in query.get("$expand", [""])[0].split(",") if e}
-            keep = set(select.split(",")) | {"id", "@odata.type"} | expanded
-            page = [{k: v for k, v in item.items() if k in keep} for item in page]
+            page = [
+                {
+                    **{k: item[k] for k in ("@odata.type", "id") if k in item},
+                    **{k: item.get(k) for k in select.split(",")},
+                    **{k: item[k] for k in expanded if k in item},
+                }
+                for item in page
+            ]
         body: dict[str, Any] = {"value": page}
         if offset + self.page_size < len(items):
             base = request.url.split("?", 1)[0]

@@ -340,9 +340,28 @@ class Contract:
 
     # -- responses ---------------------------------------------------------------------------------------
     def check_response(
-        self, target: Target, status: int, body: Any, where: str, *, evolvable: bool = False
+        self,
+        target: Target,
+        status: int,
+        body: Any,
+        where: str,
+        *,
+        evolvable: bool = False,
+        select: list[str] | None = None,
     ) -> list[str]:
-        """``evolvable``: the request asked for evolvable enum members (``Prefer: include-unknown-enum-members``)."""
+        """``evolvable``: the request asked for evolvable enum members (``Prefer: include-unknown-enum-members``);
+        ``select``: the ``$select`` names, each of which every object of the answer carries (null when unset)."""
+        problems: list[str] = []
+        if status < 400 and select and target.kind == "resource" and isinstance(body, dict):
+            items = body.get("value") if target.collection else [body]
+            missing = {name for item in items or [] if isinstance(item, dict) for name in select if name not in item}
+            if missing:
+                problems.append(
+                    f"{where}: $select-ed {sorted(missing)} missing from the answer (Graph sends them, null if unset)"
+                )
+        return problems + self._check_answer(target, status, body, where, evolvable)
+
+    def _check_answer(self, target: Target, status: int, body: Any, where: str, evolvable: bool) -> list[str]:
         if status >= 400:
             return check_error(body, where)
         if target.kind in ("function", "count", "batch") or body is None:
