@@ -146,8 +146,6 @@ class Contract:
             raise ValueError(f"/beta/{path}: not a beta path in the extract (only {sorted(self.beta_paths)})")
         if version != "v1.0":
             raise ValueError(f"unknown Graph version {version!r}")
-        if segments == ["$batch"]:
-            return Target("batch", None, False, version)
         if not segments:
             raise ValueError("empty path")
         types = self._types(version)
@@ -220,9 +218,11 @@ class Contract:
             problems = []
             for sub in (body or {}).get("requests", []):
                 sub_url = str(sub.get("url", ""))
-                if not sub_url.startswith("/"):
+                if sub_url.lower().startswith(("http://", "https://")):
                     problems.append(f"$batch: url {sub_url!r} must be relative to the version (/users/...)")
-                problems += [f"$batch: {p}" for p in self.check_request(str(sub.get("method")), f"/{version}{sub_url}")]
+                    continue
+                inner = f"/{version}/{sub_url.lstrip('/')}"
+                problems += [f"$batch: {p}" for p in self.check_request(str(sub.get("method")), inner)]
             return problems
         if method != "GET":
             return [f"{method} {split.path}: the scanner is read-only (GET only, POST for $batch)"]

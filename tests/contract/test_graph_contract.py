@@ -408,6 +408,26 @@ def _fill(pattern: str, values: dict[str, str]) -> str:
     return out.replace("\\(", "(").replace("\\)", ")").replace("\\.", ".").replace("\\", "")
 
 
+def test_the_sandboxs_own_refusals_have_graphs_error_shape() -> None:
+    """Answers made outside the routes: chaos faults (429 / 503 / 500), write refusals, unknown paths."""
+    problems = []
+    with Sandbox(northwind(NOW, google=False)) as sandbox:
+        graph = sandbox._graph
+        assert graph is not None
+        for status in (429, 503, 500):
+            reply = graph.fault_reply(status, 1, {})
+            problems += check_error(reply.json, f"fault {status}")
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(sandbox.ca_file)
+        for method, path in (("PATCH", "/v1.0/users/x"), ("POST", "/v1.0/users"), ("GET", "/nowhere")):
+            answer = session.request(method, f"{sandbox.graph_url}{path}", json={}, timeout=10)
+            assert answer.status_code >= 400, path
+            problems += check_error(answer.json(), f"{method} {path}")
+        session.close()
+    assert problems == []
+
+
 # -- the test double ---------------------------------------------------------------------------------------
 def _load_conftest() -> Any:
     spec = importlib.util.spec_from_file_location("graph_contract_conftest", Path(__file__).parents[1] / "conftest.py")
@@ -594,6 +614,12 @@ def test_the_contract_rejects_invented_fields_enum_values_and_endpoints() -> Non
     assert CONTRACT.check_request("GET", "/v1.0/reports/getOffice365ActiveUserDetail(span='D7')") != []
     assert CONTRACT.check_request("GET", "/beta/users/u/authentication/strength") != []
     assert CONTRACT.check_request("DELETE", "/v1.0/users/u") != []
+    batch = {"requests": [{"id": "1", "method": "GET", "url": "https://graph.microsoft.com/v1.0/users"}]}
+    assert CONTRACT.check_request("POST", "/v1.0/$batch", batch) != []
+    batch = {"requests": [{"id": "1", "method": "GET", "url": "/users/u/authentication/methods?$select=id,pin"}]}
+    assert CONTRACT.check_request("POST", "/v1.0/$batch", batch) != []
+    batch = {"requests": [{"id": "1", "method": "GET", "url": "users/u/authentication/methods"}]}
+    assert CONTRACT.check_request("POST", "/v1.0/$batch", batch) == []
     assert check_error({"error": {"code": "NotFound"}}, "e") != []
     assert check_error({"message": "nope"}, "e") != []
 
