@@ -124,6 +124,8 @@ def _probe_routes(sandbox: Sandbox) -> None:
         f"/beta/users/{user_id}/authentication/requirements",
         f"/v1.0/groups/{group_id}/members",
         f"/v1.0/groups/{group_id}/transitiveMembers/microsoft.graph.user",
+        f"/v1.0/groups/{group_id}/transitiveMembers/microsoft.graph.group",
+        "/v1.0/roleManagement/directory/roleAssignments?$expand=principal($select=id,displayName),roleDefinition",
         "/v1.0/solutions/backupRestore/protectionPolicies",
         "/v1.0/users?$count=true&$top=5",
         # properties the scenarios do not fill: Graph answers [] for a collection, null for the rest
