@@ -14,6 +14,7 @@ import copy
 import importlib.util
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 import responses
+
+# importable however tests/contract is collected (with or without an __init__.py beside it)
+sys.path.insert(0, str(Path(__file__).parent))
+
 from graphcsdl import Contract, Target, check_error
 from graphfake import GRAPH, SECRET, Tenant, mfa_policy, registration, user
 
