@@ -53,6 +53,11 @@ def healthy_tenant() -> Tenant:
             "osVersion": "10.0.26200.7000",
             "complianceState": "compliant",
             "lastSyncDateTime": iso(1),
+            # Nullable="false" on managedDevice: Graph always fills them
+            "enrolledDateTime": iso(300),
+            "managedDeviceOwnerType": "company",
+            "model": "Surface Laptop 5",
+            "androidSecurityPatchLevel": None,
             "userPrincipalName": "alice@contoso.test",
         }
     ]

@@ -152,9 +152,16 @@ class Tenant:
         page = items[offset : offset + self.page_size]
         select = query.get("$select", [""])[0]
         if select:
+            # Graph answers every $select-ed property, null when unset (and @odata.type, id, expansions)
             expanded = {e.split("(", 1)[0] for e in query.get("$expand", [""])[0].split(",") if e}
-            keep = set(select.split(",")) | {"id", "@odata.type"} | expanded
-            page = [{k: v for k, v in item.items() if k in keep} for item in page]
+            page = [
+                {
+                    **{k: item[k] for k in ("@odata.type", "id") if k in item},
+                    **{k: item.get(k) for k in select.split(",")},
+                    **{k: item[k] for k in expanded if k in item},
+                }
+                for item in page
+            ]
         body: dict[str, Any] = {"value": page}
         if offset + self.page_size < len(items):
             base = request.url.split("?", 1)[0]
@@ -269,7 +276,8 @@ class Tenant:
                     )
                 responses_out.append({"id": sub["id"], "status": 200, "body": {"value": methods}})
                 continue
-            responses_out.append({"id": sub["id"], "status": 404, "body": {"error": {"code": "NotFound"}}})
+            not_found = json.loads(self._error(404, "Request_ResourceNotFound", f"Resource not found: {url}")[2])
+            responses_out.append({"id": sub["id"], "status": 404, "body": not_found})
         return 200, {"Content-Type": "application/json"}, json.dumps({"responses": responses_out})
 
     def install(self, rsps: responses.RequestsMock) -> None:

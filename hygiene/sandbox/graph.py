@@ -149,6 +149,15 @@ USER_EXTRA_PROPERTIES = frozenset(
     }
 )  # fmt: skip
 
+#: collection-valued properties the sandbox may be asked to $select without the scenario filling them (user and
+#: group, v1.0 CSDL): a collection is never null in OData JSON, an empty one is []
+EMPTY_COLLECTIONS = frozenset(
+    {
+        "assignedLicenses", "assignedPlans", "businessPhones", "identities", "imAddresses", "licenseAssignmentStates",
+        "otherMails", "provisionedPlans", "proxyAddresses",
+    }
+)  # fmt: skip
+
 #: the Office 365 active user detail CSV columns, in order
 #: (https://learn.microsoft.com/graph/api/reportroot-getoffice365activeuserdetail)
 O365_COLUMNS = (
@@ -506,7 +515,8 @@ class GraphApi:
         if "id" in item and "id" not in names:
             out["id"] = item["id"]
         for name in names:
-            out[name] = item.get(name)
+            # a property the scenario does not fill: Graph answers [] for a collection (never null), else null
+            out[name] = item.get(name, [] if name in EMPTY_COLLECTIONS else None)
         return out
 
     def _filter(self, call: _Call, items: Sequence[JsonDict]) -> Sequence[JsonDict]:

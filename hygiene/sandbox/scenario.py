@@ -359,6 +359,10 @@ _PREFERRED = {
     "softwareOneTimePasscode": "oath",
     "windowsHelloForBusiness": "none",
 }
+#: the userDefaultAuthenticationMethod enum (v1.0 CSDL)
+_USER_DEFAULT = {"push", "oath", "voiceMobile", "voiceAlternateMobile", "voiceOffice", "sms", "none"}
+#: methodsRegistered value -> phoneAuthenticationMethod.phoneType (the authenticationPhoneType enum)
+_PHONE_TYPES = {"mobilePhone": "mobile", "alternateMobilePhone": "alternateMobile", "officePhone": "office"}
 
 
 def make_registration(
@@ -392,7 +396,10 @@ def make_registration(
         "isSystemPreferredAuthenticationMethodEnabled": True,
         "methodsRegistered": list(methods),
         "systemPreferredAuthenticationMethods": [preferred] if mfa_capable and preferred != "none" else [],
-        "userPreferredMethodForSecondaryAuthentication": preferred if registered else "none",
+        # a userDefaultAuthenticationMethod member (push, oath, voiceMobile, ..., sms, none: no fido2)
+        "userPreferredMethodForSecondaryAuthentication": preferred
+        if registered and preferred in _USER_DEFAULT
+        else "none",
         "lastUpdatedDateTime": graph_time(updated),
     }
 
@@ -413,7 +420,13 @@ def methods_from_registration(row: JsonDict | None, user_id: str) -> list[JsonDi
             continue
         method: JsonDict = {"@odata.type": odata_type, "id": stable_id(user_id, "method", str(name))}
         if odata_type.endswith("phoneAuthenticationMethod"):
-            method.update({"phoneNumber": "+44 7700 900000", "phoneType": name, "smsSignInState": "notAllowedByPolicy"})
+            method.update(
+                {
+                    "phoneNumber": "+44 7700 900000",
+                    "phoneType": _PHONE_TYPES[str(name)],
+                    "smsSignInState": "notAllowedByPolicy",
+                }
+            )
         elif odata_type.endswith("emailAuthenticationMethod"):
             method["emailAddress"] = "personal@example.net"
         elif odata_type.endswith("microsoftAuthenticatorAuthenticationMethod"):
@@ -619,7 +632,8 @@ def make_compliance_policy(policy_id: str, odata_type: str, name: str, created: 
         "version": 3,
         "osMinimumVersion": minimum,
         "osMaximumVersion": None,
-        "passwordRequired": True,
+        # iosCompliancePolicy says "passcode", the other platforms "password" (v1.0 CSDL)
+        ("passcodeRequired" if odata_type == "#microsoft.graph.iosCompliancePolicy" else "passwordRequired"): True,
     }
 
 
@@ -632,5 +646,7 @@ def make_protection_policy(policy_id: str, name: str, status: str, created: date
         "lastModifiedDateTime": graph_time(created + timedelta(days=1)),
         "createdBy": {"user": {"id": stable_id(policy_id, "creator"), "displayName": "Helen Price"}},
         "lastModifiedBy": {"user": {"id": stable_id(policy_id, "creator"), "displayName": "Helen Price"}},
-        "retentionSettings": [{"interval": "R/PT10M", "period": "P14D"}, {"interval": "R/P7D", "period": "P1Y"}],
+        # period is an Edm.Duration (days, never years); Learn lists R/PT10M and R/P1W as the service's intervals
+        # (https://learn.microsoft.com/graph/api/resources/retentionsetting)
+        "retentionSettings": [{"interval": "R/PT10M", "period": "P14D"}, {"interval": "R/P1W", "period": "P365D"}],
     }
