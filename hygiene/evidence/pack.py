@@ -21,6 +21,7 @@ from typing import Any
 
 from hygiene.evidence.keys import EvidenceError, EvidenceKeys, Pseudonymiser, fingerprint, public_pem
 from hygiene.evidence.pdf import render_summary_pdf
+from hygiene.evidence.vocabulary import WORD, tool_vocabulary
 from hygiene.results import ScanReport
 
 AUDIENCES = ("insurer", "customer", "internal")
@@ -28,6 +29,13 @@ PACK_FORMAT = "hygiene-evidence-pack/1"
 MANIFEST, SIGNATURE, PACK_PUBLIC_KEY = "manifest.json", "manifest.sig", "signing-key.pub.pem"
 
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+#: a word of free text, or a pseudonym already given
+_TOKEN = re.compile(r"res-[0-9a-f]{16}|[^\W_]+")
+#: what may join words of one vendor string ("Jane Doe", "jane.doe", "o'neil", "eu-west")
+_JOINER = re.compile(r"[ \t._'-]{1,3}")
+#: counts, days, years, version parts, short units ("42", "2026", "24h", "30d"); long digit strings such as an AWS
+#: account id are identifiers
+_SHORT_NUMBER = re.compile(r"\d{1,6}(?:[tT]\d{1,2})?[a-zA-Z]{0,2}")
 #: snapshot keys whose values identify a person or a device
 _PERSON_KEYS = ("upn", "user_principal_name", "email", "user", "assigned_to", "serial_number")
 _NAME_KEYS = ("display_name", "name")
@@ -71,39 +79,80 @@ def _snapshot_identifiers(path: Path | None) -> list[str]:
 
 
 class Redactor:
-    """Replaces identifiers with pseudonyms: a finding's resource id and name both become the pseudonym of its
-    resource id; any other known identifier or e-mail address becomes the pseudonym of itself."""
+    """Makes an insurer's or customer's copy of the report: every vendor-controlled string is either the tool's
+    own vocabulary (:mod:`hygiene.evidence.vocabulary`) or a pseudonym, and one string always gets one pseudonym
+    (a device named like an admin's address is that admin's pseudonym wherever either appears).
 
-    def __init__(self, pseudonym: Callable[[str], str], report: Mapping[str, Any], extra: Iterable[str] = ()) -> None:
-        self.pseudonym = pseudonym
-        self.mapping: dict[str, str] = {}
+    Free text goes through two passes: first every known identifier (finding resource ids and names, user
+    names, addresses and device names from the snapshot) and every e-mail address, longest first, becomes the
+    pseudonym of itself; then every remaining run of words that the tool does not write itself becomes one."""
+
+    def __init__(
+        self,
+        pseudonym: Callable[[str], str],
+        report: Mapping[str, Any],
+        extra: Iterable[str] = (),
+        vocabulary: Iterable[str] | None = None,
+    ) -> None:
+        self._pseudonym = pseudonym
+        identifiers: set[str] = set(extra)
         for result in report.get("results", []):
             for finding in result.get("findings", []):
-                rid, name = str(finding.get("resource_id", "")), str(finding.get("resource_name", ""))
-                self.mapping.setdefault(rid, pseudonym(rid))
-                if self.mapping.setdefault(name, pseudonym(rid)) != pseudonym(rid):
-                    self.mapping[name] = pseudonym(name)  # one name, several resources: a pseudonym of its own
-        for value in extra:
-            self.mapping.setdefault(value, pseudonym(value))
-        # the tool's own vocabulary (check titles, remediation) names workloads such as "OneDrive" that are also
-        # resource names: those are not personal and stay readable in free text (findings still pseudonymise them)
-        vocabulary = {
-            word.casefold()
-            for result in report.get("results", [])
-            for word in re.findall(r"[\w-]+", f"{result.get('title', '')} {result.get('remediation', '')}")
-        } | {"tenant"}
-        words = sorted(
-            (k for k in self.mapping if len(k.strip()) >= 3 and ("@" in k or k.casefold() not in vocabulary)),
+                identifiers.add(str(finding.get("resource_id", "")))
+                identifiers.add(str(finding.get("resource_name", "")))
+        # the tool's own words: its sentences, check titles and remediation (workloads such as "OneDrive" are also
+        # resource names: not personal, so they stay readable in free text; findings still pseudonymise them)
+        words = {w.casefold() for w in (tool_vocabulary() if vocabulary is None else vocabulary)}
+        for result in report.get("results", []):
+            words.update(
+                w.casefold() for w in WORD.findall(f"{result.get('title', '')} {result.get('remediation', '')}")
+            )
+        self.vocabulary = frozenset(words | {"tenant", "res"})
+        known = sorted(
+            (k for k in identifiers if len(k.strip()) >= 3 and ("@" in k or k.casefold() not in self.vocabulary)),
             key=lambda k: (-len(k), k),
         )
-        alternatives = [re.escape(w) for w in words] + [_EMAIL]
+        alternatives = [re.escape(w) for w in known] + [_EMAIL]
         self._pattern = re.compile(r"(?<![\w@])(?:" + "|".join(alternatives) + r")(?![\w@])")
 
-    def resource(self, resource_id: str) -> str:
-        return self.mapping.get(resource_id) or self.pseudonym(resource_id)
+    def pseudonym(self, value: str) -> str:
+        """The pseudonym of one string; addresses are case-insensitive (``Alice@X`` is ``alice@x``)."""
+        return self._pseudonym(value.casefold() if "@" in value else value)
+
+    def resource(self, value: str) -> str:
+        return self.pseudonym(value)
+
+    def _readable(self, word: str) -> bool:
+        return word.casefold() in self.vocabulary or _SHORT_NUMBER.fullmatch(word) is not None
+
+    def _unknown_runs(self, value: str) -> str:
+        """Every run of words the tool does not write itself (joined by spaces or ``.-_'``) as one pseudonym."""
+        out: list[str] = []
+        pos = 0
+        run: tuple[int, int] | None = None
+        for match in _TOKEN.finditer(value):
+            token = match.group(0)
+            if token.startswith("res-") or self._readable(token):
+                if run is not None:
+                    out.append(self.pseudonym(value[run[0] : run[1]]))
+                    pos, run = run[1], None
+                continue
+            if run is not None and _JOINER.fullmatch(value[run[1] : match.start()]):
+                run = (run[0], match.end())
+                continue
+            if run is not None:
+                out.append(self.pseudonym(value[run[0] : run[1]]))
+                pos = run[1]
+            out.append(value[pos : match.start()])
+            pos, run = match.start(), (match.start(), match.end())
+        if run is not None:
+            out.append(self.pseudonym(value[run[0] : run[1]]))
+            pos = run[1]
+        out.append(value[pos:])
+        return "".join(out)
 
     def text(self, value: str) -> str:
-        return self._pattern.sub(lambda m: self.mapping.get(m.group(0)) or self.pseudonym(m.group(0).lower()), value)
+        return self._unknown_runs(self._pattern.sub(lambda m: self.pseudonym(m.group(0)), value))
 
     def deep(self, node: Any) -> Any:
         if isinstance(node, str):
@@ -128,7 +177,7 @@ class Redactor:
                 {
                     **f,
                     "resource_id": self.resource(str(f["resource_id"])),
-                    "resource_name": self.resource(str(f["resource_id"])),
+                    "resource_name": self.resource(str(f["resource_name"])),
                     "detail": self.text(str(f.get("detail", ""))),
                     "data": self.deep(f.get("data", {})),
                 }
@@ -192,19 +241,23 @@ def locate_scan_files(files: Iterable[Any], scan_id: str) -> ScanFiles:
 def method_markdown(report: ScanReport, audience: str, redactor: Redactor | None) -> str:
     from hygiene.permissions import PLATFORM_DATASETS
 
+    from hygiene.reports.markdown import md_escape
+
     def red(value: str) -> str:
-        return redactor.text(value) if redactor is not None else value
+        """Vendor text (scope values, error messages): pseudonymised for insurers and customers, and inert Markdown
+        for everyone (a `|` or a newline in an error message must not reshape the signed table)."""
+        return md_escape(redactor.text(value) if redactor is not None else value)
 
     lines = [
         f"# Method: scan {report.scan_id}",
         "",
-        f"- Organisation: {report.organisation_name} ({report.organisation_id})",
+        f"- Organisation: {md_escape(report.organisation_name)} ({report.organisation_id})",
         f"- Tool: {report.tool} {report.tool_version}",
         f"- Scan id: {report.scan_id}",
         f"- Started (UTC): {report.started_at.strftime('%Y-%m-%dT%H:%M:%SZ')}",
         f"- Finished (UTC): {report.finished_at.strftime('%Y-%m-%dT%H:%M:%SZ')}",
         f"- Operator: {red(report.operator)}",
-        f"- Profile: {report.profile.name} ({report.profile.title})",
+        f"- Profile: {report.profile.name} ({md_escape(report.profile.title)})",
         f"- Audience of this pack: {audience}"
         + ("" if audience == "internal" else " (resource ids and names are pseudonyms; counts are complete)"),
         "",
