@@ -642,3 +642,18 @@ def test_token_refusals_are_told_apart(tmp_path: Path) -> None:
     state = states["google.users"]
     assert state.reason_kind is ReasonKind.ERROR and state.needs == []
     assert "delegated admin is not a user" in (state.reason or "")
+
+
+def test_permissions_and_readme_name_the_group_member_scope() -> None:
+    from click.testing import CliRunner
+
+    from hygiene.cli import main
+
+    result = CliRunner().invoke(main, ["permissions", "--source", "google"])
+    assert result.exit_code == 0
+    scope = "https://www.googleapis.com/auth/admin.directory.group.member.readonly"
+    assert scope in result.stdout and scope == SCOPE["google.admin_groups"]
+    block = result.stdout.split("google.admin_groups:", 1)[1].split("\n  google.", 1)[0]
+    assert "used by: gws.mfa.admins" in block
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "`admin.directory.group.member.readonly`" in readme
