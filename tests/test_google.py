@@ -657,3 +657,23 @@ def test_permissions_and_readme_name_the_group_member_scope() -> None:
     assert "used by: gws.mfa.admins" in block
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "`admin.directory.group.member.readonly`" in readme
+
+
+def test_northwind_leeds_scan_lists_the_admin_group_once_with_its_own_token(tmp_path: Path) -> None:
+    """Leeds: one group holds a role; its members (with the nested group's) come in one request, after one token
+    for the group-member scope: six tokens, and the fewest pages."""
+    from hygiene.sandbox import northwind
+
+    scenario = northwind(datetime.now(UTC))
+    with Sandbox(scenario) as sandbox:
+        config = load_config(write_demo_config(tmp_path / "cfg", sandbox))
+        assert config.sources.google is not None
+        before = len(sandbox.requests)
+        collected = GoogleSource(config.sources.google).collect(RawRecorder(None, "google"))
+        log = sandbox.requests[before:]
+    assert sorted(map(sorted, sandbox.google_tokens.issued_scopes)) == sorted([s] for s in SCOPE.values())
+    member_calls = [r for r in log if "/members" in r.path]
+    assert len(member_calls) == 1 and member_calls[0].method == "GET"
+    assert collected.run.requests == len(log) - len(SCOPE) == 7  # users, roles, assignments, members, 3 devices
+    members = collected.data.group_members
+    assert len(members) == 1 and {m.type for m in next(iter(members.values()))} == {"USER", "GROUP"}

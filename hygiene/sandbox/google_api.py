@@ -458,6 +458,23 @@ def _b64d(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def derived_members(google: GoogleScenario, direct: list[JsonDict]) -> list[JsonDict]:
+    """A group's members with ``includeDerivedMembership``: the direct members, then the members of nested groups
+    (breadth first), each id once; the nested groups themselves stay listed."""
+    out: list[JsonDict] = []
+    seen: set[str] = set()
+    pending = list(direct)
+    while pending:
+        member = pending.pop(0)
+        if str(member["id"]) in seen:
+            continue
+        seen.add(str(member["id"]))
+        out.append(member)
+        if member.get("type") == "GROUP":
+            pending.extend(google.group_members.get(str(member["id"]), []))
+    return out
+
+
 class GoogleApi:
     """Answers Google token, Directory and Cloud Identity requests for one scenario. Thread-safe."""
 
@@ -973,7 +990,7 @@ class GoogleApi:
         group = self._group(google, unquote(match["group"]))
         items = list(google.group_members.get(str(group["id"]), []))
         if call.get("includeDerivedMembership") == "true":
-            items = self._derived(google, items)
+            items = derived_members(google, items)
         roles = call.get("roles")
         if roles:
             wanted = {r.strip().upper() for r in roles.split(",")}
@@ -989,22 +1006,6 @@ class GoogleApi:
             if str(group["id"]).casefold() == wanted or str(group.get("email", "")).casefold() == wanted:
                 return group
         raise GoogleFailure(404, "Resource Not Found: groupKey", "notFound")
-
-    @staticmethod
-    def _derived(google: GoogleScenario, direct: list[JsonDict]) -> list[JsonDict]:
-        """Direct members, then the members of nested groups (depth first), each id once."""
-        out: list[JsonDict] = []
-        seen: set[str] = set()
-        pending = list(direct)
-        while pending:
-            member = pending.pop(0)
-            if str(member["id"]) in seen:
-                continue
-            seen.add(str(member["id"]))
-            out.append(member)
-            if member.get("type") == "GROUP":
-                pending.extend(google.group_members.get(str(member["id"]), []))
-        return out
 
     def mobile_devices(self, call: _Call, match: re.Match[str]) -> JsonDict:
         google = self._customer(match["customer"])
