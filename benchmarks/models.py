@@ -42,6 +42,8 @@ GOOGLE_MOBILE_PAGE = 100
 GOOGLE_CHROMEOS_PAGE = 300
 #: https://cloud.google.com/identity/docs/reference/rest/v1/devices/list ("values above 100 will be coerced to 100")
 GOOGLE_ENDPOINTS_PAGE = 100
+#: https://developers.google.com/workspace/admin/directory/reference/rest/v1/members/list ("Max allowed value is 200")
+GOOGLE_MEMBERS_PAGE = 200
 
 # -- AWS ------------------------------------------------------------------------------------------------------------
 #: https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccounts.html (MaxResults 1-20)
@@ -164,10 +166,18 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
 # -- Google Workspace -----------------------------------------------------------------------------------------------
 def google_model(google: Any, token_requests: int) -> Model:
     """``google``: hygiene.sandbox.google.GoogleScenario; ``token_requests``: those the token endpoint saw (one per
-    dataset's credential). The source (hygiene/sources/google.py, GoogleSource.collect) runs its five datasets on
+    dataset's credential). The source (hygiene/sources/google.py, GoogleSource.collect) runs its five lanes on
     ``LANES`` threads, started in ``ORDER``: each is its token request, then its pages in sequence (role
-    definitions, then role assignments, for the roles)."""
+    definitions, then role assignments, for the roles; then, when a group holds a role, a token for the
+    group-member scope and each such group's member pages)."""
+    from hygiene.sandbox.google_api import derived_members
     from hygiene.sources.google import LANES, ORDER  # the source's own concurrency
+
+    groups = sorted({str(a["assignedTo"]) for a in google.role_assignments if a.get("assigneeType") == "group"})
+    member_pages = sum(
+        pages(len(derived_members(google, google.group_members.get(g, []))), GOOGLE_MEMBERS_PAGE) for g in groups
+    )
+    group_token = 1 if groups else 0
 
     m = Model()
     m.minimum = {
@@ -178,11 +188,13 @@ def google_model(google: Any, token_requests: int) -> Model:
         "chromeosdevices": pages(len(google.chromeos_devices), GOOGLE_CHROMEOS_PAGE),
         "cloudidentity devices": pages(len(google.ci_devices), GOOGLE_ENDPOINTS_PAGE),
     }
+    if groups:
+        m.minimum["group members"] = member_pages
     mn = m.minimum
-    token = token_requests / len(ORDER)  # 1: one credential per dataset
+    token = (token_requests - group_token) / len(ORDER)  # 1: one credential per lane's dataset
     chains = {
         "google.users": mn["users"],
-        "google.roles": mn["roles"] + mn["roleassignments"],
+        "google.roles": mn["roles"] + mn["roleassignments"] + group_token + member_pages,
         "google.mobile_devices": mn["mobiledevices"],
         "google.chrome_devices": mn["chromeosdevices"],
         "google.endpoints": mn["cloudidentity devices"],

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.common import days_since, lifecycle_lookup
-from hygiene.checklib.google import ENDPOINT_DESKTOP_TYPES, endpoint_version, google_data, mobile_platform
+from hygiene.checklib.google import (
+    CHROME_NO_ACCESS,
+    ENDPOINT_DESKTOP_TYPES,
+    ENDPOINT_NO_ACCESS,
+    MOBILE_NO_ACCESS,
+    endpoint_version,
+    excluded_note,
+    google_data,
+    mobile_platform,
+    reachable,
+)
+from hygiene.model import GoogleChromeDevice, GoogleData, GoogleEndpoint, GoogleMobileDevice
 
 _SCOPES = (
     "https://www.googleapis.com/auth/admin.directory.device.mobile.readonly",
@@ -20,6 +32,18 @@ def _endpoint_note(ctx: CheckContext) -> str | None:
     return None if state.available else f"Windows/macOS endpoints not read: {state.reason}"
 
 
+def _live(
+    data: GoogleData, excluded: Counter[str]
+) -> tuple[list[GoogleChromeDevice], list[GoogleMobileDevice], list[GoogleEndpoint]]:
+    """The devices that can still reach data (wiped, blocked, pending, disabled and deprovisioned ones are
+    counted in ``excluded``, not judged); a status not known here is judged."""
+    chromes = reachable(data.chrome_devices, lambda d: d.status, CHROME_NO_ACCESS, excluded)
+    mobiles = reachable(data.mobile_devices, lambda d: d.status, MOBILE_NO_ACCESS, excluded)
+    desktops = [e for e in data.endpoints if e.device_type in ENDPOINT_DESKTOP_TYPES]
+    endpoints = reachable(desktops, lambda d: d.management_state, ENDPOINT_NO_ACCESS, excluded)
+    return chromes, mobiles, endpoints
+
+
 @check(
     id="gws.devices.os_supported",
     summary="{open} of {assessed} devices run an operating system that no longer gets security fixes",
@@ -28,9 +52,11 @@ def _endpoint_note(ctx: CheckContext) -> str | None:
     platform="google",
     severity="high",
     requires=("google.mobile_devices", "google.chrome_devices"),
-    description="Fails for active ChromeOS devices past their auto-update expiration (autoUpdateThrough), and "
+    description="Fails for ChromeOS devices past their auto-update expiration (autoUpdateThrough), and "
     "for mobile and endpoint-verified Windows/macOS devices on versions past support per "
-    "policies/lifecycle/os.yaml.",
+    "policies/lifecycle/os.yaml. Devices that cannot reach data (mobile: blocked, wiped, pending approval; "
+    "ChromeOS: disabled, deprovisioned; endpoints: blocked, wiped, pending) are counted, not judged; any other "
+    "status is judged.",
     remediation="Replace ChromeOS devices past their auto-update expiration (Admin console > Devices > Chrome > "
     "Devices, column 'Auto-update expiration'); upgrade or retire phones and computers on unsupported releases, "
     "and block them meanwhile: Admin console > Devices > Mobile & endpoints > Settings > Universal > Data access.",
@@ -45,8 +71,10 @@ def os_supported(ctx: CheckContext) -> Outcome:
     today = ctx.now.date()
     findings = []
     assessed = 0
-    for chrome in data.chrome_devices:
-        if chrome.status != "ACTIVE" or chrome.auto_update_through is None:
+    excluded: Counter[str] = Counter()
+    chromes, mobiles, endpoints = _live(data, excluded)
+    for chrome in chromes:
+        if chrome.auto_update_through is None:
             continue
         assessed += 1
         if chrome.auto_update_through.date() < today:
@@ -57,10 +85,9 @@ def os_supported(ctx: CheckContext) -> Outcome:
                     f"ChromeOS {chrome.model}: auto-update expired {chrome.auto_update_through.date().isoformat()}",
                 )
             )
-    judged = [(d.id, d.display_name, *mobile_platform(d.os, d.type), d.os) for d in data.mobile_devices] + [
+    judged = [(d.id, d.display_name, *mobile_platform(d.os, d.type), d.os) for d in mobiles] + [
         (e.name, e.display_name, ENDPOINT_DESKTOP_TYPES[e.device_type], endpoint_version(e.os_version), e.os_version)
-        for e in data.endpoints
-        if e.device_type in ENDPOINT_DESKTOP_TYPES
+        for e in endpoints
     ]
     unknown = 0
     lookup = lifecycle_lookup(ctx.lifecycle)
@@ -76,7 +103,11 @@ def os_supported(ctx: CheckContext) -> Outcome:
             )
     notes = [
         n
-        for n in (_endpoint_note(ctx), f"{unknown} device(s) on versions the table does not list" if unknown else None)
+        for n in (
+            _endpoint_note(ctx),
+            f"{unknown} device(s) on versions the table does not list" if unknown else None,
+            excluded_note(excluded),
+        )
         if n
     ]
     return Outcome(assessed=assessed, findings=findings, note="; ".join(notes) or None)
@@ -90,9 +121,11 @@ def os_supported(ctx: CheckContext) -> Outcome:
     platform="google",
     severity="high",
     requires=("google.mobile_devices", "google.chrome_devices"),
-    description="Fails for active ChromeOS devices whose OS version is not compliant with the update policy, "
+    description="Fails for ChromeOS devices whose OS version is not compliant with the update policy, "
     "Android devices whose security patch level is older than the policy allows, and any device not synced "
-    "within the policy's days.",
+    "within the policy's days. Devices that cannot reach data (mobile: blocked, wiped, pending approval; "
+    "ChromeOS: disabled, deprovisioned; endpoints: blocked, wiped, pending) are counted, not judged; any other "
+    "status is judged.",
     remediation="Admin console > Devices > Chrome > Settings > Device update settings: allow auto-updates and pin "
     "no old version; ask owners of listed phones to install the latest security update; chase devices that have "
     "stopped syncing, and remove lost ones (Devices > Mobile & endpoints > select > Wipe account).",
@@ -114,9 +147,9 @@ def patch_current(ctx: CheckContext) -> Outcome:
         age = days_since(last_sync, ctx.now)
         return f"last synced {age} days ago" if age > limits.device_sync_max_days else None
 
-    for chrome in data.chrome_devices:
-        if chrome.status != "ACTIVE":
-            continue
+    excluded: Counter[str] = Counter()
+    chromes, mobiles, endpoints = _live(data, excluded)
+    for chrome in chromes:
         assessed += 1
         problems = []
         if chrome.os_version_compliance == "notCompliant":
@@ -125,7 +158,7 @@ def patch_current(ctx: CheckContext) -> Outcome:
             problems.append(why)
         if problems:
             findings.append(Finding(chrome.id, chrome.serial_number, "; ".join(problems)))
-    for mobile in data.mobile_devices:
+    for mobile in mobiles:
         assessed += 1
         problems = []
         platform, _ = mobile_platform(mobile.os, mobile.type)
@@ -140,10 +173,9 @@ def patch_current(ctx: CheckContext) -> Outcome:
             problems.append(why)
         if problems:
             findings.append(Finding(mobile.id, mobile.display_name, "; ".join(problems)))
-    for endpoint in data.endpoints:
-        if endpoint.device_type not in ENDPOINT_DESKTOP_TYPES:
-            continue
+    for endpoint in endpoints:
         assessed += 1
         if (why := sync_problem(endpoint.last_sync)) is not None:
             findings.append(Finding(endpoint.name, endpoint.display_name, why))
-    return Outcome(assessed=assessed, findings=findings, note=_endpoint_note(ctx))
+    note = "; ".join(n for n in (_endpoint_note(ctx), excluded_note(excluded)) if n) or None
+    return Outcome(assessed=assessed, findings=findings, note=note)

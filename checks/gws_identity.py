@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.common import admin_count_detail, stale_reason
-from hygiene.checklib.google import active_users, admin_ids, google_data
+from hygiene.checklib.google import active_users, admins, google_data
 
 USERS_SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+ROLES_SCOPE = "https://www.googleapis.com/auth/admin.directory.rolemanagement.readonly"
+GROUP_MEMBERS_SCOPE = "https://www.googleapis.com/auth/admin.directory.group.member.readonly"
 _2SV_DOC = "https://support.google.com/a/answer/9176657"
 
 
@@ -67,18 +69,24 @@ def enforced(ctx: CheckContext) -> Outcome:
     platform="google",
     severity="critical",
     requires=("google.users",),
-    description="Fails for active super admins, delegated admins and holders of admin roles whose 2-Step "
-    "Verification is not enrolled or not enforced.",
+    description="Fails for active super admins, delegated admins and holders of admin roles (directly, or as "
+    "members of a group an admin role is assigned to, nested groups included) whose 2-Step Verification is not "
+    "enrolled or not enforced. Not assessed, never passed, when part of the admins cannot be seen: role "
+    "assignments not read, a group's members not listed, or a role holder that is not a user of the directory.",
     remediation="Put admins in an organisational unit or group where 2-Step Verification is enforced with "
     "security keys only (Admin console > Security > Authentication > 2-step verification > Methods: Only "
     "security key), and enrol a key for each admin.",
-    references=("https://support.google.com/a/answer/9011373",),
-    permissions=(USERS_SCOPE, "https://www.googleapis.com/auth/admin.directory.rolemanagement.readonly (optional)"),
+    references=(
+        "https://support.google.com/a/answer/9011373",
+        "https://developers.google.com/workspace/admin/directory/reference/rest/v1/roleAssignments",
+        "https://developers.google.com/workspace/admin/directory/reference/rest/v1/members/list",
+    ),
+    permissions=(USERS_SCOPE, ROLES_SCOPE, GROUP_MEMBERS_SCOPE),
 )
-def admins(ctx: CheckContext) -> Outcome:
+def admins_protected(ctx: CheckContext) -> Outcome:
     data = google_data(ctx)
-    admin_set = admin_ids(data)
-    holders = [u for u in active_users(data) if u.id in admin_set]
+    seen = admins(ctx.snapshot, data)
+    holders = [u for u in active_users(data) if u.id in seen.ids]
     findings = []
     for user in holders:
         problems = [
@@ -86,10 +94,12 @@ def admins(ctx: CheckContext) -> Outcome:
         ]
         if problems:
             kind = "super admin" if user.is_super_admin else "admin"
-            findings.append(Finding(user.id, user.email, f"{kind}: 2-Step Verification {' and '.join(problems)}"))
-    roles_state = ctx.snapshot.dataset("google.roles")
-    note = None if roles_state.available else "role assignments not read: admins known from the user flags only"
-    return Outcome(assessed=len(holders), findings=findings, note=note)
+            via = seen.via_group.get(user.id)
+            how = f" ({'; '.join(via)})" if via and not user.is_super_admin else ""
+            findings.append(Finding(user.id, user.email, f"{kind}{how}: 2-Step Verification {' and '.join(problems)}"))
+    in_groups = len({u.id for u in holders if u.id in seen.via_group})
+    note = f"{in_groups} admin(s) hold a role through a group" if in_groups else None
+    return Outcome(assessed=len(holders), findings=findings, note=note, unseen=tuple(seen.unseen))
 
 
 @check(
@@ -136,7 +146,8 @@ def inactive(ctx: CheckContext) -> Outcome:
 )
 def admin_count(ctx: CheckContext) -> Outcome:
     data = google_data(ctx)
-    supers = [u.email for u in active_users(data) if u.is_super_admin]
+    through_groups = admins(ctx.snapshot, data).group_super_admins
+    supers = [u.email for u in active_users(data) if u.is_super_admin or u.id in through_groups]
     limits = ctx.thresholds
     detail = admin_count_detail(supers, limits.admin_count_min, limits.admin_count_max, "super admin")
     if detail is None:

@@ -226,8 +226,21 @@ class GoogleRoleAssignment(Model):
     role_id: str
     role_name: str
     is_super_admin_role: bool = False
+    #: a user id or a group id (``assignee_type``), or a service account's uniqueId
     assigned_to: str
+    #: ``user`` or ``group`` (the discovery document's enum); any other value is kept as sent, never dropped
+    assignee_type: str = "user"
     scope_type: str = "CUSTOMER"
+
+
+class GoogleGroupMember(Model):
+    """A member of a group that holds an admin role (Directory ``members.list`` with indirect members)."""
+
+    id: str
+    email: str | None = None
+    #: ``USER``, ``GROUP``, ``CUSTOMER`` (every user of the account) or ``EXTERNAL`` (documented, "not currently
+    #: used"); anything else is kept as sent
+    type: str = "USER"
 
 
 @pydantic_dataclass(config=_RECORD, slots=True, kw_only=True)
@@ -272,6 +285,8 @@ class GoogleEndpoint:
     security_patch_time: datetime | None = None
     last_sync: datetime | None = None
     compromised_state: str | None = None
+    #: ``managementState``: APPROVED, BLOCKED, PENDING, UNPROVISIONED, WIPING, WIPED (None: not reported)
+    management_state: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -283,6 +298,8 @@ class GoogleData(Model):
     domain: str | None = None
     users: list[GoogleUser] = Field(default_factory=list)
     role_assignments: list[GoogleRoleAssignment] = Field(default_factory=list)
+    #: group id -> its members (direct and indirect), for the groups that hold admin roles and could be listed
+    group_members: dict[str, list[GoogleGroupMember]] = Field(default_factory=dict)
     mobile_devices: list[GoogleMobileDevice] = Field(default_factory=list)
     chrome_devices: list[GoogleChromeDevice] = Field(default_factory=list)
     endpoints: list[GoogleEndpoint] = Field(default_factory=list)

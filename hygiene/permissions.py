@@ -55,8 +55,10 @@ GOOGLE_INTRO = """Google Workspace (domain-wide delegation, all scopes read-only
    the service account's client ID, and the scopes below in the "OAuth scopes" field.
 3. The delegated admin (delegated_admin in the config) is the user the service account acts as. Give it a
    custom admin role (Admin console > Account > Admin roles > Create new role) with the Admin API
-   privileges to read users, admin roles, mobile devices and ChromeOS devices, or use a super admin.
+   privileges to read users, groups, admin roles, mobile devices and ChromeOS devices, or use a super admin.
    hygiene only ever reads, whatever the role allows.
+4. If Google answers that an API "has not been used in project ... or it is disabled", enable that API in the
+   service account's Cloud project (step 1): no scope is missing.
 """
 
 M365_INTRO = """Microsoft 365 (Microsoft Graph application permissions, all read-only)
@@ -91,7 +93,12 @@ def describe(platform: str | None = None) -> str:
             lines.append("  " + ",".join(required_permissions(name)))
         lines.append("\nWhat each dataset needs, and the checks that read it:")
         for dataset, (what, perms, licence) in datasets.items():
-            users = [c.meta.id for c in registry if dataset in c.meta.requires]
+            # a check uses a dataset it requires, or one whose permission it names (read when available)
+            users = [
+                c.meta.id
+                for c in registry
+                if dataset in c.meta.requires or any(p.split(" ")[0] in perms for p in c.meta.permissions)
+            ]
             lines.append(f"  {dataset}: {what}")
             lines.append(f"      permissions: {', '.join(perms)}")
             if licence:

@@ -1,7 +1,8 @@
 """Google Workspace responses for googleapiclient's HttpMockSequence, one sequence per scope (per credential).
 
 The source asks each API with its own single-scope credential, so each scope gets its own ordered sequence:
-users -> user pages; rolemanagement -> role pages then assignment pages; mobile, chromeos, cloud identity.
+users -> user pages; rolemanagement -> role pages then assignment pages; group members -> the member pages of each
+group that holds a role, by group id; mobile, chromeos, cloud identity.
 """
 
 from __future__ import annotations
@@ -56,14 +57,16 @@ def guser(
     }
 
 
-def mobile(model: str, os: str, owner: str, *, patch: float | None = 20, sync: float = 1) -> dict[str, Any]:
+def mobile(
+    model: str, os: str, owner: str, *, patch: float | None = 20, sync: float = 1, status: str = "APPROVED"
+) -> dict[str, Any]:
     kind = "ANDROID" if os.startswith("Android") else "IOS_SYNC"
     return {
         "resourceId": f"m-{model}",
         "model": model,
         "os": os,
         "type": kind,
-        "status": "APPROVED",
+        "status": status,
         "securityPatchLevel": epoch_ms(patch) if patch is not None else "0",
         "lastSync": ts(sync),
         "email": [f"{owner}@leeds.test"],
@@ -85,8 +88,10 @@ def chrome(
     }
 
 
-def endpoint(serial: str, device_type: str, os_version: str, *, sync: float = 1) -> dict[str, Any]:
-    return {
+def endpoint(
+    serial: str, device_type: str, os_version: str, *, sync: float = 1, state: str | None = "APPROVED"
+) -> dict[str, Any]:
+    device = {
         "name": f"devices/{serial}",
         "deviceType": device_type,
         "serialNumber": serial,
@@ -94,6 +99,17 @@ def endpoint(serial: str, device_type: str, os_version: str, *, sync: float = 1)
         "osVersion": os_version,
         "lastSyncTime": ts(sync),
     }
+    if state is not None:
+        device["managementState"] = state
+    return device
+
+
+def member(user_id: str, email: str | None = None, kind: str = "USER") -> dict[str, Any]:
+    """A ``Member`` as members.list returns it with fields=members(id,email,type)."""
+    out: dict[str, Any] = {"id": user_id, "type": kind}
+    if email is not None:
+        out["email"] = email
+    return out
 
 
 class RefusedHttp(HttpMockSequence):  # type: ignore[misc]
@@ -131,6 +147,8 @@ class Workspace:
     mobiles: list[dict[str, Any]] = field(default_factory=list)
     chromes: list[dict[str, Any]] = field(default_factory=list)
     endpoints: list[dict[str, Any]] = field(default_factory=list)
+    #: group id -> members (served for every group an assignment names, in group id order)
+    groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     page_size: int = 2
     refused: set[str] = field(default_factory=set)
     #: dataset -> responses served before its pages (throttling, errors)
@@ -156,6 +174,11 @@ class Workspace:
             responses += {
                 "google.users": lambda: self._pages("users", self.users),
                 "google.roles": lambda: self._pages("items", self.roles) + self._pages("items", self.assignments),
+                "google.admin_groups": lambda: [
+                    page
+                    for group in sorted({a["assignedTo"] for a in self.assignments if a.get("assigneeType") == "group"})
+                    for page in self._pages("members", self.groups.get(group, []))
+                ],
                 "google.mobile_devices": lambda: self._pages("mobiledevices", self.mobiles),
                 "google.chrome_devices": lambda: self._pages("chromeosdevices", self.chromes),
                 "google.endpoints": lambda: self._pages("devices", self.endpoints),

@@ -19,7 +19,14 @@ from hygiene.config import load_config
 from hygiene.demo import SECRET_ENV, run_demo, write_demo_config
 from hygiene.results import ScanReport
 from hygiene.sandbox import Sandbox, Scenario, generate, northwind
-from hygiene.sandbox.google import SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES, SCOPE_ROLES, SCOPE_USERS
+from hygiene.sandbox.google import (
+    SCOPE_CHROMEOS,
+    SCOPE_CLOUD_IDENTITY_DEVICES,
+    SCOPE_GROUP_MEMBERS,
+    SCOPE_ROLES,
+    SCOPE_USERS,
+)
+from hygiene.sandbox.northwind_leeds import northwind_leeds
 from hygiene.scan import ScanOptions, run_scan
 
 NOW = datetime.now(UTC)
@@ -55,6 +62,7 @@ def mismatches(scenario: Scenario, report: ScanReport) -> list[str]:
         {"google_withheld_scopes": {SCOPE_USERS}},
         {"google_withheld_scopes": {SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES}},
         {"google_withheld_scopes": {SCOPE_CLOUD_IDENTITY_DEVICES, SCOPE_ROLES}},
+        {"google_withheld_scopes": {SCOPE_GROUP_MEMBERS}},
     ],
     ids=lambda v: ",".join(f"{k}={v[k]}" for k in v) or "default",
 )
@@ -62,6 +70,45 @@ def test_northwind_scan_matches_the_planted_defects(tmp_path: Path, variant: dic
     scenario = northwind(NOW, **variant)
     outcome = run_demo(tmp_path, scenario=scenario, with_aws=False)
     assert mismatches(scenario, outcome.report) == []
+
+
+def test_leeds_group_admins_and_devices_that_cannot_reach_data(tmp_path: Path) -> None:
+    """Issue 11 items 6 and 7 as the demo shows them: an admin through a nested group, and devices counted, not
+    judged, when they cannot reach data."""
+    scenario = northwind(NOW)
+    report = run_demo(tmp_path, scenario=scenario, with_aws=False).report
+    results = {r.check_id: r for r in report.results}
+    chloe = next(f for f in results["gws.mfa.admins"].findings if f.resource_name.startswith("chloe.barker@"))
+    assert "_MOBILE_ADMIN_ROLE via group" in chloe.detail and "not enrolled and not enforced" in chloe.detail
+    note = "6 devices not judged (they cannot reach data): blocked 1, deprovisioned 1, disabled 1, pending 1, wiped 2"
+    for check_id in ("gws.devices.os_supported", "gws.devices.patch_current"):
+        assert note in (results[check_id].note or ""), results[check_id].note
+    # without the group-member scope: the role held by the group is named, never passed
+    scenario = northwind(NOW, google_withheld_scopes={SCOPE_GROUP_MEMBERS})
+    report = run_demo(tmp_path / "withheld", scenario=scenario, with_aws=False).report
+    admins = next(r for r in report.results if r.check_id == "gws.mfa.admins")
+    assert "not seen" in (admins.note or "") and SCOPE_GROUP_MEMBERS in (admins.note or "")
+
+
+@pytest.mark.parametrize("service", ["admin.googleapis.com", "cloudidentity.googleapis.com"])
+def test_api_not_enabled_in_the_cloud_project(tmp_path: Path, service: str) -> None:
+    """Issue 11 item 8: an API not enabled in the service account's project is named as such, not as a scope."""
+    scenario = northwind(NOW)
+    scenario.google = northwind_leeds(NOW, disabled_apis=frozenset({service}))
+    report = run_demo(tmp_path, scenario=scenario, with_aws=False).report
+    assert mismatches(scenario, report) == []
+    states = report.sources["google"].datasets
+    refused = [name for name, state in states.items() if not state.available]
+    assert refused == (["google.endpoints"] if service.startswith("cloudidentity") else [
+        "google.users", "google.roles", "google.admin_groups", "google.mobile_devices", "google.chrome_devices",
+    ])  # fmt: skip
+    for name in refused:
+        reason = states[name].reason or ""
+        assert states[name].needs == [] and "auth/" not in reason and "https://" not in reason, name
+        assert f"({service}) is not enabled in the Cloud project 417236845" in reason or name == "google.admin_groups"
+    if service == "admin.googleapis.com":
+        enforced = next(r for r in report.results if r.check_id == "gws.mfa.enforced")
+        assert enforced.permissions == [] and "Admin SDK API" in (enforced.reason or "")
 
 
 def test_demo_writes_every_output_and_never_writes_to_the_tenant(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from googleapiclient.http import HttpMockSequence
-from googlefake import SCOPE, Workspace, chrome, endpoint, error, guser, healthy_workspace, mobile
+from googlefake import SCOPE, Workspace, chrome, endpoint, error, guser, healthy_workspace, member, mobile
 
 from hygiene.config import GoogleConfig, load_config
 from hygiene.demo import write_demo_config
@@ -126,11 +126,109 @@ def test_admins(scan: Scan) -> None:
     assert result.assessed == 4
 
 
-def test_admins_without_roles_scope_uses_user_flags(scan: Scan) -> None:
+def test_admins_without_roles_scope_are_not_assessed_naming_the_scope(scan: Scan, tmp_path: Path) -> None:
+    """Without the role assignments, admins holding roles through groups are invisible: never a pass."""
     ws = healthy_workspace()
     ws.refused = {"google.roles"}
+    results = scan(ws)
+    result = results["gws.mfa.admins"]
+    assert result.status is Status.NOT_ASSESSED and result.reason_kind is ReasonKind.PERMISSION
+    assert result.permissions == [SCOPE["google.roles"]]
+    assert "role assignments not read" in (result.reason or "")
+    # the groups' members are not asked for either (no token for their scope), and say why
+    assert "google.admin_groups" not in ws.mocks
+    state = collect(ws, tmp_path).sources["google"].datasets["google.admin_groups"]
+    assert not state.available and state.needs == [SCOPE["google.roles"]]
+
+
+# -- admin roles held by groups (issue 11, item 6) ------------------------------------------------------------------
+def _group_workspace() -> Workspace:
+    ws = healthy_workspace()
+    ws.users += [guser("eve", enrolled=False, enforced=False), guser("fay"), guser("gil", enforced=False)]
+    ws.roles.append({"roleId": "r3", "roleName": "_MOBILE_ADMIN_ROLE", "isSuperAdminRole": False})
+    ws.assignments.append(
+        {"roleId": "r3", "assignedTo": "grp-mobile", "assigneeType": "group", "scopeType": "CUSTOMER"}
+    )
+    ws.groups["grp-mobile"] = [
+        member("id-fay", "fay@leeds.test"),
+        member("grp-nested", "nested@leeds.test", "GROUP"),
+        member("id-eve", "eve@leeds.test"),  # an indirect member, listed through includeDerivedMembership
+    ]
+    return ws
+
+
+def test_members_of_a_group_holding_an_admin_role_are_admins(scan: Scan) -> None:
+    ws = _group_workspace()
     result = scan(ws)["gws.mfa.admins"]
-    assert result.status is Status.PASS and "role assignments not read" in (result.note or "")
+    assert result.status is Status.FAIL
+    assert names(result) == {"eve@leeds.test"}
+    detail = result.findings[0].detail
+    assert "_MOBILE_ADMIN_ROLE via group grp-mobile" in detail and "not enrolled and not enforced" in detail
+    assert result.assessed == 4  # amy, bea (super admins), fay and eve (the group's users; the nested group is not)
+    # members.list: the group by id, indirect members too, the largest page, a fields mask; GET only
+    (uri, method, _, _) = ws.mocks["google.admin_groups"].request_sequence[0]
+    assert method == "GET" and "/admin/directory/v1/groups/grp-mobile/members?" in uri
+    assert "includeDerivedMembership=true" in uri and "maxResults=200" in uri
+    assert "fields=nextPageToken%2Cmembers%28id%2Cemail%2Ctype%29" in uri
+
+
+def test_group_members_on_several_pages_are_all_checked(scan: Scan) -> None:
+    ws = _group_workspace()
+    ws.groups["grp-mobile"] += [member("id-gil", "gil@leeds.test"), member("id-cal", "cal@leeds.test")]
+    result = scan(ws)["gws.mfa.admins"]
+    assert names(result) == {"eve@leeds.test", "gil@leeds.test"}
+    assert len(ws.mocks["google.admin_groups"].request_sequence) == 3  # 5 members, 2 a page
+
+
+def test_without_the_group_member_scope_group_admins_are_not_assessed(scan: Scan) -> None:
+    ws = _group_workspace()
+    ws.groups["grp-mobile"] = [member("id-fay", "fay@leeds.test")]  # every admin seen passes
+    ws.refused = {"google.admin_groups"}
+    results = scan(ws)
+    result = results["gws.mfa.admins"]
+    assert result.status is Status.NOT_ASSESSED and result.reason_kind is ReasonKind.PERMISSION
+    assert result.permissions == [SCOPE["google.admin_groups"]]
+    assert "held by group grp-mobile" in (result.reason or "")
+    # only what needs the scope is affected
+    assert results["gws.devices.patch_current"].status is Status.PASS
+    assert results["gws.mfa.enrolled"].status is Status.FAIL  # eve, assessed from the users list
+    # with a failing admin elsewhere, the check fails and still says what it could not see
+    ws = _group_workspace()
+    ws.users[0]["isEnforcedIn2Sv"] = False
+    ws.refused = {"google.admin_groups"}
+    result = scan(ws)["gws.mfa.admins"]
+    assert result.status is Status.FAIL and names(result) == {"amy@leeds.test"}
+    assert "not seen" in (result.note or "") and "grp-mobile" in (result.note or "")
+
+
+def test_group_members_that_are_not_users_or_are_the_whole_customer(scan: Scan) -> None:
+    ws = _group_workspace()
+    ws.groups["grp-mobile"] = [member("id-fay", "fay@leeds.test"), member("ext-1", "helper@gmail.test")]
+    result = scan(ws)["gws.mfa.admins"]
+    assert result.status is Status.NOT_ASSESSED and "helper@gmail.test" in (result.reason or "")
+    ws = _group_workspace()
+    ws.groups["grp-mobile"] = [member("C0leeds", None, "CUSTOMER")]  # every user of the account
+    result = scan(ws)["gws.mfa.admins"]
+    assert names(result) == {"eve@leeds.test", "gil@leeds.test"} and result.assessed == 7
+
+
+def test_unknown_assignee_type_and_unknown_user_are_never_passed(scan: Scan) -> None:
+    ws = healthy_workspace()
+    ws.assignments.append({"roleId": "r2", "assignedTo": "sa-1", "assigneeType": "serviceAccount"})
+    result = scan(ws)["gws.mfa.admins"]
+    assert result.status is Status.NOT_ASSESSED and "serviceAccount" in (result.reason or "")
+    ws = healthy_workspace()
+    ws.assignments.append({"roleId": "r2", "assignedTo": "1234567890", "assigneeType": "user"})
+    result = scan(ws)["gws.mfa.admins"]
+    assert result.status is Status.NOT_ASSESSED and "not a user of the directory" in (result.reason or "")
+
+
+def test_no_group_holds_a_role_no_member_request(tmp_path: Path) -> None:
+    ws = healthy_workspace()
+    snapshot = collect(ws, tmp_path)
+    state = snapshot.sources["google"].datasets["google.admin_groups"]
+    assert state.available and "no admin role is assigned to a group" in (state.method or "")
+    assert "google.admin_groups" not in ws.mocks  # not even a token for its scope
 
 
 def test_inactive_and_never_used(scan: Scan) -> None:
@@ -318,7 +416,9 @@ def test_datasets_are_fetched_concurrently_each_in_one_lane(tmp_path: Path) -> N
     # the first LANES datasets start together; the last waits for a free lane
     assert sorted(started[:LANES]) == sorted(ORDER[:LANES]) and started[LANES:] == list(ORDER[LANES:])
     # each dataset runs whole on one thread (its httplib2.Http is never shared); LANES threads in all
-    assert set(threads) == set(DATASETS) and all(len(names) == 1 for names in threads.values())
+    # (no role is held by a group: the group-member scope's credential is never made)
+    lanes = set(DATASETS) - {"google.admin_groups"}
+    assert set(threads) == lanes and all(len(names) == 1 for names in threads.values())
     assert len(set().union(*threads.values())) == LANES
     assert run.requests == 5 + 2 + 1 + 1 + 1  # the per-dataset counters add up
 
@@ -338,6 +438,7 @@ def test_failing_datasets_leave_the_concurrent_others_whole(tmp_path: Path) -> N
     assert {name: state.records for name, state in states.items() if state.available} == {
         "google.users": 9,
         "google.roles": 2,
+        "google.admin_groups": 0,
         "google.endpoints": 2,
     }
     assert snapshot.google is not None and snapshot.google.mobile_devices == [] == snapshot.google.chrome_devices
@@ -384,9 +485,11 @@ def test_sandbox_scan_asks_one_token_per_scope_and_the_fewest_pages(tmp_path: Pa
         collected = GoogleSource(config.sources.google).collect(RawRecorder(None, "google"))
         log = sandbox.requests[before:]
     tokens = [r for r in log if r.path == "/token"]
-    # one token per dataset's credential (one scope each), fetched once: none asked for again
-    assert len(tokens) == len(DATASETS) == sandbox.google_tokens.issued
-    assert sorted(map(sorted, sandbox.google_tokens.issued_scopes)) == sorted([s] for s in SCOPE.values())
+    # one token per dataset's credential (one scope each), fetched once: none asked for again; no role is held by
+    # a group in generated tenants, so the group-member scope is never asked for
+    scopes = [s for name, s in SCOPE.items() if name != "google.admin_groups"]
+    assert len(tokens) == len(scopes) == sandbox.google_tokens.issued
+    assert sorted(map(sorted, sandbox.google_tokens.issued_scopes)) == sorted([s] for s in scopes)
     run = collected.run
     assert run.status == "ok", run.errors
     lists = (google.users, google.roles, google.role_assignments, google.mobile_devices, google.chromeos_devices)
@@ -413,3 +516,164 @@ def test_unusable_private_key_is_an_error_state_for_every_dataset(tmp_path: Path
     )
     assert run.status == "error" and run.requests == 0
     assert all("cannot use the private key" in (state.reason or "") for state in run.datasets.values())
+
+
+# -- devices that cannot reach data (issue 11, item 7) ----------------------------------------------------------------
+def test_wiped_blocked_and_pending_devices_are_counted_not_judged(scan: Scan) -> None:
+    ws = healthy_workspace()
+    ws.mobiles += [
+        mobile("Galaxy S9", "Android 10", "eve", patch=900, sync=300, status="WIPED"),
+        mobile("iPhone 8", "iOS 16.7.10", "fay", patch=None, sync=200, status="BLOCKED"),
+        mobile("Pixel 6", "Android 13", "gus", patch=400, status="PENDING"),
+        # a wipe not yet done: the phone still holds the data, and a status this code does not know: both judged
+        mobile("iPhone X", "iOS 16.7.10", "hal", patch=None, sync=90, status="WIPING"),
+        mobile("Galaxy A10", "Android 11", "ida", status="SOMETHING_NEW"),
+    ]
+    ws.chromes += [
+        chrome("CBGONE", aue_days=30, compliance="notCompliant", status="DEPROVISIONED"),
+        chrome("CBLOST", aue_days=30, sync=90, status="DISABLED"),
+        chrome("CBIDLE", aue_days=30, status="INACTIVE"),  # not known to cut access: judged
+    ]
+    ws.endpoints += [
+        endpoint("WIN10OLD", "WINDOWS", "Windows 10.0.19045", sync=400, state="WIPED"),
+        endpoint("WIN10BLK", "WINDOWS", "Windows 10.0.19045", state="BLOCKED"),
+        endpoint("WIN10UNK", "WINDOWS", "Windows 10.0.19045", state=None),  # no managementState: judged
+    ]
+    results = scan(ws)
+    supported, patched = results["gws.devices.os_supported"], results["gws.devices.patch_current"]
+    assert names(supported) == {
+        "iPhone X (hal@leeds.test)",
+        "Galaxy A10 (ida@leeds.test)",
+        "CBIDLE",
+        "WIN10UNK",
+    }
+    assert names(patched) == {"iPhone X (hal@leeds.test)"}
+    note = "7 devices not judged (they cannot reach data): blocked 2, deprovisioned 1, disabled 1, pending 1, wiped 2"
+    assert note in (supported.note or "") and note in (patched.note or "")
+    # healthy 4 (Pixel 8, iPhone 15, CB001, WIN001) + WIPING, unknown, INACTIVE, no managementState
+    assert supported.assessed == 8
+
+
+def test_device_status_is_requested(tmp_path: Path) -> None:
+    ws = healthy_workspace()
+    collect(ws, tmp_path)
+    for dataset, field_name in (
+        ("google.mobile_devices", "status"),
+        ("google.chrome_devices", "status"),
+        ("google.endpoints", "managementState"),
+    ):
+        uri = ws.mocks[dataset].request_sequence[0][0]
+        assert field_name in uri.split("fields=", 1)[1].split("&", 1)[0], dataset
+
+
+# -- the API not enabled in the Cloud project (issue 11, item 8) ------------------------------------------------------
+ACTIVATION = "https://console.developers.google.com/apis/api/admin.googleapis.com/overview?project=417236845"
+
+
+def service_disabled(service: str, title: str, *, one_platform: bool = False) -> tuple[dict[str, str], str]:
+    """Google's 403 when the API is not enabled in the caller's project (observed bodies: errors[].reason
+    accessNotConfigured on the Directory API; ErrorInfo reason SERVICE_DISABLED with service and activationUrl)."""
+    message = (
+        f"{title} has not been used in project 417236845 before or it is disabled. Enable it by visiting "
+        f"{ACTIVATION} then retry. If you enabled this API recently, wait a few minutes for the action to propagate "
+        "to our systems and retry."
+    )
+    error_body: dict[str, Any] = {"code": 403, "message": message}
+    if not one_platform:
+        error_body["errors"] = [{"message": message, "domain": "usageLimits", "reason": "accessNotConfigured"}]
+    error_body["status"] = "PERMISSION_DENIED"
+    error_body["details"] = [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "SERVICE_DISABLED",
+            "domain": "googleapis.com",
+            "metadata": {
+                "service": service,
+                "consumer": "projects/417236845",
+                "activationUrl": ACTIVATION,
+                "containerInfo": "417236845",
+                "serviceTitle": title,
+            },
+        }
+    ]
+    return {"status": "403", "content-type": "application/json"}, json.dumps({"error": error_body})
+
+
+def test_api_not_enabled_names_the_real_fix_not_a_scope(scan: Scan, tmp_path: Path) -> None:
+    ws = healthy_workspace()
+    ws.before["google.users"] = [service_disabled("admin.googleapis.com", "Admin SDK API")]
+    ws.before["google.endpoints"] = [
+        service_disabled("cloudidentity.googleapis.com", "Cloud Identity API", one_platform=True)
+    ]
+    snapshot = collect(ws, tmp_path)
+    states = snapshot.sources["google"].datasets
+    users, endpoints = states["google.users"], states["google.endpoints"]
+    assert not users.available and users.reason_kind is ReasonKind.NOT_COLLECTED and users.needs == []
+    reason = users.reason or ""
+    assert "Admin SDK API (admin.googleapis.com) is not enabled in the Cloud project 417236845" in reason
+    assert "enable the Admin SDK API in that project" in reason and "no scope or admin role is missing" in reason
+    assert "https://" not in reason and "scope" not in reason.replace("no scope", "")
+    assert "Cloud Identity API (cloudidentity.googleapis.com) is not enabled" in (endpoints.reason or "")
+    assert ws.mocks["sleeps"] == []  # not throttling: not retried
+    result = scan(ws)["gws.mfa.enforced"]
+    assert result.status is Status.NOT_ASSESSED and result.reason_kind is ReasonKind.NOT_COLLECTED
+    assert result.permissions == [] and "Admin SDK API" in (result.reason or "")
+
+
+def test_token_refusals_are_told_apart(tmp_path: Path) -> None:
+    ws = healthy_workspace()
+    ws.refused = {"google.users"}  # unauthorized_client: the scope is not delegated (the missing-scope case)
+    states = collect(ws, tmp_path).sources["google"].datasets
+    assert states["google.users"].reason_kind is ReasonKind.PERMISSION
+    assert states["google.users"].needs == [SCOPE["google.users"]]
+
+    class InvalidGrant(HttpMockSequence):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__([])
+
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            from google.auth.exceptions import RefreshError
+
+            body = {"error": "invalid_grant", "error_description": "Invalid email or User ID"}
+            raise RefreshError("invalid_grant: Invalid email or User ID", body)
+
+    ws = healthy_workspace()
+    states = collect(ws, tmp_path, http_factory=lambda scope: InvalidGrant()).sources["google"].datasets
+    state = states["google.users"]
+    assert state.reason_kind is ReasonKind.ERROR and state.needs == []
+    assert "delegated admin is not a user" in (state.reason or "")
+
+
+def test_permissions_and_readme_name_the_group_member_scope() -> None:
+    from click.testing import CliRunner
+
+    from hygiene.cli import main
+
+    result = CliRunner().invoke(main, ["permissions", "--source", "google"])
+    assert result.exit_code == 0
+    scope = "https://www.googleapis.com/auth/admin.directory.group.member.readonly"
+    assert scope in result.stdout and scope == SCOPE["google.admin_groups"]
+    block = result.stdout.split("google.admin_groups:", 1)[1].split("\n  google.", 1)[0]
+    assert "used by: gws.mfa.admins" in block
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "`admin.directory.group.member.readonly`" in readme
+
+
+def test_northwind_leeds_scan_lists_the_admin_group_once_with_its_own_token(tmp_path: Path) -> None:
+    """Leeds: one group holds a role; its members (with the nested group's) come in one request, after one token
+    for the group-member scope: six tokens, and the fewest pages."""
+    from hygiene.sandbox import northwind
+
+    scenario = northwind(datetime.now(UTC))
+    with Sandbox(scenario) as sandbox:
+        config = load_config(write_demo_config(tmp_path / "cfg", sandbox))
+        assert config.sources.google is not None
+        before = len(sandbox.requests)
+        collected = GoogleSource(config.sources.google).collect(RawRecorder(None, "google"))
+        log = sandbox.requests[before:]
+    assert sorted(map(sorted, sandbox.google_tokens.issued_scopes)) == sorted([s] for s in SCOPE.values())
+    member_calls = [r for r in log if "/members" in r.path]
+    assert len(member_calls) == 1 and member_calls[0].method == "GET"
+    assert collected.run.requests == len(log) - len(SCOPE) == 7  # users, roles, assignments, members, 3 devices
+    members = collected.data.group_members
+    assert len(members) == 1 and {m.type for m in next(iter(members.values()))} == {"USER", "GROUP"}

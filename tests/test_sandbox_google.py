@@ -32,6 +32,7 @@ from hygiene.sandbox.google import (
     NEVER,
     SCOPE_CHROMEOS,
     SCOPE_CLOUD_IDENTITY_DEVICES,
+    SCOPE_GROUP_MEMBERS,
     SCOPE_MOBILE,
     SCOPE_ROLES,
     SCOPE_USERS,
@@ -387,10 +388,64 @@ def test_roles_and_role_assignments(sandbox: Sandbox, scenario: Scenario) -> Non
         assert caught.value.resp.status == 400
 
 
+def test_group_members(sandbox: Sandbox, scenario: Scenario) -> None:
+    google = _google(scenario)
+    group = next(g for g in google.groups if g["email"] == f"leeds-device-admins@{DOMAIN}")
+    members = _directory(sandbox, SCOPE_GROUP_MEMBERS).members()
+    direct = members.list(groupKey=group["id"]).execute()
+    assert direct["kind"] == "admin#directory#members"
+    assert [(m["email"], m["type"]) for m in direct["members"]] == [
+        (f"james.holroyd@{DOMAIN}", "USER"),
+        (f"leeds-reception-leads@{DOMAIN}", "GROUP"),
+    ]
+    derived = members.list(
+        groupKey=group["email"],
+        includeDerivedMembership=True,
+        maxResults=200,
+        fields="nextPageToken,members(id,email,type)",
+    ).execute()
+    assert [m["email"] for m in derived["members"]] == [
+        f"james.holroyd@{DOMAIN}",
+        f"leeds-reception-leads@{DOMAIN}",
+        f"chloe.barker@{DOMAIN}",  # through the nested group
+    ]
+    assert set(derived["members"][0]) == {"id", "email", "type"}
+    for call, status in (
+        (members.list(groupKey=group["id"], maxResults=201), 400),
+        (members.list(groupKey="no-such-group"), 404),
+    ):
+        with pytest.raises(HttpError) as caught:
+            call.execute()
+        assert caught.value.resp.status == status
+    # the role assignment names the group
+    assignments = _directory(sandbox, SCOPE_ROLES).roleAssignments().list(customer="my_customer").execute()
+    assert {a["assigneeType"] for a in assignments["items"]} == {"user", "group"}
+    assert group["id"] in {a["assignedTo"] for a in assignments["items"] if a["assigneeType"] == "group"}
+
+
+def test_api_not_enabled_in_the_project(scenario: Scenario) -> None:
+    google = _google(scenario).replace(disabled_apis={"admin.googleapis.com"})
+    with Sandbox(scenario.replace(google=google)) as sandbox:
+        with pytest.raises(HttpError) as caught:
+            _directory(sandbox, SCOPE_USERS).users().list(customer="my_customer").execute()
+        error = _error(caught.value)
+        assert caught.value.resp.status == 403 and error["status"] == "PERMISSION_DENIED"
+        assert error["errors"][0]["reason"] == "accessNotConfigured"
+        assert "has not been used in project 417236845 before or it is disabled" in error["message"]
+        info = error["details"][0]
+        assert info["@type"] == "type.googleapis.com/google.rpc.ErrorInfo" and info["reason"] == "SERVICE_DISABLED"
+        assert info["metadata"]["service"] == "admin.googleapis.com"
+        assert info["metadata"]["consumer"] == "projects/417236845"
+        # the token endpoint and the other API are unaffected
+        devices = _service(sandbox, "cloudidentity", "v1", SCOPE_CLOUD_IDENTITY_DEVICES).devices()
+        assert devices.list(pageSize=2).execute()["devices"]
+
+
 def test_mobile_devices(sandbox: Sandbox, scenario: Scenario) -> None:
     devices = _directory(sandbox, SCOPE_MOBILE).mobiledevices()
     full = devices.list(customerId="my_customer", projection="FULL", maxResults=100).execute()
-    assert full["kind"] == "admin#directory#mobiledevices" and len(full["mobiledevices"]) == 8
+    assert full["kind"] == "admin#directory#mobiledevices" and len(full["mobiledevices"]) == 12
+    assert {d["status"] for d in full["mobiledevices"]} == {"APPROVED", "WIPED", "BLOCKED", "PENDING", "WIPING"}
     by_model = {d["model"]: d for d in full["mobiledevices"]}
     galaxy, iphone = by_model["SM-A135F"], by_model["iPhone 12"]
     assert (
@@ -435,7 +490,8 @@ def test_chromeos_devices(sandbox: Sandbox) -> None:
 def test_cloud_identity_devices(sandbox: Sandbox) -> None:
     devices = _service(sandbox, "cloudidentity", "v1", SCOPE_CLOUD_IDENTITY_DEVICES).devices()
     listed = devices.list(customer="customers/my_customer", pageSize=500).execute()  # coerced to 100
-    assert set(listed) == {"devices"} and len(listed["devices"]) == 7
+    assert set(listed) == {"devices"} and len(listed["devices"]) == 8
+    assert {d["managementState"] for d in listed["devices"]} == {"APPROVED", "WIPED"}
     types = {d["deviceType"] for d in listed["devices"]}
     assert types == {"WINDOWS", "MAC_OS", "LINUX", "ANDROID", "IOS"}
     nameless = next(d for d in listed["devices"] if "serialNumber" not in d)
@@ -523,13 +579,21 @@ def test_northwind_google_side_is_consistent(scenario: Scenario) -> None:
     # every role holder carries the matching flag, and the super admin role is what isAdmin means
     roles = {r["roleId"]: r for r in google.roles}
     users_by_id = {u["id"]: u for u in google.users}
+    groups = {g["id"]: g for g in google.groups}
     for assignment in google.role_assignments:
+        if assignment["assigneeType"] == "group":  # a role held by a group: its members carry no flag
+            assert assignment["assignedTo"] in groups and not roles[assignment["roleId"]]["isSuperAdminRole"]
+            continue
         holder = users_by_id[assignment["assignedTo"]]
         flag = "isAdmin" if roles[assignment["roleId"]]["isSuperAdminRole"] else "isDelegatedAdmin"
         assert holder[flag], holder["primaryEmail"]
     assert {u["id"] for u in google.users if u["isAdmin"] or u["isDelegatedAdmin"]} == {
-        a["assignedTo"] for a in google.role_assignments
+        a["assignedTo"] for a in google.role_assignments if a["assigneeType"] == "user"
     }
+    # every group member is a user or a group of the customer
+    for members in google.group_members.values():
+        for m in members:
+            assert (m["id"] in users_by_id) if m["type"] == "USER" else (m["type"] == "GROUP" and m["id"] in groups)
     mobiles = {f"{d['model']} ({d['email'][0]})" for d in google.mobile_devices}
     chromebooks = {d["serialNumber"] for d in google.chromeos_devices if d["status"] == "ACTIVE"}
     endpoints = {
@@ -566,8 +630,14 @@ def test_northwind_google_variants() -> None:
     devices_withheld = _google(northwind(NOW, google_withheld_scopes={SCOPE_CHROMEOS})).expected
     assert devices_withheld["gws.devices.os_supported"].status == "not_assessed"
     assert devices_withheld["gws.devices.patch_current"].status == "not_assessed"
-    roles_withheld = _google(northwind(NOW, google_withheld_scopes={SCOPE_ROLES})).expected
-    assert roles_withheld == _google(northwind(NOW)).expected
+    full = _google(northwind(NOW)).expected
+    for scope in (SCOPE_ROLES, SCOPE_GROUP_MEMBERS):
+        # without role assignments or group members, the admin who holds a role through a group is not seen
+        withheld = _google(northwind(NOW, google_withheld_scopes={scope})).expected
+        assert withheld["gws.mfa.admins"].resources == full["gws.mfa.admins"].resources - {f"chloe.barker@{DOMAIN}"}
+        assert {k: v for k, v in withheld.items() if k != "gws.mfa.admins"} == {
+            k: v for k, v in full.items() if k != "gws.mfa.admins"
+        }
     optional = _google(northwind(NOW, google_withheld_scopes={SCOPE_CLOUD_IDENTITY_DEVICES})).expected
     assert optional["gws.devices.os_supported"].status == "fail"
     assert "8CG9441LDS" not in optional["gws.devices.os_supported"].resources

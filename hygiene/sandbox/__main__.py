@@ -13,7 +13,9 @@ import threading
 from pathlib import Path
 
 from hygiene.sandbox.chaos import parse_spec
+from hygiene.sandbox.google import API_SERVICES
 from hygiene.sandbox.northwind import northwind
+from hygiene.sandbox.northwind_leeds import northwind_leeds
 from hygiene.sandbox.server import Sandbox
 
 
@@ -23,6 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--no-p1", action="store_true", help="a tenant without Entra ID P1")
     parser.add_argument("--no-google", action="store_true", help="leave out the Google Workspace office (Leeds)")
+    parser.add_argument(
+        "--google-disabled-api",
+        action="append",
+        default=[],
+        choices=sorted(API_SERVICES),
+        help="leave this API disabled in the service account's Cloud project (Google answers 403 SERVICE_DISABLED)",
+    )
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--throttle-every", type=int, default=0)
     parser.add_argument(
@@ -38,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
 
     scenario = northwind(premium=not args.no_p1, google=not args.no_google)
+    if scenario.google is not None and args.google_disabled_api:
+        scenario.google = northwind_leeds(scenario.now, disabled_apis=frozenset(args.google_disabled_api))
     sandbox = Sandbox(
         scenario,
         state_dir=args.state_dir,

@@ -232,6 +232,23 @@ def generate_google(n_users: int, seed: int, now: datetime) -> GoogleScenario:
         if stale:
             patch_fail.add(shown)
 
+    # -- devices that cannot reach data: about 6% of phones wiped, blocked or awaiting approval, and 5% of
+    # endpoint-verified computers wiped or blocked; they are not judged (a separate generator, so the devices above
+    # stay as they were for a given seed)
+    srng = random.Random(f"hygiene-google-status-{seed}")
+    for device in mobiles:
+        if srng.random() < 0.06:
+            device["status"] = srng.choice(("WIPED", "BLOCKED", "PENDING"))
+            name = f"{device['model']} ({device['email'][0]})"
+            os_fail.discard(name)
+            patch_fail.discard(name)
+    for device in endpoints:
+        if srng.random() < 0.05:
+            device["managementState"] = srng.choice(("WIPED", "BLOCKED"))
+            shown = str(device.get("serialNumber") or device["name"])
+            os_fail.discard(shown)
+            patch_fail.discard(shown)
+
     def outcome(resources: set[str]) -> Expectation:
         return fails(*resources) if resources else passes()
 

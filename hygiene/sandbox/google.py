@@ -6,9 +6,14 @@ in google-api-python-client, which are what the client builds its requests from)
 - users: https://developers.google.com/workspace/admin/directory/reference/rest/v1/users (a never-used
   account reports ``lastLoginTime`` as the epoch, ``1970-01-01T00:00:00.000Z``);
 - roles and role assignments: https://developers.google.com/workspace/admin/directory/reference/rest/v1/roles ,
-  .../v1/roleAssignments (the super admin role is the system role ``_SEED_ADMIN_ROLE``);
+  .../v1/roleAssignments (the super admin role is the system role ``_SEED_ADMIN_ROLE``; ``assigneeType`` is
+  ``user`` or ``group``: a role assigned to a group makes every member an admin);
+- group members: https://developers.google.com/workspace/admin/directory/reference/rest/v1/members (``type``
+  ``USER``/``GROUP``/``CUSTOMER``/``EXTERNAL``; ``includeDerivedMembership`` lists the members of nested groups);
 - mobile devices: https://developers.google.com/workspace/admin/directory/reference/rest/v1/mobiledevices
-  (``securityPatchLevel`` is a string holding epoch milliseconds, format int64; iOS devices report ``"0"``);
+  (``securityPatchLevel`` is a string holding epoch milliseconds, format int64; iOS devices report ``"0"``;
+  ``status``, a plain string in the discovery document, is APPROVED, BLOCKED, PENDING, WIPING, WIPED... as in the
+  Admin console and Cloud Identity's ``managementState`` enum);
 - ChromeOS devices: https://developers.google.com/workspace/admin/directory/reference/rest/v1/chromeosdevices
   (``autoUpdateThrough`` "the timestamp after which the device will stop receiving Chrome updates or support",
   documented only as a string: served here as a ``YYYY-MM-DD`` date; the deprecated ``autoUpdateExpiration`` is
@@ -17,7 +22,8 @@ in google-api-python-client, which are what the client builds its requests from)
   enum; the REST page prints the proto names ``COMPLIANT``, ``NOT_COMPLIANT``...));
 - Cloud Identity devices: https://cloud.google.com/identity/docs/reference/rest/v1/devices (``deviceType``
   ``WINDOWS``/``MAC_OS``/``LINUX``/``ANDROID``/``IOS``/``CHROME_OS``..., ``lastSyncTime``,
-  ``securityPatchTime``, ``compromisedState``, ``ownerType``).
+  ``securityPatchTime``, ``compromisedState``, ``ownerType``, ``managementState`` APPROVED/BLOCKED/PENDING/
+  UNPROVISIONED/WIPING/WIPED).
 """
 
 from __future__ import annotations
@@ -42,10 +48,16 @@ SCOPE_ROLES = AUTH + "admin.directory.rolemanagement.readonly"
 SCOPE_MOBILE = AUTH + "admin.directory.device.mobile.readonly"
 SCOPE_CHROMEOS = AUTH + "admin.directory.device.chromeos.readonly"
 SCOPE_CLOUD_IDENTITY_DEVICES = AUTH + "cloud-identity.devices.readonly"
+SCOPE_GROUP_MEMBERS = AUTH + "admin.directory.group.member.readonly"
 #: the read-only scopes hygiene asks for, one credential each; domain-wide delegation grants all by default
 GOOGLE_SCOPES: frozenset[str] = frozenset(
-    {SCOPE_USERS, SCOPE_ROLES, SCOPE_MOBILE, SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES}
+    {SCOPE_USERS, SCOPE_ROLES, SCOPE_GROUP_MEMBERS, SCOPE_MOBILE, SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES}
 )
+#: the services a scenario can leave disabled in the service account's Cloud project (``disabled_apis``)
+API_SERVICES: dict[str, str] = {
+    "admin.googleapis.com": "Admin SDK API",
+    "cloudidentity.googleapis.com": "Cloud Identity API",
+}
 
 #: the Google Workspace checks a scenario carries expectations for
 GOOGLE_CHECK_IDS: tuple[str, ...] = (
@@ -172,6 +184,14 @@ class GoogleScenario:
     chromeos_devices: list[JsonDict] = field(default_factory=list)
     #: Cloud Identity ``devices.list`` items
     ci_devices: list[JsonDict] = field(default_factory=list)
+    #: Directory ``Group`` objects, and their direct members (``Member`` objects) by group id
+    groups: list[JsonDict] = field(default_factory=list)
+    group_members: dict[str, list[JsonDict]] = field(default_factory=dict)
+    #: services not enabled in the service account's Cloud project (``API_SERVICES`` keys): every call to them is
+    #: refused with Google's 403 accessNotConfigured / SERVICE_DISABLED
+    disabled_apis: set[str] = field(default_factory=set)
+    #: the Cloud project number Google names in errors about the service account's project
+    project_number: str = "417236845"
 
     expected: dict[str, Expectation] = field(default_factory=dict)
 
@@ -236,7 +256,7 @@ class GoogleScenario:
             value = getattr(self, item.name)
             if item.name == "private_key_pem" and not include_secret:
                 continue
-            if item.name == "authorized_scopes":
+            if item.name in ("authorized_scopes", "disabled_apis"):
                 value = sorted(value)
             elif item.name == "expected":
                 value = {k: v.to_json() for k, v in sorted(value.items())}
@@ -248,6 +268,7 @@ class GoogleScenario:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in raw.items() if k in known}
         values["authorized_scopes"] = set(raw.get("authorized_scopes") or GOOGLE_SCOPES)
+        values["disabled_apis"] = set(raw.get("disabled_apis") or ())
         values["expected"] = {k: Expectation.from_json(v) for k, v in (raw.get("expected") or {}).items()}
         return cls(**values)
 
@@ -330,19 +351,51 @@ def make_role(customer_id: str, role_name: str, *, description: str | None = Non
     }
 
 
-def make_role_assignment(role: JsonDict, user: JsonDict, *, org_unit_id: str | None = None) -> JsonDict:
+def make_role_assignment(
+    role: JsonDict, assignee: JsonDict, *, org_unit_id: str | None = None, assignee_type: str = "user"
+) -> JsonDict:
+    """A ``RoleAssignment`` of ``role`` to a user or (``assignee_type="group"``) a group: ``assignedTo`` is its id."""
     assignment: JsonDict = {
         "kind": "admin#directory#roleAssignment",
-        "etag": etag("roleAssignment", str(role["roleId"]), str(user["id"])),
-        "roleAssignmentId": numeric_id("roleAssignment", str(role["roleId"]), str(user["id"]), digits=16),
+        "etag": etag("roleAssignment", str(role["roleId"]), str(assignee["id"])),
+        "roleAssignmentId": numeric_id("roleAssignment", str(role["roleId"]), str(assignee["id"]), digits=16),
         "roleId": role["roleId"],
-        "assignedTo": user["id"],
-        "assigneeType": "user",
+        "assignedTo": assignee["id"],
+        "assigneeType": assignee_type,
         "scopeType": "ORG_UNIT" if org_unit_id else "CUSTOMER",
     }
     if org_unit_id:
         assignment["orgUnitId"] = org_unit_id
     return assignment
+
+
+def make_group(email: str, name: str, *, description: str = "", members: int = 0) -> JsonDict:
+    """A Directory ``Group`` (security groups are the ones admin roles can be assigned to)."""
+    return {
+        "kind": "admin#directory#group",
+        "id": "0" + opaque_id("group", email.casefold(), length=14).lower().replace("-", "1").replace("_", "2"),
+        "etag": etag("group", email),
+        "email": email,
+        "name": name,
+        "directMembersCount": str(members),
+        "description": description,
+        "adminCreated": True,
+    }
+
+
+def make_member(entity: JsonDict, *, kind: str = "USER", role: str = "MEMBER") -> JsonDict:
+    """A ``Member`` of a group: a user or a group (``email`` is the primary address, ``id`` its id)."""
+    member: JsonDict = {
+        "kind": "admin#directory#member",
+        "etag": etag("member", str(entity["id"])),
+        "id": entity["id"],
+        "email": entity.get("primaryEmail") or entity.get("email"),
+        "role": role,
+        "type": kind,
+    }
+    if kind == "USER":
+        member["status"] = "ACTIVE"
+    return member
 
 
 def make_mobile_device(
@@ -449,7 +502,7 @@ def make_chromeos_device(
         device["annotatedUser"] = user
         device["recentUsers"] = [{"type": "USER_TYPE_MANAGED", "email": user}]
     if status == "DEPROVISIONED":
-        device["deprovisionReason"] = "retiringDevice"
+        device["deprovisionReason"] = "DEPROVISION_REASON_RETIRING_DEVICE"  # the discovery enum
     return device
 
 
@@ -468,6 +521,7 @@ def make_ci_device(
     compromised: str = "UNCOMPROMISED",
     hostname: str | None = None,
     device_id: str | None = None,
+    management_state: str = "APPROVED",
 ) -> JsonDict:
     """A Cloud Identity ``Device`` as devices.list returns it; its ``name`` is ``devices/{device_id}``."""
     device_id = device_id or opaque_id("ci", key, length=16).lower()
@@ -480,7 +534,7 @@ def make_ci_device(
         "osVersion": os_version,
         "deviceType": device_type,
         "compromisedState": compromised,
-        "managementState": "APPROVED",
+        "managementState": management_state,
         "manufacturer": manufacturer,
         "deviceId": uuid_id("ci-device", key),
         "encryptionState": "ENCRYPTED",

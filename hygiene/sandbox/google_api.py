@@ -33,6 +33,15 @@ Wire behaviour, from Google's documentation where it says, and from observed res
   "Invalid value 'N'. Values must be within the range: [1, MAX]" (users 500, roles 100, role assignments 200,
   mobile 100, ChromeOS 300: the discovery documents' maxima and the chromeosdevices.list description).
   Cloud Identity ``pageSize`` defaults to 20 and "values above 100 will be coerced to 100".
+- group members (``members.list``, maxResults at most 200): ``groupKey`` is a group's id or e-mail (404
+  "Resource Not Found: groupKey" otherwise); ``includeDerivedMembership=true`` adds the members of nested groups,
+  the nested groups themselves still listed; ``roles`` filters by OWNER/MANAGER/MEMBER.
+- an API not enabled in the service account's Cloud project (``GoogleScenario.disabled_apis``): every call to it
+  with a valid token is a 403 whose message says the API "has not been used in project N before or it is
+  disabled", ``errors[0].reason`` ``accessNotConfigured`` (domain ``usageLimits``; Cloud Identity sends no
+  ``errors``), status ``PERMISSION_DENIED`` and an ErrorInfo with reason ``SERVICE_DISABLED`` and metadata
+  ``service``, ``consumer``, ``activationUrl``, ``containerInfo``, ``serviceTitle`` (observed bodies, e.g.
+  github.com/google-gemini/gemini-cli/issues/1343, github.com/DeviaVir/terraform-provider-gsuite/issues/127).
 - ``fields`` partial responses (https://developers.google.com/workspace/admin/directory/v1/guides/performance#partial):
   ``a,b``, ``a/b``, ``a(b,c)``, ``*``; selecting a field the resource does not have is a 400 "Invalid field
   selection NAME".
@@ -51,16 +60,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import parse_qs, parse_qsl, unquote
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from hygiene.sandbox.google import (
+    API_SERVICES,
     AUTH,
     SCOPE_CHROMEOS,
     SCOPE_CLOUD_IDENTITY_DEVICES,
+    SCOPE_GROUP_MEMBERS,
     SCOPE_MOBILE,
     SCOPE_ROLES,
     SCOPE_USERS,
@@ -238,6 +249,8 @@ SCHEMAS: dict[str, dict[str, str | None]] = {
         **_fields("etag isSuperAdminRole isSystemRole kind roleDescription roleId roleName"),
         "rolePrivileges": _ANY,
     },
+    "Members": {**_fields("kind etag nextPageToken"), "members": "Member"},
+    "Member": _fields("delivery_settings email etag id kind role status type"),
     "RoleAssignments": {**_fields("kind etag nextPageToken"), "items": "RoleAssignment"},
     "RoleAssignment": {
         **_fields("assignedTo assigneeType condition etag kind orgUnitId roleAssignmentId roleId scopeType"),
@@ -445,6 +458,23 @@ def _b64d(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def derived_members(google: GoogleScenario, direct: list[JsonDict]) -> list[JsonDict]:
+    """A group's members with ``includeDerivedMembership``: the direct members, then the members of nested groups
+    (breadth first), each id once; the nested groups themselves stay listed."""
+    out: list[JsonDict] = []
+    seen: set[str] = set()
+    pending = list(direct)
+    while pending:
+        member = pending.pop(0)
+        if str(member["id"]) in seen:
+            continue
+        seen.add(str(member["id"]))
+        out.append(member)
+        if member.get("type") == "GROUP":
+            pending.extend(google.group_members.get(str(member["id"]), []))
+    return out
+
+
 class GoogleApi:
     """Answers Google token, Directory and Cloud Identity requests for one scenario. Thread-safe."""
 
@@ -508,7 +538,9 @@ class GoogleApi:
             return self._token(body)
         one_platform = path.startswith("/v1/")
         try:
-            token = self._authenticate(headers, "cloudidentity.googleapis.com" if one_platform else _ADMIN)
+            service = "cloudidentity.googleapis.com" if one_platform else _ADMIN
+            token = self._authenticate(headers, service)
+            self._service_enabled(service)
             self._maybe_throttle(one_platform)
             params = dict(parse_qsl(query, keep_blank_values=True))
             alt = params.get("alt", "json")
@@ -710,6 +742,40 @@ class GoogleApi:
             if call.one_platform:
                 raise GoogleFailure(403, "The caller does not have permission", "forbidden")
             raise GoogleFailure(403, NOT_AUTHORIZED, "forbidden")
+
+    def _service_enabled(self, service: str) -> None:
+        """Google's answer when the API is not enabled in the Cloud project of the caller's service account."""
+        google = self.google
+        if google is None or service not in google.disabled_apis:
+            return
+        title = API_SERVICES.get(service, service)
+        project = google.project_number
+        activation = f"https://console.developers.google.com/apis/api/{service}/overview?project={project}"
+        message = (
+            f"{title} has not been used in project {project} before or it is disabled. Enable it by visiting "
+            f"{activation} then retry. If you enabled this API recently, wait a few minutes for the action to "
+            "propagate to our systems and retry."
+        )
+        raise GoogleFailure(
+            403,
+            message,
+            "accessNotConfigured",
+            domain="usageLimits",
+            details=[
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "SERVICE_DISABLED",
+                    "domain": "googleapis.com",
+                    "metadata": {
+                        "service": service,
+                        "consumer": f"projects/{project}",
+                        "activationUrl": activation,
+                        "containerInfo": project,
+                        "serviceTitle": title,
+                    },
+                }
+            ],
+        )
 
     def _maybe_throttle(self, one_platform: bool) -> None:
         if self.throttle_every <= 0:
@@ -917,6 +983,30 @@ class GoogleApi:
             call, items, kind="admin#directory#roleAssignments", key="items", default=100, maximum=200
         )
 
+    def group_members(self, call: _Call, match: re.Match[str]) -> JsonDict:
+        google = self.google
+        if google is None:
+            raise GoogleFailure(404, "The sandbox scenario has no Google Workspace customer.", "notFound")
+        group = self._group(google, unquote(match["group"]))
+        items = list(google.group_members.get(str(group["id"]), []))
+        if call.get("includeDerivedMembership") == "true":
+            items = derived_members(google, items)
+        roles = call.get("roles")
+        if roles:
+            wanted = {r.strip().upper() for r in roles.split(",")}
+            items = [m for m in items if str(m.get("role", "MEMBER")) in wanted]
+        return self._directory_list(
+            call, items, kind="admin#directory#members", key="members", default=200, maximum=200
+        )
+
+    @staticmethod
+    def _group(google: GoogleScenario, key: str) -> JsonDict:
+        wanted = key.casefold()
+        for group in google.groups:
+            if str(group["id"]).casefold() == wanted or str(group.get("email", "")).casefold() == wanted:
+                return group
+        raise GoogleFailure(404, "Resource Not Found: groupKey", "notFound")
+
     def mobile_devices(self, call: _Call, match: re.Match[str]) -> JsonDict:
         google = self._customer(match["customer"])
         if call.get("query"):
@@ -1048,6 +1138,21 @@ ROUTES: tuple[_Route, ...] = (
         _DIRECTORY + "DirectoryRoles.List",
     ),
     _Route(
+        re.compile(r"^/admin/directory/v1/groups/(?P<group>[^/]+)/members/?$"),
+        # members.list scopes in the discovery document
+        frozenset(
+            {
+                SCOPE_GROUP_MEMBERS,
+                AUTH + "admin.directory.group.member",
+                AUTH + "admin.directory.group",
+                AUTH + "admin.directory.group.readonly",
+            }
+        ),
+        GoogleApi.group_members,
+        _ADMIN,
+        _DIRECTORY + "DirectoryMembers.List",
+    ),
+    _Route(
         re.compile(r"^/admin/directory/v1/customer/(?P<customer>[^/]+)/devices/mobile/?$"),
         frozenset(
             {SCOPE_MOBILE, AUTH + "admin.directory.device.mobile", AUTH + "admin.directory.device.mobile.action"}
@@ -1075,6 +1180,7 @@ _RESPONSE_SCHEMA = {
     _DIRECTORY + "DirectoryUsers.List": "Users",
     _DIRECTORY + "DirectoryRoleAssignments.List": "RoleAssignments",
     _DIRECTORY + "DirectoryRoles.List": "Roles",
+    _DIRECTORY + "DirectoryMembers.List": "Members",
     _DIRECTORY + "DirectoryMobiledevices.List": "MobileDevices",
     _DIRECTORY + "DirectoryChromeosdevices.List": "ChromeOsDevices",
     "google.apps.cloudidentity.devices.v1.DevicesService.ListDevices": "ListDevicesResponse",

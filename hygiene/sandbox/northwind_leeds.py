@@ -1,7 +1,7 @@
 """Northwind Dental's second office, in Leeds, runs on Google Workspace (domain northwind-leeds.example).
 
-Sixteen accounts, eight phones, eight Chromebooks and seven endpoint-verified devices, with the defects such
-an office really has. Times are relative to ``now``; operating-system support is judged against the dated
+Sixteen accounts, two groups, twelve phones, eight Chromebooks and eight endpoint-verified devices, with the
+defects such an office really has. Times are relative to ``now``; operating-system support is judged against the dated
 lifecycle table (``policies/lifecycle/os.yaml``) and ChromeOS auto-update dates are absolute, so the device
 expectations assume ``now`` between 2026-09-16 (macOS 14 out of support) and 2027-10-11 (Windows 11 25H2 still
 supported), as for the Microsoft 365 side.
@@ -19,19 +19,27 @@ The office
 - BrightByte IT (Leeds) holds Help Desk Admin and is enrolled but not enforced (/IT Contractors); Harriet
   Cole (Groups Admin, /Leeds/Reception) is neither; Sarah Whitaker (User Management Admin, scoped to an
   organisational unit) is both.
+- Mobile Admin is assigned to the security group "Leeds device admins", not to a person: its members are James
+  Holroyd (enrolled, enforced) and the nested group "Leeds reception leads", whose member Chloe Barker has
+  neither. Her user record carries no admin flag: only the role assignment and the group's members show her.
 - Not enrolled: Fatima Begum (enforced, enrolment pending), Chloe Barker, the shared reception account,
   Tom Ackroyd (never signed in, 45 days old), Ellie Sutcliffe (a new starter, 10 days old, never signed in:
   in grace for inactivity), the scan-to-email account, Harriet Cole.
 - Stale: Gemma Lister (120 days), Kiran Mistry (95 days), the scan-to-email account (200 days), Tom Ackroyd
   (never, 45 days old); Sarah Whitaker (85 days) is not. Nathan Pryce left and is archived (ignored).
 Phones: Chloe's Galaxy A13 runs Android 12 with a 300-day-old patch level, Olivia's iPhone 12 iOS 17,
-Fatima's Galaxy S23 has a 150-day-old patch level, James's iPhone 15 has not synced for 40 days.
+Fatima's Galaxy S23 has a 150-day-old patch level, James's iPhone 15 has not synced for 40 days. Four phones
+are not in use the normal way: Gemma's old Galaxy S9 (Android 10) was wiped, Kiran's iPhone XR (iOS 16) is
+blocked, Ellie's new Galaxy A15 awaits approval (pending): none of them can reach data, so they are counted
+and not judged; Nathan's iPhone 12 mini (iOS 16, offline 300 days) has a wipe under way (WIPING): it keeps
+the data until the wipe completes, so it is judged.
 Chromebooks: the reception Acer passed its auto-update expiration (2025-06-01) and is not compliant; a
 clinical HP is pinned to an old version (not compliant); another has not synced for 45 days; one with a
 pending compliance state is not judged; a disabled and a deprovisioned one are ignored.
 Endpoints (Cloud Identity): the Windows 10 X-ray PC and Sarah's macOS 14 MacBook are out of support; the
-office PC (no serial number reported) has not synced for 50 days; a phone and an iPhone also listed there
-are judged from the mobile-device list instead.
+office PC (no serial number reported) has not synced for 50 days; the retired reception PC (Windows 10) was
+wiped (managementState WIPED: not judged); a phone and an iPhone also listed there are judged from the
+mobile-device list instead.
 Backup: Google offers no API for Vault or third-party backup: not assessed unless attested.
 """
 
@@ -45,7 +53,9 @@ from hygiene.sandbox.google import (
     GOOGLE_SCOPES,
     SCOPE_CHROMEOS,
     SCOPE_CLOUD_IDENTITY_DEVICES,
+    SCOPE_GROUP_MEMBERS,
     SCOPE_MOBILE,
+    SCOPE_ROLES,
     SCOPE_USERS,
     SUPER_ADMIN_ROLE,
     SYSTEM_ROLES,
@@ -53,6 +63,8 @@ from hygiene.sandbox.google import (
     make_chromeos_device,
     make_ci_device,
     make_google_user,
+    make_group,
+    make_member,
     make_mobile_device,
     make_role,
     make_role_assignment,
@@ -108,17 +120,28 @@ ROLE_ASSIGNMENTS: tuple[tuple[str, str, str | None], ...] = (
     ("harriet.cole", "_GROUPS_ADMIN_ROLE", None),
 )
 
+#: (group key, name, role name or None, members: user keys and "group:" + group key)
+GROUPS: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
+    ("leeds-device-admins", "Leeds device admins", "_MOBILE_ADMIN_ROLE",
+     ("james.holroyd", "group:leeds-reception-leads")),
+    ("leeds-reception-leads", "Leeds reception leads", None, ("chloe.barker",)),
+)  # fmt: skip
+
 #: owner | model | os | manufacturer | last sync (days ago) | first sync (days ago) | patch level age (days) |
-#: company-owned
+#: company-owned | status
 MOBILE_TABLE = """
-amara.okoye    |Pixel 8  |Android 15 |Google |0.2|400 |20 |no
-chloe.barker   |SM-A135F |Android 12 |samsung|1  |700 |300|no
-fatima.begum   |SM-S911B |Android 14 |samsung|2  |380 |150|no
-olivia.hirst   |iPhone 12|iOS 17.6.1 |Apple  |3  |240 |-  |no
-james.holroyd  |iPhone 15|iOS 18.6.2 |Apple  |40 |600 |-  |no
-sarah.whitaker |iPhone 16|iOS 26.1   |Apple  |0.5|300 |-  |yes
-reception.leeds|Pixel 7a |Android 16 |Google |0.5|500 |60 |yes
-derek.shaw     |iPhone 11|iOS 16.7.10|Apple  |210|1300|-  |no
+amara.okoye    |Pixel 8       |Android 15 |Google |0.2|400 |20 |no |APPROVED
+chloe.barker   |SM-A135F      |Android 12 |samsung|1  |700 |300|no |APPROVED
+fatima.begum   |SM-S911B      |Android 14 |samsung|2  |380 |150|no |APPROVED
+olivia.hirst   |iPhone 12     |iOS 17.6.1 |Apple  |3  |240 |-  |no |APPROVED
+james.holroyd  |iPhone 15     |iOS 18.6.2 |Apple  |40 |600 |-  |no |APPROVED
+sarah.whitaker |iPhone 16     |iOS 26.1   |Apple  |0.5|300 |-  |yes|APPROVED
+reception.leeds|Pixel 7a      |Android 16 |Google |0.5|500 |60 |yes|APPROVED
+derek.shaw     |iPhone 11     |iOS 16.7.10|Apple  |210|1300|-  |no |APPROVED
+gemma.lister   |SM-G960F      |Android 10 |samsung|130|1400|700|no |WIPED
+kiran.mistry   |iPhone XR     |iOS 16.7.10|Apple  |95 |1200|-  |no |BLOCKED
+ellie.sutcliffe|SM-A155F      |Android 14 |samsung|0.5|9   |150|no |PENDING
+nathan.pryce   |iPhone 12 mini|iOS 16.7.10|Apple  |300|1250|-  |no |WIPING
 """
 
 #: serial | model | osVersion | status | last sync (days ago) | enrolled (days ago) | autoUpdateThrough |
@@ -135,15 +158,16 @@ NXKEYEK042|Acer Chromebook Plus 515      |142.0.7444.181|ACTIVE       |2  |200 |
 """  # noqa: E501
 
 #: device id | type | model | osVersion | serial ("-": none reported) | last sync | created (days ago) | owner |
-#: manufacturer
+#: manufacturer | managementState
 ENDPOINT_TABLE = """
-x7rayq2lds01|WINDOWS|OptiPlex 7070   |Windows 10.0.19045    |8CG9441LDS |1  |1500|COMPANY|Dell Inc.
-lfk2x9qc7w3m|WINDOWS|OptiPlex 7020   |Windows 10.0.26200    |-          |50 |600 |COMPANY|Dell Inc.
-mbp14sarah02|MAC_OS |MacBookPro16,1  |MacOS 14.7.1          |C02XL0GHLDS|2  |1100|COMPANY|Apple Inc.
-mba15amara03|MAC_OS |Mac15,12        |MacOS 15.7.1          |FVFHX1Y2LDS|1  |300 |COMPANY|Apple Inc.
-lnx68lds0004|LINUX  |ThinkCentre M70q|Linux 6.8.0-45-generic|MJ0LDS01   |3  |400 |COMPANY|LENOVO
-a13chloe0005|ANDROID|SM-A135F        |Android 12            |R58T30LDS  |90 |700 |BYOD   |samsung
-i12olivia006|IOS    |iPhone 12       |iOS 17.6.1            |F17LDS12   |3  |240 |BYOD   |Apple Inc.
+x7rayq2lds01|WINDOWS|OptiPlex 7070   |Windows 10.0.19045    |8CG9441LDS |1  |1500|COMPANY|Dell Inc.  |APPROVED
+lfk2x9qc7w3m|WINDOWS|OptiPlex 7020   |Windows 10.0.26200    |-          |50 |600 |COMPANY|Dell Inc.  |APPROVED
+mbp14sarah02|MAC_OS |MacBookPro16,1  |MacOS 14.7.1          |C02XL0GHLDS|2  |1100|COMPANY|Apple Inc. |APPROVED
+mba15amara03|MAC_OS |Mac15,12        |MacOS 15.7.1          |FVFHX1Y2LDS|1  |300 |COMPANY|Apple Inc. |APPROVED
+lnx68lds0004|LINUX  |ThinkCentre M70q|Linux 6.8.0-45-generic|MJ0LDS01   |3  |400 |COMPANY|LENOVO     |APPROVED
+a13chloe0005|ANDROID|SM-A135F        |Android 12            |R58T30LDS  |90 |700 |BYOD   |samsung    |APPROVED
+i12olivia006|IOS    |iPhone 12       |iOS 17.6.1            |F17LDS12   |3  |240 |BYOD   |Apple Inc. |APPROVED
+rcp10old0008|WINDOWS|OptiPlex 3050   |Windows 10.0.19045    |4CE7LDS01  |400|2000|COMPANY|Dell Inc.  |WIPED
 """
 
 
@@ -155,9 +179,12 @@ def _rows(table: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.split("|")] for line in table.strip().splitlines()]
 
 
-def northwind_leeds(now: datetime, *, withheld_scopes: frozenset[str] = frozenset()) -> GoogleScenario:
+def northwind_leeds(
+    now: datetime, *, withheld_scopes: frozenset[str] = frozenset(), disabled_apis: frozenset[str] = frozenset()
+) -> GoogleScenario:
     """The Leeds office's Google Workspace customer, with ``withheld_scopes`` left out of domain-wide
-    delegation (token requests naming them are refused)."""
+    delegation (token requests naming them are refused) and ``disabled_apis`` (``admin.googleapis.com``,
+    ``cloudidentity.googleapis.com``) not enabled in the service account's Cloud project."""
     people = {p.key: p for p in PEOPLE}
     users: list[JsonDict] = []
     for person in PEOPLE:
@@ -187,9 +214,27 @@ def northwind_leeds(now: datetime, *, withheld_scopes: frozenset[str] = frozense
         else make_role_assignment(role_by_name[role], by_key[key])
         for key, role, unit in ROLE_ASSIGNMENTS
     ]
+    groups = {
+        key: make_group(f"{key}@{DOMAIN}", name, description=f"{name} (security group)", members=len(members))
+        for key, name, _, members in GROUPS
+    }
+    group_members = {
+        str(groups[key]["id"]): [
+            make_member(groups[m.removeprefix("group:")], kind="GROUP")
+            if m.startswith("group:")
+            else make_member(by_key[m])
+            for m in members
+        ]
+        for key, _, _, members in GROUPS
+    }
+    assignments += [
+        make_role_assignment(role_by_name[role], groups[key], assignee_type="group")
+        for key, _, role, _ in GROUPS
+        if role is not None
+    ]
 
     mobiles = []
-    for owner, model, os_name, maker, synced, first, patch, company in _rows(MOBILE_TABLE):
+    for owner, model, os_name, maker, synced, first, patch, company, status in _rows(MOBILE_TABLE):
         person = people[owner]
         mobiles.append(
             make_mobile_device(
@@ -202,6 +247,7 @@ def northwind_leeds(now: datetime, *, withheld_scopes: frozenset[str] = frozense
                 patch_level=None if patch == "-" else days_ago(now, float(patch)).date(),
                 manufacturer=maker,
                 company_owned=company == "yes",
+                status=status,
             )
         )
 
@@ -225,7 +271,7 @@ def northwind_leeds(now: datetime, *, withheld_scopes: frozenset[str] = frozense
         )
 
     endpoints = []
-    for device_id, kind, model, version, serial, synced, created, owner, maker in _rows(ENDPOINT_TABLE):
+    for device_id, kind, model, version, serial, synced, created, owner, maker, state in _rows(ENDPOINT_TABLE):
         endpoints.append(
             make_ci_device(
                 key=device_id,
@@ -239,6 +285,7 @@ def northwind_leeds(now: datetime, *, withheld_scopes: frozenset[str] = frozense
                 owner=owner,
                 manufacturer=maker,
                 hostname=device_id.upper() if kind in ("WINDOWS", "MAC_OS", "LINUX") else None,
+                management_state=state,
             )
         )
 
@@ -255,12 +302,17 @@ def northwind_leeds(now: datetime, *, withheld_scopes: frozenset[str] = frozense
         mobile_devices=mobiles,
         chromeos_devices=chromebooks,
         ci_devices=endpoints,
+        groups=list(groups.values()),
+        group_members=group_members,
+        disabled_apis=set(disabled_apis),
     )
-    google.expected = expected_results(withheld_scopes)
+    google.expected = expected_results(withheld_scopes, disabled_apis)
     return google
 
 
-def expected_results(withheld_scopes: frozenset[str]) -> dict[str, Expectation]:
+def expected_results(
+    withheld_scopes: frozenset[str], disabled_apis: frozenset[str] = frozenset()
+) -> dict[str, Expectation]:
     """The results a correct scan of the Leeds office produces, written out by hand from the design above."""
     d = f"@{DOMAIN}"
     expected: dict[str, Expectation] = {
@@ -283,8 +335,13 @@ def expected_results(withheld_scopes: frozenset[str]) -> dict[str, Expectation]:
             "reception.leeds" + d,  # /Leeds/Shared
             "scanner.leeds" + d,  # /Leeds/Shared
         ),
-        # active admins (Amara: super, enrolled and enforced; Sarah: delegated, both) lacking either
-        "gws.mfa.admins": fails("brightbyte.leeds" + d, "harriet.cole" + d),
+        # active admins (Amara: super, enrolled and enforced; Sarah: delegated, both; James: Mobile Admin through
+        # the device admins group, both) lacking either
+        "gws.mfa.admins": fails(
+            "brightbyte.leeds" + d,
+            "harriet.cole" + d,
+            "chloe.barker" + d,  # Mobile Admin through a group nested in the device admins group
+        ),
         "gws.accounts.inactive": fails(
             "gemma.lister" + d,  # 120 days
             "kiran.mistry" + d,  # 95 days
@@ -293,11 +350,14 @@ def expected_results(withheld_scopes: frozenset[str]) -> dict[str, Expectation]:
         ),
         # one active super admin (Derek Shaw is suspended)
         "gws.accounts.admin_count": fails("tenant"),
+        # not judged: Gemma's wiped Galaxy S9, Kiran's blocked iPhone XR, Ellie's pending Galaxy A15, the disabled
+        # and the deprovisioned Chromebooks, the wiped reception PC
         "gws.devices.os_supported": fails(
             "NXHPQEK001",  # ChromeOS auto-update expired 2025-06-01
             "SM-A135F (chloe.barker@northwind-leeds.example)",  # Android 12
             "iPhone 12 (olivia.hirst@northwind-leeds.example)",  # iOS 17
             "iPhone 11 (derek.shaw@northwind-leeds.example)",  # iOS 16 (owner suspended, device still listed)
+            "iPhone 12 mini (nathan.pryce@northwind-leeds.example)",  # iOS 16, a wipe under way: still holds data
             "8CG9441LDS",  # Windows 10 (Cloud Identity)
             "C02XL0GHLDS",  # macOS 14 (Cloud Identity)
         ),
@@ -309,6 +369,7 @@ def expected_results(withheld_scopes: frozenset[str]) -> dict[str, Expectation]:
             "SM-S911B (fatima.begum@northwind-leeds.example)",  # patch level 150 days old
             "iPhone 15 (james.holroyd@northwind-leeds.example)",  # synced 40 days ago
             "iPhone 11 (derek.shaw@northwind-leeds.example)",  # synced 210 days ago
+            "iPhone 12 mini (nathan.pryce@northwind-leeds.example)",  # synced 300 days ago (wipe under way)
             "devices/lfk2x9qc7w3m",  # no serial number; synced 50 days ago (Cloud Identity)
         ),
         # no Google API exposes Vault retention or backups
@@ -316,11 +377,17 @@ def expected_results(withheld_scopes: frozenset[str]) -> dict[str, Expectation]:
     }
     assert set(expected) == set(GOOGLE_CHECK_IDS)
 
-    if SCOPE_CLOUD_IDENTITY_DEVICES in withheld_scopes:
+    endpoints_unseen = (
+        SCOPE_CLOUD_IDENTITY_DEVICES in withheld_scopes or "cloudidentity.googleapis.com" in disabled_apis
+    )
+    if endpoints_unseen:
         # endpoints are optional: the device checks are assessed without the Windows and macOS machines
         expected["gws.devices.os_supported"].resources -= {"8CG9441LDS", "C02XL0GHLDS"}
         expected["gws.devices.patch_current"].resources -= {"devices/lfk2x9qc7w3m"}
-    if SCOPE_USERS in withheld_scopes:
+    if SCOPE_ROLES in withheld_scopes or SCOPE_GROUP_MEMBERS in withheld_scopes:
+        # the group's members cannot be seen: the admins seen still fail, and the result says what was not seen
+        expected["gws.mfa.admins"].resources -= {"chloe.barker" + d}
+    if SCOPE_USERS in withheld_scopes or "admin.googleapis.com" in disabled_apis:
         for check_id in (
             "gws.mfa.enrolled",
             "gws.mfa.enforced",
@@ -329,8 +396,7 @@ def expected_results(withheld_scopes: frozenset[str]) -> dict[str, Expectation]:
             "gws.accounts.admin_count",
         ):
             expected[check_id] = not_assessed()
-    if SCOPE_MOBILE in withheld_scopes or SCOPE_CHROMEOS in withheld_scopes:
+    if SCOPE_MOBILE in withheld_scopes or SCOPE_CHROMEOS in withheld_scopes or "admin.googleapis.com" in disabled_apis:
         expected["gws.devices.os_supported"] = not_assessed()
         expected["gws.devices.patch_current"] = not_assessed()
-    # the role-management scope is not needed: every role holder is also flagged isAdmin / isDelegatedAdmin
     return expected

@@ -12,7 +12,8 @@ Also retried, within the same bound: 5xx, connection failures and resets, read t
 used is asked for again; if it keeps repeating the dataset fails (``PagingLoop``), it is never cut short or read
 twice. Items repeated across pages (same id) are kept once.
 
-The five datasets are independent and run concurrently on ``LANES`` threads (``GoogleSource.collect``). Each
+The five lanes are independent and run concurrently on ``LANES`` threads (``GoogleSource.collect``); the roles
+lane then lists the members of the groups that hold admin roles (``google.admin_groups``, its own scope). Each
 dataset runs whole in one lane with its own credential, ``httplib2.Http`` (not thread-safe), service object and
 ``GoogleClient`` (counters); a dataset that fails leaves the others alone. What is shared is read-only or locked:
 the service account key, parsed once (``load_pem_private_key`` validates the RSA key: ~50 ms a time), and the
@@ -25,6 +26,7 @@ import functools
 import http.client
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +51,7 @@ from hygiene.model import (
     GoogleChromeDevice,
     GoogleData,
     GoogleEndpoint,
+    GoogleGroupMember,
     GoogleMobileDevice,
     GoogleRoleAssignment,
     GoogleUser,
@@ -70,6 +73,12 @@ DATASETS: dict[str, tuple[str, str, bool]] = {
         False,
     ),
     "google.roles": ("admin role assignments", _AUTH + "admin.directory.rolemanagement.readonly", False),
+    # read in the roles lane, and only when an admin role is assigned to a group (its members are admins)
+    "google.admin_groups": (
+        "members of groups that hold admin roles",
+        _AUTH + "admin.directory.group.member.readonly",
+        False,
+    ),
     "google.mobile_devices": ("mobile devices", _AUTH + "admin.directory.device.mobile.readonly", False),
     "google.chrome_devices": ("ChromeOS devices", _AUTH + "admin.directory.device.chromeos.readonly", False),
     "google.endpoints": (
@@ -97,8 +106,20 @@ CHROME_FIELDS = (
 )
 ENDPOINT_FIELDS = (
     "nextPageToken,devices(name,deviceType,serialNumber,model,osVersion,securityPatchTime,lastSyncTime,"
-    "compromisedState)"
+    "compromisedState,managementState)"
 )
+ASSIGNMENT_FIELDS = "nextPageToken,items(roleId,assignedTo,assigneeType,scopeType)"
+MEMBER_FIELDS = "nextPageToken,members(id,email,type)"
+#: the APIs hygiene calls, by the service name Google's errors carry (ErrorInfo ``metadata.service``)
+API_TITLES = {
+    "admin.googleapis.com": "Admin SDK API",
+    "cloudidentity.googleapis.com": "Cloud Identity API",
+}
+#: a 403 saying the API is not enabled in the caller's Cloud project (not a missing scope or admin role):
+#: ``errors[].reason`` accessNotConfigured (Directory API) and/or ErrorInfo reason SERVICE_DISABLED
+API_DISABLED_REASONS = {"accessNotConfigured", "SERVICE_DISABLED"}
+#: a token that does not carry the scope the method needs
+SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
 
 HttpFactory = Callable[[str], Any]
 
@@ -134,28 +155,58 @@ def _epoch_ms(value: Any) -> datetime | None:
 
 
 class GoogleApiError(Exception):
-    def __init__(self, status: int, reason: str, message: str, uri: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        uri: str,
+        reasons: frozenset[str] = frozenset(),
+        info: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"HTTP {status} {reason}: {message}")
         self.status = status
         self.reason = reason
         self.message = message
         self.uri = uri
+        #: every reason the body names (``errors[].reason`` and ErrorInfo ``reason``)
+        self.reasons = reasons or frozenset({reason})
+        #: the ErrorInfo ``metadata`` (``service``, ``consumer``...): vendor text, never shown unchecked
+        self.info = info or {}
 
 
-def _error_details(exc: HttpError) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _ErrorBody:
+    reason: str
+    message: str
+    reasons: frozenset[str]
+    info: dict[str, str]
+
+
+def _error_details(exc: HttpError) -> _ErrorBody:
+    """The reasons of a Google error body: ``error.errors[].reason`` (Directory API) and the ``reason`` of
+    ``error.details[]`` entries (``google.rpc.ErrorInfo``; One Platform APIs such as Cloud Identity send only
+    these), with the ErrorInfo's string metadata."""
     try:
         body = json.loads(exc.content.decode("utf-8", errors="replace"))
         error = body.get("error", {}) if isinstance(body, dict) else {}
     except ValueError:
-        return "", str(exc.resp.reason or "")
+        return _ErrorBody("", str(exc.resp.reason or ""), frozenset(), {})
     if not isinstance(error, dict):
-        return str(error), str(body.get("error_description", ""))
-    errors = error.get("errors") or []
-    reason = str(errors[0].get("reason", "")) if errors and isinstance(errors[0], dict) else ""
+        return _ErrorBody(str(error), str(body.get("error_description", "")), frozenset({str(error)}), {})
+    reasons: list[str] = []
+    info: dict[str, str] = {}
+    for item in error.get("errors") or []:
+        if isinstance(item, dict) and item.get("reason"):
+            reasons.append(str(item["reason"]))
     for detail in error.get("details") or []:
         if isinstance(detail, dict) and detail.get("reason"):
-            reason = reason or str(detail["reason"])
-    return reason or str(error.get("status", "")), str(error.get("message", ""))
+            reasons.append(str(detail["reason"]))
+            metadata = detail.get("metadata")
+            if isinstance(metadata, dict):
+                info.update({str(k): str(v) for k, v in metadata.items() if isinstance(v, str)})
+    reason = reasons[0] if reasons else str(error.get("status", ""))
+    return _ErrorBody(reason, str(error.get("message", "")), frozenset(reasons), info)
 
 
 @dataclass
@@ -189,9 +240,12 @@ class GoogleClient:
                     raise ValueError(f"a JSON {type(result).__name__}, not an object")
             except HttpError as exc:
                 status = int(exc.resp.status)
-                reason, message = _error_details(exc)
+                details = _error_details(exc)
+                reason = details.reason
                 self.raw.record("GET", uri, status, exc.content or b"", "application/json")
-                throttled = status == 429 or (status == 403 and reason in RATE_LIMIT_REASONS) or status >= 500
+                throttled = (
+                    status == 429 or (status == 403 and bool(details.reasons & RATE_LIMIT_REASONS)) or status >= 500
+                )
                 if throttled and not last:
                     delay = self._delay(attempt, exc.resp.get("retry-after"))
                     log.info(
@@ -199,7 +253,7 @@ class GoogleClient:
                     )
                     self.sleep(delay)
                     continue
-                raise GoogleApiError(status, reason, message, uri) from None
+                raise GoogleApiError(status, reason, details.message, uri, details.reasons, details.info) from None
             except (TimeoutError, httplib2.HttpLib2Error, TransportError, OSError, http.client.HTTPException) as exc:
                 if last:
                     raise GoogleApiError(0, "ConnectionFailed", type(exc).__name__, uri) from None
@@ -263,19 +317,67 @@ class GoogleClient:
             token = str(next_token)
 
 
+_PROJECT = re.compile(r"^projects/([A-Za-z0-9][A-Za-z0-9-]{0,62})$")
+
+
+def _api_disabled(exc: GoogleApiError, dataset: str) -> Unavailable:
+    """A 403 accessNotConfigured / SERVICE_DISABLED: the API is not enabled in the Cloud project the service
+    account belongs to. No scope or admin role fixes that. The body's message and ``activationUrl`` are vendor
+    text and are not repeated: only a known service name and a well-formed project id are."""
+    service = exc.info.get("service", "")
+    if service not in API_TITLES:
+        service = "cloudidentity.googleapis.com" if dataset == "google.endpoints" else "admin.googleapis.com"
+    match = _PROJECT.match(exc.info.get("consumer", ""))
+    project = f"Cloud project {match[1]}" if match else "Cloud project"
+    return Unavailable(
+        ReasonKind.NOT_COLLECTED,
+        f"the {API_TITLES[service]} ({service}) is not enabled in the {project} of the service account "
+        f"(Google answered {exc.status} {'/'.join(sorted(exc.reasons & API_DISABLED_REASONS))}): enable the "
+        f"{API_TITLES[service]} in that project (Google Cloud console > APIs & Services > Library), wait a few "
+        "minutes, and scan again; no scope or admin role is missing",
+        (),
+        exc.uri.split("?", 1)[0],
+    )
+
+
+def _token_error(exc: RefreshError) -> str:
+    """The OAuth ``error`` code of a refused token request (google-auth passes the parsed body as args[1])."""
+    body = exc.args[1] if len(exc.args) > 1 else None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return str(body["error"])
+    return str(exc.args[0] if exc.args else exc).split(":", 1)[0].strip("('\" ")
+
+
 def _classify(exc: GoogleApiError | RefreshError, dataset: str) -> Unavailable:
     _, scope, _ = DATASETS[dataset]
     if isinstance(exc, RefreshError):
-        text = str(exc)
-        if "unauthorized_client" in text or "access_denied" in text or "invalid_grant" in text:
+        code = _token_error(exc)
+        if code in ("unauthorized_client", "access_denied"):
+            # the token endpoint refuses a delegated token naming a scope domain-wide delegation does not grant
+            # this client: the one case that is a missing scope
             return Unavailable(
                 ReasonKind.PERMISSION,
-                f"domain-wide delegation does not grant {scope} to this service account, or the delegated admin "
-                f"cannot use it ({text.split(':', 1)[0]})",
+                f"domain-wide delegation does not grant {scope} to this service account's client ID (the token "
+                f"request was refused: {code})",
                 (scope,),
             )
-        return Unavailable(ReasonKind.ERROR, f"token request failed: {text[:200]}", (), None)
+        if code == "invalid_grant":
+            return Unavailable(
+                ReasonKind.ERROR,
+                "the token request was refused (invalid_grant): the delegated admin is not a user of the domain, "
+                "or the service account key is not valid (deleted, disabled), or this machine's clock is wrong",
+            )
+        return Unavailable(ReasonKind.ERROR, f"token request failed ({code[:60]})", (), None)
     endpoint = exc.uri.split("?", 1)[0]
+    if exc.status == 403 and exc.reasons & API_DISABLED_REASONS:
+        return _api_disabled(exc, dataset)
+    if exc.status == 403 and exc.reasons & SCOPE_REASONS:
+        return Unavailable(
+            ReasonKind.PERMISSION,
+            f"the access token does not carry {scope} ({exc.status} {exc.reason}); grant it in domain-wide delegation",
+            (scope,),
+            endpoint,
+        )
     if exc.status in (401, 403):
         return Unavailable(
             ReasonKind.PERMISSION,
@@ -361,6 +463,7 @@ class GoogleSource(Source):
         fn = {
             "google.users": collector.users,
             "google.roles": collector.roles,
+            "google.admin_groups": collector.admin_groups,
             "google.mobile_devices": collector.mobile_devices,
             "google.chrome_devices": collector.chrome_devices,
             "google.endpoints": collector.endpoints,
@@ -377,6 +480,22 @@ class GoogleSource(Source):
             log.warning("dataset not collected", dataset=dataset, reason=state.reason)
         return state
 
+    def _lane(self, dataset: str, collector: _GoogleCollector) -> dict[str, DatasetState]:
+        """A lane's datasets: the admin groups' members follow the role assignments that name the groups."""
+        states = {dataset: self._dataset(dataset, collector)}
+        if dataset == "google.roles":
+            roles = states[dataset]
+            if roles.available:
+                states["google.admin_groups"] = self._dataset("google.admin_groups", collector)
+            else:
+                states["google.admin_groups"] = DatasetState(
+                    available=False,
+                    reason_kind=roles.reason_kind,
+                    reason=f"role assignments not read, so the groups holding admin roles are unknown: {roles.reason}",
+                    needs=list(roles.needs),
+                )
+        return states
+
     def collect(self, raw: RawRecorder) -> Collected:
         started = datetime.now(UTC)
         data = GoogleData(customer_id=self.config.customer_id, domain=self.config.delegated_admin.split("@", 1)[1])
@@ -385,8 +504,11 @@ class GoogleSource(Source):
             name: _GoogleCollector(self, GoogleClient(raw, retry=self.retry, sleep=self.sleep), data) for name in ORDER
         }
         with gc_paused(), ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="hygiene-google") as pool:
-            futures = {name: pool.submit(self._dataset, name, collectors[name]) for name in ORDER}
-            states = {name: futures[name].result() for name in DATASETS}
+            futures = {name: pool.submit(self._lane, name, collectors[name]) for name in ORDER}
+            lanes: dict[str, DatasetState] = {}
+            for name in ORDER:
+                lanes.update(futures[name].result())
+            states = {name: lanes[name] for name in DATASETS}
         clients = [c.client for c in collectors.values()]
         errors = [
             f"{name}: {state.reason}"
@@ -465,28 +587,66 @@ class _GoogleCollector:
         }
         assignments = self.client.pages(
             lambda **kw: assignment_list.list(
-                customer=self.data.customer_id,
-                maxResults=200,
-                fields="nextPageToken,items(roleId,assignedTo,assigneeType,scopeType)",
-                **kw,
+                customer=self.data.customer_id, maxResults=200, fields=ASSIGNMENT_FIELDS, **kw
             ),
             "items",
         )
+        # every assignment is kept, whatever its assignee type: a group's members are admins too, and a type
+        # this code does not know must stay visible to the checks rather than vanish
         self.data.role_assignments = [
             GoogleRoleAssignment(
                 role_id=str(a["roleId"]),
                 role_name=str(roles.get(str(a["roleId"]), {}).get("roleName", a["roleId"])),
                 is_super_admin_role=bool(roles.get(str(a["roleId"]), {}).get("isSuperAdminRole")),
                 assigned_to=str(a.get("assignedTo", "")),
+                assignee_type=str(a.get("assigneeType") or "user"),
                 scope_type=str(a.get("scopeType", "CUSTOMER")),
             )
             for a in assignments
-            if a.get("assigneeType", "user") == "user"
         ]
         return DatasetState(
             available=True,
             endpoint="admin/directory/v1/customer/{customer}/roleassignments",
             records=len(self.data.role_assignments),
+        )
+
+    def admin_groups(self) -> DatasetState:
+        """The members of every group that holds an admin role, direct and indirect (``includeDerivedMembership``:
+        members of nested groups are listed too), with the group-member scope's own credential. Asked for only
+        when a group holds a role: one request (or more, 200 members a page) per such group, none otherwise."""
+        groups = sorted({a.assigned_to for a in self.data.role_assignments if a.assignee_type == "group"})
+        if not groups:
+            return DatasetState(
+                available=True,
+                method="no admin role is assigned to a group: no member list needed",
+                endpoint="admin/directory/v1/groups/{groupKey}/members",
+            )
+        (members,) = self._directory("google.admin_groups", "members")
+        found: dict[str, list[GoogleGroupMember]] = {}
+        for group in groups:
+            rows = self.client.pages(
+                lambda group=group, **kw: members.list(
+                    groupKey=group, includeDerivedMembership=True, maxResults=200, fields=MEMBER_FIELDS, **kw
+                ),
+                "members",
+                "id",
+            )
+            try:
+                found[group] = [
+                    GoogleGroupMember(id=str(m["id"]), email=m.get("email") or None, type=str(m.get("type") or "USER"))
+                    for m in rows
+                    if isinstance(m, dict) and m.get("id")
+                ]
+            except GoogleApiError as exc:
+                if exc.status != 404:
+                    raise
+                # a group that no longer exists: left out of group_members, which the check reports as unseen
+                log.warning("a group holding an admin role was not found", status=exc.status)
+        self.data.group_members = found
+        return DatasetState(
+            available=True,
+            endpoint="admin/directory/v1/groups/{groupKey}/members",
+            records=sum(len(m) for m in found.values()),
         )
 
     def mobile_devices(self) -> DatasetState:
@@ -563,6 +723,7 @@ class _GoogleCollector:
                 security_patch_time=_ts(d.get("securityPatchTime")),
                 last_sync=_ts(d.get("lastSyncTime")),
                 compromised_state=d.get("compromisedState") or None,
+                management_state=d.get("managementState") or None,
             )
             for d in rows
         ]
