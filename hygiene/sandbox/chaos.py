@@ -14,6 +14,10 @@ Fault kinds (``FAULTS``):
 - ``malformed``: a complete 200 whose body is cut in half (not valid JSON / XML);
 - ``loop``: a page whose ``@odata.nextLink`` / ``nextPageToken`` / ``NextToken`` repeats the page's own link.
 
+Hostile kinds (``HOSTILE_FAULTS``), only in ``persistent`` rules, for the tests that a response cannot send the
+client, or its token, anywhere else: ``offhost_redirect`` answers 302 (AWS: 307) to the same path on
+``Chaos.offhost_origin``; ``offhost_link`` points a Graph page's ``@odata.nextLink`` there.
+
 ``truncated``, ``malformed`` and ``loop`` need a 200 answer with a body (``loop``: a paged one); when a request
 drawn for them does not qualify it is served clean and nothing is recorded.
 
@@ -52,6 +56,8 @@ FAULTS: tuple[str, ...] = (
     "malformed",
     "loop",
 )
+#: faults a hostile response plays (only in ``persistent`` rules)
+HOSTILE_FAULTS: tuple[str, ...] = ("offhost_redirect", "offhost_link")
 #: fault -> (HTTP status, whether it carries Retry-After)
 STATUS_FAULTS: dict[str, tuple[int, bool]] = {
     "throttled": (429, True),
@@ -81,11 +87,18 @@ class Chaos:
     warm_up: bool = True
     #: (regular expression on the request's target, fault kind): faults that never clear
     persistent: tuple[tuple[str, str], ...] = ()
+    #: where ``offhost_redirect`` and ``offhost_link`` send the client (scheme://host:port)
+    offhost_origin: str = "https://127.0.0.1:9"
 
     def __post_init__(self) -> None:
-        unknown = [kind for kind in (*self.faults, *(kind for _, kind in self.persistent)) if kind not in FAULTS]
+        unknown = [kind for kind in self.faults if kind not in FAULTS] + [
+            kind for _, kind in self.persistent if kind not in FAULTS + HOSTILE_FAULTS
+        ]
         if unknown:
-            raise ValueError(f"unknown chaos fault kind(s) {unknown}; known: {', '.join(FAULTS)}")
+            raise ValueError(
+                f"unknown chaos fault kind(s) {unknown}; known: {', '.join(FAULTS)} "
+                f"(and, in persistent rules, {', '.join(HOSTILE_FAULTS)})"
+            )
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError("chaos rate must be between 0 and 1")
         if self.max_faults_per_request < 0 or self.retry_after < 0 or self.slow_seconds < 0:

@@ -205,9 +205,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault is not None and fault in STATUS_FAULTS:
                 reply = sandbox._fault_reply(fault, path, headers)
+            elif fault == "offhost_redirect" and sandbox._monkey is not None:
+                location = sandbox._monkey.chaos.offhost_origin + self.path
+                reply = Reply(302, b"", {"Location": location, "Content-Type": "text/plain"})
             else:
                 reply = sandbox._answer(method, path, split.query, headers, body, self.path)
-                if fault is not None and fault in BODY_FAULTS:
+                if fault is not None and (fault in BODY_FAULTS or fault == "offhost_link"):
                     changed = sandbox._chaos_body(fault, reply, method, split.query, self.path)
                     if changed is None:
                         fault = None
@@ -507,7 +510,12 @@ class Sandbox(ChaosSwitch):
         payload = reply.json
         if method != "GET" or not isinstance(payload, dict):
             return None
-        if isinstance(payload.get("@odata.nextLink"), str):
+        if fault == "offhost_link":
+            if not isinstance(payload.get("@odata.nextLink"), str) or self._monkey is None:
+                return None
+            link = urlsplit(payload["@odata.nextLink"])
+            payload["@odata.nextLink"] = self._monkey.chaos.offhost_origin + link.path + "?" + link.query
+        elif isinstance(payload.get("@odata.nextLink"), str):
             payload["@odata.nextLink"] = self.base_url + raw_path
         else:
             token = dict(parse_qsl(query)).get("pageToken")
