@@ -19,6 +19,19 @@ from hygiene.sources.google import DATASETS
 SCOPE = {name: scope for name, (_, scope, _) in DATASETS.items()}
 NOW = datetime.now(UTC)
 NEVER = "1970-01-01T00:00:00.000Z"
+#: role ids are int64 values, sent as decimal strings (Role.roleId, RoleAssignment.roleId: ``format: int64``)
+SUPER_ADMIN_ROLE_ID = "91447453409034240"
+HELP_DESK_ROLE_ID = "91447453409034241"
+#: google.rpc.Code name of each HTTP status an error body carries (google/rpc/code.proto's HTTP mapping)
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 def ts(days_ago: float) -> str:
@@ -118,6 +131,7 @@ def error(
             "code": status,
             "message": message or reason,
             "errors": [{"message": message or reason, "domain": "global", "reason": reason}],
+            "status": STATUS_NAMES[status],
         }
     }
     return {"status": str(status), "content-type": "application/json", **(headers or {})}, json.dumps(body)
@@ -169,12 +183,12 @@ def healthy_workspace() -> Workspace:
     return Workspace(
         users=[guser("amy", admin=True), guser("bea", admin=True), guser("cal"), guser("dan")],
         roles=[
-            {"roleId": "r1", "roleName": "_SEED_ADMIN_ROLE", "isSuperAdminRole": True},
-            {"roleId": "r2", "roleName": "_HELP_DESK_ADMIN_ROLE", "isSuperAdminRole": False},
+            {"roleId": SUPER_ADMIN_ROLE_ID, "roleName": "_SEED_ADMIN_ROLE", "isSuperAdminRole": True},
+            {"roleId": HELP_DESK_ROLE_ID, "roleName": "_HELP_DESK_ADMIN_ROLE", "isSuperAdminRole": False},
         ],
         assignments=[
-            {"roleId": "r1", "assignedTo": "id-amy", "assigneeType": "user", "scopeType": "CUSTOMER"},
-            {"roleId": "r1", "assignedTo": "id-bea", "assigneeType": "user", "scopeType": "CUSTOMER"},
+            {"roleId": SUPER_ADMIN_ROLE_ID, "assignedTo": "id-amy", "assigneeType": "user", "scopeType": "CUSTOMER"},
+            {"roleId": SUPER_ADMIN_ROLE_ID, "assignedTo": "id-bea", "assigneeType": "user", "scopeType": "CUSTOMER"},
         ],
         mobiles=[mobile("Pixel 8", "Android 15", "cal"), mobile("iPhone 15", "iOS 18.1", "dan", patch=None)],
         chromes=[chrome("CB001")],

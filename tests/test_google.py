@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from googleapiclient.http import HttpMockSequence
-from googlefake import SCOPE, Workspace, chrome, endpoint, error, guser, healthy_workspace, mobile
+from googlefake import HELP_DESK_ROLE_ID, SCOPE, Workspace, chrome, endpoint, error, guser, healthy_workspace, mobile
 
 from hygiene.config import GoogleConfig, load_config
 from hygiene.demo import write_demo_config
@@ -119,7 +119,9 @@ def test_admins(scan: Scan) -> None:
     ws.users[0]["isEnforcedIn2Sv"] = False
     ws.users.append(guser("hal", delegated=True, enrolled=False, enforced=False))
     ws.users.append(guser("ida", enrolled=True, enforced=False))
-    ws.assignments.append({"roleId": "r2", "assignedTo": "id-ida", "assigneeType": "user", "scopeType": "ORG_UNIT"})
+    ws.assignments.append(
+        {"roleId": HELP_DESK_ROLE_ID, "assignedTo": "id-ida", "assigneeType": "user", "scopeType": "ORG_UNIT"}
+    )
     result = scan(ws)["gws.mfa.admins"]
     assert result.status is Status.FAIL and result.severity == "critical"
     assert names(result) == {"amy@leeds.test", "hal@leeds.test", "ida@leeds.test"}

@@ -449,7 +449,8 @@ def make_chromeos_device(
         device["annotatedUser"] = user
         device["recentUsers"] = [{"type": "USER_TYPE_MANAGED", "email": user}]
     if status == "DEPROVISIONED":
-        device["deprovisionReason"] = "retiringDevice"
+        # the ChromeOsDevice.deprovisionReason enum of admin.directory_v1 (no longer the old camel-case values)
+        device["deprovisionReason"] = "DEPROVISION_REASON_RETIRING_DEVICE"
     return device
 
 
