@@ -124,8 +124,9 @@ def test_every_sandbox_error_has_googles_error_shape(runs: dict[str, Run]) -> No
     assert [p for e in errors for p in spec.check_error(e.status, e.body)] == []
 
 
-def test_sandbox_unfields_answers_validate_too() -> None:
-    """Without a fields mask the sandbox returns whole resources: all of it must be in the schema."""
+def test_sandbox_whole_resources_and_errors_validate() -> None:
+    """Without a fields mask the sandbox returns whole resources: all of it must be in the schema; and each kind
+    of error it answers has Google's error shape."""
     with Sandbox(northwind(NOW)) as sandbox:
         api = sandbox._google
         assert api is not None
@@ -157,6 +158,21 @@ def test_sandbox_unfields_answers_validate_too() -> None:
                 problems += spec.check_error(fault.status, fault.json)
         refused = api.method_not_allowed("POST", "/admin/directory/v1/users")
         problems += spec.check_error(refused.status, refused.json)
+        # authentication and authorisation errors: no token, a token without the method's scope, another customer
+        narrow = api.tokens.issue(
+            google.client_email, google.delegated_admin, frozenset({source.DATASETS["google.users"][1]})
+        )
+        for path, query, auth in (
+            ("/admin/directory/v1/users", "customer=my_customer", {}),
+            ("/v1/devices", "customer=customers/my_customer", {}),
+            (paths[1][0], "", {"authorization": f"Bearer {narrow}"}),
+            ("/v1/devices", "customer=customers/my_customer", {"authorization": f"Bearer {narrow}"}),
+            ("/admin/directory/v1/customer/C0other/roles", "", headers),
+            ("/admin/directory/v1/users", "customer=my_customer&maxResults=9999", headers),
+        ):
+            reply = api.handle("GET", path, query, auth, b"")
+            assert reply.status in (400, 401, 403), (path, reply.status)
+            problems += spec.check_error(reply.status, reply.json)
     assert problems == [], "\n".join(problems)
 
 
@@ -275,3 +291,30 @@ def test_googlefake_errors_have_googles_error_shape(status: int, reason: str, me
     headers, content = googlefake.error(status, reason, message)
     assert int(headers["status"]) == status
     assert spec.check_error(status, json.loads(content)) == []
+
+
+def test_the_sandboxs_own_field_lists_are_the_discovery_schemas() -> None:
+    """The sandbox validates ``fields`` masks with its own lists (``google_api.SCHEMAS``): they must name exactly
+    the discovery schema's properties, nested where the discovery document nests, or the sandbox would accept a
+    mask Google refuses (or refuse one Google accepts)."""
+    from hygiene.sandbox.google_api import SCHEMAS
+
+    directory, identity = spec.document("admin", "directory_v1"), spec.document("cloudidentity", "v1")
+    aliases = {
+        "ListDevicesResponse": (identity, "GoogleAppsCloudidentityDevicesV1ListDevicesResponse"),
+        "Device": (identity, "GoogleAppsCloudidentityDevicesV1Device"),
+    }
+    problems = []
+    for name, fields in SCHEMAS.items():
+        doc, schema = aliases.get(name, (directory, name))
+        properties = doc["schemas"][schema]["properties"]
+        if set(fields) != set(properties):
+            problems.append(f"{name}: sandbox-only {sorted(set(fields) - set(properties))}, "
+                            f"discovery-only {sorted(set(properties) - set(fields))}")  # fmt: skip
+            continue
+        for field, sub in fields.items():
+            inner = spec._object_schema(properties[field], doc)
+            nested = inner.get("type") in ("object", "any") or "properties" in inner
+            if nested != (sub is not None):
+                problems.append(f"{name}.{field}: the sandbox and the discovery document disagree on nesting")
+    assert problems == [], "\n".join(problems)
