@@ -319,3 +319,28 @@ def test_awsfake_clients_hold_requests_to_the_model() -> None:
         stub.add_response("list_backup_jobs", {"BackupJobs": []})
         with pytest.raises(AssertionError, match="enum"):
             client.list_backup_jobs(ByState="SUCCEEDED")
+
+
+def test_the_scenarios_enumerated_values_are_the_models() -> None:
+    """Every value the AWS scenario's types allow is in the enum of the member the sandbox serves it as."""
+    import typing
+
+    from hygiene.sandbox.aws import scenario
+
+    hints = typing.get_type_hints
+    pairs = [
+        (scenario.AccountStatus, "organizations", "AccountStatus"),
+        (scenario.InstanceState, "ec2", "InstanceStateName"),
+        (scenario.BackupJobState, "backup", "BackupJobState"),
+        (scenario.RestoreJobStatus, "backup", "RestoreJobStatus"),
+        (scenario.PingStatus, "ssm", "PingStatus"),
+        (hints(scenario.ManagedInstance)["platform_type"], "ssm", "PlatformType"),
+        (hints(scenario.PatchState)["operation"], "ssm", "PatchOperationType"),
+    ]
+    problems = []
+    for literal, service, shape_name in pairs:
+        enum = spec.model(service).shape_for(shape_name).enum
+        extra = set(typing.get_args(literal)) - set(enum)
+        if extra:
+            problems.append(f"{service} {shape_name}: {sorted(extra)} not in {enum}")
+    assert problems == [], "\n".join(problems)
