@@ -247,8 +247,9 @@ def wire_operation(
         if lowered.get("content-type") != f"application/x-amz-json-{meta.get('jsonVersion', '1.0')}":
             problems.append(f"{service}:{name}: content type {lowered.get('content-type')!r}")
         members = op.input_shape.members if op.input_shape is not None else {}
+        wire = {str(m.serialization.get("name", n)) for n, m in members.items()}
         loaded = json.loads(body or b"{}")
-        problems += [f"{service}:{name}: body key {k!r} is not an input member" for k in loaded if k not in members]
+        problems += [f"{service}:{name}: body key {k!r} is not an input member" for k in loaded if k not in wire]
         return name, problems
     # rest-json
     found = None
@@ -330,7 +331,7 @@ def raw_json_problems(shape: Shape, value: Any, where: str, kind: str, top: bool
         if not isinstance(value, dict):
             return [f"{where}: {type(value).__name__} where {shape.name} is an object"]
         members = {
-            str(m.serialization.get("name", n)) if kind == "rest-json" else n: (n, m)
+            str(m.serialization.get("name", n)): (n, m)
             for n, m in shape.members.items()
             if not (top and m.serialization.get("location") in _BODYLESS)
         }

@@ -99,7 +99,8 @@ def test_every_request_is_a_discovery_method_with_declared_parameters(runs: dict
 
 def test_the_scans_cover_every_method_the_source_calls(runs: dict[str, Run]) -> None:
     called = {spec.find_method(m, t).id for run in runs.values() for m, t, _ in run.log}
-    assert called == {
+    # at least these (a source calling more is held to the same rules by the tests above)
+    assert called >= {
         "directory.users.list",
         "directory.roles.list",
         "directory.roleAssignments.list",
@@ -124,10 +125,12 @@ def test_every_sandbox_error_has_googles_error_shape(runs: dict[str, Run]) -> No
     assert [p for e in errors for p in spec.check_error(e.status, e.body)] == []
 
 
-def test_sandbox_whole_resources_and_errors_validate() -> None:
+@pytest.mark.parametrize("scenario", ["northwind", "generated"])
+def test_sandbox_whole_resources_and_errors_validate(scenario: str) -> None:
     """Without a fields mask the sandbox returns whole resources: all of it must be in the schema; and each kind
     of error it answers has Google's error shape."""
-    with Sandbox(northwind(NOW)) as sandbox:
+    built = northwind(NOW) if scenario == "northwind" else generate(120, seed=11, now=NOW)
+    with Sandbox(built) as sandbox:
         api = sandbox._google
         assert api is not None
         google = sandbox.scenario.google
