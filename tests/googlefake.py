@@ -11,12 +11,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from contract.google_spec import check_response
 from google.auth.exceptions import RefreshError
 from googleapiclient.http import HttpMockSequence
 
-from hygiene.sources.google import DATASETS
+from hygiene.sources.google import CHROME_FIELDS, DATASETS, ENDPOINT_FIELDS, MOBILE_FIELDS, USER_FIELDS
 
 SCOPE = {name: scope for name, (_, scope, _) in DATASETS.items()}
+#: the request the source makes for each list (its fields mask included): every canned page is validated against
+#: that method's response schema in the discovery document (tests/contract/google_spec.py)
+TARGETS = {
+    "users": f"/admin/directory/v1/users?customer=my_customer&fields={USER_FIELDS}",
+    "roles": "/admin/directory/v1/customer/my_customer/roles"
+    "?fields=nextPageToken,items(roleId,roleName,isSuperAdminRole)",
+    "assignments": "/admin/directory/v1/customer/my_customer/roleassignments"
+    "?fields=nextPageToken,items(roleId,assignedTo,assigneeType,scopeType)",
+    "mobiledevices": f"/admin/directory/v1/customer/my_customer/devices/mobile?fields={MOBILE_FIELDS}",
+    "chromeosdevices": f"/admin/directory/v1/customer/my_customer/devices/chromeos?fields={CHROME_FIELDS}",
+    "devices": f"/v1/devices?customer=customers/my_customer&fields={ENDPOINT_FIELDS}",
+}
 NOW = datetime.now(UTC)
 NEVER = "1970-01-01T00:00:00.000Z"
 #: role ids are int64 values, sent as decimal strings (Role.roleId, RoleAssignment.roleId: ``format: int64``)
@@ -151,13 +164,19 @@ class Workspace:
     before: dict[str, list[tuple[dict[str, str], str]]] = field(default_factory=dict)
     mocks: dict[str, Any] = field(default_factory=dict)
 
-    def _pages(self, key: str, items: list[dict[str, Any]]) -> list[tuple[dict[str, str], str]]:
+    def _pages(
+        self, key: str, items: list[dict[str, Any]], target: str | None = None
+    ) -> list[tuple[dict[str, str], str]]:
+        """The pages of a list answer; each is held to the discovery document (no invented field or enum value)."""
         chunks = [items[i : i + self.page_size] for i in range(0, len(items), self.page_size)] or [[]]
         out = []
         for number, chunk in enumerate(chunks):
             body: dict[str, Any] = {key: chunk}
             if number + 1 < len(chunks):
                 body["nextPageToken"] = f"page-{number + 2}"
+            problems = check_response("GET", TARGETS[target or key], body)
+            if problems:
+                raise AssertionError("googlefake: a canned page outside the discovery document: " + "; ".join(problems))
             out.append(ok(body))
         return out
 
@@ -169,7 +188,9 @@ class Workspace:
             responses = list(self.before.get(dataset, []))
             responses += {
                 "google.users": lambda: self._pages("users", self.users),
-                "google.roles": lambda: self._pages("items", self.roles) + self._pages("items", self.assignments),
+                "google.roles": lambda: (
+                    self._pages("items", self.roles, "roles") + self._pages("items", self.assignments, "assignments")
+                ),
                 "google.mobile_devices": lambda: self._pages("mobiledevices", self.mobiles),
                 "google.chrome_devices": lambda: self._pages("chromeosdevices", self.chromes),
                 "google.endpoints": lambda: self._pages("devices", self.endpoints),
