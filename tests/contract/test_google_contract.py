@@ -27,7 +27,8 @@ from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
 
 NOW = datetime.now(UTC)
-FAST = RetryPolicy(max_attempts=6, base_delay=0, max_delay=0)
+#: enough attempts that a request throttled again on retry (the lanes share the throttle counter) still lands
+FAST = RetryPolicy(max_attempts=12, base_delay=0, max_delay=0)
 
 
 @dataclass
