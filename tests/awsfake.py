@@ -2,7 +2,8 @@
 
 moto has no backup jobs, protected resources, restore testing or SSM patch states, and its credential report
 has no root row; `World` keeps per-account answers for IAM, Backup and SSM and serves them through Stubbers
-(which validate every response against the real service model).
+(which validate every response against the real service model; awsfake adds the enum values Stubber leaves out,
+with ``tests/contract/aws_spec.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import boto3
 from botocore.stub import Stubber
+from contract.aws_spec import check_params, check_value
 
 NOW = datetime.now(UTC)
 HEADER = (
@@ -93,6 +95,7 @@ class World:
 
     def factory(self, session: boto3.Session, service: str, region: str) -> Any:
         client = session.client(service, region_name=region)
+        client.meta.events.register("provide-client-params.*.*", _contract_params)
         if service not in ("iam", "backup", "ssm"):
             return client  # moto
         account = self.accounts.setdefault(self._account_of(session, region), AccountWorld())
@@ -183,9 +186,22 @@ class World:
                     http_status_code=403,
                 )
             else:
+                # Stubber validates the structure but not enum values: the contract's shape walk adds them
+                shape = stub.client.meta.service_model.operation_model(op_name).output_shape
+                problems = [p for p in check_value(shape, response, op_name, parsed=False) if "enum" in p]
+                if problems:
+                    raise AssertionError("awsfake: a canned answer outside the model's enum: " + "; ".join(problems))
                 stub.add_response(operation, response, None)
 
         return add
+
+
+def _contract_params(params: dict[str, Any], model: Any, **_: Any) -> None:
+    """Every request the source builds against a test double, held to the model: botocore validates structure and
+    types; the contract adds enum values and maximums (``tests/contract/aws_spec.py``)."""
+    problems = check_params(model.service_model.service_name, model.name, params)
+    if problems:
+        raise AssertionError("a request outside the model: " + "; ".join(problems))
 
 
 def patch_state(

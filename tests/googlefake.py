@@ -12,14 +12,42 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from contract.google_spec import check_response
 from google.auth.exceptions import RefreshError
 from googleapiclient.http import HttpMockSequence
 
-from hygiene.sources.google import DATASETS
+from hygiene.sources.google import CHROME_FIELDS, DATASETS, ENDPOINT_FIELDS, MOBILE_FIELDS, USER_FIELDS
 
 SCOPE = {name: scope for name, (_, scope, _) in DATASETS.items()}
+#: the request the source makes for each list (its fields mask included): every canned page is validated against
+#: that method's response schema in the discovery document (tests/contract/google_spec.py)
+TARGETS = {
+    "users": f"/admin/directory/v1/users?customer=my_customer&fields={USER_FIELDS}",
+    "roles": "/admin/directory/v1/customer/my_customer/roles"
+    "?fields=nextPageToken,items(roleId,roleName,isSuperAdminRole)",
+    "assignments": "/admin/directory/v1/customer/my_customer/roleassignments"
+    "?fields=nextPageToken,items(roleId,assignedTo,assigneeType,scopeType)",
+    "mobiledevices": f"/admin/directory/v1/customer/my_customer/devices/mobile?fields={MOBILE_FIELDS}",
+    "chromeosdevices": f"/admin/directory/v1/customer/my_customer/devices/chromeos?fields={CHROME_FIELDS}",
+    "devices": f"/v1/devices?customer=customers/my_customer&fields={ENDPOINT_FIELDS}",
+    "members": "/admin/directory/v1/groups/g1/members"
+    "?includeDerivedMembership=true&maxResults=200&fields=nextPageToken,members(id,email,type)",
+}
 NOW = datetime.now(UTC)
 NEVER = "1970-01-01T00:00:00.000Z"
+#: role ids are int64 values, sent as decimal strings (Role.roleId, RoleAssignment.roleId: ``format: int64``)
+SUPER_ADMIN_ROLE_ID = "91447453409034240"
+HELP_DESK_ROLE_ID = "91447453409034241"
+#: google.rpc.Code name of each HTTP status an error body carries (google/rpc/code.proto's HTTP mapping)
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 def ts(days_ago: float) -> str:
@@ -134,6 +162,7 @@ def error(
             "code": status,
             "message": message or reason,
             "errors": [{"message": message or reason, "domain": "global", "reason": reason}],
+            "status": STATUS_NAMES[status],
         }
     }
     return {"status": str(status), "content-type": "application/json", **(headers or {})}, json.dumps(body)
@@ -149,19 +178,29 @@ class Workspace:
     endpoints: list[dict[str, Any]] = field(default_factory=list)
     #: group id -> members (served for every group an assignment names, in group id order)
     groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: the test plays a value the discovery document does not list (yet): a future enum member, not an invention
+    future_enum_values: bool = False
     page_size: int = 2
     refused: set[str] = field(default_factory=set)
     #: dataset -> responses served before its pages (throttling, errors)
     before: dict[str, list[tuple[dict[str, str], str]]] = field(default_factory=dict)
     mocks: dict[str, Any] = field(default_factory=dict)
 
-    def _pages(self, key: str, items: list[dict[str, Any]]) -> list[tuple[dict[str, str], str]]:
+    def _pages(
+        self, key: str, items: list[dict[str, Any]], target: str | None = None
+    ) -> list[tuple[dict[str, str], str]]:
+        """The pages of a list answer; each is held to the discovery document (no invented field or enum value)."""
         chunks = [items[i : i + self.page_size] for i in range(0, len(items), self.page_size)] or [[]]
         out = []
         for number, chunk in enumerate(chunks):
             body: dict[str, Any] = {key: chunk}
             if number + 1 < len(chunks):
                 body["nextPageToken"] = f"page-{number + 2}"
+            problems = check_response("GET", TARGETS[target or key], body)
+            if self.future_enum_values:
+                problems = [p for p in problems if "is not one of" not in p]
+            if problems:
+                raise AssertionError("googlefake: a canned page outside the discovery document: " + "; ".join(problems))
             out.append(ok(body))
         return out
 
@@ -173,7 +212,9 @@ class Workspace:
             responses = list(self.before.get(dataset, []))
             responses += {
                 "google.users": lambda: self._pages("users", self.users),
-                "google.roles": lambda: self._pages("items", self.roles) + self._pages("items", self.assignments),
+                "google.roles": lambda: (
+                    self._pages("items", self.roles, "roles") + self._pages("items", self.assignments, "assignments")
+                ),
                 "google.admin_groups": lambda: [
                     page
                     for group in sorted({a["assignedTo"] for a in self.assignments if a.get("assigneeType") == "group"})
@@ -192,12 +233,12 @@ def healthy_workspace() -> Workspace:
     return Workspace(
         users=[guser("amy", admin=True), guser("bea", admin=True), guser("cal"), guser("dan")],
         roles=[
-            {"roleId": "r1", "roleName": "_SEED_ADMIN_ROLE", "isSuperAdminRole": True},
-            {"roleId": "r2", "roleName": "_HELP_DESK_ADMIN_ROLE", "isSuperAdminRole": False},
+            {"roleId": SUPER_ADMIN_ROLE_ID, "roleName": "_SEED_ADMIN_ROLE", "isSuperAdminRole": True},
+            {"roleId": HELP_DESK_ROLE_ID, "roleName": "_HELP_DESK_ADMIN_ROLE", "isSuperAdminRole": False},
         ],
         assignments=[
-            {"roleId": "r1", "assignedTo": "id-amy", "assigneeType": "user", "scopeType": "CUSTOMER"},
-            {"roleId": "r1", "assignedTo": "id-bea", "assigneeType": "user", "scopeType": "CUSTOMER"},
+            {"roleId": SUPER_ADMIN_ROLE_ID, "assignedTo": "id-amy", "assigneeType": "user", "scopeType": "CUSTOMER"},
+            {"roleId": SUPER_ADMIN_ROLE_ID, "assignedTo": "id-bea", "assigneeType": "user", "scopeType": "CUSTOMER"},
         ],
         mobiles=[mobile("Pixel 8", "Android 15", "cal"), mobile("iPhone 15", "iOS 18.1", "dan", patch=None)],
         chromes=[chrome("CB001")],

@@ -13,7 +13,18 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from googleapiclient.http import HttpMockSequence
-from googlefake import SCOPE, Workspace, chrome, endpoint, error, guser, healthy_workspace, member, mobile
+from googlefake import (
+    HELP_DESK_ROLE_ID,
+    SCOPE,
+    Workspace,
+    chrome,
+    endpoint,
+    error,
+    guser,
+    healthy_workspace,
+    member,
+    mobile,
+)
 
 from hygiene.config import GoogleConfig, load_config
 from hygiene.demo import write_demo_config
@@ -119,7 +130,9 @@ def test_admins(scan: Scan) -> None:
     ws.users[0]["isEnforcedIn2Sv"] = False
     ws.users.append(guser("hal", delegated=True, enrolled=False, enforced=False))
     ws.users.append(guser("ida", enrolled=True, enforced=False))
-    ws.assignments.append({"roleId": "r2", "assignedTo": "id-ida", "assigneeType": "user", "scopeType": "ORG_UNIT"})
+    ws.assignments.append(
+        {"roleId": HELP_DESK_ROLE_ID, "assignedTo": "id-ida", "assigneeType": "user", "scopeType": "ORG_UNIT"}
+    )
     result = scan(ws)["gws.mfa.admins"]
     assert result.status is Status.FAIL and result.severity == "critical"
     assert names(result) == {"amy@leeds.test", "hal@leeds.test", "ida@leeds.test"}
@@ -145,9 +158,9 @@ def test_admins_without_roles_scope_are_not_assessed_naming_the_scope(scan: Scan
 def _group_workspace() -> Workspace:
     ws = healthy_workspace()
     ws.users += [guser("eve", enrolled=False, enforced=False), guser("fay"), guser("gil", enforced=False)]
-    ws.roles.append({"roleId": "r3", "roleName": "_MOBILE_ADMIN_ROLE", "isSuperAdminRole": False})
+    ws.roles.append({"roleId": "91447453409034243", "roleName": "_MOBILE_ADMIN_ROLE", "isSuperAdminRole": False})
     ws.assignments.append(
-        {"roleId": "r3", "assignedTo": "grp-mobile", "assigneeType": "group", "scopeType": "CUSTOMER"}
+        {"roleId": "91447453409034243", "assignedTo": "grp-mobile", "assigneeType": "group", "scopeType": "CUSTOMER"}
     )
     ws.groups["grp-mobile"] = [
         member("id-fay", "fay@leeds.test"),
@@ -214,11 +227,12 @@ def test_group_members_that_are_not_users_or_are_the_whole_customer(scan: Scan) 
 
 def test_unknown_assignee_type_and_unknown_user_are_never_passed(scan: Scan) -> None:
     ws = healthy_workspace()
-    ws.assignments.append({"roleId": "r2", "assignedTo": "sa-1", "assigneeType": "serviceAccount"})
+    ws.future_enum_values = True  # assignedTo is documented as "user, group or service-account id"
+    ws.assignments.append({"roleId": HELP_DESK_ROLE_ID, "assignedTo": "sa-1", "assigneeType": "serviceAccount"})
     result = scan(ws)["gws.mfa.admins"]
     assert result.status is Status.NOT_ASSESSED and "serviceAccount" in (result.reason or "")
     ws = healthy_workspace()
-    ws.assignments.append({"roleId": "r2", "assignedTo": "1234567890", "assigneeType": "user"})
+    ws.assignments.append({"roleId": HELP_DESK_ROLE_ID, "assignedTo": "1234567890", "assigneeType": "user"})
     result = scan(ws)["gws.mfa.admins"]
     assert result.status is Status.NOT_ASSESSED and "not a user of the directory" in (result.reason or "")
 

@@ -240,7 +240,6 @@ def locate_scan_files(files: Iterable[Any], scan_id: str) -> ScanFiles:
 
 def method_markdown(report: ScanReport, audience: str, redactor: Redactor | None) -> str:
     from hygiene.permissions import PLATFORM_DATASETS
-
     from hygiene.reports.markdown import md_escape
 
     def red(value: str) -> str:

@@ -502,7 +502,8 @@ def make_chromeos_device(
         device["annotatedUser"] = user
         device["recentUsers"] = [{"type": "USER_TYPE_MANAGED", "email": user}]
     if status == "DEPROVISIONED":
-        device["deprovisionReason"] = "DEPROVISION_REASON_RETIRING_DEVICE"  # the discovery enum
+        # the ChromeOsDevice.deprovisionReason enum of admin.directory_v1 (no longer the old camel-case values)
+        device["deprovisionReason"] = "DEPROVISION_REASON_RETIRING_DEVICE"
     return device
 
 

@@ -99,13 +99,18 @@ _LOGIN_HELP = (
     "See https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'}
+#: ``error.status``: the google.rpc.Code of each HTTP status (google/rpc/code.proto's "HTTP Mapping";
+#: https://cloud.google.com/apis/design/errors#handling_errors). 405 is the sandbox's own read-only refusal, which
+#: Google never sends (google.rpc.Code has no 405); UNIMPLEMENTED is the nearest code.
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
+    405: "UNIMPLEMENTED",
     429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
 }
 #: query parameters every Google API accepts (https://cloud.google.com/apis/docs/system-parameters)
 _SYSTEM_PARAMS = frozenset({"alt", "fields", "prettyPrint", "key", "quotaUser", "userIp", "$.xgafv", "callback"})

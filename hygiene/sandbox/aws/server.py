@@ -760,13 +760,21 @@ class AwsSandbox(ChaosSwitch):
 
     @staticmethod
     def _patch_ec2(account: Account, region: str, body: bytes) -> bytes:
-        """``platformDetails`` (``Instance.PlatformDetails`` in the botocore ec2 model), which moto omits."""
+        """``platformDetails`` (``Instance.PlatformDetails`` in the botocore ec2 model), which moto omits; and
+        ``platform`` as EC2 sends it: ``windows`` for Windows instances, absent otherwise (``Instance.Platform``'s
+        documentation in the model; moto invents ``Linux/UNIX``, which is no value of ``PlatformValues``)."""
         platforms = {i.instance_id: i.platform for i in account.instances if i.region == region}
         root, namespace = _xml(body)
         prefix = f"{{{namespace}}}" if namespace else ""
         for instances in root.iter(f"{prefix}instancesSet"):
             for item in _children(instances, "item"):
                 ident = next((e.text for e in _children(item, "instanceId")), None)
-                if ident in platforms and not _children(item, "platformDetails"):
+                if ident not in platforms:
+                    continue
+                if not _children(item, "platformDetails"):
                     ET.SubElement(item, f"{prefix}platformDetails").text = platforms[ident]
+                for old in _children(item, "platform"):
+                    item.remove(old)
+                if platforms[ident] == "Windows":
+                    ET.SubElement(item, f"{prefix}platform").text = "windows"
         return _to_bytes(root, declaration=True)
