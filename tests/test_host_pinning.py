@@ -7,7 +7,10 @@ Driven through the real M365 source (msal + requests) against the `responses` fa
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +73,89 @@ def test_report_download_from_a_microsoft_report_host_works(tenant: Tenant) -> N
     tenant.activity_csv = "Report Refresh Date,User Principal Name,Exchange Last Activity Date\n"
     snapshot = collect(tenant)
     assert snapshot.sources["m365"].datasets["m365.sign_ins"].available
+
+
+# -- the same through the sandboxes and the real CLI -------------------------------------------------------------
+
+
+class _Listener:
+    """The other host: a TCP listener on 127.0.0.1 that records every connection made to it (a TLS client hello
+    or a plain request alike), so a test can assert that nothing - least of all a token - reached it."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self.port = self._socket.getsockname()[1]
+        self.received: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    self.received.append(conn.recv(65536))
+                except OSError:
+                    self.received.append(b"")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._socket.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[_Listener]:
+    other = _Listener()
+    yield other
+    other.close()
+
+
+@pytest.mark.parametrize(
+    ("rule", "dataset", "check"),
+    [
+        ((r"^GET /v1\.0/roleManagement/directory/roleAssignments$", "offhost_link"), "m365.roles", "m365.mfa.admins"),
+        (
+            (r"^GET /v1\.0/identity/conditionalAccess/policies$", "offhost_redirect"),
+            "m365.mfa_policies",
+            "m365.mfa.enforced",
+        ),
+        ((r"^GET /admin/directory/v1/users$", "offhost_redirect"), "google.users", "gws.mfa.enrolled"),
+    ],
+)
+def test_sandbox_off_host_link_or_redirect_is_a_dataset_error_and_no_token_leaves(
+    rule: tuple[str, str],
+    dataset: str,
+    check: str,
+    listener: _Listener,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from hygiene.cli import main
+    from hygiene.demo import SECRET_ENV, write_demo_config
+    from hygiene.sandbox import Sandbox, northwind
+    from hygiene.sandbox.chaos import Chaos
+
+    chaos = Chaos(rate=0, persistent=(rule,), offhost_origin=f"https://127.0.0.1:{listener.port}")
+    with Sandbox(northwind(), chaos=chaos, page_sizes={"roleAssignments": (1, None)}) as sandbox:
+        config = write_demo_config(tmp_path / "cfg", sandbox)
+        monkeypatch.setenv(SECRET_ENV, sandbox.client_secret)
+        result = CliRunner().invoke(main, ["scan", str(config), "--output", str(tmp_path / "out")])
+    assert listener.received == []  # no connection at all, so no token
+    assert result.exit_code == 3, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    platform = dataset.split(".", 1)[0]
+    state = report["sources"][platform]["datasets"][dataset]
+    assert state["available"] is False and "127.0.0.1" in state["reason"], state
+    assert {r["check_id"]: r["status"] for r in report["results"]}[check] == "not_assessed"

@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httplib2
 import structlog
@@ -60,7 +61,14 @@ from hygiene.model import (
 )
 from hygiene.perf import gc_paused
 from hygiene.sources.graph import RetryPolicy
-from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable, parse_timestamp
+from hygiene.sources.interface import (
+    Collected,
+    RawRecorder,
+    Source,
+    Unavailable,
+    normalised_text,
+    parse_timestamp,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -246,6 +254,16 @@ class GoogleClient:
                 throttled = (
                     status == 429 or (status == 403 and bool(details.reasons & RATE_LIMIT_REASONS)) or status >= 500
                 )
+                if 300 <= status < 400:
+                    # redirects are never followed (httplib2's follow_redirects is off): an API answer that sends
+                    # the client elsewhere is an error naming where, never the data of another host
+                    where = urlsplit(str(exc.resp.get("location") or ""))
+                    raise GoogleApiError(
+                        status,
+                        "Redirect",
+                        f"the API answered a redirect to {where.scheme}://{where.hostname or '?'}: not followed",
+                        uri,
+                    ) from None
                 if throttled and not last:
                     delay = self._delay(attempt, exc.resp.get("retry-after"))
                     log.info(
@@ -271,8 +289,9 @@ class GoogleClient:
                     ) from None
                 self.sleep(self._delay(attempt, None))
                 continue
-            self.raw.record("GET", uri, 200, json.dumps(result).encode("utf-8"), "application/json")
-            return dict(result)
+            wire = json.dumps(result).encode("utf-8")  # ASCII: a lone surrogate shows as its escape
+            self.raw.record("GET", uri, 200, wire, "application/json")
+            return dict(normalised_text(result, wire))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def pages(self, make_request: Callable[..., Any], key: str, item_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -447,7 +466,11 @@ class GoogleSource(Source):
             return self._http_factory(scope)
         credentials = self._base_credentials().with_scopes([scope])
         ca = str(self.config.ca_bundle) if self.config.ca_bundle else None
-        return AuthorizedHttp(credentials, http=httplib2.Http(ca_certs=ca, timeout=self.retry.timeout[1]))
+        http = httplib2.Http(ca_certs=ca, timeout=self.retry.timeout[1])
+        # a redirect is never followed: httplib2 would fetch another host's answer (without the token) and the
+        # client would take its {"users": []} for this customer's data
+        http.follow_redirects = False
+        return AuthorizedHttp(credentials, http=http)
 
     def collections(self, api: str, version: str, scope: str, *names: str) -> list[Any]:
         """The named collections (``users``, ``roles``...) of a new service object on a new ``http_for(scope)``:

@@ -213,6 +213,15 @@ class GraphClient:
                 payload = None
             if response.status_code >= 400:
                 raise _error_of(response.status_code, payload, url)
+            if 300 <= response.status_code < 400:
+                # never followed, never read as an (empty) answer: say where it pointed
+                where = origin(response.headers.get("Location") or "")
+                raise GraphError(
+                    response.status_code,
+                    "Redirect",
+                    f"the API answered a redirect to {where[0]}://{where[1] or '?'}:{where[2]}: not followed",
+                    scrub_url(url),
+                )
             if payload is not None:
                 return payload
             if attempt + 1 >= self._retry.max_attempts:

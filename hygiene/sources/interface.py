@@ -36,10 +36,13 @@ def vendor_json(content: bytes) -> Any:
     Lone surrogates become U+FFFD here (the raw bytes are kept as received under ``raw/``). Paired surrogates
     are joined by the JSON decoder, so only answers that carry a surrogate escape are walked at all.
     """
-    data = json.loads(content)
-    if _ESCAPED_SURROGATE.search(content):
-        data = replace_lone_surrogates(data)
-    return data
+    return normalised_text(json.loads(content), content)
+
+
+def normalised_text(data: Any, wire: bytes) -> Any:
+    """``data`` parsed from the JSON text ``wire`` (or its ASCII re-encoding) with lone surrogates replaced;
+    walked only when ``wire`` carries a surrogate escape at all."""
+    return replace_lone_surrogates(data) if _ESCAPED_SURROGATE.search(wire) else data
 
 
 def replace_lone_surrogates(node: Any) -> Any:
