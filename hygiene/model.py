@@ -171,11 +171,15 @@ class M365BackupPolicy(Model):
     id: str
     name: str
     workload: str  # exchange / sharePoint / oneDriveForBusiness
-    status: str  # inactive / activeWithErrors / updating / active
+    #: protectionPolicyStatus: inactive / activeWithErrors / updating / active / unknownFutureValue
+    status: str
 
 
 class M365Backup(Model):
-    service_status: str | None = None  # disabled / enabled / protectionChangeLocked / restoreLocked
+    #: backupServiceStatus: disabled / enabled / protectionChangeLocked / restoreLocked / unknownFutureValue
+    service_status: str | None = None
+    #: disableReason: none / controllerServiceAppDeleted / invalidBillingProfile / userRequested / unknownFutureValue
+    disable_reason: str | None = None
     policies: list[M365BackupPolicy] = Field(default_factory=list)
 
 

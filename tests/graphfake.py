@@ -6,6 +6,7 @@ Each test builds a Tenant, mutates what it needs, and calls `install(rsps)`. Col
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -122,7 +123,11 @@ class Tenant:
     devices: list[dict[str, Any]] = field(default_factory=list)
     compliance_policies: list[dict[str, Any]] = field(default_factory=list)
     backup_status: str = "disabled"
+    backup_disable_reason: str = "none"
     backup_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: the application permissions in the access token: None issues an opaque token (no readable claims), a list
+    #: a JWT-shaped token whose ``roles`` claim holds them, as Entra ID's app-only tokens do
+    roles: list[str] | None = None
     #: path fragment -> (status, error code, message): forced errors
     errors: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     premium: bool = True
@@ -174,9 +179,20 @@ class Tenant:
                 return self._error(status, code, message)
         return None
 
+    @property
+    def access_token(self) -> str:
+        if self.roles is None:
+            return "token-123"
+
+        def part(value: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+        claims = {"aud": GRAPH, "tid": TENANT, "appid": CLIENT, "idtyp": "app", "roles": self.roles}
+        return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.c2lnbmF0dXJl"
+
     def _graph(self, request: Any) -> tuple[int, dict[str, str], str]:
         self.calls.append(f"{request.method} {request.url}")
-        if request.headers.get("Authorization") != "Bearer token-123":
+        if request.headers.get("Authorization") != f"Bearer {self.access_token}":
             return self._error(401, "InvalidAuthenticationToken")
         forced = self._forced(request.url)
         if forced is not None:
@@ -228,7 +244,8 @@ class Tenant:
         if path == "/v1.0/deviceManagement/deviceCompliancePolicies":
             return self._page(request, self.compliance_policies)
         if path == "/v1.0/solutions/backupRestore":
-            return 200, {}, json.dumps({"id": "x", "serviceStatus": {"status": self.backup_status}})
+            status = {"status": self.backup_status, "disableReason": self.backup_disable_reason}
+            return 200, {}, json.dumps({"id": "x", "serviceStatus": status})
         match = re.fullmatch(r"/v1.0/solutions/backupRestore/(\w+)", path)
         if match:
             return self._page(request, self.backup_policies.get(match.group(1), []))
@@ -305,4 +322,4 @@ class Tenant:
                     }
                 ),
             )
-        return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": "token-123"})
+        return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": self.access_token})

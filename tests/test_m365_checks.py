@@ -313,6 +313,74 @@ class TestBackup:
         tenant.backup_policies["sharePointProtectionPolicies"][0]["status"] = "activeWithErrors"
         assert failing(scan(tenant)["m365.backup.enabled"]) == {"SharePoint"}
 
+    @pytest.mark.parametrize(
+        ("status", "words"),
+        [
+            ("restoreLocked", "no restore can be performed"),
+            ("protectionChangeLocked", "no protection can be added or changed"),
+        ],
+    )
+    def test_locked_service_fails_even_with_active_policies(
+        self, tenant: Tenant, scan: Scan, status: str, words: str
+    ) -> None:
+        tenant.backup_status = status
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.FAIL
+        assert failing(result) == {"Exchange", "OneDrive", "SharePoint"}
+        assert all(status in f.detail and words in f.detail for f in result.findings)
+
+    @pytest.mark.parametrize("status", ["unknownFutureValue", "someNewStatus"])
+    def test_unknown_service_status_is_never_a_pass(self, tenant: Tenant, scan: Scan, status: str) -> None:
+        tenant.backup_status = status
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind == "api_gap"
+        assert status in (result.reason or "")
+
+    def test_disable_reason_is_named(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_status = "disabled"
+        tenant.backup_disable_reason = "invalidBillingProfile"
+        result = scan(tenant)["m365.backup.enabled"]
+        assert "invalidBillingProfile" in result.findings[0].detail
+
+    def test_active_with_errors_fails_even_beside_an_active_policy(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_policies["exchangeProtectionPolicies"].append(
+            {"id": "ex-2", "displayName": "Directors", "status": "activeWithErrors"}
+        )
+        result = scan(tenant)["m365.backup.enabled"]
+        assert failing(result) == {"Exchange"}
+        assert "Directors: activeWithErrors (some units protected, others unprotected)" in result.findings[0].detail
+
+    def test_updating_is_not_a_pass(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_policies["sharePointProtectionPolicies"][0]["status"] = "updating"
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.NOT_ASSESSED
+        assert "SharePoint" in (result.reason or "") and "changes pending" in (result.reason or "")
+        assert result.assessed == 2
+
+    def test_updating_beside_a_failure_still_fails(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_policies["sharePointProtectionPolicies"][0]["status"] = "updating"
+        tenant.backup_policies["exchangeProtectionPolicies"][0]["status"] = "unknownFutureValue"
+        tenant.backup_policies["oneDriveForBusinessProtectionPolicies"][0]["status"] = "inactive"
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.FAIL and failing(result) == {"OneDrive"}
+        assert "SharePoint" in (result.note or "") and "Exchange" in (result.note or "")
+
+    def test_403_with_the_permissions_granted_names_the_backup_controller(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.roles = ["User.Read.All", "BackupRestore-Control.Read.All", "BackupRestore-Configuration.Read.All"]
+        tenant.errors["/solutions/backupRestore"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind == "api_gap"
+        assert "Backup Controller" in (result.reason or "")
+        assert "grant" not in (result.reason or "").lower()
+
+    def test_403_without_the_permission_asks_for_it(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.roles = ["User.Read.All", "BackupRestore-Configuration.Read.All"]
+        tenant.errors["/solutions/backupRestore"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind == "permission"
+        assert "grant BackupRestore-Control.Read.All" in (result.reason or "")
+        assert "Backup Controller" not in (result.reason or "")
+
     def test_permission_missing_is_not_assessed(self, tenant: Tenant, scan: Scan) -> None:
         tenant.errors["/solutions/backupRestore"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
         result = scan(tenant)["m365.backup.enabled"]

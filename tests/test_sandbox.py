@@ -367,8 +367,17 @@ def test_groups_roles_and_policies(scenario: Scenario, client: Client) -> None:
 
 def test_backup_and_licences(client: Client) -> None:
     root = client.get("/v1.0/solutions/backupRestore").json()
-    assert root["serviceStatus"]["status"] == "disabled"
-    assert client.get("/v1.0/solutions/backupRestore/exchangeProtectionPolicies").json()["value"] == []
+    assert root["serviceStatus"]["status"] == "enabled"
+    kinds = ("exchangeProtectionPolicies", "oneDriveForBusinessProtectionPolicies", "sharePointProtectionPolicies")
+    statuses = {
+        kind: [p["status"] for p in client.get(f"/v1.0/solutions/backupRestore/{kind}").json()["value"]]
+        for kind in kinds
+    }
+    assert statuses == {
+        "exchangeProtectionPolicies": ["active"],
+        "oneDriveForBusinessProtectionPolicies": ["activeWithErrors"],
+        "sharePointProtectionPolicies": ["updating"],
+    }
     skus = {s["skuPartNumber"] for s in client.get("/v1.0/subscribedSkus").json()["value"]}
     assert {"SPB", "O365_BUSINESS_ESSENTIALS", "EXCHANGESTANDARD"} <= skus
 
@@ -575,6 +584,14 @@ def test_northwind_variants() -> None:
     assert "O365_BUSINESS_PREMIUM" in no_p1.expected["m365.licences.unused"].resources
     assert northwind(NOW, backup="enabled").expected["m365.backup.enabled"].status == "pass"
     assert northwind(NOW, backup="partial").expected["m365.backup.enabled"].resources == {"OneDrive", "SharePoint"}
+    assert northwind(NOW, backup="disabled").expected["m365.backup.enabled"].resources == {
+        "Exchange",
+        "OneDrive",
+        "SharePoint",
+    }
+    assert northwind(NOW, backup="restoreLocked").expected["m365.backup.enabled"].status == "fail"
+    assert northwind(NOW, backup="updating").expected["m365.backup.enabled"].status == "not_assessed"
+    assert northwind(NOW, backup_controller=False).expected["m365.backup.enabled"].status == "not_assessed"
 
 
 def test_scenario_json_round_trip(scenario: Scenario, tmp_path: Path) -> None:

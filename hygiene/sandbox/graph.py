@@ -883,7 +883,15 @@ class GraphApi:
             entity="microsoft.graph.deviceCompliancePolicy",
         )
 
+    def _backup_controller(self) -> None:
+        """The Backup APIs answer only a registered Backup Controller application. What Graph sends then is not
+        documented; the sandbox sends the same 403 as for a missing permission, the case a client cannot tell
+        apart by the body (the scanner tells it by its token's roles)."""
+        if not self.scenario.backup_controller:
+            raise GraphFailure(403, DENIED, DENIED_MESSAGE)
+
     def backup_root(self, call: _Call, match: re.Match[str]) -> Result:
+        self._backup_controller()
         status = dict(self.scenario.backup)
         if not self.scenario.backup_licensed:
             # no pay-as-you-go billing profile: the service cannot be enabled
@@ -900,6 +908,7 @@ class GraphApi:
         )
 
     def protection_policies(self, call: _Call, match: re.Match[str]) -> Result:
+        self._backup_controller()
         kind = match["kind"]
         odata = {
             "exchange": "#microsoft.graph.exchangeProtectionPolicy",

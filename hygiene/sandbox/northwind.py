@@ -46,7 +46,11 @@ iOS/iPadOS 18.0, macOS 15.0): three Windows 10 PCs (one an LTSC X-ray PC), an An
 iPhone and a macOS 14 iMac are out of support (and below the minimums); the manager's Windows 11 laptop is on
 an older 25H2 build than the minimum; the back-office PC has not synced for 45 days; an Android 14 phone has a
 130-day-old security patch level; the reception iPad is noncompliant.
-Backup: Microsoft 365 Backup is disabled, so Exchange, OneDrive and SharePoint all fail unless attested.
+Backup: Microsoft 365 Backup is enabled with one protection policy per workload: mailboxes active, OneDrive
+activeWithErrors (some units unprotected: fails) and the practice sites updating (changes pending: not judged,
+named as not seen). Variants (``backup=``) play the service disabled, fully active, partial, updating only and
+restoreLocked; ``backup_controller=False`` plays the 403 Graph gives an app that holds the Backup permissions but
+is not a registered Backup Controller application.
 """
 
 from __future__ import annotations
@@ -86,7 +90,10 @@ INITIAL_DOMAIN = "northwinddental.onmicrosoft.com"
 TENANT_ID = stable_id("tenant", DOMAIN)
 CLIENT_ID = stable_id("application", "hygiene-scanner", DOMAIN)
 MAIN = "<main>"  # placeholder for the practice's main licence(s), which depend on the variant
-BackupState = Literal["disabled", "enabled", "partial"]
+#: disabled; enabled (every policy active); partial (OneDrive inactive, no SharePoint policy); degraded (the
+#: default: OneDrive activeWithErrors, SharePoint updating); updating (SharePoint updating, the rest active);
+#: restoreLocked (every policy last reported active, but the service is locked: no restore possible)
+BackupState = Literal["disabled", "enabled", "partial", "degraded", "updating", "restoreLocked"]
 
 
 @dataclass(frozen=True)
@@ -356,8 +363,9 @@ def northwind(
     *,
     premium: bool = True,
     intune_licensed: bool = True,
-    backup: BackupState = "disabled",
+    backup: BackupState = "degraded",
     backup_licensed: bool = True,
+    backup_controller: bool = True,
     withheld_permissions: set[str] | frozenset[str] | tuple[str, ...] = (),
     conceal_report_names: bool = False,
     google: bool = True,
@@ -575,28 +583,35 @@ def northwind(
     ]
     backup_status: JsonDict = {"status": "disabled", "disableReason": "none"}
     backup_policies: dict[str, list[JsonDict]] = {}
-    if backup in ("enabled", "partial"):
+    if backup != "disabled":
         backup_status = {
-            "status": "enabled",
+            "status": "restoreLocked" if backup == "restoreLocked" else "enabled",
             "disableReason": "none",
             "backupServiceConsumer": "firstparty",
             "lastModifiedDateTime": (now - timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+        if backup == "restoreLocked":
+            # no active Backup Controller app for 30 days: protectionChangeLocked, then restoreLocked
+            backup_status["lastModifiedDateTime"] = (now - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
         since = days_ago(now, 90)
-        backup_policies["exchange"] = [
-            make_protection_policy(stable_id("backup", "exchange"), "Mailboxes - all staff", "active", since)
-        ]
-        if backup == "enabled":
-            backup_policies["oneDriveForBusiness"] = [
-                make_protection_policy(stable_id("backup", "onedrive"), "OneDrive - all staff", "active", since)
-            ]
-            backup_policies["sharePoint"] = [
-                make_protection_policy(stable_id("backup", "sharepoint"), "Practice sites", "active", since)
-            ]
-        else:
-            backup_policies["oneDriveForBusiness"] = [
-                make_protection_policy(stable_id("backup", "onedrive"), "OneDrive - all staff", "inactive", since)
-            ]
+        statuses = {
+            "enabled": ("active", "active", "active"),
+            "partial": ("active", "inactive", None),
+            "degraded": ("active", "activeWithErrors", "updating"),
+            "updating": ("active", "active", "updating"),
+            "restoreLocked": ("active", "active", "active"),
+        }[backup]
+        for (workload, key, name), status in zip(
+            (
+                ("exchange", "exchange", "Mailboxes - all staff"),
+                ("oneDriveForBusiness", "onedrive", "OneDrive - all staff"),
+                ("sharePoint", "sharepoint", "Practice sites"),
+            ),
+            statuses,
+            strict=True,
+        ):
+            if status is not None:
+                backup_policies[workload] = [make_protection_policy(stable_id("backup", key), name, status, since)]
 
     scenario = Scenario(
         name="northwind" + ("" if premium else "-no-p1"),
@@ -624,6 +639,7 @@ def northwind(
         premium=premium,
         intune_licensed=intune_licensed,
         backup_licensed=backup_licensed,
+        backup_controller=backup_controller,
         withheld_permissions=set(withheld_permissions),
         conceal_report_names=conceal_report_names,
     )
@@ -633,6 +649,7 @@ def northwind(
         intune_licensed=intune_licensed,
         backup=backup,
         backup_licensed=backup_licensed,
+        backup_controller=backup_controller,
         withheld=frozenset(withheld_permissions),
         conceal_report_names=conceal_report_names,
     )
@@ -648,6 +665,7 @@ def expected_results(
     intune_licensed: bool,
     backup: BackupState,
     backup_licensed: bool,
+    backup_controller: bool,
     withheld: frozenset[str],
     conceal_report_names: bool,
 ) -> dict[str, Expectation]:
@@ -713,7 +731,8 @@ def expected_results(
             "SOPHIE-GALAXY-S23",  # patch level 130 days old
             "RECEPTION-IPAD",  # noncompliant
         ),
-        "m365.backup.enabled": fails("Exchange", "OneDrive", "SharePoint"),
+        # OneDrive activeWithErrors fails; SharePoint "updating" is not judged (named as not seen)
+        "m365.backup.enabled": fails("OneDrive"),
     }
 
     if not premium:
@@ -731,10 +750,15 @@ def expected_results(
         expected["m365.mfa.admins"] = fails("tom.okafor" + n)
         expected["m365.mfa.legacy_auth_blocked"] = passes()
 
-    if backup == "enabled" and backup_licensed:
+    if not backup_licensed or backup in ("disabled", "restoreLocked"):
+        # disabled (no billing: disableReason invalidBillingProfile), or locked: no restore is possible
+        expected["m365.backup.enabled"] = fails("Exchange", "OneDrive", "SharePoint")
+    elif backup == "enabled":
         expected["m365.backup.enabled"] = passes()
-    elif backup == "partial" and backup_licensed:
-        expected["m365.backup.enabled"] = fails("OneDrive", "SharePoint")
+    elif backup == "partial":
+        expected["m365.backup.enabled"] = fails("OneDrive", "SharePoint")  # inactive; no policy
+    elif backup == "updating":
+        expected["m365.backup.enabled"] = not_assessed()  # the rest passes, SharePoint's changes are pending
 
     if not intune_licensed:
         expected["m365.devices.os_supported"] = not_assessed()
@@ -780,10 +804,13 @@ def expected_results(
         unreadable |= {"m365.devices.os_supported", "m365.devices.patch_current"}
     if "DeviceManagementConfiguration.Read.All" in withheld:
         unreadable.add("m365.devices.patch_current")
-    backup_enabled = backup in ("enabled", "partial") and backup_licensed
-    if "BackupRestore-Control.Read.All" in withheld or (
-        backup_enabled and "BackupRestore-Configuration.Read.All" in withheld
+    policies_listed = backup != "disabled" and backup_licensed
+    if (
+        not backup_controller
+        or "BackupRestore-Control.Read.All" in withheld
+        or (policies_listed and "BackupRestore-Configuration.Read.All" in withheld)
     ):
+        # without the permission, or with it but not as a registered Backup Controller application: 403
         unreadable.add("m365.backup.enabled")
     for check_id in unreadable:
         expected[check_id] = not_assessed()

@@ -190,6 +190,10 @@ class Scenario:
     intune_licensed: bool = True
     #: Microsoft 365 Backup billing set up (without: the service reports disabled / invalidBillingProfile)
     backup_licensed: bool = True
+    #: the scanning app is a registered Microsoft 365 Backup Controller application; without, the Backup APIs
+    #: answer 403 even when the app holds the BackupRestore-* permissions ("These APIs are intended for use by
+    #: registered Backup Controller applications", https://learn.microsoft.com/graph/api/backuprestoreroot-get)
+    backup_controller: bool = True
     #: Graph application permissions the app has NOT been granted
     withheld_permissions: set[str] = field(default_factory=set)
     #: Microsoft 365 usage reports show hashed names instead of UPNs

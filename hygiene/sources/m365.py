@@ -6,9 +6,11 @@ Permissions are the least-privileged *application* permissions from each endpoin
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -132,6 +134,65 @@ def _classify(exc: GraphError, dataset: str) -> Unavailable:
     return Unavailable(kind, f"Graph answered {exc}", (), endpoint)
 
 
+#: the application permissions each Microsoft 365 Backup call accepts (doc pages backuprestoreroot-get and
+#: backuprestoreroot-list-protectionpolicies: least and higher privileged)
+BACKUP_CONTROL = frozenset({"BackupRestore-Control.Read.All", "BackupRestore-Control.ReadWrite.All"})
+BACKUP_CONFIGURATION = frozenset({"BackupRestore-Configuration.Read.All", "BackupRestore-Configuration.ReadWrite.All"})
+BACKUP_CONTROLLER_DOC = "https://learn.microsoft.com/graph/api/backuprestoreroot-get"
+
+
+def token_roles(token: str) -> frozenset[str] | None:
+    """The application permissions (``roles`` claim) of an app-only access token, or None when the token is not
+    a readable JWT. Only read to explain a 403, never trusted for access: Graph decides."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, UnicodeError):
+        return None
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    if not isinstance(roles, list):
+        return frozenset() if isinstance(claims, dict) else None
+    return frozenset(str(r) for r in roles)
+
+
+def _backup_forbidden(exc: GraphError, roles: frozenset[str] | None) -> Unavailable:
+    """A 403 from the Microsoft 365 Backup APIs has two causes that the error body does not tell apart: the app
+    lacks the permission, or it holds it but is not a registered Backup Controller application ("These APIs are
+    intended for use by registered Backup Controller applications", backuprestoreroot-get). The token's roles
+    tell which."""
+    endpoint = exc.url.split("?", 1)[0]
+    needed = BACKUP_CONTROL if endpoint.rstrip("/").endswith("/solutions/backupRestore") else BACKUP_CONFIGURATION
+    permission = min(needed)  # the least privileged one: the Read permission sorts first
+    controller = (
+        "the Microsoft 365 Backup APIs answer only applications registered as the tenant's Backup Controller "
+        f"(with a Microsoft 365 Backup billing policy; {BACKUP_CONTROLLER_DOC}), which a read-only scanner is not"
+    )
+    if roles is not None and roles & needed:
+        return Unavailable(
+            ReasonKind.API_GAP,
+            f"Graph refused {endpoint} ({exc.code}) although the app holds {', '.join(sorted(roles & needed))}: "
+            f"{controller}; record the organisation's backup as an attestation instead",
+            (),
+            endpoint,
+        )
+    if roles is not None:
+        return Unavailable(
+            ReasonKind.PERMISSION,
+            f"the app lacks permission ({exc.code}); grant {permission}",
+            (permission,),
+            endpoint,
+        )
+    return Unavailable(
+        ReasonKind.PERMISSION,
+        f"Graph refused {endpoint} ({exc.code}): grant {permission} if the app lacks it; if it holds it, {controller}",
+        (permission,),
+        endpoint,
+    )
+
+
 class AuthError(Exception):
     pass
 
@@ -173,6 +234,8 @@ class _Collector:
     states: dict[str, DatasetState]
     #: set once the users are read (or could not be): what the registration fallback waits for
     users_read: threading.Event | None = None
+    #: the application permissions in the access token (None: the token is not a readable JWT)
+    granted_roles: frozenset[str] | None = None
 
     def run(self, dataset: str, fn: Callable[[], DatasetState | None]) -> None:
         try:
@@ -481,11 +544,22 @@ class _Collector:
 
     def backup(self) -> DatasetState:
         """https://learn.microsoft.com/graph/api/backuprestoreroot-get and the protection-policy lists."""
+        try:
+            return self._backup()
+        except GraphError as exc:
+            if exc.status != 403:
+                raise
+            raise _backup_forbidden(exc, self.granted_roles) from None
+
+    def _backup(self) -> DatasetState:
         root = self.graph.get("/v1.0/solutions/backupRestore")
-        # backupRestoreRoot.serviceStatus.status: disabled / enabled / protectionChangeLocked / restoreLocked
-        # (https://learn.microsoft.com/graph/api/resources/servicestatus); tolerate a flat "status" too
-        service = root.get("serviceStatus") if isinstance(root.get("serviceStatus"), dict) else root
-        backup = M365Backup(service_status=str(service.get("status") or "unknown"))
+        # backupRestoreRoot.serviceStatus (serviceStatus): status is a backupServiceStatus, disableReason a
+        # disableReason (https://learn.microsoft.com/graph/api/resources/servicestatus); absent: unknown, never good
+        service = root.get("serviceStatus") if isinstance(root.get("serviceStatus"), dict) else {}
+        backup = M365Backup(
+            service_status=str(service.get("status") or "unknown"),
+            disable_reason=str(service["disableReason"]) if service.get("disableReason") else None,
+        )
         if backup.service_status != "disabled":
             for workload, path in (
                 ("exchange", "exchangeProtectionPolicies"),
@@ -617,7 +691,12 @@ class M365Source(Source):
         return token
 
     @staticmethod
-    def _collect(clients: list[GraphClient], data: M365Data, states: dict[str, DatasetState]) -> None:
+    def _collect(
+        clients: list[GraphClient],
+        data: M365Data,
+        states: dict[str, DatasetState],
+        roles: frozenset[str] | None = None,
+    ) -> None:
         """The datasets in four concurrent lanes, each with its own client (connection pool, counters), so that a
         large tenant waits for the longest chain of pages rather than for every page in turn:
 
@@ -628,7 +707,7 @@ class M365Source(Source):
 
         then per-user MFA, which needs the users, the roles and the policies.
         """
-        identity, registration, policy, rest = (_Collector(c, data, states) for c in clients)
+        identity, registration, policy, rest = (_Collector(c, data, states, granted_roles=roles) for c in clients)
         users_read = threading.Event()
 
         def users_lane() -> None:
@@ -691,7 +770,7 @@ class M365Source(Source):
         clients = [graph]
         try:
             token = self._token_provider(session)
-            token()  # fail fast on bad credentials, before any dataset is attempted
+            roles = token_roles(token())  # fail fast on bad credentials, before any dataset is attempted
             graph._token = token
         except (AuthError, ValueError, OSError) as exc:
             message = f"authentication failed: {exc}"
@@ -707,7 +786,7 @@ class M365Source(Source):
             ca = str(self.config.ca_bundle) if self.config.ca_bundle else None
             clients += [GraphClient(self.config.graph_url, token, make_session(ca), raw, **kwargs) for _ in range(3)]
             with gc_paused():  # builds ~3 objects per user and device: the cyclic collector only slows it down
-                self._collect(clients, data, states)
+                self._collect(clients, data, states, roles)
         errors.extend(
             f"{name}: {s.reason}"
             for name, s in states.items()
