@@ -90,6 +90,12 @@ class M365User:
     last_non_interactive_sign_in: datetime | None = None
     #: no-P1 fallback: the latest "Last Activity Date" across workloads of the Office 365 active-user report
     last_activity_date: datetime | None = None
+    #: what tells an external (B2B) account from an internal one: externalUserState (PendingAcceptance / Accepted,
+    #: null for internal accounts), creationType ("Invitation" for invited accounts) and the signInType of each of
+    #: its identities ("federated" for an identity another organisation or provider issues); None: not read
+    external_user_state: str | None = None
+    creation_type: str | None = None
+    identity_sign_in_types: list[str] | None = None
 
 
 @pydantic_dataclass(config=_RECORD, slots=True, kw_only=True)
@@ -103,6 +109,18 @@ class M365Registration:
     is_admin: bool = False
 
 
+class CAGuestsOrExternalUsers(Model):
+    """conditionalAccessGuestsOrExternalUsers: which guest or external user types, from which tenants."""
+
+    #: conditionalAccessGuestOrExternalUserTypes flags (a comma-separated string on the wire), e.g. internalGuest,
+    #: b2bCollaborationGuest, b2bCollaborationMember, b2bDirectConnectUser, otherExternalUser, serviceProvider
+    user_types: list[str] = Field(default_factory=list)
+    #: externalTenants.membershipKind: all / enumerated / unknownFutureValue; None when externalTenants is null
+    tenants_kind: str | None = None
+    #: externalTenants.members (conditionalAccessEnumeratedExternalTenants): tenant ids
+    tenant_ids: list[str] = Field(default_factory=list)
+
+
 class CAUsers(Model):
     include_users: list[str] = Field(default_factory=list)
     exclude_users: list[str] = Field(default_factory=list)
@@ -110,6 +128,8 @@ class CAUsers(Model):
     exclude_groups: list[str] = Field(default_factory=list)
     include_roles: list[str] = Field(default_factory=list)
     exclude_roles: list[str] = Field(default_factory=list)
+    include_guests_or_external_users: CAGuestsOrExternalUsers | None = None
+    exclude_guests_or_external_users: CAGuestsOrExternalUsers | None = None
 
 
 class CAPolicy(Model):
@@ -119,6 +139,8 @@ class CAPolicy(Model):
     users: CAUsers = Field(default_factory=CAUsers)
     include_applications: list[str] = Field(default_factory=list)
     exclude_applications: list[str] = Field(default_factory=list)
+    #: applications.applicationFilter.mode (include / exclude) when the policy filters apps by attributes
+    application_filter_mode: str | None = None
     client_app_types: list[str] = Field(default_factory=list)
     grant_operator: str | None = None  # AND / OR
     built_in_controls: list[str] = Field(default_factory=list)

@@ -40,7 +40,15 @@ def user(
     created: float = 400,
     signin: float | None = 1,
     skus: tuple[str, ...] = (),
+    external: bool | None = None,
 ) -> dict[str, Any]:
+    """A user as GET /users?$select=... returns it. ``external`` (default: the same as ``guest``): invited from
+    another organisation (creationType "Invitation", externalUserState "Accepted", a federated identity)."""
+    external = guest if external is None else external
+    local = {"signInType": "userPrincipalName", "issuer": "contoso.test", "issuerAssignedId": f"{uid}@contoso.test"}
+    identities = [local]
+    if external:
+        identities = [{"signInType": "federated", "issuer": "fabrikam.test", "issuerAssignedId": None}]
     return {
         "id": uid,
         "userPrincipalName": f"{uid}@contoso.test",
@@ -49,6 +57,9 @@ def user(
         "userType": "Guest" if guest else "Member",
         "createdDateTime": iso(created),
         "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in skus],
+        "externalUserState": "Accepted" if external else None,
+        "creationType": "Invitation" if external else None,
+        "identities": identities,
         "signInActivity": {
             "lastSuccessfulSignInDateTime": iso(signin),
             "lastSignInDateTime": iso(signin),

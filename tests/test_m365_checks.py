@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from graphfake import GLOBAL_ADMIN, USER_ADMIN, Tenant, iso, mfa_policy, registration, user
@@ -301,6 +301,106 @@ class TestDevices:
         for check_id in ("m365.devices.os_supported", "m365.devices.patch_current"):
             assert results[check_id].status is Status.NOT_ASSESSED
             assert results[check_id].reason_kind == "licence"
+
+
+def _guests(types: str, *, tenants: dict[str, Any] | None = None) -> dict[str, Any]:
+    """conditionalAccessGuestsOrExternalUsers as Graph sends it: the flags as one comma-separated string."""
+    return {
+        "guestOrExternalUserTypes": types,
+        "externalTenants": tenants
+        or {"@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants", "membershipKind": "all"},
+    }
+
+
+class TestGuestsAndExternalUsers:
+    """conditions.users.include/excludeGuestsOrExternalUsers: a B2B guest admin is not covered by a policy for All
+    users that excludes B2B collaboration guests."""
+
+    @staticmethod
+    def guest_admin(tenant: Tenant, **kwargs: Any) -> None:
+        tenant.users.append(user("gina", guest=True, **kwargs))
+        tenant.registrations.append(registration("gina"))
+        tenant.role_assignments.append(("gina", GLOBAL_ADMIN, "user"))
+
+    def test_excluded_b2b_guest_admin_is_not_covered(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests(
+            "internalGuest,b2bCollaborationGuest"
+        )
+        result = scan(tenant)["m365.mfa.admins"]
+        assert failing(result) == {"gina@contoso.test"}
+        assert "excludes guest or external user types" in result.findings[0].detail
+        assert "b2bCollaborationGuest" in result.findings[0].detail
+
+    def test_exclusion_of_another_type_still_covers(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("serviceProvider")
+        assert scan(tenant)["m365.mfa.admins"].status is Status.PASS
+
+    def test_a_guest_that_cannot_be_told_apart_is_not_covered(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        for field in ("externalUserState", "creationType", "identities"):
+            tenant.users[-1].pop(field)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("internalGuest")
+        result = scan(tenant)["m365.mfa.admins"]
+        assert failing(result) == {"gina@contoso.test"}
+        assert "possibly" in result.findings[0].detail
+
+    def test_internal_guest_is_not_reached_by_a_b2b_exclusion(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant, external=False)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("b2bCollaborationGuest")
+        assert scan(tenant)["m365.mfa.admins"].status is Status.PASS
+
+    def test_unknown_type_in_an_exclusion_is_not_covered(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("unknownFutureValue")
+        assert failing(scan(tenant)["m365.mfa.admins"]) == {"gina@contoso.test"}
+
+    def test_b2b_member_is_excluded_like_a_guest(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.users[3] = user("dave", external=True)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("b2bCollaborationMember")
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert failing(result) == {"dave@contoso.test"}
+        assert "b2bCollaborationMember" in result.findings[0].detail
+
+    def test_legacy_guests_value_excludes_b2b_members_too(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.users[3] = user("dave", external=True)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeUsers"] = ["GuestsOrExternalUsers"]
+        assert failing(scan(tenant)["m365.mfa.enforced"]) == {"dave@contoso.test"}
+
+    def test_included_guest_types_cover_only_a_positive_match(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        guests_policy = mfa_policy("guests-mfa", include_users=[])
+        guests_policy["conditions"]["users"]["includeGuestsOrExternalUsers"] = _guests("b2bCollaborationGuest")
+        tenant.ca_policies[0]["conditions"]["users"]["excludeUsers"] = ["gina"]
+        tenant.ca_policies.append(guests_policy)
+        assert scan(tenant)["m365.mfa.admins"].status is Status.PASS
+        # enumerated tenants: the guest's home tenant is not visible in Graph, so it is not a positive match
+        guests_policy["conditions"]["users"]["includeGuestsOrExternalUsers"] = _guests(
+            "b2bCollaborationGuest",
+            tenants={
+                "@odata.type": "#microsoft.graph.conditionalAccessEnumeratedExternalTenants",
+                "membershipKind": "enumerated",
+                "members": ["99999999-0000-0000-0000-000000000000"],
+            },
+        )
+        assert failing(scan(tenant)["m365.mfa.admins"]) == {"gina@contoso.test"}
+
+
+class TestApplicationFilter:
+    """conditions.applications.applicationFilter: the policy reaches only the apps a filter selects."""
+
+    FILTER: ClassVar[dict[str, str]] = {"mode": "exclude", "rule": 'CustomSecurityAttribute.Apps_Tier -eq "Low"'}
+
+    def test_mfa_policy_with_an_application_filter_does_not_count(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies[0]["conditions"]["applications"]["applicationFilter"] = self.FILTER
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert result.failing == 4
+        assert "require-mfa: only the apps an application filter selects (exclude mode)" in result.findings[0].detail
+
+    def test_legacy_block_with_an_application_filter_does_not_count(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies[1]["conditions"]["applications"]["applicationFilter"] = self.FILTER
+        assert scan(tenant)["m365.mfa.legacy_auth_blocked"].status is Status.FAIL
 
 
 class TestBackup:

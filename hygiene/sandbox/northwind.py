@@ -12,8 +12,10 @@ The tenant
 ----------
 MFA (no security defaults; Conditional Access):
 - CA001 "Require MFA for all users" (enabled, OR with only ``mfa``: counts) excludes the break-glass account,
-  the bookkeeper Karen Holt (directly) and the group "CA Exclusion - Shared Devices" (reception kiosks 1 and
-  2, trainee nurse Sam Taylor, and the nested group "Locum Dentists").
+  the bookkeeper Karen Holt (directly), the group "CA Exclusion - Shared Devices" (reception kiosks 1 and
+  2, trainee nurse Sam Taylor, and the nested group "Locum Dentists") and B2B collaboration guests
+  (``excludeGuestsOrExternalUsers``: "b2bCollaborationGuest", all external tenants), so it does not cover the
+  MSP's guest engineer Ravi Kumar, who holds Global Reader (no other policy covers him).
 - CA002 "Require phishing-resistant MFA for admins": admin roles, authentication strength with an EMPTY
   ``builtInControls`` (counts), excludes the break-glass account.
 - CA003 clinical staff: ``mfa`` OR ``compliantDevice`` (does not count), browser + mobile/desktop clients.
@@ -22,6 +24,8 @@ MFA (no security defaults; Conditional Access):
 - CA006 MFA for the finance group, but only for one app (Xero): does not count.
 - CA007 locums: MFA authentication strength, operator AND, empty builtInControls, clientAppTypes [] (counts).
 - CA008 a disabled country block.
+- CA009 MFA for all users, but only for the apps an application filter selects (``applicationFilter`` mode
+  include on a custom security attribute): does not count, named in the findings.
 - Per-user MFA: kiosk 2 "enforced" (counts), kiosk 1 "enabled" (does not), Jack White "enforced" (already covered).
 Registration: Dr Tom Okafor (a Global Administrator) has nothing registered; Sam Taylor registered SMS,
 which the methods policy disallows (isMfaRegistered true, isMfaCapable false); Chloe Evans only an email
@@ -30,7 +34,7 @@ days ago and is not in the (periodically refreshed) report yet.
 Roles: five enabled Global Administrators (Priya Shah, Tom Okafor, Helen Price, BrightByte IT Support — both
 directly and through the role-assignable group "IT Admins" — and the break-glass account) plus the disabled
 Gary Oldfield (directly and through the group); Helen Price is also User Administrator, Harry Walker
-Helpdesk Administrator; a service principal holds Global Reader.
+Helpdesk Administrator; a service principal and the B2B guest Ravi Kumar hold Global Reader.
 Accounts: Mark Jones left 150 days ago; Julia Wood's last successful sign-in was 120 days ago (failed attempts
 6 days ago); the scan-to-email account signs in non-interactively only, last 200 days ago; the agency temp
 never signed in (created 60 days ago); Oliver Bennett never signed in but is 2 days old (grace); Ben Carter
@@ -205,6 +209,8 @@ PEOPLE: tuple[_Person, ...] = (
             guest_mail="auditor@cqc-audit.example"),
     _Person("guest.former.locum", "Former Locum", None, 800, success=400, interactive=400, activity=None,
             guest_mail="locum.smith@outlook.example", enabled=False),
+    _Person("guest.ravi.kumar", "Ravi Kumar (BrightByte NOC)", None, 250, **_recent(1), methods=PUSH, activity=1,
+            guest_mail="ravi.kumar@brightbyte.example"),
 )  # fmt: skip
 
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -251,8 +257,18 @@ ROLE_ASSIGNMENTS: tuple[tuple[str, str], ...] = (
     ("gary.oldfield", "Global Administrator"),
     ("harry.walker", "Helpdesk Administrator"),
     ("sp:BrightByte RMM", "Global Reader"),
+    ("guest.ravi.kumar", "Global Reader"),
 )
-ADMIN_KEYS = {"priya.shah", "tom.okafor", "helen.price", "it.support", "breakglass", "gary.oldfield", "harry.walker"}
+ADMIN_KEYS = {
+    "priya.shah",
+    "tom.okafor",
+    "helen.price",
+    "it.support",
+    "breakglass",
+    "gary.oldfield",
+    "harry.walker",
+    "guest.ravi.kumar",
+}
 
 PER_USER_MFA = {"reception.kiosk1": "enabled", "reception.kiosk2": "enforced", "jack.white": "enforced"}
 
@@ -410,6 +426,11 @@ def northwind(
             last_non_interactive=(
                 days_ago(now, person.non_interactive, 1) if person.non_interactive is not None else None
             ),
+            invited_from=person.guest_mail.rsplit("@", 1)[-1] if person.guest_mail else None,
+            # an invitation is redeemed at the first sign-in
+            invitation_accepted=any(
+                t is not None for t in (person.success, person.interactive, person.non_interactive)
+            ),
         )
         users.append(user)
         if person.in_report:
@@ -474,6 +495,7 @@ def northwind(
             include_users=("All",),
             exclude_users=(ids["breakglass"], ids["karen.holt"]),
             exclude_groups=(group_ids["exclusions"],),
+            exclude_guest_types=("b2bCollaborationGuest",),
             built_in_controls=("mfa",),
         ),
         make_ca_policy(
@@ -535,6 +557,15 @@ def northwind(
             include_users=("All",),
             exclude_users=(ids["breakglass"],),
             built_in_controls=("block",),
+        ),
+        make_ca_policy(
+            policy_id=stable_id("ca", "009"),
+            name="CA009: Require MFA for clinical apps",
+            created=days_ago(now, 60),
+            include_users=("All",),
+            exclude_users=(ids["breakglass"],),
+            application_filter={"mode": "include", "rule": 'CustomSecurityAttribute.NorthwindApps_Tier -eq "Clinical"'},
+            built_in_controls=("mfa",),
         ),
     ]
 
@@ -621,7 +652,7 @@ def northwind(
         initial_domain=INITIAL_DOMAIN,
         organization_name="Northwind Dental Ltd",
         client_id=CLIENT_ID,
-        description="Northwind Dental Ltd: a 34-staff dental practice with 6 guest accounts.",
+        description="Northwind Dental Ltd: a 34-staff dental practice with 7 guest accounts.",
         users=users,
         registrations=registrations,
         security_defaults_enabled=not premium,
@@ -673,6 +704,7 @@ def expected_results(
     n = f"@{DOMAIN}"
     ext = f"#EXT#@{INITIAL_DOMAIN}"
     breakglass = f"breakglass@{INITIAL_DOMAIN}"
+    ravi = "ravi.kumar_brightbyte.example" + ext
     expected: dict[str, Expectation] = {
         # enabled members with isMfaCapable false or no registration row
         "m365.mfa.registered": fails(
@@ -690,9 +722,10 @@ def expected_results(
             "sam.taylor" + n,  # excluded group; only CA003 (mfa OR compliantDevice) and report-only CA004
             "reception.kiosk1" + n,  # excluded group; per-user MFA only "enabled"
             "karen.holt" + n,  # excluded directly; CA006 covers one app only
-        ),
-        # enabled role holders lacking registration or enforcement
-        "m365.mfa.admins": fails("tom.okafor" + n, breakglass),
+        ),  # CA009 (All users, application filter) covers each of them but does not count
+        # enabled role holders lacking registration or enforcement; the B2B guest Global Reader is excluded
+        # from CA001 as a b2bCollaborationGuest
+        "m365.mfa.admins": fails("tom.okafor" + n, breakglass, ravi),
         # CA005 is report-only and there are no security defaults
         "m365.mfa.legacy_auth_blocked": fails("tenant"),
         "m365.accounts.inactive": fails(
@@ -747,7 +780,8 @@ def expected_results(
             "scanner" + n,
         )
         expected["m365.mfa.enforced"] = passes()
-        expected["m365.mfa.admins"] = fails("tom.okafor" + n)
+        # the per-user registration fallback reads members only: the guest admin's registration is not seen
+        expected["m365.mfa.admins"] = fails("tom.okafor" + n, ravi)
         expected["m365.mfa.legacy_auth_blocked"] = passes()
 
     if not backup_licensed or backup in ("disabled", "restoreLocked"):

@@ -284,8 +284,15 @@ def make_user(
     last_success: datetime | None = None,
     last_interactive: datetime | None = None,
     last_non_interactive: datetime | None = None,
+    invited_from: str | None = None,
+    invitation_accepted: bool = True,
 ) -> JsonDict:
-    """A ``microsoft.graph.user`` with the properties hygiene reads (and a few a real tenant has)."""
+    """A ``microsoft.graph.user`` with the properties hygiene reads (and a few a real tenant has).
+
+    ``invited_from``: the B2B account's home domain. Invited accounts have ``creationType`` "Invitation", an
+    ``externalUserState`` (PendingAcceptance until redeemed, then Accepted) and a ``federated`` identity whose
+    issuer is that domain (https://learn.microsoft.com/graph/api/resources/objectidentity); others have null
+    for both and one ``userPrincipalName`` identity issued by the tenant's domain."""
     given, _, surname = display_name.partition(" ")
     activity: JsonDict | None
     if last_success is None and last_interactive is None and last_non_interactive is None:
@@ -325,6 +332,14 @@ def make_user(
         "userType": user_type,
         "createdDateTime": graph_time(created),
         "assignedLicenses": [{"disabledPlans": [], "skuId": sku} for sku in sku_ids],
+        "creationType": "Invitation" if invited_from else None,
+        "externalUserState": (None if not invited_from else "Accepted" if invitation_accepted else "PendingAcceptance"),
+        "externalUserStateChangeDateTime": graph_time(created + timedelta(days=1)) if invited_from else None,
+        "identities": (
+            [{"signInType": "federated", "issuer": invited_from, "issuerAssignedId": None}]
+            if invited_from
+            else [{"signInType": "userPrincipalName", "issuer": upn.rsplit("@", 1)[-1], "issuerAssignedId": upn}]
+        ),
         "signInActivity": activity,
     }
 
@@ -446,8 +461,15 @@ def make_ca_policy(
     operator: str = "OR",
     built_in_controls: tuple[str, ...] = (),
     authentication_strength: JsonDict | None = None,
+    include_guest_types: tuple[str, ...] = (),
+    exclude_guest_types: tuple[str, ...] = (),
+    application_filter: JsonDict | None = None,
 ) -> JsonDict:
-    """A ``conditionalAccessPolicy`` as GET /identity/conditionalAccess/policies returns it."""
+    """A ``conditionalAccessPolicy`` as GET /identity/conditionalAccess/policies returns it.
+
+    ``include_guest_types`` / ``exclude_guest_types``: conditionalAccessGuestOrExternalUserTypes members, sent as
+    one comma-separated string, for all external tenants; ``application_filter``: a conditionalAccessFilter
+    ({"mode": "include" | "exclude", "rule": ...})."""
     return {
         "id": policy_id,
         "templateId": None,
@@ -472,7 +494,7 @@ def make_ca_policy(
                 "excludeApplications": list(exclude_applications),
                 "includeUserActions": [],
                 "includeAuthenticationContextClassReferences": [],
-                "applicationFilter": None,
+                "applicationFilter": application_filter,
             },
             "users": {
                 "includeUsers": list(include_users),
@@ -481,8 +503,8 @@ def make_ca_policy(
                 "excludeGroups": list(exclude_groups),
                 "includeRoles": list(include_roles),
                 "excludeRoles": list(exclude_roles),
-                "includeGuestsOrExternalUsers": None,
-                "excludeGuestsOrExternalUsers": None,
+                "includeGuestsOrExternalUsers": guests_or_external_users(include_guest_types),
+                "excludeGuestsOrExternalUsers": guests_or_external_users(exclude_guest_types),
             },
         },
         "grantControls": {
@@ -491,6 +513,20 @@ def make_ca_policy(
             "customAuthenticationFactors": [],
             "termsOfUse": [],
             "authenticationStrength": authentication_strength,
+        },
+    }
+
+
+def guests_or_external_users(types: tuple[str, ...]) -> JsonDict | None:
+    """A ``conditionalAccessGuestsOrExternalUsers`` for every external tenant, or None (what Graph sends when the
+    condition is not set)."""
+    if not types:
+        return None
+    return {
+        "guestOrExternalUserTypes": ",".join(types),
+        "externalTenants": {
+            "@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants",
+            "membershipKind": "all",
         },
     }
 

@@ -28,6 +28,7 @@ from hygiene.checklib.m365 import users_without_policy_enforcement
 from hygiene.config import M365Config
 from hygiene.logsetup import register_secret
 from hygiene.model import (
+    CAGuestsOrExternalUsers,
     CAPolicy,
     CAUsers,
     DatasetState,
@@ -50,7 +51,10 @@ from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailabl
 log = structlog.get_logger(__name__)
 
 NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
-USER_FIELDS = "id,userPrincipalName,displayName,accountEnabled,userType,createdDateTime,assignedLicenses"
+USER_FIELDS = (
+    "id,userPrincipalName,displayName,accountEnabled,userType,createdDateTime,assignedLicenses,"
+    "externalUserState,creationType,identities"
+)
 DEVICE_FIELDS = (
     "id,deviceName,operatingSystem,osVersion,complianceState,lastSyncDateTime,enrolledDateTime,"
     "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType"
@@ -290,6 +294,13 @@ class _Collector:
             last_successful_sign_in=_ts(activity.get("lastSuccessfulSignInDateTime")),
             last_interactive_sign_in=_ts(activity.get("lastSignInDateTime")),
             last_non_interactive_sign_in=_ts(activity.get("lastNonInteractiveSignInDateTime")),
+            external_user_state=str(raw["externalUserState"]) if raw.get("externalUserState") else None,
+            creation_type=str(raw["creationType"]) if raw.get("creationType") else None,
+            identity_sign_in_types=(
+                [str(i.get("signInType") or "") for i in raw["identities"] if isinstance(i, dict)]
+                if isinstance(raw.get("identities"), list)
+                else None
+            ),
         )
 
     def _activity_report(self, users: list[M365User], primary: Unavailable) -> DatasetState:
@@ -589,6 +600,7 @@ def _ca_policy(raw: dict[str, Any]) -> CAPolicy:
     def ids(key: str) -> list[str]:
         return [str(v) for v in users.get(key) or []]
 
+    app_filter = apps.get("applicationFilter")
     return CAPolicy(
         id=str(raw["id"]),
         name=str(raw.get("displayName") or raw["id"]),
@@ -600,9 +612,13 @@ def _ca_policy(raw: dict[str, Any]) -> CAPolicy:
             exclude_groups=ids("excludeGroups"),
             include_roles=ids("includeRoles"),
             exclude_roles=ids("excludeRoles"),
+            include_guests_or_external_users=_guests_or_external(users.get("includeGuestsOrExternalUsers")),
+            exclude_guests_or_external_users=_guests_or_external(users.get("excludeGuestsOrExternalUsers")),
         ),
         include_applications=[str(a) for a in apps.get("includeApplications") or []],
         exclude_applications=[str(a) for a in apps.get("excludeApplications") or []],
+        # a filter object without a mode still filters: never read as "no filter"
+        application_filter_mode=str(app_filter.get("mode") or "unknown") if isinstance(app_filter, dict) else None,
         client_app_types=[str(c) for c in conditions.get("clientAppTypes") or []],
         grant_operator=grant.get("operator"),
         built_in_controls=[str(c) for c in grant.get("builtInControls") or []],
@@ -610,6 +626,29 @@ def _ca_policy(raw: dict[str, Any]) -> CAPolicy:
         auth_strength_name=strength.get("displayName"),
         narrowing_conditions=_narrowing_conditions(conditions),
     )
+
+
+def _guests_or_external(raw: Any) -> CAGuestsOrExternalUsers | None:
+    """conditionalAccessGuestsOrExternalUsers (https://learn.microsoft.com/graph/api/resources/
+    conditionalaccessguestsorexternalusers): ``guestOrExternalUserTypes`` is a flags enum, sent as one
+    comma-separated string ("internalGuest,b2bCollaborationGuest"); ``externalTenants`` is
+    conditionalAccessAllExternalTenants or conditionalAccessEnumeratedExternalTenants."""
+    if not isinstance(raw, dict):
+        return None
+    flags = raw.get("guestOrExternalUserTypes")
+    if isinstance(flags, list):  # tolerate a JSON array, though Graph sends a string
+        flags = ",".join(str(f) for f in flags)
+    types = [t.strip() for t in str(flags or "").split(",") if t.strip()]
+    tenants = raw.get("externalTenants")
+    kind: str | None = None
+    members: list[str] = []
+    if isinstance(tenants, dict):
+        odata = str(tenants.get("@odata.type") or "")
+        kind = str(tenants.get("membershipKind") or "")
+        if not kind:
+            kind = "all" if odata.endswith("AllExternalTenants") else "enumerated" if odata else "unknown"
+        members = [str(m) for m in tenants.get("members") or []]
+    return CAGuestsOrExternalUsers(user_types=types, tenants_kind=kind, tenant_ids=members)
 
 
 def _narrowing_conditions(conditions: dict[str, Any]) -> list[str]:
