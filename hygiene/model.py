@@ -180,6 +180,28 @@ class M365Device:
     user_principal_name: str | None = None
     model: str | None = None
     owner_type: str | None = None
+    #: the primary user's object id (userId; None for a userless device) and the Entra ID device id
+    #: (azureADDeviceId, the ``deviceId`` of the directory's device object): what assignment groups contain
+    user_id: str | None = None
+    azure_ad_device_id: str | None = None
+
+
+class M365PolicyAssignment(Model):
+    """One deviceCompliancePolicyAssignment's target (deviceAndAppManagementAssignmentTarget subtypes)."""
+
+    #: allDevices / allLicensedUsers / group / exclusionGroup / other (configurationManagerCollection, unknown)
+    target: str
+    group_id: str | None = None
+    odata_type: str = ""
+
+
+class M365AssignmentGroup(Model):
+    """The transitive members of a group a compliance policy is assigned to (or excluded from)."""
+
+    users: list[str] = Field(default_factory=list)
+    #: Entra ID ``deviceId`` of each device member; None when device members came back without it (the app may
+    #: not read devices: Graph then returns only their id and type)
+    devices: list[str] | None = Field(default_factory=list)
 
 
 class M365CompliancePolicy(Model):
@@ -187,6 +209,8 @@ class M365CompliancePolicy(Model):
     name: str
     platform: str  # windows / android / ios / macos / other (from @odata.type)
     os_minimum_version: str | None = None
+    #: None when the assignments could not be read: the policy is then taken to apply to every device
+    assignments: list[M365PolicyAssignment] | None = None
 
 
 class M365BackupPolicy(Model):
@@ -219,6 +243,8 @@ class M365Data(Model):
     skus: list[M365Sku] = Field(default_factory=list)
     devices: list[M365Device] = Field(default_factory=list)
     compliance_policies: list[M365CompliancePolicy] = Field(default_factory=list)
+    #: group id -> members, for the groups compliance policies are assigned to; absent: could not be read
+    assignment_groups: dict[str, M365AssignmentGroup] = Field(default_factory=dict)
     backup: M365Backup | None = None
 
 

@@ -133,6 +133,13 @@ class Tenant:
     skus: list[dict[str, Any]] = field(default_factory=list)
     devices: list[dict[str, Any]] = field(default_factory=list)
     compliance_policies: list[dict[str, Any]] = field(default_factory=list)
+    #: compliance policy id -> its deviceCompliancePolicyAssignment objects; a policy not listed is assigned to
+    #: all devices. Served with ``$expand=assignments`` and at ``/{id}/assignments``.
+    compliance_assignments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: False: the list ignores ``$expand`` (no ``assignments`` property), so the client must ask per policy
+    expand_assignments: bool = True
+    #: group id -> Entra deviceId of each device member (None: returned with limited information, no deviceId)
+    group_devices: dict[str, list[str | None]] = field(default_factory=dict)
     backup_status: str = "disabled"
     backup_disable_reason: str = "none"
     backup_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -190,6 +197,10 @@ class Tenant:
                 return self._error(status, code, message)
         return None
 
+    def assignments_of(self, policy_id: str) -> list[dict[str, Any]]:
+        default = [{"id": f"{policy_id}_all", "target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"}}]
+        return self.compliance_assignments.get(policy_id, default)
+
     @property
     def access_token(self) -> str:
         if self.roles is None:
@@ -229,6 +240,10 @@ class Tenant:
         match = re.fullmatch(r"/v1.0/groups/([^/]+)/transitiveMembers", path)
         if match:
             members = [{"@odata.type": "#microsoft.graph.user", "id": m} for m in self.groups.get(match.group(1), [])]
+            members += [
+                {"@odata.type": "#microsoft.graph.device", "id": f"device-object-{i}", "deviceId": device_id}
+                for i, device_id in enumerate(self.group_devices.get(match.group(1), []))
+            ]
             return self._page(request, members)
         if path == "/v1.0/roleManagement/directory/roleDefinitions":
             defs = [
@@ -253,7 +268,14 @@ class Tenant:
         if path == "/v1.0/deviceManagement/managedDevices":
             return self._page(request, self.devices)
         if path == "/v1.0/deviceManagement/deviceCompliancePolicies":
+            if self.expand_assignments and "assignments" in query.get("$expand", [""])[0]:
+                return self._page(
+                    request, [{**p, "assignments": self.assignments_of(p["id"])} for p in self.compliance_policies]
+                )
             return self._page(request, self.compliance_policies)
+        match = re.fullmatch(r"/v1.0/deviceManagement/deviceCompliancePolicies/([^/]+)/assignments", path)
+        if match:
+            return self._page(request, self.assignments_of(match.group(1)))
         if path == "/v1.0/solutions/backupRestore":
             status = {"status": self.backup_status, "disableReason": self.backup_disable_reason}
             return 200, {}, json.dumps({"id": "x", "serviceStatus": status})

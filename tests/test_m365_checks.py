@@ -303,6 +303,112 @@ class TestDevices:
             assert results[check_id].reason_kind == "licence"
 
 
+def _target(kind: str, group: str | None = None) -> dict[str, Any]:
+    target: dict[str, Any] = {"@odata.type": f"#microsoft.graph.{kind}AssignmentTarget"}
+    if group is not None:
+        target["groupId"] = group
+    return {"id": f"{kind}-{group}", "target": target}
+
+
+class TestComplianceAssignments:
+    """A compliance policy's minimum OS applies only to the devices it is assigned to."""
+
+    @staticmethod
+    def pc(name: str, user_id: str | None, version: str = "10.0.26200.7000", aad: str | None = None) -> dict[str, Any]:
+        return {
+            "id": name,
+            "deviceName": name,
+            "operatingSystem": "Windows",
+            "osVersion": version,
+            "complianceState": "compliant",
+            "lastSyncDateTime": iso(1),
+            "userId": user_id,
+            "azureADDeviceId": aad or f"aad-{name}",
+        }
+
+    @staticmethod
+    def pilot(tenant: Tenant, *assignments: dict[str, Any]) -> None:
+        tenant.compliance_policies.append(
+            {
+                "@odata.type": "#microsoft.graph.windows10CompliancePolicy",
+                "id": "cp-pilot",
+                "displayName": "Windows pilot",
+                "osMinimumVersion": "10.0.26200.7309",
+            }
+        )
+        tenant.compliance_assignments["cp-pilot"] = list(assignments)
+        tenant.devices = [
+            TestComplianceAssignments.pc("ALICE-PC", "alice"),
+            TestComplianceAssignments.pc("BOB-PC", "bob"),
+            TestComplianceAssignments.pc("KIOSK", None),
+        ]
+
+    def patch(self, tenant: Tenant, scan: Scan) -> CheckResult:
+        return scan(tenant)["m365.devices.patch_current"]
+
+    def test_pilot_policy_applies_to_its_group_only(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.groups["pilot"] = ["alice"]
+        self.pilot(tenant, _target("group", "pilot"))
+        result = self.patch(tenant, scan)
+        assert failing(result) == {"ALICE-PC"}
+        assert "below minimum 10.0.26200.7309 (compliance policy 'Windows pilot')" in result.findings[0].detail
+        assert any("$expand=assignments" in c for c in tenant.calls)
+
+    def test_user_group_exclusion(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.groups["deferred"] = ["bob"]
+        self.pilot(tenant, _target("allLicensedUsers"), _target("exclusionGroup", "deferred"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}  # the kiosk has no user: not targeted
+
+    def test_device_group(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.group_devices["pilot-devices"] = ["aad-BOB-PC"]
+        self.pilot(tenant, _target("group", "pilot-devices"))
+        assert failing(self.patch(tenant, scan)) == {"BOB-PC"}
+
+    def test_device_exclusion_does_not_undo_a_user_group(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.groups["pilot"] = ["alice"]
+        tenant.group_devices["no-pilot"] = ["aad-ALICE-PC"]
+        self.pilot(tenant, _target("group", "pilot"), _target("exclusionGroup", "no-pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}
+
+    def test_unassigned_policy_applies_nowhere(self, tenant: Tenant, scan: Scan) -> None:
+        self.pilot(tenant)
+        assert self.patch(tenant, scan).status is Status.PASS
+
+    @pytest.mark.parametrize("case", ["unreadable group", "device members without deviceId", "collection"])
+    def test_what_cannot_be_resolved_applies_to_every_device(self, tenant: Tenant, scan: Scan, case: str) -> None:
+        if case == "unreadable group":
+            tenant.errors["/groups/pilot/"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+            self.pilot(tenant, _target("group", "pilot"))
+        elif case == "device members without deviceId":
+            tenant.group_devices["pilot"] = [None]
+            self.pilot(tenant, _target("group", "pilot"))
+        else:
+            self.pilot(
+                tenant,
+                {
+                    "id": "c",
+                    "target": {
+                        "@odata.type": "#microsoft.graph.configurationManagerCollectionAssignmentTarget",
+                        "collectionId": "X",
+                    },
+                },
+            )
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC", "BOB-PC", "KIOSK"}
+
+    def test_assignments_read_per_policy_when_expand_is_not_honoured(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.expand_assignments = False
+        tenant.groups["pilot"] = ["alice"]
+        self.pilot(tenant, _target("group", "pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}
+        assert any("/deviceCompliancePolicies/cp-pilot/assignments" in c for c in tenant.calls)
+
+    def test_unreadable_assignments_apply_to_every_device(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.expand_assignments = False
+        tenant.errors["/cp-pilot/assignments"] = (403, "Forbidden", "denied")
+        self.pilot(tenant, _target("group", "pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC", "BOB-PC", "KIOSK"}
+
+
 def _guests(types: str, *, tenants: dict[str, Any] | None = None) -> dict[str, Any]:
     """conditionalAccessGuestsOrExternalUsers as Graph sends it: the flags as one comma-separated string."""
     return {

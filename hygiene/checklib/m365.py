@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hygiene.checkapi import CheckContext
-from hygiene.model import CAGuestsOrExternalUsers, CAPolicy, M365Data, M365User
+from hygiene.model import CAGuestsOrExternalUsers, CAPolicy, M365CompliancePolicy, M365Data, M365Device, M365User
 
 GLOBAL_ADMIN_TEMPLATE = "62e90394-69f5-4237-9190-012177145e10"
 #: client app types that together mean "modern clients" (browser + apps); "all" or [] mean every client
@@ -282,3 +282,53 @@ def last_sign_in(user: M365User) -> datetime | None:
     if attempts:
         return max(attempts)
     return user.last_activity_date
+
+
+def _group_reach(group_id: str | None, device: M365Device, data: M365Data) -> set[str]:
+    """How an assignment group reaches a device: "user" (its primary user is a member), "device" (the device
+    object is a member), "unknown" (the group, or its device members, could not be read)."""
+    group = data.assignment_groups.get(group_id or "")
+    if group is None:
+        return {"unknown"}
+    reach = set()
+    if device.user_id is not None and device.user_id in _members(group.users):
+        reach.add("user")
+    if group.devices is None:
+        reach.add("unknown")
+    elif device.azure_ad_device_id is not None and device.azure_ad_device_id in group.devices:
+        reach.add("device")
+    return reach
+
+
+def compliance_policy_applies(policy: M365CompliancePolicy, device: M365Device, data: M365Data) -> bool:
+    """Whether Intune evaluates the device against the policy, leaning to "it does" when unsure.
+
+    Assignment targets (deviceAndAppManagementAssignmentTarget): all devices; all licensed users (devices with a
+    primary user); a group (the device's primary user or the device object is a transitive member); an exclusion
+    group. An exclusion removes the device only when it reaches it the same way as every inclusion does (user
+    groups exclude user-targeted devices, device groups device-targeted ones; Intune does not support mixing
+    them). Applying a policy can only add a failure (a higher minimum), so unread assignments, unread groups and
+    unknown targets all apply: a false failure is possible, a false pass is not.
+    """
+    if policy.assignments is None:
+        return True
+    reach: set[str] = set()
+    for assignment in policy.assignments:
+        if assignment.target == "allDevices":
+            reach.add("device")
+        elif assignment.target == "allLicensedUsers":
+            if device.user_id is not None:
+                reach.add("user")
+        elif assignment.target == "group":
+            reach |= _group_reach(assignment.group_id, device, data)
+        elif assignment.target != "exclusionGroup":
+            reach.add("unknown")
+    if not reach:
+        return False
+    if "unknown" in reach:
+        return True
+    excluded: set[str] = set()
+    for assignment in policy.assignments:
+        if assignment.target == "exclusionGroup" and assignment.group_id in data.assignment_groups:
+            excluded |= _group_reach(assignment.group_id, device, data) - {"unknown"}
+    return not reach <= excluded

@@ -874,13 +874,41 @@ class GraphApi:
         )
 
     def compliance_policies(self, call: _Call, match: re.Match[str]) -> Result:
+        """``$expand=assignments`` (deviceCompliancePolicy's navigation property) adds each policy's assignments."""
         self._intune()
+        expand = (call.param("$expand") or "").strip()
+        if expand and expand != "assignments":
+            name = expand.split("(", 1)[0].strip()
+            raise GraphFailure(
+                400,
+                "BadRequest",
+                f"Could not find a property named '{name}' on type 'microsoft.graph.deviceCompliancePolicy'.",
+            )
+        assignments = self.scenario.compliance_assignments
+
+        def with_assignments(item: JsonDict) -> JsonDict:
+            return {**item, "assignments": list(assignments.get(str(item["id"]), []))}
+
         return self._collection(
             call,
             self.scenario.compliance_policies,
             kind="compliancePolicies",
             context="deviceManagement/deviceCompliancePolicies",
             entity="microsoft.graph.deviceCompliancePolicy",
+            expand=with_assignments if expand else None,
+        )
+
+    def compliance_policy_assignments(self, call: _Call, match: re.Match[str]) -> Result:
+        self._intune()
+        pid = match["pid"]
+        if not any(str(p["id"]) == pid for p in self.scenario.compliance_policies):
+            raise GraphFailure(404, "ResourceNotFound", f"DeviceCompliancePolicy '{pid}' was not found.")
+        return self._collection(
+            call,
+            self.scenario.compliance_assignments.get(pid, []),
+            kind="compliancePolicies",
+            context=f"deviceManagement/deviceCompliancePolicies('{pid}')/assignments",
+            entity="microsoft.graph.deviceCompliancePolicyAssignment",
         )
 
     def _backup_controller(self) -> None:
@@ -1062,6 +1090,11 @@ ROUTES: tuple[_Route, ...] = (
     _route(r"^/subscribedSkus/?$", "subscribedSkus", GraphApi.subscribed_skus),
     _route(r"^/deviceManagement/managedDevices/?$", "managedDevices", GraphApi.managed_devices),
     _route(r"^/deviceManagement/deviceCompliancePolicies/?$", "compliancePolicies", GraphApi.compliance_policies),
+    _route(
+        r"^/deviceManagement/deviceCompliancePolicies/(?P<pid>[^/]+)/assignments/?$",
+        "compliancePolicies",
+        GraphApi.compliance_policy_assignments,
+    ),
     _route(r"^/solutions/backupRestore/?$", "backupRestore", GraphApi.backup_root),
     _route(
         r"^/solutions/backupRestore/(?P<kind>protectionPolicies|exchangeProtectionPolicies|"

@@ -46,10 +46,13 @@ Licences: disabled Gary Oldfield keeps Business Premium, disabled Lucy Hall Busi
 and Julia Wood Business Premium, the temp Business Basic, the scanner Exchange Online Plan 1. Power BI and
 Power Automate Free are assigned to active people only.
 Devices (Intune; minimums from the tenant's compliance policies: Windows 10.0.26200.6584, Android 13.0,
-iOS/iPadOS 18.0, macOS 15.0): three Windows 10 PCs (one an LTSC X-ray PC), an Android 12 phone, an iOS 17
-iPhone and a macOS 14 iMac are out of support (and below the minimums); the manager's Windows 11 laptop is on
-an older 25H2 build than the minimum; the back-office PC has not synced for 45 days; an Android 14 phone has a
-130-day-old security patch level; the reception iPad is noncompliant.
+macOS 15.0 for all devices, iOS/iPadOS 18.0 for all licensed users, and a pilot policy demanding the latest
+Windows build 10.0.26200.7309 assigned to the "Windows 11 Pilot" group (Helen Price, Grace Morgan, Jack White,
+Tom Okafor) excluding the "Windows Pilot Deferrals" group (Tom Okafor): only Grace Morgan's laptop is caught by
+it; the other 10.0.26200.7171 PCs are not in the pilot): three Windows 10 PCs (one an LTSC X-ray PC), an
+Android 12 phone, an iOS 17 iPhone and a macOS 14 iMac are out of support (and below the minimums); the
+manager's Windows 11 laptop is on an older 25H2 build than the minimum; the back-office PC has not synced for
+45 days; an Android 14 phone has a 130-day-old security patch level; the reception iPad is noncompliant.
 Backup: Microsoft 365 Backup is enabled with one protection policy per workload: mailboxes active, OneDrive
 activeWithErrors (some units unprotected: fails) and the practice sites updating (changes pending: not judged,
 named as not seen). Variants (``backup=``) play the service disabled, fully active, partial, updating only and
@@ -75,6 +78,7 @@ from hygiene.sandbox.scenario import (
     auth_strength,
     days_ago,
     fails,
+    make_assignment,
     make_ca_policy,
     make_compliance_policy,
     make_device,
@@ -243,6 +247,8 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "locums": ("Locum Dentists", ("aisha.rahman", "james.miller")),
     "it-admins": ("IT Admins", ("it.support", "gary.oldfield")),
     "finance": ("Finance", ("karen.holt", "isla.thompson")),
+    "win-pilot": ("Windows 11 Pilot", ("helen.price", "grace.morgan", "jack.white", "tom.okafor")),
+    "pilot-deferrals": ("Windows Pilot Deferrals", ("tom.okafor",)),
 }
 
 #: (principal key, role); principal "group:<key>" for groups, "sp:<name>" for a service principal
@@ -594,6 +600,7 @@ def northwind(
             last_sync=days_ago(now, d.synced, 2),
             enrolled=days_ago(now, d.enrolled),
             upn=_upn(d.owner) if d.owner else None,
+            user_id=ids[d.owner] if d.owner else None,
             model=d.model,
             manufacturer=d.manufacturer,
             owner=d.ownership,
@@ -603,14 +610,31 @@ def northwind(
     ]
     compliance = [
         make_compliance_policy(
-            stable_id("compliance", key), f"#microsoft.graph.{odata}", name, days_ago(now, 300), minimum
+            stable_id("compliance", key), f"#microsoft.graph.{odata}", name, days_ago(now, age), minimum
         )
-        for key, odata, name, minimum in (
-            ("windows", "windows10CompliancePolicy", "Windows 11 baseline", "10.0.26200.6584"),
-            ("android", "androidWorkProfileCompliancePolicy", "Android work profile minimum", "13.0"),
-            ("ios", "iosCompliancePolicy", "iOS and iPadOS minimum", "18.0"),
-            ("macos", "macOSCompliancePolicy", "macOS minimum", "15.0"),
+        for key, odata, name, minimum, age in (
+            ("windows", "windows10CompliancePolicy", "Windows 11 baseline", "10.0.26200.6584", 300),
+            ("android", "androidWorkProfileCompliancePolicy", "Android work profile minimum", "13.0", 300),
+            ("ios", "iosCompliancePolicy", "iOS and iPadOS minimum", "18.0", 300),
+            ("macos", "macOSCompliancePolicy", "macOS minimum", "15.0", 300),
+            ("windows-pilot", "windows10CompliancePolicy", "Windows 11 pilot - latest build", "10.0.26200.7309", 20),
         )
+    ]
+    # the baseline, Android and macOS policies for all devices, iOS for all (licensed) users, the pilot for the
+    # "Windows 11 Pilot" user group minus the "Windows Pilot Deferrals" group
+    compliance_assignments = {
+        stable_id("compliance", key): [make_assignment(stable_id("compliance", key), target, group)]
+        for key, target, group in (
+            ("windows", "allDevices", None),
+            ("android", "allDevices", None),
+            ("ios", "allLicensedUsers", None),
+            ("macos", "allDevices", None),
+        )
+    }
+    pilot = stable_id("compliance", "windows-pilot")
+    compliance_assignments[pilot] = [
+        make_assignment(pilot, "group", group_ids["win-pilot"]),
+        make_assignment(pilot, "exclusionGroup", group_ids["pilot-deferrals"]),
     ]
     backup_status: JsonDict = {"status": "disabled", "disableReason": "none"}
     backup_policies: dict[str, list[JsonDict]] = {}
@@ -664,6 +688,7 @@ def northwind(
         skus=skus,
         managed_devices=devices,
         compliance_policies=compliance,
+        compliance_assignments=compliance_assignments,
         backup=backup_status,
         backup_policies=backup_policies,
         office365_activity=activity,
@@ -763,7 +788,8 @@ def expected_results(
             "NW-BACKOFFICE-PC",  # last synced 45 days ago
             "SOPHIE-GALAXY-S23",  # patch level 130 days old
             "RECEPTION-IPAD",  # noncompliant
-        ),
+            "NW-ORTHO-LT",  # Grace Morgan is in the pilot: 10.0.26200.7171 below its 10.0.26200.7309
+        ),  # the other 10.0.26200.7171 PCs (Tom Okafor's deferred from the pilot) are not in the pilot
         # OneDrive activeWithErrors fails; SharePoint "updating" is not judged (named as not seen)
         "m365.backup.enabled": fails("OneDrive"),
     }

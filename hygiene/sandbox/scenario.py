@@ -177,6 +177,8 @@ class Scenario:
     skus: list[JsonDict] = field(default_factory=list)
     managed_devices: list[JsonDict] = field(default_factory=list)
     compliance_policies: list[JsonDict] = field(default_factory=list)
+    #: compliance policy id -> deviceCompliancePolicyAssignment objects (``$expand=assignments``, ``/assignments``)
+    compliance_assignments: dict[str, list[JsonDict]] = field(default_factory=dict)
     #: the backupRestoreRoot ``serviceStatus`` object ({"status": "disabled", ...})
     backup: JsonDict = field(default_factory=lambda: {"status": "disabled", "disableReason": "none"})
     #: "exchange" / "sharePoint" / "oneDriveForBusiness" -> protection policy objects
@@ -614,12 +616,13 @@ def make_device(
     manufacturer: str,
     owner: str = "company",
     android_patch: str | None = None,
+    user_id: str | None = None,
 ) -> JsonDict:
     """An Intune ``managedDevice`` (a subset of its ~80 properties, the ones a real list always carries)."""
     return {
         "@odata.type": "#microsoft.graph.managedDevice",
         "id": device_id,
-        "userId": None,
+        "userId": user_id,
         "deviceName": name,
         "managedDeviceOwnerType": owner,
         "enrolledDateTime": graph_time(enrolled),
@@ -661,6 +664,21 @@ def make_compliance_policy(policy_id: str, odata_type: str, name: str, created: 
         "osMaximumVersion": None,
         "passwordRequired": True,
     }
+
+
+#: the fixed ids Intune gives the virtual "all devices" and "all licensed users" groups in assignment ids
+ALL_DEVICES_GROUP = "adadadad-808e-44e2-905a-0b7873a8a531"
+ALL_USERS_GROUP = "acacacac-9df4-4c7d-9d50-4ef0226f57a9"
+
+
+def make_assignment(policy_id: str, target: str, group_id: str | None = None) -> JsonDict:
+    """A ``deviceCompliancePolicyAssignment``; ``target``: allDevices / allLicensedUsers / group /
+    exclusionGroup (the deviceAndAppManagementAssignmentTarget subtypes)."""
+    body: JsonDict = {"@odata.type": f"#microsoft.graph.{target}AssignmentTarget"}
+    if group_id is not None:
+        body["groupId"] = group_id
+    virtual = {"allDevices": ALL_DEVICES_GROUP, "allLicensedUsers": ALL_USERS_GROUP}
+    return {"id": f"{policy_id}_{group_id or virtual.get(target, target)}", "target": body}
 
 
 def make_protection_policy(policy_id: str, name: str, status: str, created: datetime) -> JsonDict:

@@ -32,11 +32,13 @@ from hygiene.model import (
     CAPolicy,
     CAUsers,
     DatasetState,
+    M365AssignmentGroup,
     M365Backup,
     M365BackupPolicy,
     M365CompliancePolicy,
     M365Data,
     M365Device,
+    M365PolicyAssignment,
     M365Registration,
     M365RoleAssignment,
     M365Sku,
@@ -57,7 +59,7 @@ USER_FIELDS = (
 )
 DEVICE_FIELDS = (
     "id,deviceName,operatingSystem,osVersion,complianceState,lastSyncDateTime,enrolledDateTime,"
-    "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType"
+    "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType,userId,azureADDeviceId"
 )
 #: authentication method types that satisfy MFA (https://learn.microsoft.com/graph/api/resources/authenticationmethod)
 STRONG_METHOD_TYPES = {
@@ -93,8 +95,8 @@ DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     "m365.licences": ("subscribed SKUs", ("LicenseAssignment.Read.All",), None),
     "m365.devices": ("Intune managed devices", ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
     "m365.compliance_policies": (
-        "Intune compliance policies (minimum OS versions)",
-        ("DeviceManagementConfiguration.Read.All",),
+        "Intune compliance policies (minimum OS versions) and the groups they are assigned to",
+        ("DeviceManagementConfiguration.Read.All", "GroupMember.Read.All (assignment groups)"),
         "Microsoft Intune",
     ),
     "m365.backup": (
@@ -531,6 +533,8 @@ class _Collector:
                 user_principal_name=d.get("userPrincipalName") or None,
                 model=d.get("model") or None,
                 owner_type=d.get("managedDeviceOwnerType") or None,
+                user_id=d.get("userId") or None,
+                azure_ad_device_id=d.get("azureADDeviceId") or None,
             )
             for d in self.graph.get_all("/v1.0/deviceManagement/managedDevices", {"$select": DEVICE_FIELDS})
         ]
@@ -539,19 +543,54 @@ class _Collector:
         )
 
     def compliance_policies(self) -> DatasetState:
-        rows = list(self.graph.get_all("/v1.0/deviceManagement/deviceCompliancePolicies"))
-        self.data.compliance_policies = [
-            M365CompliancePolicy(
-                id=str(p["id"]),
-                name=str(p.get("displayName") or p["id"]),
-                platform=_policy_platform(str(p.get("@odata.type", ""))),
-                os_minimum_version=p.get("osMinimumVersion") or None,
+        """The policies with their assignments in one paged read (``$expand=assignments``; the navigation property
+        of deviceCompliancePolicy), then each assigned group's transitive members (one paged read per group).
+
+        A policy whose assignments do not come back is read on its own (``/{id}/assignments``); when that fails
+        too it is taken to apply to every device, which can only add failures."""
+        path = "/v1.0/deviceManagement/deviceCompliancePolicies"
+        rows = list(self.graph.get_all(path, {"$expand": "assignments"}))
+        policies = []
+        for p in rows:
+            raw_assignments = p.get("assignments")
+            if not isinstance(raw_assignments, list):
+                try:
+                    raw_assignments = list(self.graph.get_all(f"{path}/{p['id']}/assignments"))
+                except GraphError as exc:
+                    log.warning("compliance policy assignments not read", policy=p.get("id"), status=exc.status)
+                    raw_assignments = None
+            policies.append(
+                M365CompliancePolicy(
+                    id=str(p["id"]),
+                    name=str(p.get("displayName") or p["id"]),
+                    platform=_policy_platform(str(p.get("@odata.type", ""))),
+                    os_minimum_version=p.get("osMinimumVersion") or None,
+                    assignments=None if raw_assignments is None else [_assignment(a) for a in raw_assignments],
+                )
             )
-            for p in rows
-        ]
-        return DatasetState(
-            available=True, endpoint="/v1.0/deviceManagement/deviceCompliancePolicies", records=len(rows)
-        )
+        self.data.compliance_policies = policies
+        groups = {a.group_id for p in policies for a in p.assignments or [] if a.group_id}
+        for group_id in sorted(groups):
+            self._assignment_group(group_id)
+        return DatasetState(available=True, endpoint=path, records=len(rows))
+
+    def _assignment_group(self, group_id: str) -> None:
+        """Users (object ids) and devices (Entra ``deviceId``) in the group; left out when it cannot be read."""
+        try:
+            members = list(
+                self.graph.get_all(
+                    f"/v1.0/groups/{group_id}/transitiveMembers", {"$select": "id,deviceId", "$top": "999"}
+                )
+            )
+        except GraphError as exc:
+            log.warning("assignment group not read", group=group_id, status=exc.status)
+            return
+        users = [str(m["id"]) for m in members if str(m.get("@odata.type", "")).endswith(".user")]
+        device_rows = [m for m in members if str(m.get("@odata.type", "")).endswith(".device")]
+        devices: list[str] | None = [str(m["deviceId"]) for m in device_rows if m.get("deviceId")]
+        if len(devices or []) != len(device_rows):
+            devices = None  # limited information: device members without their deviceId
+        self.data.assignment_groups[group_id] = M365AssignmentGroup(users=users, devices=devices)
 
     def backup(self) -> DatasetState:
         """https://learn.microsoft.com/graph/api/backuprestoreroot-get and the protection-policy lists."""
@@ -677,6 +716,28 @@ def _narrowing_conditions(conditions: dict[str, Any]) -> list[str]:
     if conditions.get("authenticationFlows"):
         narrowing.append("authentication flows")
     return narrowing
+
+
+#: deviceAndAppManagementAssignmentTarget subtypes (v1.0 CSDL) -> what hygiene calls them
+ASSIGNMENT_TARGETS = {
+    "#microsoft.graph.allDevicesAssignmentTarget": "allDevices",
+    "#microsoft.graph.allLicensedUsersAssignmentTarget": "allLicensedUsers",
+    "#microsoft.graph.groupAssignmentTarget": "group",
+    "#microsoft.graph.exclusionGroupAssignmentTarget": "exclusionGroup",
+}
+
+
+def _assignment(raw: dict[str, Any]) -> M365PolicyAssignment:
+    """A deviceCompliancePolicyAssignment; configurationManagerCollectionAssignmentTarget and unknown targets
+    are "other" (applied to every device)."""
+    found = raw.get("target")
+    target: dict[str, Any] = found if isinstance(found, dict) else {}
+    odata = str(target.get("@odata.type") or "")
+    kind = ASSIGNMENT_TARGETS.get(odata, "other")
+    group_id = str(target["groupId"]) if kind in ("group", "exclusionGroup") and target.get("groupId") else None
+    if kind in ("group", "exclusionGroup") and group_id is None:
+        kind = "other"
+    return M365PolicyAssignment(target=kind, group_id=group_id, odata_type=odata)
 
 
 def _policy_platform(odata_type: str) -> str:
