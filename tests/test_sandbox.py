@@ -632,3 +632,75 @@ def test_generated_tenant_pages_through_all_users(make_client: Any) -> None:
             count += len(body["value"])
             url = body.get("@odata.nextLink")
         assert count == 1500
+
+
+# -- issue 11: guests and external users, application filters, compliance assignments, the Backup controller --------
+
+
+def test_users_carry_what_tells_external_accounts_apart(client: Client, scenario: Scenario) -> None:
+    fields = "id,userType,externalUserState,creationType,identities"
+    users = client.get("/v1.0/users", params={"$select": fields, "$top": "999"}).json()["value"]
+    ravi = next(
+        u
+        for u in users
+        if u["id"] == _user_id(scenario, "ravi.kumar_brightbyte.example#EXT#@northwinddental.onmicrosoft.com")
+    )
+    assert ravi["userType"] == "Guest" and ravi["creationType"] == "Invitation"
+    assert ravi["externalUserState"] == "Accepted"
+    assert ravi["identities"] == [{"signInType": "federated", "issuer": "brightbyte.example", "issuerAssignedId": None}]
+    oldmsp = next(
+        u for u in users if u["id"] == _user_id(scenario, "support_oldmsp.example#EXT#@northwinddental.onmicrosoft.com")
+    )
+    assert oldmsp["externalUserState"] == "PendingAcceptance"  # never redeemed
+    priya = next(u for u in users if u["id"] == _user_id(scenario, "priya.shah@northwind.example"))
+    assert priya["externalUserState"] is None and priya["creationType"] is None
+    assert [i["signInType"] for i in priya["identities"]] == ["userPrincipalName"]
+
+
+def test_ca_guest_types_and_application_filter_as_graph_sends_them(client: Client) -> None:
+    policies = {p["displayName"]: p for p in client.get("/v1.0/identity/conditionalAccess/policies").json()["value"]}
+    excluded = policies["CA001: Require MFA for all users"]["conditions"]["users"]["excludeGuestsOrExternalUsers"]
+    assert excluded == {
+        "guestOrExternalUserTypes": "b2bCollaborationGuest",
+        "externalTenants": {
+            "@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants",
+            "membershipKind": "all",
+        },
+    }
+    app_filter = policies["CA009: Require MFA for clinical apps"]["conditions"]["applications"]["applicationFilter"]
+    assert app_filter["mode"] == "include" and app_filter["rule"].startswith("CustomSecurityAttribute.")
+
+
+def test_compliance_policy_assignments(client: Client) -> None:
+    path = "/v1.0/deviceManagement/deviceCompliancePolicies"
+    plain = client.get(path).json()["value"]
+    assert all("assignments" not in p for p in plain)
+    expanded = {p["displayName"]: p for p in client.get(path, params={"$expand": "assignments"}).json()["value"]}
+    pilot = expanded["Windows 11 pilot - latest build"]
+    assert [a["target"]["@odata.type"] for a in pilot["assignments"]] == [
+        "#microsoft.graph.groupAssignmentTarget",
+        "#microsoft.graph.exclusionGroupAssignmentTarget",
+    ]
+    baseline = expanded["Windows 11 baseline"]["assignments"]
+    assert baseline == [
+        {
+            "id": f"{expanded['Windows 11 baseline']['id']}_adadadad-808e-44e2-905a-0b7873a8a531",
+            "target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"},
+        }
+    ]
+    one = client.get(f"{path}/{pilot['id']}/assignments").json()["value"]
+    assert one == pilot["assignments"]
+    bad = client.get(path, params={"$expand": "deviceStatuses"})
+    assert bad.status_code == 400
+    devices = client.get("/v1.0/deviceManagement/managedDevices", params={"$select": "id,userId,azureADDeviceId"})
+    assert any(d["userId"] for d in devices.json()["value"])
+
+
+def test_backup_controller_refusal_is_the_same_403(make_client: Any) -> None:
+    with Sandbox(northwind(NOW, backup_controller=False, google=False)) as sandbox:
+        client = make_client(sandbox)
+        root = client.get("/v1.0/solutions/backupRestore")
+        policies = client.get("/v1.0/solutions/backupRestore/exchangeProtectionPolicies")
+    for denied in (root, policies):
+        assert denied.status_code == 403
+        assert denied.json()["error"]["code"] == "Authorization_RequestDenied"
