@@ -158,9 +158,9 @@ def guest_exclusion(policy: CAPolicy, user: M365User) -> str | None:
     if not _guest_scope(scope, user, exclusion=True):
         return None
     assert scope is not None
-    possible = external_user_types(user)
-    seen = "/".join(sorted(possible)) if len(possible) == 1 else "possibly " + " or ".join(sorted(possible))
-    return f"{policy.name} excludes guest or external user types {', '.join(scope.user_types)} ({seen})"
+    possible = sorted(external_user_types(user))
+    seen = possible[0] if len(possible) == 1 else "possibly " + ", ".join(possible[:-1]) + " or " + possible[-1]
+    return f"{policy.name} excludes guest or external user types {', '.join(scope.user_types)}; this account is {seen}"
 
 
 def _all_apps(policy: CAPolicy) -> bool:
