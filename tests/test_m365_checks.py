@@ -402,6 +402,22 @@ class TestComplianceAssignments:
         assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}
         assert any("/deviceCompliancePolicies/cp-pilot/assignments" in c for c in tenant.calls)
 
+    def test_expand_refused_falls_back_to_per_policy_reads(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.errors["$expand=assignments"] = (400, "BadRequest", "Invalid $expand")
+        tenant.groups["pilot"] = ["alice"]
+        self.pilot(tenant, _target("group", "pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}
+        assert any(c.endswith("/deviceCompliancePolicies/cp-pilot/assignments") for c in tenant.calls)
+
+    def test_device_id_refused_in_select_keeps_user_members(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.errors["$select=id,deviceId"] = (400, "Request_BadRequest", "Could not find a property 'deviceId'")
+        tenant.groups["pilot"] = ["alice"]
+        self.pilot(tenant, _target("group", "pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}
+        assert any("/groups/pilot/transitiveMembers?$select=id&" in c for c in tenant.calls)
+        tenant.group_devices["pilot"] = ["aad-BOB-PC"]  # device members, unidentifiable: every device
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC", "BOB-PC", "KIOSK"}
+
     def test_unreadable_assignments_apply_to_every_device(self, tenant: Tenant, scan: Scan) -> None:
         tenant.expand_assignments = False
         tenant.errors["/cp-pilot/assignments"] = (403, "Forbidden", "denied")

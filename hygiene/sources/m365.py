@@ -549,7 +549,12 @@ class _Collector:
         A policy whose assignments do not come back is read on its own (``/{id}/assignments``); when that fails
         too it is taken to apply to every device, which can only add failures."""
         path = "/v1.0/deviceManagement/deviceCompliancePolicies"
-        rows = list(self.graph.get_all(path, {"$expand": "assignments"}))
+        try:
+            rows = list(self.graph.get_all(path, {"$expand": "assignments"}))
+        except GraphError as exc:
+            if exc.status != 400:
+                raise
+            rows = list(self.graph.get_all(path))  # $expand refused: the assignments are read per policy
         policies = []
         for p in rows:
             raw_assignments = p.get("assignments")
@@ -576,12 +581,18 @@ class _Collector:
 
     def _assignment_group(self, group_id: str) -> None:
         """Users (object ids) and devices (Entra ``deviceId``) in the group; left out when it cannot be read."""
+        path = f"/v1.0/groups/{group_id}/transitiveMembers"
         try:
-            members = list(
-                self.graph.get_all(
-                    f"/v1.0/groups/{group_id}/transitiveMembers", {"$select": "id,deviceId", "$top": "999"}
-                )
-            )
+            try:
+                members = list(self.graph.get_all(path, {"$select": "id,deviceId", "$top": "999"}))
+            except GraphError as exc:
+                if exc.status != 400:
+                    raise
+                # deviceId refused in $select: users still count, device members become unknown
+                members = [
+                    {k: v for k, v in m.items() if k != "deviceId"}
+                    for m in self.graph.get_all(path, {"$select": "id", "$top": "999"})
+                ]
         except GraphError as exc:
             log.warning("assignment group not read", group=group_id, status=exc.status)
             return
