@@ -704,3 +704,10 @@ def test_backup_controller_refusal_is_the_same_403(make_client: Any) -> None:
     for denied in (root, policies):
         assert denied.status_code == 403
         assert denied.json()["error"]["code"] == "Authorization_RequestDenied"
+
+
+def test_device_members_come_back_with_limited_information(client: Client, scenario: Scenario) -> None:
+    """Without Device.Read.All a group's device members show only their id and type (group-list-members)."""
+    gid = next(g for g, v in scenario.groups.items() if v["displayName"] == "Clinic Tablets")
+    members = client.get(f"/v1.0/groups/{gid}/transitiveMembers", params={"$select": "id,deviceId"}).json()["value"]
+    assert members == [{"@odata.type": "#microsoft.graph.device", "id": members[0]["id"], "deviceId": None}]

@@ -48,6 +48,8 @@ DENIED = "Authorization_RequestDenied"
 DENIED_MESSAGE = "Insufficient privileges to complete the operation."
 INTUNE_NOT_APPLICABLE = "Request not applicable to target tenant."
 BATCH_LIMIT = 20
+#: application permissions that let an app read device objects (device-list / device-get doc pages)
+DEVICE_READERS = frozenset({"Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
 DOWNLOAD_PREFIX = "/_sandbox/reports/download/"
 DOWNLOAD_LIFETIME = 300.0
 
@@ -739,6 +741,9 @@ class GraphApi:
                 "accountEnabled": user.get("accountEnabled"),
                 "userType": user.get("userType"),
             }
+        device = self.scenario.directory_devices.get(member_id)
+        if device is not None:
+            return {"@odata.type": "#microsoft.graph.device", **device}
         group = self.scenario.groups.get(member_id)
         if group is not None:
             return {
@@ -791,6 +796,15 @@ class GraphApi:
         cast = match["cast"]
         if cast:
             members = [m for m in members if m["@odata.type"] == f"#{cast}"]
+        if not DEVICE_READERS & call.token.roles:
+            # "if it doesn't have permission to read a certain resource type, members of that type are returned
+            # but with limited information": only @odata.type and id, other properties null (group-list-members)
+            members = [
+                {k: (v if k in ("@odata.type", "id") else None) for k, v in m.items()}
+                if m["@odata.type"] == "#microsoft.graph.device"
+                else m
+                for m in members
+            ]
         return self._collection(
             call,
             members,

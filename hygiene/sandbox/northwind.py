@@ -249,6 +249,7 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "finance": ("Finance", ("karen.holt", "isla.thompson")),
     "win-pilot": ("Windows 11 Pilot", ("helen.price", "grace.morgan", "jack.white", "tom.okafor")),
     "pilot-deferrals": ("Windows Pilot Deferrals", ("tom.okafor",)),
+    "clinic-tablets": ("Clinic Tablets", ("device:NW-SURG-TAB",)),
 }
 
 #: (principal key, role); principal "group:<key>" for groups, "sp:<name>" for a service principal
@@ -462,7 +463,14 @@ def northwind(
             "mail": None,
             "securityEnabled": True,
             "isAssignableToRole": key == "it-admins",
-            "members": [group_ids[m[6:]] if m.startswith("group:") else ids[m] for m in members],
+            "members": [
+                group_ids[m[6:]]
+                if m.startswith("group:")
+                else stable_id("directory-device", m[7:])
+                if m.startswith("device:")
+                else ids[m]
+                for m in members
+            ],
         }
 
     def principal(key: str) -> str:
@@ -618,8 +626,23 @@ def northwind(
             ("ios", "iosCompliancePolicy", "iOS and iPadOS minimum", "18.0", 300),
             ("macos", "macOSCompliancePolicy", "macOS minimum", "15.0", 300),
             ("windows-pilot", "windows10CompliancePolicy", "Windows 11 pilot - latest build", "10.0.26200.7309", 20),
+            ("tablets", "androidWorkProfileCompliancePolicy", "Clinic tablets - Android 14", "14", 90),
         )
     ]
+    # the surgery tablet's Entra ID device object (a member of "Clinic Tablets"); without Device.Read.All Graph
+    # lists it with its id and type only, so the tablet policy's reach is unknown and it applies to every device
+    tablet = next(d for d in devices if d["deviceName"] == "NW-SURG-TAB")
+    directory_devices = {
+        stable_id("directory-device", "NW-SURG-TAB"): {
+            "id": stable_id("directory-device", "NW-SURG-TAB"),
+            "deviceId": tablet["azureADDeviceId"],
+            "displayName": "NW-SURG-TAB",
+            "operatingSystem": "Android",
+            "operatingSystemVersion": "14",
+            "accountEnabled": True,
+            "trustType": "Workplace",
+        }
+    }
     # the baseline, Android and macOS policies for all devices, iOS for all (licensed) users, the pilot for the
     # "Windows 11 Pilot" user group minus the "Windows Pilot Deferrals" group
     compliance_assignments = {
@@ -632,6 +655,8 @@ def northwind(
         )
     }
     pilot = stable_id("compliance", "windows-pilot")
+    tablets = stable_id("compliance", "tablets")
+    compliance_assignments[tablets] = [make_assignment(tablets, "group", group_ids["clinic-tablets"])]
     compliance_assignments[pilot] = [
         make_assignment(pilot, "group", group_ids["win-pilot"]),
         make_assignment(pilot, "exclusionGroup", group_ids["pilot-deferrals"]),
@@ -682,6 +707,7 @@ def northwind(
         security_defaults_enabled=not premium,
         ca_policies=ca_policies if premium else [],
         groups=groups,
+        directory_devices=directory_devices,
         role_definitions=role_definitions,
         role_assignments=role_assignments,
         per_user_mfa={ids[k]: v for k, v in PER_USER_MFA.items()},

@@ -168,8 +168,11 @@ class Scenario:
     auth_methods: dict[str, list[JsonDict]] = field(default_factory=dict)
     security_defaults_enabled: bool = False
     ca_policies: list[JsonDict] = field(default_factory=list)
-    #: group id -> {"displayName": ..., "members": [user or group ids], ...}
+    #: group id -> {"displayName": ..., "members": [user, group or directory device ids], ...}
     groups: dict[str, JsonDict] = field(default_factory=dict)
+    #: directory (Entra ID) device object id -> its properties ("id", "deviceId" = the managed device's
+    #: azureADDeviceId, "displayName", ...): devices that are group members
+    directory_devices: dict[str, JsonDict] = field(default_factory=dict)
     role_definitions: list[JsonDict] = field(default_factory=list)
     role_assignments: list[JsonDict] = field(default_factory=list)
     #: user id -> "disabled" / "enabled" / "enforced" (absent: "disabled")
