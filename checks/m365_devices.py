@@ -7,7 +7,7 @@ from datetime import date
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.common import lifecycle_lookup
 from hygiene.checklib.common import version_key as parse_version
-from hygiene.checklib.m365 import m365_data
+from hygiene.checklib.m365 import compliance_policy_applies, m365_data
 from hygiene.model import M365Device
 
 
@@ -69,18 +69,21 @@ def os_supported(ctx: CheckContext) -> Outcome:
     return Outcome(assessed=len(devices) - unknown, findings=findings, note=note)
 
 
-def _minimum_versions(ctx: CheckContext) -> dict[str, tuple[str, str]]:
-    """platform -> (minimum version, where it comes from): the higher of the policy's and the tenant's own."""
-    minimums: dict[str, tuple[str, str]] = {
-        platform: (version, "policy profile") for platform, version in ctx.thresholds.min_os_versions.items()
-    }
-    for policy in m365_data(ctx).compliance_policies:
-        if not policy.os_minimum_version:
+def _minimum_version(ctx: CheckContext, device: M365Device) -> tuple[str, str] | None:
+    """(minimum version, where it comes from) for the device: the higher of the policy profile's and those of the
+    tenant's compliance policies for its platform that are assigned to it."""
+    platform = platform_of(device)
+    profile = ctx.thresholds.min_os_versions.get(platform)
+    minimum: tuple[str, str] | None = (profile, "policy profile") if profile else None
+    data = m365_data(ctx)
+    for policy in data.compliance_policies:
+        if policy.platform != platform or not policy.os_minimum_version:
             continue
-        current = minimums.get(policy.platform)
-        if current is None or parse_version(policy.os_minimum_version) > parse_version(current[0]):
-            minimums[policy.platform] = (policy.os_minimum_version, f"compliance policy '{policy.name}'")
-    return minimums
+        if minimum is not None and parse_version(policy.os_minimum_version) <= parse_version(minimum[0]):
+            continue
+        if compliance_policy_applies(policy, device, data):
+            minimum = (policy.os_minimum_version, f"compliance policy '{policy.name}'")
+    return minimum
 
 
 def _patch_level(value: str | None) -> date | None:
@@ -101,8 +104,9 @@ def _patch_level(value: str | None) -> date | None:
     severity="high",
     requires=("m365.devices", "m365.compliance_policies"),
     description="Fails for devices that are non-compliant, below the minimum OS build the policy or the tenant's "
-    "own compliance policy demands, not synced within the policy's days, or (Android) on a security patch "
-    "level older than the policy allows.",
+    "own compliance policies assigned to that device demand (a pilot policy applies to its pilot group only; "
+    "a policy whose assignments cannot be read applies to every device), not synced within the policy's days, "
+    "or (Android) on a security patch level older than the policy allows.",
     remediation="Intune admin center > Devices > select the device > Sync, then check Windows Update rings / "
     "update policies are assigned to it (Devices > Windows > Update rings). Chase devices that have not "
     "checked in: they are lost, off, or no longer managed.",
@@ -115,13 +119,12 @@ def _patch_level(value: str | None) -> date | None:
 def patch_current(ctx: CheckContext) -> Outcome:
     devices = m365_data(ctx).devices
     limits = ctx.thresholds
-    minimums = _minimum_versions(ctx)
     findings = []
     for device in devices:
         problems = []
         if device.compliance_state in ("noncompliant", "error", "conflict"):
             problems.append(f"compliance state {device.compliance_state}")
-        minimum = minimums.get(platform_of(device))
+        minimum = _minimum_version(ctx, device)
         if minimum and device.os_version and parse_version(device.os_version) < parse_version(minimum[0]):
             problems.append(f"OS {device.os_version} below minimum {minimum[0]} ({minimum[1]})")
         if device.last_sync is None:

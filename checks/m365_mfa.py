@@ -7,6 +7,7 @@ from hygiene.checklib.m365 import (
     LEGACY_CLIENTS,
     enforcement_for,
     enforcing_policies,
+    guest_exclusion,
     m365_data,
     non_enforcing_policies,
     policy_covers,
@@ -92,6 +93,7 @@ def mfa_enforced(ctx: CheckContext) -> Outcome:
         if row is not None and row.is_mfa_capable:
             detail += " (MFA is registered but never demanded)"
         near = [f"{p.name}: {why}" for p, why in lookalikes if policy_covers(p, user, held, data)]
+        near += [text for p in policies if (text := guest_exclusion(p, user))]
         if near:
             detail += "; not counted: " + "; ".join(near[:3])
         findings.append(Finding(user.id, user.upn, detail))
@@ -129,7 +131,8 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
         if row is None or not row.is_mfa_capable:
             problems.append("not MFA-capable")
         if not enforcement_for(user, data, roles[user.id], policies).enforced:
-            problems.append("MFA not enforced")
+            excluded = [text for p in policies if (text := guest_exclusion(p, user))]
+            problems.append("MFA not enforced" + (f" ({'; '.join(excluded[:2])})" if excluded else ""))
         if problems:
             held = ", ".join(sorted(names.get(r, r) for r in roles[user.id]))
             findings.append(Finding(user.id, user.upn, f"{' and '.join(problems)}; roles: {held}"))
@@ -162,6 +165,7 @@ def legacy_auth_blocked(ctx: CheckContext) -> Outcome:
             policy.state == "enabled"
             and "All" in policy.users.include_users
             and "All" in policy.include_applications
+            and policy.application_filter_mode is None
             and "block" in policy.built_in_controls
             and set(policy.client_app_types) >= LEGACY_CLIENTS
         ):

@@ -90,6 +90,12 @@ class M365User:
     last_non_interactive_sign_in: datetime | None = None
     #: no-P1 fallback: the latest "Last Activity Date" across workloads of the Office 365 active-user report
     last_activity_date: datetime | None = None
+    #: what tells an external (B2B) account from an internal one: externalUserState (PendingAcceptance / Accepted,
+    #: null for internal accounts), creationType ("Invitation" for invited accounts) and the signInType of each of
+    #: its identities ("federated" for an identity another organisation or provider issues); None: not read
+    external_user_state: str | None = None
+    creation_type: str | None = None
+    identity_sign_in_types: list[str] | None = None
 
 
 @pydantic_dataclass(config=_RECORD, slots=True, kw_only=True)
@@ -103,6 +109,18 @@ class M365Registration:
     is_admin: bool = False
 
 
+class CAGuestsOrExternalUsers(Model):
+    """conditionalAccessGuestsOrExternalUsers: which guest or external user types, from which tenants."""
+
+    #: conditionalAccessGuestOrExternalUserTypes flags (a comma-separated string on the wire), e.g. internalGuest,
+    #: b2bCollaborationGuest, b2bCollaborationMember, b2bDirectConnectUser, otherExternalUser, serviceProvider
+    user_types: list[str] = Field(default_factory=list)
+    #: externalTenants.membershipKind: all / enumerated / unknownFutureValue; None when externalTenants is null
+    tenants_kind: str | None = None
+    #: externalTenants.members (conditionalAccessEnumeratedExternalTenants): tenant ids
+    tenant_ids: list[str] = Field(default_factory=list)
+
+
 class CAUsers(Model):
     include_users: list[str] = Field(default_factory=list)
     exclude_users: list[str] = Field(default_factory=list)
@@ -110,6 +128,8 @@ class CAUsers(Model):
     exclude_groups: list[str] = Field(default_factory=list)
     include_roles: list[str] = Field(default_factory=list)
     exclude_roles: list[str] = Field(default_factory=list)
+    include_guests_or_external_users: CAGuestsOrExternalUsers | None = None
+    exclude_guests_or_external_users: CAGuestsOrExternalUsers | None = None
 
 
 class CAPolicy(Model):
@@ -119,6 +139,8 @@ class CAPolicy(Model):
     users: CAUsers = Field(default_factory=CAUsers)
     include_applications: list[str] = Field(default_factory=list)
     exclude_applications: list[str] = Field(default_factory=list)
+    #: applications.applicationFilter.mode (include / exclude) when the policy filters apps by attributes
+    application_filter_mode: str | None = None
     client_app_types: list[str] = Field(default_factory=list)
     grant_operator: str | None = None  # AND / OR
     built_in_controls: list[str] = Field(default_factory=list)
@@ -158,6 +180,28 @@ class M365Device:
     user_principal_name: str | None = None
     model: str | None = None
     owner_type: str | None = None
+    #: the primary user's object id (userId; None for a userless device) and the Entra ID device id
+    #: (azureADDeviceId, the ``deviceId`` of the directory's device object): what assignment groups contain
+    user_id: str | None = None
+    azure_ad_device_id: str | None = None
+
+
+class M365PolicyAssignment(Model):
+    """One deviceCompliancePolicyAssignment's target (deviceAndAppManagementAssignmentTarget subtypes)."""
+
+    #: allDevices / allLicensedUsers / group / exclusionGroup / other (configurationManagerCollection, unknown)
+    target: str
+    group_id: str | None = None
+    odata_type: str = ""
+
+
+class M365AssignmentGroup(Model):
+    """The transitive members of a group a compliance policy is assigned to (or excluded from)."""
+
+    users: list[str] = Field(default_factory=list)
+    #: Entra ID ``deviceId`` of each device member; None when device members came back without it (the app may
+    #: not read devices: Graph then returns only their id and type)
+    devices: list[str] | None = Field(default_factory=list)
 
 
 class M365CompliancePolicy(Model):
@@ -165,17 +209,23 @@ class M365CompliancePolicy(Model):
     name: str
     platform: str  # windows / android / ios / macos / other (from @odata.type)
     os_minimum_version: str | None = None
+    #: None when the assignments could not be read: the policy is then taken to apply to every device
+    assignments: list[M365PolicyAssignment] | None = None
 
 
 class M365BackupPolicy(Model):
     id: str
     name: str
     workload: str  # exchange / sharePoint / oneDriveForBusiness
-    status: str  # inactive / activeWithErrors / updating / active
+    #: protectionPolicyStatus: inactive / activeWithErrors / updating / active / unknownFutureValue
+    status: str
 
 
 class M365Backup(Model):
-    service_status: str | None = None  # disabled / enabled / protectionChangeLocked / restoreLocked
+    #: backupServiceStatus: disabled / enabled / protectionChangeLocked / restoreLocked / unknownFutureValue
+    service_status: str | None = None
+    #: disableReason: none / controllerServiceAppDeleted / invalidBillingProfile / userRequested / unknownFutureValue
+    disable_reason: str | None = None
     policies: list[M365BackupPolicy] = Field(default_factory=list)
 
 
@@ -193,6 +243,8 @@ class M365Data(Model):
     skus: list[M365Sku] = Field(default_factory=list)
     devices: list[M365Device] = Field(default_factory=list)
     compliance_policies: list[M365CompliancePolicy] = Field(default_factory=list)
+    #: group id -> members, for the groups compliance policies are assigned to; absent: could not be read
+    assignment_groups: dict[str, M365AssignmentGroup] = Field(default_factory=dict)
     backup: M365Backup | None = None
 
 

@@ -6,6 +6,7 @@ Each test builds a Tenant, mutates what it needs, and calls `install(rsps)`. Col
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -39,7 +40,15 @@ def user(
     created: float = 400,
     signin: float | None = 1,
     skus: tuple[str, ...] = (),
+    external: bool | None = None,
 ) -> dict[str, Any]:
+    """A user as GET /users?$select=... returns it. ``external`` (default: the same as ``guest``): invited from
+    another organisation (creationType "Invitation", externalUserState "Accepted", a federated identity)."""
+    external = guest if external is None else external
+    local = {"signInType": "userPrincipalName", "issuer": "contoso.test", "issuerAssignedId": f"{uid}@contoso.test"}
+    identities = [local]
+    if external:
+        identities = [{"signInType": "federated", "issuer": "fabrikam.test", "issuerAssignedId": None}]
     return {
         "id": uid,
         "userPrincipalName": f"{uid}@contoso.test",
@@ -48,6 +57,9 @@ def user(
         "userType": "Guest" if guest else "Member",
         "createdDateTime": iso(created),
         "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in skus],
+        "externalUserState": "Accepted" if external else None,
+        "creationType": "Invitation" if external else None,
+        "identities": identities,
         "signInActivity": {
             "lastSuccessfulSignInDateTime": iso(signin),
             "lastSignInDateTime": iso(signin),
@@ -121,8 +133,19 @@ class Tenant:
     skus: list[dict[str, Any]] = field(default_factory=list)
     devices: list[dict[str, Any]] = field(default_factory=list)
     compliance_policies: list[dict[str, Any]] = field(default_factory=list)
+    #: compliance policy id -> its deviceCompliancePolicyAssignment objects; a policy not listed is assigned to
+    #: all devices. Served with ``$expand=assignments`` and at ``/{id}/assignments``.
+    compliance_assignments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: False: the list ignores ``$expand`` (no ``assignments`` property), so the client must ask per policy
+    expand_assignments: bool = True
+    #: group id -> Entra deviceId of each device member (None: returned with limited information, no deviceId)
+    group_devices: dict[str, list[str | None]] = field(default_factory=dict)
     backup_status: str = "disabled"
+    backup_disable_reason: str = "none"
     backup_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: the application permissions in the access token: None issues an opaque token (no readable claims), a list
+    #: a JWT-shaped token whose ``roles`` claim holds them, as Entra ID's app-only tokens do
+    roles: list[str] | None = None
     #: path fragment -> (status, error code, message): forced errors
     errors: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     premium: bool = True
@@ -187,9 +210,24 @@ class Tenant:
                 return self._error(status, code, message)
         return None
 
+    def assignments_of(self, policy_id: str) -> list[dict[str, Any]]:
+        default = [{"id": f"{policy_id}_all", "target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"}}]
+        return self.compliance_assignments.get(policy_id, default)
+
+    @property
+    def access_token(self) -> str:
+        if self.roles is None:
+            return "token-123"
+
+        def part(value: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+        claims = {"aud": GRAPH, "tid": TENANT, "appid": CLIENT, "idtyp": "app", "roles": self.roles}
+        return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.c2lnbmF0dXJl"
+
     def _graph(self, request: Any) -> tuple[int, dict[str, str], str]:
         self.calls.append(f"{request.method} {request.url}")
-        if request.headers.get("Authorization") != "Bearer token-123":
+        if request.headers.get("Authorization") != f"Bearer {self.access_token}":
             return self._error(401, "InvalidAuthenticationToken")
         forced = self._forced(request.url)
         if forced is not None:
@@ -215,6 +253,10 @@ class Tenant:
         match = re.fullmatch(r"/v1.0/groups/([^/]+)/transitiveMembers", path)
         if match:
             members = [{"@odata.type": "#microsoft.graph.user", "id": m} for m in self.groups.get(match.group(1), [])]
+            members += [
+                {"@odata.type": "#microsoft.graph.device", "id": f"device-object-{i}", "deviceId": device_id}
+                for i, device_id in enumerate(self.group_devices.get(match.group(1), []))
+            ]
             return self._page(request, members)
         if path == "/v1.0/roleManagement/directory/roleDefinitions":
             defs = [
@@ -239,9 +281,17 @@ class Tenant:
         if path == "/v1.0/deviceManagement/managedDevices":
             return self._page(request, self.devices)
         if path == "/v1.0/deviceManagement/deviceCompliancePolicies":
+            if self.expand_assignments and "assignments" in query.get("$expand", [""])[0]:
+                return self._page(
+                    request, [{**p, "assignments": self.assignments_of(p["id"])} for p in self.compliance_policies]
+                )
             return self._page(request, self.compliance_policies)
+        match = re.fullmatch(r"/v1.0/deviceManagement/deviceCompliancePolicies/([^/]+)/assignments", path)
+        if match:
+            return self._page(request, self.assignments_of(match.group(1)))
         if path == "/v1.0/solutions/backupRestore":
-            return 200, {}, json.dumps({"id": "x", "serviceStatus": {"status": self.backup_status}})
+            status = {"status": self.backup_status, "disableReason": self.backup_disable_reason}
+            return 200, {}, json.dumps({"id": "x", "serviceStatus": status})
         match = re.fullmatch(r"/v1.0/solutions/backupRestore/(\w+)", path)
         if match:
             return self._page(request, self.backup_policies.get(match.group(1), []))
@@ -319,4 +369,4 @@ class Tenant:
                     }
                 ),
             )
-        return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": "token-123"})
+        return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": self.access_token})

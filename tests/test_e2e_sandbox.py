@@ -57,6 +57,9 @@ def mismatches(scenario: Scenario, report: ScanReport) -> list[str]:
         {"premium": False, "conceal_report_names": True},
         {"intune_licensed": False},
         {"backup": "enabled"},
+        {"backup": "restoreLocked"},
+        {"backup": "updating"},
+        {"backup_controller": False},
         {"withheld_permissions": {"AuditLog.Read.All", "DeviceManagementConfiguration.Read.All"}},
         {"withheld_permissions": {"BackupRestore-Control.Read.All"}},
         {"google_withheld_scopes": {SCOPE_USERS}},
@@ -109,6 +112,22 @@ def test_api_not_enabled_in_the_cloud_project(tmp_path: Path, service: str) -> N
     if service == "admin.googleapis.com":
         enforced = next(r for r in report.results if r.check_id == "gws.mfa.enforced")
         assert enforced.permissions == [] and "Admin SDK API" in (enforced.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("variant", "kind", "says", "never"),
+    [
+        ({"backup_controller": False}, "api_gap", "Backup Controller", "grant"),
+        ({"withheld_permissions": {"BackupRestore-Control.Read.All"}}, "permission", "grant", "Backup Controller"),
+    ],
+    ids=["granted-but-not-a-controller", "permission-missing"],
+)
+def test_backup_403_says_which_fix(tmp_path: Path, variant: dict[str, Any], kind: str, says: str, never: str) -> None:
+    """Graph answers both with the same 403; the scanner tells them apart by the roles in its token."""
+    outcome = run_demo(tmp_path, scenario=northwind(NOW, google=False, **variant), with_aws=False)
+    result = next(r for r in outcome.report.results if r.check_id == "m365.backup.enabled")
+    assert result.status.value == "not_assessed" and result.reason_kind == kind
+    assert says in (result.reason or "") and never not in (result.reason or "")
 
 
 def test_demo_writes_every_output_and_never_writes_to_the_tenant(tmp_path: Path) -> None:

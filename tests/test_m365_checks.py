@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from graphfake import GLOBAL_ADMIN, USER_ADMIN, Tenant, iso, mfa_policy, registration, user
@@ -303,6 +303,228 @@ class TestDevices:
             assert results[check_id].reason_kind == "licence"
 
 
+def _target(kind: str, group: str | None = None) -> dict[str, Any]:
+    target: dict[str, Any] = {"@odata.type": f"#microsoft.graph.{kind}AssignmentTarget"}
+    if group is not None:
+        target["groupId"] = group
+    return {"id": f"{kind}-{group}", "target": target}
+
+
+class TestComplianceAssignments:
+    """A compliance policy's minimum OS applies only to the devices it is assigned to."""
+
+    @staticmethod
+    def pc(name: str, user_id: str | None, version: str = "10.0.26200.7000", aad: str | None = None) -> dict[str, Any]:
+        return {
+            "id": name,
+            "deviceName": name,
+            "operatingSystem": "Windows",
+            "osVersion": version,
+            "complianceState": "compliant",
+            "lastSyncDateTime": iso(1),
+            "userId": user_id,
+            "azureADDeviceId": aad or f"aad-{name}",
+        }
+
+    @staticmethod
+    def pilot(tenant: Tenant, *assignments: dict[str, Any]) -> None:
+        tenant.compliance_policies.append(
+            {
+                "@odata.type": "#microsoft.graph.windows10CompliancePolicy",
+                "id": "cp-pilot",
+                "displayName": "Windows pilot",
+                "osMinimumVersion": "10.0.26200.7309",
+            }
+        )
+        tenant.compliance_assignments["cp-pilot"] = list(assignments)
+        tenant.devices = [
+            TestComplianceAssignments.pc("ALICE-PC", "alice"),
+            TestComplianceAssignments.pc("BOB-PC", "bob"),
+            TestComplianceAssignments.pc("KIOSK", None),
+        ]
+
+    def patch(self, tenant: Tenant, scan: Scan) -> CheckResult:
+        return scan(tenant)["m365.devices.patch_current"]
+
+    def test_pilot_policy_applies_to_its_group_only(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.groups["pilot"] = ["alice"]
+        self.pilot(tenant, _target("group", "pilot"))
+        result = self.patch(tenant, scan)
+        assert failing(result) == {"ALICE-PC"}
+        assert "below minimum 10.0.26200.7309 (compliance policy 'Windows pilot')" in result.findings[0].detail
+        assert any("$expand=assignments" in c for c in tenant.calls)
+
+    def test_user_group_exclusion(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.groups["deferred"] = ["bob"]
+        self.pilot(tenant, _target("allLicensedUsers"), _target("exclusionGroup", "deferred"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}  # the kiosk has no user: not targeted
+
+    def test_device_group(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.group_devices["pilot-devices"] = ["aad-BOB-PC"]
+        self.pilot(tenant, _target("group", "pilot-devices"))
+        assert failing(self.patch(tenant, scan)) == {"BOB-PC"}
+
+    def test_device_exclusion_does_not_undo_a_user_group(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.groups["pilot"] = ["alice"]
+        tenant.group_devices["no-pilot"] = ["aad-ALICE-PC"]
+        self.pilot(tenant, _target("group", "pilot"), _target("exclusionGroup", "no-pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}
+
+    def test_unassigned_policy_applies_nowhere(self, tenant: Tenant, scan: Scan) -> None:
+        self.pilot(tenant)
+        assert self.patch(tenant, scan).status is Status.PASS
+
+    @pytest.mark.parametrize("case", ["unreadable group", "device members without deviceId", "collection"])
+    def test_what_cannot_be_resolved_applies_to_every_device(self, tenant: Tenant, scan: Scan, case: str) -> None:
+        if case == "unreadable group":
+            tenant.errors["/groups/pilot/"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+            self.pilot(tenant, _target("group", "pilot"))
+        elif case == "device members without deviceId":
+            tenant.group_devices["pilot"] = [None]
+            self.pilot(tenant, _target("group", "pilot"))
+        else:
+            self.pilot(
+                tenant,
+                {
+                    "id": "c",
+                    "target": {
+                        "@odata.type": "#microsoft.graph.configurationManagerCollectionAssignmentTarget",
+                        "collectionId": "X",
+                    },
+                },
+            )
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC", "BOB-PC", "KIOSK"}
+
+    def test_assignments_read_per_policy_when_expand_is_not_honoured(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.expand_assignments = False
+        tenant.groups["pilot"] = ["alice"]
+        self.pilot(tenant, _target("group", "pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}
+        assert any("/deviceCompliancePolicies/cp-pilot/assignments" in c for c in tenant.calls)
+
+    def test_expand_refused_falls_back_to_per_policy_reads(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.errors["$expand=assignments"] = (400, "BadRequest", "Invalid $expand")
+        tenant.groups["pilot"] = ["alice"]
+        self.pilot(tenant, _target("group", "pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}
+        assert any(c.endswith("/deviceCompliancePolicies/cp-pilot/assignments") for c in tenant.calls)
+
+    def test_device_id_refused_in_select_keeps_user_members(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.errors["$select=id,deviceId"] = (400, "Request_BadRequest", "Could not find a property 'deviceId'")
+        tenant.groups["pilot"] = ["alice"]
+        self.pilot(tenant, _target("group", "pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC"}
+        assert any("/groups/pilot/transitiveMembers?$select=id&" in c for c in tenant.calls)
+        tenant.group_devices["pilot"] = ["aad-BOB-PC"]  # device members, unidentifiable: every device
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC", "BOB-PC", "KIOSK"}
+
+    def test_unreadable_assignments_apply_to_every_device(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.expand_assignments = False
+        tenant.errors["/cp-pilot/assignments"] = (403, "Forbidden", "denied")
+        self.pilot(tenant, _target("group", "pilot"))
+        assert failing(self.patch(tenant, scan)) == {"ALICE-PC", "BOB-PC", "KIOSK"}
+
+
+def _guests(types: str, *, tenants: dict[str, Any] | None = None) -> dict[str, Any]:
+    """conditionalAccessGuestsOrExternalUsers as Graph sends it: the flags as one comma-separated string."""
+    return {
+        "guestOrExternalUserTypes": types,
+        "externalTenants": tenants
+        or {"@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants", "membershipKind": "all"},
+    }
+
+
+class TestGuestsAndExternalUsers:
+    """conditions.users.include/excludeGuestsOrExternalUsers: a B2B guest admin is not covered by a policy for All
+    users that excludes B2B collaboration guests."""
+
+    @staticmethod
+    def guest_admin(tenant: Tenant, **kwargs: Any) -> None:
+        tenant.users.append(user("gina", guest=True, **kwargs))
+        tenant.registrations.append(registration("gina"))
+        tenant.role_assignments.append(("gina", GLOBAL_ADMIN, "user"))
+
+    def test_excluded_b2b_guest_admin_is_not_covered(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests(
+            "internalGuest,b2bCollaborationGuest"
+        )
+        result = scan(tenant)["m365.mfa.admins"]
+        assert failing(result) == {"gina@contoso.test"}
+        assert "excludes guest or external user types" in result.findings[0].detail
+        assert "b2bCollaborationGuest" in result.findings[0].detail
+
+    def test_exclusion_of_another_type_still_covers(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("serviceProvider")
+        assert scan(tenant)["m365.mfa.admins"].status is Status.PASS
+
+    def test_a_guest_that_cannot_be_told_apart_is_not_covered(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        for field in ("externalUserState", "creationType", "identities"):
+            tenant.users[-1].pop(field)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("internalGuest")
+        result = scan(tenant)["m365.mfa.admins"]
+        assert failing(result) == {"gina@contoso.test"}
+        assert "possibly" in result.findings[0].detail
+
+    def test_internal_guest_is_not_reached_by_a_b2b_exclusion(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant, external=False)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("b2bCollaborationGuest")
+        assert scan(tenant)["m365.mfa.admins"].status is Status.PASS
+
+    def test_unknown_type_in_an_exclusion_is_not_covered(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("unknownFutureValue")
+        assert failing(scan(tenant)["m365.mfa.admins"]) == {"gina@contoso.test"}
+
+    def test_b2b_member_is_excluded_like_a_guest(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.users[3] = user("dave", external=True)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeGuestsOrExternalUsers"] = _guests("b2bCollaborationMember")
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert failing(result) == {"dave@contoso.test"}
+        assert "b2bCollaborationMember" in result.findings[0].detail
+
+    def test_legacy_guests_value_excludes_b2b_members_too(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.users[3] = user("dave", external=True)
+        tenant.ca_policies[0]["conditions"]["users"]["excludeUsers"] = ["GuestsOrExternalUsers"]
+        assert failing(scan(tenant)["m365.mfa.enforced"]) == {"dave@contoso.test"}
+
+    def test_included_guest_types_cover_only_a_positive_match(self, tenant: Tenant, scan: Scan) -> None:
+        self.guest_admin(tenant)
+        guests_policy = mfa_policy("guests-mfa", include_users=[])
+        guests_policy["conditions"]["users"]["includeGuestsOrExternalUsers"] = _guests("b2bCollaborationGuest")
+        tenant.ca_policies[0]["conditions"]["users"]["excludeUsers"] = ["gina"]
+        tenant.ca_policies.append(guests_policy)
+        assert scan(tenant)["m365.mfa.admins"].status is Status.PASS
+        # enumerated tenants: the guest's home tenant is not visible in Graph, so it is not a positive match
+        guests_policy["conditions"]["users"]["includeGuestsOrExternalUsers"] = _guests(
+            "b2bCollaborationGuest",
+            tenants={
+                "@odata.type": "#microsoft.graph.conditionalAccessEnumeratedExternalTenants",
+                "membershipKind": "enumerated",
+                "members": ["99999999-0000-0000-0000-000000000000"],
+            },
+        )
+        assert failing(scan(tenant)["m365.mfa.admins"]) == {"gina@contoso.test"}
+
+
+class TestApplicationFilter:
+    """conditions.applications.applicationFilter: the policy reaches only the apps a filter selects."""
+
+    FILTER: ClassVar[dict[str, str]] = {"mode": "exclude", "rule": 'CustomSecurityAttribute.Apps_Tier -eq "Low"'}
+
+    def test_mfa_policy_with_an_application_filter_does_not_count(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies[0]["conditions"]["applications"]["applicationFilter"] = self.FILTER
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert result.failing == 4
+        assert "require-mfa: only the apps an application filter selects (exclude mode)" in result.findings[0].detail
+
+    def test_legacy_block_with_an_application_filter_does_not_count(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies[1]["conditions"]["applications"]["applicationFilter"] = self.FILTER
+        assert scan(tenant)["m365.mfa.legacy_auth_blocked"].status is Status.FAIL
+
+
 class TestBackup:
     def test_disabled_fails_for_each_workload(self, tenant: Tenant, scan: Scan) -> None:
         tenant.backup_status = "disabled"
@@ -312,6 +534,74 @@ class TestBackup:
     def test_inactive_workload_policy(self, tenant: Tenant, scan: Scan) -> None:
         tenant.backup_policies["sharePointProtectionPolicies"][0]["status"] = "activeWithErrors"
         assert failing(scan(tenant)["m365.backup.enabled"]) == {"SharePoint"}
+
+    @pytest.mark.parametrize(
+        ("status", "words"),
+        [
+            ("restoreLocked", "no restore can be performed"),
+            ("protectionChangeLocked", "no protection can be added or changed"),
+        ],
+    )
+    def test_locked_service_fails_even_with_active_policies(
+        self, tenant: Tenant, scan: Scan, status: str, words: str
+    ) -> None:
+        tenant.backup_status = status
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.FAIL
+        assert failing(result) == {"Exchange", "OneDrive", "SharePoint"}
+        assert all(status in f.detail and words in f.detail for f in result.findings)
+
+    @pytest.mark.parametrize("status", ["unknownFutureValue", "someNewStatus"])
+    def test_unknown_service_status_is_never_a_pass(self, tenant: Tenant, scan: Scan, status: str) -> None:
+        tenant.backup_status = status
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind == "api_gap"
+        assert status in (result.reason or "")
+
+    def test_disable_reason_is_named(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_status = "disabled"
+        tenant.backup_disable_reason = "invalidBillingProfile"
+        result = scan(tenant)["m365.backup.enabled"]
+        assert "invalidBillingProfile" in result.findings[0].detail
+
+    def test_active_with_errors_fails_even_beside_an_active_policy(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_policies["exchangeProtectionPolicies"].append(
+            {"id": "ex-2", "displayName": "Directors", "status": "activeWithErrors"}
+        )
+        result = scan(tenant)["m365.backup.enabled"]
+        assert failing(result) == {"Exchange"}
+        assert "Directors: activeWithErrors (some units protected, others unprotected)" in result.findings[0].detail
+
+    def test_updating_is_not_a_pass(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_policies["sharePointProtectionPolicies"][0]["status"] = "updating"
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.NOT_ASSESSED
+        assert "SharePoint" in (result.reason or "") and "changes pending" in (result.reason or "")
+        assert result.assessed == 2
+
+    def test_updating_beside_a_failure_still_fails(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.backup_policies["sharePointProtectionPolicies"][0]["status"] = "updating"
+        tenant.backup_policies["exchangeProtectionPolicies"][0]["status"] = "unknownFutureValue"
+        tenant.backup_policies["oneDriveForBusinessProtectionPolicies"][0]["status"] = "inactive"
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.FAIL and failing(result) == {"OneDrive"}
+        assert "SharePoint" in (result.note or "") and "Exchange" in (result.note or "")
+
+    def test_403_with_the_permissions_granted_names_the_backup_controller(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.roles = ["User.Read.All", "BackupRestore-Control.Read.All", "BackupRestore-Configuration.Read.All"]
+        tenant.errors["/solutions/backupRestore"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind == "api_gap"
+        assert "Backup Controller" in (result.reason or "")
+        assert "grant" not in (result.reason or "").lower()
+
+    def test_403_without_the_permission_asks_for_it(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.roles = ["User.Read.All", "BackupRestore-Configuration.Read.All"]
+        tenant.errors["/solutions/backupRestore"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+        result = scan(tenant)["m365.backup.enabled"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind == "permission"
+        assert "grant BackupRestore-Control.Read.All" in (result.reason or "")
+        assert "Backup Controller" not in (result.reason or "")
 
     def test_permission_missing_is_not_assessed(self, tenant: Tenant, scan: Scan) -> None:
         tenant.errors["/solutions/backupRestore"] = (403, "Authorization_RequestDenied", "Insufficient privileges")

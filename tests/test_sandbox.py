@@ -294,7 +294,7 @@ def test_paging_follows_next_link_verbatim(scenario: Scenario, client: Client) -
         if url:
             next_links.append(url)
             assert url.startswith(client.sandbox.graph_url) and "$skiptoken=" in url and "$top=7" in url
-    assert pages == 6 and len(seen) == len(set(seen)) == len(scenario.users) == 40
+    assert pages == 6 and len(seen) == len(set(seen)) == len(scenario.users) == 41
     # a rebuilt query (or a made-up token) does not work: follow the link verbatim
     token = next_links[0].split("$skiptoken=")[1]
     rebuilt = client.get(f"/v1.0/users?$top=7&$skiptoken={token}")
@@ -367,8 +367,17 @@ def test_groups_roles_and_policies(scenario: Scenario, client: Client) -> None:
 
 def test_backup_and_licences(client: Client) -> None:
     root = client.get("/v1.0/solutions/backupRestore").json()
-    assert root["serviceStatus"]["status"] == "disabled"
-    assert client.get("/v1.0/solutions/backupRestore/exchangeProtectionPolicies").json()["value"] == []
+    assert root["serviceStatus"]["status"] == "enabled"
+    kinds = ("exchangeProtectionPolicies", "oneDriveForBusinessProtectionPolicies", "sharePointProtectionPolicies")
+    statuses = {
+        kind: [p["status"] for p in client.get(f"/v1.0/solutions/backupRestore/{kind}").json()["value"]]
+        for kind in kinds
+    }
+    assert statuses == {
+        "exchangeProtectionPolicies": ["active"],
+        "oneDriveForBusinessProtectionPolicies": ["activeWithErrors"],
+        "sharePointProtectionPolicies": ["updating"],
+    }
     skus = {s["skuPartNumber"] for s in client.get("/v1.0/subscribedSkus").json()["value"]}
     assert {"SPB", "O365_BUSINESS_ESSENTIALS", "EXCHANGESTANDARD"} <= skus
 
@@ -575,6 +584,14 @@ def test_northwind_variants() -> None:
     assert "O365_BUSINESS_PREMIUM" in no_p1.expected["m365.licences.unused"].resources
     assert northwind(NOW, backup="enabled").expected["m365.backup.enabled"].status == "pass"
     assert northwind(NOW, backup="partial").expected["m365.backup.enabled"].resources == {"OneDrive", "SharePoint"}
+    assert northwind(NOW, backup="disabled").expected["m365.backup.enabled"].resources == {
+        "Exchange",
+        "OneDrive",
+        "SharePoint",
+    }
+    assert northwind(NOW, backup="restoreLocked").expected["m365.backup.enabled"].status == "fail"
+    assert northwind(NOW, backup="updating").expected["m365.backup.enabled"].status == "not_assessed"
+    assert northwind(NOW, backup_controller=False).expected["m365.backup.enabled"].status == "not_assessed"
 
 
 def test_scenario_json_round_trip(scenario: Scenario, tmp_path: Path) -> None:
@@ -615,3 +632,82 @@ def test_generated_tenant_pages_through_all_users(make_client: Any) -> None:
             count += len(body["value"])
             url = body.get("@odata.nextLink")
         assert count == 1500
+
+
+# -- issue 11: guests and external users, application filters, compliance assignments, the Backup controller --------
+
+
+def test_users_carry_what_tells_external_accounts_apart(client: Client, scenario: Scenario) -> None:
+    fields = "id,userType,externalUserState,creationType,identities"
+    users = client.get("/v1.0/users", params={"$select": fields, "$top": "999"}).json()["value"]
+    ravi = next(
+        u
+        for u in users
+        if u["id"] == _user_id(scenario, "ravi.kumar_brightbyte.example#EXT#@northwinddental.onmicrosoft.com")
+    )
+    assert ravi["userType"] == "Guest" and ravi["creationType"] == "Invitation"
+    assert ravi["externalUserState"] == "Accepted"
+    assert ravi["identities"] == [{"signInType": "federated", "issuer": "brightbyte.example", "issuerAssignedId": None}]
+    oldmsp = next(
+        u for u in users if u["id"] == _user_id(scenario, "support_oldmsp.example#EXT#@northwinddental.onmicrosoft.com")
+    )
+    assert oldmsp["externalUserState"] == "PendingAcceptance"  # never redeemed
+    priya = next(u for u in users if u["id"] == _user_id(scenario, "priya.shah@northwind.example"))
+    assert priya["externalUserState"] is None and priya["creationType"] is None
+    assert [i["signInType"] for i in priya["identities"]] == ["userPrincipalName"]
+
+
+def test_ca_guest_types_and_application_filter_as_graph_sends_them(client: Client) -> None:
+    policies = {p["displayName"]: p for p in client.get("/v1.0/identity/conditionalAccess/policies").json()["value"]}
+    excluded = policies["CA001: Require MFA for all users"]["conditions"]["users"]["excludeGuestsOrExternalUsers"]
+    assert excluded == {
+        "guestOrExternalUserTypes": "b2bCollaborationGuest",
+        "externalTenants": {
+            "@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants",
+            "membershipKind": "all",
+        },
+    }
+    app_filter = policies["CA009: Require MFA for clinical apps"]["conditions"]["applications"]["applicationFilter"]
+    assert app_filter["mode"] == "include" and app_filter["rule"].startswith("CustomSecurityAttribute.")
+
+
+def test_compliance_policy_assignments(client: Client) -> None:
+    path = "/v1.0/deviceManagement/deviceCompliancePolicies"
+    plain = client.get(path).json()["value"]
+    assert all("assignments" not in p for p in plain)
+    expanded = {p["displayName"]: p for p in client.get(path, params={"$expand": "assignments"}).json()["value"]}
+    pilot = expanded["Windows 11 pilot - latest build"]
+    assert [a["target"]["@odata.type"] for a in pilot["assignments"]] == [
+        "#microsoft.graph.groupAssignmentTarget",
+        "#microsoft.graph.exclusionGroupAssignmentTarget",
+    ]
+    baseline = expanded["Windows 11 baseline"]["assignments"]
+    assert baseline == [
+        {
+            "id": f"{expanded['Windows 11 baseline']['id']}_adadadad-808e-44e2-905a-0b7873a8a531",
+            "target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"},
+        }
+    ]
+    one = client.get(f"{path}/{pilot['id']}/assignments").json()["value"]
+    assert one == pilot["assignments"]
+    bad = client.get(path, params={"$expand": "deviceStatuses"})
+    assert bad.status_code == 400
+    devices = client.get("/v1.0/deviceManagement/managedDevices", params={"$select": "id,userId,azureADDeviceId"})
+    assert any(d["userId"] for d in devices.json()["value"])
+
+
+def test_backup_controller_refusal_is_the_same_403(make_client: Any) -> None:
+    with Sandbox(northwind(NOW, backup_controller=False, google=False)) as sandbox:
+        client = make_client(sandbox)
+        root = client.get("/v1.0/solutions/backupRestore")
+        policies = client.get("/v1.0/solutions/backupRestore/exchangeProtectionPolicies")
+    for denied in (root, policies):
+        assert denied.status_code == 403
+        assert denied.json()["error"]["code"] == "Authorization_RequestDenied"
+
+
+def test_device_members_come_back_with_limited_information(client: Client, scenario: Scenario) -> None:
+    """Without Device.Read.All a group's device members show only their id and type (group-list-members)."""
+    gid = next(g for g, v in scenario.groups.items() if v["displayName"] == "Clinic Tablets")
+    members = client.get(f"/v1.0/groups/{gid}/transitiveMembers", params={"$select": "id,deviceId"}).json()["value"]
+    assert members == [{"@odata.type": "#microsoft.graph.device", "id": members[0]["id"], "deviceId": None}]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hygiene.checkapi import CheckContext
-from hygiene.model import CAPolicy, M365Data, M365User
+from hygiene.model import CAGuestsOrExternalUsers, CAPolicy, M365CompliancePolicy, M365Data, M365Device, M365User
 
 GLOBAL_ADMIN_TEMPLATE = "62e90394-69f5-4237-9190-012177145e10"
 #: client app types that together mean "modern clients" (browser + apps); "all" or [] mean every client
@@ -73,12 +73,69 @@ def _in_groups(user_id: str, groups: Iterable[str], data: M365Data) -> bool:
     return False
 
 
+#: conditionalAccessGuestOrExternalUserTypes members (v1.0 CSDL) other than none and unknownFutureValue
+GUEST_OR_EXTERNAL_TYPES = frozenset(
+    {
+        "internalGuest",
+        "b2bCollaborationGuest",
+        "b2bCollaborationMember",
+        "b2bDirectConnectUser",
+        "otherExternalUser",
+        "serviceProvider",
+    }
+)
+
+
+def external_user_types(user: M365User) -> frozenset[str]:
+    """The guest or external user types (Conditional Access) this account may be; empty for an internal member.
+
+    What Graph shows of a user: ``userType`` (Member / Guest); ``externalUserState``, set only for accounts invited
+    from outside; ``creationType`` "Invitation"; and identities whose ``signInType`` is "federated" (issued by
+    another organisation or provider: https://learn.microsoft.com/graph/api/resources/objectidentity). External
+    evidence makes a Guest a b2bCollaborationGuest and a Member a b2bCollaborationMember; a Guest whose identities
+    were read and are all local is an internalGuest. A Guest that cannot be told apart may be any of them
+    (direct-connect and service-provider users have no user object in the tenant).
+    """
+    identities = user.identity_sign_in_types
+    external = (
+        user.external_user_state is not None
+        or (user.creation_type or "").casefold() == "invitation"
+        or (identities is not None and any(t.casefold() == "federated" for t in identities))
+    )
+    if user.user_type.casefold() != "guest":
+        return frozenset({"b2bCollaborationMember"}) if external else frozenset()
+    if external:
+        return frozenset({"b2bCollaborationGuest"})
+    if identities is not None:
+        return frozenset({"internalGuest"})
+    return frozenset({"internalGuest", "b2bCollaborationGuest", "otherExternalUser"})
+
+
+def _guest_scope(scope: CAGuestsOrExternalUsers | None, user: M365User, *, exclusion: bool) -> bool:
+    """Whether a guest-or-external-users condition applies to the user, leaning to "not covered" when unsure.
+
+    An exclusion applies when it *might* (any type the user may be is excluded, or an unknown type is named);
+    an inclusion only when the user's type is known, listed, and every external tenant is in scope (the home
+    tenant of a B2B account is not visible in the user object)."""
+    if scope is None:
+        return False
+    possible = external_user_types(user)
+    named = {t for t in scope.user_types if t != "none"}
+    if not possible or not named:
+        return False
+    if exclusion:
+        return bool(possible & named) or bool(named - GUEST_OR_EXTERNAL_TYPES)
+    all_tenants = scope.tenants_kind in (None, "all")
+    return len(possible) == 1 and possible <= named and all_tenants
+
+
 def policy_covers(policy: CAPolicy, user: M365User, roles: set[str], data: M365Data) -> bool:
     scope = policy.users
     included = (
         "All" in scope.include_users
         or user.id in scope.include_users
         or ("GuestsOrExternalUsers" in scope.include_users and user.user_type == "Guest")
+        or _guest_scope(scope.include_guests_or_external_users, user, exclusion=False)
         or _in_groups(user.id, scope.include_groups, data)
         or bool(roles & set(scope.include_roles))
     )
@@ -86,15 +143,34 @@ def policy_covers(policy: CAPolicy, user: M365User, roles: set[str], data: M365D
         return False
     excluded = (
         user.id in scope.exclude_users
-        or ("GuestsOrExternalUsers" in scope.exclude_users and user.user_type == "Guest")
+        # the legacy value means every guest and external user: a B2B member is one too
+        or ("GuestsOrExternalUsers" in scope.exclude_users and bool(external_user_types(user)))
+        or _guest_scope(scope.exclude_guests_or_external_users, user, exclusion=True)
         or _in_groups(user.id, scope.exclude_groups, data)
         or bool(roles & set(scope.exclude_roles))
     )
     return not excluded
 
 
+def guest_exclusion(policy: CAPolicy, user: M365User) -> str | None:
+    """How the policy's guest-or-external-user exclusion reaches the user (for findings), or None."""
+    scope = policy.users.exclude_guests_or_external_users
+    if not _guest_scope(scope, user, exclusion=True):
+        return None
+    assert scope is not None
+    possible = sorted(external_user_types(user))
+    seen = possible[0] if len(possible) == 1 else "possibly " + ", ".join(possible[:-1]) + " or " + possible[-1]
+    return f"{policy.name} excludes guest or external user types {', '.join(scope.user_types)}; this account is {seen}"
+
+
 def _all_apps(policy: CAPolicy) -> bool:
-    return "All" in policy.include_applications and not policy.exclude_applications
+    """All cloud apps, none excluded, and no application filter (a filter picks apps by their attributes, so
+    the policy does not reliably reach every app: conditionalAccessApplications.applicationFilter)."""
+    return (
+        "All" in policy.include_applications
+        and not policy.exclude_applications
+        and policy.application_filter_mode is None
+    )
 
 
 def _all_modern_clients(policy: CAPolicy) -> bool:
@@ -127,6 +203,8 @@ def why_not_enforcing(policy: CAPolicy) -> str | None:
         return "report-only"
     if policy.state != "enabled":
         return "disabled"
+    if policy.application_filter_mode is not None:
+        return f"only the apps an application filter selects ({policy.application_filter_mode} mode)"
     if not _all_apps(policy):
         return "not all cloud apps"
     if not _all_modern_clients(policy):
@@ -204,3 +282,53 @@ def last_sign_in(user: M365User) -> datetime | None:
     if attempts:
         return max(attempts)
     return user.last_activity_date
+
+
+def _group_reach(group_id: str | None, device: M365Device, data: M365Data) -> set[str]:
+    """How an assignment group reaches a device: "user" (its primary user is a member), "device" (the device
+    object is a member), "unknown" (the group, or its device members, could not be read)."""
+    group = data.assignment_groups.get(group_id or "")
+    if group is None:
+        return {"unknown"}
+    reach = set()
+    if device.user_id is not None and device.user_id in _members(group.users):
+        reach.add("user")
+    if group.devices is None:
+        reach.add("unknown")
+    elif device.azure_ad_device_id is not None and device.azure_ad_device_id in group.devices:
+        reach.add("device")
+    return reach
+
+
+def compliance_policy_applies(policy: M365CompliancePolicy, device: M365Device, data: M365Data) -> bool:
+    """Whether Intune evaluates the device against the policy, leaning to "it does" when unsure.
+
+    Assignment targets (deviceAndAppManagementAssignmentTarget): all devices; all licensed users (devices with a
+    primary user); a group (the device's primary user or the device object is a transitive member); an exclusion
+    group. An exclusion removes the device only when it reaches it the same way as every inclusion does (user
+    groups exclude user-targeted devices, device groups device-targeted ones; Intune does not support mixing
+    them). Applying a policy can only add a failure (a higher minimum), so unread assignments, unread groups and
+    unknown targets all apply: a false failure is possible, a false pass is not.
+    """
+    if policy.assignments is None:
+        return True
+    reach: set[str] = set()
+    for assignment in policy.assignments:
+        if assignment.target == "allDevices":
+            reach.add("device")
+        elif assignment.target == "allLicensedUsers":
+            if device.user_id is not None:
+                reach.add("user")
+        elif assignment.target == "group":
+            reach |= _group_reach(assignment.group_id, device, data)
+        elif assignment.target != "exclusionGroup":
+            reach.add("unknown")
+    if not reach:
+        return False
+    if "unknown" in reach:
+        return True
+    excluded: set[str] = set()
+    for assignment in policy.assignments:
+        if assignment.target == "exclusionGroup" and assignment.group_id in data.assignment_groups:
+            excluded |= _group_reach(assignment.group_id, device, data) - {"unknown"}
+    return not reach <= excluded

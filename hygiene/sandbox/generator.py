@@ -32,6 +32,7 @@ from hygiene.sandbox.scenario import (
     days_ago,
     fails,
     graph_time,
+    make_assignment,
     make_ca_policy,
     make_compliance_policy,
     make_registration,
@@ -90,6 +91,7 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
     exclusions: list[str] = []
     admins: list[tuple[str, str, str]] = []  # (id, upn, role)
     member_upns: list[str] = []
+    user_ids: dict[str, str] = {}
 
     registered_fail: set[str] = set()
     enforced_fail: set[str] = set()
@@ -183,6 +185,7 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
             wasted.update(parts)
             continue
         member_upns.append(upn)
+        user_ids[upn] = uid
         if new_starter or not capable:
             registered_fail.add(upn)
         enforced = not breakglass and (not excluded or per_user.get(uid) == "enforced")
@@ -328,6 +331,7 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
                 "operatingSystem": os_name,
                 "complianceState": compliance,
                 "osVersion": version,
+                "userId": user_ids.get(owner) if owner else None,
                 "userPrincipalName": owner,
                 "emailAddress": owner,
                 "model": {"Windows": "OptiPlex 7020", "Android": "Pixel 8", "iOS": "iPhone 15", "macOS": "MacBook Air"}[
@@ -357,6 +361,8 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
             ("macOS", "#microsoft.graph.macOSCompliancePolicy", _MINIMUMS["macOS"]),
         )
     ]
+    # every policy is assigned to all devices (an unassigned policy applies to none)
+    compliance_assignments = {str(p["id"]): [make_assignment(str(p["id"]), "allDevices")] for p in compliance_policies}
     skus = [
         make_sku(tenant_id, part, enabled=holders.get(part, 0) + 5, consumed=holders.get(part, 0))
         for part in (main, basic, service)
@@ -398,6 +404,7 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
         skus=skus,
         managed_devices=devices,
         compliance_policies=compliance_policies,
+        compliance_assignments=compliance_assignments,
         office365_activity={},
         expected=expected,
     )

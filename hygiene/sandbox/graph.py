@@ -48,6 +48,8 @@ DENIED = "Authorization_RequestDenied"
 DENIED_MESSAGE = "Insufficient privileges to complete the operation."
 INTUNE_NOT_APPLICABLE = "Request not applicable to target tenant."
 BATCH_LIMIT = 20
+#: application permissions that let an app read device objects (device-list / device-get doc pages)
+DEVICE_READERS = frozenset({"Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
 DOWNLOAD_PREFIX = "/_sandbox/reports/download/"
 DOWNLOAD_LIFETIME = 300.0
 
@@ -749,6 +751,9 @@ class GraphApi:
                 "accountEnabled": user.get("accountEnabled"),
                 "userType": user.get("userType"),
             }
+        device = self.scenario.directory_devices.get(member_id)
+        if device is not None:
+            return {"@odata.type": "#microsoft.graph.device", **device}
         group = self.scenario.groups.get(member_id)
         if group is not None:
             return {
@@ -801,6 +806,15 @@ class GraphApi:
         cast = match["cast"]
         if cast:
             members = [m for m in members if m["@odata.type"] == f"#{cast}"]
+        if not DEVICE_READERS & call.token.roles:
+            # "if it doesn't have permission to read a certain resource type, members of that type are returned
+            # but with limited information": only @odata.type and id, other properties null (group-list-members)
+            members = [
+                {k: (v if k in ("@odata.type", "id") else None) for k, v in m.items()}
+                if m["@odata.type"] == "#microsoft.graph.device"
+                else m
+                for m in members
+            ]
         return self._collection(
             call,
             members,
@@ -884,16 +898,52 @@ class GraphApi:
         )
 
     def compliance_policies(self, call: _Call, match: re.Match[str]) -> Result:
+        """``$expand=assignments`` (deviceCompliancePolicy's navigation property) adds each policy's assignments."""
         self._intune()
+        expand = (call.param("$expand") or "").strip()
+        if expand and expand != "assignments":
+            name = expand.split("(", 1)[0].strip()
+            raise GraphFailure(
+                400,
+                "BadRequest",
+                f"Could not find a property named '{name}' on type 'microsoft.graph.deviceCompliancePolicy'.",
+            )
+        assignments = self.scenario.compliance_assignments
+
+        def with_assignments(item: JsonDict) -> JsonDict:
+            return {**item, "assignments": list(assignments.get(str(item["id"]), []))}
+
         return self._collection(
             call,
             self.scenario.compliance_policies,
             kind="compliancePolicies",
             context="deviceManagement/deviceCompliancePolicies",
             entity="microsoft.graph.deviceCompliancePolicy",
+            expand=with_assignments if expand else None,
         )
 
+    def compliance_policy_assignments(self, call: _Call, match: re.Match[str]) -> Result:
+        self._intune()
+        pid = match["pid"]
+        if not any(str(p["id"]) == pid for p in self.scenario.compliance_policies):
+            raise GraphFailure(404, "ResourceNotFound", f"DeviceCompliancePolicy '{pid}' was not found.")
+        return self._collection(
+            call,
+            self.scenario.compliance_assignments.get(pid, []),
+            kind="compliancePolicies",
+            context=f"deviceManagement/deviceCompliancePolicies('{pid}')/assignments",
+            entity="microsoft.graph.deviceCompliancePolicyAssignment",
+        )
+
+    def _backup_controller(self) -> None:
+        """The Backup APIs answer only a registered Backup Controller application. What Graph sends then is not
+        documented; the sandbox sends the same 403 as for a missing permission, the case a client cannot tell
+        apart by the body (the scanner tells it by its token's roles)."""
+        if not self.scenario.backup_controller:
+            raise GraphFailure(403, DENIED, DENIED_MESSAGE)
+
     def backup_root(self, call: _Call, match: re.Match[str]) -> Result:
+        self._backup_controller()
         status = dict(self.scenario.backup)
         if not self.scenario.backup_licensed:
             # no pay-as-you-go billing profile: the service cannot be enabled
@@ -910,6 +960,7 @@ class GraphApi:
         )
 
     def protection_policies(self, call: _Call, match: re.Match[str]) -> Result:
+        self._backup_controller()
         kind = match["kind"]
         odata = {
             "exchange": "#microsoft.graph.exchangeProtectionPolicy",
@@ -1063,6 +1114,11 @@ ROUTES: tuple[_Route, ...] = (
     _route(r"^/subscribedSkus/?$", "subscribedSkus", GraphApi.subscribed_skus),
     _route(r"^/deviceManagement/managedDevices/?$", "managedDevices", GraphApi.managed_devices),
     _route(r"^/deviceManagement/deviceCompliancePolicies/?$", "compliancePolicies", GraphApi.compliance_policies),
+    _route(
+        r"^/deviceManagement/deviceCompliancePolicies/(?P<pid>[^/]+)/assignments/?$",
+        "compliancePolicies",
+        GraphApi.compliance_policy_assignments,
+    ),
     _route(r"^/solutions/backupRestore/?$", "backupRestore", GraphApi.backup_root),
     _route(
         r"^/solutions/backupRestore/(?P<kind>protectionPolicies|exchangeProtectionPolicies|"

@@ -168,8 +168,11 @@ class Scenario:
     auth_methods: dict[str, list[JsonDict]] = field(default_factory=dict)
     security_defaults_enabled: bool = False
     ca_policies: list[JsonDict] = field(default_factory=list)
-    #: group id -> {"displayName": ..., "members": [user or group ids], ...}
+    #: group id -> {"displayName": ..., "members": [user, group or directory device ids], ...}
     groups: dict[str, JsonDict] = field(default_factory=dict)
+    #: directory (Entra ID) device object id -> its properties ("id", "deviceId" = the managed device's
+    #: azureADDeviceId, "displayName", ...): devices that are group members
+    directory_devices: dict[str, JsonDict] = field(default_factory=dict)
     role_definitions: list[JsonDict] = field(default_factory=list)
     role_assignments: list[JsonDict] = field(default_factory=list)
     #: user id -> "disabled" / "enabled" / "enforced" (absent: "disabled")
@@ -177,6 +180,8 @@ class Scenario:
     skus: list[JsonDict] = field(default_factory=list)
     managed_devices: list[JsonDict] = field(default_factory=list)
     compliance_policies: list[JsonDict] = field(default_factory=list)
+    #: compliance policy id -> deviceCompliancePolicyAssignment objects (``$expand=assignments``, ``/assignments``)
+    compliance_assignments: dict[str, list[JsonDict]] = field(default_factory=dict)
     #: the backupRestoreRoot ``serviceStatus`` object ({"status": "disabled", ...})
     backup: JsonDict = field(default_factory=lambda: {"status": "disabled", "disableReason": "none"})
     #: "exchange" / "sharePoint" / "oneDriveForBusiness" -> protection policy objects
@@ -190,6 +195,10 @@ class Scenario:
     intune_licensed: bool = True
     #: Microsoft 365 Backup billing set up (without: the service reports disabled / invalidBillingProfile)
     backup_licensed: bool = True
+    #: the scanning app is a registered Microsoft 365 Backup Controller application; without, the Backup APIs
+    #: answer 403 even when the app holds the BackupRestore-* permissions ("These APIs are intended for use by
+    #: registered Backup Controller applications", https://learn.microsoft.com/graph/api/backuprestoreroot-get)
+    backup_controller: bool = True
     #: Graph application permissions the app has NOT been granted
     withheld_permissions: set[str] = field(default_factory=set)
     #: Microsoft 365 usage reports show hashed names instead of UPNs
@@ -280,8 +289,15 @@ def make_user(
     last_success: datetime | None = None,
     last_interactive: datetime | None = None,
     last_non_interactive: datetime | None = None,
+    invited_from: str | None = None,
+    invitation_accepted: bool = True,
 ) -> JsonDict:
-    """A ``microsoft.graph.user`` with the properties hygiene reads (and a few a real tenant has)."""
+    """A ``microsoft.graph.user`` with the properties hygiene reads (and a few a real tenant has).
+
+    ``invited_from``: the B2B account's home domain. Invited accounts have ``creationType`` "Invitation", an
+    ``externalUserState`` (PendingAcceptance until redeemed, then Accepted) and a ``federated`` identity whose
+    issuer is that domain (https://learn.microsoft.com/graph/api/resources/objectidentity); others have null
+    for both and one ``userPrincipalName`` identity issued by the tenant's domain."""
     given, _, surname = display_name.partition(" ")
     activity: JsonDict | None
     if last_success is None and last_interactive is None and last_non_interactive is None:
@@ -321,6 +337,14 @@ def make_user(
         "userType": user_type,
         "createdDateTime": graph_time(created),
         "assignedLicenses": [{"disabledPlans": [], "skuId": sku} for sku in sku_ids],
+        "creationType": "Invitation" if invited_from else None,
+        "externalUserState": (None if not invited_from else "Accepted" if invitation_accepted else "PendingAcceptance"),
+        "externalUserStateChangeDateTime": graph_time(created + timedelta(days=1)) if invited_from else None,
+        "identities": (
+            [{"signInType": "federated", "issuer": invited_from, "issuerAssignedId": None}]
+            if invited_from
+            else [{"signInType": "userPrincipalName", "issuer": upn.rsplit("@", 1)[-1], "issuerAssignedId": upn}]
+        ),
         "signInActivity": activity,
     }
 
@@ -455,8 +479,15 @@ def make_ca_policy(
     operator: str = "OR",
     built_in_controls: tuple[str, ...] = (),
     authentication_strength: JsonDict | None = None,
+    include_guest_types: tuple[str, ...] = (),
+    exclude_guest_types: tuple[str, ...] = (),
+    application_filter: JsonDict | None = None,
 ) -> JsonDict:
-    """A ``conditionalAccessPolicy`` as GET /identity/conditionalAccess/policies returns it."""
+    """A ``conditionalAccessPolicy`` as GET /identity/conditionalAccess/policies returns it.
+
+    ``include_guest_types`` / ``exclude_guest_types``: conditionalAccessGuestOrExternalUserTypes members, sent as
+    one comma-separated string, for all external tenants; ``application_filter``: a conditionalAccessFilter
+    ({"mode": "include" | "exclude", "rule": ...})."""
     return {
         "id": policy_id,
         "templateId": None,
@@ -481,7 +512,7 @@ def make_ca_policy(
                 "excludeApplications": list(exclude_applications),
                 "includeUserActions": [],
                 "includeAuthenticationContextClassReferences": [],
-                "applicationFilter": None,
+                "applicationFilter": application_filter,
             },
             "users": {
                 "includeUsers": list(include_users),
@@ -490,8 +521,8 @@ def make_ca_policy(
                 "excludeGroups": list(exclude_groups),
                 "includeRoles": list(include_roles),
                 "excludeRoles": list(exclude_roles),
-                "includeGuestsOrExternalUsers": None,
-                "excludeGuestsOrExternalUsers": None,
+                "includeGuestsOrExternalUsers": guests_or_external_users(include_guest_types),
+                "excludeGuestsOrExternalUsers": guests_or_external_users(exclude_guest_types),
             },
         },
         "grantControls": {
@@ -500,6 +531,20 @@ def make_ca_policy(
             "customAuthenticationFactors": [],
             "termsOfUse": [],
             "authenticationStrength": authentication_strength,
+        },
+    }
+
+
+def guests_or_external_users(types: tuple[str, ...]) -> JsonDict | None:
+    """A ``conditionalAccessGuestsOrExternalUsers`` for every external tenant, or None (what Graph sends when the
+    condition is not set)."""
+    if not types:
+        return None
+    return {
+        "guestOrExternalUserTypes": ",".join(types),
+        "externalTenants": {
+            "@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants",
+            "membershipKind": "all",
         },
     }
 
@@ -587,12 +632,13 @@ def make_device(
     manufacturer: str,
     owner: str = "company",
     android_patch: str | None = None,
+    user_id: str | None = None,
 ) -> JsonDict:
     """An Intune ``managedDevice`` (a subset of its ~80 properties, the ones a real list always carries)."""
     return {
         "@odata.type": "#microsoft.graph.managedDevice",
         "id": device_id,
-        "userId": None,
+        "userId": user_id,
         "deviceName": name,
         "managedDeviceOwnerType": owner,
         "enrolledDateTime": graph_time(enrolled),
@@ -635,6 +681,21 @@ def make_compliance_policy(policy_id: str, odata_type: str, name: str, created: 
         # iosCompliancePolicy says "passcode", the other platforms "password" (v1.0 CSDL)
         ("passcodeRequired" if odata_type == "#microsoft.graph.iosCompliancePolicy" else "passwordRequired"): True,
     }
+
+
+#: the fixed ids Intune gives the virtual "all devices" and "all licensed users" groups in assignment ids
+ALL_DEVICES_GROUP = "adadadad-808e-44e2-905a-0b7873a8a531"
+ALL_USERS_GROUP = "acacacac-9df4-4c7d-9d50-4ef0226f57a9"
+
+
+def make_assignment(policy_id: str, target: str, group_id: str | None = None) -> JsonDict:
+    """A ``deviceCompliancePolicyAssignment``; ``target``: allDevices / allLicensedUsers / group /
+    exclusionGroup (the deviceAndAppManagementAssignmentTarget subtypes)."""
+    body: JsonDict = {"@odata.type": f"#microsoft.graph.{target}AssignmentTarget"}
+    if group_id is not None:
+        body["groupId"] = group_id
+    virtual = {"allDevices": ALL_DEVICES_GROUP, "allLicensedUsers": ALL_USERS_GROUP}
+    return {"id": f"{policy_id}_{group_id or virtual.get(target, target)}", "target": body}
 
 
 def make_protection_policy(policy_id: str, name: str, status: str, created: datetime) -> JsonDict:

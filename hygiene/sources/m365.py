@@ -6,9 +6,11 @@ Permissions are the least-privileged *application* permissions from each endpoin
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -26,14 +28,17 @@ from hygiene.checklib.m365 import users_without_policy_enforcement
 from hygiene.config import M365Config
 from hygiene.logsetup import register_secret
 from hygiene.model import (
+    CAGuestsOrExternalUsers,
     CAPolicy,
     CAUsers,
     DatasetState,
+    M365AssignmentGroup,
     M365Backup,
     M365BackupPolicy,
     M365CompliancePolicy,
     M365Data,
     M365Device,
+    M365PolicyAssignment,
     M365Registration,
     M365RoleAssignment,
     M365Sku,
@@ -48,10 +53,13 @@ from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailabl
 log = structlog.get_logger(__name__)
 
 NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
-USER_FIELDS = "id,userPrincipalName,displayName,accountEnabled,userType,createdDateTime,assignedLicenses"
+USER_FIELDS = (
+    "id,userPrincipalName,displayName,accountEnabled,userType,createdDateTime,assignedLicenses,"
+    "externalUserState,creationType,identities"
+)
 DEVICE_FIELDS = (
     "id,deviceName,operatingSystem,osVersion,complianceState,lastSyncDateTime,enrolledDateTime,"
-    "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType"
+    "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType,userId,azureADDeviceId"
 )
 #: authentication method types that satisfy MFA (https://learn.microsoft.com/graph/api/resources/authenticationmethod)
 STRONG_METHOD_TYPES = {
@@ -87,8 +95,8 @@ DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     "m365.licences": ("subscribed SKUs", ("LicenseAssignment.Read.All",), None),
     "m365.devices": ("Intune managed devices", ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
     "m365.compliance_policies": (
-        "Intune compliance policies (minimum OS versions)",
-        ("DeviceManagementConfiguration.Read.All",),
+        "Intune compliance policies (minimum OS versions) and the groups they are assigned to",
+        ("DeviceManagementConfiguration.Read.All", "GroupMember.Read.All (assignment groups)"),
         "Microsoft Intune",
     ),
     "m365.backup": (
@@ -132,6 +140,65 @@ def _classify(exc: GraphError, dataset: str) -> Unavailable:
     return Unavailable(kind, f"Graph answered {exc}", (), endpoint)
 
 
+#: the application permissions each Microsoft 365 Backup call accepts (doc pages backuprestoreroot-get and
+#: backuprestoreroot-list-protectionpolicies: least and higher privileged)
+BACKUP_CONTROL = frozenset({"BackupRestore-Control.Read.All", "BackupRestore-Control.ReadWrite.All"})
+BACKUP_CONFIGURATION = frozenset({"BackupRestore-Configuration.Read.All", "BackupRestore-Configuration.ReadWrite.All"})
+BACKUP_CONTROLLER_DOC = "https://learn.microsoft.com/graph/api/backuprestoreroot-get"
+
+
+def token_roles(token: str) -> frozenset[str] | None:
+    """The application permissions (``roles`` claim) of an app-only access token, or None when the token is not
+    a readable JWT. Only read to explain a 403, never trusted for access: Graph decides."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, UnicodeError):
+        return None
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    if not isinstance(roles, list):
+        return frozenset() if isinstance(claims, dict) else None
+    return frozenset(str(r) for r in roles)
+
+
+def _backup_forbidden(exc: GraphError, roles: frozenset[str] | None) -> Unavailable:
+    """A 403 from the Microsoft 365 Backup APIs has two causes that the error body does not tell apart: the app
+    lacks the permission, or it holds it but is not a registered Backup Controller application ("These APIs are
+    intended for use by registered Backup Controller applications", backuprestoreroot-get). The token's roles
+    tell which."""
+    endpoint = exc.url.split("?", 1)[0]
+    needed = BACKUP_CONTROL if endpoint.rstrip("/").endswith("/solutions/backupRestore") else BACKUP_CONFIGURATION
+    permission = min(needed)  # the least privileged one: the Read permission sorts first
+    controller = (
+        "the Microsoft 365 Backup APIs answer only applications registered as the tenant's Backup Controller "
+        f"(with a Microsoft 365 Backup billing policy; {BACKUP_CONTROLLER_DOC}), which a read-only scanner is not"
+    )
+    if roles is not None and roles & needed:
+        return Unavailable(
+            ReasonKind.API_GAP,
+            f"Graph refused {endpoint} ({exc.code}) although the app holds {', '.join(sorted(roles & needed))}: "
+            f"{controller}; record the organisation's backup as an attestation instead",
+            (),
+            endpoint,
+        )
+    if roles is not None:
+        return Unavailable(
+            ReasonKind.PERMISSION,
+            f"the app lacks permission ({exc.code}); grant {permission}",
+            (permission,),
+            endpoint,
+        )
+    return Unavailable(
+        ReasonKind.PERMISSION,
+        f"Graph refused {endpoint} ({exc.code}): grant {permission} if the app lacks it; if it holds it, {controller}",
+        (permission,),
+        endpoint,
+    )
+
+
 class AuthError(Exception):
     pass
 
@@ -173,6 +240,8 @@ class _Collector:
     states: dict[str, DatasetState]
     #: set once the users are read (or could not be): what the registration fallback waits for
     users_read: threading.Event | None = None
+    #: the application permissions in the access token (None: the token is not a readable JWT)
+    granted_roles: frozenset[str] | None = None
 
     def run(self, dataset: str, fn: Callable[[], DatasetState | None]) -> None:
         try:
@@ -227,6 +296,13 @@ class _Collector:
             last_successful_sign_in=_ts(activity.get("lastSuccessfulSignInDateTime")),
             last_interactive_sign_in=_ts(activity.get("lastSignInDateTime")),
             last_non_interactive_sign_in=_ts(activity.get("lastNonInteractiveSignInDateTime")),
+            external_user_state=str(raw["externalUserState"]) if raw.get("externalUserState") else None,
+            creation_type=str(raw["creationType"]) if raw.get("creationType") else None,
+            identity_sign_in_types=(
+                [str(i.get("signInType") or "") for i in raw["identities"] if isinstance(i, dict)]
+                if isinstance(raw.get("identities"), list)
+                else None
+            ),
         )
 
     def _activity_report(self, users: list[M365User], primary: Unavailable) -> DatasetState:
@@ -457,6 +533,8 @@ class _Collector:
                 user_principal_name=d.get("userPrincipalName") or None,
                 model=d.get("model") or None,
                 owner_type=d.get("managedDeviceOwnerType") or None,
+                user_id=d.get("userId") or None,
+                azure_ad_device_id=d.get("azureADDeviceId") or None,
             )
             for d in self.graph.get_all("/v1.0/deviceManagement/managedDevices", {"$select": DEVICE_FIELDS})
         ]
@@ -465,27 +543,84 @@ class _Collector:
         )
 
     def compliance_policies(self) -> DatasetState:
-        rows = list(self.graph.get_all("/v1.0/deviceManagement/deviceCompliancePolicies"))
-        self.data.compliance_policies = [
-            M365CompliancePolicy(
-                id=str(p["id"]),
-                name=str(p.get("displayName") or p["id"]),
-                platform=_policy_platform(str(p.get("@odata.type", ""))),
-                os_minimum_version=p.get("osMinimumVersion") or None,
+        """The policies with their assignments in one paged read (``$expand=assignments``; the navigation property
+        of deviceCompliancePolicy), then each assigned group's transitive members (one paged read per group).
+
+        A policy whose assignments do not come back is read on its own (``/{id}/assignments``); when that fails
+        too it is taken to apply to every device, which can only add failures."""
+        path = "/v1.0/deviceManagement/deviceCompliancePolicies"
+        try:
+            rows = list(self.graph.get_all(path, {"$expand": "assignments"}))
+        except GraphError as exc:
+            if exc.status != 400:
+                raise
+            rows = list(self.graph.get_all(path))  # $expand refused: the assignments are read per policy
+        policies = []
+        for p in rows:
+            raw_assignments = p.get("assignments")
+            if not isinstance(raw_assignments, list):
+                try:
+                    raw_assignments = list(self.graph.get_all(f"{path}/{p['id']}/assignments"))
+                except GraphError as exc:
+                    log.warning("compliance policy assignments not read", policy=p.get("id"), status=exc.status)
+                    raw_assignments = None
+            policies.append(
+                M365CompliancePolicy(
+                    id=str(p["id"]),
+                    name=str(p.get("displayName") or p["id"]),
+                    platform=_policy_platform(str(p.get("@odata.type", ""))),
+                    os_minimum_version=p.get("osMinimumVersion") or None,
+                    assignments=None if raw_assignments is None else [_assignment(a) for a in raw_assignments],
+                )
             )
-            for p in rows
-        ]
-        return DatasetState(
-            available=True, endpoint="/v1.0/deviceManagement/deviceCompliancePolicies", records=len(rows)
-        )
+        self.data.compliance_policies = policies
+        groups = {a.group_id for p in policies for a in p.assignments or [] if a.group_id}
+        for group_id in sorted(groups):
+            self._assignment_group(group_id)
+        return DatasetState(available=True, endpoint=path, records=len(rows))
+
+    def _assignment_group(self, group_id: str) -> None:
+        """Users (object ids) and devices (Entra ``deviceId``) in the group; left out when it cannot be read."""
+        path = f"/v1.0/groups/{group_id}/transitiveMembers"
+        try:
+            try:
+                members = list(self.graph.get_all(path, {"$select": "id,deviceId", "$top": "999"}))
+            except GraphError as exc:
+                if exc.status != 400:
+                    raise
+                # deviceId refused in $select: users still count, device members become unknown
+                members = [
+                    {k: v for k, v in m.items() if k != "deviceId"}
+                    for m in self.graph.get_all(path, {"$select": "id", "$top": "999"})
+                ]
+        except GraphError as exc:
+            log.warning("assignment group not read", group=group_id, status=exc.status)
+            return
+        users = [str(m["id"]) for m in members if str(m.get("@odata.type", "")).endswith(".user")]
+        device_rows = [m for m in members if str(m.get("@odata.type", "")).endswith(".device")]
+        devices: list[str] | None = [str(m["deviceId"]) for m in device_rows if m.get("deviceId")]
+        if len(devices or []) != len(device_rows):
+            devices = None  # limited information: device members without their deviceId
+        self.data.assignment_groups[group_id] = M365AssignmentGroup(users=users, devices=devices)
 
     def backup(self) -> DatasetState:
         """https://learn.microsoft.com/graph/api/backuprestoreroot-get and the protection-policy lists."""
+        try:
+            return self._backup()
+        except GraphError as exc:
+            if exc.status != 403:
+                raise
+            raise _backup_forbidden(exc, self.granted_roles) from None
+
+    def _backup(self) -> DatasetState:
         root = self.graph.get("/v1.0/solutions/backupRestore")
-        # backupRestoreRoot.serviceStatus.status: disabled / enabled / protectionChangeLocked / restoreLocked
-        # (https://learn.microsoft.com/graph/api/resources/servicestatus); tolerate a flat "status" too
-        service = root.get("serviceStatus") if isinstance(root.get("serviceStatus"), dict) else root
-        backup = M365Backup(service_status=str(service.get("status") or "unknown"))
+        # backupRestoreRoot.serviceStatus (serviceStatus): status is a backupServiceStatus, disableReason a
+        # disableReason (https://learn.microsoft.com/graph/api/resources/servicestatus); absent: unknown, never good
+        service = root.get("serviceStatus") if isinstance(root.get("serviceStatus"), dict) else {}
+        backup = M365Backup(
+            service_status=str(service.get("status") or "unknown"),
+            disable_reason=str(service["disableReason"]) if service.get("disableReason") else None,
+        )
         if backup.service_status != "disabled":
             for workload, path in (
                 ("exchange", "exchangeProtectionPolicies"),
@@ -515,6 +650,7 @@ def _ca_policy(raw: dict[str, Any]) -> CAPolicy:
     def ids(key: str) -> list[str]:
         return [str(v) for v in users.get(key) or []]
 
+    app_filter = apps.get("applicationFilter")
     return CAPolicy(
         id=str(raw["id"]),
         name=str(raw.get("displayName") or raw["id"]),
@@ -526,9 +662,13 @@ def _ca_policy(raw: dict[str, Any]) -> CAPolicy:
             exclude_groups=ids("excludeGroups"),
             include_roles=ids("includeRoles"),
             exclude_roles=ids("excludeRoles"),
+            include_guests_or_external_users=_guests_or_external(users.get("includeGuestsOrExternalUsers")),
+            exclude_guests_or_external_users=_guests_or_external(users.get("excludeGuestsOrExternalUsers")),
         ),
         include_applications=[str(a) for a in apps.get("includeApplications") or []],
         exclude_applications=[str(a) for a in apps.get("excludeApplications") or []],
+        # a filter object without a mode still filters: never read as "no filter"
+        application_filter_mode=str(app_filter.get("mode") or "unknown") if isinstance(app_filter, dict) else None,
         client_app_types=[str(c) for c in conditions.get("clientAppTypes") or []],
         grant_operator=grant.get("operator"),
         built_in_controls=[str(c) for c in grant.get("builtInControls") or []],
@@ -536,6 +676,29 @@ def _ca_policy(raw: dict[str, Any]) -> CAPolicy:
         auth_strength_name=strength.get("displayName"),
         narrowing_conditions=_narrowing_conditions(conditions),
     )
+
+
+def _guests_or_external(raw: Any) -> CAGuestsOrExternalUsers | None:
+    """conditionalAccessGuestsOrExternalUsers (https://learn.microsoft.com/graph/api/resources/
+    conditionalaccessguestsorexternalusers): ``guestOrExternalUserTypes`` is a flags enum, sent as one
+    comma-separated string ("internalGuest,b2bCollaborationGuest"); ``externalTenants`` is
+    conditionalAccessAllExternalTenants or conditionalAccessEnumeratedExternalTenants."""
+    if not isinstance(raw, dict):
+        return None
+    flags = raw.get("guestOrExternalUserTypes")
+    if isinstance(flags, list):  # tolerate a JSON array, though Graph sends a string
+        flags = ",".join(str(f) for f in flags)
+    types = [t.strip() for t in str(flags or "").split(",") if t.strip()]
+    tenants = raw.get("externalTenants")
+    kind: str | None = None
+    members: list[str] = []
+    if isinstance(tenants, dict):
+        odata = str(tenants.get("@odata.type") or "")
+        kind = str(tenants.get("membershipKind") or "")
+        if not kind:
+            kind = "all" if odata.endswith("AllExternalTenants") else "enumerated" if odata else "unknown"
+        members = [str(m) for m in tenants.get("members") or []]
+    return CAGuestsOrExternalUsers(user_types=types, tenants_kind=kind, tenant_ids=members)
 
 
 def _narrowing_conditions(conditions: dict[str, Any]) -> list[str]:
@@ -564,6 +727,28 @@ def _narrowing_conditions(conditions: dict[str, Any]) -> list[str]:
     if conditions.get("authenticationFlows"):
         narrowing.append("authentication flows")
     return narrowing
+
+
+#: deviceAndAppManagementAssignmentTarget subtypes (v1.0 CSDL) -> what hygiene calls them
+ASSIGNMENT_TARGETS = {
+    "#microsoft.graph.allDevicesAssignmentTarget": "allDevices",
+    "#microsoft.graph.allLicensedUsersAssignmentTarget": "allLicensedUsers",
+    "#microsoft.graph.groupAssignmentTarget": "group",
+    "#microsoft.graph.exclusionGroupAssignmentTarget": "exclusionGroup",
+}
+
+
+def _assignment(raw: dict[str, Any]) -> M365PolicyAssignment:
+    """A deviceCompliancePolicyAssignment; configurationManagerCollectionAssignmentTarget and unknown targets
+    are "other" (applied to every device)."""
+    found = raw.get("target")
+    target: dict[str, Any] = found if isinstance(found, dict) else {}
+    odata = str(target.get("@odata.type") or "")
+    kind = ASSIGNMENT_TARGETS.get(odata, "other")
+    group_id = str(target["groupId"]) if kind in ("group", "exclusionGroup") and target.get("groupId") else None
+    if kind in ("group", "exclusionGroup") and group_id is None:
+        kind = "other"
+    return M365PolicyAssignment(target=kind, group_id=group_id, odata_type=odata)
 
 
 def _policy_platform(odata_type: str) -> str:
@@ -617,7 +802,12 @@ class M365Source(Source):
         return token
 
     @staticmethod
-    def _collect(clients: list[GraphClient], data: M365Data, states: dict[str, DatasetState]) -> None:
+    def _collect(
+        clients: list[GraphClient],
+        data: M365Data,
+        states: dict[str, DatasetState],
+        roles: frozenset[str] | None = None,
+    ) -> None:
         """The datasets in four concurrent lanes, each with its own client (connection pool, counters), so that a
         large tenant waits for the longest chain of pages rather than for every page in turn:
 
@@ -628,7 +818,7 @@ class M365Source(Source):
 
         then per-user MFA, which needs the users, the roles and the policies.
         """
-        identity, registration, policy, rest = (_Collector(c, data, states) for c in clients)
+        identity, registration, policy, rest = (_Collector(c, data, states, granted_roles=roles) for c in clients)
         users_read = threading.Event()
 
         def users_lane() -> None:
@@ -691,7 +881,7 @@ class M365Source(Source):
         clients = [graph]
         try:
             token = self._token_provider(session)
-            token()  # fail fast on bad credentials, before any dataset is attempted
+            roles = token_roles(token())  # fail fast on bad credentials, before any dataset is attempted
             graph._token = token
         except (AuthError, ValueError, OSError) as exc:
             message = f"authentication failed: {exc}"
@@ -707,7 +897,7 @@ class M365Source(Source):
             ca = str(self.config.ca_bundle) if self.config.ca_bundle else None
             clients += [GraphClient(self.config.graph_url, token, make_session(ca), raw, **kwargs) for _ in range(3)]
             with gc_paused():  # builds ~3 objects per user and device: the cyclic collector only slows it down
-                self._collect(clients, data, states)
+                self._collect(clients, data, states, roles)
         errors.extend(
             f"{name}: {s.reason}"
             for name, s in states.items()
