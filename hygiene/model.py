@@ -101,6 +101,8 @@ class M365Registration:
     is_mfa_capable: bool
     methods: list[str] = Field(default_factory=list)
     is_admin: bool = False
+    #: no-P1 fallback: authentication method types (@odata.type) hygiene does not know, never counted as strong
+    unknown_methods: list[str] = Field(default_factory=list)
 
 
 class CAUsers(Model):
@@ -136,6 +138,9 @@ class M365RoleAssignment(Model):
     role_definition_id: str
     role_template_id: str
     role_name: str
+    #: "active" (roleAssignments: the role is held now) or "eligible" (PIM roleEligibilityScheduleInstances:
+    #: the principal can activate the role whenever it wants)
+    assignment: Literal["active", "eligible"] = "active"
 
 
 class M365Sku(Model):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import msal
 import structlog
@@ -48,21 +48,35 @@ from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailabl
 log = structlog.get_logger(__name__)
 
 NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+#: PIM without Entra ID P2 / Governance: 400 "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID
+#: Governance license." (observed: github.com/maester365/maester/issues/1421)
+PREMIUM_P2_REQUIRED = "AadPremiumLicenseRequired"
 USER_FIELDS = "id,userPrincipalName,displayName,accountEnabled,userType,createdDateTime,assignedLicenses"
 DEVICE_FIELDS = (
     "id,deviceName,operatingSystem,osVersion,complianceState,lastSyncDateTime,enrolledDateTime,"
     "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType"
 )
-#: authentication method types that satisfy MFA (https://learn.microsoft.com/graph/api/resources/authenticationmethod)
-STRONG_METHOD_TYPES = {
-    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
-    "#microsoft.graph.phoneAuthenticationMethod",
-    "#microsoft.graph.fido2AuthenticationMethod",
-    "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod",
-    "#microsoft.graph.softwareOathAuthenticationMethod",
-    "#microsoft.graph.platformCredentialAuthenticationMethod",
-    "#microsoft.graph.x509CertificateAuthenticationMethod",
+#: every type deriving from microsoft.graph.authenticationMethod in the v1.0 CSDL (msgraph-metadata
+#: schemas/v1.0-Prod.csdl), plus the beta-only ones a tenant may return, classified: True when it is a second
+#: factor (https://learn.microsoft.com/graph/api/resources/authenticationmethods-overview). A type not listed here
+#: is never strong, and is recorded (M365Registration.unknown_methods) so that the finding names it.
+METHOD_STRENGTH: dict[str, bool] = {
+    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod": True,
+    "#microsoft.graph.phoneAuthenticationMethod": True,  # SMS / voice
+    "#microsoft.graph.fido2AuthenticationMethod": True,
+    "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod": True,
+    "#microsoft.graph.softwareOathAuthenticationMethod": True,
+    "#microsoft.graph.platformCredentialAuthenticationMethod": True,  # Platform SSO (macOS)
+    "#microsoft.graph.externalAuthenticationMethod": True,  # external authentication method (third-party MFA)
+    "#microsoft.graph.passwordAuthenticationMethod": False,
+    "#microsoft.graph.emailAuthenticationMethod": False,  # self-service password reset only
+    "#microsoft.graph.temporaryAccessPassAuthenticationMethod": False,  # time-limited onboarding pass
+    "#microsoft.graph.qrCodePinAuthenticationMethod": False,  # QR code + PIN: a primary (single) factor
+    # beta only (schemas/type-mappings/beta-entity-types.json); may appear in v1.0 answers
+    "#microsoft.graph.hardwareOathAuthenticationMethod": True,
+    "#microsoft.graph.passwordlessMicrosoftAuthenticatorAuthenticationMethod": True,
 }
+STRONG_METHOD_TYPES = frozenset(t for t, strong in METHOD_STRENGTH.items() if strong)
 
 #: dataset -> (what it is, the permissions it needs, the licence it needs); the source of `hygiene permissions`
 DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
@@ -84,6 +98,11 @@ DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     ),
     "m365.per_user_mfa": ("legacy per-user MFA state, for users no policy covers (beta)", ("Policy.Read.All",), None),
     "m365.roles": ("directory role assignments", ("RoleManagement.Read.Directory", "GroupMember.Read.All"), None),
+    "m365.role_eligibility": (
+        "eligible (PIM) directory role assignments",
+        ("RoleManagement.Read.Directory", "GroupMember.Read.All"),
+        "Microsoft Entra ID P2 or Microsoft Entra ID Governance",
+    ),
     "m365.licences": ("subscribed SKUs", ("LicenseAssignment.Read.All",), None),
     "m365.devices": ("Intune managed devices", ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
     "m365.compliance_policies": (
@@ -106,6 +125,10 @@ def _ts(value: Any) -> datetime | None:
 def _classify(exc: GraphError, dataset: str) -> Unavailable:
     _, permissions, licence = DATASETS[dataset]
     endpoint = exc.url.split("?", 1)[0]
+    if exc.code == PREMIUM_P2_REQUIRED:
+        return Unavailable(
+            ReasonKind.LICENCE, f"the tenant has no {licence} licence ({exc.code})", (licence or "",), endpoint
+        )
     if exc.status == 403 and exc.code == NON_PREMIUM:
         return Unavailable(
             ReasonKind.LICENCE, f"the tenant has no {licence} licence ({exc.code})", (licence or "",), endpoint
@@ -339,6 +362,7 @@ class _Collector:
                     is_mfa_registered=bool(strong),
                     is_mfa_capable=bool(strong),
                     methods=[t.rsplit(".", 1)[-1].removesuffix("AuthenticationMethod") for t in types],
+                    unknown_methods=sorted({t for t in types if t not in METHOD_STRENGTH}),
                 )
             )
         self.data.registrations = registrations
@@ -378,32 +402,61 @@ class _Collector:
                 {"$select": "id,principalId,roleDefinitionId,directoryScopeId", "$expand": "principal($select=id)"},
             )
         )
-        result = []
         groups: set[str] = set()
-        for a in assignments:
-            definition = definitions.get(str(a.get("roleDefinitionId")), {})
-            principal = a.get("principal") or {}
-            odata_type = str(principal.get("@odata.type", "#microsoft.graph.user"))
-            kind = (
-                "group"
-                if odata_type.endswith(".group")
-                else ("servicePrincipal" if odata_type.endswith(".servicePrincipal") else "user")
-            )
-            if kind == "group":
-                groups.add(str(a["principalId"]))
-            result.append(
-                M365RoleAssignment(
-                    principal_id=str(a["principalId"]),
-                    principal_type=kind,
-                    role_definition_id=str(a.get("roleDefinitionId")),
-                    role_template_id=str(definition.get("templateId") or a.get("roleDefinitionId")),
-                    role_name=str(definition.get("displayName") or a.get("roleDefinitionId")),
-                )
-            )
+        result = [self._role_assignment(a, definitions, groups, "active") for a in assignments]
+        result += self._eligible_roles(definitions, groups)
         self.data.role_assignments = result
         self._resolve_groups(groups)
         return DatasetState(
-            available=True, endpoint="/v1.0/roleManagement/directory/roleAssignments", records=len(result)
+            available=True, endpoint="/v1.0/roleManagement/directory/roleAssignments", records=len(assignments)
+        )
+
+    def _eligible_roles(self, definitions: dict[str, Any], groups: set[str]) -> list[M365RoleAssignment]:
+        """PIM eligible assignments: principals who can activate a role whenever they want (one paged GET).
+
+        https://learn.microsoft.com/graph/api/rbacapplication-list-roleeligibilityscheduleinstances
+        (RoleManagement.Read.Directory; needs Entra ID P2 or Entra ID Governance, else 400
+        ``AadPremiumLicenseRequired``): recorded in ``m365.role_eligibility``, which the admin checks treat as an
+        unseen part of their population when unavailable.
+        """
+        path = "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances"
+        try:
+            rows = list(
+                self.graph.get_all(
+                    path,
+                    {
+                        "$select": "id,principalId,roleDefinitionId,directoryScopeId,startDateTime,endDateTime",
+                        "$expand": "principal($select=id)",
+                    },
+                )
+            )
+        except GraphError as exc:  # the active assignments stay usable; the checks say what they could not see
+            self.states["m365.role_eligibility"] = _classify(exc, "m365.role_eligibility").state()
+            return []
+        self.states["m365.role_eligibility"] = DatasetState(available=True, endpoint=path, records=len(rows))
+        return [self._role_assignment(r, definitions, groups, "eligible") for r in rows]
+
+    @staticmethod
+    def _role_assignment(
+        raw: dict[str, Any], definitions: dict[str, Any], groups: set[str], assignment: Literal["active", "eligible"]
+    ) -> M365RoleAssignment:
+        definition = definitions.get(str(raw.get("roleDefinitionId")), {})
+        principal = raw.get("principal") or {}
+        odata_type = str(principal.get("@odata.type", "#microsoft.graph.user"))
+        kind = (
+            "group"
+            if odata_type.endswith(".group")
+            else ("servicePrincipal" if odata_type.endswith(".servicePrincipal") else "user")
+        )
+        if kind == "group":
+            groups.add(str(raw["principalId"]))
+        return M365RoleAssignment(
+            principal_id=str(raw["principalId"]),
+            principal_type=kind,
+            role_definition_id=str(raw.get("roleDefinitionId")),
+            role_template_id=str(definition.get("templateId") or raw.get("roleDefinitionId")),
+            role_name=str(definition.get("displayName") or raw.get("roleDefinitionId")),
+            assignment=assignment,
         )
 
     def per_user_mfa(self) -> DatasetState:
@@ -645,6 +698,13 @@ class M365Source(Source):
 
         def policy_lane() -> None:
             policy.run("m365.roles", policy.roles)
+            if "m365.role_eligibility" not in states:
+                states["m365.role_eligibility"] = DatasetState(
+                    available=False,
+                    reason_kind=states["m365.roles"].reason_kind,
+                    reason="role assignments could not be read: " + (states["m365.roles"].reason or ""),
+                    needs=list(states["m365.roles"].needs),
+                )
             policy.run("m365.mfa_policies", policy.mfa_policies)
 
         def rest_lane() -> None:
