@@ -294,7 +294,7 @@ def test_paging_follows_next_link_verbatim(scenario: Scenario, client: Client) -
         if url:
             next_links.append(url)
             assert url.startswith(client.sandbox.graph_url) and "$skiptoken=" in url and "$top=7" in url
-    assert pages == 6 and len(seen) == len(set(seen)) == len(scenario.users) == 40
+    assert pages == 6 and len(seen) == len(set(seen)) == len(scenario.users) == 42
     # a rebuilt query (or a made-up token) does not work: follow the link verbatim
     token = next_links[0].split("$skiptoken=")[1]
     rebuilt = client.get(f"/v1.0/users?$top=7&$skiptoken={token}")
@@ -615,3 +615,30 @@ def test_generated_tenant_pages_through_all_users(make_client: Any) -> None:
             count += len(body["value"])
             url = body.get("@odata.nextLink")
         assert count == 1500
+
+
+ELIGIBILITY = "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances"
+
+
+def test_pim_eligibility_schedule_instances(scenario: Scenario, client: Client, make_client: Any) -> None:
+    """unifiedRoleEligibilityScheduleInstance as v1.0 serves it; only its CSDL properties can be selected; a tenant
+    without Entra ID P2 / Governance answers 400 AadPremiumLicenseRequired."""
+    page = client.get(
+        ELIGIBILITY,
+        params={"$select": "id,principalId,roleDefinitionId,directoryScopeId", "$expand": "principal($select=id)"},
+    )
+    assert page.status_code == 200, page.text
+    (row,) = page.json()["value"]
+    nadia = scenario.user("nadia.khan@northwind.example")
+    assert row["principalId"] == nadia["id"] and row["directoryScopeId"] == "/"
+    assert row["roleDefinitionId"] == "62e90394-69f5-4237-9190-012177145e10"
+    assert row["principal"] == {"@odata.type": "#microsoft.graph.user", "id": nadia["id"]}
+    full = client.get(ELIGIBILITY).json()["value"][0]
+    assert full["endDateTime"] is None and full["memberType"] == "Direct"
+    invented = client.get(ELIGIBILITY, params={"$select": "id,assignmentType"})
+    assert invented.status_code == 400
+    with Sandbox(northwind(NOW, premium=False)) as sandbox:
+        refused = make_client(sandbox).get(ELIGIBILITY)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "AadPremiumLicenseRequired"
+    assert "Microsoft Entra ID P2" in refused.json()["error"]["message"]

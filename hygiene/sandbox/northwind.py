@@ -74,6 +74,7 @@ from hygiene.sandbox.scenario import (
     make_registration,
     make_role_assignment,
     make_role_definition,
+    make_role_eligibility,
     make_sku,
     make_user,
     not_assessed,
@@ -145,9 +146,11 @@ PEOPLE: tuple[_Person, ...] = (
     _Person("julia.wood", "Julia Wood", "Dental Hygienist", 1000, (MAIN,), success=120, interactive=6,
             non_interactive=121, methods=PUSH, activity=120),
     _Person("ben.carter", "Ben Carter", "Dental Nurse", 800, (MAIN,), success=None, interactive=20,
-            non_interactive=100, methods=PUSH, activity=20),
+            non_interactive=100, methods=PUSH),
     _Person("rachel.green", "Rachel Green", "Dental Nurse", 700, (MAIN,), success=None, interactive=100,
-            non_interactive=40, methods=PUSH, activity=40),
+            non_interactive=40, methods=PUSH),
+    _Person("ryan.cole", "Ryan Cole", "Associate Dentist", 900, (MAIN,), success=200, interactive=1,
+            non_interactive=201, methods=PUSH, activity=200),
     _Person("sam.taylor", "Sam Taylor", "Trainee Dental Nurse", 200, (MAIN,), **_recent(1),
             methods=("mobilePhone",), capable=False, activity=1),
     _Person("reception.kiosk1", "Reception Kiosk 1", "Shared reception account", 600, ("O365_BUSINESS_ESSENTIALS",),
@@ -187,6 +190,7 @@ PEOPLE: tuple[_Person, ...] = (
     _Person("peter.gray", "Peter Gray", "Receptionist", 900, (), success=400, interactive=400, methods=PUSH,
             enabled=False),
     _Person("zara.ahmed", "Zara Ahmed", "Dental Nurse", 150, (MAIN,), **_recent(0.9), methods=PUSH, activity=0),
+    _Person("nadia.khan", "Nadia Khan", "Operations Manager", 300, (MAIN,), **_recent(1), methods=(), activity=1),
     # guests
     _Person("guest.sam.patel", "Sam Patel (Smile Dental Lab)", None, 500, success=20, interactive=20,
             non_interactive=19, activity=19, guest_mail="sam.patel@smiledentallab.example"),
@@ -245,6 +249,8 @@ ROLE_ASSIGNMENTS: tuple[tuple[str, str], ...] = (
     ("harry.walker", "Helpdesk Administrator"),
     ("sp:BrightByte RMM", "Global Reader"),
 )
+#: PIM eligible assignments (Entra ID P2, so in the premium variant only): (principal key, role)
+ROLE_ELIGIBILITIES: tuple[tuple[str, str], ...] = (("nadia.khan", "Global Administrator"),)
 ADMIN_KEYS = {"priya.shah", "tom.okafor", "helen.price", "it.support", "breakglass", "gary.oldfield", "harry.walker"}
 
 PER_USER_MFA = {"reception.kiosk1": "enabled", "reception.kiosk2": "enforced", "jack.white": "enforced"}
@@ -438,6 +444,11 @@ def northwind(
         return ids[key]
 
     role_assignments = [make_role_assignment(principal(k), role) for k, role in ROLE_ASSIGNMENTS]
+    role_eligibilities = (
+        [make_role_eligibility(principal(k), role, days_ago(now, 60)) for k, role in ROLE_ELIGIBILITIES]
+        if premium
+        else []
+    )
     role_definitions = [make_role_definition(name) for name in ROLE_TEMPLATES]
 
     # -- Conditional Access (P1 only) -----------------------------------------------------------------------
@@ -535,6 +546,7 @@ def northwind(
         "SPB": 30,
         "O365_BUSINESS_PREMIUM": 30,
         "AAD_PREMIUM": 30,
+        "AAD_PREMIUM_P2": 5,
         "INTUNE_A": 30,
         "FLOW_FREE": 10000,
         "O365_BUSINESS_ESSENTIALS": 10,
@@ -543,7 +555,14 @@ def northwind(
     }
     skus = [
         make_sku(TENANT_ID, part, enabled=stock[part], consumed=holders.get(part, 0))
-        for part in (*main, "O365_BUSINESS_ESSENTIALS", "EXCHANGESTANDARD", "POWER_BI_STANDARD", "FLOW_FREE")
+        for part in (
+            *main,
+            *(("AAD_PREMIUM_P2",) if premium else ()),
+            "O365_BUSINESS_ESSENTIALS",
+            "EXCHANGESTANDARD",
+            "POWER_BI_STANDARD",
+            "FLOW_FREE",
+        )
     ]
     devices = [
         make_device(
@@ -606,7 +625,7 @@ def northwind(
         initial_domain=INITIAL_DOMAIN,
         organization_name="Northwind Dental Ltd",
         client_id=CLIENT_ID,
-        description="Northwind Dental Ltd: a 34-staff dental practice with 6 guest accounts.",
+        description="Northwind Dental Ltd: a 36-staff dental practice with 6 guest accounts.",
         users=users,
         registrations=registrations,
         security_defaults_enabled=not premium,
@@ -614,6 +633,7 @@ def northwind(
         groups=groups,
         role_definitions=role_definitions,
         role_assignments=role_assignments,
+        role_eligibilities=role_eligibilities,
         per_user_mfa={ids[k]: v for k, v in PER_USER_MFA.items()},
         skus=skus,
         managed_devices=devices,
@@ -622,6 +642,7 @@ def northwind(
         backup_policies=backup_policies,
         office365_activity=activity,
         premium=premium,
+        pim_licensed=premium,
         intune_licensed=intune_licensed,
         backup_licensed=backup_licensed,
         withheld_permissions=set(withheld_permissions),
@@ -665,21 +686,29 @@ def expected_results(
             "oliver.bennett" + n,  # not in the report yet
             "temp.reception" + n,  # nothing registered
             "scanner" + n,  # nothing registered
+            "nadia.khan" + n,  # nothing registered (and an eligible Global Administrator)
         ),
-        # enabled members no enforcing policy covers and without per-user "enforced"
+        # enabled members no enforcing policy covers and without per-user "enforced" or "enabled" (kiosk 1's
+        # per-user "enabled" demands MFA at modern-authentication sign-ins: it counts, and the note says so)
         "m365.mfa.enforced": fails(
             breakglass,  # excluded from CA001 and CA002
             "sam.taylor" + n,  # excluded group; only CA003 (mfa OR compliantDevice) and report-only CA004
-            "reception.kiosk1" + n,  # excluded group; per-user MFA only "enabled"
             "karen.holt" + n,  # excluded directly; CA006 covers one app only
         ),
-        # enabled role holders lacking registration or enforcement
-        "m365.mfa.admins": fails("tom.okafor" + n, breakglass),
+        # enabled role holders, active or eligible (PIM), lacking registration or enforcement
+        "m365.mfa.admins": fails(
+            "tom.okafor" + n,  # nothing registered
+            breakglass,  # excluded from every policy
+            "nadia.khan" + n,  # eligible Global Administrator (PIM), nothing registered
+        ),
         # CA005 is report-only and there are no security defaults
         "m365.mfa.legacy_auth_blocked": fails("tenant"),
         "m365.accounts.inactive": fails(
             "mark.jones" + n,  # 150 days
             "julia.wood" + n,  # successful 120 days ago (failed attempts since do not count)
+            "ben.carter" + n,  # failed sign-in attempts only: no success recorded since December 2023
+            "rachel.green" + n,  # failed sign-in attempts only
+            "ryan.cole" + n,  # password spray: failed attempt yesterday, last success 200 days ago
             "temp.reception" + n,  # never used, 60 days old
             "scanner" + n,  # non-interactive only, 200 days
         ),
@@ -688,7 +717,8 @@ def expected_results(
             "support_oldmsp.example" + ext,  # never used, 300 days old
             "auditor_cqc-audit.example" + ext,  # non-interactive only, 95 days
         ),
-        # five enabled Global Administrators (the disabled sixth does not count, IT Support counts once)
+        # five enabled active Global Administrators and one eligible (PIM) (the disabled one does not count, IT
+        # Support counts once); without P2 the eligible part is unseen, but five already fail
         "m365.accounts.admin_count": fails("tenant"),
         # main licence: Gary Oldfield (disabled), Mark Jones, Julia Wood (stale); Business Basic: Lucy Hall
         # (disabled), the agency temp (never used); Exchange Online Plan 1: the scanner (stale)
@@ -726,7 +756,9 @@ def expected_results(
             "oliver.bennett" + n,
             "temp.reception" + n,
             "scanner" + n,
+            "nadia.khan" + n,
         )
+        # passes, with a reservation: members other than admins get MFA only "when necessary"
         expected["m365.mfa.enforced"] = passes()
         expected["m365.mfa.admins"] = fails("tom.okafor" + n)
         expected["m365.mfa.legacy_auth_blocked"] = passes()
