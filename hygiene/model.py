@@ -192,6 +192,9 @@ class M365Data(Model):
     ca_policies: list[CAPolicy] = Field(default_factory=list)
     #: group id -> transitive user members (groups named by CA policies or role assignments)
     group_members: dict[str, list[str]] = Field(default_factory=dict)
+    #: role-holding group id -> users eligible to become members through PIM for Groups (they hold the group's
+    #: roles once they activate the membership)
+    group_eligible_members: dict[str, list[str]] = Field(default_factory=dict)
     role_assignments: list[M365RoleAssignment] = Field(default_factory=list)
     #: per-user MFA state (disabled/enabled/enforced), fetched only for users no other enforcement covers
     per_user_mfa: dict[str, str] = Field(default_factory=dict)

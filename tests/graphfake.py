@@ -121,6 +121,8 @@ class Tenant:
     eligibilities: list[tuple[str, str, str]] = field(default_factory=list)
     #: Entra ID P2 / Governance (PIM); without it the eligibility list answers 400 AadPremiumLicenseRequired
     pim_licensed: bool = True
+    #: PIM for Groups member eligibilities: (group id, principal id, principal type)
+    group_eligibilities: list[tuple[str, str, str]] = field(default_factory=list)
     #: user id -> authentication method @odata.types (no-P1 fallback); default: derived from the registration
     methods: dict[str, list[str]] = field(default_factory=dict)
     per_user: dict[str, str] = field(default_factory=dict)
@@ -245,6 +247,27 @@ class Tenant:
                     "principal": {"@odata.type": f"#microsoft.graph.{kind}", "id": p},
                 }
                 for i, (p, t, kind) in enumerate(self.eligibilities)
+            ]
+            return self._page(request, rows)
+        if path == "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances":
+            if not self.pim_licensed:
+                return self._error(400, "AadPremiumLicenseRequired", "The tenant needs to have Microsoft Entra ID P2.")
+            wanted = re.fullmatch(r"groupId eq '([^']+)'", query.get("$filter", [""])[0])
+            if wanted is None:
+                return self._error(400, "BadRequest", "filter by groupId or principalId")
+            rows = [
+                {
+                    "id": f"ge{i}",
+                    "groupId": g,
+                    "principalId": p,
+                    "accessId": "member",
+                    "memberType": "direct",
+                    "startDateTime": iso(10),
+                    "endDateTime": None,
+                    "principal": {"@odata.type": f"#microsoft.graph.{kind}", "id": p},
+                }
+                for i, (g, p, kind) in enumerate(self.group_eligibilities)
+                if g == wanted.group(1)
             ]
             return self._page(request, rows)
         if path == "/v1.0/subscribedSkus":

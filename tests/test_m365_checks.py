@@ -521,6 +521,33 @@ class TestEligibleAdmins:
         assert "MFA not enforced" in result.findings[0].detail
         assert any("/groups/g-pim/transitiveMembers" in c for c in tenant.calls)
 
+    def test_pim_for_groups_eligible_member_of_a_role_holding_group(self, tenant: Tenant, scan: Scan) -> None:
+        """PIM for Groups: dave can activate membership of a group that holds Global Administrator."""
+        tenant.role_assignments.append(("g-admins", GLOBAL_ADMIN, "group"))
+        tenant.groups = {"g-admins": []}
+        tenant.group_eligibilities = [("g-admins", "dave", "user")]
+        tenant.registrations = [registration("alice"), registration("bob"), registration("carol"),
+                                registration("dave", capable=False)]  # fmt: skip
+        results = scan(tenant)
+        admins = results["m365.mfa.admins"]
+        assert failing(admins) == {"dave@contoso.test"}
+        assert "Global Administrator (eligible, PIM)" in admins.findings[0].detail
+        assert results["m365.accounts.admin_count"].note == "3 Global Administrators (1 eligible through PIM)"
+        calls = [c for c in tenant.calls if "privilegedAccess/group/eligibilityScheduleInstances" in c]
+        assert len(calls) == 1 and "$filter=groupId+eq+'g-admins'" in calls[0]
+
+    def test_pim_for_groups_unreadable_is_unseen(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.role_assignments.append(("g-admins", GLOBAL_ADMIN, "group"))
+        tenant.groups = {"g-admins": []}
+        tenant.errors = {"privilegedAccess/group": (403, "Authorization_RequestDenied", "Insufficient privileges")}
+        result = scan(tenant)["m365.mfa.admins"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind is ReasonKind.PERMISSION
+        assert "PrivilegedEligibilitySchedule.Read.AzureADGroup" in result.permissions
+
+    def test_no_pim_for_groups_call_without_role_holding_groups(self, tenant: Tenant, scan: Scan) -> None:
+        assert scan(tenant)["m365.mfa.admins"].status is Status.PASS
+        assert not any("privilegedAccess" in c for c in tenant.calls)
+
     def test_role_targeted_policy_does_not_count_for_an_eligible_only_admin(self, tenant: Tenant, scan: Scan) -> None:
         tenant.eligibilities = [("carol", GLOBAL_ADMIN, "user")]
         tenant.ca_policies = [

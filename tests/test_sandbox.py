@@ -642,3 +642,16 @@ def test_pim_eligibility_schedule_instances(scenario: Scenario, client: Client, 
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "AadPremiumLicenseRequired"
     assert "Microsoft Entra ID P2" in refused.json()["error"]["message"]
+
+
+def test_pim_for_groups_requires_a_group_or_principal_filter(scenario: Scenario, client: Client) -> None:
+    path = "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances"
+    unfiltered = client.get(path)
+    assert unfiltered.status_code == 400
+    it_admins = next(gid for gid, g in scenario.groups.items() if g["displayName"] == "IT Admins")
+    page = client.get(path, params={"$filter": f"groupId eq '{it_admins}'", "$expand": "principal($select=id)"})
+    assert page.status_code == 200 and page.json()["value"] == []
+    assert (
+        client.get(path, params={"$filter": f"groupId eq '{it_admins}'", "$select": "id,roleDefinitionId"}).status_code
+        == 400
+    )

@@ -38,11 +38,14 @@ def user_roles(data: M365Data, *, assignment: str | None = "active") -> dict[str
     """
     roles: dict[str, set[str]] = {}
     for a in data.role_assignments:
-        if assignment is not None and a.assignment != assignment:
-            continue
         if a.principal_type == "group":
-            members: Iterable[str] = data.group_members.get(a.principal_id, [])
-        elif a.principal_type == "user":
+            members: list[str] = []
+            if assignment in (a.assignment, None):
+                members += data.group_members.get(a.principal_id, [])
+            if assignment in ("eligible", None):
+                # PIM for Groups: eligible to join a group that holds (or can activate) the role
+                members += data.group_eligible_members.get(a.principal_id, [])
+        elif a.principal_type == "user" and assignment in (a.assignment, None):
             members = [a.principal_id]
         else:
             continue
@@ -58,21 +61,28 @@ def role_labels(names: dict[str, str], active: set[str], eligible: set[str]) -> 
     )
 
 
-#: the dataset of PIM eligible role assignments (roleEligibilityScheduleInstances; Entra ID P2 or Governance)
-PIM_DATASET = "m365.role_eligibility"
+#: the datasets of PIM eligibility (Entra ID P2 or Governance): eligible role assignments, and users eligible to
+#: join the groups that hold roles (PIM for Groups)
+PIM_DATASETS = {
+    "m365.role_eligibility": "administrators eligible through PIM (roleEligibilityScheduleInstances)",
+    "m365.group_eligibility": "users eligible to join role-holding groups (PIM for Groups)",
+}
 
 
 def pim_unseen(ctx: CheckContext) -> tuple[tuple[ReasonKind, str], ...]:
-    """The admin population's unseen part when eligible (PIM) role assignments could not be read: never a pass
-    on active assignments alone."""
-    state = ctx.snapshot.dataset(PIM_DATASET)
-    if state.available:
-        return ()
-    kind = state.reason_kind or ReasonKind.ERROR
-    text = f"administrators eligible through PIM (roleEligibilityScheduleInstances): {state.reason or 'not read'}"
-    if kind is ReasonKind.PERMISSION and state.needs:
-        text += "; needs " + ", ".join(state.needs)
-    return ((kind, text),)
+    """The admin population's unseen part when PIM eligibility could not be read: never a pass on active
+    assignments alone."""
+    unseen = []
+    for name, what in PIM_DATASETS.items():
+        state = ctx.snapshot.dataset(name)
+        if state.available:
+            continue
+        kind = state.reason_kind or ReasonKind.ERROR
+        text = f"{what}: {state.reason or 'not read'}"
+        if kind is ReasonKind.PERMISSION and state.needs:
+            text += "; needs " + ", ".join(state.needs)
+        unseen.append((kind, text))
+    return tuple(unseen)
 
 
 def role_names(data: M365Data) -> dict[str, str]:

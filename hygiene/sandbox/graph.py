@@ -50,6 +50,10 @@ INTUNE_NOT_APPLICABLE = "Request not applicable to target tenant."
 #: PIM without Entra ID P2 / Governance (observed: github.com/maester365/maester/issues/1421)
 PIM_LICENCE_REQUIRED = "AadPremiumLicenseRequired"
 PIM_LICENCE_MESSAGE = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
+#: privilegedAccessGroupEligibilityScheduleInstance properties (v1.0 CSDL, with privilegedAccessScheduleInstance)
+GROUP_ELIGIBILITY_PROPERTIES = frozenset(
+    {"id", "accessId", "eligibilityScheduleId", "groupId", "memberType", "principalId", "startDateTime", "endDateTime"}
+)
 #: unifiedRoleEligibilityScheduleInstance properties (v1.0 CSDL: unifiedRoleScheduleInstanceBase and its own)
 ROLE_ELIGIBILITY_PROPERTIES = frozenset(
     {"id", "appScopeId", "directoryScopeId", "principalId", "roleDefinitionId", "endDateTime", "memberType",
@@ -110,6 +114,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "RoleManagement.Read.Directory",
             "RoleManagement.ReadWrite.Directory",
         }
+    ),
+    # https://learn.microsoft.com/graph/api/privilegedaccessgroup-list-eligibilityscheduleinstances
+    "groupEligibility": frozenset(
+        {"PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"}
     ),
     # https://learn.microsoft.com/graph/api/subscribedsku-list
     "subscribedSkus": frozenset(
@@ -207,6 +215,7 @@ DEFAULT_PAGE_SIZES: dict[str, tuple[int, int | None]] = {
     "roleDefinitions": (1000, None),
     "roleAssignments": (100, None),
     "roleEligibility": (100, None),
+    "groupEligibility": (100, None),
     "managedDevices": (1000, None),
     "compliancePolicies": (1000, None),
     "conditionalAccess": (1000, None),
@@ -833,13 +842,15 @@ class GraphApi:
             return obj
         return {"@odata.type": "#microsoft.graph.servicePrincipal", "id": principal_id}
 
-    def _role_expand(self, call: _Call, entity: str) -> Callable[[JsonDict], JsonDict] | None:
+    def _role_expand(
+        self, call: _Call, entity: str, navigations: tuple[str, ...] = ("principal", "roleDefinition")
+    ) -> Callable[[JsonDict], JsonDict] | None:
         """``$expand=principal(...)`` / ``roleDefinition(...)``, the navigation properties both role lists share."""
         raw = (call.param("$expand") or "").strip()
         expansions: list[tuple[str, list[str] | None]] = []
         for part in re.split(r",(?![^()]*\))", raw) if raw else []:
             m = re.fullmatch(r"\s*(\w+)\s*(?:\(\s*\$select\s*=\s*([^)]*)\))?\s*", part)
-            if m is None or m[1] not in ("principal", "roleDefinition"):
+            if m is None or m[1] not in navigations:
                 name = part.split("(", 1)[0].strip()
                 raise GraphFailure(400, "BadRequest", f"Could not find a property named '{name}' on type '{entity}'.")
             expansions.append((m[1], [s.strip() for s in m[2].split(",")] if m[2] else None))
@@ -881,6 +892,28 @@ class GraphApi:
             entity=entity,
             known=ROLE_ELIGIBILITY_PROPERTIES,
             expand=self._role_expand(call, entity),
+        )
+
+    def group_eligibilities(self, call: _Call, match: re.Match[str]) -> Result:
+        """PIM for Groups: the list requires a ``groupId`` or ``principalId`` eq filter (Learn:
+        privilegedaccessgroup-list-eligibilityscheduleinstances; the error text here is the sandbox's own)."""
+        if not self.scenario.pim_licensed:
+            raise GraphFailure(400, PIM_LICENCE_REQUIRED, PIM_LICENCE_MESSAGE)
+        raw = call.param("$filter") or ""
+        if not re.search(r"\b(groupId|principalId)\s+eq\s+'", raw):
+            raise GraphFailure(
+                400, "BadRequest", "The request must be filtered by groupId or principalId ($filter=groupId eq '...')."
+            )
+        entity = "microsoft.graph.privilegedAccessGroupEligibilityScheduleInstance"
+        expand = self._role_expand(call, entity, ("principal",))
+        return self._collection(
+            call,
+            self.scenario.group_eligibilities,
+            kind="groupEligibility",
+            context="identityGovernance/privilegedAccess/group/eligibilityScheduleInstances",
+            entity=entity,
+            known=GROUP_ELIGIBILITY_PROPERTIES,
+            expand=expand,
         )
 
     # -- licences, devices, backup -------------------------------------------------------------------
@@ -1090,6 +1123,11 @@ ROUTES: tuple[_Route, ...] = (
         r"^/roleManagement/directory/roleEligibilityScheduleInstances/?$",
         "roleEligibility",
         GraphApi.role_eligibilities,
+    ),
+    _route(
+        r"^/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances/?$",
+        "groupEligibility",
+        GraphApi.group_eligibilities,
     ),
     _route(r"^/subscribedSkus/?$", "subscribedSkus", GraphApi.subscribed_skus),
     _route(r"^/deviceManagement/managedDevices/?$", "managedDevices", GraphApi.managed_devices),

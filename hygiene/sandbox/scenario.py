@@ -85,6 +85,7 @@ DEFAULT_GRANTED_PERMISSIONS: frozenset[str] = frozenset(
         "Policy.Read.All",
         "GroupMember.Read.All",
         "RoleManagement.Read.Directory",
+        "PrivilegedEligibilitySchedule.Read.AzureADGroup",
         "LicenseAssignment.Read.All",
         "DeviceManagementManagedDevices.Read.All",
         "DeviceManagementConfiguration.Read.All",
@@ -175,6 +176,8 @@ class Scenario:
     role_assignments: list[JsonDict] = field(default_factory=list)
     #: PIM eligible assignments (``unifiedRoleEligibilityScheduleInstance``), served only with ``pim_licensed``
     role_eligibilities: list[JsonDict] = field(default_factory=list)
+    #: PIM for Groups eligibilities (``privilegedAccessGroupEligibilityScheduleInstance``)
+    group_eligibilities: list[JsonDict] = field(default_factory=list)
     #: user id -> "disabled" / "enabled" / "enforced" (absent: "disabled")
     per_user_mfa: dict[str, str] = field(default_factory=dict)
     skus: list[JsonDict] = field(default_factory=list)
@@ -564,6 +567,20 @@ def make_role_eligibility(principal_id: str, role: str, start: datetime) -> Json
         "endDateTime": None,
         "memberType": "Direct",
         "roleEligibilityScheduleId": schedule,
+    }
+
+
+def make_group_eligibility(group_id: str, principal_id: str, start: datetime) -> JsonDict:
+    """A ``privilegedAccessGroupEligibilityScheduleInstance``: a member eligibility (PIM for Groups)."""
+    return {
+        "id": stable_id("groupEligibilityScheduleInstance", group_id, principal_id),
+        "accessId": "member",
+        "eligibilityScheduleId": stable_id("groupEligibilitySchedule", group_id, principal_id),
+        "groupId": group_id,
+        "memberType": "direct",
+        "principalId": principal_id,
+        "startDateTime": graph_time(start),
+        "endDateTime": None,
     }
 
 

@@ -103,6 +103,11 @@ DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
         ("RoleManagement.Read.Directory", "GroupMember.Read.All"),
         "Microsoft Entra ID P2 or Microsoft Entra ID Governance",
     ),
+    "m365.group_eligibility": (
+        "users eligible (PIM for Groups) to join the groups that hold roles",
+        ("PrivilegedEligibilitySchedule.Read.AzureADGroup",),
+        "Microsoft Entra ID P2 or Microsoft Entra ID Governance",
+    ),
     "m365.licences": ("subscribed SKUs", ("LicenseAssignment.Read.All",), None),
     "m365.devices": ("Intune managed devices", ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
     "m365.compliance_policies": (
@@ -407,6 +412,7 @@ class _Collector:
         result += self._eligible_roles(definitions, groups)
         self.data.role_assignments = result
         self._resolve_groups(groups)
+        self._group_eligibility(groups)
         return DatasetState(
             available=True, endpoint="/v1.0/roleManagement/directory/roleAssignments", records=len(assignments)
         )
@@ -435,6 +441,51 @@ class _Collector:
             return []
         self.states["m365.role_eligibility"] = DatasetState(available=True, endpoint=path, records=len(rows))
         return [self._role_assignment(r, definitions, groups, "eligible") for r in rows]
+
+    def _group_eligibility(self, role_groups: set[str]) -> None:
+        """PIM for Groups: users eligible to become members of a group that holds a role (one GET per such group;
+        none when no group holds a role). The API requires a ``groupId`` (or ``principalId``) filter.
+
+        https://learn.microsoft.com/graph/api/privilegedaccessgroup-list-eligibilityscheduleinstances
+        (PrivilegedEligibilitySchedule.Read.AzureADGroup). Eligible *owners* (accessId ``owner``) are not read.
+        Active PIM memberships need no call: an activated member is a member, seen by transitiveMembers.
+        """
+        path = "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances"
+        nested: set[str] = set()
+        found: dict[str, list[tuple[str, str]]] = {}
+        try:
+            for group_id in sorted(role_groups):
+                rows = self.graph.get_all(
+                    path,
+                    {
+                        "$filter": f"groupId eq '{group_id}'",
+                        "$select": "id,groupId,principalId,accessId,memberType,startDateTime,endDateTime",
+                        "$expand": "principal($select=id)",
+                    },
+                )
+                for row in rows:
+                    if str(row.get("accessId")) != "member":
+                        continue  # owner (or a future value): not a membership
+                    principal = row.get("principal") or {}
+                    kind = str(principal.get("@odata.type", "#microsoft.graph.user")).rsplit(".", 1)[-1]
+                    found.setdefault(group_id, []).append((str(row["principalId"]), kind))
+                    if kind == "group":
+                        nested.add(str(row["principalId"]))
+        except GraphError as exc:
+            self.states["m365.group_eligibility"] = _classify(exc, "m365.group_eligibility").state()
+            return
+        self._resolve_groups(nested)
+        for group_id, principals in found.items():
+            users: list[str] = []
+            for principal_id, kind in principals:
+                users += self.data.group_members.get(principal_id, []) if kind == "group" else [principal_id]
+            self.data.group_eligible_members[group_id] = sorted(set(users))
+        self.states["m365.group_eligibility"] = DatasetState(
+            available=True,
+            method="not needed: no group holds a role" if not role_groups else None,
+            endpoint=path,
+            records=sum(len(p) for p in found.values()),
+        )
 
     @staticmethod
     def _role_assignment(
@@ -698,13 +749,14 @@ class M365Source(Source):
 
         def policy_lane() -> None:
             policy.run("m365.roles", policy.roles)
-            if "m365.role_eligibility" not in states:
-                states["m365.role_eligibility"] = DatasetState(
-                    available=False,
-                    reason_kind=states["m365.roles"].reason_kind,
-                    reason="role assignments could not be read: " + (states["m365.roles"].reason or ""),
-                    needs=list(states["m365.roles"].needs),
-                )
+            for dependent in ("m365.role_eligibility", "m365.group_eligibility"):
+                if dependent not in states:
+                    states[dependent] = DatasetState(
+                        available=False,
+                        reason_kind=states["m365.roles"].reason_kind,
+                        reason="role assignments could not be read: " + (states["m365.roles"].reason or ""),
+                        needs=list(states["m365.roles"].needs),
+                    )
             policy.run("m365.mfa_policies", policy.mfa_policies)
 
         def rest_lane() -> None:
