@@ -1,4 +1,4 @@
-"""Northwind Dental Ltd: a 40-account dental practice with the defects SMEs really have.
+"""Northwind Dental Ltd: a 42-account dental practice with the defects SMEs really have.
 
 All timestamps are relative to ``now``, so the account, MFA, licence, sync and patch-level expectations hold
 whenever the scenario is built. Operating-system support is judged against the dated lifecycle table in
@@ -22,25 +22,30 @@ MFA (no security defaults; Conditional Access):
 - CA006 MFA for the finance group, but only for one app (Xero): does not count.
 - CA007 locums: MFA authentication strength, operator AND, empty builtInControls, clientAppTypes [] (counts).
 - CA008 a disabled country block.
-- Per-user MFA: kiosk 2 "enforced" (counts), kiosk 1 "enabled" (does not), Jack White "enforced" (already covered).
+- Per-user MFA: kiosk 2 "enforced" (counts), kiosk 1 "enabled" (counts: MFA at every modern-authentication
+  sign-in, legacy protocols still take the password; the note says so), Jack White "enforced" (already covered).
 Registration: Dr Tom Okafor (a Global Administrator) has nothing registered; Sam Taylor registered SMS,
 which the methods policy disallows (isMfaRegistered true, isMfaCapable false); Chloe Evans only an email
 (SSPR, not MFA); kiosk 1, the agency temp and the scan-to-email account nothing; Oliver Bennett started two
 days ago and is not in the (periodically refreshed) report yet.
-Roles: five enabled Global Administrators (Priya Shah, Tom Okafor, Helen Price, BrightByte IT Support — both
-directly and through the role-assignable group "IT Admins" — and the break-glass account) plus the disabled
-Gary Oldfield (directly and through the group); Helen Price is also User Administrator, Harry Walker
-Helpdesk Administrator; a service principal holds Global Reader.
-Accounts: Mark Jones left 150 days ago; Julia Wood's last successful sign-in was 120 days ago (failed attempts
-6 days ago); the scan-to-email account signs in non-interactively only, last 200 days ago; the agency temp
-never signed in (created 60 days ago); Oliver Bennett never signed in but is 2 days old (grace); Ben Carter
-and Rachel Green have no successful-sign-in timestamp but recent attempts (fine); the break-glass account
-last signed in 75 days ago (fine). Guests: FastBooks (200 days), OldMSP (never, 300 days old) and the
-auditor (non-interactive only, 95 days) are stale; Sam Patel (20 days) and Dr Min Lee (never, 5 days old)
-are fine; a former locum guest is disabled.
-Licences: disabled Gary Oldfield keeps Business Premium, disabled Lucy Hall Business Basic; stale Mark Jones
-and Julia Wood Business Premium, the temp Business Basic, the scanner Exchange Online Plan 1. Power BI and
-Power Automate Free are assigned to active people only.
+Roles: five enabled active Global Administrators (Priya Shah, Tom Okafor, Helen Price, BrightByte IT Support —
+both directly and through the role-assignable group "IT Admins" — and the break-glass account) plus the disabled
+Gary Oldfield (directly and through the group); Nadia Khan (Operations Manager, nothing registered) is an
+*eligible* Global Administrator through PIM (Entra ID P2; premium variant only); Helen Price is also User
+Administrator, Harry Walker Helpdesk Administrator; a service principal holds Global Reader. Without P2 (the
+no-P1 variant) roleEligibilityScheduleInstances answers 400 AadPremiumLicenseRequired: the eligible part is unseen.
+Accounts (only lastSuccessfulSignInDateTime is use: lastSignInDateTime and lastNonInteractiveSignInDateTime record
+failed attempts too): Mark Jones left 150 days ago; Julia Wood's last successful sign-in was 120 days ago (failed
+attempts 6 days ago); Ryan Cole's account is under password spray: a failed attempt yesterday, last success 200
+days ago; Ben Carter and Rachel Green show failed sign-in attempts only (20 and 40 days ago) and no successful
+sign-in recorded since December 2023, so they are stale; the scan-to-email account signs in non-interactively
+only, last 200 days ago; the agency temp never signed in (created 60 days ago); Oliver Bennett never signed in but
+is 2 days old (grace); the break-glass account last signed in 75 days ago (fine). Guests: FastBooks (200 days),
+OldMSP (never, 300 days old) and the auditor (non-interactive attempts only, 95 days) are stale; Sam Patel (20
+days) and Dr Min Lee (never, 5 days old) are fine; a former locum guest is disabled.
+Licences: disabled Gary Oldfield keeps Business Premium, disabled Lucy Hall Business Basic; stale Mark Jones,
+Julia Wood, Ryan Cole, Ben Carter and Rachel Green Business Premium, the temp Business Basic, the scanner Exchange
+Online Plan 1. Power BI and Power Automate Free are assigned to active people only.
 Devices (Intune; minimums from the tenant's compliance policies: Windows 10.0.26200.6584, Android 13.0,
 iOS/iPadOS 18.0, macOS 15.0): three Windows 10 PCs (one an LTSC X-ray PC), an Android 12 phone, an iOS 17
 iPhone and a macOS 14 iMac are out of support (and below the minimums); the manager's Windows 11 laptop is on
