@@ -6,7 +6,12 @@ https://learn.microsoft.com/graph/api/resources/conditionalaccessgrantcontrols):
 *enabled* Conditional Access policy (report-only does not enforce) that covers the user, targets all cloud
 apps and all client apps, and demands MFA (built-in control ``mfa`` or an authentication strength whose
 ``requirementsSatisfied`` is ``mfa``, possibly with an *empty* ``builtInControls``) without an OR
-alternative that lets the user in without it; or per-user MFA ``enforced``.
+alternative that lets the user in without it; or per-user MFA ``enforced`` or ``enabled``. Each source says what
+it guarantees (:class:`Enforcement`): security defaults demand MFA of non-admins only "when necessary".
+
+Roles are *active* (roleAssignments) or *eligible* (PIM: roleEligibilityScheduleInstances, or eligibility to join
+a role-holding group through PIM for Groups); both make an administrator, only active ones count for role-targeted
+Conditional Access.
 """
 
 from __future__ import annotations
@@ -280,13 +285,14 @@ def users_without_policy_enforcement(data: M365Data) -> list[M365User]:
     if data.security_defaults_enabled:
         return []
     roles = user_roles(data)
+    eligible = user_roles(data, assignment="eligible")
     policies = enforcing_policies(data)
     return [
         u
         for u in data.users
         if u.enabled
         and u.user_type == "Member"
-        and not any(policy_covers(p, u, roles.get(u.id, set()), data) for p in policies)
+        and not any(policy_covers(p, u, roles.get(u.id, set()), data, eligible.get(u.id, ())) for p in policies)
     ]
 
 
