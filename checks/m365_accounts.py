@@ -8,6 +8,7 @@ from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.common import admin_count_detail, stale_reason
 from hygiene.checklib.m365 import (
     GLOBAL_ADMIN_TEMPLATE,
+    SUCCESS_RECORDED_FROM,
     SUCCESS_RECORDED_SINCE,
     last_attempt,
     last_sign_in,
@@ -45,10 +46,10 @@ def staleness(
     if young:
         return None
     if attempt is not None:
-        return (
-            f"no successful sign-in recorded since {SUCCESS_RECORDED_SINCE} (when Entra ID began recording them); "
-            f"failed sign-in attempts only, last attempt {attempt.date().isoformat()}"
-        )
+        recorded = f"no successful sign-in recorded since {SUCCESS_RECORDED_SINCE} (when Entra ID began recording them)"
+        if attempt < SUCCESS_RECORDED_FROM:
+            return f"{recorded}; last sign-in attempt {attempt.date().isoformat()}, before that"
+        return f"{recorded}; failed sign-in attempts only, last attempt {attempt.date().isoformat()}"
     if report:
         if inactive_days > REPORT_DAYS:
             raise _Unseen

@@ -260,6 +260,14 @@ class TestStaleAccounts:
         wasted = results["m365.licences.unused"]
         assert wasted.status is Status.FAIL and "sprayed@contoso.test" in wasted.findings[0].detail
 
+    def test_attempt_before_success_recording_began_is_not_called_failed(self, tenant: Tenant, scan: Scan) -> None:
+        old = user("old", signin=None)
+        old["signInActivity"]["lastSignInDateTime"] = "2023-06-01T09:00:00Z"
+        tenant.users.append(old)
+        result = scan(tenant)["m365.accounts.inactive"]
+        assert failing(result) == {"old@contoso.test"}
+        assert "last sign-in attempt 2023-06-01, before that" in result.findings[0].detail
+
     def test_guest_with_failed_attempts_only_is_stale(self, tenant: Tenant, scan: Scan) -> None:
         guest = user("spraytarget", guest=True, signin=None)
         guest["signInActivity"]["lastSignInDateTime"] = iso(2)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from hygiene.checkapi import CheckContext
 from hygiene.model import CAPolicy, M365Data, M365User, ReasonKind
@@ -299,6 +299,7 @@ def users_without_policy_enforcement(data: M365Data) -> list[M365User]:
 #: when Entra ID began recording lastSuccessfulSignInDateTime (not backfilled:
 #: https://learn.microsoft.com/graph/api/resources/signinactivity)
 SUCCESS_RECORDED_SINCE = "1 December 2023"
+SUCCESS_RECORDED_FROM = datetime(2023, 12, 1, tzinfo=UTC)
 
 
 def last_sign_in(user: M365User) -> datetime | None:

@@ -39,9 +39,10 @@ failed attempts too): Mark Jones left 150 days ago; Julia Wood's last successful
 attempts 6 days ago); Ryan Cole's account is under password spray: a failed attempt yesterday, last success 200
 days ago; Ben Carter and Rachel Green show failed sign-in attempts only (20 and 40 days ago) and no successful
 sign-in recorded since December 2023, so they are stale; the scan-to-email account signs in non-interactively
-only, last 200 days ago; the agency temp never signed in (created 60 days ago); Oliver Bennett never signed in but
-is 2 days old (grace); the break-glass account last signed in 75 days ago (fine). Guests: FastBooks (200 days),
-OldMSP (never, 300 days old) and the auditor (non-interactive attempts only, 95 days) are stale; Sam Patel (20
+only (successfully: those count), last 200 days ago; the agency temp never signed in (created 60 days ago);
+Oliver Bennett never signed in but is 2 days old (grace); the break-glass account last signed in 75 days ago
+(fine). Guests: FastBooks (200 days),
+OldMSP (never, 300 days old) and the auditor (non-interactive sign-ins only, 95 days) are stale; Sam Patel (20
 days) and Dr Min Lee (never, 5 days old) are fine; a former locum guest is disabled.
 Licences: disabled Gary Oldfield keeps Business Premium, disabled Lucy Hall Business Basic; stale Mark Jones,
 Julia Wood, Ryan Cole, Ben Carter and Rachel Green Business Premium, the temp Business Basic, the scanner Exchange
@@ -165,8 +166,8 @@ PEOPLE: tuple[_Person, ...] = (
     _Person("chloe.evans", "Chloe Evans", "Receptionist", 500, (MAIN,), **_recent(1), methods=("email",), activity=1),
     _Person("oliver.bennett", "Oliver Bennett", "Receptionist", 2, (MAIN,), in_report=False),
     _Person("temp.reception", "Agency Temp (Reception)", "Temporary receptionist", 60, ("O365_BUSINESS_ESSENTIALS",)),
-    _Person("scanner", "Scan to Email (Ricoh MFP)", None, 700, ("EXCHANGESTANDARD",), non_interactive=200,
-            activity=200),
+    _Person("scanner", "Scan to Email (Ricoh MFP)", None, 700, ("EXCHANGESTANDARD",), success=200,
+            non_interactive=200, activity=200),
     _Person("karen.holt", "Karen Holt", "Bookkeeper", 900, (MAIN,), **_recent(5), methods=PUSH, activity=5),
     _Person("aisha.rahman", "Dr Aisha Rahman", "Locum Dentist", 400, ("O365_BUSINESS_ESSENTIALS",), **_recent(12),
             methods=PUSH, activity=12),
@@ -203,7 +204,7 @@ PEOPLE: tuple[_Person, ...] = (
             activity=199, guest_mail="accounts@fastbooks.example"),
     _Person("guest.oldmsp", "OldMSP Support", None, 300, guest_mail="support@oldmsp.example"),
     _Person("guest.min.lee", "Dr Min Lee (OrthoPlus)", None, 5, guest_mail="min.lee@orthoplus.example"),
-    _Person("guest.auditor", "Practice Auditor", None, 500, non_interactive=95, activity=95,
+    _Person("guest.auditor", "Practice Auditor", None, 500, success=95, non_interactive=95, activity=95,
             guest_mail="auditor@cqc-audit.example"),
     _Person("guest.former.locum", "Former Locum", None, 800, success=400, interactive=400, activity=None,
             guest_mail="locum.smith@outlook.example", enabled=False),
@@ -715,12 +716,12 @@ def expected_results(
             "rachel.green" + n,  # failed sign-in attempts only
             "ryan.cole" + n,  # password spray: failed attempt yesterday, last success 200 days ago
             "temp.reception" + n,  # never used, 60 days old
-            "scanner" + n,  # non-interactive only, 200 days
+            "scanner" + n,  # successful non-interactive sign-ins only, last 200 days ago
         ),
         "m365.accounts.guests_inactive": fails(
             "accounts_fastbooks.example" + ext,  # 200 days
             "support_oldmsp.example" + ext,  # never used, 300 days old
-            "auditor_cqc-audit.example" + ext,  # non-interactive only, 95 days
+            "auditor_cqc-audit.example" + ext,  # successful non-interactive sign-ins only, 95 days
         ),
         # five enabled active Global Administrators and one eligible (PIM) (the disabled one does not count, IT
         # Support counts once); without P2 the eligible part is unseen, but five already fail
