@@ -163,6 +163,7 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
     registrations = {r.user_id: r for r in data.registrations}
     admins = [u for u in data.users if u.enabled and (active.get(u.id) or eligible.get(u.id))]
     findings = []
+    guarantees: dict[str, int] = {}
     eligible_only = 0
     for user in admins:
         held, can_activate = active.get(user.id, set()), eligible.get(user.id, set())
@@ -172,6 +173,8 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
         if row is None or not row.is_mfa_capable:
             problems.append("not MFA-capable")
         enforcement = enforcement_for(user, data, held, policies, can_activate)
+        if enforcement.enforced and enforcement.guarantee != WHEN_NECESSARY:
+            guarantees[enforcement.guarantee] = guarantees.get(enforcement.guarantee, 0) + 1
         if not enforcement.enforced:
             problems.append("MFA not enforced")
         elif enforcement.guarantee == WHEN_NECESSARY:
@@ -181,6 +184,9 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
             held_text = ", ".join(role_labels(names, held, can_activate))
             findings.append(Finding(user.id, user.upn, f"{' and '.join(problems)}; roles: {held_text}"))
     note = f"{len(admins) - eligible_only} with an active role, {eligible_only} eligible only (PIM)"
+    enforced_note, _ = _guarantee_note(guarantees, len(admins))
+    if enforced_note:
+        note += f"; enforcement: {enforced_note}"
     return Outcome(assessed=len(admins), findings=findings, note=note, unseen=pim_unseen(ctx))
 
 

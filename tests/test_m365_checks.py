@@ -509,6 +509,7 @@ class TestEligibleAdmins:
         assert failing(admins) == {"carol@contoso.test"}
         assert "roles: Global Administrator (eligible, PIM)" in admins.findings[0].detail
         assert admins.assessed == 3 and "1 eligible only (PIM)" in (admins.note or "")
+        assert "enforcement: 3 with MFA at every sign-in" in (admins.note or "")
         count = results["m365.accounts.admin_count"]
         assert count.status is Status.PASS and count.note == "3 Global Administrators (1 eligible through PIM)"
         assert any("roleEligibilityScheduleInstances" in c for c in tenant.calls)
