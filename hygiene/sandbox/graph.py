@@ -15,6 +15,8 @@ Wire behaviour follows the documentation:
   ``Authentication_RequestFromNonPremiumTenantOrB2CTenant`` ("Neither tenant is B2C or tenant doesn't have
   premium license"); Intune endpoints need an Intune licence, else 400 ``BadRequest`` "Request not applicable
   to target tenant." (observed service behaviour, e.g. github.com/microsoftgraph/msgraph-beta-sdk-go/issues/198);
+  PIM (roleEligibilityScheduleInstances, PIM for Groups) needs Entra ID P2 or Governance, else 400
+  ``AadPremiumLicenseRequired`` (observed: github.com/maester365/maester/issues/1421);
 - permissions: each endpoint accepts the application permissions its doc page lists (least privileged or
   higher); a token with none of them gets 403 ``Authorization_RequestDenied`` "Insufficient privileges to
   complete the operation.".
