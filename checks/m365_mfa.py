@@ -7,6 +7,7 @@ from hygiene.checklib.m365 import (
     ALWAYS,
     LEGACY_CLIENTS,
     MODERN_ONLY,
+    PER_USER_ENFORCED,
     WHEN_NECESSARY,
     enforcement_for,
     enforcing_policies,
@@ -121,10 +122,16 @@ def _guarantee_note(guarantees: dict[str, int], members: int) -> tuple[str, str 
     parts = []
     if guarantees.get(ALWAYS):
         parts.append(f"{guarantees[ALWAYS]} with MFA at every sign-in")
+    if guarantees.get(PER_USER_ENFORCED):
+        parts.append(
+            f"{guarantees[PER_USER_ENFORCED]} by per-user MFA 'enforced' (every sign-in, except from the MFA service's "
+            "trusted IPs or remembered devices, which Graph does not show; legacy protocols need app passwords)"
+        )
     if guarantees.get(MODERN_ONLY):
         parts.append(
-            f"{guarantees[MODERN_ONLY]} by per-user MFA 'enabled' (every modern-authentication sign-in; legacy "
-            "protocols still take the password alone)"
+            f"{guarantees[MODERN_ONLY]} by per-user MFA 'enabled' (browser and modern-authentication sign-ins require "
+            "MFA registration, then MFA, once the session expires; legacy protocols still take the password alone "
+            "until registration)"
         )
     reservation = None
     if guarantees.get(WHEN_NECESSARY):

@@ -144,6 +144,7 @@ class TestEnforcementReconciliation:
         tenant.per_user = {"carol": "enforced", "dave": "enabled"}
         result = scan(tenant)["m365.mfa.enforced"]
         assert failing(result) == {"bob@contoso.test"}
+        assert result.note is not None and "1 by per-user MFA 'enforced' (every sign-in, except from" in result.note
         batch_calls = [c for c in tenant.calls if "$batch" in c]
         assert len(batch_calls) == 1 and "/beta/" in batch_calls[0]
 

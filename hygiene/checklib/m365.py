@@ -235,6 +235,7 @@ SECURITY_DEFAULTS_ADMIN_ROLES: frozenset[str] = frozenset(
 
 #: what each enforcement source guarantees (Enforcement.guarantee)
 ALWAYS = "always"
+PER_USER_ENFORCED = "per-user enforced"
 MODERN_ONLY = "modern authentication"
 WHEN_NECESSARY = "when necessary"
 
@@ -243,14 +244,17 @@ WHEN_NECESSARY = "when necessary"
 class Enforcement:
     """Whether something demands MFA from the user, and what it really guarantees:
 
-    - ``always``: an enabled CA policy (all apps, all clients) requiring MFA; per-user MFA ``enforced``;
-      security defaults for the administrator roles they name;
-    - ``modern authentication``: per-user MFA ``enabled`` challenges every modern-authentication sign-in, but
-      legacy protocols still take the password alone
+    - ``always``: an enabled CA policy (all apps, all clients) requiring MFA; security defaults for the
+      administrator roles they name ("every time they sign in", after registration);
+    - ``per-user enforced``: per-user MFA ``enforced``: MFA at every sign-in "with some exceptions, such as when
+      they sign in from trusted IP addresses or when the remember MFA on trusted devices feature is turned on"
+      (MFA service settings Graph does not show); legacy protocols need app passwords;
+    - ``modern authentication``: per-user MFA ``enabled``: browser and modern-authentication sign-ins require MFA
+      registration (then MFA) once the session or token expires, but "can still use their password for legacy
+      authentication" until registration completes
       (https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates);
-    - ``when necessary``: security defaults for everyone else: MFA "when necessary", when Microsoft's risk
-      evaluation asks for it (https://learn.microsoft.com/entra/fundamentals/security-defaults), not at every
-      sign-in.
+    - ``when necessary``: security defaults for everyone else: MFA "when necessary", when Microsoft decides
+      (https://learn.microsoft.com/entra/fundamentals/security-defaults), not at every sign-in.
     """
 
     enforced: bool
@@ -268,7 +272,7 @@ def enforcement_for(
             return Enforcement(True, f"Conditional Access: {policy.name}", ALWAYS)
     per_user = data.per_user_mfa.get(user.id)
     if per_user == "enforced":
-        return Enforcement(True, "per-user MFA enforced", ALWAYS)
+        return Enforcement(True, "per-user MFA enforced", PER_USER_ENFORCED)
     if data.security_defaults_enabled:
         if roles & SECURITY_DEFAULTS_ADMIN_ROLES:
             return Enforcement(True, "security defaults (administrator role: every sign-in)", ALWAYS)
