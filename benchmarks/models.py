@@ -23,6 +23,9 @@ GRAPH_REGISTRATION_PAGE = 1000
 GRAPH_MEMBERS_PAGE = 999
 #: https://learn.microsoft.com/graph/api/rbacapplication-list-roleassignments documents no $top; default page 100
 GRAPH_ROLE_ASSIGNMENTS_PAGE = 100
+#: https://learn.microsoft.com/graph/api/rbacapplication-list-roleeligibilityscheduleinstances and
+#: privilegedaccessgroup-list-eligibilityscheduleinstances document no $top; the sandbox's default page (100)
+GRAPH_ELIGIBILITY_PAGE = 100
 #: https://learn.microsoft.com/graph/api/intune-devices-manageddevice-list: Intune pages hold at most 1000 items
 GRAPH_DEVICES_PAGE = 1000
 #: https://learn.microsoft.com/graph/json-batching: at most 20 requests in one $batch
@@ -110,7 +113,13 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
     groups = scenario.groups
     ca_groups = {g for p in scenario.ca_policies for key in ("includeGroups", "excludeGroups")
                  for g in p["conditions"]["users"].get(key) or []}  # fmt: skip
-    role_groups = {a["principalId"] for a in scenario.role_assignments if a["principalId"] in groups}
+    held = (*scenario.role_assignments, *scenario.role_eligibilities)
+    role_groups = {a["principalId"] for a in held if a["principalId"] in groups}
+    # PIM for Groups: one filtered list per group that holds a role (hygiene/sources/m365.py, _group_eligibility)
+    group_eligibility = sum(
+        pages(sum(1 for e in scenario.group_eligibilities if e["groupId"] == g), GRAPH_ELIGIBILITY_PAGE)
+        for g in role_groups
+    )
     member_pages = {g: pages(len(groups[g]["members"]), GRAPH_MEMBERS_PAGE) for g in ca_groups | role_groups}
     exclusions = [g for g, v in groups.items() if v.get("displayName") == "CA Exclusions"]
     # the generated design: CA001 covers every member but the break-glass account and the exclusion group
@@ -130,6 +139,8 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         "groups/transitiveMembers": sum(member_pages.values()),
         "roleDefinitions": 1,
         "roleAssignments": pages(len(scenario.role_assignments), GRAPH_ROLE_ASSIGNMENTS_PAGE),
+        "roleEligibilityScheduleInstances": pages(len(scenario.role_eligibilities), GRAPH_ELIGIBILITY_PAGE),
+        "privilegedAccess/group/eligibilityScheduleInstances": group_eligibility,
         "$batch authentication/requirements": pages(uncovered, GRAPH_BATCH, at_least=0),
         "subscribedSkus": 1,
         "managedDevices": pages(len(scenario.managed_devices), GRAPH_DEVICES_PAGE),
@@ -143,7 +154,8 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
     lanes = {
         "users": mn["users"],
         "registration": mn["userRegistrationDetails"],
-        "roles, then policies": mn["roleDefinitions"] + mn["roleAssignments"] + role_members
+        "roles, then policies": mn["roleDefinitions"] + mn["roleAssignments"]
+        + mn["roleEligibilityScheduleInstances"] + role_members + group_eligibility
         + mn["identitySecurityDefaultsEnforcementPolicy"] + mn["conditionalAccess/policies"] + ca_members,
         "licences, devices, compliance, backup": mn["subscribedSkus"] + mn["managedDevices"]
         + mn["deviceCompliancePolicies"] + mn["backupRestore"],
@@ -151,7 +163,9 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
     batches = mn["$batch authentication/requirements"]
     m.chain_requests = token_requests + max(lanes.values()) + batches
     # fully concurrent: every collection and every group at once, the $batch chunks side by side
-    prerequisites = max(mn["users"], 1 + mn["roleAssignments"] + role_members, 1 + ca_members)
+    prerequisites = max(
+        mn["users"], 1 + mn["roleAssignments"] + mn["roleEligibilityScheduleInstances"] + role_members, 1 + ca_members
+    )
     m.ideal_chain_requests = token_requests + max(
         prerequisites + min(1, batches), mn["userRegistrationDetails"], mn["managedDevices"]
     )

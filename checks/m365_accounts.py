@@ -6,28 +6,109 @@ from datetime import datetime
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.common import admin_count_detail, stale_reason
-from hygiene.checklib.m365 import GLOBAL_ADMIN_TEMPLATE, last_sign_in, m365_data, user_roles
-from hygiene.model import M365User
+from hygiene.checklib.m365 import (
+    GLOBAL_ADMIN_TEMPLATE,
+    SUCCESS_RECORDED_FROM,
+    SUCCESS_RECORDED_SINCE,
+    last_attempt,
+    last_sign_in,
+    m365_data,
+    pim_unseen,
+    user_roles,
+)
+from hygiene.model import M365User, ReasonKind
+
+#: the window of the no-P1 fallback report (getOffice365ActiveUserDetail(period='D180')): older activity is blank
+REPORT_DAYS = 180
+REPORT_METHOD = "office365ActiveUserDetail"
 
 
-def staleness(user: M365User, now: datetime, inactive_days: int, grace_days: int) -> str | None:
-    return stale_reason(last_sign_in(user), user.created, now, inactive_days, grace_days)
+class _Unseen(Exception):
+    """The no-P1 report cannot say whether this account is stale."""
+
+
+def staleness(
+    user: M365User, now: datetime, inactive_days: int, grace_days: int, *, report: bool = False
+) -> str | None:
+    """Why the account is stale, or None. Only successful sign-ins count as use (``lastSuccessfulSignInDateTime``,
+    or the no-P1 report's activity dates when ``report``); attempt timestamps include failures (password spray).
+    Raises :class:`_Unseen` when the fallback report cannot tell."""
+    success = last_sign_in(user)
+    attempt = last_attempt(user)
+    if success is not None:
+        why = stale_reason(success, user.created, now, inactive_days, grace_days)
+        if why and attempt is not None and attempt > success:
+            why += f"; failed sign-in attempts since, last {attempt.date().isoformat()}"
+        if why and report:
+            why = why.replace("no sign-in for", "no activity for")
+        return why
+    young = user.created is not None and (now - user.created).days <= grace_days
+    if young:
+        return None
+    if attempt is not None:
+        recorded = f"no successful sign-in recorded since {SUCCESS_RECORDED_SINCE} (when Entra ID began recording them)"
+        if attempt < SUCCESS_RECORDED_FROM:
+            return f"{recorded}; last sign-in attempt {attempt.date().isoformat()}, before that"
+        return f"{recorded}; failed sign-in attempts only, last attempt {attempt.date().isoformat()}"
+    if report:
+        if inactive_days > REPORT_DAYS:
+            raise _Unseen
+        return f"no activity in the Office 365 active-user report (last {REPORT_DAYS} days)"
+    if user.created is None:
+        # Graph leaves createdDateTime null for some accounts created before June 2018
+        return "never signed in; creation date unknown (createdDateTime is null: created before June 2018)"
+    return stale_reason(None, user.created, now, inactive_days, grace_days)
+
+
+def _uses_report(ctx: CheckContext) -> bool:
+    return ctx.snapshot.dataset("m365.sign_ins").method == REPORT_METHOD
 
 
 def _sign_in_note(ctx: CheckContext) -> str | None:
     method = ctx.snapshot.dataset("m365.sign_ins").method
-    if method == "office365ActiveUserDetail":
+    if method == REPORT_METHOD:
         return "activity from the Office 365 active-user report (no Entra ID P1): last activity dates, not sign-ins"
+    if method == "signInActivity":
+        return (
+            f"signInActivity: successful sign-ins only (recorded since {SUCCESS_RECORDED_SINCE}); "
+            "failed attempts do not count as use"
+        )
     return method
+
+
+def _unseen_note(names: list[str], inactive_days: int) -> tuple[tuple[ReasonKind, str], ...]:
+    if not names:
+        return ()
+    shown = ", ".join(sorted(names)[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (
+        (
+            ReasonKind.API_GAP,
+            f"{len(names)} account(s) with no activity in the {REPORT_DAYS}-day Office 365 report, which cannot "
+            f"show whether they were used within {inactive_days} days ({shown}); Entra ID P1 sign-in data would",
+        ),
+    )
 
 
 def _stale_accounts(ctx: CheckContext, user_type: str, inactive_days: int) -> Outcome:
     accounts = [u for u in m365_data(ctx).users if u.enabled and u.user_type == user_type]
     grace = ctx.thresholds.never_signed_in_grace_days
-    findings = [
-        Finding(user.id, user.upn, why) for user in accounts if (why := staleness(user, ctx.now, inactive_days, grace))
-    ]
-    return Outcome(assessed=len(accounts), findings=findings, note=_sign_in_note(ctx))
+    report = _uses_report(ctx)
+    findings = []
+    unseen = []
+    for user in accounts:
+        try:
+            why = staleness(user, ctx.now, inactive_days, grace, report=report)
+        except _Unseen:
+            unseen.append(user.upn)
+            continue
+        if why:
+            findings.append(Finding(user.id, user.upn, why))
+    return Outcome(
+        assessed=len(accounts) - len(unseen),
+        findings=findings,
+        note=_sign_in_note(ctx),
+        unseen=_unseen_note(unseen, inactive_days),
+    )
 
 
 _SIGNIN_PERMS = ("User.Read.All", "AuditLog.Read.All (Entra ID P1) or Reports.Read.All")
@@ -41,8 +122,8 @@ _SIGNIN_PERMS = ("User.Read.All", "AuditLog.Read.All (Entra ID P1) or Reports.Re
     platform="m365",
     severity="medium",
     requires=("m365.users", "m365.sign_ins"),
-    description="Fails for enabled members with no successful sign-in within the policy's inactive days, and for "
-    "never-used accounts older than the grace period.",
+    description="Fails for enabled members with no successful sign-in within the policy's inactive days (failed "
+    "attempts, e.g. a password spray, are not use), and for never-used accounts older than the grace period.",
     remediation="Confirm with each person's manager; block sign-in for leavers (Microsoft 365 admin center > "
     "Users > Active users > select > Block sign-in), convert shared inboxes to shared mailboxes, then remove "
     "licences and delete after your retention period.",
@@ -61,8 +142,8 @@ def inactive_members(ctx: CheckContext) -> Outcome:
     platform="m365",
     severity="low",
     requires=("m365.users", "m365.sign_ins"),
-    description="Fails for enabled guests with no sign-in within the policy's guest inactive days (or never used "
-    "past the grace period).",
+    description="Fails for enabled guests with no successful sign-in within the policy's guest inactive days (or "
+    "never used past the grace period).",
     remediation="Remove guests who no longer work with you (Entra admin center > Users > filter User type: Guest), "
     "or set up an access review for guests: Identity Governance > Access reviews.",
     references=("https://learn.microsoft.com/entra/id-governance/manage-guest-access-with-access-reviews",),
@@ -89,14 +170,26 @@ def inactive_guests(ctx: CheckContext) -> Outcome:
 )
 def admin_count(ctx: CheckContext) -> Outcome:
     data = m365_data(ctx)
-    roles = user_roles(data)
+    active = user_roles(data)
+    eligible = user_roles(data, assignment="eligible")
     enabled = {u.id: u for u in data.users if u.enabled}
-    admins = [enabled[uid].upn for uid, held in roles.items() if GLOBAL_ADMIN_TEMPLATE in held and uid in enabled]
+    admins = []
+    for uid in sorted(set(active) | set(eligible)):
+        if uid not in enabled:
+            continue
+        if GLOBAL_ADMIN_TEMPLATE in active.get(uid, set()):
+            admins.append(enabled[uid].upn)
+        elif GLOBAL_ADMIN_TEMPLATE in eligible.get(uid, set()):
+            admins.append(f"{enabled[uid].upn} (eligible, PIM)")
     limits = ctx.thresholds
+    unseen = pim_unseen(ctx)
     detail = admin_count_detail(admins, limits.admin_count_min, limits.admin_count_max, "Global Administrator")
+    n_eligible = sum(a.endswith("(eligible, PIM)") for a in admins)
+    counted = f"{len(admins)} Global Administrators ({n_eligible} eligible through PIM)"
     if detail is None:
-        return Outcome(assessed=1, note=f"{len(admins)} Global Administrators")
-    return Outcome(assessed=1, findings=[Finding(data.tenant_id, "tenant", detail, {"count": len(admins)})])
+        return Outcome(assessed=1, note=counted, unseen=unseen)
+    found = Finding(data.tenant_id, "tenant", detail, {"count": len(admins), "eligible": n_eligible})
+    return Outcome(assessed=1, findings=[found], note=counted, unseen=unseen)
 
 
 @check(
@@ -119,12 +212,18 @@ def unused_licences(ctx: CheckContext) -> Outcome:
     limits = ctx.thresholds
     part_numbers = {s.sku_id: s.part_number for s in data.skus}
     wasted: dict[str, list[str]] = {}
+    unseen: list[str] = []
+    report = _uses_report(ctx)
     licensed = [u for u in data.users if u.assigned_sku_ids]
     for user in licensed:
         if user.enabled:
             if user.user_type != "Member":
                 continue
-            if not staleness(user, ctx.now, limits.inactive_days, limits.never_signed_in_grace_days):
+            try:
+                if not staleness(user, ctx.now, limits.inactive_days, limits.never_signed_in_grace_days, report=report):
+                    continue
+            except _Unseen:
+                unseen.append(user.upn)
                 continue
         for sku in user.assigned_sku_ids:
             wasted.setdefault(sku, []).append(user.upn)
@@ -143,4 +242,9 @@ def unused_licences(ctx: CheckContext) -> Outcome:
                 {"sku": part, "count": len(upns), "monthly_cost": cost, "currency": limits.currency},
             )
         )
-    return Outcome(assessed=len(data.skus), findings=findings, note=_sign_in_note(ctx))
+    return Outcome(
+        assessed=len(data.skus),
+        findings=findings,
+        note=_sign_in_note(ctx),
+        unseen=_unseen_note(unseen, limits.inactive_days),
+    )

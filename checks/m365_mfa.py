@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.m365 import (
+    ALWAYS,
     LEGACY_CLIENTS,
+    MODERN_ONLY,
+    PER_USER_ENFORCED,
+    WHEN_NECESSARY,
     enforcement_for,
     enforcing_policies,
     guest_exclusion,
     m365_data,
     non_enforcing_policies,
+    pim_unseen,
     policy_covers,
+    role_labels,
     role_names,
     user_roles,
 )
@@ -51,7 +57,10 @@ def mfa_registered(ctx: CheckContext) -> Outcome:
             findings.append(Finding(user.id, user.upn, "no MFA method registered (absent from the registration data)"))
         elif not row.is_mfa_capable:
             methods = ", ".join(row.methods) or "none"
-            findings.append(Finding(user.id, user.upn, f"not MFA-capable; registered methods: {methods}"))
+            detail = f"not MFA-capable; registered methods: {methods}"
+            if row.unknown_methods:
+                detail += f" (method types hygiene does not know, not counted as MFA: {', '.join(row.unknown_methods)})"
+            findings.append(Finding(user.id, user.upn, detail))
     return Outcome(assessed=len(members), findings=findings, note=ctx.snapshot.dataset("m365.registration").method)
 
 
@@ -65,7 +74,10 @@ def mfa_registered(ctx: CheckContext) -> Outcome:
     requires=("m365.users", "m365.mfa_policies", "m365.roles", "m365.per_user_mfa"),
     description="Passes when each enabled member is covered by security defaults, an enabled Conditional Access "
     "policy for all cloud apps that requires MFA (built-in control or an MFA authentication strength), or "
-    "per-user MFA 'enforced'. Report-only policies, OR-alternatives and exclusions do not count.",
+    "per-user MFA 'enforced' or 'enabled'. Report-only policies, OR-alternatives and exclusions do not count. "
+    "The note says what each source guarantees: security defaults require MFA of non-admins only 'when "
+    "necessary', and per-user 'enabled' leaves legacy protocols on the password; an answer sheet never turns "
+    "the former into a plain Yes.",
     remediation="Create (or fix) a Conditional Access policy: Entra admin center > Protection > Conditional "
     "Access > New policy from template 'Require multifactor authentication for all users'; include All users, "
     "All cloud apps, grant 'Require multifactor authentication', exclude only two break-glass accounts, and "
@@ -79,14 +91,18 @@ def mfa_registered(ctx: CheckContext) -> Outcome:
 def mfa_enforced(ctx: CheckContext) -> Outcome:
     data = m365_data(ctx)
     roles = user_roles(data)
+    eligible = user_roles(data, assignment="eligible")
     policies = enforcing_policies(data)
     registrations = {r.user_id: r for r in data.registrations}
     lookalikes = non_enforcing_policies(data)
     members = _enabled_members(data)
     findings = []
+    guarantees: dict[str, int] = {}
     for user in members:
         held = roles.get(user.id, set())
-        if enforcement_for(user, data, held, policies).enforced:
+        enforcement = enforcement_for(user, data, held, policies, eligible.get(user.id, ()))
+        if enforcement.enforced:
+            guarantees[enforcement.guarantee] = guarantees.get(enforcement.guarantee, 0) + 1
             continue
         row = registrations.get(user.id)
         detail = "no policy requires MFA for this account"
@@ -98,7 +114,36 @@ def mfa_enforced(ctx: CheckContext) -> Outcome:
             detail += "; not counted: " + "; ".join(near[:3])
         findings.append(Finding(user.id, user.upn, detail))
     how = "security defaults" if data.security_defaults_enabled else f"{len(policies)} enforcing CA policies"
-    return Outcome(assessed=len(members), findings=findings, note=how)
+    note, reservation = _guarantee_note(guarantees, len(members))
+    return Outcome(assessed=len(members), findings=findings, note=f"{how}; {note}" if note else how,
+                   reservation=reservation)  # fmt: skip
+
+
+def _guarantee_note(guarantees: dict[str, int], members: int) -> tuple[str, str | None]:
+    """What the enforcement seen really guarantees, and the reservation a pass carries (security defaults)."""
+    parts = []
+    if guarantees.get(ALWAYS):
+        parts.append(f"{guarantees[ALWAYS]} with MFA at every sign-in")
+    if guarantees.get(PER_USER_ENFORCED):
+        parts.append(
+            f"{guarantees[PER_USER_ENFORCED]} by per-user MFA 'enforced' (every sign-in, except from the MFA service's "
+            "trusted IPs or remembered devices, which Graph does not show; legacy protocols need app passwords)"
+        )
+    if guarantees.get(MODERN_ONLY):
+        parts.append(
+            f"{guarantees[MODERN_ONLY]} by per-user MFA 'enabled' (browser and modern-authentication sign-ins require "
+            "MFA registration, then MFA, once the session expires; legacy protocols still take the password alone "
+            "until registration)"
+        )
+    reservation = None
+    if guarantees.get(WHEN_NECESSARY):
+        n = guarantees[WHEN_NECESSARY]
+        parts.append(f"{n} by security defaults only (MFA 'when necessary', as Microsoft's risk evaluation decides)")
+        reservation = (
+            f"{n} of {members} members are covered only by security defaults, which require MFA 'when necessary' "
+            "(Microsoft decides from location, device, role and task), not at every sign-in"
+        )
+    return "; ".join(parts), reservation
 
 
 @check(
@@ -109,8 +154,9 @@ def mfa_enforced(ctx: CheckContext) -> Outcome:
     platform="m365",
     severity="critical",
     requires=("m365.users", "m365.roles", "m365.registration", "m365.mfa_policies", "m365.per_user_mfa"),
-    description="Passes when every enabled account holding a directory role is MFA-capable and covered by MFA "
-    "enforcement.",
+    description="Passes when every enabled account holding a directory role, actively or as eligible through "
+    "PIM, is MFA-capable and covered by MFA enforcement at every sign-in (security defaults' 'when necessary' does "
+    "not count). Role-targeted Conditional Access counts only for active roles.",
     remediation="For each listed admin: register a phishing-resistant method (security key or passkey), and "
     "make sure a Conditional Access policy 'Require MFA for administrators' (Entra admin center > Protection > "
     "Conditional Access > templates) is On for all admin roles.",
@@ -119,24 +165,39 @@ def mfa_enforced(ctx: CheckContext) -> Outcome:
 )
 def mfa_admins(ctx: CheckContext) -> Outcome:
     data = m365_data(ctx)
-    roles = user_roles(data)
+    active = user_roles(data)
+    eligible = user_roles(data, assignment="eligible")
     names = role_names(data)
     policies = enforcing_policies(data)
     registrations = {r.user_id: r for r in data.registrations}
-    admins = [u for u in data.users if u.enabled and roles.get(u.id)]
+    admins = [u for u in data.users if u.enabled and (active.get(u.id) or eligible.get(u.id))]
     findings = []
+    guarantees: dict[str, int] = {}
+    eligible_only = 0
     for user in admins:
+        held, can_activate = active.get(user.id, set()), eligible.get(user.id, set())
+        eligible_only += not held
         problems = []
         row = registrations.get(user.id)
         if row is None or not row.is_mfa_capable:
             problems.append("not MFA-capable")
-        if not enforcement_for(user, data, roles[user.id], policies).enforced:
+        enforcement = enforcement_for(user, data, held, policies, can_activate)
+        if enforcement.enforced and enforcement.guarantee != WHEN_NECESSARY:
+            guarantees[enforcement.guarantee] = guarantees.get(enforcement.guarantee, 0) + 1
+        if not enforcement.enforced:
             excluded = [text for p in policies if (text := guest_exclusion(p, user))]
             problems.append("MFA not enforced" + (f" ({'; '.join(excluded[:2])})" if excluded else ""))
+        elif enforcement.guarantee == WHEN_NECESSARY:
+            problems.append("MFA only 'when necessary' (security defaults require it at every sign-in only for "
+                            "the administrator roles they name, and only while the role is active)")  # fmt: skip
         if problems:
-            held = ", ".join(sorted(names.get(r, r) for r in roles[user.id]))
-            findings.append(Finding(user.id, user.upn, f"{' and '.join(problems)}; roles: {held}"))
-    return Outcome(assessed=len(admins), findings=findings)
+            held_text = ", ".join(role_labels(names, held, can_activate))
+            findings.append(Finding(user.id, user.upn, f"{' and '.join(problems)}; roles: {held_text}"))
+    note = f"{len(admins) - eligible_only} with an active role, {eligible_only} eligible only (PIM)"
+    enforced_note, _ = _guarantee_note(guarantees, len(admins))
+    if enforced_note:
+        note += f"; enforcement: {enforced_note}"
+    return Outcome(assessed=len(admins), findings=findings, note=note, unseen=pim_unseen(ctx))
 
 
 @check(

@@ -1,9 +1,11 @@
 """Insurer answer sheet: a scan turned into dated answers to the questions of cyber-insurance applications.
 
 A questionnaire (``policies/questionnaires/*.yaml``) lists questions and, per platform, the checks that answer
-each. An answer is ``Yes`` only when every answering check in scope passed (or its failures are risk-accepted):
-never when one was not assessed, errored, or is missing from a scanned platform. ``No`` when at least one
-failed and nothing passes; ``Partially`` otherwise; ``Not assessed`` when none of the checks could be assessed.
+each. An answer is ``Yes`` only when every answering check in scope passed (or its failures are risk-accepted)
+without a reservation: never when one was not assessed, errored, or is missing from a scanned platform, nor
+when a pass carries a reservation (``CheckResult.reservation``: e.g. members covered by security defaults, which
+require MFA only "when necessary"). ``No`` when at least one failed and nothing passes; ``Partially``
+otherwise; ``Not assessed`` when none of the checks could be assessed.
 Answers carry counts only (no resource), so they are safe in every evidence pack.
 """
 
@@ -166,6 +168,7 @@ def answer_question(report: ScanReport, question: Question, org_platforms: Itera
     open_failing = sum(max(r.failing - r.accepted, 0) for r in assessed_results)
     accepted = sum(r.accepted for r in assessed_results)
     attested = [r.check_id for r in assessed_results if r.basis == "attested"]
+    reserved = [r for r in assessed_results if r.status is Status.PASS and r.reservation]
 
     population = f"{assessed - open_failing} of {assessed} assessed {question.unit} pass"
     if accepted:
@@ -177,7 +180,7 @@ def answer_question(report: ScanReport, question: Question, org_platforms: Itera
 
     if not assessed_results:
         answer = "Not assessed"
-    elif not failing and not unassessed:
+    elif not failing and not unassessed and not reserved:
         answer = "Yes"
     else:
         something_passes = any(r.status is not Status.FAIL for r in assessed_results) or any(
@@ -192,9 +195,10 @@ def answer_question(report: ScanReport, question: Question, org_platforms: Itera
         parts = [f"{max(r.failing - r.accepted, 0)} of {r.assessed} {question.unit} fail {r.check_id}" for r in failing]
         if unassessed:
             parts.append(f"the scan could not assess {', '.join(unassessed)}")
+        parts += [f"the pass of {r.check_id} carries a reservation: {r.reservation}" for r in reserved]
         gap = "; ".join(parts) + "."
         gap = gap[0].upper() + gap[1:]  # a digit or "the": never a check id
-        fixes = [_first_sentence(r.remediation) for r in failing if r.remediation.strip()]
+        fixes = [_first_sentence(r.remediation) for r in [*failing, *reserved] if r.remediation.strip()]
         if unassessed:
             fixes.append(
                 f"Make {', '.join(unassessed)} assessable (grant the permission or licence it needs) and scan again."

@@ -57,6 +57,9 @@ class Outcome:
     #: parts of the scope the check could not see (an account, a region), with why. With no findings the
     #: result is then not_assessed, never pass; with findings it fails and says what it could not see.
     unseen: tuple[tuple[ReasonKind, str], ...] = ()
+    #: what a pass does not guarantee although nothing failed (e.g. MFA required only "when necessary" by
+    #: security defaults); reports show it and an insurer answer sheet never turns such a pass into a plain Yes
+    reservation: str | None = None
 
 
 class NotAssessed(Exception):

@@ -89,6 +89,7 @@ def _apply_outcome(
     result.failing = len(findings)
     result.accepted = sum(f.accepted_by is not None for f in findings)
     result.note = outcome.note
+    result.reservation = outcome.reservation
     result.basis = outcome.basis
     result.attestation_ids = list(outcome.attestation_ids)
     unseen = "; ".join(text for _, text in outcome.unseen)

@@ -107,6 +107,8 @@ class M365Registration:
     is_mfa_capable: bool
     methods: list[str] = Field(default_factory=list)
     is_admin: bool = False
+    #: no-P1 fallback: authentication method types (@odata.type) hygiene does not know, never counted as strong
+    unknown_methods: list[str] = Field(default_factory=list)
 
 
 class CAGuestsOrExternalUsers(Model):
@@ -158,6 +160,9 @@ class M365RoleAssignment(Model):
     role_definition_id: str
     role_template_id: str
     role_name: str
+    #: "active" (roleAssignments: the role is held now) or "eligible" (PIM roleEligibilityScheduleInstances:
+    #: the principal can activate the role whenever it wants)
+    assignment: Literal["active", "eligible"] = "active"
 
 
 class M365Sku(Model):
@@ -237,6 +242,9 @@ class M365Data(Model):
     ca_policies: list[CAPolicy] = Field(default_factory=list)
     #: group id -> transitive user members (groups named by CA policies or role assignments)
     group_members: dict[str, list[str]] = Field(default_factory=dict)
+    #: role-holding group id -> users eligible to become members through PIM for Groups (they hold the group's
+    #: roles once they activate the membership)
+    group_eligible_members: dict[str, list[str]] = Field(default_factory=dict)
     role_assignments: list[M365RoleAssignment] = Field(default_factory=list)
     #: per-user MFA state (disabled/enabled/enforced), fetched only for users no other enforcement covers
     per_user_mfa: dict[str, str] = Field(default_factory=dict)

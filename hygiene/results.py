@@ -54,6 +54,8 @@ class CheckResult(_Model):
     failing: int = 0
     accepted: int = 0
     note: str | None = None
+    #: what a pass does not guarantee although nothing failed (an answer sheet then answers Partially, not Yes)
+    reservation: str | None = None
     findings: list[FindingResult] = Field(default_factory=list)
     frameworks: dict[str, list[str]] = Field(default_factory=dict)
     remediation: str = ""

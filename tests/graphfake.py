@@ -129,6 +129,14 @@ class Tenant:
     ca_policies: list[dict[str, Any]] = field(default_factory=list)
     groups: dict[str, list[str]] = field(default_factory=dict)
     role_assignments: list[tuple[str, str, str]] = field(default_factory=list)  # (principal, template, type)
+    #: PIM eligible assignments (roleEligibilityScheduleInstances), same shape as role_assignments
+    eligibilities: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Entra ID P2 / Governance (PIM); without it the eligibility list answers 400 AadPremiumLicenseRequired
+    pim_licensed: bool = True
+    #: PIM for Groups member eligibilities: (group id, principal id, principal type)
+    group_eligibilities: list[tuple[str, str, str]] = field(default_factory=list)
+    #: user id -> authentication method @odata.types (no-P1 fallback); default: derived from the registration
+    methods: dict[str, list[str]] = field(default_factory=dict)
     per_user: dict[str, str] = field(default_factory=dict)
     skus: list[dict[str, Any]] = field(default_factory=list)
     devices: list[dict[str, Any]] = field(default_factory=list)
@@ -276,6 +284,47 @@ class Tenant:
                 for i, (p, t, kind) in enumerate(self.role_assignments)
             ]
             return self._page(request, rows)
+        if path == "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances":
+            if not self.pim_licensed:
+                return self._error(
+                    400,
+                    "AadPremiumLicenseRequired",
+                    "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.",
+                )
+            rows = [
+                {
+                    "id": f"re{i}",
+                    "principalId": p,
+                    "roleDefinitionId": t,
+                    "directoryScopeId": "/",
+                    "startDateTime": iso(30),
+                    "endDateTime": None,
+                    "principal": {"@odata.type": f"#microsoft.graph.{kind}", "id": p},
+                }
+                for i, (p, t, kind) in enumerate(self.eligibilities)
+            ]
+            return self._page(request, rows)
+        if path == "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances":
+            if not self.pim_licensed:
+                return self._error(400, "AadPremiumLicenseRequired", "The tenant needs to have Microsoft Entra ID P2.")
+            wanted = re.fullmatch(r"groupId eq '([^']+)'", query.get("$filter", [""])[0])
+            if wanted is None:
+                return self._error(400, "BadRequest", "filter by groupId or principalId")
+            rows = [
+                {
+                    "id": f"ge{i}",
+                    "groupId": g,
+                    "principalId": p,
+                    "accessId": "member",
+                    "memberType": "direct",
+                    "startDateTime": iso(10),
+                    "endDateTime": None,
+                    "principal": {"@odata.type": f"#microsoft.graph.{kind}", "id": p},
+                }
+                for i, (g, p, kind) in enumerate(self.group_eligibilities)
+                if g == wanted.group(1)
+            ]
+            return self._page(request, rows)
         if path == "/v1.0/subscribedSkus":
             return self._page(request, self.skus)
         if path == "/v1.0/deviceManagement/managedDevices":
@@ -317,6 +366,10 @@ class Tenant:
                 responses_out.append({"id": sub["id"], "status": 200, "body": {"perUserMfaState": state}})
                 continue
             match = re.fullmatch(r"/users/([^/]+)/authentication/methods", url)
+            if match and match.group(1) in self.methods:
+                methods = [{"@odata.type": t, "id": f"m{i}"} for i, t in enumerate(self.methods[match.group(1)])]
+                responses_out.append({"id": sub["id"], "status": 200, "body": {"value": methods}})
+                continue
             if match:
                 capable = any(r["id"] == match.group(1) and r["isMfaCapable"] for r in self.registrations)
                 methods = [{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "p"}]

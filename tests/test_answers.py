@@ -124,6 +124,24 @@ def test_partially_when_some_fail() -> None:
     assert a.remediation == "Enforce MFA."
 
 
+def test_never_yes_when_a_pass_carries_a_reservation() -> None:
+    """Security defaults require MFA of non-admins only "when necessary": the MFA question must not say Yes."""
+    reservation = "30 of 34 members are covered only by security defaults, which require MFA 'when necessary'"
+    a = one(
+        report(
+            result(
+                "m365.mfa.enforced", "pass", 34, 0, reservation=reservation, remediation="Create a CA policy. More."
+            ),
+            LEGACY_OK,
+            result("gws.mfa.enforced", "pass", 10, 0),
+        )
+    )
+    assert a.answer == "Partially"
+    assert a.population == "45 of 45 assessed accounts pass"
+    assert a.gap == f"The pass of m365.mfa.enforced carries a reservation: {reservation}."
+    assert a.remediation == "Create a CA policy."
+
+
 @pytest.mark.parametrize("status", ["not_assessed", "error"])
 def test_never_yes_with_a_check_not_assessed(status: str) -> None:
     a = one(

@@ -238,3 +238,36 @@ def test_wrong_secret_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert {r["status"] for r in report["results"] if r["platform"] == "m365"} == {"not_assessed"}
     assert report["sources"]["google"]["status"] == "ok"  # one platform's failure costs only its own results
     assert "authentication failed" in report["sources"]["m365"]["errors"][0]
+
+
+def _details(report: ScanReport, check_id: str) -> dict[str, str]:
+    result = next(r for r in report.results if r.check_id == check_id)
+    return {f.resource_name: f.detail for f in result.findings}
+
+
+def test_northwind_shows_sign_in_attempts_pim_and_enforcement_guarantees(tmp_path: Path) -> None:
+    """Issue 11 items 1, 2 and 5 as the demo shows them: failed attempts are not use, an eligible (PIM) Global
+    Administrator is an administrator, and what each MFA enforcement source guarantees."""
+    from hygiene.answers import answer_sheet, load_questionnaire
+
+    n = "@northwind.example"
+    report = run_demo(tmp_path / "p1", scenario=northwind(NOW), with_aws=False).report
+    inactive = _details(report, "m365.accounts.inactive")
+    assert "failed sign-in attempts only, last attempt" in inactive["ben.carter" + n]
+    assert "failed sign-in attempts since, last" in inactive["ryan.cole" + n]
+    admins = _details(report, "m365.mfa.admins")
+    assert "roles: Global Administrator (eligible, PIM)" in admins["nadia.khan" + n]
+    count = next(r for r in report.results if r.check_id == "m365.accounts.admin_count")
+    assert "nadia.khan@northwind.example (eligible, PIM)" in count.findings[0].detail
+    enforced = next(r for r in report.results if r.check_id == "m365.mfa.enforced")
+    assert "per-user MFA 'enabled'" in (enforced.note or "")
+
+    no_p1 = run_demo(tmp_path / "free", scenario=northwind(NOW, premium=False), with_aws=False).report
+    enforced = next(r for r in no_p1.results if r.check_id == "m365.mfa.enforced")
+    assert enforced.status.value == "pass" and enforced.reservation is not None
+    assert "'when necessary'" in enforced.reservation
+    admins_result = next(r for r in no_p1.results if r.check_id == "m365.mfa.admins")
+    assert "Microsoft Entra ID P2 or Microsoft Entra ID Governance" in (admins_result.note or "")
+    sheet = {a.question_id: a for a in answer_sheet(no_p1, load_questionnaire(), org_platforms=["m365"])}
+    assert sheet["mfa-email"].answer == "Partially"
+    assert "when necessary" in sheet["mfa-email"].gap

@@ -7,8 +7,10 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import pytest
+from conftest import SKU_E3
 from graphfake import GLOBAL_ADMIN, USER_ADMIN, Tenant, iso, mfa_policy, registration, user
 
+from hygiene.model import ReasonKind
 from hygiene.policy import Attestation, ControlsFile, RiskException
 from hygiene.results import CheckResult, Status
 
@@ -138,12 +140,47 @@ class TestEnforcementReconciliation:
         assert "ro: report-only" in detail and "either: MFA is one alternative among others" in detail
 
     def test_per_user_enforced_counts_and_is_read_only_for_uncovered_users(self, tenant: Tenant, scan: Scan) -> None:
-        tenant.ca_policies = [mfa_policy(exclude_users=["carol", "dave"])]
+        tenant.ca_policies = [mfa_policy(exclude_users=["bob", "carol", "dave"])]
         tenant.per_user = {"carol": "enforced", "dave": "enabled"}
         result = scan(tenant)["m365.mfa.enforced"]
-        assert failing(result) == {"dave@contoso.test"}
+        assert failing(result) == {"bob@contoso.test"}
+        assert result.note is not None and "1 by per-user MFA 'enforced' (every sign-in, except from" in result.note
         batch_calls = [c for c in tenant.calls if "$batch" in c]
         assert len(batch_calls) == 1 and "/beta/" in batch_calls[0]
+
+    def test_per_user_enabled_challenges_modern_authentication_and_says_so(self, tenant: Tenant, scan: Scan) -> None:
+        """Per-user MFA 'enabled' already demands MFA at modern-authentication sign-ins (Learn: howto-mfa-userstates);
+        the note says legacy protocols still take the password."""
+        tenant.ca_policies = [mfa_policy(exclude_users=["dave"])]
+        tenant.per_user = {"dave": "enabled"}
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert result.status is Status.PASS
+        assert result.note is not None and "1 by per-user MFA 'enabled'" in result.note
+        assert "legacy protocols still take the password alone" in result.note
+        assert result.reservation is None
+
+
+class TestSecurityDefaultsGuarantee:
+    """Security defaults require MFA of the administrator roles they name at every sign-in, and of everyone else
+    only "when necessary" (https://learn.microsoft.com/entra/fundamentals/security-defaults)."""
+
+    def test_members_are_reported_as_when_necessary_with_a_reservation(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.ca_policies = []
+        tenant.security_defaults = True
+        result = scan(tenant)["m365.mfa.enforced"]
+        assert result.status is Status.PASS
+        assert result.note is not None and "2 with MFA at every sign-in" in result.note  # the two Global Admins
+        assert "2 by security defaults only (MFA 'when necessary'" in result.note
+        assert result.reservation is not None and "2 of 4 members" in result.reservation
+
+    def test_admin_in_a_role_security_defaults_do_not_name_fails(self, tenant: Tenant, scan: Scan) -> None:
+        global_reader = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+        tenant.ca_policies = []
+        tenant.security_defaults = True
+        tenant.role_assignments.append(("carol", global_reader, "user"))
+        result = scan(tenant)["m365.mfa.admins"]
+        assert failing(result) == {"carol@contoso.test"}
+        assert "MFA only 'when necessary'" in result.findings[0].detail
 
 
 def test_admins_without_mfa(tenant: Tenant, scan: Scan) -> None:
@@ -201,15 +238,51 @@ class TestStaleAccounts:
         assert failing(result) == {"old@contoso.test", "ghost@contoso.test"}
         assert "never signed in" in next(f.detail for f in result.findings if f.resource_name.startswith("ghost"))
 
-    def test_failed_attempts_do_not_hide_staleness_but_count_without_success_data(
-        self, tenant: Tenant, scan: Scan
-    ) -> None:
-        stale = user("stale", signin=200)
-        stale["signInActivity"]["lastSignInDateTime"] = iso(1)  # a recent failed attempt
-        legacy = user("legacy", signin=None)
-        legacy["signInActivity"]["lastSignInDateTime"] = iso(10)  # no successful-time data (before Dec 2023)
-        tenant.users += [stale, legacy]
-        assert failing(scan(tenant)["m365.accounts.inactive"]) == {"stale@contoso.test"}
+    def test_failed_attempts_are_not_use(self, tenant: Tenant, scan: Scan) -> None:
+        """lastSignInDateTime / lastNonInteractiveSignInDateTime record attempts, failed ones too; only
+        lastSuccessfulSignInDateTime (recorded since December 2023) is access (Learn: signInActivity)."""
+        stale = user("stale", signin=200, skus=(SKU_E3,))
+        stale["signInActivity"]["lastSignInDateTime"] = iso(1)  # a password spray: failed attempt yesterday
+        sprayed = user("sprayed", signin=None, skus=(SKU_E3,))
+        sprayed["signInActivity"]["lastSignInDateTime"] = iso(1)  # attempts only, never a success
+        background = user("background", signin=None)
+        background["signInActivity"]["lastNonInteractiveSignInDateTime"] = iso(3)
+        fresh = user("fresh", signin=None, created=5)
+        fresh["signInActivity"]["lastSignInDateTime"] = iso(1)  # a new account mistyping its password: grace
+        tenant.users += [stale, sprayed, background, fresh]
+        results = scan(tenant)
+        result = results["m365.accounts.inactive"]
+        assert failing(result) == {"stale@contoso.test", "sprayed@contoso.test", "background@contoso.test"}
+        details = {f.resource_name: f.detail for f in result.findings}
+        assert "failed sign-in attempts since, last" in details["stale@contoso.test"]
+        assert "failed sign-in attempts only, last attempt" in details["sprayed@contoso.test"]
+        assert "no successful sign-in recorded since 1 December 2023" in details["sprayed@contoso.test"]
+        assert result.note is not None and "successful sign-ins only" in result.note
+        wasted = results["m365.licences.unused"]
+        assert wasted.status is Status.FAIL and "sprayed@contoso.test" in wasted.findings[0].detail
+
+    def test_attempt_before_success_recording_began_is_not_called_failed(self, tenant: Tenant, scan: Scan) -> None:
+        old = user("old", signin=None)
+        old["signInActivity"]["lastSignInDateTime"] = "2023-06-01T09:00:00Z"
+        tenant.users.append(old)
+        result = scan(tenant)["m365.accounts.inactive"]
+        assert failing(result) == {"old@contoso.test"}
+        assert "last sign-in attempt 2023-06-01, before that" in result.findings[0].detail
+
+    def test_guest_with_failed_attempts_only_is_stale(self, tenant: Tenant, scan: Scan) -> None:
+        guest = user("spraytarget", guest=True, signin=None)
+        guest["signInActivity"]["lastSignInDateTime"] = iso(2)
+        tenant.users.append(guest)
+        assert failing(scan(tenant)["m365.accounts.guests_inactive"]) == {"spraytarget@contoso.test"}
+
+    def test_unknown_creation_date_and_no_sign_in_is_stale(self, tenant: Tenant, scan: Scan) -> None:
+        """createdDateTime is null for some accounts created before June 2018: never a silent pass."""
+        old = user("old2017", signin=None)
+        old["createdDateTime"] = None
+        tenant.users.append(old)
+        result = scan(tenant)["m365.accounts.inactive"]
+        assert failing(result) == {"old2017@contoso.test"}
+        assert "creation date unknown" in result.findings[0].detail
 
     def test_threshold_comes_from_the_profile(self, tenant: Tenant, scan: Scan) -> None:
         tenant.users.append(user("sixty", signin=60))
@@ -709,3 +782,90 @@ class TestNotAssessed:
         for check_id in ("m365.mfa.enforced", "m365.mfa.legacy_auth_blocked", "m365.mfa.admins"):
             assert results[check_id].status is Status.NOT_ASSESSED, check_id
         assert "Policy.Read.All" in results["m365.mfa.enforced"].permissions
+
+
+GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+
+
+class TestEligibleAdmins:
+    """PIM: principals eligible for a role can activate it whenever they want; they are administrators
+    (GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances, Entra ID P2 or Governance)."""
+
+    def test_eligible_global_admin_without_mfa_is_found_and_counted(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.eligibilities = [("carol", GLOBAL_ADMIN, "user")]
+        tenant.registrations = [registration("alice"), registration("bob"), registration("carol", capable=False),
+                                registration("dave")]  # fmt: skip
+        results = scan(tenant)
+        admins = results["m365.mfa.admins"]
+        assert failing(admins) == {"carol@contoso.test"}
+        assert "roles: Global Administrator (eligible, PIM)" in admins.findings[0].detail
+        assert admins.assessed == 3 and "1 eligible only (PIM)" in (admins.note or "")
+        assert "enforcement: 3 with MFA at every sign-in" in (admins.note or "")
+        count = results["m365.accounts.admin_count"]
+        assert count.status is Status.PASS and count.note == "3 Global Administrators (1 eligible through PIM)"
+        assert any("roleEligibilityScheduleInstances" in c for c in tenant.calls)
+
+    def test_eligible_admins_push_the_count_over_the_limit(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.eligibilities = [(u, GLOBAL_ADMIN, "user") for u in ("carol", "dave", "guest1")]
+        result = scan(tenant)["m365.accounts.admin_count"]
+        assert result.status is Status.FAIL
+        assert "5 Global Administrators" in result.findings[0].detail
+        assert "carol@contoso.test (eligible, PIM)" in result.findings[0].detail
+
+    def test_eligible_through_a_role_assignable_group(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.eligibilities = [("g-pim", GLOBAL_READER, "group")]
+        tenant.groups = {"g-pim": ["dave"]}
+        tenant.ca_policies = [mfa_policy(exclude_users=["dave"])]
+        result = scan(tenant)["m365.mfa.admins"]
+        assert failing(result) == {"dave@contoso.test"}
+        assert "MFA not enforced" in result.findings[0].detail
+        assert any("/groups/g-pim/transitiveMembers" in c for c in tenant.calls)
+
+    def test_pim_for_groups_eligible_member_of_a_role_holding_group(self, tenant: Tenant, scan: Scan) -> None:
+        """PIM for Groups: dave can activate membership of a group that holds Global Administrator."""
+        tenant.role_assignments.append(("g-admins", GLOBAL_ADMIN, "group"))
+        tenant.groups = {"g-admins": []}
+        tenant.group_eligibilities = [("g-admins", "dave", "user")]
+        tenant.registrations = [registration("alice"), registration("bob"), registration("carol"),
+                                registration("dave", capable=False)]  # fmt: skip
+        results = scan(tenant)
+        admins = results["m365.mfa.admins"]
+        assert failing(admins) == {"dave@contoso.test"}
+        assert "Global Administrator (eligible, PIM)" in admins.findings[0].detail
+        assert results["m365.accounts.admin_count"].note == "3 Global Administrators (1 eligible through PIM)"
+        calls = [c for c in tenant.calls if "privilegedAccess/group/eligibilityScheduleInstances" in c]
+        assert len(calls) == 1 and "$filter=groupId+eq+'g-admins'" in calls[0]
+
+    def test_pim_for_groups_unreadable_is_unseen(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.role_assignments.append(("g-admins", GLOBAL_ADMIN, "group"))
+        tenant.groups = {"g-admins": []}
+        tenant.errors = {"privilegedAccess/group": (403, "Authorization_RequestDenied", "Insufficient privileges")}
+        result = scan(tenant)["m365.mfa.admins"]
+        assert result.status is Status.NOT_ASSESSED and result.reason_kind is ReasonKind.PERMISSION
+        assert "PrivilegedEligibilitySchedule.Read.AzureADGroup" in result.permissions
+
+    def test_no_pim_for_groups_call_without_role_holding_groups(self, tenant: Tenant, scan: Scan) -> None:
+        assert scan(tenant)["m365.mfa.admins"].status is Status.PASS
+        assert not any("privilegedAccess" in c for c in tenant.calls)
+
+    def test_role_targeted_policy_does_not_count_for_an_eligible_only_admin(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.eligibilities = [("carol", GLOBAL_ADMIN, "user")]
+        tenant.ca_policies = [
+            mfa_policy("all", exclude_users=["carol"]),
+            mfa_policy("admins", include_users=[], include_roles=[GLOBAL_ADMIN]),
+        ]
+        results = scan(tenant)
+        assert failing(results["m365.mfa.admins"]) == {"carol@contoso.test"}
+        assert failing(results["m365.mfa.enforced"]) == {"carol@contoso.test"}
+
+    def test_without_p2_the_eligible_part_is_unseen_never_passed(self, tenant: Tenant, scan: Scan) -> None:
+        tenant.pim_licensed = False
+        results = scan(tenant)
+        for check_id in ("m365.mfa.admins", "m365.accounts.admin_count"):
+            result = results[check_id]
+            assert result.status is Status.NOT_ASSESSED, check_id
+            assert result.reason_kind is ReasonKind.LICENCE
+            assert "Microsoft Entra ID P2 or Microsoft Entra ID Governance" in (result.reason or "")
+        # what was seen still fails when it fails
+        tenant.role_assignments = [("alice", GLOBAL_ADMIN, "user")]
+        assert scan(tenant)["m365.accounts.admin_count"].status is Status.FAIL

@@ -11,7 +11,10 @@ import responses
 from conftest import collect, m365_config, run_checks
 from graphfake import SECRET, Tenant, registration, user
 
+from hygiene.engine import evaluate
 from hygiene.model import ReasonKind
+from hygiene.policy import ControlsFile, load_lifecycle, load_profile
+from hygiene.registry import Registry
 from hygiene.results import Status
 from hygiene.sandbox import generate_client_certificate
 from hygiene.sources.graph import RetryPolicy
@@ -175,3 +178,69 @@ def test_registration_rows_only_for_enabled_users(tenant: Tenant) -> None:
     tenant.registrations.append(registration("ghost"))
     snapshot = collect(tenant)
     assert snapshot.m365 is not None and len(snapshot.m365.registrations) == 5
+
+
+def _activity_csv(rows: dict[str, int | None]) -> str:
+    today = datetime.now(UTC).date()
+    head = "\ufeffReport Refresh Date,User Principal Name,Display Name,Is Deleted,Exchange Last Activity Date\n"
+    return head + "".join(
+        f"{today},{upn}@contoso.test,{upn},False,{'' if days is None else today - timedelta(days=days)}\n"
+        for upn, days in rows.items()
+    )
+
+
+def test_no_p1_fallback_cannot_pass_what_the_report_does_not_show(tenant: Tenant) -> None:
+    """The D180 report leaves older activity blank: an account with nothing in it is never "active"; with no
+    creation date it is stale, and with a threshold beyond 180 days it is an unseen part, never a pass."""
+    tenant.premium = False
+    nodate = user("nodate", signin=None)
+    nodate["createdDateTime"] = None  # null for some accounts created before June 2018
+    tenant.users.append(nodate)
+    tenant.activity_csv = _activity_csv({"alice": 2, "bob": 2, "carol": 2, "dave": 2, "guest1": 2, "nodate": None})
+    snapshot = collect(tenant)
+    results = {r.check_id: r for r in run_checks(snapshot).results}
+    inactive = results["m365.accounts.inactive"]
+    assert {f.resource_name for f in inactive.findings} == {"nodate@contoso.test"}
+    assert "no activity in the Office 365 active-user report (last 180 days)" in inactive.findings[0].detail
+
+    tenant.users[-1]["createdDateTime"] = "2019-01-01T00:00:00Z"
+    tenant.users[-1]["assignedLicenses"] = []
+    tenant.calls.clear()
+    profile = load_profile("sme-baseline")
+    profile.thresholds.inactive_days = 365
+    long = evaluate(
+        collect(tenant),
+        Registry.load([], entry_points_too=False),
+        profile,
+        ControlsFile(),
+        load_lifecycle(),
+        scan_id="t",
+        operator="pytest",
+    )
+    result = next(r for r in long.results if r.check_id == "m365.accounts.inactive")
+    assert result.status is Status.NOT_ASSESSED and result.reason_kind is ReasonKind.API_GAP
+    assert "nodate@contoso.test" in (result.reason or "")
+
+
+def test_no_p1_methods_fallback_classifies_every_method_type(tenant: Tenant) -> None:
+    """External authentication methods and hardware OATH tokens are second factors;
+    x509CertificateAuthenticationMethod is not a v1.0 type, and a type hygiene does not know is never strong
+    but is named in the finding (v1.0 CSDL: the types deriving from graph.authenticationMethod)."""
+    tenant.premium = False
+    tenant.activity_csv = _activity_csv({u: 1 for u in ("alice", "bob", "carol", "dave", "guest1")})
+    password = "#microsoft.graph.passwordAuthenticationMethod"
+    tenant.methods = {
+        "alice": [password, "#microsoft.graph.externalAuthenticationMethod"],
+        "bob": [password, "#microsoft.graph.hardwareOathAuthenticationMethod"],
+        "carol": [password, "#microsoft.graph.x509CertificateAuthenticationMethod"],
+        "dave": [
+            password,
+            "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+            "#microsoft.graph.emailAuthenticationMethod",
+        ],
+    }
+    results = {r.check_id: r for r in run_checks(collect(tenant)).results}
+    registered = results["m365.mfa.registered"]
+    assert {f.resource_name for f in registered.findings} == {"carol@contoso.test", "dave@contoso.test"}
+    carol = next(f.detail for f in registered.findings if f.resource_name.startswith("carol"))
+    assert "not counted as MFA: #microsoft.graph.x509CertificateAuthenticationMethod" in carol

@@ -6,17 +6,30 @@ https://learn.microsoft.com/graph/api/resources/conditionalaccessgrantcontrols):
 *enabled* Conditional Access policy (report-only does not enforce) that covers the user, targets all cloud
 apps and all client apps, and demands MFA (built-in control ``mfa`` or an authentication strength whose
 ``requirementsSatisfied`` is ``mfa``, possibly with an *empty* ``builtInControls``) without an OR
-alternative that lets the user in without it; or per-user MFA ``enforced``.
+alternative that lets the user in without it; or per-user MFA ``enforced`` or ``enabled``. Each source says what
+it guarantees (:class:`Enforcement`): security defaults demand MFA of non-admins only "when necessary".
+
+Roles are *active* (roleAssignments) or *eligible* (PIM: roleEligibilityScheduleInstances, or eligibility to join
+a role-holding group through PIM for Groups); both make an administrator, only active ones count for role-targeted
+Conditional Access.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from hygiene.checkapi import CheckContext
-from hygiene.model import CAGuestsOrExternalUsers, CAPolicy, M365CompliancePolicy, M365Data, M365Device, M365User
+from hygiene.model import (
+    CAGuestsOrExternalUsers,
+    CAPolicy,
+    M365CompliancePolicy,
+    M365Data,
+    M365Device,
+    M365User,
+    ReasonKind,
+)
 
 GLOBAL_ADMIN_TEMPLATE = "62e90394-69f5-4237-9190-012177145e10"
 #: client app types that together mean "modern clients" (browser + apps); "all" or [] mean every client
@@ -30,19 +43,59 @@ def m365_data(ctx: CheckContext) -> M365Data:
     return ctx.snapshot.m365
 
 
-def user_roles(data: M365Data) -> dict[str, set[str]]:
-    """user id -> role template ids, with group-assigned roles expanded to the group's members."""
+def user_roles(data: M365Data, *, assignment: str | None = "active") -> dict[str, set[str]]:
+    """user id -> role template ids, with group-assigned roles expanded to the group's members.
+
+    ``assignment``: "active" (held now: what Conditional Access role targeting sees), "eligible" (PIM: can be
+    activated at will) or None (both: who is an administrator).
+    """
     roles: dict[str, set[str]] = {}
-    for assignment in data.role_assignments:
-        if assignment.principal_type == "group":
-            members: Iterable[str] = data.group_members.get(assignment.principal_id, [])
-        elif assignment.principal_type == "user":
-            members = [assignment.principal_id]
+    for a in data.role_assignments:
+        if a.principal_type == "group":
+            members: list[str] = []
+            if assignment in (a.assignment, None):
+                members += data.group_members.get(a.principal_id, [])
+            if assignment in ("eligible", None):
+                # PIM for Groups: eligible to join a group that holds (or can activate) the role
+                members += data.group_eligible_members.get(a.principal_id, [])
+        elif a.principal_type == "user" and assignment in (a.assignment, None):
+            members = [a.principal_id]
         else:
             continue
         for member in members:
-            roles.setdefault(member, set()).add(assignment.role_template_id)
+            roles.setdefault(member, set()).add(a.role_template_id)
     return roles
+
+
+def role_labels(names: dict[str, str], active: set[str], eligible: set[str]) -> list[str]:
+    """Role names, each role held only as eligible (PIM) marked "(eligible, PIM)"."""
+    return sorted(names.get(r, r) for r in active) + sorted(
+        f"{names.get(r, r)} (eligible, PIM)" for r in eligible - active
+    )
+
+
+#: the datasets of PIM eligibility (Entra ID P2 or Governance): eligible role assignments, and users eligible to
+#: join the groups that hold roles (PIM for Groups)
+PIM_DATASETS = {
+    "m365.role_eligibility": "administrators eligible through PIM (roleEligibilityScheduleInstances)",
+    "m365.group_eligibility": "users eligible to join role-holding groups (PIM for Groups)",
+}
+
+
+def pim_unseen(ctx: CheckContext) -> tuple[tuple[ReasonKind, str], ...]:
+    """The admin population's unseen part when PIM eligibility could not be read: never a pass on active
+    assignments alone."""
+    unseen = []
+    for name, what in PIM_DATASETS.items():
+        state = ctx.snapshot.dataset(name)
+        if state.available:
+            continue
+        kind = state.reason_kind or ReasonKind.ERROR
+        text = f"{what}: {state.reason or 'not read'}"
+        if kind is ReasonKind.PERMISSION and state.needs:
+            text += "; needs " + ", ".join(state.needs)
+        unseen.append((kind, text))
+    return tuple(unseen)
 
 
 def role_names(data: M365Data) -> dict[str, str]:
@@ -129,7 +182,12 @@ def _guest_scope(scope: CAGuestsOrExternalUsers | None, user: M365User, *, exclu
     return len(possible) == 1 and possible <= named and all_tenants
 
 
-def policy_covers(policy: CAPolicy, user: M365User, roles: set[str], data: M365Data) -> bool:
+def policy_covers(
+    policy: CAPolicy, user: M365User, roles: set[str], data: M365Data, eligible: Iterable[str] = ()
+) -> bool:
+    """Whether the policy applies to the user. ``roles`` are the roles held now (includeRoles counts only these);
+    ``eligible`` PIM roles count for excludeRoles only: an exclusion that applies once the role is activated
+    leaves the account uncovered (the safe side; whether role targeting sees eligible roles is not documented)."""
     scope = policy.users
     included = (
         "All" in scope.include_users
@@ -147,7 +205,7 @@ def policy_covers(policy: CAPolicy, user: M365User, roles: set[str], data: M365D
         or ("GuestsOrExternalUsers" in scope.exclude_users and bool(external_user_types(user)))
         or _guest_scope(scope.exclude_guests_or_external_users, user, exclusion=True)
         or _in_groups(user.id, scope.exclude_groups, data)
-        or bool(roles & set(scope.exclude_roles))
+        or bool((roles | set(eligible)) & set(scope.exclude_roles))
     )
     return not excluded
 
@@ -238,20 +296,77 @@ def non_enforcing_policies(data: M365Data) -> list[tuple[CAPolicy, str]]:
     return found
 
 
+#: the roles for which security defaults require MFA at every sign-in
+#: (https://learn.microsoft.com/entra/fundamentals/security-defaults#require-administrators-to-do-multifactor-authentication)
+SECURITY_DEFAULTS_ADMIN_ROLES: frozenset[str] = frozenset(
+    {
+        "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",  # Application Administrator
+        "c4e39bd9-1100-46d3-8c65-fb160da0071f",  # Authentication Administrator
+        "0526716b-113d-4c15-b2c8-68e3c22b9f80",  # Authentication Policy Administrator
+        "b0f54661-2d74-4c50-afa3-1ec803f12efe",  # Billing Administrator
+        "158c047a-c907-4556-b7ef-446551a6b5f7",  # Cloud Application Administrator
+        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",  # Conditional Access Administrator
+        "29232cdf-9323-42fd-ade2-1d097af3e4de",  # Exchange Administrator
+        "729827e3-9c14-49f7-bb1b-9608f156bbb8",  # Helpdesk Administrator
+        "45d8d3c5-c802-45c6-b32a-1d70b5e1e86e",  # Identity Governance Administrator
+        "966707d0-3269-4727-9be2-8c3a10f19b9d",  # Password Administrator
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",  # Privileged Authentication Administrator
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
+        "194ae4cb-b126-40b2-bd5b-6091b380977d",  # Security Administrator
+        "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",  # SharePoint Administrator
+        "fe930be7-5e62-47db-91af-98c3a49a38b1",  # User Administrator
+    }
+)
+
+#: what each enforcement source guarantees (Enforcement.guarantee)
+ALWAYS = "always"
+PER_USER_ENFORCED = "per-user enforced"
+MODERN_ONLY = "modern authentication"
+WHEN_NECESSARY = "when necessary"
+
+
 @dataclass(frozen=True)
 class Enforcement:
+    """Whether something demands MFA from the user, and what it really guarantees:
+
+    - ``always``: an enabled CA policy (all apps, all clients) requiring MFA; security defaults for the
+      administrator roles they name ("every time they sign in", after registration);
+    - ``per-user enforced``: per-user MFA ``enforced``: MFA at every sign-in "with some exceptions, such as when
+      they sign in from trusted IP addresses or when the remember MFA on trusted devices feature is turned on"
+      (MFA service settings Graph does not show); legacy protocols need app passwords;
+    - ``modern authentication``: per-user MFA ``enabled``: browser and modern-authentication sign-ins require MFA
+      registration (then MFA) once the session or token expires, but "can still use their password for legacy
+      authentication" until registration completes
+      (https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates);
+    - ``when necessary``: security defaults for everyone else: MFA "when necessary", when Microsoft decides
+      (https://learn.microsoft.com/entra/fundamentals/security-defaults), not at every sign-in.
+    """
+
     enforced: bool
     how: str
+    guarantee: str = ""
 
 
-def enforcement_for(user: M365User, data: M365Data, roles: set[str], policies: list[CAPolicy]) -> Enforcement:
-    if data.security_defaults_enabled:
-        return Enforcement(True, "security defaults")
+def enforcement_for(
+    user: M365User, data: M365Data, roles: set[str], policies: list[CAPolicy], eligible: Iterable[str] = ()
+) -> Enforcement:
+    """The strongest enforcement that applies. ``roles`` are the roles held now; ``eligible`` PIM roles (see
+    :func:`policy_covers`) never make security defaults or a role-targeted policy apply."""
     for policy in policies:
-        if policy_covers(policy, user, roles, data):
-            return Enforcement(True, f"Conditional Access: {policy.name}")
-    if data.per_user_mfa.get(user.id) == "enforced":
-        return Enforcement(True, "per-user MFA enforced")
+        if policy_covers(policy, user, roles, data, eligible):
+            return Enforcement(True, f"Conditional Access: {policy.name}", ALWAYS)
+    per_user = data.per_user_mfa.get(user.id)
+    if per_user == "enforced":
+        return Enforcement(True, "per-user MFA enforced", PER_USER_ENFORCED)
+    if data.security_defaults_enabled:
+        if roles & SECURITY_DEFAULTS_ADMIN_ROLES:
+            return Enforcement(True, "security defaults (administrator role: every sign-in)", ALWAYS)
+        if per_user == "enabled":
+            return Enforcement(True, "per-user MFA enabled (modern authentication only)", MODERN_ONLY)
+        return Enforcement(True, "security defaults (MFA only when Microsoft judges it necessary)", WHEN_NECESSARY)
+    if per_user == "enabled":
+        return Enforcement(True, "per-user MFA enabled (modern authentication only)", MODERN_ONLY)
     return Enforcement(False, "")
 
 
@@ -260,28 +375,34 @@ def users_without_policy_enforcement(data: M365Data) -> list[M365User]:
     if data.security_defaults_enabled:
         return []
     roles = user_roles(data)
+    eligible = user_roles(data, assignment="eligible")
     policies = enforcing_policies(data)
     return [
         u
         for u in data.users
         if u.enabled
         and u.user_type == "Member"
-        and not any(policy_covers(p, u, roles.get(u.id, set()), data) for p in policies)
+        and not any(policy_covers(p, u, roles.get(u.id, set()), data, eligible.get(u.id, ())) for p in policies)
     ]
 
 
-def last_sign_in(user: M365User) -> datetime | None:
-    """Successful sign-in time when known, else the latest attempt, else the no-P1 report's activity date.
+#: when Entra ID began recording lastSuccessfulSignInDateTime (not backfilled:
+#: https://learn.microsoft.com/graph/api/resources/signinactivity)
+SUCCESS_RECORDED_SINCE = "1 December 2023"
+SUCCESS_RECORDED_FROM = datetime(2023, 12, 1, tzinfo=UTC)
 
-    lastSuccessfulSignInDateTime is recorded only since December 2023
-    (https://learn.microsoft.com/graph/api/resources/signinactivity).
-    """
-    if user.last_successful_sign_in is not None:
-        return user.last_successful_sign_in
+
+def last_sign_in(user: M365User) -> datetime | None:
+    """The last sign-in that let the user in: ``lastSuccessfulSignInDateTime``, or (no-P1 fallback) the
+    Office 365 report's last activity date. ``lastSignInDateTime`` and ``lastNonInteractiveSignInDateTime``
+    record attempts, successful *or failed*, so they are never evidence of use."""
+    return user.last_successful_sign_in or user.last_activity_date
+
+
+def last_attempt(user: M365User) -> datetime | None:
+    """The latest sign-in attempt, successful or failed (interactive or not)."""
     attempts = [t for t in (user.last_interactive_sign_in, user.last_non_interactive_sign_in) if t]
-    if attempts:
-        return max(attempts)
-    return user.last_activity_date
+    return max(attempts) if attempts else None
 
 
 def _group_reach(group_id: str | None, device: M365Device, data: M365Data) -> set[str]:

@@ -170,7 +170,8 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
             mail=None if breakglass else upn,
             job_title=None,
             sku_ids=tuple(SKUS[p][0] for p in parts),
-            last_success=last if not service_account else None,
+            # a service account signs in non-interactively only; those successes are in lastSuccessfulSignInDateTime
+            last_success=last,
             last_interactive=last if not service_account else None,
             last_non_interactive=last,
         )
@@ -188,7 +189,8 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
         user_ids[upn] = uid
         if new_starter or not capable:
             registered_fail.add(upn)
-        enforced = not breakglass and (not excluded or per_user.get(uid) == "enforced")
+        # per-user MFA "enabled" demands MFA at modern-authentication sign-ins too (howto-mfa-userstates)
+        enforced = not breakglass and (not excluded or per_user.get(uid) in ("enforced", "enabled"))
         if not enforced:
             enforced_fail.add(upn)
         if is_admin and (not capable or not enforced):

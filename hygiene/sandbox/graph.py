@@ -15,6 +15,8 @@ Wire behaviour follows the documentation:
   ``Authentication_RequestFromNonPremiumTenantOrB2CTenant`` ("Neither tenant is B2C or tenant doesn't have
   premium license"); Intune endpoints need an Intune licence, else 400 ``BadRequest`` "Request not applicable
   to target tenant." (observed service behaviour, e.g. github.com/microsoftgraph/msgraph-beta-sdk-go/issues/198);
+  PIM (roleEligibilityScheduleInstances, PIM for Groups) needs Entra ID P2 or Governance, else 400
+  ``AadPremiumLicenseRequired`` (observed: github.com/maester365/maester/issues/1421);
 - permissions: each endpoint accepts the application permissions its doc page lists (least privileged or
   higher); a token with none of them gets 403 ``Authorization_RequestDenied`` "Insufficient privileges to
   complete the operation.".
@@ -47,6 +49,18 @@ NON_PREMIUM_MESSAGE = "Neither tenant is B2C or tenant doesn't have premium lice
 DENIED = "Authorization_RequestDenied"
 DENIED_MESSAGE = "Insufficient privileges to complete the operation."
 INTUNE_NOT_APPLICABLE = "Request not applicable to target tenant."
+#: PIM without Entra ID P2 / Governance (observed: github.com/maester365/maester/issues/1421)
+PIM_LICENCE_REQUIRED = "AadPremiumLicenseRequired"
+PIM_LICENCE_MESSAGE = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
+#: privilegedAccessGroupEligibilityScheduleInstance properties (v1.0 CSDL, with privilegedAccessScheduleInstance)
+GROUP_ELIGIBILITY_PROPERTIES = frozenset(
+    {"id", "accessId", "eligibilityScheduleId", "groupId", "memberType", "principalId", "startDateTime", "endDateTime"}
+)
+#: unifiedRoleEligibilityScheduleInstance properties (v1.0 CSDL: unifiedRoleScheduleInstanceBase and its own)
+ROLE_ELIGIBILITY_PROPERTIES = frozenset(
+    {"id", "appScopeId", "directoryScopeId", "principalId", "roleDefinitionId", "endDateTime", "memberType",
+     "roleEligibilityScheduleId", "startDateTime"}
+)  # fmt: skip
 BATCH_LIMIT = 20
 #: application permissions that let an app read device objects (device-list / device-get doc pages)
 DEVICE_READERS = frozenset({"Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
@@ -94,6 +108,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "Directory.Read.All",
             "Directory.ReadWrite.All",
         }
+    ),
+    # https://learn.microsoft.com/graph/api/rbacapplication-list-roleeligibilityscheduleinstances
+    "roleEligibility": frozenset(
+        {
+            "RoleEligibilitySchedule.Read.Directory",
+            "RoleEligibilitySchedule.ReadWrite.Directory",
+            "RoleManagement.Read.All",
+            "RoleManagement.Read.Directory",
+            "RoleManagement.ReadWrite.Directory",
+        }
+    ),
+    # https://learn.microsoft.com/graph/api/privilegedaccessgroup-list-eligibilityscheduleinstances
+    "groupEligibility": frozenset(
+        {"PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"}
     ),
     # https://learn.microsoft.com/graph/api/subscribedsku-list
     "subscribedSkus": frozenset(
@@ -199,6 +227,8 @@ DEFAULT_PAGE_SIZES: dict[str, tuple[int, int | None]] = {
     "groups.members": (100, 999),
     "roleDefinitions": (1000, None),
     "roleAssignments": (100, None),
+    "roleEligibility": (100, None),
+    "groupEligibility": (100, None),
     "managedDevices": (1000, None),
     "compliancePolicies": (1000, None),
     "conditionalAccess": (1000, None),
@@ -838,19 +868,20 @@ class GraphApi:
             return obj
         return {"@odata.type": "#microsoft.graph.servicePrincipal", "id": principal_id}
 
-    def role_assignments(self, call: _Call, match: re.Match[str]) -> Result:
+    def _role_expand(
+        self, call: _Call, entity: str, navigations: tuple[str, ...] = ("principal", "roleDefinition")
+    ) -> Callable[[JsonDict], JsonDict] | None:
+        """``$expand=principal(...)`` / ``roleDefinition(...)``, the navigation properties both role lists share."""
         raw = (call.param("$expand") or "").strip()
         expansions: list[tuple[str, list[str] | None]] = []
         for part in re.split(r",(?![^()]*\))", raw) if raw else []:
             m = re.fullmatch(r"\s*(\w+)\s*(?:\(\s*\$select\s*=\s*([^)]*)\))?\s*", part)
-            if m is None or m[1] not in ("principal", "roleDefinition"):
+            if m is None or m[1] not in navigations:
                 name = part.split("(", 1)[0].strip()
-                raise GraphFailure(
-                    400,
-                    "BadRequest",
-                    f"Could not find a property named '{name}' on type 'microsoft.graph.unifiedRoleAssignment'.",
-                )
+                raise GraphFailure(400, "BadRequest", f"Could not find a property named '{name}' on type '{entity}'.")
             expansions.append((m[1], [s.strip() for s in m[2].split(",")] if m[2] else None))
+        if not expansions:
+            return None
         definitions = {str(d["id"]): d for d in self.scenario.role_definitions}
 
         def expand(item: JsonDict) -> JsonDict:
@@ -862,13 +893,53 @@ class GraphApi:
                 item[name] = self._project(target, select)
             return item
 
+        return expand
+
+    def role_assignments(self, call: _Call, match: re.Match[str]) -> Result:
+        entity = "microsoft.graph.unifiedRoleAssignment"
         return self._collection(
             call,
             self.scenario.role_assignments,
             kind="roleAssignments",
             context="roleManagement/directory/roleAssignments",
-            entity="microsoft.graph.unifiedRoleAssignment",
-            expand=expand if expansions else None,
+            entity=entity,
+            expand=self._role_expand(call, entity),
+        )
+
+    def role_eligibilities(self, call: _Call, match: re.Match[str]) -> Result:
+        if not self.scenario.pim_licensed:
+            raise GraphFailure(400, PIM_LICENCE_REQUIRED, PIM_LICENCE_MESSAGE)
+        entity = "microsoft.graph.unifiedRoleEligibilityScheduleInstance"
+        return self._collection(
+            call,
+            self.scenario.role_eligibilities,
+            kind="roleEligibility",
+            context="roleManagement/directory/roleEligibilityScheduleInstances",
+            entity=entity,
+            known=ROLE_ELIGIBILITY_PROPERTIES,
+            expand=self._role_expand(call, entity),
+        )
+
+    def group_eligibilities(self, call: _Call, match: re.Match[str]) -> Result:
+        """PIM for Groups: the list requires a ``groupId`` or ``principalId`` eq filter (Learn:
+        privilegedaccessgroup-list-eligibilityscheduleinstances; the error text here is the sandbox's own)."""
+        if not self.scenario.pim_licensed:
+            raise GraphFailure(400, PIM_LICENCE_REQUIRED, PIM_LICENCE_MESSAGE)
+        raw = call.param("$filter") or ""
+        if not re.search(r"\b(groupId|principalId)\s+eq\s+'", raw):
+            raise GraphFailure(
+                400, "BadRequest", "The request must be filtered by groupId or principalId ($filter=groupId eq '...')."
+            )
+        entity = "microsoft.graph.privilegedAccessGroupEligibilityScheduleInstance"
+        expand = self._role_expand(call, entity, ("principal",))
+        return self._collection(
+            call,
+            self.scenario.group_eligibilities,
+            kind="groupEligibility",
+            context="identityGovernance/privilegedAccess/group/eligibilityScheduleInstances",
+            entity=entity,
+            known=GROUP_ELIGIBILITY_PROPERTIES,
+            expand=expand,
         )
 
     # -- licences, devices, backup -------------------------------------------------------------------
@@ -1111,6 +1182,16 @@ ROUTES: tuple[_Route, ...] = (
     ),
     _route(r"^/roleManagement/directory/roleDefinitions/?$", "roleManagement", GraphApi.role_definitions),
     _route(r"^/roleManagement/directory/roleAssignments/?$", "roleManagement", GraphApi.role_assignments),
+    _route(
+        r"^/roleManagement/directory/roleEligibilityScheduleInstances/?$",
+        "roleEligibility",
+        GraphApi.role_eligibilities,
+    ),
+    _route(
+        r"^/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances/?$",
+        "groupEligibility",
+        GraphApi.group_eligibilities,
+    ),
     _route(r"^/subscribedSkus/?$", "subscribedSkus", GraphApi.subscribed_skus),
     _route(r"^/deviceManagement/managedDevices/?$", "managedDevices", GraphApi.managed_devices),
     _route(r"^/deviceManagement/deviceCompliancePolicies/?$", "compliancePolicies", GraphApi.compliance_policies),

@@ -1,4 +1,4 @@
-"""Northwind Dental Ltd: a 40-account dental practice with the defects SMEs really have.
+"""Northwind Dental Ltd: a 42-account dental practice with the defects SMEs really have.
 
 All timestamps are relative to ``now``, so the account, MFA, licence, sync and patch-level expectations hold
 whenever the scenario is built. Operating-system support is judged against the dated lifecycle table in
@@ -26,25 +26,32 @@ MFA (no security defaults; Conditional Access):
 - CA008 a disabled country block.
 - CA009 MFA for all users, but only for the apps an application filter selects (``applicationFilter`` mode
   include on a custom security attribute): does not count, named in the findings.
-- Per-user MFA: kiosk 2 "enforced" (counts), kiosk 1 "enabled" (does not), Jack White "enforced" (already covered).
+- Per-user MFA: kiosk 2 "enforced" (counts), kiosk 1 "enabled" (counts: MFA at every modern-authentication
+  sign-in, legacy protocols still take the password; the note says so), Jack White "enforced" (already covered).
 Registration: Dr Tom Okafor (a Global Administrator) has nothing registered; Sam Taylor registered SMS,
 which the methods policy disallows (isMfaRegistered true, isMfaCapable false); Chloe Evans only an email
 (SSPR, not MFA); kiosk 1, the agency temp and the scan-to-email account nothing; Oliver Bennett started two
 days ago and is not in the (periodically refreshed) report yet.
-Roles: five enabled Global Administrators (Priya Shah, Tom Okafor, Helen Price, BrightByte IT Support — both
-directly and through the role-assignable group "IT Admins" — and the break-glass account) plus the disabled
-Gary Oldfield (directly and through the group); Helen Price is also User Administrator, Harry Walker
-Helpdesk Administrator; a service principal and the B2B guest Ravi Kumar hold Global Reader.
-Accounts: Mark Jones left 150 days ago; Julia Wood's last successful sign-in was 120 days ago (failed attempts
-6 days ago); the scan-to-email account signs in non-interactively only, last 200 days ago; the agency temp
-never signed in (created 60 days ago); Oliver Bennett never signed in but is 2 days old (grace); Ben Carter
-and Rachel Green have no successful-sign-in timestamp but recent attempts (fine); the break-glass account
-last signed in 75 days ago (fine). Guests: FastBooks (200 days), OldMSP (never, 300 days old) and the
-auditor (non-interactive only, 95 days) are stale; Sam Patel (20 days) and Dr Min Lee (never, 5 days old)
-are fine; a former locum guest is disabled.
-Licences: disabled Gary Oldfield keeps Business Premium, disabled Lucy Hall Business Basic; stale Mark Jones
-and Julia Wood Business Premium, the temp Business Basic, the scanner Exchange Online Plan 1. Power BI and
-Power Automate Free are assigned to active people only.
+Roles: five enabled active Global Administrators (Priya Shah, Tom Okafor, Helen Price, BrightByte IT Support —
+both directly and through the role-assignable group "IT Admins" — and the break-glass account) plus the disabled
+Gary Oldfield (directly and through the group); Nadia Khan (Operations Manager, nothing registered) is an
+*eligible* Global Administrator through PIM (Entra ID P2; premium variant only); Helen Price is also User
+Administrator, Harry Walker Helpdesk Administrator; a service principal and the B2B guest Ravi Kumar hold Global
+Reader. Without P2 (the
+no-P1 variant) roleEligibilityScheduleInstances answers 400 AadPremiumLicenseRequired: the eligible part is unseen.
+Accounts (only lastSuccessfulSignInDateTime is use: lastSignInDateTime and lastNonInteractiveSignInDateTime record
+failed attempts too): Mark Jones left 150 days ago; Julia Wood's last successful sign-in was 120 days ago (failed
+attempts 6 days ago); Ryan Cole's account is under password spray: a failed attempt yesterday, last success 200
+days ago; Ben Carter and Rachel Green show failed sign-in attempts only (20 and 40 days ago) and no successful
+sign-in recorded since December 2023, so they are stale; the scan-to-email account signs in non-interactively
+only (successfully: those count), last 200 days ago; the agency temp never signed in (created 60 days ago);
+Oliver Bennett never signed in but is 2 days old (grace); the break-glass account last signed in 75 days ago
+(fine). Guests: FastBooks (200 days),
+OldMSP (never, 300 days old) and the auditor (non-interactive sign-ins only, 95 days) are stale; Sam Patel (20
+days) and Dr Min Lee (never, 5 days old) are fine; a former locum guest is disabled.
+Licences: disabled Gary Oldfield keeps Business Premium, disabled Lucy Hall Business Basic; stale Mark Jones,
+Julia Wood, Ryan Cole, Ben Carter and Rachel Green Business Premium, the temp Business Basic, the scanner Exchange
+Online Plan 1. Power BI and Power Automate Free are assigned to active people only.
 Devices (Intune; minimums from the tenant's compliance policies: Windows 10.0.26200.6584, Android 13.0,
 macOS 15.0 for all devices, iOS/iPadOS 18.0 for all licensed users, and a pilot policy demanding the latest
 Windows build 10.0.26200.7309 assigned to the "Windows 11 Pilot" group (Helen Price, Grace Morgan, Jack White,
@@ -86,6 +93,7 @@ from hygiene.sandbox.scenario import (
     make_registration,
     make_role_assignment,
     make_role_definition,
+    make_role_eligibility,
     make_sku,
     make_user,
     not_assessed,
@@ -160,9 +168,11 @@ PEOPLE: tuple[_Person, ...] = (
     _Person("julia.wood", "Julia Wood", "Dental Hygienist", 1000, (MAIN,), success=120, interactive=6,
             non_interactive=121, methods=PUSH, activity=120),
     _Person("ben.carter", "Ben Carter", "Dental Nurse", 800, (MAIN,), success=None, interactive=20,
-            non_interactive=100, methods=PUSH, activity=20),
+            non_interactive=100, methods=PUSH),
     _Person("rachel.green", "Rachel Green", "Dental Nurse", 700, (MAIN,), success=None, interactive=100,
-            non_interactive=40, methods=PUSH, activity=40),
+            non_interactive=40, methods=PUSH),
+    _Person("ryan.cole", "Ryan Cole", "Associate Dentist", 900, (MAIN,), success=200, interactive=1,
+            non_interactive=201, methods=PUSH, activity=200),
     _Person("sam.taylor", "Sam Taylor", "Trainee Dental Nurse", 200, (MAIN,), **_recent(1),
             methods=("mobilePhone",), capable=False, activity=1),
     _Person("reception.kiosk1", "Reception Kiosk 1", "Shared reception account", 600, ("O365_BUSINESS_ESSENTIALS",),
@@ -172,8 +182,8 @@ PEOPLE: tuple[_Person, ...] = (
     _Person("chloe.evans", "Chloe Evans", "Receptionist", 500, (MAIN,), **_recent(1), methods=("email",), activity=1),
     _Person("oliver.bennett", "Oliver Bennett", "Receptionist", 2, (MAIN,), in_report=False),
     _Person("temp.reception", "Agency Temp (Reception)", "Temporary receptionist", 60, ("O365_BUSINESS_ESSENTIALS",)),
-    _Person("scanner", "Scan to Email (Ricoh MFP)", None, 700, ("EXCHANGESTANDARD",), non_interactive=200,
-            activity=200),
+    _Person("scanner", "Scan to Email (Ricoh MFP)", None, 700, ("EXCHANGESTANDARD",), success=200,
+            non_interactive=200, activity=200),
     _Person("karen.holt", "Karen Holt", "Bookkeeper", 900, (MAIN,), **_recent(5), methods=PUSH, activity=5),
     _Person("aisha.rahman", "Dr Aisha Rahman", "Locum Dentist", 400, ("O365_BUSINESS_ESSENTIALS",), **_recent(12),
             methods=PUSH, activity=12),
@@ -202,6 +212,7 @@ PEOPLE: tuple[_Person, ...] = (
     _Person("peter.gray", "Peter Gray", "Receptionist", 900, (), success=400, interactive=400, methods=PUSH,
             enabled=False),
     _Person("zara.ahmed", "Zara Ahmed", "Dental Nurse", 150, (MAIN,), **_recent(0.9), methods=PUSH, activity=0),
+    _Person("nadia.khan", "Nadia Khan", "Operations Manager", 300, (MAIN,), **_recent(1), methods=(), activity=1),
     # guests
     _Person("guest.sam.patel", "Sam Patel (Smile Dental Lab)", None, 500, success=20, interactive=20,
             non_interactive=19, activity=19, guest_mail="sam.patel@smiledentallab.example"),
@@ -209,7 +220,7 @@ PEOPLE: tuple[_Person, ...] = (
             activity=199, guest_mail="accounts@fastbooks.example"),
     _Person("guest.oldmsp", "OldMSP Support", None, 300, guest_mail="support@oldmsp.example"),
     _Person("guest.min.lee", "Dr Min Lee (OrthoPlus)", None, 5, guest_mail="min.lee@orthoplus.example"),
-    _Person("guest.auditor", "Practice Auditor", None, 500, non_interactive=95, activity=95,
+    _Person("guest.auditor", "Practice Auditor", None, 500, success=95, non_interactive=95, activity=95,
             guest_mail="auditor@cqc-audit.example"),
     _Person("guest.former.locum", "Former Locum", None, 800, success=400, interactive=400, activity=None,
             guest_mail="locum.smith@outlook.example", enabled=False),
@@ -266,6 +277,8 @@ ROLE_ASSIGNMENTS: tuple[tuple[str, str], ...] = (
     ("sp:BrightByte RMM", "Global Reader"),
     ("guest.ravi.kumar", "Global Reader"),
 )
+#: PIM eligible assignments (Entra ID P2, so in the premium variant only): (principal key, role)
+ROLE_ELIGIBILITIES: tuple[tuple[str, str], ...] = (("nadia.khan", "Global Administrator"),)
 ADMIN_KEYS = {
     "priya.shah",
     "tom.okafor",
@@ -481,6 +494,11 @@ def northwind(
         return ids[key]
 
     role_assignments = [make_role_assignment(principal(k), role) for k, role in ROLE_ASSIGNMENTS]
+    role_eligibilities = (
+        [make_role_eligibility(principal(k), role, days_ago(now, 60)) for k, role in ROLE_ELIGIBILITIES]
+        if premium
+        else []
+    )
     role_definitions = [make_role_definition(name) for name in ROLE_TEMPLATES]
 
     # -- Conditional Access (P1 only) -----------------------------------------------------------------------
@@ -588,6 +606,7 @@ def northwind(
         "SPB": 30,
         "O365_BUSINESS_PREMIUM": 30,
         "AAD_PREMIUM": 30,
+        "AAD_PREMIUM_P2": 5,
         "INTUNE_A": 30,
         "FLOW_FREE": 10000,
         "O365_BUSINESS_ESSENTIALS": 10,
@@ -596,7 +615,14 @@ def northwind(
     }
     skus = [
         make_sku(TENANT_ID, part, enabled=stock[part], consumed=holders.get(part, 0))
-        for part in (*main, "O365_BUSINESS_ESSENTIALS", "EXCHANGESTANDARD", "POWER_BI_STANDARD", "FLOW_FREE")
+        for part in (
+            *main,
+            *(("AAD_PREMIUM_P2",) if premium else ()),
+            "O365_BUSINESS_ESSENTIALS",
+            "EXCHANGESTANDARD",
+            "POWER_BI_STANDARD",
+            "FLOW_FREE",
+        )
     ]
     devices = [
         make_device(
@@ -701,7 +727,7 @@ def northwind(
         initial_domain=INITIAL_DOMAIN,
         organization_name="Northwind Dental Ltd",
         client_id=CLIENT_ID,
-        description="Northwind Dental Ltd: a 34-staff dental practice with 7 guest accounts.",
+        description="Northwind Dental Ltd: a 36-staff dental practice with 7 guest accounts.",
         users=users,
         registrations=registrations,
         security_defaults_enabled=not premium,
@@ -710,6 +736,7 @@ def northwind(
         directory_devices=directory_devices,
         role_definitions=role_definitions,
         role_assignments=role_assignments,
+        role_eligibilities=role_eligibilities,
         per_user_mfa={ids[k]: v for k, v in PER_USER_MFA.items()},
         skus=skus,
         managed_devices=devices,
@@ -719,6 +746,7 @@ def northwind(
         backup_policies=backup_policies,
         office365_activity=activity,
         premium=premium,
+        pim_licensed=premium,
         intune_licensed=intune_licensed,
         backup_licensed=backup_licensed,
         backup_controller=backup_controller,
@@ -766,31 +794,40 @@ def expected_results(
             "oliver.bennett" + n,  # not in the report yet
             "temp.reception" + n,  # nothing registered
             "scanner" + n,  # nothing registered
+            "nadia.khan" + n,  # nothing registered (and an eligible Global Administrator)
         ),
-        # enabled members no enforcing policy covers and without per-user "enforced"
+        # enabled members no enforcing policy covers and without per-user "enforced" or "enabled" (kiosk 1's
+        # per-user "enabled" demands MFA at modern-authentication sign-ins: it counts, and the note says so)
         "m365.mfa.enforced": fails(
             breakglass,  # excluded from CA001 and CA002
             "sam.taylor" + n,  # excluded group; only CA003 (mfa OR compliantDevice) and report-only CA004
-            "reception.kiosk1" + n,  # excluded group; per-user MFA only "enabled"
             "karen.holt" + n,  # excluded directly; CA006 covers one app only
         ),  # CA009 (All users, application filter) covers each of them but does not count
-        # enabled role holders lacking registration or enforcement; the B2B guest Global Reader is excluded
-        # from CA001 as a b2bCollaborationGuest
-        "m365.mfa.admins": fails("tom.okafor" + n, breakglass, ravi),
+        # enabled role holders, active or eligible (PIM), lacking registration or enforcement
+        "m365.mfa.admins": fails(
+            "tom.okafor" + n,  # nothing registered
+            breakglass,  # excluded from every policy
+            "nadia.khan" + n,  # eligible Global Administrator (PIM), nothing registered
+            ravi,  # the B2B guest Global Reader, excluded from CA001 as a b2bCollaborationGuest
+        ),
         # CA005 is report-only and there are no security defaults
         "m365.mfa.legacy_auth_blocked": fails("tenant"),
         "m365.accounts.inactive": fails(
             "mark.jones" + n,  # 150 days
             "julia.wood" + n,  # successful 120 days ago (failed attempts since do not count)
+            "ben.carter" + n,  # failed sign-in attempts only: no success recorded since December 2023
+            "rachel.green" + n,  # failed sign-in attempts only
+            "ryan.cole" + n,  # password spray: failed attempt yesterday, last success 200 days ago
             "temp.reception" + n,  # never used, 60 days old
-            "scanner" + n,  # non-interactive only, 200 days
+            "scanner" + n,  # successful non-interactive sign-ins only, last 200 days ago
         ),
         "m365.accounts.guests_inactive": fails(
             "accounts_fastbooks.example" + ext,  # 200 days
             "support_oldmsp.example" + ext,  # never used, 300 days old
-            "auditor_cqc-audit.example" + ext,  # non-interactive only, 95 days
+            "auditor_cqc-audit.example" + ext,  # successful non-interactive sign-ins only, 95 days
         ),
-        # five enabled Global Administrators (the disabled sixth does not count, IT Support counts once)
+        # five enabled active Global Administrators and one eligible (PIM) (the disabled one does not count, IT
+        # Support counts once); without P2 the eligible part is unseen, but five already fail
         "m365.accounts.admin_count": fails("tenant"),
         # main licence: Gary Oldfield (disabled), Mark Jones, Julia Wood (stale); Business Basic: Lucy Hall
         # (disabled), the agency temp (never used); Exchange Online Plan 1: the scanner (stale)
@@ -830,7 +867,9 @@ def expected_results(
             "oliver.bennett" + n,
             "temp.reception" + n,
             "scanner" + n,
+            "nadia.khan" + n,
         )
+        # passes, with a reservation: members other than admins get MFA only "when necessary"
         expected["m365.mfa.enforced"] = passes()
         # the per-user registration fallback reads members only: the guest admin's registration is not seen
         expected["m365.mfa.admins"] = fails("tom.okafor" + n, ravi)

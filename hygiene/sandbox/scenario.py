@@ -63,6 +63,7 @@ SKUS: dict[str, tuple[str, str]] = {
     "O365_BUSINESS_ESSENTIALS": ("3b555118-da6a-4418-894f-7df1e2096870", "MICROSOFT 365 BUSINESS BASIC"),
     "EXCHANGESTANDARD": ("4b9405b0-7788-4568-add1-99614e613b69", "EXCHANGE ONLINE (PLAN 1)"),
     "AAD_PREMIUM": ("078d2b04-f1bd-4111-bbd4-b4b1b354cef4", "MICROSOFT ENTRA ID P1"),
+    "AAD_PREMIUM_P2": ("84a661c4-e949-4bd2-a560-ed7766fcaf2b", "MICROSOFT ENTRA ID P2"),
     "INTUNE_A": ("061f9ace-7d42-4136-88ac-31dc755f143f", "MICROSOFT INTUNE PLAN 1"),
     "POWER_BI_STANDARD": ("a403ebcc-fae0-4ca2-8c8c-7a907fd6c235", "MICROSOFT FABRIC (FREE)"),
     "FLOW_FREE": ("f30db892-07e9-47e9-837c-80727f46fd3d", "MICROSOFT POWER AUTOMATE FREE"),
@@ -84,6 +85,7 @@ DEFAULT_GRANTED_PERMISSIONS: frozenset[str] = frozenset(
         "Policy.Read.All",
         "GroupMember.Read.All",
         "RoleManagement.Read.Directory",
+        "PrivilegedEligibilitySchedule.Read.AzureADGroup",
         "LicenseAssignment.Read.All",
         "DeviceManagementManagedDevices.Read.All",
         "DeviceManagementConfiguration.Read.All",
@@ -175,6 +177,10 @@ class Scenario:
     directory_devices: dict[str, JsonDict] = field(default_factory=dict)
     role_definitions: list[JsonDict] = field(default_factory=list)
     role_assignments: list[JsonDict] = field(default_factory=list)
+    #: PIM eligible assignments (``unifiedRoleEligibilityScheduleInstance``), served only with ``pim_licensed``
+    role_eligibilities: list[JsonDict] = field(default_factory=list)
+    #: PIM for Groups eligibilities (``privilegedAccessGroupEligibilityScheduleInstance``)
+    group_eligibilities: list[JsonDict] = field(default_factory=list)
     #: user id -> "disabled" / "enabled" / "enforced" (absent: "disabled")
     per_user_mfa: dict[str, str] = field(default_factory=dict)
     skus: list[JsonDict] = field(default_factory=list)
@@ -191,6 +197,9 @@ class Scenario:
 
     #: Entra ID P1/P2 present (signInActivity and the registration report need it)
     premium: bool = True
+    #: Entra ID P2 or Entra ID Governance (PIM): without it roleEligibilityScheduleInstances answers 400
+    #: ``AadPremiumLicenseRequired``
+    pim_licensed: bool = True
     #: an active Intune licence (deviceManagement answers 400 "Request not applicable to target tenant." without)
     intune_licensed: bool = True
     #: Microsoft 365 Backup billing set up (without: the service reports disabled / invalidBillingProfile)
@@ -598,6 +607,38 @@ def make_role_assignment(principal_id: str, role: str) -> JsonDict:
         "directoryScopeId": "/",
         "appScopeId": None,
         "condition": None,
+    }
+
+
+def make_role_eligibility(principal_id: str, role: str, start: datetime) -> JsonDict:
+    """A ``unifiedRoleEligibilityScheduleInstance`` (v1.0 CSDL: unifiedRoleScheduleInstanceBase + startDateTime,
+    endDateTime, memberType, roleEligibilityScheduleId); a permanent eligibility has a null endDateTime."""
+    definition = ROLE_TEMPLATES[role]
+    schedule = stable_id("roleEligibilitySchedule", principal_id, definition)
+    return {
+        "id": stable_id("roleEligibilityScheduleInstance", principal_id, definition),
+        "principalId": principal_id,
+        "roleDefinitionId": definition,
+        "directoryScopeId": "/",
+        "appScopeId": None,
+        "startDateTime": graph_time(start),
+        "endDateTime": None,
+        "memberType": "Direct",
+        "roleEligibilityScheduleId": schedule,
+    }
+
+
+def make_group_eligibility(group_id: str, principal_id: str, start: datetime) -> JsonDict:
+    """A ``privilegedAccessGroupEligibilityScheduleInstance``: a member eligibility (PIM for Groups)."""
+    return {
+        "id": stable_id("groupEligibilityScheduleInstance", group_id, principal_id),
+        "accessId": "member",
+        "eligibilityScheduleId": stable_id("groupEligibilitySchedule", group_id, principal_id),
+        "groupId": group_id,
+        "memberType": "direct",
+        "principalId": principal_id,
+        "startDateTime": graph_time(start),
+        "endDateTime": None,
     }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import msal
 import structlog
@@ -53,6 +53,9 @@ from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailabl
 log = structlog.get_logger(__name__)
 
 NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+#: PIM without Entra ID P2 / Governance: 400 "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID
+#: Governance license." (observed: github.com/maester365/maester/issues/1421)
+PREMIUM_P2_REQUIRED = "AadPremiumLicenseRequired"
 USER_FIELDS = (
     "id,userPrincipalName,displayName,accountEnabled,userType,createdDateTime,assignedLicenses,"
     "externalUserState,creationType,identities"
@@ -61,16 +64,27 @@ DEVICE_FIELDS = (
     "id,deviceName,operatingSystem,osVersion,complianceState,lastSyncDateTime,enrolledDateTime,"
     "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType,userId,azureADDeviceId"
 )
-#: authentication method types that satisfy MFA (https://learn.microsoft.com/graph/api/resources/authenticationmethod)
-STRONG_METHOD_TYPES = {
-    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
-    "#microsoft.graph.phoneAuthenticationMethod",
-    "#microsoft.graph.fido2AuthenticationMethod",
-    "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod",
-    "#microsoft.graph.softwareOathAuthenticationMethod",
-    "#microsoft.graph.platformCredentialAuthenticationMethod",
-    "#microsoft.graph.x509CertificateAuthenticationMethod",
+#: every type deriving from microsoft.graph.authenticationMethod in the v1.0 CSDL (msgraph-metadata
+#: schemas/v1.0-Prod.csdl), plus the beta-only ones a tenant may return, classified: True when it is a second
+#: factor (https://learn.microsoft.com/graph/api/resources/authenticationmethods-overview). A type not listed here
+#: is never strong, and is recorded (M365Registration.unknown_methods) so that the finding names it.
+METHOD_STRENGTH: dict[str, bool] = {
+    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod": True,
+    "#microsoft.graph.phoneAuthenticationMethod": True,  # SMS / voice
+    "#microsoft.graph.fido2AuthenticationMethod": True,
+    "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod": True,
+    "#microsoft.graph.softwareOathAuthenticationMethod": True,
+    "#microsoft.graph.platformCredentialAuthenticationMethod": True,  # Platform SSO (macOS)
+    "#microsoft.graph.externalAuthenticationMethod": True,  # external authentication method (third-party MFA)
+    "#microsoft.graph.passwordAuthenticationMethod": False,
+    "#microsoft.graph.emailAuthenticationMethod": False,  # self-service password reset only
+    "#microsoft.graph.temporaryAccessPassAuthenticationMethod": False,  # time-limited onboarding pass
+    "#microsoft.graph.qrCodePinAuthenticationMethod": False,  # QR code + PIN: a primary (single) factor
+    # beta only (schemas/type-mappings/beta-entity-types.json); may appear in v1.0 answers
+    "#microsoft.graph.hardwareOathAuthenticationMethod": True,
+    "#microsoft.graph.passwordlessMicrosoftAuthenticatorAuthenticationMethod": True,
 }
+STRONG_METHOD_TYPES = frozenset(t for t, strong in METHOD_STRENGTH.items() if strong)
 
 #: dataset -> (what it is, the permissions it needs, the licence it needs); the source of `hygiene permissions`
 DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
@@ -92,6 +106,16 @@ DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     ),
     "m365.per_user_mfa": ("legacy per-user MFA state, for users no policy covers (beta)", ("Policy.Read.All",), None),
     "m365.roles": ("directory role assignments", ("RoleManagement.Read.Directory", "GroupMember.Read.All"), None),
+    "m365.role_eligibility": (
+        "eligible (PIM) directory role assignments",
+        ("RoleManagement.Read.Directory", "GroupMember.Read.All"),
+        "Microsoft Entra ID P2 or Microsoft Entra ID Governance",
+    ),
+    "m365.group_eligibility": (
+        "users eligible (PIM for Groups) to join the groups that hold roles",
+        ("PrivilegedEligibilitySchedule.Read.AzureADGroup",),
+        "Microsoft Entra ID P2 or Microsoft Entra ID Governance",
+    ),
     "m365.licences": ("subscribed SKUs", ("LicenseAssignment.Read.All",), None),
     "m365.devices": ("Intune managed devices", ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
     "m365.compliance_policies": (
@@ -114,6 +138,10 @@ def _ts(value: Any) -> datetime | None:
 def _classify(exc: GraphError, dataset: str) -> Unavailable:
     _, permissions, licence = DATASETS[dataset]
     endpoint = exc.url.split("?", 1)[0]
+    if exc.code == PREMIUM_P2_REQUIRED:
+        return Unavailable(
+            ReasonKind.LICENCE, f"the tenant has no {licence} licence ({exc.code})", (licence or "",), endpoint
+        )
     if exc.status == 403 and exc.code == NON_PREMIUM:
         return Unavailable(
             ReasonKind.LICENCE, f"the tenant has no {licence} licence ({exc.code})", (licence or "",), endpoint
@@ -415,6 +443,7 @@ class _Collector:
                     is_mfa_registered=bool(strong),
                     is_mfa_capable=bool(strong),
                     methods=[t.rsplit(".", 1)[-1].removesuffix("AuthenticationMethod") for t in types],
+                    unknown_methods=sorted({t for t in types if t not in METHOD_STRENGTH}),
                 )
             )
         self.data.registrations = registrations
@@ -454,32 +483,107 @@ class _Collector:
                 {"$select": "id,principalId,roleDefinitionId,directoryScopeId", "$expand": "principal($select=id)"},
             )
         )
-        result = []
         groups: set[str] = set()
-        for a in assignments:
-            definition = definitions.get(str(a.get("roleDefinitionId")), {})
-            principal = a.get("principal") or {}
-            odata_type = str(principal.get("@odata.type", "#microsoft.graph.user"))
-            kind = (
-                "group"
-                if odata_type.endswith(".group")
-                else ("servicePrincipal" if odata_type.endswith(".servicePrincipal") else "user")
-            )
-            if kind == "group":
-                groups.add(str(a["principalId"]))
-            result.append(
-                M365RoleAssignment(
-                    principal_id=str(a["principalId"]),
-                    principal_type=kind,
-                    role_definition_id=str(a.get("roleDefinitionId")),
-                    role_template_id=str(definition.get("templateId") or a.get("roleDefinitionId")),
-                    role_name=str(definition.get("displayName") or a.get("roleDefinitionId")),
-                )
-            )
+        result = [self._role_assignment(a, definitions, groups, "active") for a in assignments]
+        result += self._eligible_roles(definitions, groups)
         self.data.role_assignments = result
         self._resolve_groups(groups)
+        self._group_eligibility(groups)
         return DatasetState(
-            available=True, endpoint="/v1.0/roleManagement/directory/roleAssignments", records=len(result)
+            available=True, endpoint="/v1.0/roleManagement/directory/roleAssignments", records=len(assignments)
+        )
+
+    def _eligible_roles(self, definitions: dict[str, Any], groups: set[str]) -> list[M365RoleAssignment]:
+        """PIM eligible assignments: principals who can activate a role whenever they want (one paged GET).
+
+        https://learn.microsoft.com/graph/api/rbacapplication-list-roleeligibilityscheduleinstances
+        (RoleManagement.Read.Directory; needs Entra ID P2 or Entra ID Governance, else 400
+        ``AadPremiumLicenseRequired``): recorded in ``m365.role_eligibility``, which the admin checks treat as an
+        unseen part of their population when unavailable.
+        """
+        path = "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances"
+        try:
+            rows = list(
+                self.graph.get_all(
+                    path,
+                    {
+                        "$select": "id,principalId,roleDefinitionId,directoryScopeId,startDateTime,endDateTime",
+                        "$expand": "principal($select=id)",
+                    },
+                )
+            )
+        except GraphError as exc:  # the active assignments stay usable; the checks say what they could not see
+            self.states["m365.role_eligibility"] = _classify(exc, "m365.role_eligibility").state()
+            return []
+        self.states["m365.role_eligibility"] = DatasetState(available=True, endpoint=path, records=len(rows))
+        return [self._role_assignment(r, definitions, groups, "eligible") for r in rows]
+
+    def _group_eligibility(self, role_groups: set[str]) -> None:
+        """PIM for Groups: users eligible to become members of a group that holds a role (one GET per such group;
+        none when no group holds a role). The API requires a ``groupId`` (or ``principalId``) filter.
+
+        https://learn.microsoft.com/graph/api/privilegedaccessgroup-list-eligibilityscheduleinstances
+        (PrivilegedEligibilitySchedule.Read.AzureADGroup). Eligible *owners* (accessId ``owner``) are not read.
+        Active PIM memberships need no call: an activated member is a member, seen by transitiveMembers.
+        """
+        path = "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances"
+        nested: set[str] = set()
+        found: dict[str, list[tuple[str, str]]] = {}
+        try:
+            for group_id in sorted(role_groups):
+                rows = self.graph.get_all(
+                    path,
+                    {
+                        "$filter": f"groupId eq '{group_id}'",
+                        "$select": "id,groupId,principalId,accessId,memberType,startDateTime,endDateTime",
+                        "$expand": "principal($select=id)",
+                    },
+                )
+                for row in rows:
+                    if str(row.get("accessId")) != "member":
+                        continue  # owner (or a future value): not a membership
+                    principal = row.get("principal") or {}
+                    kind = str(principal.get("@odata.type", "#microsoft.graph.user")).rsplit(".", 1)[-1]
+                    found.setdefault(group_id, []).append((str(row["principalId"]), kind))
+                    if kind == "group":
+                        nested.add(str(row["principalId"]))
+        except GraphError as exc:
+            self.states["m365.group_eligibility"] = _classify(exc, "m365.group_eligibility").state()
+            return
+        self._resolve_groups(nested)
+        for group_id, principals in found.items():
+            users: list[str] = []
+            for principal_id, kind in principals:
+                users += self.data.group_members.get(principal_id, []) if kind == "group" else [principal_id]
+            self.data.group_eligible_members[group_id] = sorted(set(users))
+        self.states["m365.group_eligibility"] = DatasetState(
+            available=True,
+            method="not needed: no group holds a role" if not role_groups else None,
+            endpoint=path,
+            records=sum(len(p) for p in found.values()),
+        )
+
+    @staticmethod
+    def _role_assignment(
+        raw: dict[str, Any], definitions: dict[str, Any], groups: set[str], assignment: Literal["active", "eligible"]
+    ) -> M365RoleAssignment:
+        definition = definitions.get(str(raw.get("roleDefinitionId")), {})
+        principal = raw.get("principal") or {}
+        odata_type = str(principal.get("@odata.type", "#microsoft.graph.user"))
+        kind = (
+            "group"
+            if odata_type.endswith(".group")
+            else ("servicePrincipal" if odata_type.endswith(".servicePrincipal") else "user")
+        )
+        if kind == "group":
+            groups.add(str(raw["principalId"]))
+        return M365RoleAssignment(
+            principal_id=str(raw["principalId"]),
+            principal_type=kind,
+            role_definition_id=str(raw.get("roleDefinitionId")),
+            role_template_id=str(definition.get("templateId") or raw.get("roleDefinitionId")),
+            role_name=str(definition.get("displayName") or raw.get("roleDefinitionId")),
+            assignment=assignment,
         )
 
     def per_user_mfa(self) -> DatasetState:
@@ -835,6 +939,14 @@ class M365Source(Source):
 
         def policy_lane() -> None:
             policy.run("m365.roles", policy.roles)
+            for dependent in ("m365.role_eligibility", "m365.group_eligibility"):
+                if dependent not in states:
+                    states[dependent] = DatasetState(
+                        available=False,
+                        reason_kind=states["m365.roles"].reason_kind,
+                        reason="role assignments could not be read: " + (states["m365.roles"].reason or ""),
+                        needs=list(states["m365.roles"].needs),
+                    )
             policy.run("m365.mfa_policies", policy.mfa_policies)
 
         def rest_lane() -> None:
