@@ -258,14 +258,17 @@ class Tenant:
             return 200, {}, json.dumps({"id": "00000000", "isEnabled": self.security_defaults})
         if path == "/v1.0/identity/conditionalAccess/policies":
             return self._page(request, self.ca_policies)
-        match = re.fullmatch(r"/v1.0/groups/([^/]+)/transitiveMembers", path)
+        match = re.fullmatch(r"/v1.0/groups/([^/]+)/transitiveMembers(/microsoft\.graph\.device)?", path)
         if match:
-            members = [{"@odata.type": "#microsoft.graph.user", "id": m} for m in self.groups.get(match.group(1), [])]
-            members += [
+            # directoryObject declares only id: deviceId is read through the microsoft.graph.device cast
+            devices = [
                 {"@odata.type": "#microsoft.graph.device", "id": f"device-object-{i}", "deviceId": device_id}
                 for i, device_id in enumerate(self.group_devices.get(match.group(1), []))
             ]
-            return self._page(request, members)
+            if match.group(2):
+                return self._page(request, devices)
+            members = [{"@odata.type": "#microsoft.graph.user", "id": m} for m in self.groups.get(match.group(1), [])]
+            return self._page(request, members + [{k: v for k, v in d.items() if k != "deviceId"} for d in devices])
         if path == "/v1.0/roleManagement/directory/roleDefinitions":
             defs = [
                 {"id": GLOBAL_ADMIN, "displayName": "Global Administrator", "templateId": GLOBAL_ADMIN},

@@ -849,8 +849,9 @@ class GraphApi:
             call,
             members,
             kind="groups.members",
-            context="directoryObjects",
-            entity="microsoft.graph.directoryObject",
+            context=f"{cast.rsplit('.', 1)[1]}s" if cast else "directoryObjects",
+            # a type-cast segment makes the derived type's properties selectable (deviceId on devices)
+            entity=cast or "microsoft.graph.directoryObject",
         )
 
     def role_definitions(self, call: _Call, match: re.Match[str]) -> Result:
@@ -1176,7 +1177,7 @@ ROUTES: tuple[_Route, ...] = (
     _route(r"^/identity/conditionalAccess/policies/?$", "conditionalAccess", GraphApi.ca_policies),
     _route(r"^/identity/conditionalAccess/policies/(?P<pid>[^/]+)/?$", "conditionalAccess", GraphApi.ca_policy),
     _route(
-        r"^/groups/(?P<gid>[^/]+)/(?P<kind>transitiveMembers|members)(?:/(?P<cast>microsoft\.graph\.(?:user|group)))?/?$",
+        r"^/groups/(?P<gid>[^/]+)/(?P<kind>transitiveMembers|members)(?:/(?P<cast>microsoft\.graph\.(?:user|group|device)))?/?$",
         "groups.members",
         GraphApi.group_members,
     ),

@@ -684,27 +684,32 @@ class _Collector:
         return DatasetState(available=True, endpoint=path, records=len(rows))
 
     def _assignment_group(self, group_id: str) -> None:
-        """Users (object ids) and devices (Entra ``deviceId``) in the group; left out when it cannot be read."""
+        """Users (object ids) and devices (Entra ``deviceId``) in the group; left out when it cannot be read.
+
+        ``transitiveMembers`` is a collection of directoryObject, which declares no ``deviceId``: the device
+        members' ``deviceId`` is read through the type-cast segment ``/microsoft.graph.device`` (one more paged
+        read, only for a group that has device members). Without Device.Read.All Graph answers device members
+        with their id alone (limited information): their devices are then unknown, never assumed outside."""
         path = f"/v1.0/groups/{group_id}/transitiveMembers"
         try:
-            try:
-                members = list(self.graph.get_all(path, {"$select": "id,deviceId", "$top": "999"}))
-            except GraphError as exc:
-                if exc.status != 400:
-                    raise
-                # deviceId refused in $select: users still count, device members become unknown
-                members = [
-                    {k: v for k, v in m.items() if k != "deviceId"}
-                    for m in self.graph.get_all(path, {"$select": "id", "$top": "999"})
-                ]
+            members = list(self.graph.get_all(path, {"$select": "id", "$top": "999"}))
         except GraphError as exc:
             log.warning("assignment group not read", group=group_id, status=exc.status)
             return
         users = [str(m["id"]) for m in members if str(m.get("@odata.type", "")).endswith(".user")]
-        device_rows = [m for m in members if str(m.get("@odata.type", "")).endswith(".device")]
-        devices: list[str] | None = [str(m["deviceId"]) for m in device_rows if m.get("deviceId")]
-        if len(devices or []) != len(device_rows):
-            devices = None  # limited information: device members without their deviceId
+        device_count = sum(1 for m in members if str(m.get("@odata.type", "")).endswith(".device"))
+        devices: list[str] | None = []
+        if device_count:
+            try:
+                rows = list(
+                    self.graph.get_all(f"{path}/microsoft.graph.device", {"$select": "id,deviceId", "$top": "999"})
+                )
+            except GraphError as exc:
+                log.warning("assignment group's devices not read", group=group_id, status=exc.status)
+                rows = []
+            devices = [str(m["deviceId"]) for m in rows if m.get("deviceId")]
+            if len(devices) != device_count:
+                devices = None  # limited information, or not readable: which devices are members is unknown
         self.data.assignment_groups[group_id] = M365AssignmentGroup(users=users, devices=devices)
 
     def backup(self) -> DatasetState:

@@ -72,6 +72,8 @@ ROOT_TYPES: tuple[str, ...] = (
     "microsoft.graph.user",
     "microsoft.graph.group",
     "microsoft.graph.servicePrincipal",
+    # device members of a group (transitiveMembers/microsoft.graph.device: their deviceId for Intune assignments)
+    "microsoft.graph.device",
     # conditionalAccessGrantControls.authenticationStrength: a navigation property Graph answers inline
     "microsoft.graph.authenticationStrengthPolicy",
 )
