@@ -296,7 +296,7 @@ def aws_model(
     threads (``_aws_schedule``). The credential report's first pause (``AWS_REPORT_POLL_SECONDS`` after the STARTED
     answer) is on the path: the sandbox's report is ready at once, so one poll finds it COMPLETE."""
     m = Model()
-    accounts = [a for a in scenario.accounts if a.status == "ACTIVE"]
+    accounts = [a for a in scenario.accounts if a.state in ("ACTIVE", "PENDING_CLOSURE")]
     now = scenario.now
     regional = {(a.account_id, r): _regional(a, r, now, lookback_days, restore_days) for a in accounts for r in regions}
     m.minimum = {

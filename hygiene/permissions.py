@@ -6,6 +6,7 @@ import json
 
 from hygiene.registry import Registry
 from hygiene.sources.aws import DATASETS as AWS_DATASETS
+from hygiene.sources.aws import ORGANIZATION_ACTIONS as AWS_ORGANIZATION_ACTIONS
 from hygiene.sources.google import DATASETS as GOOGLE_DATASETS
 from hygiene.sources.m365 import DATASETS as M365_DATASETS
 
@@ -32,7 +33,8 @@ The only call that is not a pure read is iam:GenerateCredentialReport, which ask
 def aws_policy_document() -> dict[str, object]:
     actions = sorted(
         {a for _, actions in AWS_DATASETS.values() for a in actions}
-        | {"organizations:ListAccounts", "sts:GetCallerIdentity"}
+        | {a for a in AWS_ORGANIZATION_ACTIONS if a != "sts:AssumeRole"}
+        | {"sts:GetCallerIdentity"}
     )
     return {
         "Version": "2012-10-17",

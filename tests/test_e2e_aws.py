@@ -18,6 +18,7 @@ from hygiene.sources.aws import AwsSource
 from hygiene.sources.interface import RawRecorder
 
 aws_sandbox = pytest.importorskip("hygiene.sandbox.aws")
+nw = pytest.importorskip("hygiene.sandbox.aws.northwind")
 NOW = datetime.now(UTC)
 
 
@@ -68,8 +69,18 @@ def test_northwind_aws_matches_the_planted_defects(tmp_path: Path) -> None:
         report = scan(sandbox, raw=tmp_path / "raw")
         assert sandbox.refused_writes == []
     assert mismatches(scenario.expected, report) == []
-    assert len(report.sources["aws"].scope["accounts"].split(",")) >= 2
+    scope = report.sources["aws"].scope
+    assert scope["accounts"].split(",") == sorted([nw.PROD, nw.DEV, nw.LOGS])
+    assert scope["accounts_not_scanned"].startswith(f"{nw.OLD} (northwind-sandbox-2021): suspended")
     assert any((tmp_path / "raw" / "aws").iterdir())
+    results = {r.check_id: r for r in report.results}
+    # item 15: the log archive account has no root credentials at all (centralised root access)
+    assert nw.LOGS in (results["aws.root.mfa"].note or "")
+    # item 10: on the default baseline, missing patches with no severity classified still fail
+    details = {f.resource_name: f.detail for f in results["aws.patch.compliance"].findings}
+    assert (
+        details[f"{nw.DEV}:{nw.LONDON}:{nw.DEV_BUILD}"] == "4 missing (severity not classified by the patch baseline)"
+    )
 
 
 def test_throttled_aws_gives_identical_findings() -> None:

@@ -172,14 +172,16 @@ def test_account_summary_reports_the_root_user_of_each_account(sandbox: AwsSandb
 # -- STS, Organizations and the account mapping --------------------------------------------------------------------
 
 
-def test_organization_lists_every_account_with_its_status(sandbox: AwsSandbox) -> None:
+def test_organization_lists_every_account_with_its_state_and_no_retired_status(sandbox: AwsSandbox) -> None:
     org = _client(sandbox, "organizations", "us-east-1")
-    accounts = {
-        a["Id"]: (a["Name"], a["Status"]) for p in org.get_paginator("list_accounts").paginate() for a in p["Accounts"]
-    }
+    listed = [a for p in org.get_paginator("list_accounts").paginate() for a in p["Accounts"]]
+    assert not [a for a in listed if "Status" in a]  # retired on September 9, 2026
+    assert org.describe_account(AccountId=nw.OLD)["Account"]["State"] == "SUSPENDED"
+    accounts = {a["Id"]: (a["Name"], a["State"]) for a in listed}
     assert accounts == {
         nw.PROD: ("northwind-prod", "ACTIVE"),
         nw.DEV: ("northwind-dev", "ACTIVE"),
+        nw.LOGS: ("northwind-logs", "ACTIVE"),
         nw.OLD: ("northwind-sandbox-2021", "SUSPENDED"),
     }
 
@@ -571,7 +573,7 @@ def test_northwind_is_internally_consistent() -> None:
     assert set(scenario.expected) == set(AWS_CHECK_IDS)
     assert all(e.status == "fail" and e.resources for e in scenario.expected.values())  # a defect of every kind
     prod, dev = scenario.account(nw.PROD), scenario.account(nw.DEV)
-    assert [a.status for a in scenario.accounts] == ["ACTIVE", "ACTIVE", "SUSPENDED"]
+    assert [a.state for a in scenario.accounts] == ["ACTIVE", "ACTIVE", "ACTIVE", "SUSPENDED"]
     assert scenario.regions == ["eu-west-2", "us-east-1"]
     accounts = {a.account_id: a for a in scenario.accounts}
     arns: set[str] = set()

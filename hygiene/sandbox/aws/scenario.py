@@ -64,7 +64,10 @@ AWS_CHECK_IDS: tuple[str, ...] = (
     "aws.patch.compliance",
 )
 
-AccountStatus = Literal["ACTIVE", "SUSPENDED"]
+#: Organizations ``Account.State`` (botocore organizations model, shape AccountState)
+AccountState = Literal["PENDING_ACTIVATION", "ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED"]
+#: states in which an account can be used (and so holds what the scenario gives it)
+USABLE_STATES: tuple[AccountState, ...] = ("ACTIVE", "PENDING_CLOSURE")
 InstanceState = Literal["running", "stopped"]
 #: EC2 ``Instance.PlatformDetails`` values for plain Linux and Windows instances
 Platform = Literal["Linux/UNIX", "Windows"]
@@ -130,7 +133,12 @@ class IamUser:
 
 @dataclass(kw_only=True)
 class RootUser:
+    """The root user's credentials. ``password=False`` with no MFA and no keys is a root user whose credentials
+    were deleted (centralised root access, "Delete root user credentials")."""
+
     mfa_active: bool = True
+    #: GetAccountSummary AccountPasswordPresent
+    password: bool = True
     access_keys: list[AccessKey] = field(default_factory=list)
     #: None = never signed in (``no_information``)
     password_last_used: datetime | None = None
@@ -274,9 +282,12 @@ class PatchState:
     installed: int = 120
     installed_other: int = 4
     installed_pending_reboot: int = 0
+    installed_rejected: int = 0
     critical_non_compliant: int = 0
     security_non_compliant: int = 0
     other_non_compliant: int = 0
+    #: ``AvailableSecurityUpdateCount`` (Windows Server nodes); None: not in the answer
+    available_security_updates: int | None = None
     not_applicable: int = 300
     operation: Literal["Scan", "Install"] = "Scan"
     baseline_id: str = "arn:aws:ssm:eu-west-2:aws:patchbaseline/pb-0c10e65780626b6de"
@@ -291,7 +302,8 @@ class Account:
     account_id: str
     name: str
     email: str
-    status: AccountStatus = "ACTIVE"
+    #: served as ``Account.State`` only: ``Status`` was retired on September 9, 2026
+    state: AccountState = "ACTIVE"
     #: regions the account uses (resources outside them do not exist)
     regions: list[str] = field(default_factory=lambda: ["eu-west-2"])
     created: datetime
@@ -341,6 +353,9 @@ class AwsScenario:
     scanner_role: str = "HygieneScanner"
     #: the role assumable in every member account (the scanner's ``organization_role``)
     organization_role: str = "HygieneReadOnly"
+    #: IAM ListOrganizationsFeatures ``EnabledFeatures`` (centralised root access: RootCredentialsManagement,
+    #: RootSessions); None: IAM trusted access is not enabled in Organizations (ServiceAccessNotEnabledException)
+    root_access_features: list[str] | None = None
     #: account id -> operation names (``ListBackupJobs`` or ``backup:ListBackupJobs``) answered with AccessDenied;
     #: ``AssumeRole`` listed under a member account denies assuming its role
     access_denied: dict[str, set[str]] = field(default_factory=dict)

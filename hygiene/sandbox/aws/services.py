@@ -101,6 +101,7 @@ class OwnApi:
             ("iam", "GenerateCredentialReport"): self.generate_credential_report,
             ("iam", "GetCredentialReport"): self.get_credential_report,
             ("iam", "GetAccountSummary"): self.get_account_summary,
+            ("iam", "ListOrganizationsFeatures"): self.list_organizations_features,
             ("backup", "ListProtectedResources"): self.list_protected_resources,
             ("backup", "ListBackupJobs"): self.list_backup_jobs,
             ("backup", "ListRestoreTestingPlans"): self.list_restore_testing_plans,
@@ -192,6 +193,27 @@ class OwnApi:
             for key, value in account_summary(account).items()
         )
         return query_reply("iam", "GetAccountSummary", f"<SummaryMap>{entries}</SummaryMap>")
+
+    def list_organizations_features(self, call: Call, account: Account, region: str) -> Reply:
+        """Centralised root access features, answered to the management account only
+        (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListOrganizationsFeatures.html)."""
+        scenario = self.scenario
+        if account.account_id != scenario.management_account_id:
+            raise ServiceError(
+                "AccountNotManagementOrDelegatedAdministratorException",
+                "The request was rejected because the account making the request is not the management account or "
+                "delegated administrator account for centralized root access.",
+            )
+        if scenario.root_access_features is None:
+            raise ServiceError(
+                "ServiceAccessNotEnabledException",
+                "The request was rejected because trusted access is not enabled for IAM in Organizations.",
+            )
+        members = "".join(xml_element("member", f) for f in scenario.root_access_features)
+        result = (
+            xml_element("OrganizationId", scenario.organization_id) + f"<EnabledFeatures>{members}</EnabledFeatures>"
+        )
+        return query_reply("iam", "ListOrganizationsFeatures", result)
 
     # -- AWS Backup ------------------------------------------------------------------------------------------
     def _paged(self, call: Call, params: Mapping[str, Any], items: list[Any], key: str, token_error: str) -> Reply:
@@ -436,7 +458,7 @@ class OwnApi:
             "InstalledCount": state.installed,
             "InstalledOtherCount": state.installed_other,
             "InstalledPendingRebootCount": state.installed_pending_reboot,
-            "InstalledRejectedCount": 0,
+            "InstalledRejectedCount": state.installed_rejected,
             "MissingCount": state.missing,
             "FailedCount": state.failed,
             "UnreportedNotApplicableCount": 0,
@@ -448,6 +470,11 @@ class OwnApi:
             "CriticalNonCompliantCount": state.critical_non_compliant,
             "SecurityNonCompliantCount": state.security_non_compliant,
             "OtherNonCompliantCount": state.other_non_compliant,
+            **(
+                {"AvailableSecurityUpdateCount": state.available_security_updates}
+                if state.available_security_updates is not None
+                else {}
+            ),
         }
 
     def describe_instance_patch_states(self, call: Call, account: Account, region: str) -> Reply:
