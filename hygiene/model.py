@@ -49,6 +49,9 @@ class DatasetState(Model):
     method: str | None = None
     endpoint: str | None = None
     records: int = 0
+    #: the part of the platform the dataset covers when that is not all of it (e.g. the AWS regions read): stated in
+    #: the note of every result that uses the dataset
+    scope: str | None = None
     #: the permissions or licences that would make an unavailable dataset available
     needs: list[str] = Field(default_factory=list)
 

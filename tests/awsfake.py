@@ -103,6 +103,10 @@ class World:
         client = session.client(service, region_name=region)
         if service == "organizations":
             self._org_sessions.add(id(session))
+        if service == "ec2":
+            denied = self.accounts.setdefault(self._account_of(session, region), AccountWorld()).denied
+            if "ec2:DescribeRegions" in denied:
+                client.meta.events.register("before-call.ec2.DescribeRegions", _unauthorized)
         if service == "iam" and id(session) in self._org_sessions:
             return self._features_client(client)
         if service not in ("iam", "backup", "ssm"):
@@ -250,6 +254,16 @@ def set_account_state(account_id: str, state: str) -> None:
             for account in getattr(org, "accounts", []):
                 if account.id == account_id:
                     account.state = state
+
+
+def _unauthorized(model: Any, **_: Any) -> None:
+    """EC2's access-denied answer (code UnauthorizedOperation), raised before the request is sent."""
+    from botocore.exceptions import ClientError
+
+    raise ClientError(
+        {"Error": {"Code": "UnauthorizedOperation", "Message": "You are not authorized to perform this operation."}},
+        model.name,
+    )
 
 
 def patch_state(

@@ -73,8 +73,8 @@ def database(identifier: str, retention: int, region: str = REGION) -> str:
     return str(db["DBInstanceArn"])
 
 
-def instance_arn(instance: dict[str, Any], region: str = REGION, account: str = ACCOUNT) -> str:
-    return f"arn:aws:ec2:{region}:{account}:instance/{instance['InstanceId']}"
+def instance_arn(instance: dict[str, Any], region: str = REGION, account: str = ACCOUNT, partition: str = "aws") -> str:
+    return f"arn:{partition}:ec2:{region}:{account}:instance/{instance['InstanceId']}"
 
 
 def healthy(
@@ -414,6 +414,45 @@ def test_root_with_a_password_needs_mfa_under_centralised_root_access(aws: None)
     world.accounts[member].mfa_enabled = False  # a password is still present
     results = scan(world, AwsConfig(regions=[REGION], organization_role="HygieneAudit"))
     assert names(results["aws.root.mfa"]) == {f"{member}:root"}
+
+
+def test_region_discovery_denied_scans_the_profile_region_and_never_passes_the_rest(aws: None) -> None:
+    world = World()
+    acct = healthy(world, launch(), [database("orders", 7)])
+    acct.denied = {"ec2:DescribeRegions"}
+    results = scan(world, AwsConfig())  # no regions configured: discover them
+    for check_id in ("aws.backup.coverage", "aws.rds.backup_retention", "aws.patch.compliance"):
+        result = results[check_id]
+        assert result.status is Status.NOT_ASSESSED, check_id
+        assert "enabled regions not discovered" in (result.reason or ""), check_id
+        assert "ec2:DescribeRegions" in result.permissions, check_id
+        assert f"regions scanned: {REGION}" in (result.note or ""), check_id
+    assert results["aws.root.mfa"].status is Status.PASS  # IAM is global: not affected
+    assert results["aws.backup.coverage"].assessed == 3  # what the profile's region holds was read
+
+
+def test_partition_comes_from_the_callers_arn(aws: None) -> None:
+    """In AWS GovCloud every ARN starts ``arn:aws-us-gov:``: ARNs built with a constant ``aws`` match nothing that
+    AWS Backup lists, and every instance would be reported unprotected."""
+    gov = "us-gov-west-1"
+    env = {**ENV, "AWS_DEFAULT_REGION": gov}
+    instance = launch(region=gov)[0]
+    world = World()
+    acct = healthy(world, [], [], region=gov)
+    acct.protected.append(
+        {
+            "ResourceArn": instance_arn(instance, gov, partition="aws-us-gov"),
+            "ResourceType": "EC2",
+            "LastBackupTime": ago(0.5),
+            "_region": gov,
+        }
+    )
+    source = AwsSource(AwsConfig(regions=[gov]), environ=env, client_factory=world.factory)
+    collected = source.collect(RawRecorder(None, "aws"))
+    assert collected.data is not None and collected.data.partition == "aws-us-gov"
+    results = scan(world, AwsConfig(regions=[gov]), env=env)
+    coverage = results["aws.backup.coverage"]
+    assert (coverage.status, coverage.failing, coverage.assessed) == (Status.PASS, 0, 2), coverage.findings
 
 
 def test_failed_assume_role_leaves_that_account_not_assessed(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -87,6 +87,11 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates"),
     ),
 }
+#: an AwsGap's region when the account's other enabled regions could not be discovered (never None: None means the
+#: dataset is missing in every region of the account)
+REGIONS_NOT_DISCOVERED = "regions-not-discovered"
+#: the request that discovers an account's enabled regions when none are configured
+DISCOVERY_ACTIONS = ("ec2:DescribeRegions",)
 #: regional dataset -> its service (one job per account, region and dataset)
 REGIONAL_DATASETS = {"aws.ec2": "ec2", "aws.rds": "rds", "aws.backup": "backup", "aws.ssm": "ssm"}
 ORGANIZATION_ACTIONS = ("organizations:ListAccounts", "sts:AssumeRole", "iam:ListOrganizationsFeatures")
@@ -392,6 +397,13 @@ class _Jobs:
         self._added = 0
         self._ready = threading.Condition()
 
+    def push(self, job: Callable[[], None]) -> None:
+        """Queue a job after those queued (an account's regional jobs, once its regions are discovered); the caller
+        submits one more pool task for it."""
+        with self._ready:
+            self._queue.append(job)
+            self._ready.notify()
+
     def add(self, due: float, job: Callable[[], None]) -> None:
         with self._ready:
             heapq.heappush(self._due, (due, self._added, job))
@@ -621,6 +633,7 @@ class AwsSource(Source):
         warming = self._warm_models()
         try:
             base = self._base_session()
+            #: configured regions, else the profile's region until each account's enabled regions are discovered
             regions = list(self.config.regions) or [base.region_name or "us-east-1"]
             management, targets = self._targets(base, regions[0], counter, errors, data)
         except (*AWS_ERRORS, ValueError) as exc:  # ValueError: a caller ARN without a partition
@@ -652,6 +665,12 @@ class AwsSource(Source):
                     return
                 target.session.set_result(session)
                 target.iam.set_result(self._iam_start(session, account, regions[0], counter, data, lock))
+                if discover:  # the account's regional jobs, once its enabled regions are known
+                    account.regions = self._enabled_regions(session, account, regions[0], counter, data, lock)
+                    for job in [partial(regional, target, r, d) for r in account.regions for d in REGIONAL_DATASETS]:
+                        jobs.push(job)
+                        with lock:
+                            added.append(pool.submit(jobs.run_one))
             finally:  # whatever happened, the tasks waiting on these must not wait forever
                 for pending in (target.session, target.iam):
                     if not pending.done():
@@ -674,12 +693,18 @@ class AwsSource(Source):
                 started = target.iam.result()
                 jobs.add(started[2] + REPORT_FIRST_PAUSE if started else 0.0, partial(finish, target))
 
+        discover = not self.config.regions
         queued: list[Callable[[], None]] = [partial(first, target) for target in targets]
-        queued += [partial(regional, t, r, d) for t in targets for r in regions for d in REGIONAL_DATASETS]
+        if not discover:
+            queued += [partial(regional, t, r, d) for t in targets for r in regions for d in REGIONAL_DATASETS]
         jobs = _Jobs(queued)
+        #: one pool task per regional job added once an account's regions are discovered
+        added: list[Future[None]] = []
         with ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="hygiene-aws") as pool:
             for future in [pool.submit(jobs.run_one) for _ in range(len(queued) + len(targets))]:
                 future.result()
+        for future in added:  # all done: the pool's shutdown waited for them
+            future.result()
         self._clients = {}
         if warming is not None:
             warming.join()
@@ -721,6 +746,45 @@ class AwsSource(Source):
         thread = threading.Thread(target=warm, name="hygiene-aws-warm-up", daemon=True)
         thread.start()
         return thread
+
+    def _enabled_regions(
+        self,
+        session: boto3.Session,
+        account: AwsAccount,
+        home: str,
+        counter: _Counter,
+        data: AwsData,
+        lock: threading.Lock,
+    ) -> list[str]:
+        """The account's enabled regions (EC2 DescribeRegions without AllRegions lists only those; one request).
+        If they cannot be read, the profile's region alone, and a gap in every regional dataset for the regions
+        not seen."""
+        try:
+            found = self._client(session, "ec2", home, counter).describe_regions().get("Regions", [])
+            enabled = sorted(
+                {str(r["RegionName"]) for r in found if r.get("RegionName") and r.get("OptInStatus") != "not-opted-in"}
+            )
+        except AWS_ERRORS as exc:
+            denied = _classify(exc, "ec2")
+            reason = (
+                f"{account.account_id}: enabled regions not discovered, so only {home} was scanned and no other "
+                f"region was seen (or list the regions in the config): {denied.reason}"
+            )
+            log.warning("aws regions not discovered", account=account.account_id, reason=denied.reason)
+            with lock:
+                for dataset in REGIONAL_DATASETS:
+                    data.gaps.append(
+                        AwsGap(
+                            dataset=dataset,
+                            account_id=account.account_id,
+                            region=REGIONS_NOT_DISCOVERED,
+                            reason_kind=denied.kind,
+                            reason=reason,
+                            needs=list(denied.needs),
+                        )
+                    )
+            return [home]
+        return enabled or [home]
 
     def _unassumed(self, data: AwsData, lock: threading.Lock, target: _Target, exc: Exception) -> None:
         """Every dataset of an account whose role could not be assumed is a gap naming sts:AssumeRole."""
@@ -1004,6 +1068,19 @@ class AwsSource(Source):
             account.managed_instances.extend(managed)
             account.patch_states.extend(states)
 
+    def _regions_scope(self, data: AwsData) -> str:
+        """The regions read, for every regional result: "regions scanned: A, B (how)", per group of accounts when
+        accounts differ."""
+        how = "configured" if self.config.regions else "enabled in the account, ec2:DescribeRegions"
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for account in data.accounts:
+            groups.setdefault(tuple(account.regions), []).append(account.account_id)
+        if len(groups) <= 1:
+            regions = next(iter(groups), tuple(self.config.regions))
+            return f"regions scanned: {', '.join(regions) or 'none'} ({how})"
+        parts = [f"{', '.join(regions) or 'none'} in {', '.join(ids)}" for regions, ids in groups.items()]
+        return f"regions scanned ({how}): " + "; ".join(parts)
+
     def _result(
         self,
         started: datetime,
@@ -1029,6 +1106,7 @@ class AwsSource(Source):
                         available=True,
                         records=counter.successes[name],
                         method=f"{len(gaps)} account/region gap(s)" if gaps else None,
+                        scope=self._regions_scope(data) if name in REGIONAL_DATASETS else None,
                     )
         errors.extend(g.reason for g in data.gaps if g.reason_kind in (ReasonKind.ERROR, ReasonKind.UNREACHABLE))
         status = self.summarise_status(states)
@@ -1041,7 +1119,12 @@ class AwsSource(Source):
             finished_at=datetime.now(UTC),
             scope={
                 "accounts": ",".join(sorted(accounts)) or "none",
-                "regions": ",".join(self.config.regions) or "default",
+                "regions": ",".join(sorted({r for a in data.accounts for r in a.regions}))
+                or ",".join(self.config.regions)
+                or "none",
+                "regions_from": "configured"
+                if self.config.regions
+                else "each account's enabled regions (ec2:DescribeRegions)",
                 "endpoint_url": self.config.endpoint_url or "aws",
                 **(
                     {

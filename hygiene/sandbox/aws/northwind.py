@@ -505,6 +505,7 @@ def _dev(now: datetime) -> Account:
         name="northwind-dev",
         email="aws-dev@northwind-dental.co.uk",
         regions=[LONDON],
+        enabled_regions=[LONDON, VIRGINIA],  # us-east-1 is enabled (every account has it) but holds nothing
         created=ago(1100),
         # the dev account's root user: no MFA and an access key from its first week, last used 400 days ago
         root=RootUser(
@@ -694,6 +695,7 @@ def _logs(now: datetime) -> Account:
         name="northwind-logs",
         email="aws-logs@northwind-dental.co.uk",
         regions=[LONDON],
+        enabled_regions=[LONDON, VIRGINIA],
         created=days_ago(now, 300),
         root=RootUser(mfa_active=False, password=False),
     )

@@ -306,6 +306,9 @@ class Account:
     state: AccountState = "ACTIVE"
     #: regions the account uses (resources outside them do not exist)
     regions: list[str] = field(default_factory=lambda: ["eu-west-2"])
+    #: regions DescribeRegions lists as enabled; None: ``regions``. (A real account lists every default region
+    #: too: the sandbox lists only these, which keeps a discovering scan small.)
+    enabled_regions: list[str] | None = None
     created: datetime
     root: RootUser = field(default_factory=RootUser)
     users: list[IamUser] = field(default_factory=list)
@@ -319,6 +322,10 @@ class Account:
     restore_jobs: list[RestoreJob] = field(default_factory=list)
     managed_instances: list[ManagedInstance] = field(default_factory=list)
     patch_states: list[PatchState] = field(default_factory=list)
+
+    @property
+    def enabled(self) -> list[str]:
+        return list(self.regions if self.enabled_regions is None else self.enabled_regions)
 
     def user(self, name: str) -> IamUser:
         for candidate in self.users:
@@ -376,10 +383,10 @@ class AwsScenario:
 
     @property
     def regions(self) -> list[str]:
-        """Every region any account uses, in first-seen order."""
+        """Every region any account uses or has enabled, in first-seen order."""
         seen: list[str] = []
         for account in self.accounts:
-            seen.extend(r for r in account.regions if r not in seen)
+            seen.extend(r for r in [*account.regions, *account.enabled] if r not in seen)
         return seen
 
     def account(self, account_id: str) -> Account:
