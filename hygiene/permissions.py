@@ -30,6 +30,7 @@ member account, e.g. with a CloudFormation StackSet) and attach:
 The only call that is not a pure read is iam:GenerateCredentialReport, which asks IAM to rebuild its report.
 Without `regions` in the config, each account's enabled regions are discovered (ec2:DescribeRegions); with an
 organisation, iam:ListOrganizationsFeatures (management account) says whether centralised root access is on.
+In AWS GovCloud (US) or China, write the ARNs below with your partition (arn:aws-us-gov:, arn:aws-cn:).
 """
 
 
