@@ -186,6 +186,39 @@ def test_organization_lists_every_account_with_its_state_and_no_retired_status(s
     }
 
 
+def test_describe_regions_lists_the_enabled_regions(sandbox: AwsSandbox) -> None:
+    ec2 = _client(sandbox, "ec2")
+    enabled = ec2.describe_regions()["Regions"]
+    assert [(r["RegionName"], r["OptInStatus"]) for r in enabled] == [
+        ("eu-west-2", "opt-in-not-required"),
+        ("us-east-1", "opt-in-not-required"),
+    ]
+    assert enabled[0]["Endpoint"] == "ec2.eu-west-2.amazonaws.com"
+    every = ec2.describe_regions(AllRegions=True)["Regions"]
+    assert ("af-south-1", "not-opted-in") in [(r["RegionName"], r["OptInStatus"]) for r in every]
+    opted_out = ec2.describe_regions(AllRegions=True, Filters=[{"Name": "opt-in-status", "Values": ["not-opted-in"]}])
+    assert {r["OptInStatus"] for r in opted_out["Regions"]} == {"not-opted-in"}
+    assert [r["RegionName"] for r in ec2.describe_regions(RegionNames=["us-east-1"])["Regions"]] == ["us-east-1"]
+
+
+def test_root_access_features_answer_the_management_account_only(sandbox: AwsSandbox) -> None:
+    features = _client(sandbox, "iam").list_organizations_features()
+    assert features["EnabledFeatures"] == ["RootCredentialsManagement", "RootSessions"]
+    assert features["OrganizationId"] == sandbox.scenario.organization_id
+    member = _assume(sandbox, nw.DEV, via=_assume(sandbox, nw.PROD, sandbox.scenario.scanner_role))
+    with pytest.raises(ClientError) as refused:
+        _client(sandbox, "iam", session=member).list_organizations_features()
+    assert refused.value.response["Error"]["Code"] == "AccountNotManagementOrDelegatedAdministratorException"
+    summary = _client(
+        sandbox, "iam", session=_assume(sandbox, nw.LOGS, via=_assume(sandbox, nw.PROD, sandbox.scenario.scanner_role))
+    ).get_account_summary()["SummaryMap"]
+    assert {k: summary[k] for k in ("AccountMFAEnabled", "AccountAccessKeysPresent", "AccountPasswordPresent")} == {
+        "AccountMFAEnabled": 0,
+        "AccountAccessKeysPresent": 0,
+        "AccountPasswordPresent": 0,
+    }
+
+
 def test_assumed_role_credentials_map_to_the_member_account(sandbox: AwsSandbox) -> None:
     base = _session(sandbox)
     assert _client(sandbox, "sts").get_caller_identity()["Arn"] == f"arn:aws:iam::{nw.PROD}:user/hygiene-scanner"
