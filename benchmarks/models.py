@@ -322,18 +322,21 @@ def aws_model(
     threads (``_aws_schedule``). The credential report's first pause (``AWS_REPORT_POLL_SECONDS`` after the STARTED
     answer) is on the path: the sandbox's report is ready at once, so one poll finds it COMPLETE."""
     m = Model()
-    accounts = [a for a in scenario.accounts if a.status == "ACTIVE"]
+    accounts = [a for a in scenario.accounts if a.state in ("ACTIVE", "PENDING_CLOSURE")]
     now = scenario.now
     regional = {(a.account_id, r): _regional(a, r, now, lookback_days, restore_days) for a in accounts for r in regions}
     m.minimum = {
         "organizations:ListAccounts": pages(len(scenario.accounts), AWS_ACCOUNTS_PAGE),
+        # centralised root access (management account, once)
+        "iam:ListOrganizationsFeatures": 1,
         # GenerateCredentialReport until COMPLETE (STARTED, then one poll), GetAccountSummary, GetCredentialReport
         "iam (summary + report)": 4 * len(accounts),
         "regional (ec2, rds, backup x6, ssm)": sum(sum(r.values()) for r in regional.values()),
     }
     latency = latency_ms / 1000
     pause = AWS_REPORT_POLL_SECONDS
-    setup = 1 + 1 + m.minimum["organizations:ListAccounts"]  # AssumeRole, GetCallerIdentity, ListAccounts pages
+    # AssumeRole, GetCallerIdentity, ListAccounts pages, ListOrganizationsFeatures
+    setup = 1 + 1 + m.minimum["organizations:ListAccounts"] + 1
     management = scenario.management_account_id
     jobs = [
         _AwsAccountJobs(

@@ -48,11 +48,13 @@ def coverage(ctx: CheckContext) -> Outcome:
         for inst in account.instances:
             if inst.state != "running":
                 continue
-            arn = instance_arn(account.account_id, inst.region, inst.id)
+            arn = instance_arn(account.account_id, inst.region, inst.id, partition=data.partition)
             targets.append((arn, f"{account.account_id}:{inst.region}:{inst.id}", (arn,)))
             targets.extend(
                 (vol, vol, (vol, arn))
-                for vol in (volume_arn(account.account_id, inst.region, v) for v in inst.volume_ids)
+                for vol in (
+                    volume_arn(account.account_id, inst.region, v, partition=data.partition) for v in inst.volume_ids
+                )
             )
         targets.extend((db.arn, db.arn, (db.arn,)) for db in account.db_instances)
         targets.extend((r.arn, r.arn, (r.arn,)) for r in account.protected_resources if r.type in _COVERED_TYPES)

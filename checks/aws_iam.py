@@ -5,7 +5,7 @@ from __future__ import annotations
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.aws import age_days, aws_data, seen_accounts, unseen
 from hygiene.checklib.common import stale_reason
-from hygiene.model import AwsAccount
+from hygiene.model import AwsAccount, AwsData
 
 _IAM = ("iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:GetAccountSummary")
 _REPORT_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html"
@@ -23,20 +23,60 @@ def _accounts(ctx: CheckContext) -> list[AwsAccount]:
     platform="aws",
     severity="critical",
     requires=("aws.iam",),
-    description="Fails for each account whose root user has no MFA device (AccountMFAEnabled).",
+    description="Fails for each account whose root user has no MFA device (AccountMFAEnabled). A member account of "
+    "an organisation with centralised root access (IAM RootCredentialsManagement) whose root user has no password, "
+    "no access key, no signing certificate and no MFA device has no root credentials to protect, and passes; "
+    "without centralised root access (or when it cannot be read) a root user without a password still fails, "
+    "since its password can be recovered by email.",
     remediation="Sign in as the root user > Security credentials > Multi-factor authentication > Assign MFA "
     "device (a hardware key or passkey); keep it in a safe, with a second one for recovery.",
-    references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/enable-mfa-for-root.html",),
-    permissions=_IAM,
+    references=(
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/enable-mfa-for-root.html",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-enable-root-access.html",
+    ),
+    permissions=(*_IAM, "iam:ListOrganizationsFeatures"),
 )
 def root_mfa(ctx: CheckContext) -> Outcome:
+    data = aws_data(ctx)
     accounts = _accounts(ctx)
-    findings = [
-        Finding(a.account_id, f"{a.account_id}:root", "root user has no MFA")
-        for a in accounts
-        if a.root is not None and not a.root.mfa_enabled
-    ]
-    return Outcome(assessed=len(accounts), findings=findings, unseen=unseen(aws_data(ctx), "aws.iam"))
+    findings = []
+    removed = []
+    for account in accounts:
+        root = account.root
+        if root is None or root.mfa_enabled:
+            continue
+        if not root.credentials_removed:
+            findings.append(Finding(account.account_id, f"{account.account_id}:root", "root user has no MFA"))
+        elif _centrally_managed(data, account):
+            removed.append(account.account_id)
+        else:
+            why = data.root_features_note or "not an organisation scan"
+            if account.account_id == data.management_account_id:
+                why = "the management account's root user is never centrally managed"
+            findings.append(
+                Finding(
+                    account.account_id,
+                    f"{account.account_id}:root",
+                    f"root user has no MFA; it has no password or keys either, but its password can be recovered "
+                    f"by email: centralised root access is not confirmed ({why})",
+                )
+            )
+    note = (
+        f"no root credentials to protect (centralised root access; no root password, keys, signing certificates "
+        f"or MFA device): {', '.join(removed)}"
+        if removed
+        else None
+    )
+    return Outcome(assessed=len(accounts), findings=findings, unseen=unseen(data, "aws.iam"), note=note)
+
+
+def _centrally_managed(data: AwsData, account: AwsAccount) -> bool:
+    """A member (never the management) account of an organisation whose RootCredentialsManagement is enabled."""
+    return (
+        data.root_credentials_management is True
+        and data.management_account_id is not None
+        and account.account_id != data.management_account_id
+    )
 
 
 @check(

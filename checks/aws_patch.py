@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.aws import age_days, aws_data, seen_accounts, unseen
+from hygiene.model import AwsPatchState
 
 
 @check(
@@ -40,16 +41,54 @@ def ssm_managed(ctx: CheckContext) -> Outcome:
     return Outcome(assessed=assessed, findings=findings, unseen=unseen(data, "aws.ec2", "aws.ssm"))
 
 
+def _severity(state: AwsPatchState) -> str:
+    """How the baseline classified the non-compliant patches (CriticalNonCompliantCount, SecurityNonCompliantCount,
+    OtherNonCompliantCount), or that it did not."""
+    counts = [
+        f"{n} {what}"
+        for n, what in (
+            (state.critical_non_compliant, "critical"),
+            (state.security_non_compliant, "security"),
+            (state.other_non_compliant, "other"),
+        )
+        if n
+    ]
+    return ", ".join(counts) if counts else "severity not classified by the patch baseline"
+
+
+def _non_compliant(state: AwsPatchState) -> list[str]:
+    """Why Patch Manager counts the node NON_COMPLIANT, one phrase per count (empty: compliant)."""
+    problems = [
+        f"{n} {what}"
+        for n, what in (
+            (state.missing, "missing"),
+            (state.failed, "failed to install"),
+            (state.pending_reboot, "installed, pending reboot"),
+            (state.installed_rejected, "installed though rejected by the baseline"),
+        )
+        if n
+    ]
+    if problems:
+        problems[0] += f" ({_severity(state)})"
+    elif state.critical_non_compliant or state.security_non_compliant or state.other_non_compliant:
+        problems.append(f"non-compliant patches ({_severity(state)})")
+    if state.available_security_updates:
+        problems.append(f"{state.available_security_updates} security updates available but not approved")
+    return problems
+
+
 @check(
     id="aws.patch.compliance",
-    summary="{open} of {assessed} managed instances are missing patches or have not been scanned",
+    summary="{open} of {assessed} managed instances are not patch compliant or have not been scanned",
     title="Managed instances are patched",
     area="patching",
     platform="aws",
     severity="high",
     requires=("aws.ssm",),
-    description="Fails for managed instances with missing critical or security patches, failed installs, "
-    "installs waiting for a reboot, or a last patch scan older than the policy's days.",
+    description="Fails for managed instances that Patch Manager reports NON_COMPLIANT (any patch missing, failed, "
+    "installed but waiting for a reboot, or installed though rejected, whatever its severity: AWS's predefined "
+    "baselines classify approved patches as Unspecified, so the critical and security counts alone miss them), "
+    "with security updates available but not approved, or whose last patch scan is older than the policy's days.",
     remediation="Systems Manager > Patch Manager > Configure patching: a patch policy that scans daily and installs "
     "weekly with reboot if needed; then review Patch Manager > Compliance reporting.",
     references=("https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager.html",),
@@ -69,16 +108,7 @@ def compliance(ctx: CheckContext) -> Outcome:
             if state is None:
                 findings.append(Finding(managed.id, name, "never scanned for patches"))
                 continue
-            problems = []
-            if state.missing and (state.critical_non_compliant or state.security_non_compliant):
-                problems.append(
-                    f"{state.missing} missing ({state.critical_non_compliant} critical, "
-                    f"{state.security_non_compliant} security)"
-                )
-            if state.failed:
-                problems.append(f"{state.failed} failed installs")
-            if state.pending_reboot:
-                problems.append(f"{state.pending_reboot} installed, pending reboot")
+            problems = _non_compliant(state)
             age = age_days(state.operation_end, ctx.now)
             if age is None or age > limit:
                 problems.append("last patch scan " + (f"{age} days ago" if age is not None else "unknown"))

@@ -29,10 +29,6 @@ MOTO_MISSING = (
 )
 
 
-def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
-
-
 def write_demo_config(
     folder: Path,
     sandbox: Sandbox,
@@ -89,7 +85,7 @@ def write_demo_config(
             "[sources.aws]",
             f'role_arn = "{aws.role_arn}"',
             f'organization_role = "{aws.organization_role}"',
-            f"regions = {_toml_list(aws.regions)}",
+            "# no regions: each account's enabled regions are discovered (ec2:DescribeRegions)",
             f'endpoint_url = "{aws.endpoint_url}"',
             "",
         ]

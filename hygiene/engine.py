@@ -172,7 +172,19 @@ def _evaluated(
         result.reason = f"the check raised {type(exc).__name__}: {exc}"
         return result
     _apply_outcome(result, outcome, controls, snapshot.collected_at, used_exceptions, item.meta.summary)
+    scope = _scope_of(snapshot, item)
+    if scope:
+        result.note = f"{result.note}; {scope}" if result.note else scope
     return result
+
+
+def _scope_of(snapshot: Snapshot, item: Check) -> str:
+    """What part of the platform the check's datasets cover (``DatasetState.scope``, e.g. the AWS regions read)."""
+    run = snapshot.sources.get(item.meta.platform)
+    if run is None:
+        return ""
+    scopes = [run.datasets[d].scope for d in item.meta.requires if d in run.datasets]
+    return "; ".join(dict.fromkeys(s for s in scopes if s))
 
 
 def _register(

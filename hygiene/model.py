@@ -49,6 +49,9 @@ class DatasetState(Model):
     method: str | None = None
     endpoint: str | None = None
     records: int = 0
+    #: the part of the platform the dataset covers when that is not all of it (e.g. the AWS regions read): stated in
+    #: the note of every result that uses the dataset
+    scope: str | None = None
     #: the permissions or licences that would make an unavailable dataset available
     needs: list[str] = Field(default_factory=list)
 
@@ -397,6 +400,21 @@ class AwsCredentialUser:
 class AwsRoot(Model):
     mfa_enabled: bool
     access_keys_present: bool
+    #: GetAccountSummary ``AccountPasswordPresent``; None when the summary does not say
+    password_present: bool | None = None
+    #: GetAccountSummary ``AccountSigningCertificatesPresent``; None when the summary does not say
+    signing_certificates_present: bool | None = None
+
+    @property
+    def credentials_removed(self) -> bool:
+        """True only when the account summary says the root user has no password, no access key, no signing
+        certificate and no MFA device (as after "Delete root user credentials" with centralised root access)."""
+        return (
+            self.password_present is False
+            and self.signing_certificates_present is False
+            and not self.access_keys_present
+            and not self.mfa_enabled
+        )
 
 
 class AwsInstance(Model):
@@ -457,13 +475,24 @@ class AwsManagedInstance(Model):
 
 
 class AwsPatchState(Model):
+    """SSM ``InstancePatchState``: the counts of the node's last patch operation. The node is NON_COMPLIANT when any
+    patch is missing, failed, installed but pending a reboot, or installed though rejected; the critical / security
+    / other counts only classify those patches (by the baseline's compliance levels, UNSPECIFIED by default)."""
+
     instance_id: str
     region: str
     missing: int = 0
     failed: int = 0
     pending_reboot: int = 0
+    #: ``InstalledRejectedCount``: patches on the RejectedPatches list that are installed
+    installed_rejected: int = 0
     critical_non_compliant: int = 0
     security_non_compliant: int = 0
+    #: ``OtherNonCompliantCount``: non-compliant patches classified other than Critical or Security
+    other_non_compliant: int = 0
+    #: ``AvailableSecurityUpdateCount`` (Windows Server): security patches available but not approved by the
+    #: baseline; None when not reported
+    available_security_updates: int | None = None
     operation_end: datetime | None = None
 
 
@@ -478,9 +507,22 @@ class AwsGap(Model):
     needs: list[str] = Field(default_factory=list)
 
 
+class AwsAccountNotScanned(Model):
+    """A member account that Organizations lists in a state in which nothing in it can be used (SUSPENDED,
+    CLOSED): named in the scan's scope, never silently dropped."""
+
+    account_id: str
+    name: str = ""
+    #: ``Account.State`` (or the retired ``Status``) as Organizations listed it
+    state: str
+    reason: str
+
+
 class AwsAccount(Model):
     account_id: str
     name: str = ""
+    #: ``Account.State`` in Organizations (``Status`` when State is absent); None: not listed (no organisation read)
+    state: str | None = None
     regions: list[str] = Field(default_factory=list)
     root: AwsRoot | None = None
     users: list[AwsCredentialUser] = Field(default_factory=list)
@@ -500,6 +542,16 @@ class AwsAccount(Model):
 class AwsData(Model):
     accounts: list[AwsAccount] = Field(default_factory=list)
     gaps: list[AwsGap] = Field(default_factory=list)
+    #: member accounts listed but not scanned because they cannot be used (suspended, closed)
+    not_scanned: list[AwsAccountNotScanned] = Field(default_factory=list)
+    #: the AWS partition of the scanned accounts, from the caller's ARN (``aws``, ``aws-us-gov``, ``aws-cn``)
+    partition: str = "aws"
+    #: the organisation's management account (from the account ARNs ListAccounts returns); None: not known
+    management_account_id: str | None = None
+    #: IAM ListOrganizationsFeatures ``EnabledFeatures`` includes RootCredentialsManagement (centralised root
+    #: access); None: not known (not an organisation scan, or the call failed: ``root_features_note`` says why)
+    root_credentials_management: bool | None = None
+    root_features_note: str | None = None
     #: the look-back used for backup and restore jobs, in days
     job_lookback_days: int = 30
 

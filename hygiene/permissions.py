@@ -6,6 +6,8 @@ import json
 
 from hygiene.registry import Registry
 from hygiene.sources.aws import DATASETS as AWS_DATASETS
+from hygiene.sources.aws import DISCOVERY_ACTIONS as AWS_DISCOVERY_ACTIONS
+from hygiene.sources.aws import ORGANIZATION_ACTIONS as AWS_ORGANIZATION_ACTIONS
 from hygiene.sources.google import DATASETS as GOOGLE_DATASETS
 from hygiene.sources.m365 import DATASETS as M365_DATASETS
 
@@ -26,13 +28,18 @@ member account, e.g. with a CloudFormation StackSet) and attach:
   - the inline policy printed below, which adds the backup reads (and is, on its own, the complete
     least-privilege list of what hygiene calls).
 The only call that is not a pure read is iam:GenerateCredentialReport, which asks IAM to rebuild its report.
+Without `regions` in the config, each account's enabled regions are discovered (ec2:DescribeRegions); with an
+organisation, iam:ListOrganizationsFeatures (management account) says whether centralised root access is on.
+In AWS GovCloud (US) or China, write the ARNs below with your partition (arn:aws-us-gov:, arn:aws-cn:).
 """
 
 
 def aws_policy_document() -> dict[str, object]:
     actions = sorted(
         {a for _, actions in AWS_DATASETS.values() for a in actions}
-        | {"organizations:ListAccounts", "sts:GetCallerIdentity"}
+        | {a for a in AWS_ORGANIZATION_ACTIONS if a != "sts:AssumeRole"}
+        | set(AWS_DISCOVERY_ACTIONS)
+        | {"sts:GetCallerIdentity"}
     )
     return {
         "Version": "2012-10-17",

@@ -9,6 +9,8 @@ with ``tests/contract/aws_spec.py``).
 from __future__ import annotations
 
 import base64
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,6 +75,8 @@ class AccountWorld:
     rows: list[str] = field(default_factory=list)
     mfa_enabled: bool = True
     root_keys: bool = False
+    #: GetAccountSummary AccountPasswordPresent for the root user
+    root_password: bool = True
     protected: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     vaults: list[dict[str, Any]] = field(default_factory=list)
@@ -89,6 +93,10 @@ class World:
     accounts: dict[str, AccountWorld] = field(default_factory=dict)
     stubbers: list[Stubber] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    #: IAM ListOrganizationsFeatures' answer to the management account: its EnabledFeatures, or an error code
+    root_features: list[str] | str = field(default_factory=list)
+    #: ids of the sessions that listed the organisation (their IAM client is asked for the root access features)
+    _org_sessions: set[int] = field(default_factory=set)
 
     def _account_of(self, session: boto3.Session, region: str) -> str:
         return str(session.client("sts", region_name=region).get_caller_identity()["Account"])
@@ -96,6 +104,14 @@ class World:
     def factory(self, session: boto3.Session, service: str, region: str) -> Any:
         client = session.client(service, region_name=region)
         client.meta.events.register("provide-client-params.*.*", _contract_params)
+        if service == "organizations":
+            self._org_sessions.add(id(session))
+        if service == "ec2":
+            denied = self.accounts.setdefault(self._account_of(session, region), AccountWorld()).denied
+            if "ec2:DescribeRegions" in denied:
+                client.meta.events.register("before-call.ec2.DescribeRegions", _unauthorized)
+        if service == "iam" and id(session) in self._org_sessions:
+            return self._features_client(client)
         if service not in ("iam", "backup", "ssm"):
             return client  # moto
         account = self.accounts.setdefault(self._account_of(session, region), AccountWorld())
@@ -110,6 +126,8 @@ class World:
                     "SummaryMap": {
                         "AccountMFAEnabled": int(account.mfa_enabled),
                         "AccountAccessKeysPresent": int(account.root_keys),
+                        "AccountPasswordPresent": int(account.root_password),
+                        "AccountSigningCertificatesPresent": 0,
                     }
                 },
             )
@@ -171,6 +189,24 @@ class World:
         stub.activate()
         return client
 
+    def _features_client(self, client: Any) -> Any:
+        """The management session's IAM client: it only asks for the centralised root access features."""
+        stub = Stubber(client)
+        self.stubbers.append(stub)
+        self.calls.append("iam:ListOrganizationsFeatures")
+        if isinstance(self.root_features, str):
+            stub.add_client_error(
+                "list_organizations_features", service_error_code=self.root_features, http_status_code=400
+            )
+        else:
+            stub.add_response(
+                "list_organizations_features",
+                {"OrganizationId": "o-exampleorg1", "EnabledFeatures": list(self.root_features)},
+                {},
+            )
+        stub.activate()
+        return client
+
     def _root_id(self, account: AccountWorld) -> str:
         return next((a for a, w in self.accounts.items() if w is account), "123456789012")
 
@@ -204,9 +240,61 @@ def _contract_params(params: dict[str, Any], model: Any, **_: Any) -> None:
         raise AssertionError("a request outside the model: " + "; ".join(problems))
 
 
+@contextlib.contextmanager
+def accounts_with_state_only() -> Iterator[None]:
+    """Organizations accounts as the API returns them since September 9, 2026 (botocore: ``Status`` "will be
+    retired"): ``State`` only. moto 5.2 still sends both."""
+    from moto.organizations.models import FakeAccount
+
+    original = FakeAccount.describe
+
+    def describe(self: FakeAccount) -> dict[str, Any]:
+        found = original(self)
+        found.pop("Status", None)
+        return found
+
+    FakeAccount.describe = describe  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FakeAccount.describe = original  # type: ignore[method-assign]
+
+
+def set_account_state(account_id: str, state: str) -> None:
+    """Give a moto Organizations account a State moto cannot reach through its API (PENDING_ACTIVATION, CLOSED,
+    PENDING_CLOSURE, or a value AWS may add later)."""
+    from moto.organizations.models import organizations_backends
+
+    for backend in organizations_backends.values():
+        for org in backend.values():
+            for account in getattr(org, "accounts", []):
+                if account.id == account_id:
+                    account.state = state
+
+
+def _unauthorized(model: Any, **_: Any) -> None:
+    """EC2's access-denied answer (code UnauthorizedOperation), raised before the request is sent."""
+    from botocore.exceptions import ClientError
+
+    raise ClientError(
+        {"Error": {"Code": "UnauthorizedOperation", "Message": "You are not authorized to perform this operation."}},
+        model.name,
+    )
+
+
 def patch_state(
-    instance: str, *, missing: int = 0, critical: int = 0, failed: int = 0, reboot: int = 0, scanned: float = 1
+    instance: str,
+    *,
+    missing: int = 0,
+    critical: int = 0,
+    failed: int = 0,
+    reboot: int = 0,
+    rejected: int = 0,
+    other: int = 0,
+    scanned: float = 1,
 ) -> dict[str, Any]:
+    """DescribeInstancePatchStates' InstancePatchState, every count the ssm model has (AvailableSecurityUpdateCount
+    left out, as for a Linux node)."""
     return {
         "InstanceId": instance,
         "PatchGroup": "default",
@@ -216,6 +304,12 @@ def patch_state(
         "SecurityNonCompliantCount": 0,
         "FailedCount": failed,
         "InstalledPendingRebootCount": reboot,
+        "InstalledRejectedCount": rejected,
+        "OtherNonCompliantCount": other,
+        "InstalledCount": 100,
+        "InstalledOtherCount": 3,
+        "NotApplicableCount": 250,
+        "UnreportedNotApplicableCount": 0,
         "OperationStartTime": ago(scanned),
         "OperationEndTime": ago(scanned),
         "Operation": "Scan",

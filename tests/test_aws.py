@@ -7,7 +7,15 @@ from typing import Any
 
 import boto3
 import pytest
-from awsfake import AccountWorld, World, ago, patch_state, user_row
+from awsfake import (
+    AccountWorld,
+    World,
+    accounts_with_state_only,
+    ago,
+    patch_state,
+    set_account_state,
+    user_row,
+)
 from moto import mock_aws
 
 from hygiene.config import AwsConfig
@@ -27,7 +35,7 @@ ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret-
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with mock_aws():
+    with mock_aws(), accounts_with_state_only():
         yield
 
 
@@ -65,8 +73,8 @@ def database(identifier: str, retention: int, region: str = REGION) -> str:
     return str(db["DBInstanceArn"])
 
 
-def instance_arn(instance: dict[str, Any], region: str = REGION, account: str = ACCOUNT) -> str:
-    return f"arn:aws:ec2:{region}:{account}:instance/{instance['InstanceId']}"
+def instance_arn(instance: dict[str, Any], region: str = REGION, account: str = ACCOUNT, partition: str = "aws") -> str:
+    return f"arn:{partition}:ec2:{region}:{account}:instance/{instance['InstanceId']}"
 
 
 def healthy(
@@ -253,6 +261,31 @@ def test_patching(aws: None) -> None:
     }
 
 
+def test_patch_compliance_does_not_depend_on_severity_counts(aws: None) -> None:
+    """On AWS's predefined baselines every approved patch's compliance level is UNSPECIFIED (ssm model,
+    ApprovedPatchesComplianceLevel: "The default value is UNSPECIFIED"): missing patches then leave the critical
+    and security counts at 0, and the node is still NON_COMPLIANT."""
+    world = World()
+    fine, unclassified, other, rejected, windows = launch(count=5)
+    acct = healthy(world, [fine, unclassified, other, rejected, windows], [])
+    acct.patch_states = [
+        patch_state(fine["InstanceId"]),
+        patch_state(unclassified["InstanceId"], missing=4),
+        patch_state(other["InstanceId"], missing=2, other=2),
+        patch_state(rejected["InstanceId"], rejected=1),
+        {**patch_state(windows["InstanceId"]), "AvailableSecurityUpdateCount": 2},
+    ]
+    result = scan(world)["aws.patch.compliance"]
+    details = {f.resource_name.rsplit(":", 1)[1]: f.detail for f in result.findings}
+    assert details == {
+        unclassified["InstanceId"]: "4 missing (severity not classified by the patch baseline)",
+        other["InstanceId"]: "2 missing (2 other)",
+        rejected["InstanceId"]: "1 installed though rejected by the baseline (severity not classified by the patch "
+        "baseline)",
+        windows["InstanceId"]: "2 security updates available but not approved",
+    }
+
+
 def test_access_denied_names_the_action_and_spares_other_data(aws: None) -> None:
     world = World()
     acct = healthy(world, launch(), [])
@@ -288,6 +321,138 @@ def test_organisation_fan_out_across_accounts_and_regions(aws: None) -> None:
     assert results["aws.root.mfa"].assessed == 2
     assert f"{member}:us-east-1:{forgotten['InstanceId']}" in names(results["aws.patch.ssm_managed"])
     assert len([c for c in world.calls if c == "ssm:DescribeInstanceInformation"]) == 4  # 2 accounts x 2 regions
+
+
+def _member(org: Any, name: str, world: World) -> str:
+    member = str(org.create_account(AccountName=name, Email=f"{name}@acme.test")["CreateAccountStatus"]["AccountId"])
+    healthy(world, [], [], account=member)
+    return member
+
+
+def test_account_state_replaces_the_retired_status(aws: None) -> None:
+    """Organizations answers with ``State`` only: active and pending-closure members are scanned, suspended and
+    closed ones are named as not scanned, and a member in a transitional or unknown state is a gap."""
+    org = boto3.client("organizations", region_name="us-east-1", **_creds(None))
+    org.create_organization(FeatureSet="ALL")
+    world = World()
+    healthy(world, launch(), [])
+    active, closing, suspended, closed, pending, novel = (
+        _member(org, n, world) for n in ("active", "closing", "suspended", "closed", "pending", "novel")
+    )
+    for member, state in (
+        (closing, "PENDING_CLOSURE"),
+        (suspended, "SUSPENDED"),
+        (closed, "CLOSED"),
+        (pending, "PENDING_ACTIVATION"),
+        (novel, "QUARANTINED"),
+    ):
+        set_account_state(member, state)
+    assert "Status" not in org.list_accounts()["Accounts"][0]
+    source = AwsSource(
+        AwsConfig(regions=[REGION], organization_role="HygieneAudit"), environ=ENV, client_factory=world.factory
+    )
+    collected = source.collect(RawRecorder(None, "aws"))
+    data = collected.data
+    assert data is not None
+    assert {a.account_id: a.state for a in data.accounts} == {
+        ACCOUNT: "ACTIVE",
+        active: "ACTIVE",
+        closing: "PENDING_CLOSURE",
+    }
+    assert {(a.account_id, a.state) for a in data.not_scanned} == {(suspended, "SUSPENDED"), (closed, "CLOSED")}
+    assert suspended in collected.run.scope["accounts_not_scanned"]
+    gaps = {(g.account_id, g.dataset) for g in data.gaps}
+    assert {(pending, "aws.iam"), (novel, "aws.iam"), (pending, "aws.ssm")} <= gaps
+    assert {g.account_id for g in data.gaps} == {pending, novel}
+    results = scan(world, AwsConfig(regions=[REGION], organization_role="HygieneAudit"))
+    root = results["aws.root.mfa"]
+    assert root.status is Status.NOT_ASSESSED  # every account seen has MFA, two could not be seen
+    assert root.assessed == 3
+    assert "PENDING_ACTIVATION" in (root.reason or "") and "QUARANTINED" in (root.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("features", "member_fails"),
+    [
+        (["RootCredentialsManagement", "RootSessions"], False),
+        (["RootSessions"], True),  # root sessions alone do not stop password recovery
+        ("ServiceAccessNotEnabledException", True),
+        ("AccessDenied", True),  # unknown: never a pass
+    ],
+)
+def test_root_without_credentials_under_centralised_root_access(
+    aws: None, features: list[str] | str, member_fails: bool
+) -> None:
+    org = boto3.client("organizations", region_name="us-east-1", **_creds(None))
+    org.create_organization(FeatureSet="ALL")
+    world = World(root_features=features)
+    management = healthy(world, launch(), [])
+    management.mfa_enabled, management.root_password = False, False  # the management account is never exempt
+    member = _member(org, "workloads", world)
+    removed = world.accounts[member]
+    removed.mfa_enabled, removed.root_password = False, False
+    results = scan(world, AwsConfig(regions=[REGION], organization_role="HygieneAudit"))
+    root = results["aws.root.mfa"]
+    assert root.assessed == 2
+    failing = {f.resource_name: f.detail for f in root.findings}
+    assert set(failing) == {f"{ACCOUNT}:root", *([f"{member}:root"] if member_fails else [])}
+    assert "management account" in failing[f"{ACCOUNT}:root"]
+    if member_fails:
+        assert "centralised root access is not confirmed" in failing[f"{member}:root"]
+    else:
+        assert "no root credentials to protect (centralised root access" in (root.note or "")
+        assert member in (root.note or "")
+    assert "iam:ListOrganizationsFeatures" in world.calls
+
+
+def test_root_with_a_password_needs_mfa_under_centralised_root_access(aws: None) -> None:
+    org = boto3.client("organizations", region_name="us-east-1", **_creds(None))
+    org.create_organization(FeatureSet="ALL")
+    world = World(root_features=["RootCredentialsManagement"])
+    healthy(world, launch(), [])
+    member = _member(org, "workloads", world)
+    world.accounts[member].mfa_enabled = False  # a password is still present
+    results = scan(world, AwsConfig(regions=[REGION], organization_role="HygieneAudit"))
+    assert names(results["aws.root.mfa"]) == {f"{member}:root"}
+
+
+def test_region_discovery_denied_scans_the_profile_region_and_never_passes_the_rest(aws: None) -> None:
+    world = World()
+    acct = healthy(world, launch(), [database("orders", 7)])
+    acct.denied = {"ec2:DescribeRegions"}
+    results = scan(world, AwsConfig())  # no regions configured: discover them
+    for check_id in ("aws.backup.coverage", "aws.rds.backup_retention", "aws.patch.compliance"):
+        result = results[check_id]
+        assert result.status is Status.NOT_ASSESSED, check_id
+        assert "enabled regions not discovered" in (result.reason or ""), check_id
+        assert "ec2:DescribeRegions" in result.permissions, check_id
+        assert f"regions scanned: {REGION}" in (result.note or ""), check_id
+    assert results["aws.root.mfa"].status is Status.PASS  # IAM is global: not affected
+    assert results["aws.backup.coverage"].assessed == 3  # what the profile's region holds was read
+
+
+def test_partition_comes_from_the_callers_arn(aws: None) -> None:
+    """In AWS GovCloud every ARN starts ``arn:aws-us-gov:``: ARNs built with a constant ``aws`` match nothing that
+    AWS Backup lists, and every instance would be reported unprotected."""
+    gov = "us-gov-west-1"
+    env = {**ENV, "AWS_DEFAULT_REGION": gov}
+    instance = launch(region=gov)[0]
+    world = World()
+    acct = healthy(world, [], [], region=gov)
+    acct.protected.append(
+        {
+            "ResourceArn": instance_arn(instance, gov, partition="aws-us-gov"),
+            "ResourceType": "EC2",
+            "LastBackupTime": ago(0.5),
+            "_region": gov,
+        }
+    )
+    source = AwsSource(AwsConfig(regions=[gov]), environ=env, client_factory=world.factory)
+    collected = source.collect(RawRecorder(None, "aws"))
+    assert collected.data is not None and collected.data.partition == "aws-us-gov"
+    results = scan(world, AwsConfig(regions=[gov]), env=env)
+    coverage = results["aws.backup.coverage"]
+    assert (coverage.status, coverage.failing, coverage.assessed) == (Status.PASS, 0, 2), coverage.findings
 
 
 def test_failed_assume_role_leaves_that_account_not_assessed(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:

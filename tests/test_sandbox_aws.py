@@ -172,15 +172,50 @@ def test_account_summary_reports_the_root_user_of_each_account(sandbox: AwsSandb
 # -- STS, Organizations and the account mapping --------------------------------------------------------------------
 
 
-def test_organization_lists_every_account_with_its_status(sandbox: AwsSandbox) -> None:
+def test_organization_lists_every_account_with_its_state_and_no_retired_status(sandbox: AwsSandbox) -> None:
     org = _client(sandbox, "organizations", "us-east-1")
-    accounts = {
-        a["Id"]: (a["Name"], a["Status"]) for p in org.get_paginator("list_accounts").paginate() for a in p["Accounts"]
-    }
+    listed = [a for p in org.get_paginator("list_accounts").paginate() for a in p["Accounts"]]
+    assert not [a for a in listed if "Status" in a]  # retired on September 9, 2026
+    assert org.describe_account(AccountId=nw.OLD)["Account"]["State"] == "SUSPENDED"
+    accounts = {a["Id"]: (a["Name"], a["State"]) for a in listed}
     assert accounts == {
         nw.PROD: ("northwind-prod", "ACTIVE"),
         nw.DEV: ("northwind-dev", "ACTIVE"),
+        nw.LOGS: ("northwind-logs", "ACTIVE"),
         nw.OLD: ("northwind-sandbox-2021", "SUSPENDED"),
+    }
+
+
+def test_describe_regions_lists_the_enabled_regions(sandbox: AwsSandbox) -> None:
+    ec2 = _client(sandbox, "ec2")
+    enabled = ec2.describe_regions()["Regions"]
+    assert [(r["RegionName"], r["OptInStatus"]) for r in enabled] == [
+        ("eu-west-2", "opt-in-not-required"),
+        ("us-east-1", "opt-in-not-required"),
+    ]
+    assert enabled[0]["Endpoint"] == "ec2.eu-west-2.amazonaws.com"
+    every = ec2.describe_regions(AllRegions=True)["Regions"]
+    assert ("af-south-1", "not-opted-in") in [(r["RegionName"], r["OptInStatus"]) for r in every]
+    opted_out = ec2.describe_regions(AllRegions=True, Filters=[{"Name": "opt-in-status", "Values": ["not-opted-in"]}])
+    assert {r["OptInStatus"] for r in opted_out["Regions"]} == {"not-opted-in"}
+    assert [r["RegionName"] for r in ec2.describe_regions(RegionNames=["us-east-1"])["Regions"]] == ["us-east-1"]
+
+
+def test_root_access_features_answer_the_management_account_only(sandbox: AwsSandbox) -> None:
+    features = _client(sandbox, "iam").list_organizations_features()
+    assert features["EnabledFeatures"] == ["RootCredentialsManagement", "RootSessions"]
+    assert features["OrganizationId"] == sandbox.scenario.organization_id
+    member = _assume(sandbox, nw.DEV, via=_assume(sandbox, nw.PROD, sandbox.scenario.scanner_role))
+    with pytest.raises(ClientError) as refused:
+        _client(sandbox, "iam", session=member).list_organizations_features()
+    assert refused.value.response["Error"]["Code"] == "AccountNotManagementOrDelegatedAdministratorException"
+    summary = _client(
+        sandbox, "iam", session=_assume(sandbox, nw.LOGS, via=_assume(sandbox, nw.PROD, sandbox.scenario.scanner_role))
+    ).get_account_summary()["SummaryMap"]
+    assert {k: summary[k] for k in ("AccountMFAEnabled", "AccountAccessKeysPresent", "AccountPasswordPresent")} == {
+        "AccountMFAEnabled": 0,
+        "AccountAccessKeysPresent": 0,
+        "AccountPasswordPresent": 0,
     }
 
 
@@ -571,7 +606,7 @@ def test_northwind_is_internally_consistent() -> None:
     assert set(scenario.expected) == set(AWS_CHECK_IDS)
     assert all(e.status == "fail" and e.resources for e in scenario.expected.values())  # a defect of every kind
     prod, dev = scenario.account(nw.PROD), scenario.account(nw.DEV)
-    assert [a.status for a in scenario.accounts] == ["ACTIVE", "ACTIVE", "SUSPENDED"]
+    assert [a.state for a in scenario.accounts] == ["ACTIVE", "ACTIVE", "ACTIVE", "SUSPENDED"]
     assert scenario.regions == ["eu-west-2", "us-east-1"]
     accounts = {a.account_id: a for a in scenario.accounts}
     arns: set[str] = set()

@@ -30,12 +30,13 @@ def seen_accounts(data: AwsData, dataset: str) -> list[AwsAccount]:
     return [a for a in data.accounts if a.account_id not in missing_everywhere]
 
 
-def instance_arn(account_id: str, region: str, instance_id: str) -> str:
-    return f"arn:aws:ec2:{region}:{account_id}:instance/{instance_id}"
+def instance_arn(account_id: str, region: str, instance_id: str, *, partition: str) -> str:
+    """``partition``: ``AwsData.partition`` (from the caller's ARN: ``aws``, ``aws-us-gov``, ``aws-cn``)."""
+    return f"arn:{partition}:ec2:{region}:{account_id}:instance/{instance_id}"
 
 
-def volume_arn(account_id: str, region: str, volume_id: str) -> str:
-    return f"arn:aws:ec2:{region}:{account_id}:volume/{volume_id}"
+def volume_arn(account_id: str, region: str, volume_id: str, *, partition: str) -> str:
+    return f"arn:{partition}:ec2:{region}:{account_id}:volume/{volume_id}"
 
 
 def age_days(moment: datetime | None, now: datetime) -> int | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -40,6 +41,7 @@ from hygiene.config import AwsConfig
 from hygiene.logsetup import register_secret
 from hygiene.model import (
     AwsAccount,
+    AwsAccountNotScanned,
     AwsBackupJob,
     AwsData,
     AwsDbInstance,
@@ -85,9 +87,26 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates"),
     ),
 }
+#: an AwsGap's region when the account's other enabled regions could not be discovered (never None: None means the
+#: dataset is missing in every region of the account)
+REGIONS_NOT_DISCOVERED = "regions-not-discovered"
+#: the request that discovers an account's enabled regions when none are configured
+DISCOVERY_ACTIONS = ("ec2:DescribeRegions",)
 #: regional dataset -> its service (one job per account, region and dataset)
 REGIONAL_DATASETS = {"aws.ec2": "ec2", "aws.rds": "rds", "aws.backup": "backup", "aws.ssm": "ssm"}
-ORGANIZATION_ACTIONS = ("organizations:ListAccounts", "sts:AssumeRole")
+ORGANIZATION_ACTIONS = ("organizations:ListAccounts", "sts:AssumeRole", "iam:ListOrganizationsFeatures")
+#: ListOrganizationsFeatures errors (less any ``Exception`` suffix; iam model) that mean centralised root access is
+#: off: IAM trusted access not enabled, no organisation, or not all features (the feature needs all three)
+FEATURES_OFF_CODES = frozenset({"ServiceAccessNotEnabled", "OrganizationNotFound", "OrganizationNotInAllFeaturesMode"})
+#: Organizations ``Account.State`` values (botocore organizations model, shape AccountState;
+#: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_account_state.html) of accounts
+#: that are scanned: ACTIVE, and PENDING_CLOSURE ("the account remains functional and can still be used")
+SCANNED_STATES = frozenset({"ACTIVE", "PENDING_CLOSURE"})
+#: states in which the account cannot be used by anyone: listed in the scope as not scanned, not a gap
+UNUSABLE_STATES = {
+    "SUSPENDED": "suspended: AWS has restricted access to the account, nothing in it can be used or read",
+    "CLOSED": "closed: the account can no longer be used",
+}
 DENIED_CODES = {
     "AccessDenied",
     "AccessDeniedException",
@@ -108,6 +127,46 @@ MALFORMED = "MalformedResponse"
 _MALFORMED_MESSAGE = "the service answered 2xx with a body that cannot be parsed (truncated or malformed)"
 #: what a vendor call can raise (ResponseParserError is not a BotoCoreError)
 AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
+
+
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html: ``arn:partition:service:region:account:…``
+_PARTITION = re.compile(r"^arn:(aws[a-z-]*):")
+
+
+def arn_partition(arn: str) -> str:
+    """The partition of an ARN (``aws``, ``aws-us-gov``, ``aws-cn``…). Raises ValueError for anything else: the
+    caller's ARN always has one, and guessing ``aws`` would build ARNs that match nothing in another partition."""
+    match = _PARTITION.match(arn)
+    if match is None:
+        raise ValueError(f"not an ARN: {arn[:80]!r}")
+    return match.group(1)
+
+
+#: ``Account.Arn``: ``arn:PARTITION:organizations::MANAGEMENT-ACCOUNT:account/o-ORG/ACCOUNT`` (botocore organizations
+#: model, shape AccountArn; https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html)
+_ACCOUNT_ARN = re.compile(r"^arn:aws[a-z-]*:organizations::(\d{12}):account/o-[a-z0-9]+/\d{12}$")
+
+
+def management_account(account_arn: str) -> str | None:
+    """The management account's id from an organisation account's ARN; None if the ARN is not of that form."""
+    match = _ACCOUNT_ARN.match(account_arn)
+    return match.group(1) if match else None
+
+
+def account_state(account: dict[str, Any]) -> str | None:
+    """``Account.State``, else the retired ``Status`` (botocore: "will be retired on September 9, 2026"; ``Status``
+    has ACTIVE, SUSPENDED and PENDING_CLOSURE only, which mean the same as in State); None when neither is given."""
+    for key in ("State", "Status"):
+        value = account.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _flag(summary: dict[str, Any], key: str) -> bool | None:
+    """A 0/1 entry of GetAccountSummary's SummaryMap; None when absent (unknown, never "no")."""
+    value = summary.get(key)
+    return None if value is None else bool(value)
 
 
 class PagingLoopError(BotoCoreError):  # type: ignore[misc]
@@ -338,6 +397,13 @@ class _Jobs:
         self._added = 0
         self._ready = threading.Condition()
 
+    def push(self, job: Callable[[], None]) -> None:
+        """Queue a job after those queued (an account's regional jobs, once its regions are discovered); the caller
+        submits one more pool task for it."""
+        with self._ready:
+            self._queue.append(job)
+            self._ready.notify()
+
     def add(self, due: float, job: Callable[[], None]) -> None:
         with self._ready:
             heapq.heappush(self._due, (due, self._added, job))
@@ -369,6 +435,8 @@ class _Target:
     session: Future[boto3.Session | None] = field(default_factory=Future)
     #: (account summary, report state, monotonic time of that answer), or None when IAM failed (gap recorded)
     iam: Future[tuple[dict[str, Any], str, float] | None] = field(default_factory=Future)
+    #: the account's State in Organizations (None: no organisation listed)
+    state: str | None = None
 
 
 class AwsSource(Source):
@@ -463,33 +531,84 @@ class AwsSource(Source):
         }
 
     def _targets(
-        self, base: boto3.Session, region: str, counter: _Counter, errors: list[str]
+        self, base: boto3.Session, region: str, counter: _Counter, errors: list[str], data: AwsData
     ) -> tuple[boto3.Session, list[_Target]]:
-        """The session member roles are assumed from, and the accounts: this one, then the organisation's active
-        members (their roles are assumed later, concurrently, by each account's first task)."""
+        """The session member roles are assumed from, and the accounts: this one, then the organisation's members
+        that can be used (their roles are assumed later, concurrently, by each account's first task). Members that
+        cannot be used (suspended, closed) are named in ``data.not_scanned``; members in any other state are gaps
+        (``_unclassified``)."""
         credentials = None
         session = base
         if self.config.role_arn:
             credentials = self._assume(base, self.config.role_arn, region, counter)
             session = _new_session(region_name=base.region_name, **credentials)
         identity = self._client(session, "sts", region, counter).get_caller_identity()
+        data.partition = arn_partition(str(identity.get("Arn", "")))
         own = _Target(str(identity["Account"]), "", credentials)
         targets = [own]
         if not self.config.organization_role:
             return session, targets
         try:
             org = self._client(session, "organizations", region, counter)
-            accounts = [a for a in _pages(org, "list_accounts", "Accounts") if a.get("Status") == "ACTIVE"]
+            accounts = list(_pages(org, "list_accounts", "Accounts"))
         except AWS_ERRORS as exc:
             errors.append(f"organization accounts not listed: {_classify(exc, 'organizations').reason}")
             return session, targets
         for account in sorted(accounts, key=lambda a: str(a["Id"])):
-            if str(account["Id"]) == own.account_id:
-                own.name = str(account.get("Name", ""))
+            account_id, name = str(account["Id"]), str(account.get("Name", ""))
+            state = account_state(account)
+            if account_id == own.account_id:
+                own.name, own.state = name, state
                 continue
-            role = f"arn:aws:iam::{account['Id']}:role/{self.config.organization_role}"
-            targets.append(_Target(str(account["Id"]), str(account.get("Name", "")), None, role_arn=role))
+            if state in SCANNED_STATES:
+                role = f"arn:{data.partition}:iam::{account_id}:role/{self.config.organization_role}"
+                targets.append(_Target(account_id, name, None, role_arn=role, state=state))
+            elif state in UNUSABLE_STATES:
+                data.not_scanned.append(
+                    AwsAccountNotScanned(account_id=account_id, name=name, state=state, reason=UNUSABLE_STATES[state])
+                )
+            else:
+                self._unclassified(data, account_id, name, state)
+        data.management_account_id = next(
+            (m for m in (management_account(str(a.get("Arn", ""))) for a in accounts) if m is not None), None
+        )
+        self._root_features(session, region, counter, data)
         return session, targets
+
+    def _root_features(self, session: boto3.Session, region: str, counter: _Counter, data: AwsData) -> None:
+        """Whether the organisation has centralised root access (IAM ListOrganizationsFeatures: one request, from
+        the management account or IAM's delegated administrator). Unknown stays None, with the reason."""
+        try:
+            features = self._client(session, "iam", region, counter).list_organizations_features()
+        except AWS_ERRORS as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
+            if code.removesuffix("Exception") in FEATURES_OFF_CODES:
+                data.root_credentials_management = False
+                data.root_features_note = f"centralised root access is not enabled ({code})"
+            else:
+                data.root_features_note = "centralised root access unknown: " + _classify(exc, "iam").reason
+            return
+        enabled = [str(f) for f in features.get("EnabledFeatures") or []]
+        data.root_credentials_management = "RootCredentialsManagement" in enabled
+        data.root_features_note = "centralised root access features: " + (", ".join(enabled) or "none")
+
+    @staticmethod
+    def _unclassified(data: AwsData, account_id: str, name: str, state: str | None) -> None:
+        """An account in a transitional or unknown state (or with no state at all) is a gap in every dataset:
+        it is not scanned, and nothing may pass for it."""
+        listed = f"{state!r}" if state else "no State (nor Status)"
+        reason = (
+            f"account {account_id} ({name or 'no name'}) is listed by Organizations with {listed}: not scanned; "
+            "scan again once it is ACTIVE"
+            if state == "PENDING_ACTIVATION"
+            else f"account {account_id} ({name or 'no name'}) is listed by Organizations with {listed}, a state "
+            "hygiene does not know: not scanned"
+        )
+        log.warning("aws account in an unclassified state", account=account_id, state=state)
+        for dataset in DATASETS:
+            data.gaps.append(
+                AwsGap(dataset=dataset, account_id=account_id, reason_kind=ReasonKind.NOT_COLLECTED, reason=reason)
+            )
 
     # -- collection ------------------------------------------------------------------------------------
     def collect(self, raw: RawRecorder) -> Collected:
@@ -514,9 +633,10 @@ class AwsSource(Source):
         warming = self._warm_models()
         try:
             base = self._base_session()
+            #: configured regions, else the profile's region until each account's enabled regions are discovered
             regions = list(self.config.regions) or [base.region_name or "us-east-1"]
-            management, targets = self._targets(base, regions[0], counter, errors)
-        except AWS_ERRORS as exc:
+            management, targets = self._targets(base, regions[0], counter, errors, data)
+        except (*AWS_ERRORS, ValueError) as exc:  # ValueError: a caller ARN without a partition
             if warming is not None:
                 warming.join()
             denied = _classify(exc, "sts")
@@ -525,7 +645,10 @@ class AwsSource(Source):
             for name in DATASETS:
                 states[name] = DatasetState(available=False, reason_kind=denied.kind, reason=message)
             return self._result(started, states, counter, errors, data, {})
-        accounts = {t.account_id: AwsAccount(account_id=t.account_id, name=t.name, regions=regions) for t in targets}
+        accounts = {
+            t.account_id: AwsAccount(account_id=t.account_id, name=t.name, state=t.state, regions=regions)
+            for t in targets
+        }
         lock = threading.Lock()
 
         def begin(target: _Target) -> None:
@@ -542,6 +665,12 @@ class AwsSource(Source):
                     return
                 target.session.set_result(session)
                 target.iam.set_result(self._iam_start(session, account, regions[0], counter, data, lock))
+                if discover:  # the account's regional jobs, once its enabled regions are known
+                    account.regions = self._enabled_regions(session, account, regions[0], counter, data, lock)
+                    for job in [partial(regional, target, r, d) for r in account.regions for d in REGIONAL_DATASETS]:
+                        jobs.push(job)
+                        with lock:
+                            added.append(pool.submit(jobs.run_one))
             finally:  # whatever happened, the tasks waiting on these must not wait forever
                 for pending in (target.session, target.iam):
                     if not pending.done():
@@ -564,12 +693,18 @@ class AwsSource(Source):
                 started = target.iam.result()
                 jobs.add(started[2] + REPORT_FIRST_PAUSE if started else 0.0, partial(finish, target))
 
+        discover = not self.config.regions
         queued: list[Callable[[], None]] = [partial(first, target) for target in targets]
-        queued += [partial(regional, t, r, d) for t in targets for r in regions for d in REGIONAL_DATASETS]
+        if not discover:
+            queued += [partial(regional, t, r, d) for t in targets for r in regions for d in REGIONAL_DATASETS]
         jobs = _Jobs(queued)
+        #: one pool task per regional job added once an account's regions are discovered
+        added: list[Future[None]] = []
         with ThreadPoolExecutor(self.config.max_workers, thread_name_prefix="hygiene-aws") as pool:
             for future in [pool.submit(jobs.run_one) for _ in range(len(queued) + len(targets))]:
                 future.result()
+        for future in added:  # all done: the pool's shutdown waited for them
+            future.result()
         self._clients = {}
         if warming is not None:
             warming.join()
@@ -611,6 +746,45 @@ class AwsSource(Source):
         thread = threading.Thread(target=warm, name="hygiene-aws-warm-up", daemon=True)
         thread.start()
         return thread
+
+    def _enabled_regions(
+        self,
+        session: boto3.Session,
+        account: AwsAccount,
+        home: str,
+        counter: _Counter,
+        data: AwsData,
+        lock: threading.Lock,
+    ) -> list[str]:
+        """The account's enabled regions (EC2 DescribeRegions without AllRegions lists only those; one request).
+        If they cannot be read, the profile's region alone, and a gap in every regional dataset for the regions
+        not seen."""
+        try:
+            found = self._client(session, "ec2", home, counter).describe_regions().get("Regions", [])
+            enabled = sorted(
+                {str(r["RegionName"]) for r in found if r.get("RegionName") and r.get("OptInStatus") != "not-opted-in"}
+            )
+        except AWS_ERRORS as exc:
+            denied = _classify(exc, "ec2")
+            reason = (
+                f"{account.account_id}: enabled regions not discovered, so only {home} was scanned and no other "
+                f"region was seen (or list the regions in the config): {denied.reason}"
+            )
+            log.warning("aws regions not discovered", account=account.account_id, reason=denied.reason)
+            with lock:
+                for dataset in REGIONAL_DATASETS:
+                    data.gaps.append(
+                        AwsGap(
+                            dataset=dataset,
+                            account_id=account.account_id,
+                            region=REGIONS_NOT_DISCOVERED,
+                            reason_kind=denied.kind,
+                            reason=reason,
+                            needs=list(denied.needs),
+                        )
+                    )
+            return [home]
+        return enabled or [home]
 
     def _unassumed(self, data: AwsData, lock: threading.Lock, target: _Target, exc: Exception) -> None:
         """Every dataset of an account whose role could not be assumed is a gap naming sts:AssumeRole."""
@@ -712,6 +886,8 @@ class AwsSource(Source):
         account.root = AwsRoot(
             mfa_enabled=bool(summary.get("AccountMFAEnabled")) or bool(root and root.mfa_active),
             access_keys_present=bool(summary.get("AccountAccessKeysPresent")) or bool(root and root.access_key_active),
+            password_present=_flag(summary, "AccountPasswordPresent"),
+            signing_certificates_present=_flag(summary, "AccountSigningCertificatesPresent"),
         )
         account.users = users
         account.credential_report_generated = generated
@@ -876,14 +1052,34 @@ class AwsSource(Source):
                         missing=int(p.get("MissingCount", 0)),
                         failed=int(p.get("FailedCount", 0)),
                         pending_reboot=int(p.get("InstalledPendingRebootCount", 0)),
+                        installed_rejected=int(p.get("InstalledRejectedCount", 0)),
                         critical_non_compliant=int(p.get("CriticalNonCompliantCount", 0)),
                         security_non_compliant=int(p.get("SecurityNonCompliantCount", 0)),
+                        other_non_compliant=int(p.get("OtherNonCompliantCount", 0)),
+                        available_security_updates=(
+                            int(p["AvailableSecurityUpdateCount"])
+                            if p.get("AvailableSecurityUpdateCount") is not None
+                            else None
+                        ),
                         operation_end=p.get("OperationEndTime"),
                     )
                 )
         with lock:
             account.managed_instances.extend(managed)
             account.patch_states.extend(states)
+
+    def _regions_scope(self, data: AwsData) -> str:
+        """The regions read, for every regional result: "regions scanned: A, B (how)", per group of accounts when
+        accounts differ."""
+        how = "configured" if self.config.regions else "enabled in the account, ec2:DescribeRegions"
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for account in data.accounts:
+            groups.setdefault(tuple(account.regions), []).append(account.account_id)
+        if len(groups) <= 1:
+            regions = next(iter(groups), tuple(self.config.regions))
+            return f"regions scanned: {', '.join(regions) or 'none'} ({how})"
+        parts = [f"{', '.join(regions) or 'none'} in {', '.join(ids)}" for regions, ids in groups.items()]
+        return f"regions scanned ({how}): " + "; ".join(parts)
 
     def _result(
         self,
@@ -910,6 +1106,7 @@ class AwsSource(Source):
                         available=True,
                         records=counter.successes[name],
                         method=f"{len(gaps)} account/region gap(s)" if gaps else None,
+                        scope=self._regions_scope(data) if name in REGIONAL_DATASETS else None,
                     )
         errors.extend(g.reason for g in data.gaps if g.reason_kind in (ReasonKind.ERROR, ReasonKind.UNREACHABLE))
         status = self.summarise_status(states)
@@ -922,8 +1119,22 @@ class AwsSource(Source):
             finished_at=datetime.now(UTC),
             scope={
                 "accounts": ",".join(sorted(accounts)) or "none",
-                "regions": ",".join(self.config.regions) or "default",
+                "regions": ",".join(sorted({r for a in data.accounts for r in a.regions}))
+                or ",".join(self.config.regions)
+                or "none",
+                "regions_from": "configured"
+                if self.config.regions
+                else "each account's enabled regions (ec2:DescribeRegions)",
                 "endpoint_url": self.config.endpoint_url or "aws",
+                **(
+                    {
+                        "accounts_not_scanned": "; ".join(
+                            f"{a.account_id} ({a.name or 'no name'}): {a.reason}" for a in data.not_scanned
+                        )
+                    }
+                    if data.not_scanned
+                    else {}
+                ),
             },
             requests=counter.requests,
             errors=errors,

@@ -66,7 +66,7 @@ def _scan(sandbox: Any) -> None:
     config = AwsConfig(
         role_arn=sandbox.role_arn,
         organization_role=sandbox.organization_role,
-        regions=sandbox.regions,
+        regions=[],  # none configured: the source discovers them (ec2:DescribeRegions), as the demo does
         endpoint_url=sandbox.endpoint_url,
     )
     environ = {k: v for k, v in sandbox.environ().items() if k != "AWS_ENDPOINT_URL"}
@@ -329,7 +329,7 @@ def test_the_scenarios_enumerated_values_are_the_models() -> None:
 
     hints = typing.get_type_hints
     pairs = [
-        (scenario.AccountStatus, "organizations", "AccountStatus"),
+        (scenario.AccountState, "organizations", "AccountState"),
         (scenario.InstanceState, "ec2", "InstanceStateName"),
         (scenario.BackupJobState, "backup", "BackupJobState"),
         (scenario.RestoreJobStatus, "backup", "RestoreJobStatus"),

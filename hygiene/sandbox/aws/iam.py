@@ -173,7 +173,7 @@ def account_summary(account: Account, *, roles: int = 4) -> dict[str, int]:
             "MFADevicesInUse": mfa_users,
             "AccountMFAEnabled": 1 if account.root.mfa_active else 0,
             "AccountAccessKeysPresent": 1 if account.root.access_keys else 0,
-            "AccountPasswordPresent": 1,
+            "AccountPasswordPresent": 1 if account.root.password else 0,
             "AccountSigningCertificatesPresent": 0,
             "Policies": 6,
             "PolicyVersionsInUse": 14 + len(account.users),

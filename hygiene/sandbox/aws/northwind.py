@@ -1,5 +1,6 @@
-"""Northwind Dental's AWS estate: the production/management account "northwind-prod" and the member account
-"northwind-dev" (plus a closed 2021 sandbox account that Organizations still lists as SUSPENDED).
+"""Northwind Dental's AWS estate: the production/management account "northwind-prod", the member accounts
+"northwind-dev" and "northwind-logs" (its root credentials deleted under centralised root access), plus a closed
+2021 sandbox account that Organizations still lists as SUSPENDED (and that is named as not scanned).
 
 A small practice's AWS as it really looks after a few years: a practice-management server and an imaging server
 in London (eu-west-2), a test instance somebody forgot in us-east-1, a contractor without MFA, a departed
@@ -41,6 +42,7 @@ from hygiene.sandbox.aws.scenario import (
 PROD = "402917583641"
 DEV = "618205937254"
 OLD = "739164052813"
+LOGS = "527384916203"
 LONDON = "eu-west-2"
 VIRGINIA = "us-east-1"
 
@@ -463,7 +465,7 @@ def _prod(now: datetime) -> Account:
             ),
         ],
         patch_states=[
-            # three optional (non-security) updates missing: compliant for this policy
+            # three optional (non-security) updates missing: Patch Manager reports the node NON_COMPLIANT (3 other)
             PatchState(
                 instance_id=PMS_APP,
                 region=LONDON,
@@ -503,6 +505,7 @@ def _dev(now: datetime) -> Account:
         name="northwind-dev",
         email="aws-dev@northwind-dental.co.uk",
         regions=[LONDON],
+        enabled_regions=[LONDON, VIRGINIA],  # us-east-1 is enabled (every account has it) but holds nothing
         created=ago(1100),
         # the dev account's root user: no MFA and an access key from its first week, last used 400 days ago
         root=RootUser(
@@ -677,8 +680,24 @@ def _dev(now: datetime) -> Account:
         ],
         patch_states=[
             PatchState(instance_id=DEV_PMS, region=LONDON, operation_end=ago(2), failed=1, operation="Install"),
-            PatchState(instance_id=DEV_BUILD, region=LONDON, operation_end=ago(1)),
+            # on the default baseline (its compliance levels are Unspecified): four patches missing and every
+            # severity count 0, yet NON_COMPLIANT
+            PatchState(instance_id=DEV_BUILD, region=LONDON, operation_end=ago(1), missing=4),
         ],
+    )
+
+
+def _logs(now: datetime) -> Account:
+    """The log archive account, opened in 2025 after centralised root access was enabled: its root user's
+    credentials were deleted from the management account (no password, keys or MFA device: nothing to protect)."""
+    return Account(
+        account_id=LOGS,
+        name="northwind-logs",
+        email="aws-logs@northwind-dental.co.uk",
+        regions=[LONDON],
+        enabled_regions=[LONDON, VIRGINIA],
+        created=days_ago(now, 300),
+        root=RootUser(mfa_active=False, password=False),
     )
 
 
@@ -688,7 +707,7 @@ def _old(now: datetime) -> Account:
         account_id=OLD,
         name="northwind-sandbox-2021",
         email="aws-sandbox@northwind-dental.co.uk",
-        status="SUSPENDED",
+        state="SUSPENDED",
         regions=[LONDON],
         created=days_ago(now, 1500),
     )
@@ -700,9 +719,11 @@ def northwind_aws(now: datetime | None = None) -> AwsScenario:
         name="northwind-dental-aws",
         now=now,
         management_account_id=PROD,
-        accounts=[_prod(now), _dev(now), _old(now)],
+        accounts=[_prod(now), _dev(now), _logs(now), _old(now)],
+        root_access_features=["RootCredentialsManagement", "RootSessions"],
         description="Northwind Dental Ltd: production (management) and development accounts in eu-west-2, one "
-        "forgotten instance in us-east-1, and a closed (SUSPENDED) 2021 sandbox account.",
+        "forgotten instance in us-east-1, a log archive account without root credentials (centralised root "
+        "access), and a closed (SUSPENDED) 2021 sandbox account.",
     )
     scenario.expected = {
         "aws.root.mfa": fails(f"{DEV}:root"),
@@ -752,7 +773,10 @@ def northwind_aws(now: datetime | None = None) -> AwsScenario:
             DEV_FILES,  # PARTIAL 5 days ago
         ),
         "aws.backup.vault_immutable": fails(f"{PROD}:{LONDON}:Default", f"{DEV}:{LONDON}:Default"),
-        "aws.backup.restore_tested": fails(DEV),  # only a restore 380 days ago and a failed one
+        "aws.backup.restore_tested": fails(
+            DEV,  # only a restore 380 days ago and a failed one
+            LOGS,  # the log archive account has never tested a restore
+        ),
         "aws.rds.backup_retention": fails(REPORTING_DB, DEV_DB),  # 1 day; 0 (off)
         "aws.patch.ssm_managed": fails(
             f"{PROD}:{LONDON}:{FILE_SERVER}",  # no SSM agent
@@ -760,11 +784,13 @@ def northwind_aws(now: datetime | None = None) -> AwsScenario:
             f"{PROD}:{VIRGINIA}:{MIGRATION_TEST}",  # no SSM agent
         ),
         "aws.patch.compliance": fails(
+            f"{PROD}:{LONDON}:{PMS_APP}",  # 3 missing, classified other (neither critical nor security)
             f"{PROD}:{LONDON}:{IMAGING}",  # 2 critical / 3 security patches missing
             f"{PROD}:{LONDON}:{OLD_WEB}",  # last scan 70 days ago
             f"{PROD}:{LONDON}:{VPN}",  # 2 installed, pending reboot
             f"{PROD}:{LONDON}:{SURGERY_PC}",  # last scan 20 days ago
             f"{DEV}:{LONDON}:{DEV_PMS}",  # 1 failed install
+            f"{DEV}:{LONDON}:{DEV_BUILD}",  # 4 missing, no severity classified (default baseline)
         ),
     }
     return scenario

@@ -64,7 +64,10 @@ AWS_CHECK_IDS: tuple[str, ...] = (
     "aws.patch.compliance",
 )
 
-AccountStatus = Literal["ACTIVE", "SUSPENDED"]
+#: Organizations ``Account.State`` (botocore organizations model, shape AccountState)
+AccountState = Literal["PENDING_ACTIVATION", "ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED"]
+#: states in which an account can be used (and so holds what the scenario gives it)
+USABLE_STATES: tuple[AccountState, ...] = ("ACTIVE", "PENDING_CLOSURE")
 InstanceState = Literal["running", "stopped"]
 #: EC2 ``Instance.PlatformDetails`` values for plain Linux and Windows instances
 Platform = Literal["Linux/UNIX", "Windows"]
@@ -130,7 +133,12 @@ class IamUser:
 
 @dataclass(kw_only=True)
 class RootUser:
+    """The root user's credentials. ``password=False`` with no MFA and no keys is a root user whose credentials
+    were deleted (centralised root access, "Delete root user credentials")."""
+
     mfa_active: bool = True
+    #: GetAccountSummary AccountPasswordPresent
+    password: bool = True
     access_keys: list[AccessKey] = field(default_factory=list)
     #: None = never signed in (``no_information``)
     password_last_used: datetime | None = None
@@ -274,9 +282,12 @@ class PatchState:
     installed: int = 120
     installed_other: int = 4
     installed_pending_reboot: int = 0
+    installed_rejected: int = 0
     critical_non_compliant: int = 0
     security_non_compliant: int = 0
     other_non_compliant: int = 0
+    #: ``AvailableSecurityUpdateCount`` (Windows Server nodes); None: not in the answer
+    available_security_updates: int | None = None
     not_applicable: int = 300
     operation: Literal["Scan", "Install"] = "Scan"
     baseline_id: str = "arn:aws:ssm:eu-west-2:aws:patchbaseline/pb-0c10e65780626b6de"
@@ -291,9 +302,13 @@ class Account:
     account_id: str
     name: str
     email: str
-    status: AccountStatus = "ACTIVE"
+    #: served as ``Account.State`` only: ``Status`` was retired on September 9, 2026
+    state: AccountState = "ACTIVE"
     #: regions the account uses (resources outside them do not exist)
     regions: list[str] = field(default_factory=lambda: ["eu-west-2"])
+    #: regions DescribeRegions lists as enabled; None: ``regions``. (A real account lists every default region
+    #: too: the sandbox lists only these, which keeps a discovering scan small.)
+    enabled_regions: list[str] | None = None
     created: datetime
     root: RootUser = field(default_factory=RootUser)
     users: list[IamUser] = field(default_factory=list)
@@ -307,6 +322,10 @@ class Account:
     restore_jobs: list[RestoreJob] = field(default_factory=list)
     managed_instances: list[ManagedInstance] = field(default_factory=list)
     patch_states: list[PatchState] = field(default_factory=list)
+
+    @property
+    def enabled(self) -> list[str]:
+        return list(self.regions if self.enabled_regions is None else self.enabled_regions)
 
     def user(self, name: str) -> IamUser:
         for candidate in self.users:
@@ -341,6 +360,9 @@ class AwsScenario:
     scanner_role: str = "HygieneScanner"
     #: the role assumable in every member account (the scanner's ``organization_role``)
     organization_role: str = "HygieneReadOnly"
+    #: IAM ListOrganizationsFeatures ``EnabledFeatures`` (centralised root access: RootCredentialsManagement,
+    #: RootSessions); None: IAM trusted access is not enabled in Organizations (ServiceAccessNotEnabledException)
+    root_access_features: list[str] | None = None
     #: account id -> operation names (``ListBackupJobs`` or ``backup:ListBackupJobs``) answered with AccessDenied;
     #: ``AssumeRole`` listed under a member account denies assuming its role
     access_denied: dict[str, set[str]] = field(default_factory=dict)
@@ -361,10 +383,10 @@ class AwsScenario:
 
     @property
     def regions(self) -> list[str]:
-        """Every region any account uses, in first-seen order."""
+        """Every region any account uses or has enabled, in first-seen order."""
         seen: list[str] = []
         for account in self.accounts:
-            seen.extend(r for r in account.regions if r not in seen)
+            seen.extend(r for r in [*account.regions, *account.enabled] if r not in seen)
         return seen
 
     def account(self, account_id: str) -> Account:

@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from hygiene.sandbox.aws.scenario import Account, AwsScenario, Instance
+from hygiene.sandbox.aws.scenario import USABLE_STATES, Account, AwsScenario, Instance
 
 #: AMIs moto ships with (moto/ec2/resources/amis.json): Amazon Linux 2 and Windows Server 2016
 LINUX_AMI = "ami-04681a1dbd79675a5"
@@ -84,7 +84,7 @@ class Seeder:
         self._organization()
         self._principals()
         for account in self.scenario.accounts:
-            if account.status != "ACTIVE":
+            if account.state not in USABLE_STATES:
                 continue
             for region in account.regions:
                 self._ec2(account, region)
@@ -105,7 +105,7 @@ class Seeder:
             for member in members:
                 org.create_account(Email=member.email, AccountName=member.name, RoleName=scenario.organization_role)
         for member in members:
-            if member.status == "SUSPENDED":
+            if member.state in ("SUSPENDED", "CLOSED"):  # moto knows ACTIVE and SUSPENDED only
                 org.close_account(AccountId=member.account_id)
         # moto names the management account "master"; real accounts keep the name they were given
         backend = organizations_backends[management.account_id]["aws"]
@@ -116,7 +116,8 @@ class Seeder:
         listed = {a["Id"]: a for page in org.get_paginator("list_accounts").paginate() for a in page["Accounts"]}
         for account in scenario.accounts:
             found = listed.get(account.account_id)
-            if found is None or found["Name"] != account.name or found["Status"] != account.status:
+            moto_state = "SUSPENDED" if account.state in ("SUSPENDED", "CLOSED") else "ACTIVE"
+            if found is None or found["Name"] != account.name or found["State"] != moto_state:
                 raise SeedError(f"moto did not create account {account.account_id} ({account.name}) as asked")
 
     def _principals(self) -> None:

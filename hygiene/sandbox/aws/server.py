@@ -54,7 +54,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.server import ThreadedMotoServer
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from hygiene.sandbox.aws.scenario import Account, AwsScenario
+from hygiene.sandbox.aws.scenario import USABLE_STATES, Account, AwsScenario
 from hygiene.sandbox.aws.seed import Seeder
 from hygiene.sandbox.aws.services import OwnApi
 from hygiene.sandbox.aws.wire import (
@@ -92,6 +92,8 @@ _ALLOWED_NON_READS = frozenset({("sts", "AssumeRole"), ("iam", "GenerateCredenti
 _MOTO_BACKUP_READS = frozenset(
     {"ListBackupPlans", "GetBackupPlan", "ListBackupVaults", "DescribeBackupVault", "ListTags", "ListReportPlans"}
 )
+#: Organizations reads whose accounts carry ``State`` (and, from moto, the retired ``Status``)
+_ORGANIZATION_ACCOUNT_READS = frozenset({"ListAccounts", "DescribeAccount", "ListAccountsForParent"})
 #: services whose reads all go to moto
 _MOTO_SERVICES = frozenset({"sts", "organizations", "ec2", "rds"})
 _FORWARD_HEADERS = ("content-type", "x-amzn-requestid", "x-amz-request-id", "x-amzn-errortype", "x-amz-id-2")
@@ -696,7 +698,7 @@ class AwsSandbox(ChaosSwitch):
             (target.account_id == scenario.management_account_id and role_name == scenario.scanner_role)
             or (
                 target.account_id != scenario.management_account_id
-                and target.status == "ACTIVE"
+                and target.state in USABLE_STATES
                 and role_name == scenario.organization_role
             )
         )
@@ -727,6 +729,8 @@ class AwsSandbox(ChaosSwitch):
         if reply.status != 200:
             return reply
         key = (call.service, call.operation)
+        if call.service == "organizations" and call.operation in _ORGANIZATION_ACCOUNT_READS:
+            return reply._replace(body=self._patch_accounts(reply.body))
         if key in (("backup", "ListBackupVaults"), ("backup", "DescribeBackupVault")):
             points = {v.name: v.recovery_points for v in account.vaults if v.region == region}
             data = json.loads(reply.body)
@@ -740,6 +744,16 @@ class AwsSandbox(ChaosSwitch):
         if key == ("ec2", "DescribeInstances"):
             return reply._replace(body=self._patch_ec2(account, region, reply.body))
         return reply
+
+    def _patch_accounts(self, body: bytes) -> bytes:
+        """Organizations accounts as the API returns them since September 9, 2026: ``State`` (the scenario's,
+        moto knows ACTIVE and SUSPENDED only) and no ``Status`` (retired; moto still sends both)."""
+        data = json.loads(body)
+        for item in [*data.get("Accounts", []), *([data["Account"]] if "Account" in data else [])]:
+            item.pop("Status", None)
+            with contextlib.suppress(KeyError):
+                item["State"] = self.scenario.account(str(item.get("Id"))).state
+        return json.dumps(data).encode()
 
     @staticmethod
     def _patch_rds(account: Account, region: str, body: bytes) -> bytes:

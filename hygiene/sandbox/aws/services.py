@@ -32,6 +32,7 @@ from hygiene.sandbox.aws.wire import (
     Reply,
     ServiceError,
     check_output,
+    ec2_reply,
     fingerprint,
     json_reply,
     page,
@@ -60,6 +61,28 @@ DEFAULT_PAGE = {
     "DescribeInstanceInformation": 10,
     "DescribeInstancePatchStates": 10,
 }
+
+
+#: regions AWS enables by default (opt-in-not-required) and regions that must be opted in to, as DescribeRegions
+#: reports them (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html); the sandbox lists
+#: only an account's ``enabled`` regions unless AllRegions is asked for
+DEFAULT_REGIONS = (
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+    "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3", "sa-east-1", "us-east-1",
+    "us-east-2", "us-west-1", "us-west-2",
+)  # fmt: skip
+OPT_IN_REGIONS = (
+    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ca-west-1", "eu-central-2",
+    "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1",
+)  # fmt: skip
+KNOWN_REGIONS = DEFAULT_REGIONS + OPT_IN_REGIONS
+
+
+def _opt_in(region: str, enabled: bool) -> str:
+    """DescribeRegions ``OptInStatus``: opt-in-not-required | opted-in | not-opted-in (ec2 model, Region)."""
+    if region not in OPT_IN_REGIONS:
+        return "opt-in-not-required"
+    return "opted-in" if enabled else "not-opted-in"
 
 
 def _uuid(*parts: str) -> str:
@@ -101,6 +124,8 @@ class OwnApi:
             ("iam", "GenerateCredentialReport"): self.generate_credential_report,
             ("iam", "GetCredentialReport"): self.get_credential_report,
             ("iam", "GetAccountSummary"): self.get_account_summary,
+            ("iam", "ListOrganizationsFeatures"): self.list_organizations_features,
+            ("ec2", "DescribeRegions"): self.describe_regions,
             ("backup", "ListProtectedResources"): self.list_protected_resources,
             ("backup", "ListBackupJobs"): self.list_backup_jobs,
             ("backup", "ListRestoreTestingPlans"): self.list_restore_testing_plans,
@@ -192,6 +217,65 @@ class OwnApi:
             for key, value in account_summary(account).items()
         )
         return query_reply("iam", "GetAccountSummary", f"<SummaryMap>{entries}</SummaryMap>")
+
+    def list_organizations_features(self, call: Call, account: Account, region: str) -> Reply:
+        """Centralised root access features, answered to the management account only
+        (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListOrganizationsFeatures.html)."""
+        scenario = self.scenario
+        if account.account_id != scenario.management_account_id:
+            raise ServiceError(
+                "AccountNotManagementOrDelegatedAdministratorException",
+                "The request was rejected because the account making the request is not the management account or "
+                "delegated administrator account for centralized root access.",
+            )
+        if scenario.root_access_features is None:
+            raise ServiceError(
+                "ServiceAccessNotEnabledException",
+                "The request was rejected because trusted access is not enabled for IAM in Organizations.",
+            )
+        members = "".join(xml_element("member", f) for f in scenario.root_access_features)
+        result = (
+            xml_element("OrganizationId", scenario.organization_id) + f"<EnabledFeatures>{members}</EnabledFeatures>"
+        )
+        return query_reply("iam", "ListOrganizationsFeatures", result)
+
+    # -- EC2 -----------------------------------------------------------------------------------------------------
+    def describe_regions(self, call: Call, account: Account, region: str) -> Reply:
+        """The account's enabled regions (``Account.enabled``), or with ``AllRegions`` every region the sandbox
+        knows, the others ``not-opted-in``; ``RegionName.N`` and the ``region-name`` / ``opt-in-status`` /
+        ``endpoint`` filters as documented (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRegions.html)."""
+        form = call.form
+        enabled = account.enabled
+        everything = (form.get("AllRegions") or ["false"])[0].lower() == "true"
+        names = [v[0] for k, v in sorted(form.items()) if k.startswith("RegionName.")]
+        known = list(dict.fromkeys([*enabled, *KNOWN_REGIONS]))
+        rows = [
+            (name, f"ec2.{name}.amazonaws.com", _opt_in(name, name in enabled))
+            for name in known
+            if everything or names or name in enabled
+        ]
+        if names:
+            rows = [r for r in rows if r[0] in names]
+        filters: dict[str, set[str]] = {}
+        for key, value in form.items():
+            if key.startswith("Filter.") and key.endswith(".Name"):
+                index = key.split(".")[1]
+                values = {v[0] for k, v in form.items() if k.startswith(f"Filter.{index}.Value.")}
+                filters.setdefault(value[0], set()).update(values)
+        column = {"region-name": 0, "endpoint": 1, "opt-in-status": 2}
+        for name, values in filters.items():
+            if name not in column:
+                raise ServiceError("InvalidParameterValue", f"The filter '{name}' is invalid")
+            rows = [r for r in rows if r[column[name]] in values]
+        items = "".join(
+            "<item>"
+            + xml_element("regionName", n)
+            + xml_element("regionEndpoint", e)
+            + xml_element("optInStatus", o)
+            + "</item>"
+            for n, e, o in rows
+        )
+        return ec2_reply("DescribeRegions", f"<regionInfo>{items}</regionInfo>")
 
     # -- AWS Backup ------------------------------------------------------------------------------------------
     def _paged(self, call: Call, params: Mapping[str, Any], items: list[Any], key: str, token_error: str) -> Reply:
@@ -436,7 +520,7 @@ class OwnApi:
             "InstalledCount": state.installed,
             "InstalledOtherCount": state.installed_other,
             "InstalledPendingRebootCount": state.installed_pending_reboot,
-            "InstalledRejectedCount": 0,
+            "InstalledRejectedCount": state.installed_rejected,
             "MissingCount": state.missing,
             "FailedCount": state.failed,
             "UnreportedNotApplicableCount": 0,
@@ -448,6 +532,11 @@ class OwnApi:
             "CriticalNonCompliantCount": state.critical_non_compliant,
             "SecurityNonCompliantCount": state.security_non_compliant,
             "OtherNonCompliantCount": state.other_non_compliant,
+            **(
+                {"AvailableSecurityUpdateCount": state.available_security_updates}
+                if state.available_security_updates is not None
+                else {}
+            ),
         }
 
     def describe_instance_patch_states(self, call: Call, account: Account, region: str) -> Reply:

@@ -413,6 +413,17 @@ def query_reply(service: str, operation: str, result: str) -> Reply:
     return Reply(200, [("Content-Type", "text/xml"), ("x-amzn-RequestId", rid)], body.encode())
 
 
+def ec2_reply(operation: str, body: str) -> Reply:
+    """An EC2-protocol success: ``<OpResponse xmlns=...><requestId/>...</OpResponse>`` (no Result wrapper)."""
+    namespace = service_model("ec2").metadata.get("xmlNamespace", "")
+    rid = request_id()
+    text = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<{operation}Response xmlns="{namespace}">'
+        f"<requestId>{rid}</requestId>{body}</{operation}Response>"
+    )
+    return Reply(200, [("Content-Type", "text/xml;charset=UTF-8"), ("x-amzn-RequestId", rid)], text.encode())
+
+
 def _message_key(service: str, code: str) -> str:
     model = service_model(service)
     for shape in model.error_shapes:
