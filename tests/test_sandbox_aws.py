@@ -665,6 +665,7 @@ def test_northwind_is_internally_consistent() -> None:
     for account in (prod, dev):
         aid = account.account_id
         arns |= {d.arn(aid) for d in account.db_instances} | {r.arn for r in account.protected_resources}
+        arns |= {c.arn(aid) for c in account.db_clusters}
         for inst in account.instances:
             arns |= {inst.arn(aid)} | {inst.volume_arn(aid, v) for v in inst.volume_ids}
     for check_id, expectation in scenario.expected.items():
