@@ -864,6 +864,7 @@ class AwsSource(Source):
                 "RecoveryPoints",
                 BackupVaultName=vault.name,
                 ByCreatedAfter=points_since,
+                MaxResults=1000,
             )
         ]
         protected = [
