@@ -440,6 +440,17 @@ def test_rpo_names_the_status_when_no_point_completed(aws: None) -> None:
     assert "the newest (0d 4h old) is STOPPED" in detail[f"{ACCOUNT}:{REGION}:{inst['InstanceId']}"]
 
 
+def test_rpo_without_points_in_the_look_back_cites_last_backup_time(aws: None) -> None:
+    world = World()
+    (inst,) = launch()
+    acct = healthy(world, [inst], [])
+    acct.protected[0]["_points"] = False  # LastBackupTime 12 h ago, but no recovery point listed in any vault
+    detail = {f.resource_name: f.detail for f in scan(world)["aws.backup.coverage"].findings}
+    assert detail[f"{ACCOUNT}:{REGION}:{inst['InstanceId']}"] == (
+        "no recovery point in the last 8 days (AWS Backup's last backup of any status was 0d 12h ago)"
+    )
+
+
 def test_restore_testing_plans_must_select_run_and_succeed(aws: None) -> None:
     """Item 13: a plan with no selections, never run, or whose restore jobs failed is not a tested restore."""
     world = World()
@@ -484,13 +495,33 @@ def test_clustered_databases_are_judged_at_cluster_level(aws: None) -> None:
                 Engine=engine,
                 DBInstanceClass="db.r5.large",
             )
+    # a Multi-AZ DB cluster (not Aurora): RDS backs it up as DB cluster snapshots, so also per cluster
+    arns["multi-az"] = rds.create_db_cluster(
+        DBClusterIdentifier="multi-az",
+        Engine="postgres",
+        DBClusterInstanceClass="db.m5d.large",
+        AllocatedStorage=100,
+        StorageType="io1",
+        Iops=1000,
+        MasterUsername="admin",
+        MasterUserPassword="password123",
+        BackupRetentionPeriod=7,
+    )["DBCluster"]["DBClusterArn"]
+    rds.create_db_instance(
+        DBInstanceIdentifier="multi-az-1",
+        DBClusterIdentifier="multi-az",
+        Engine="postgres",
+        DBInstanceClass="db.m5d.large",
+    )
     world = World()
     acct = healthy(world, [], [])
-    acct.protected.append(
-        {"ResourceArn": arns["orders"], "ResourceType": "Aurora", "LastBackupTime": ago(0.2), "_region": REGION}
-    )
+    acct.protected += [
+        {"ResourceArn": arns["orders"], "ResourceType": "Aurora", "LastBackupTime": ago(0.2), "_region": REGION},
+        {"ResourceArn": arns["multi-az"], "ResourceType": "RDS", "LastBackupTime": ago(0.2), "_region": REGION},
+    ]
     results = scan(world)
     assert names(results["aws.backup.coverage"]) == {arns["graph"]}
-    assert results["aws.backup.coverage"].assessed == 2
+    assert results["aws.backup.coverage"].assessed == 3  # three clusters; none of their five instances
+    assert "no recovery point" in results["aws.backup.coverage"].findings[0].detail
     assert names(results["aws.rds.backup_retention"]) == {arns["graph"]}
-    assert results["aws.rds.backup_retention"].assessed == 2
+    assert results["aws.rds.backup_retention"].assessed == 3
