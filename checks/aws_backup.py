@@ -63,12 +63,19 @@ def _rpo_problem(
 
 
 def _db_targets(account: AwsAccount) -> list[tuple[str, str]]:
-    """(ARN, name) of every database to back up: a DB cluster once (Aurora, DocumentDB, Neptune and Multi-AZ DB
-    clusters are backed up at cluster level), each instance that is in no known cluster."""
+    """(ARN, what it is) of every database to back up: a DB cluster once (Aurora, DocumentDB, Neptune and Multi-AZ
+    DB clusters are backed up at cluster level), each instance that is in no known cluster."""
     clusters = {(c.region, c.id): c for c in account.db_clusters}
-    targets = [(c.arn, c.arn) for c in account.db_clusters]
-    targets += [(db.arn, db.arn) for db in account.db_instances if (db.region, db.cluster_id) not in clusters]
+    targets = [
+        (c.arn, f"DB cluster ({c.engine or 'engine not given'}; members: {', '.join(c.members) or 'none'})")
+        for c in account.db_clusters
+    ]
+    targets += [(db.arn, "") for db in account.db_instances if (db.region, db.cluster_id) not in clusters]
     return targets
+
+
+def _labelled(label: str, detail: str) -> str:
+    return f"{label}: {detail}" if label else detail
 
 
 @check(
@@ -123,13 +130,14 @@ def coverage(ctx: CheckContext) -> Outcome:
                 (vol, vol, (vol, arn))
                 for vol in (volume_arn(account.account_id, inst.region, v) for v in inst.volume_ids)
             )
-        targets.extend((arn, name, (arn,)) for arn, name in _db_targets(account))
+        labels = dict(_db_targets(account))
+        targets.extend((arn, arn, (arn,)) for arn in labels)
         targets.extend((r.arn, r.arn, (r.arn,)) for r in account.protected_resources if r.type in _COVERED_TYPES)
         for resource_id, name, arns in targets:
             assessed += 1
             why = _rpo_problem(arns, points, latest, ctx.now, rpo, data.recovery_point_window_days)
             if why:
-                findings.append(Finding(resource_id, name, why))
+                findings.append(Finding(resource_id, name, _labelled(labels.get(resource_id, ""), why)))
     return Outcome(assessed=assessed, findings=findings, unseen=unseen(data, "aws.backup", "aws.ec2", "aws.rds"))
 
 
@@ -219,7 +227,11 @@ def _lock_mode(vault: AwsVault, now: datetime) -> tuple[str, bool]:
 def vault_immutable(ctx: CheckContext) -> Outcome:
     data = aws_data(ctx)
     minimum = ctx.thresholds.vault_lock_min_retention_days
-    vaults = [(a, v) for a in seen_accounts(data, "aws.backup") for v in a.vaults if v.recovery_points > 0]
+    vaults = []
+    for account in seen_accounts(data, "aws.backup"):
+        # NumberOfRecoveryPoints "can be an approximation": a vault with recent points listed holds some too
+        listed = {(p.region, p.vault_name) for p in account.recovery_points}
+        vaults += [(account, v) for v in account.vaults if v.recovery_points > 0 or (v.region, v.name) in listed]
     findings = []
     for account, vault in vaults:
         mode, immutable = _lock_mode(vault, ctx.now)
@@ -233,7 +245,12 @@ def vault_immutable(ctx: CheckContext) -> Outcome:
             problems.append(f"{mode}, {retention}; policy needs at least {minimum} days" if immutable else retention)
         if problems:
             name = f"{account.account_id}:{vault.region}:{vault.name}"
-            findings.append(Finding(name, name, f"{vault.recovery_points} recovery points; " + "; ".join(problems)))
+            held = (
+                f"{vault.recovery_points} recovery points"
+                if vault.recovery_points
+                else "recent recovery points listed (NumberOfRecoveryPoints says 0)"
+            )
+            findings.append(Finding(name, name, f"{held}; " + "; ".join(problems)))
     return Outcome(assessed=len(vaults), findings=findings, unseen=unseen(data, "aws.backup"))
 
 
@@ -357,18 +374,18 @@ def restore_tested(ctx: CheckContext) -> Outcome:
 def rds_backup_retention(ctx: CheckContext) -> Outcome:
     data = aws_data(ctx)
     minimum = ctx.thresholds.rds_min_backup_retention_days
-    dbs: list[tuple[str, int]] = []
+    dbs: list[tuple[str, str, int]] = []
     for account in seen_accounts(data, "aws.rds"):
         retention = {c.arn: c.backup_retention_days for c in account.db_clusters}
         retention.update({db.arn: db.backup_retention_days for db in account.db_instances})
-        dbs += [(arn, retention[arn]) for arn, _ in _db_targets(account)]
+        dbs += [(arn, label, retention[arn]) for arn, label in _db_targets(account)]
     findings = [
         Finding(
             arn,
             arn,
-            "automated backups are off" if days == 0 else f"retention {days} days (minimum {minimum})",
+            _labelled(label, f"retention {days} days (minimum {minimum})" if days else "automated backups are off"),
         )
-        for arn, days in dbs
+        for arn, label, days in dbs
         if days < minimum
     ]
     return Outcome(assessed=len(dbs), findings=findings, unseen=unseen(data, "aws.rds"))

@@ -392,12 +392,18 @@ def test_vault_lock_mode_and_minimum_retention(aws: None) -> None:
         _vault("no-minimum", Locked=True, LockDate=ago(100)),
         _vault("short-minimum", Locked=True, MinRetentionDays=3, LockDate=ago(100)),
         _vault("air-gapped", VaultType="LOGICALLY_AIR_GAPPED_BACKUP_VAULT", Locked=True, MinRetentionDays=14),
+        _vault("miscounted", Locked=False, NumberOfRecoveryPoints=0),
+    ]
+    acct.points = [
+        {"ResourceArn": "arn:aws:ec2:eu-west-2:1:volume/vol-1", "Status": "COMPLETED", "CreationDate": ago(1)}
+        | {"_vault": "miscounted"}
     ]
     results = scan(world)
     result = results["aws.backup.vault_immutable"]
-    assert result.assessed == 6
+    assert result.assessed == 7
     detail = {f.resource_name.rsplit(":", 1)[-1]: f.detail for f in result.findings}
-    assert set(detail) == {"governance", "grace", "no-minimum", "short-minimum"}
+    assert set(detail) == {"governance", "grace", "no-minimum", "short-minimum", "miscounted"}
+    assert detail["miscounted"] == "recent recovery points listed (NumberOfRecoveryPoints says 0); no Vault Lock"
     assert "governance mode" in detail["governance"]
     assert "backup:DeleteBackupVaultLockConfiguration" in detail["governance"]
     assert "grace time until" in detail["grace"]
