@@ -373,8 +373,8 @@ class AwsVault(Model):
 
 
 class AwsRecoveryPoint(Model):
-    """One recovery point (``ListRecoveryPointsByBackupVault``) created within the look-back
-    (``AwsData.recovery_point_window_days``)."""
+    """The newest recovery point of a resource, in one vault, with one status (``ListRecoveryPointsByBackupVault``),
+    among those created within the look-back (``AwsData.recovery_point_window_days``)."""
 
     resource_arn: str
     region: str

@@ -847,17 +847,8 @@ class AwsSource(Source):
         # every vault, whatever its NumberOfRecoveryPoints ("can be an approximation"): one request per vault
         # and 1,000 recent points, where ListRecoveryPointsByResource would cost one per resource
         points_since = now - timedelta(days=RECOVERY_POINT_LOOKBACK_DAYS)
-        points = [
-            AwsRecoveryPoint(
-                resource_arn=str(p.get("ResourceArn", "")),
-                region=region,
-                vault_name=vault.name,
-                status=str(p.get("Status", "")),
-                created=p.get("CreationDate"),
-                resource_type=p.get("ResourceType"),
-                message=p.get("StatusMessage"),
-            )
-            for vault in vaults
+        newest: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for vault in vaults:
             for p in _pages(
                 backup,
                 "list_recovery_points_by_backup_vault",
@@ -865,7 +856,27 @@ class AwsSource(Source):
                 BackupVaultName=vault.name,
                 ByCreatedAfter=points_since,
                 MaxResults=1000,
+            ):
+                # the newest point per resource, vault and status is all the checks need (a week of daily points
+                # for thousands of resources would otherwise fill the snapshot)
+                key = (str(p.get("ResourceArn", "")), vault.name, str(p.get("Status", "")))
+                kept = newest.get(key)
+                created = p.get("CreationDate")
+                if kept is None or (
+                    created is not None and (kept.get("CreationDate") is None or created > kept["CreationDate"])
+                ):
+                    newest[key] = p
+        points = [
+            AwsRecoveryPoint(
+                resource_arn=arn,
+                region=region,
+                vault_name=vault_name,
+                status=status,
+                created=p.get("CreationDate"),
+                resource_type=p.get("ResourceType"),
+                message=p.get("StatusMessage"),
             )
+            for (arn, vault_name, status), p in newest.items()
         ]
         protected = [
             AwsProtectedResource(
