@@ -426,6 +426,7 @@ def test_rpo_counts_only_completed_recovery_points(aws: None) -> None:
         {"ResourceArn": instance_arn(broken), "Status": "COMPLETED", "CreationDate": ago(3)},
         {"ResourceArn": instance_arn(recovered), "Status": "PARTIAL", "CreationDate": ago(0.1)},
         {"ResourceArn": instance_arn(recovered), "Status": "COMPLETED", "CreationDate": ago(0.4)},
+        {"ResourceArn": instance_arn(recovered), "Status": "COMPLETED", "CreationDate": ago(5)},  # an older one after
     ]
     results = scan(world)
     findings = {f.resource_name: f.detail for f in results["aws.backup.coverage"].findings}
