@@ -62,6 +62,8 @@ AWS_SSM_INFO_PAGE = 50
 #: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstancePatchStates.html
 #: (InstanceIds: at most 50 per call)
 AWS_SSM_PATCH_IDS = 50
+#: ListRecoveryPointsByBackupVault's ByCreatedAfter look-back (hygiene/sources/aws.py, RECOVERY_POINT_LOOKBACK_DAYS)
+AWS_RECOVERY_POINT_DAYS = 8
 #: the source's first pause, counted from the STARTED answer, before asking GenerateCredentialReport again
 #: (hygiene/sources/aws.py, REPORT_FIRST_PAUSE; the sandbox's report is ready at once, so one pause)
 AWS_REPORT_POLL_SECONDS = 0.5
@@ -237,14 +239,30 @@ def _regional(account: Any, region: str, now: Any, lookback_days: int, restore_d
     managed = len(here(account.managed_instances))
     jobs = [j for j in here(account.backup_jobs) if j.created >= now - timedelta(days=lookback_days)]
     restores = [r for r in here(account.restore_jobs) if r.created >= now - timedelta(days=restore_days)]
+    # recovery points: each protected resource's newest (the sandbox lists one at its LastBackupTime) and the others
+    # the scenario holds, created within the look-back; one ListRecoveryPointsByBackupVault (or more pages) per vault
+    # is the least that can tell a resource's COMPLETED points from its PARTIAL/EXPIRED ones (per resource,
+    # ListRecoveryPointsByResource, would cost one request per resource)
+    since = now - timedelta(days=AWS_RECOVERY_POINT_DAYS)
+    points = [(r.vault_name, r.last_backup) for r in here(account.protected_resources)]
+    points += [(p.vault_name, p.created) for p in here(account.recovery_points)]
+    plans = here(account.restore_testing_plans)
     return {
         "ec2": pages(len(here(account.instances)), AWS_EC2_PAGE),
-        "rds": pages(len(here(account.db_instances)), AWS_RDS_PAGE),
+        # DescribeDBInstances, then DescribeDBClusters (Aurora, DocumentDB and Neptune back up per cluster)
+        "rds": pages(len(here(account.db_instances)), AWS_RDS_PAGE)
+        + pages(len(here(account.db_clusters)), AWS_RDS_PAGE),
         "backup": pages(len(here(account.backup_plans)), AWS_BACKUP_PAGE)
         + pages(len(here(account.vaults)), AWS_BACKUP_PAGE)
+        + sum(
+            pages(sum(1 for name, at in points if name == v.name and at > since), AWS_BACKUP_PAGE)
+            for v in here(account.vaults)
+        )
         + pages(len(here(account.protected_resources)), AWS_BACKUP_PAGE)
         + pages(len(jobs), AWS_BACKUP_PAGE)
-        + pages(len(here(account.restore_testing_plans)), AWS_BACKUP_PAGE)
+        + pages(len(plans), AWS_BACKUP_PAGE)
+        # ListRestoreTestingSelections per plan: a plan without selections tests nothing
+        + sum(pages(len(p.selections), AWS_BACKUP_PAGE) for p in plans)
         + pages(len(restores), AWS_BACKUP_PAGE),
         "ssm": pages(managed, AWS_SSM_INFO_PAGE) + pages(managed, AWS_SSM_PATCH_IDS, at_least=0),
     }
@@ -331,7 +349,7 @@ def aws_model(
         "iam:ListOrganizationsFeatures": 1,
         # GenerateCredentialReport until COMPLETE (STARTED, then one poll), GetAccountSummary, GetCredentialReport
         "iam (summary + report)": 4 * len(accounts),
-        "regional (ec2, rds, backup x6, ssm)": sum(sum(r.values()) for r in regional.values()),
+        "regional (ec2, rds x2, backup x8, ssm)": sum(sum(r.values()) for r in regional.values()),
     }
     latency = latency_ms / 1000
     pause = AWS_REPORT_POLL_SECONDS

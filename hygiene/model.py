@@ -432,6 +432,23 @@ class AwsDbInstance(Model):
     region: str
     backup_retention_days: int
     latest_restorable: datetime | None = None
+    #: ``DBInstance.Engine`` (postgres, aurora-postgresql, docdb, neptune …)
+    engine: str | None = None
+    #: ``DBInstance.DBClusterIdentifier``: the cluster this instance is a member of (Aurora, DocumentDB, Neptune,
+    #: Multi-AZ DB clusters back up at cluster level)
+    cluster_id: str | None = None
+
+
+class AwsDbCluster(Model):
+    """A DB cluster (``rds:DescribeDBClusters``: Aurora, Multi-AZ DB clusters, DocumentDB, Neptune)."""
+
+    arn: str
+    id: str
+    region: str
+    engine: str
+    backup_retention_days: int
+    #: the member instances' identifiers
+    members: list[str] = Field(default_factory=list)
 
 
 class AwsVault(Model):
@@ -439,6 +456,28 @@ class AwsVault(Model):
     region: str
     locked: bool
     recovery_points: int = 0
+    #: ``VaultType``: BACKUP_VAULT, LOGICALLY_AIR_GAPPED_BACKUP_VAULT, RESTORE_ACCESS_BACKUP_VAULT (None: absent)
+    vault_type: str | None = None
+    #: ``VaultState``: CREATING, AVAILABLE, FAILED (None: absent)
+    state: str | None = None
+    #: ``LockDate``: absent = governance mode (removable at any time); future = compliance mode in its grace time;
+    #: past = compliance mode, immutable
+    lock_date: datetime | None = None
+    min_retention_days: int | None = None
+    max_retention_days: int | None = None
+
+
+class AwsRecoveryPoint(Model):
+    """The newest recovery point of a resource, in one vault, with one status (``ListRecoveryPointsByBackupVault``),
+    among those created within the look-back (``AwsData.recovery_point_window_days``)."""
+
+    resource_arn: str
+    region: str
+    vault_name: str
+    status: str
+    created: datetime | None = None
+    resource_type: str | None = None
+    message: str | None = None
 
 
 class AwsProtectedResource(Model):
@@ -464,6 +503,24 @@ class AwsRestoreJob(Model):
     region: str
     status: str
     completed: datetime | None = None
+    created: datetime | None = None
+    resource_type: str | None = None
+    #: ``CreatedBy.RestoreTestingPlanArn``: the restore testing plan that started the job (None: a manual restore)
+    testing_plan_arn: str | None = None
+    #: ``ValidationStatus``: FAILED, SUCCESSFUL, TIMED_OUT, VALIDATING (None: no validation ran)
+    validation_status: str | None = None
+    message: str | None = None
+
+
+class AwsRestoreTestingPlan(Model):
+    arn: str
+    name: str
+    region: str
+    created: datetime | None = None
+    #: ``LastExecutionTime``: None = never run
+    last_execution: datetime | None = None
+    #: ``ProtectedResourceType`` of each of its selections (``ListRestoreTestingSelections``)
+    selection_types: list[str] = Field(default_factory=list)
 
 
 class AwsManagedInstance(Model):
@@ -529,11 +586,13 @@ class AwsAccount(Model):
     credential_report_generated: datetime | None = None
     instances: list[AwsInstance] = Field(default_factory=list)
     db_instances: list[AwsDbInstance] = Field(default_factory=list)
+    db_clusters: list[AwsDbCluster] = Field(default_factory=list)
     backup_plans: int = 0
     vaults: list[AwsVault] = Field(default_factory=list)
     protected_resources: list[AwsProtectedResource] = Field(default_factory=list)
+    recovery_points: list[AwsRecoveryPoint] = Field(default_factory=list)
     backup_jobs: list[AwsBackupJob] = Field(default_factory=list)
-    restore_testing_plans: int = 0
+    restore_testing_plans: list[AwsRestoreTestingPlan] = Field(default_factory=list)
     restore_jobs: list[AwsRestoreJob] = Field(default_factory=list)
     managed_instances: list[AwsManagedInstance] = Field(default_factory=list)
     patch_states: list[AwsPatchState] = Field(default_factory=list)
@@ -554,6 +613,9 @@ class AwsData(Model):
     root_features_note: str | None = None
     #: the look-back used for backup and restore jobs, in days
     job_lookback_days: int = 30
+    #: the look-back of ``AwsAccount.recovery_points`` (recovery points created within it were read), in days;
+    #: None: recovery points were not read (a snapshot from an older version)
+    recovery_point_window_days: int | None = None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ class Thresholds(_Strict):
     backup_rpo_hours: int = Field(24, ge=1, description="newest recovery point must be at most this old")
     backup_job_lookback_days: int = Field(14, ge=1, le=30, description="failed backup jobs this recent count")
     rds_min_backup_retention_days: int = Field(7, ge=1, le=35)
+    vault_lock_min_retention_days: int = Field(
+        7, ge=1, description="a Vault Lock must enforce at least this minimum retention (MinRetentionDays)"
+    )
     patch_scan_max_age_days: int = Field(14, ge=1, description="an SSM patch scan older than this is stale")
     restore_test_max_days: int = Field(365, ge=1)
     #: SKU part number -> monthly price per licence, for the wasted-licence estimate

@@ -80,7 +80,14 @@ class AccountWorld:
     protected: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     vaults: list[dict[str, Any]] = field(default_factory=list)
+    #: ListRecoveryPointsByBackupVault items (``_vault`` names the vault, default "main"); every protected resource
+    #: also has a COMPLETED point at its LastBackupTime in "main" unless it carries ``_points: False``
+    points: list[dict[str, Any]] = field(default_factory=list)
     testing_plans: int = 0
+    #: plan index -> ListRestoreTestingSelections items (default: one EBS selection)
+    selections: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    #: plan index -> LastExecutionTime (default: a day ago; None: never run)
+    executed: dict[int, Any] = field(default_factory=dict)
     restores: list[dict[str, Any]] = field(default_factory=list)
     managed: list[dict[str, Any]] = field(default_factory=list)
     patch_states: list[dict[str, Any]] = field(default_factory=list)
@@ -142,17 +149,31 @@ class World:
             )
         elif service == "backup":
             regional = [r for r in account.protected if r.get("_region", region) == region]
+            vaults = [v for v in account.vaults if v.get("_region", region) == region]
             add("list_backup_plans", {"BackupPlansList": []})
             add(
                 "list_backup_vaults",
-                {
-                    "BackupVaultList": [
-                        {k: v for k, v in vault.items() if not k.startswith("_")}
-                        for vault in account.vaults
-                        if vault.get("_region", region) == region
-                    ]
-                },
+                {"BackupVaultList": [{k: v for k, v in vault.items() if not k.startswith("_")} for vault in vaults]},
             )
+            implied = [
+                {
+                    "RecoveryPointArn": f"arn:aws:backup:{region}:1:recovery-point:{i}",
+                    "ResourceArn": r["ResourceArn"],
+                    "ResourceType": r.get("ResourceType"),
+                    "Status": "COMPLETED",
+                    "CreationDate": r["LastBackupTime"],
+                }
+                for i, r in enumerate(regional)
+                if r.get("_points", True)
+            ]
+            for vault in vaults:
+                name = vault["BackupVaultName"]
+                points = [
+                    {k: v for k, v in p.items() if not k.startswith("_")}
+                    for p in [*(implied if name == "main" else []), *account.points]
+                    if p.get("_vault", "main") == name and p.get("_region", region) == region
+                ]
+                add("list_recovery_points_by_backup_vault", {"RecoveryPoints": points})
             add(
                 "list_protected_resources",
                 {"Results": [{k: v for k, v in r.items() if not k.startswith("_")} for r in regional]},
@@ -163,15 +184,38 @@ class World:
                 {
                     "RestoreTestingPlans": [
                         {
-                            "CreationTime": NOW,
-                            "RestoreTestingPlanArn": f"arn:aws:backup:{region}:1:restore-testing-plan:p{i}",
+                            "CreationTime": NOW - timedelta(days=100),
+                            "RestoreTestingPlanArn": plan_arn(region, i),
                             "RestoreTestingPlanName": f"p{i}",
                             "ScheduleExpression": "cron(0 5 ? * 1 *)",
+                            **(
+                                {"LastExecutionTime": account.executed.get(i, ago(1))}
+                                if account.executed.get(i, ago(1)) is not None
+                                else {}
+                            ),
                         }
                         for i in range(account.testing_plans)
                     ]
                 },
             )
+            for i in range(account.testing_plans):
+                add(
+                    "list_restore_testing_selections",
+                    {
+                        "RestoreTestingSelections": account.selections.get(
+                            i,
+                            [
+                                {
+                                    "CreationTime": NOW - timedelta(days=100),
+                                    "IamRoleArn": "arn:aws:iam::123456789012:role/restore",
+                                    "ProtectedResourceType": "EBS",
+                                    "RestoreTestingPlanName": f"p{i}",
+                                    "RestoreTestingSelectionName": f"s{i}",
+                                }
+                            ],
+                        )
+                    },
+                )
             add("list_restore_jobs", {"RestoreJobs": account.restores})
         else:
             managed = [m for m in account.managed if m.get("_region", region) == region]
@@ -280,6 +324,23 @@ def _unauthorized(model: Any, **_: Any) -> None:
         {"Error": {"Code": "UnauthorizedOperation", "Message": "You are not authorized to perform this operation."}},
         model.name,
     )
+
+
+def plan_arn(region: str, index: int) -> str:
+    return f"arn:aws:backup:{region}:123456789012:restore-testing-plan:p{index}-0a1b2c3d"
+
+
+def restore_test_job(region: str, index: int, job_id: str, status: str, days: float, **extra: Any) -> dict[str, Any]:
+    """A restore job started by restore testing plan ``index`` (``CreatedBy.RestoreTestingPlanArn``)."""
+    return {
+        "RestoreJobId": job_id,
+        "Status": status,
+        "ResourceType": "EBS",
+        "CreationDate": ago(days + 0.1),
+        "CompletionDate": ago(days),
+        "CreatedBy": {"RestoreTestingPlanArn": plan_arn(region, index)},
+        **extra,
+    }
 
 
 def patch_state(

@@ -13,6 +13,7 @@ from awsfake import (
     accounts_with_state_only,
     ago,
     patch_state,
+    restore_test_job,
     set_account_state,
     user_row,
 )
@@ -108,12 +109,17 @@ def healthy(
         {
             "BackupVaultName": "main",
             "BackupVaultArn": f"arn:aws:backup:{region}:{account}:backup-vault:main",
+            "VaultType": "BACKUP_VAULT",
+            "VaultState": "AVAILABLE",
             "Locked": True,
+            "LockDate": ago(30),  # compliance mode, past its grace time: immutable
+            "MinRetentionDays": 30,
             "NumberOfRecoveryPoints": 5,
             "_region": region,
         }
     )
     acct.testing_plans = 1
+    acct.restores.append(restore_test_job(region, 0, f"rt-{region}", "COMPLETED", 2, ValidationStatus="SUCCESSFUL"))
     return acct
 
 
@@ -525,3 +531,170 @@ class TestCredentialReport:
     def test_malformed(self, content: bytes) -> None:
         with pytest.raises(CredentialReportError):
             parse_credential_report(content)
+
+
+# -- issue 11, items 11-14: what AWS Backup's fields really mean ---------------------------------------------------
+
+
+def _vault(name: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "BackupVaultName": name,
+        "BackupVaultArn": f"arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:{name}",
+        "VaultType": "BACKUP_VAULT",
+        "VaultState": "AVAILABLE",
+        "NumberOfRecoveryPoints": 4,
+        **fields,
+    }
+
+
+def test_vault_lock_mode_and_minimum_retention(aws: None) -> None:
+    """Item 11: ``Locked`` is true in governance mode and in compliance mode's grace time; only a compliance lock
+    past its LockDate (or a logically air-gapped vault) is immutable, and its MinRetentionDays must meet the policy."""
+    world = World()
+    acct = healthy(world, [], [])
+    acct.vaults += [
+        _vault("governance", Locked=True, MinRetentionDays=30, MaxRetentionDays=365),
+        _vault("grace", Locked=True, MinRetentionDays=30, LockDate=ago(-5)),
+        _vault("no-minimum", Locked=True, LockDate=ago(100)),
+        _vault("short-minimum", Locked=True, MinRetentionDays=3, LockDate=ago(100)),
+        _vault("air-gapped", VaultType="LOGICALLY_AIR_GAPPED_BACKUP_VAULT", Locked=True, MinRetentionDays=14),
+        _vault("miscounted", Locked=False, NumberOfRecoveryPoints=0),
+    ]
+    acct.points = [
+        {"ResourceArn": "arn:aws:ec2:eu-west-2:1:volume/vol-1", "Status": "COMPLETED", "CreationDate": ago(1)}
+        | {"_vault": "miscounted"}
+    ]
+    results = scan(world)
+    result = results["aws.backup.vault_immutable"]
+    assert result.assessed == 7
+    detail = {f.resource_name.rsplit(":", 1)[-1]: f.detail for f in result.findings}
+    assert set(detail) == {"governance", "grace", "no-minimum", "short-minimum", "miscounted"}
+    assert detail["miscounted"] == "recent recovery points listed (NumberOfRecoveryPoints says 0); no Vault Lock"
+    assert "governance mode" in detail["governance"]
+    assert "backup:DeleteBackupVaultLockConfiguration" in detail["governance"]
+    assert "grace time until" in detail["grace"]
+    assert "MinRetentionDays absent" in detail["no-minimum"]
+    assert "minimum retention 3 days" in detail["short-minimum"] and "at least 7 days" in detail["short-minimum"]
+
+
+def test_rpo_counts_only_completed_recovery_points(aws: None) -> None:
+    """Item 12: LastBackupTime counts recovery points whatever their status; a resource whose newest points are
+    PARTIAL/EXPIRED and whose last COMPLETED one is older than the RPO fails, naming the status."""
+    world = World()
+    broken, recovered = launch(count=2)
+    acct = healthy(world, [broken, recovered], [])
+    for entry in acct.protected:
+        entry["LastBackupTime"] = ago(0.1)  # AWS Backup's last backup of any status: recent for both
+        entry["_points"] = False
+    acct.points = [
+        {"ResourceArn": instance_arn(broken), "Status": "PARTIAL", "CreationDate": ago(0.1), "StatusMessage": "x"},
+        {"ResourceArn": instance_arn(broken), "Status": "EXPIRED", "CreationDate": ago(0.5)},
+        {"ResourceArn": instance_arn(broken), "Status": "COMPLETED", "CreationDate": ago(3)},
+        {"ResourceArn": instance_arn(recovered), "Status": "PARTIAL", "CreationDate": ago(0.1)},
+        {"ResourceArn": instance_arn(recovered), "Status": "COMPLETED", "CreationDate": ago(0.4)},
+        {"ResourceArn": instance_arn(recovered), "Status": "COMPLETED", "CreationDate": ago(5)},  # an older one after
+    ]
+    results = scan(world)
+    findings = {f.resource_name: f.detail for f in results["aws.backup.coverage"].findings}
+    broken_name = f"{ACCOUNT}:{REGION}:{broken['InstanceId']}"
+    assert set(findings) >= {broken_name}
+    assert not any(recovered["InstanceId"] in name for name in findings)
+    assert "newest completed recovery point 3d" in findings[broken_name]
+    assert "EXPIRED" in findings[broken_name] and "PARTIAL" in findings[broken_name]
+
+
+def test_rpo_names_the_status_when_no_point_completed(aws: None) -> None:
+    world = World()
+    (inst,) = launch()
+    acct = healthy(world, [inst], [])
+    acct.protected[0]["_points"] = False
+    acct.points = [{"ResourceArn": instance_arn(inst), "Status": "STOPPED", "CreationDate": ago(0.2)}]
+    detail = {f.resource_name: f.detail for f in scan(world)["aws.backup.coverage"].findings}
+    assert "the newest (0d 4h old) is STOPPED" in detail[f"{ACCOUNT}:{REGION}:{inst['InstanceId']}"]
+
+
+def test_rpo_without_points_in_the_look_back_cites_last_backup_time(aws: None) -> None:
+    world = World()
+    (inst,) = launch()
+    acct = healthy(world, [inst], [])
+    acct.protected[0]["_points"] = False  # LastBackupTime 12 h ago, but no recovery point listed in any vault
+    detail = {f.resource_name: f.detail for f in scan(world)["aws.backup.coverage"].findings}
+    assert detail[f"{ACCOUNT}:{REGION}:{inst['InstanceId']}"] == (
+        "no recovery point in the last 8 days (AWS Backup's last backup of any status was 0d 12h ago)"
+    )
+
+
+def test_restore_testing_plans_must_select_run_and_succeed(aws: None) -> None:
+    """Item 13: a plan with no selections, never run, or whose restore jobs failed is not a tested restore."""
+    world = World()
+    acct = healthy(world, [], [])
+    acct.testing_plans = 3
+    acct.selections = {0: []}
+    acct.executed = {1: None}
+    acct.restores = [
+        restore_test_job(REGION, 2, "ok-old", "COMPLETED", 9, ValidationStatus="SUCCESSFUL"),
+        restore_test_job(REGION, 2, "bad", "FAILED", 2, StatusMessage="The specified subnet does not exist."),
+        restore_test_job(REGION, 0, "ok-unselected", "COMPLETED", 300),
+    ]
+    result = scan(world)["aws.backup.restore_tested"]
+    (finding,) = result.findings
+    assert "plan p0 (eu-west-2): no resource selections" in finding.detail
+    assert "plan p1 (eu-west-2): never run" in finding.detail
+    assert "newest EBS restore job FAILED (The specified subnet does not exist.)" in finding.detail
+
+    world = World()
+    acct = healthy(world, [], [])
+    acct.restores = [restore_test_job(REGION, 0, "validated-bad", "COMPLETED", 1, ValidationStatus="FAILED")]
+    (finding,) = scan(world)["aws.backup.restore_tested"].findings
+    assert "validation FAILED" in finding.detail
+
+
+def test_clustered_databases_are_judged_at_cluster_level(aws: None) -> None:
+    """Item 14: Aurora (and DocumentDB, Neptune) member instances are backed up through their cluster."""
+    rds = boto3.client("rds", region_name=REGION, **_creds(None))
+    arns = {}
+    for cluster, engine in (("orders", "aurora-postgresql"), ("graph", "neptune")):
+        arns[cluster] = rds.create_db_cluster(
+            DBClusterIdentifier=cluster,
+            Engine=engine,
+            MasterUsername="admin",
+            MasterUserPassword="password123",
+            BackupRetentionPeriod=7 if cluster == "orders" else 1,
+        )["DBCluster"]["DBClusterArn"]
+        for n in (1, 2):
+            rds.create_db_instance(
+                DBInstanceIdentifier=f"{cluster}-{n}",
+                DBClusterIdentifier=cluster,
+                Engine=engine,
+                DBInstanceClass="db.r5.large",
+            )
+    # a Multi-AZ DB cluster (not Aurora): RDS backs it up as DB cluster snapshots, so also per cluster
+    arns["multi-az"] = rds.create_db_cluster(
+        DBClusterIdentifier="multi-az",
+        Engine="postgres",
+        DBClusterInstanceClass="db.m5d.large",
+        AllocatedStorage=100,
+        StorageType="io1",
+        Iops=1000,
+        MasterUsername="admin",
+        MasterUserPassword="password123",
+        BackupRetentionPeriod=7,
+    )["DBCluster"]["DBClusterArn"]
+    rds.create_db_instance(
+        DBInstanceIdentifier="multi-az-1",
+        DBClusterIdentifier="multi-az",
+        Engine="postgres",
+        DBInstanceClass="db.m5d.large",
+    )
+    world = World()
+    acct = healthy(world, [], [])
+    acct.protected += [
+        {"ResourceArn": arns["orders"], "ResourceType": "Aurora", "LastBackupTime": ago(0.2), "_region": REGION},
+        {"ResourceArn": arns["multi-az"], "ResourceType": "RDS", "LastBackupTime": ago(0.2), "_region": REGION},
+    ]
+    results = scan(world)
+    assert names(results["aws.backup.coverage"]) == {arns["graph"]}
+    assert results["aws.backup.coverage"].assessed == 3  # three clusters; none of their five instances
+    assert "no recovery point" in results["aws.backup.coverage"].findings[0].detail
+    assert names(results["aws.rds.backup_retention"]) == {arns["graph"]}
+    assert results["aws.rds.backup_retention"].assessed == 3

@@ -240,9 +240,22 @@ def test_assumed_role_credentials_map_to_the_member_account(sandbox: AwsSandbox)
     assert instances[nw.DEV_OLD]["State"]["Name"] == "stopped"
     assert [m["Ebs"]["VolumeId"] for m in instances[nw.DEV_BUILD]["BlockDeviceMappings"]] == [nw.DEV_BUILD_ROOT]
 
-    (db,) = _client(sandbox, "rds", session=member).describe_db_instances()["DBInstances"]
+    dev_rds = _client(sandbox, "rds", session=member)
+    dev_dbs = {d["DBInstanceIdentifier"]: d for d in dev_rds.describe_db_instances()["DBInstances"]}
+    assert set(dev_dbs) == {"dev-db", "dev-referrals-graph-1"}
+    db = dev_dbs["dev-db"]
     assert (db["DBInstanceArn"], db["BackupRetentionPeriod"]) == (nw.DEV_DB, 0)
     assert "LatestRestorableTime" not in db  # automated backups off
+    assert "DBClusterIdentifier" not in db
+    graph = dev_dbs["dev-referrals-graph-1"]
+    assert (graph["Engine"], graph["DBClusterIdentifier"]) == ("neptune", "dev-referrals-graph")
+    (cluster,) = dev_rds.describe_db_clusters()["DBClusters"]
+    assert (cluster["DBClusterArn"], cluster["Engine"], cluster["BackupRetentionPeriod"]) == (
+        nw.DEV_GRAPH_CLUSTER,
+        "neptune",
+        1,
+    )
+    assert [m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]] == ["dev-referrals-graph-1"]
     prod_dbs = {
         d["DBInstanceIdentifier"]: d
         for d in _client(sandbox, "rds", session=base).describe_db_instances()["DBInstances"]
@@ -306,6 +319,8 @@ def test_backup_plans_and_vaults_come_from_moto_with_recovery_points(sandbox: Aw
     assert {v["BackupVaultName"]: v["NumberOfRecoveryPoints"] for v in dev.list_backup_vaults()["BackupVaultList"]} == {
         "Default": 12,
         "dev-vault": 0,
+        "dev-locked": 8,
+        "dev-archive": 5,
     }
     assert _client(sandbox, "backup", "us-east-1").list_backup_vaults()["BackupVaultList"] == []
 
@@ -348,20 +363,92 @@ def test_protected_resources_and_restore_history(sandbox: AwsSandbox) -> None:
         for r in p["Results"]
     ]
     by_arn = {r["ResourceArn"]: r for r in everything}
-    assert len(everything) == 7 and {r["ResourceType"] for r in everything} == {"EC2", "EBS", "RDS", "EFS", "DynamoDB"}
+    assert len(everything) == 9
+    assert {r["ResourceType"] for r in everything} == {"EC2", "EBS", "RDS", "EFS", "DynamoDB", "Aurora"}
     assert NOW - by_arn[nw.APPOINTMENTS]["LastBackupTime"] > timedelta(days=4)
     assert by_arn[nw.PMS_DB]["LastRecoveryPointArn"].startswith(f"arn:aws:rds:eu-west-2:{nw.PROD}:snapshot:awsbackup:")
 
-    plans = backup.list_restore_testing_plans()["RestoreTestingPlans"]
-    assert [p["RestoreTestingPlanName"] for p in plans] == ["monthly_restore_test"]
+    (plan,) = backup.list_restore_testing_plans()["RestoreTestingPlans"]
+    assert plan["RestoreTestingPlanName"] == "monthly_restore_test"
     restores = backup.list_restore_jobs(ByCreatedAfter=NOW - timedelta(days=400))["RestoreJobs"]
-    assert [(r["Status"], (NOW - r["CompletionDate"]).days) for r in restores] == [("COMPLETED", 60)]
+    assert sorted((r["Status"], (NOW - r["CompletionDate"]).days) for r in restores) == [
+        ("COMPLETED", 11),
+        ("COMPLETED", 11),
+        ("COMPLETED", 60),
+    ]
+    manual = [r for r in restores if "CreatedBy" not in r]
+    assert len(manual) == 1 and "ValidationStatus" not in manual[0]
+    tests = backup.list_restore_jobs(ByRestoreTestingPlanArn=plan["RestoreTestingPlanArn"])["RestoreJobs"]
+    assert {r["CreatedBy"]["RestoreTestingPlanArn"] for r in tests} == {plan["RestoreTestingPlanArn"]}
+    assert {(r["ResourceType"], r["ValidationStatus"], r["DeletionStatus"]) for r in tests} == {
+        ("EBS", "SUCCESSFUL", "SUCCESSFUL"),
+        ("RDS", "SUCCESSFUL", "SUCCESSFUL"),
+    }
 
     dev = _client(sandbox, "backup", session=_member(sandbox))
-    assert dev.list_restore_testing_plans()["RestoreTestingPlans"] == []
+    dev_plans = {p["RestoreTestingPlanName"]: p for p in dev.list_restore_testing_plans()["RestoreTestingPlans"]}
+    assert set(dev_plans) == {"dev_restore_test", "dev_rds_restore_test"}
+    assert "LastExecutionTime" not in dev_plans["dev_restore_test"]  # never run
     dev_restores = dev.list_restore_jobs(ByCreatedAfter=NOW - timedelta(days=400))["RestoreJobs"]
-    assert sorted(r["Status"] for r in dev_restores) == ["COMPLETED", "FAILED"]
+    assert sorted(r["Status"] for r in dev_restores) == ["COMPLETED", "FAILED", "FAILED"]
     assert dev.list_restore_jobs(ByStatus="COMPLETED", ByCreatedAfter=NOW - timedelta(days=365))["RestoreJobs"] == []
+
+
+def test_restore_testing_selections(sandbox: AwsSandbox) -> None:
+    backup = _client(sandbox, "backup")
+    selections = backup.list_restore_testing_selections(RestoreTestingPlanName="monthly_restore_test")
+    assert [s["ProtectedResourceType"] for s in selections["RestoreTestingSelections"]] == ["EBS", "RDS"]
+    assert all(s["RestoreTestingPlanName"] == "monthly_restore_test" for s in selections["RestoreTestingSelections"])
+    dev = _client(sandbox, "backup", session=_member(sandbox))
+    empty = dev.list_restore_testing_selections(RestoreTestingPlanName="dev_restore_test")
+    assert empty["RestoreTestingSelections"] == []
+    with pytest.raises(ClientError) as missing:
+        backup.list_restore_testing_selections(RestoreTestingPlanName="no_such_plan")
+    assert _error(missing)[0] == "ResourceNotFoundException"
+
+
+def test_vault_lock_modes(sandbox: AwsSandbox) -> None:
+    """Locked is true in all three modes; LockDate tells them apart (absent: governance; future: compliance in its
+    grace time; past: compliance, immutable)."""
+    prod = {v["BackupVaultName"]: v for v in _client(sandbox, "backup").list_backup_vaults()["BackupVaultList"]}
+    assert {v["VaultType"] for v in prod.values()} == {"BACKUP_VAULT"}
+    assert {v["VaultState"] for v in prod.values()} == {"AVAILABLE"}
+    assert prod["Default"]["Locked"] is False and "LockDate" not in prod["Default"]
+    assert prod["northwind-locked"]["Locked"] is True and prod["northwind-locked"]["LockDate"] < NOW
+    assert prod["northwind-locked"]["MinRetentionDays"] == 30
+    assert prod["northwind-offsite"]["Locked"] is True and prod["northwind-offsite"]["LockDate"] > NOW
+    dev_backup = _client(sandbox, "backup", session=_member(sandbox))
+    dev = {v["BackupVaultName"]: v for v in dev_backup.list_backup_vaults()["BackupVaultList"]}
+    assert dev["dev-locked"]["Locked"] is True and "LockDate" not in dev["dev-locked"]
+    assert dev["dev-archive"]["LockDate"] < NOW and "MinRetentionDays" not in dev["dev-archive"]
+    described = dev_backup.describe_backup_vault(BackupVaultName="dev-locked")
+    assert (described["Locked"], described.get("LockDate"), described["VaultType"]) == (True, None, "BACKUP_VAULT")
+
+
+def test_recovery_points_by_vault(sandbox: AwsSandbox) -> None:
+    """ListProtectedResources' LastBackupTime is the newest recovery point whatever its status; the vault's listing
+    gives each point's status."""
+    backup = _client(sandbox, "backup")
+    points = [
+        p
+        for page in backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
+            BackupVaultName="northwind-locked", PaginationConfig={"PageSize": 2}
+        )
+        for p in page["RecoveryPoints"]
+    ]
+    photos = [(p["Status"], (NOW - p["CreationDate"]).days) for p in points if p["ResourceArn"] == nw.CLINICAL_PHOTOS]
+    assert photos == [("PARTIAL", 0), ("EXPIRED", 1), ("COMPLETED", 3)]  # newest first
+    last = {r["ResourceArn"]: r for r in backup.list_protected_resources()["Results"]}[nw.CLINICAL_PHOTOS]
+    assert last["LastBackupTime"] == max(p["CreationDate"] for p in points if p["ResourceArn"] == nw.CLINICAL_PHOTOS)
+    recent = backup.list_recovery_points_by_backup_vault(
+        BackupVaultName="northwind-locked", ByCreatedAfter=NOW - timedelta(days=2), ByResourceArn=nw.CLINICAL_PHOTOS
+    )["RecoveryPoints"]
+    assert [p["Status"] for p in recent] == ["PARTIAL", "EXPIRED"]
+    assert all(p["BackupVaultName"] == "northwind-locked" for p in points)
+    assert {p["ResourceArn"] for p in points} >= {nw.PMS_DB, nw.BOOKING_CLUSTER}
+    with pytest.raises(ClientError) as missing:
+        backup.list_recovery_points_by_backup_vault(BackupVaultName="no-such-vault")
+    assert _error(missing)[0] == "ResourceNotFoundException"
 
 
 # -- Systems Manager -----------------------------------------------------------------------------------------------
@@ -613,6 +700,7 @@ def test_northwind_is_internally_consistent() -> None:
     for account in (prod, dev):
         aid = account.account_id
         arns |= {d.arn(aid) for d in account.db_instances} | {r.arn for r in account.protected_resources}
+        arns |= {c.arn(aid) for c in account.db_clusters}
         for inst in account.instances:
             arns |= {inst.arn(aid)} | {inst.volume_arn(aid, v) for v in inst.volume_ids}
     for check_id, expectation in scenario.expected.items():

@@ -44,13 +44,16 @@ from hygiene.model import (
     AwsAccountNotScanned,
     AwsBackupJob,
     AwsData,
+    AwsDbCluster,
     AwsDbInstance,
     AwsGap,
     AwsInstance,
     AwsManagedInstance,
     AwsPatchState,
     AwsProtectedResource,
+    AwsRecoveryPoint,
     AwsRestoreJob,
+    AwsRestoreTestingPlan,
     AwsRoot,
     AwsVault,
     DatasetState,
@@ -70,15 +73,21 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:GetAccountSummary"),
     ),
     "aws.ec2": ("EC2 instances and their EBS volumes", ("ec2:DescribeInstances",)),
-    "aws.rds": ("RDS instances' backup retention", ("rds:DescribeDBInstances",)),
+    "aws.rds": (
+        "RDS instances and DB clusters (Aurora, Multi-AZ, DocumentDB, Neptune) and their backup retention",
+        ("rds:DescribeDBInstances", "rds:DescribeDBClusters"),
+    ),
     "aws.backup": (
-        "AWS Backup plans, vaults (lock state), protected resources, jobs, restore testing and restore jobs",
+        "AWS Backup plans, vaults (lock state), recent recovery points, protected resources, jobs, restore testing "
+        "plans and their selections, and restore jobs",
         (
             "backup:ListBackupPlans",
             "backup:ListBackupVaults",
+            "backup:ListRecoveryPointsByBackupVault",
             "backup:ListProtectedResources",
             "backup:ListBackupJobs",
             "backup:ListRestoreTestingPlans",
+            "backup:ListRestoreTestingSelections",
             "backup:ListRestoreJobs",
         ),
     ),
@@ -117,6 +126,10 @@ DENIED_CODES = {
 }
 SERVICE_PREFIX = {"iam": "iam", "ec2": "ec2", "rds": "rds", "backup": "backup", "ssm": "ssm"}
 RESTORE_LOOKBACK_DAYS = 400
+#: recovery points created this many days back are read (``ListRecoveryPointsByBackupVault`` with
+#: ``ByCreatedAfter``): one request per vault and 1,000 points. It covers the profiles' RPOs (24 h, 168 h) with a
+#: day to spare; a policy RPO beyond it can only fail a resource with no good point inside it, never pass one
+RECOVERY_POINT_LOOKBACK_DAYS = 8
 MAX_ATTEMPTS = 8
 #: (connect, read) seconds
 TIMEOUTS = (10.0, 60.0)
@@ -626,7 +639,9 @@ class AwsSource(Source):
         schedule."""
         started = datetime.now(UTC)
         counter = _Counter(raw)
-        data = AwsData(job_lookback_days=self.job_lookback_days)
+        data = AwsData(
+            job_lookback_days=self.job_lookback_days, recovery_point_window_days=RECOVERY_POINT_LOOKBACK_DAYS
+        )
         errors: list[str] = []
         states: dict[str, DatasetState] = {}
         self._clients = {}
@@ -713,14 +728,17 @@ class AwsSource(Source):
             for collection in (
                 account.instances,
                 account.db_instances,
+                account.db_clusters,
                 account.vaults,
                 account.protected_resources,
+                account.restore_testing_plans,
                 account.backup_jobs,
                 account.restore_jobs,
                 account.managed_instances,
                 account.patch_states,
             ):
                 collection.sort(key=lambda item: (item.region, str(getattr(item, "id", getattr(item, "arn", "")))))
+            account.recovery_points.sort(key=lambda p: (p.region, p.vault_name, p.resource_arn, str(p.created)))
         return self._result(started, states, counter, errors, data, accounts)
 
     def _warm_models(self) -> threading.Thread | None:
@@ -957,6 +975,8 @@ class AwsSource(Source):
             account.instances.extend(found)
 
     def _rds(self, rds: Any, account: AwsAccount, region: str, lock: threading.Lock) -> None:
+        """DB instances, then DB clusters: Aurora, DocumentDB and Neptune instances (and Multi-AZ DB clusters')
+        are backed up, and keep their retention, at cluster level (``DBInstance.DBClusterIdentifier``)."""
         found = [
             AwsDbInstance(
                 arn=str(db["DBInstanceArn"]),
@@ -964,11 +984,25 @@ class AwsSource(Source):
                 region=region,
                 backup_retention_days=int(db.get("BackupRetentionPeriod", 0)),
                 latest_restorable=db.get("LatestRestorableTime"),
+                engine=db.get("Engine"),
+                cluster_id=db.get("DBClusterIdentifier"),
             )
             for db in _pages(rds, "describe_db_instances", "DBInstances")
         ]
+        clusters = [
+            AwsDbCluster(
+                arn=str(c["DBClusterArn"]),
+                id=str(c["DBClusterIdentifier"]),
+                region=region,
+                engine=str(c.get("Engine", "")),
+                backup_retention_days=int(c.get("BackupRetentionPeriod") or 0),
+                members=[str(m["DBInstanceIdentifier"]) for m in c.get("DBClusterMembers", []) or []],
+            )
+            for c in _pages(rds, "describe_db_clusters", "DBClusters")
+        ]
         with lock:
             account.db_instances.extend(found)
+            account.db_clusters.extend(clusters)
 
     def _backup(self, backup: Any, account: AwsAccount, region: str, now: datetime, lock: threading.Lock) -> None:
         plans = sum(1 for _ in _pages(backup, "list_backup_plans", "BackupPlansList"))
@@ -978,8 +1012,47 @@ class AwsSource(Source):
                 region=region,
                 locked=bool(v.get("Locked")),
                 recovery_points=int(v.get("NumberOfRecoveryPoints", 0)),
+                vault_type=v.get("VaultType"),
+                state=v.get("VaultState"),
+                lock_date=v.get("LockDate"),
+                min_retention_days=v.get("MinRetentionDays"),
+                max_retention_days=v.get("MaxRetentionDays"),
             )
             for v in _pages(backup, "list_backup_vaults", "BackupVaultList")
+        ]
+        # every vault, whatever its NumberOfRecoveryPoints ("can be an approximation"): one request per vault
+        # and 1,000 recent points, where ListRecoveryPointsByResource would cost one per resource
+        points_since = now - timedelta(days=RECOVERY_POINT_LOOKBACK_DAYS)
+        newest: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for vault in vaults:
+            for p in _pages(
+                backup,
+                "list_recovery_points_by_backup_vault",
+                "RecoveryPoints",
+                BackupVaultName=vault.name,
+                ByCreatedAfter=points_since,
+                MaxResults=1000,
+            ):
+                # the newest point per resource, vault and status is all the checks need (a week of daily points
+                # for thousands of resources would otherwise fill the snapshot)
+                key = (str(p.get("ResourceArn", "")), vault.name, str(p.get("Status", "")))
+                kept = newest.get(key)
+                created = p.get("CreationDate")
+                if kept is None or (
+                    created is not None and (kept.get("CreationDate") is None or created > kept["CreationDate"])
+                ):
+                    newest[key] = p
+        points = [
+            AwsRecoveryPoint(
+                resource_arn=arn,
+                region=region,
+                vault_name=vault_name,
+                status=status,
+                created=p.get("CreationDate"),
+                resource_type=p.get("ResourceType"),
+                message=p.get("StatusMessage"),
+            )
+            for (arn, vault_name, status), p in newest.items()
         ]
         protected = [
             AwsProtectedResource(
@@ -1004,13 +1077,37 @@ class AwsSource(Source):
             )
             for j in _pages(backup, "list_backup_jobs", "BackupJobs", ByCreatedAfter=since)
         ]
-        testing_plans = sum(1 for _ in _pages(backup, "list_restore_testing_plans", "RestoreTestingPlans"))
+        testing_plans = [
+            AwsRestoreTestingPlan(
+                arn=str(p["RestoreTestingPlanArn"]),
+                name=str(p["RestoreTestingPlanName"]),
+                region=region,
+                created=p.get("CreationTime"),
+                last_execution=p.get("LastExecutionTime"),
+            )
+            for p in _pages(backup, "list_restore_testing_plans", "RestoreTestingPlans")
+        ]
+        for plan in testing_plans:  # one request per plan: a plan with no selection tests nothing
+            plan.selection_types = [
+                str(s.get("ProtectedResourceType", ""))
+                for s in _pages(
+                    backup,
+                    "list_restore_testing_selections",
+                    "RestoreTestingSelections",
+                    RestoreTestingPlanName=plan.name,
+                )
+            ]
         restores = [
             AwsRestoreJob(
                 id=str(r["RestoreJobId"]),
                 region=region,
                 status=str(r.get("Status", "")),
                 completed=r.get("CompletionDate"),
+                created=r.get("CreationDate"),
+                resource_type=r.get("ResourceType"),
+                testing_plan_arn=(r.get("CreatedBy") or {}).get("RestoreTestingPlanArn"),
+                validation_status=r.get("ValidationStatus"),
+                message=r.get("StatusMessage"),
             )
             for r in _pages(
                 backup, "list_restore_jobs", "RestoreJobs", ByCreatedAfter=now - timedelta(days=RESTORE_LOOKBACK_DAYS)
@@ -1019,9 +1116,10 @@ class AwsSource(Source):
         with lock:
             account.backup_plans += plans
             account.vaults.extend(vaults)
+            account.recovery_points.extend(points)
             account.protected_resources.extend(protected)
             account.backup_jobs.extend(jobs)
-            account.restore_testing_plans += testing_plans
+            account.restore_testing_plans.extend(testing_plans)
             account.restore_jobs.extend(restores)
 
     def _ssm(self, ssm: Any, account: AwsAccount, region: str, lock: threading.Lock) -> None:

@@ -282,9 +282,25 @@ class _Builder:
         aid = account.account_id
         vaults = [Vault(name="Default", region=region, locked=False, recovery_points=self.rng.randint(0, 400))]
         if self.rng.random() < 0.5:
+            # Vault Lock: compliance mode past its lock date (immutable), governance mode (no lock date), or
+            # compliance mode in its grace time; only the first passes
+            lock = self.rng.choices(("compliance", "governance", "grace"), weights=(60, 20, 20))[0]
             vaults.append(
-                Vault(name=f"locked-{region}", region=region, locked=True, recovery_points=self.rng.randint(1, 900))
+                Vault(
+                    name=f"locked-{region}",
+                    region=region,
+                    locked=True,
+                    recovery_points=self.rng.randint(1, 900),
+                    min_retention_days=30,
+                    lock_date=None
+                    if lock == "governance"
+                    else self.ago(30, 300)
+                    if lock == "compliance"
+                    else self.now + timedelta(days=self.rng.uniform(3, 20)),
+                )
             )
+            if lock != "compliance":
+                self.fail("aws.backup.vault_immutable", f"{aid}:{region}:{vaults[-1].name}")
         for vault in vaults:
             if vault.recovery_points > 0 and not vault.locked:
                 self.fail("aws.backup.vault_immutable", f"{aid}:{region}:{vault.name}")
@@ -293,11 +309,33 @@ class _Builder:
 
     def restore_testing(self, account: Account) -> None:
         region = account.regions[0]
-        kind = self.rng.choices(("plan", "recent_job", "old_job", "never"), weights=(40, 30, 15, 15))[0]
-        if kind == "plan":
+        kinds = ("plan", "plan_failing", "plan_unselected", "recent_job", "old_job", "never")
+        kind = self.rng.choices(kinds, weights=(30, 5, 5, 30, 15, 15))[0]
+        if kind.startswith("plan"):
+            # a working plan; one whose restore jobs fail; one with no resource selection (never run)
+            ran = self.ago(1, 30) if kind != "plan_unselected" else None
             account.restore_testing_plans.append(
-                RestoreTestingPlan(name="monthly_test", region=region, created=self.ago(60, 300), last_execution=None)
+                RestoreTestingPlan(
+                    name="monthly_test",
+                    region=region,
+                    created=self.ago(60, 300),
+                    last_execution=ran,
+                    selections=[] if kind == "plan_unselected" else ["EBS"],
+                )
             )
+            if ran is not None:
+                account.restore_jobs.append(
+                    RestoreJob(
+                        job_id=str(uuid.UUID(int=self.rng.getrandbits(128))),
+                        region=region,
+                        status="COMPLETED" if kind == "plan" else "FAILED",
+                        created=days_ago(ran, 0, 1),
+                        completed=ran,
+                        testing_plan="monthly_test",
+                        validation_status="SUCCESSFUL" if kind == "plan" else None,
+                        status_message=None if kind == "plan" else "Restore failed (synthetic).",
+                    )
+                )
         elif kind in ("recent_job", "old_job"):
             completed = self.ago(10, 300) if kind == "recent_job" else self.ago(370, 395)
             account.restore_jobs.append(
@@ -309,7 +347,7 @@ class _Builder:
                     completed=completed,
                 )
             )
-        if kind in ("old_job", "never"):
+        if kind in ("old_job", "never", "plan_failing", "plan_unselected"):
             self.fail("aws.backup.restore_tested", account.account_id)
 
 

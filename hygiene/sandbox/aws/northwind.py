@@ -5,13 +5,17 @@
 A small practice's AWS as it really looks after a few years: a practice-management server and an imaging server
 in London (eu-west-2), a test instance somebody forgot in us-east-1, a contractor without MFA, a departed
 receptionist's login, access keys nobody rotates, a backup job failing since an IAM change, a reporting database
-without automated backups, vaults without Vault Lock, and an on-premises surgery PC registered with Systems
-Manager that stopped scanning for patches.
+without automated backups, vaults without Vault Lock (or with a lock that can still be removed: governance mode,
+compliance mode in its grace time, or no minimum retention), a file system whose newest recovery points are
+PARTIAL and EXPIRED, restore testing plans that test nothing or whose restores fail, Aurora and Neptune clusters
+backed up (or not) at cluster level, and an on-premises surgery PC registered with Systems Manager that stopped
+scanning for patches.
 
 ``expected`` is written by hand from the stories below (the independent oracle a correct scan must reproduce).
 Thresholds assumed (the sme-baseline policy): inactive 90 days, never-signed-in grace 30 days, key unused 90 days
 (never used: 30-day grace), key rotation 90 days, backup RPO 24 hours, job look-back 14 days, restore test within
-365 days, RDS retention at least 7 days, patch scan at most 14 days old.
+365 days, RDS retention at least 7 days, Vault Lock minimum retention at least 7 days, patch scan at most 14 days
+old.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from hygiene.sandbox.aws.scenario import (
     AwsScenario,
     BackupJob,
     BackupPlan,
+    DbCluster,
     DbInstance,
     IamUser,
     Instance,
     ManagedInstance,
     PatchState,
     ProtectedResource,
+    RecoveryPoint,
     RestoreJob,
     RestoreTestingPlan,
     RootUser,
@@ -74,6 +80,13 @@ DEV_OLD = "i-0a1c3e5b7d9f2b409"
 DEV_OLD_ROOT = "vol-09d1f3a5c7e2b4c01"
 DEV_FILES = f"arn:aws:elasticfilesystem:{LONDON}:{DEV}:file-system/fs-0d2e4f6a8b1c3d5e7"
 DEV_DB = f"arn:aws:rds:{LONDON}:{DEV}:db:dev-db"
+#: clinical photographs (EFS): AWS Backup's LastBackupTime is 7 hours old, but that newest recovery point is
+#: PARTIAL and the one before EXPIRED; the last COMPLETED one is 3 days old
+CLINICAL_PHOTOS = f"arn:aws:elasticfilesystem:{LONDON}:{PROD}:file-system/fs-0c4e6a8b2d1f3e5a9"
+#: the online-booking Aurora PostgreSQL cluster: backed up (by AWS Backup) and retained at cluster level
+BOOKING_CLUSTER = f"arn:aws:rds:{LONDON}:{PROD}:cluster:booking-aurora"
+#: the referral-network Neptune cluster in development: never backed up, retention 1 day
+DEV_GRAPH_CLUSTER = f"arn:aws:rds:{LONDON}:{DEV}:cluster:dev-referrals-graph"
 
 
 def _ec2(account: str, region: str, instance: str) -> str:
@@ -244,6 +257,42 @@ def _prod(now: datetime) -> Account:
             name="appointments",
             vault_name="Default",
         ),
+        ProtectedResource(
+            arn=CLINICAL_PHOTOS,
+            resource_type="EFS",
+            region=LONDON,
+            last_backup=ago(0, 7),
+            name="clinical-photos",
+            vault_name="northwind-locked",
+            last_status="PARTIAL",
+            last_status_message="Some files could not be backed up because they were being modified.",
+        ),
+        ProtectedResource(
+            arn=BOOKING_CLUSTER,
+            resource_type="Aurora",
+            region=LONDON,
+            last_backup=ago(0, 4),
+            name="booking-aurora",
+            vault_name="northwind-locked",
+        ),
+    ]
+    points = [
+        RecoveryPoint(
+            resource_arn=CLINICAL_PHOTOS,
+            resource_type="EFS",
+            region=LONDON,
+            vault_name="northwind-locked",
+            created=ago(1, 7),
+            status="EXPIRED",
+            status_message="The recovery point could not be deleted: insufficient permissions.",
+        ),
+        RecoveryPoint(
+            resource_arn=CLINICAL_PHOTOS,
+            resource_type="EFS",
+            region=LONDON,
+            vault_name="northwind-locked",
+            created=ago(3, 7),
+        ),
     ]
     denied_role = f"arn:aws:iam::{PROD}:role/service-role/AWSBackupDefaultServiceRole"
     jobs = [
@@ -395,18 +444,68 @@ def _prod(now: datetime) -> Account:
                 backup_retention_period=1,
                 latest_restorable_time=ago(0, 0.1),
             ),
+            *(
+                DbInstance(
+                    identifier=f"booking-aurora-{n}",
+                    region=LONDON,
+                    engine="aurora-postgresql",
+                    instance_class="db.r6g.large",
+                    backup_retention_period=14,
+                    cluster="booking-aurora",
+                )
+                for n in (1, 2)
+            ),
         ],
+        db_clusters=[DbCluster(identifier="booking-aurora", region=LONDON, backup_retention_period=14)],
         protected_resources=protected,
+        recovery_points=points,
         backup_plans=[BackupPlan(name="northwind-daily", region=LONDON, vault_name="northwind-locked")],
         vaults=[
             Vault(name="Default", region=LONDON, locked=False, recovery_points=42),
-            Vault(name="northwind-locked", region=LONDON, locked=True, recovery_points=180, min_retention_days=30),
+            # compliance mode, past its lock date: immutable
+            Vault(
+                name="northwind-locked",
+                region=LONDON,
+                locked=True,
+                recovery_points=180,
+                min_retention_days=30,
+                lock_date=ago(150),
+            ),
+            # compliance mode still in its grace time: anyone with the permission can remove the lock for 10 days
+            Vault(
+                name="northwind-offsite",
+                region=LONDON,
+                locked=True,
+                recovery_points=24,
+                min_retention_days=30,
+                lock_date=ago(-10),
+            ),
         ],
         backup_jobs=jobs,
         restore_testing_plans=[
-            RestoreTestingPlan(name="monthly_restore_test", region=LONDON, created=ago(200), last_execution=ago(12))
+            RestoreTestingPlan(
+                name="monthly_restore_test",
+                region=LONDON,
+                created=ago(200),
+                last_execution=ago(12),
+                selections=["EBS", "RDS"],
+            )
         ],
         restore_jobs=[
+            *(
+                RestoreJob(
+                    job_id=_job_id(PROD, "restore-test", kind),
+                    region=LONDON,
+                    status="COMPLETED",
+                    created=ago(12, 1),
+                    completed=ago(11, 23),
+                    resource_type=kind,
+                    source_arn=_vol(PROD, LONDON, IMAGING_DATA) if kind == "EBS" else PMS_DB,
+                    testing_plan="monthly_restore_test",
+                    validation_status="SUCCESSFUL",
+                )
+                for kind in ("EBS", "RDS")
+            ),
             RestoreJob(
                 job_id=_job_id(PROD, "restore", "manual"),
                 region=LONDON,
@@ -415,7 +514,7 @@ def _prod(now: datetime) -> Account:
                 completed=ago(60, 1),
                 resource_type="EBS",
                 source_arn=_vol(PROD, LONDON, IMAGING_DATA),
-            )
+            ),
         ],
         managed_instances=[
             ManagedInstance(
@@ -552,6 +651,17 @@ def _dev(now: datetime) -> Account:
                 backup_retention_period=0,
                 latest_restorable_time=None,
             ),
+            DbInstance(
+                identifier="dev-referrals-graph-1",
+                region=LONDON,
+                engine="neptune",
+                instance_class="db.t4g.medium",
+                backup_retention_period=1,
+                cluster="dev-referrals-graph",
+            ),
+        ],
+        db_clusters=[
+            DbCluster(identifier="dev-referrals-graph", region=LONDON, engine="neptune", backup_retention_period=1)
         ],
         protected_resources=[
             ProtectedResource(
@@ -578,6 +688,30 @@ def _dev(now: datetime) -> Account:
         vaults=[
             Vault(name="Default", region=LONDON, locked=False, recovery_points=12),
             Vault(name="dev-vault", region=LONDON, locked=False, recovery_points=0),
+            # governance mode (no lock date): Locked is true, yet the lock can be removed at any time
+            Vault(name="dev-locked", region=LONDON, locked=True, recovery_points=8, min_retention_days=7),
+            # compliance mode past its lock date, but with no minimum retention
+            Vault(
+                name="dev-archive",
+                region=LONDON,
+                locked=True,
+                recovery_points=5,
+                min_retention_days=None,
+                max_retention_days=None,
+                lock_date=ago(60),
+            ),
+        ],
+        restore_testing_plans=[
+            # created, never given a resource selection: it restores nothing
+            RestoreTestingPlan(name="dev_restore_test", region=LONDON, created=ago(40), selections=[]),
+            # runs, but every restore fails
+            RestoreTestingPlan(
+                name="dev_rds_restore_test",
+                region=LONDON,
+                created=ago(90),
+                last_execution=ago(5),
+                selections=["RDS"],
+            ),
         ],
         backup_jobs=[
             *(
@@ -663,6 +797,17 @@ def _dev(now: datetime) -> Account:
                 resource_type="EC2",
                 source_arn=_ec2(DEV, LONDON, DEV_BUILD),
                 status_message="The specified subnet does not exist.",
+            ),
+            RestoreJob(
+                job_id=_job_id(DEV, "restore-test", "rds"),
+                region=LONDON,
+                status="FAILED",
+                created=ago(5, 2),
+                completed=ago(5, 1),
+                resource_type="RDS",
+                source_arn=DEV_DB,
+                testing_plan="dev_rds_restore_test",
+                status_message="The DB subnet group dev-private does not exist.",
             ),
         ],
         managed_instances=[
@@ -766,18 +911,31 @@ def northwind_aws(now: datetime | None = None) -> AwsScenario:
             _vol(DEV, LONDON, DEV_BUILD_ROOT),
             DEV_DB,  # never backed up
             DEV_FILES,  # EFS: 30 hours old
+            # LastBackupTime 7 hours ago, but that point is PARTIAL and the one before EXPIRED: the newest
+            # COMPLETED one is 3 days old
+            CLINICAL_PHOTOS,
+            # Neptune: judged once, as the cluster (its member instance is not a finding of its own); booking-aurora
+            # is backed up at cluster level, so neither it nor its two instances fail
+            DEV_GRAPH_CLUSTER,
         ),
         "aws.backup.job_failures": fails(
             _ec2(PROD, LONDON, IMAGING),  # FAILED yesterday and the day before
             _ec2(DEV, LONDON, DEV_BUILD),  # EXPIRED yesterday
             DEV_FILES,  # PARTIAL 5 days ago
         ),
-        "aws.backup.vault_immutable": fails(f"{PROD}:{LONDON}:Default", f"{DEV}:{LONDON}:Default"),
+        "aws.backup.vault_immutable": fails(
+            f"{PROD}:{LONDON}:Default",  # no Vault Lock
+            f"{PROD}:{LONDON}:northwind-offsite",  # compliance mode, grace time for 10 more days
+            f"{DEV}:{LONDON}:Default",  # no Vault Lock
+            f"{DEV}:{LONDON}:dev-locked",  # governance mode
+            f"{DEV}:{LONDON}:dev-archive",  # compliance mode, no MinRetentionDays
+        ),
         "aws.backup.restore_tested": fails(
-            DEV,  # only a restore 380 days ago and a failed one
+            # a plan with no selections, a plan whose restores fail, a manual restore 380 days ago and a failed one
+            DEV,
             LOGS,  # the log archive account has never tested a restore
         ),
-        "aws.rds.backup_retention": fails(REPORTING_DB, DEV_DB),  # 1 day; 0 (off)
+        "aws.rds.backup_retention": fails(REPORTING_DB, DEV_DB, DEV_GRAPH_CLUSTER),  # 1 day; 0 (off); 1 day
         "aws.patch.ssm_managed": fails(
             f"{PROD}:{LONDON}:{FILE_SERVER}",  # no SSM agent
             f"{PROD}:{LONDON}:{VPN}",  # ConnectionLost

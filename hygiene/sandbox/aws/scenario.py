@@ -30,6 +30,7 @@ __all__ = [
     "AwsScenario",
     "BackupJob",
     "BackupPlan",
+    "DbCluster",
     "DbInstance",
     "Expectation",
     "IamUser",
@@ -37,6 +38,7 @@ __all__ = [
     "ManagedInstance",
     "PatchState",
     "ProtectedResource",
+    "RecoveryPoint",
     "RestoreJob",
     "RestoreTestingPlan",
     "RootUser",
@@ -71,8 +73,15 @@ USABLE_STATES: tuple[AccountState, ...] = ("ACTIVE", "PENDING_CLOSURE")
 InstanceState = Literal["running", "stopped"]
 #: EC2 ``Instance.PlatformDetails`` values for plain Linux and Windows instances
 Platform = Literal["Linux/UNIX", "Windows"]
-#: AWS Backup resource type names as ListProtectedResources reports them
-BackupResourceType = Literal["EC2", "EBS", "RDS", "EFS", "DynamoDB"]
+#: AWS Backup resource type names as ListProtectedResources reports them (``ResourceType`` in the botocore backup
+#: model's documentation: Aurora, DocumentDB and Neptune are clusters)
+BackupResourceType = Literal["EC2", "EBS", "RDS", "EFS", "DynamoDB", "Aurora", "DocumentDB", "Neptune"]
+#: RecoveryPointStatus (botocore backup model)
+RecoveryPointStatus = Literal["COMPLETED", "PARTIAL", "DELETING", "EXPIRED", "AVAILABLE", "STOPPED", "CREATING"]
+#: RestoreValidationStatus (botocore backup model)
+RestoreValidationStatus = Literal["FAILED", "SUCCESSFUL", "TIMED_OUT", "VALIDATING"]
+#: VaultType (botocore backup model)
+VaultType = Literal["BACKUP_VAULT", "LOGICALLY_AIR_GAPPED_BACKUP_VAULT", "RESTORE_ACCESS_BACKUP_VAULT"]
 #: https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupJob.html (State)
 BackupJobState = Literal[
     "CREATED", "PENDING", "RUNNING", "ABORTING", "ABORTED", "COMPLETED", "FAILED", "EXPIRED", "PARTIAL"
@@ -178,9 +187,25 @@ class DbInstance:
     backup_retention_period: int = 7
     #: None when automated backups are off
     latest_restorable_time: datetime | None = None
+    #: the DB cluster this instance is a member of (``DBInstance.DBClusterIdentifier``), if any
+    cluster: str | None = None
 
     def arn(self, account_id: str) -> str:
         return f"arn:aws:rds:{self.region}:{account_id}:db:{self.identifier}"
+
+
+@dataclass(kw_only=True)
+class DbCluster:
+    """A DB cluster (Aurora or Neptune here: moto 5 creates neither DocumentDB clusters nor instances); its
+    members are the ``DbInstance`` entries whose ``cluster`` names it."""
+
+    identifier: str
+    region: str
+    engine: Literal["aurora-postgresql", "aurora-mysql", "neptune"] = "aurora-postgresql"
+    backup_retention_period: int = 7
+
+    def arn(self, account_id: str) -> str:
+        return f"arn:aws:rds:{self.region}:{account_id}:cluster:{self.identifier}"
 
 
 # -- AWS Backup ----------------------------------------------------------------------------------------------------
@@ -193,9 +218,26 @@ class ProtectedResource:
     arn: str
     resource_type: BackupResourceType
     region: str
+    #: the newest recovery point, whatever its status (``LastBackupTime``); the sandbox also lists a recovery point
+    #: at this time, in ``vault_name``, with ``last_status``
     last_backup: datetime
     name: str | None = None
     vault_name: str = "Default"
+    last_status: RecoveryPointStatus = "COMPLETED"
+    last_status_message: str | None = None
+
+
+@dataclass(kw_only=True)
+class RecoveryPoint:
+    """A recovery point besides the newest one of each protected resource (which ``ProtectedResource`` implies)."""
+
+    resource_arn: str
+    resource_type: BackupResourceType
+    region: str
+    vault_name: str
+    created: datetime
+    status: RecoveryPointStatus = "COMPLETED"
+    status_message: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -209,12 +251,17 @@ class BackupPlan:
 
 @dataclass(kw_only=True)
 class Vault:
+    """A backup vault. A locked vault without ``lock_date`` is in governance mode; with one, in compliance mode (in
+    its grace time until ``lock_date``, immutable after it)."""
+
     name: str
     region: str
     locked: bool = False
     recovery_points: int = 0
-    min_retention_days: int = 7
-    max_retention_days: int = 365
+    min_retention_days: int | None = 7
+    max_retention_days: int | None = 365
+    lock_date: datetime | None = None
+    vault_type: VaultType = "BACKUP_VAULT"
 
 
 @dataclass(kw_only=True)
@@ -238,6 +285,8 @@ class RestoreTestingPlan:
     created: datetime
     schedule: str = "cron(0 5 ? * 1 *)"
     last_execution: datetime | None = None
+    #: the ProtectedResourceType of each restore testing selection
+    selections: list[str] = field(default_factory=lambda: ["EBS"])
 
 
 @dataclass(kw_only=True)
@@ -250,6 +299,9 @@ class RestoreJob:
     resource_type: BackupResourceType = "EBS"
     source_arn: str | None = None
     status_message: str | None = None
+    #: the restore testing plan (by name, same region) that started the job; None: a manual restore
+    testing_plan: str | None = None
+    validation_status: RestoreValidationStatus | None = None
 
 
 # -- Systems Manager -----------------------------------------------------------------------------------------------
@@ -314,7 +366,10 @@ class Account:
     users: list[IamUser] = field(default_factory=list)
     instances: list[Instance] = field(default_factory=list)
     db_instances: list[DbInstance] = field(default_factory=list)
+    db_clusters: list[DbCluster] = field(default_factory=list)
     protected_resources: list[ProtectedResource] = field(default_factory=list)
+    #: recovery points besides each protected resource's newest
+    recovery_points: list[RecoveryPoint] = field(default_factory=list)
     backup_plans: list[BackupPlan] = field(default_factory=list)
     vaults: list[Vault] = field(default_factory=list)
     backup_jobs: list[BackupJob] = field(default_factory=list)
@@ -453,6 +508,24 @@ class AwsScenario:
             for state in account.patch_states:
                 if (state.region, state.instance_id) not in managed:
                     problems.append(f"{where}: patch state for unmanaged {state.instance_id}")
+            newest = {(r.region, r.arn): r.last_backup for r in account.protected_resources}
+            for point in account.recovery_points:
+                if (point.region, point.vault_name) not in vaults:
+                    problems.append(f"{where}: a recovery point of {point.resource_arn} in a missing vault")
+                last = newest.get((point.region, point.resource_arn))
+                if last is None or point.created > last:
+                    problems.append(f"{where}: {point.resource_arn} has a point newer than its LastBackupTime")
+            for resource in account.protected_resources:
+                if (resource.region, resource.vault_name) not in vaults:
+                    problems.append(f"{where}: {resource.arn}'s newest recovery point is in a missing vault")
+            clusters = {(c.region, c.identifier) for c in account.db_clusters}
+            for db in account.db_instances:
+                if db.cluster is not None and (db.region, db.cluster) not in clusters:
+                    problems.append(f"{where}: {db.identifier} is in a missing cluster")
+            plans = {(p.region, p.name) for p in account.restore_testing_plans}
+            for restore in account.restore_jobs:
+                if restore.testing_plan is not None and (restore.region, restore.testing_plan) not in plans:
+                    problems.append(f"{where}: restore job {restore.job_id} from a missing testing plan")
             for job in account.backup_jobs:
                 if job.completed is not None and job.completed < job.created:
                     problems.append(f"{where}: job {job.job_id} completes before it starts")

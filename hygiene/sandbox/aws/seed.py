@@ -193,10 +193,28 @@ class Seeder:
     # -- RDS ------------------------------------------------------------------------------------------------
     def _rds(self, account: Account, region: str) -> None:
         wanted = account.in_region(account.db_instances, region)
-        if not wanted:
+        clusters = account.in_region(account.db_clusters, region)
+        if not wanted and not clusters:
             return
         rds = self.client("rds", account.account_id, region)
+        for cluster in clusters:
+            rds.create_db_cluster(
+                DBClusterIdentifier=cluster.identifier,
+                Engine=cluster.engine,
+                MasterUsername="sandboxadmin",
+                MasterUserPassword="not-a-real-password-1",  # moto only
+                BackupRetentionPeriod=cluster.backup_retention_period,
+                StorageEncrypted=True,
+            )
         for db in wanted:
+            if db.cluster is not None:  # a member: engine, storage and retention are the cluster's
+                rds.create_db_instance(
+                    DBInstanceIdentifier=db.identifier,
+                    DBClusterIdentifier=db.cluster,
+                    Engine=db.engine,
+                    DBInstanceClass=db.instance_class,
+                )
+                continue
             rds.create_db_instance(
                 DBInstanceIdentifier=db.identifier,
                 Engine=db.engine,
@@ -218,11 +236,14 @@ class Seeder:
         for vault in vaults:
             backup.create_backup_vault(BackupVaultName=vault.name)
             if vault.locked:
-                backup.put_backup_vault_lock_configuration(
-                    BackupVaultName=vault.name,
-                    MinRetentionDays=vault.min_retention_days,
-                    MaxRetentionDays=vault.max_retention_days,
-                )
+                # compliance mode needs ChangeableForDays (three at least); the sandbox then serves the scenario's
+                # own LockDate (server.AwsSandbox._patch_vault)
+                lock: dict[str, Any] = {"ChangeableForDays": 3} if vault.lock_date is not None else {}
+                if vault.min_retention_days is not None:
+                    lock["MinRetentionDays"] = vault.min_retention_days
+                if vault.max_retention_days is not None:
+                    lock["MaxRetentionDays"] = vault.max_retention_days
+                backup.put_backup_vault_lock_configuration(BackupVaultName=vault.name, **lock)
         for plan in plans:
             backup.create_backup_plan(
                 BackupPlan={

@@ -54,7 +54,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.server import ThreadedMotoServer
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from hygiene.sandbox.aws.scenario import USABLE_STATES, Account, AwsScenario
+from hygiene.sandbox.aws.scenario import USABLE_STATES, Account, AwsScenario, Vault
 from hygiene.sandbox.aws.seed import Seeder
 from hygiene.sandbox.aws.services import OwnApi
 from hygiene.sandbox.aws.wire import (
@@ -63,6 +63,7 @@ from hygiene.sandbox.aws.wire import (
     Reply,
     ServiceError,
     decode_call,
+    epoch,
     error_reply,
     is_read_only,
     iso_z,
@@ -732,12 +733,12 @@ class AwsSandbox(ChaosSwitch):
         if call.service == "organizations" and call.operation in _ORGANIZATION_ACCOUNT_READS:
             return reply._replace(body=self._patch_accounts(reply.body))
         if key in (("backup", "ListBackupVaults"), ("backup", "DescribeBackupVault")):
-            points = {v.name: v.recovery_points for v in account.vaults if v.region == region}
+            vaults = {v.name: v for v in account.vaults if v.region == region}
             data = json.loads(reply.body)
             for vault in data.get("BackupVaultList", [data]):
-                name = vault.get("BackupVaultName")
-                if name in points:
-                    vault["NumberOfRecoveryPoints"] = points[name]
+                found = vaults.get(vault.get("BackupVaultName"))
+                if found is not None:
+                    self._patch_vault(vault, found)
             return reply._replace(body=json.dumps(data).encode())
         if key == ("rds", "DescribeDBInstances"):
             return reply._replace(body=self._patch_rds(account, region, reply.body))
@@ -754,6 +755,18 @@ class AwsSandbox(ChaosSwitch):
             with contextlib.suppress(KeyError):
                 item["State"] = self.scenario.account(str(item.get("Id"))).state
         return json.dumps(data).encode()
+
+    @staticmethod
+    def _patch_vault(vault: dict[str, Any], found: Vault) -> None:
+        """What moto does not hold or send: the recovery point count, ``VaultType`` and ``VaultState`` (absent from
+        moto's answer), and ``LockDate`` (moto can only set one at least three days ahead; a compliance lock
+        past its lock date needs one in the past)."""
+        vault["NumberOfRecoveryPoints"] = found.recovery_points
+        vault["VaultType"] = found.vault_type
+        vault["VaultState"] = "AVAILABLE"
+        vault.pop("LockDate", None)
+        if found.locked and found.lock_date is not None:
+            vault["LockDate"] = epoch(found.lock_date)
 
     @staticmethod
     def _patch_rds(account: Account, region: str, body: bytes) -> bytes:

@@ -2,7 +2,8 @@
 
 - IAM ``GenerateCredentialReport`` / ``GetCredentialReport`` (moto's report has no root row and a fixed time) and
   ``GetAccountSummary`` (moto always says the root user has no MFA);
-- AWS Backup ``ListProtectedResources``, ``ListBackupJobs``, ``ListRestoreTestingPlans``, ``ListRestoreJobs``;
+- AWS Backup ``ListProtectedResources``, ``ListRecoveryPointsByBackupVault``, ``ListBackupJobs``,
+  ``ListRestoreTestingPlans``, ``ListRestoreTestingSelections``, ``ListRestoreJobs``;
 - SSM ``DescribeInstanceInformation`` and ``DescribeInstancePatchStates``.
 
 Shapes come from the botocore models; every JSON answer is checked against its output shape before it is sent.
@@ -25,7 +26,9 @@ from hygiene.sandbox.aws.scenario import (
     ManagedInstance,
     PatchState,
     ProtectedResource,
+    RecoveryPoint,
     RestoreJob,
+    RestoreTestingPlan,
 )
 from hygiene.sandbox.aws.wire import (
     Call,
@@ -55,6 +58,8 @@ LATEST_AGENT = "3.3.1142.0"
 #: DescribeInstanceInformation 5-50, DescribeInstancePatchStates 10-100); these defaults are the sandbox's choice
 DEFAULT_PAGE = {
     "ListProtectedResources": 1000,
+    "ListRecoveryPointsByBackupVault": 1000,
+    "ListRestoreTestingSelections": 1000,
     "ListBackupJobs": 1000,
     "ListRestoreTestingPlans": 1000,
     "ListRestoreJobs": 1000,
@@ -108,6 +113,10 @@ def recovery_point_arn(account_id: str, region: str, resource_type: str, seed: s
     return f"arn:aws:backup:{region}:{account_id}:recovery-point:{_uuid(account_id, region, seed).upper()}"
 
 
+def restore_testing_plan_arn(account_id: str, region: str, name: str) -> str:
+    return f"arn:aws:backup:{region}:{account_id}:restore-testing-plan:{name}-{_uuid(account_id, region, name)}"
+
+
 class OwnApi:
     """The sandbox's own implementation of the operations listed in the module docstring."""
 
@@ -127,6 +136,8 @@ class OwnApi:
             ("iam", "ListOrganizationsFeatures"): self.list_organizations_features,
             ("ec2", "DescribeRegions"): self.describe_regions,
             ("backup", "ListProtectedResources"): self.list_protected_resources,
+            ("backup", "ListRecoveryPointsByBackupVault"): self.list_recovery_points_by_backup_vault,
+            ("backup", "ListRestoreTestingSelections"): self.list_restore_testing_selections,
             ("backup", "ListBackupJobs"): self.list_backup_jobs,
             ("backup", "ListRestoreTestingPlans"): self.list_restore_testing_plans,
             ("backup", "ListRestoreJobs"): self.list_restore_jobs,
@@ -310,6 +321,69 @@ class OwnApi:
         items = [self._protected(account, r) for r in account.protected_resources if r.region == region]
         return self._paged(call, params, items, "Results", "InvalidParameterValueException")
 
+    @staticmethod
+    def _points(account: Account, region: str) -> list[RecoveryPoint]:
+        """Every recovery point in the region: each protected resource's newest (at ``LastBackupTime``, with its
+        ``last_status``) and the scenario's others."""
+        newest = [
+            RecoveryPoint(
+                resource_arn=r.arn,
+                resource_type=r.resource_type,
+                region=r.region,
+                vault_name=r.vault_name,
+                created=r.last_backup,
+                status=r.last_status,
+                status_message=r.last_status_message,
+            )
+            for r in account.protected_resources
+            if r.region == region
+        ]
+        return newest + [p for p in account.recovery_points if p.region == region]
+
+    def _point(self, account: Account, point: RecoveryPoint) -> dict[str, Any]:
+        done = point.status in ("COMPLETED", "AVAILABLE", "EXPIRED")
+        seed = f"{point.resource_arn}@{point.created}"
+        return {
+            "RecoveryPointArn": recovery_point_arn(account.account_id, point.region, point.resource_type, seed),
+            "BackupVaultName": point.vault_name,
+            "BackupVaultArn": vault_arn(account.account_id, point.region, point.vault_name),
+            "ResourceArn": point.resource_arn,
+            "ResourceType": point.resource_type,
+            "IamRoleArn": f"arn:aws:iam::{account.account_id}:role/service-role/AWSBackupDefaultServiceRole",
+            "Status": point.status,
+            "StatusMessage": point.status_message,
+            "CreationDate": point.created,
+            "InitiationDate": point.created,
+            "CompletionDate": point.created + timedelta(hours=1) if point.status != "CREATING" else None,
+            "BackupSizeInBytes": 8 * 1024**3 if done else 0,
+            "IsEncrypted": True,
+            "IsParent": False,
+            "VaultType": "BACKUP_VAULT",
+        }
+
+    def list_recovery_points_by_backup_vault(self, call: Call, account: Account, region: str) -> Reply:
+        """Newest first (AWS does not document the order; the scanner does not rely on one)."""
+        params = parse_input(call)
+        name = params.get("BackupVaultName")
+        if not any(v.name == name and v.region == region for v in account.vaults):
+            raise ServiceError("ResourceNotFoundException", f"Backup vault {name} not found", 400)
+        checks: list[tuple[str, Callable[[RecoveryPoint, Any], bool]]] = [
+            ("ByResourceArn", lambda p, v: p.resource_arn == v),
+            ("ByResourceType", lambda p, v: p.resource_type == v),
+            ("ByCreatedBefore", lambda p, v: p.created < v),
+            ("ByCreatedAfter", lambda p, v: p.created > v),
+            ("ByBackupPlanId", lambda p, v: False),  # the sandbox's points record no plan
+            ("ByParentRecoveryPointArn", lambda p, v: False),  # nor composite parents
+        ]
+        points = [
+            p
+            for p in self._points(account, region)
+            if p.vault_name == name and all(test(p, params[key]) for key, test in checks if key in params)
+        ]
+        points.sort(key=lambda p: (p.created, p.resource_arn), reverse=True)
+        items = [self._point(account, p) for p in points]
+        return self._paged(call, params, items, "RecoveryPoints", "InvalidParameterValueException")
+
     def _job(self, account: Account, job: BackupJob) -> dict[str, Any]:
         done = job.state == "COMPLETED"
         return {
@@ -377,10 +451,7 @@ class OwnApi:
                 "CreationTime": plan.created,
                 "LastExecutionTime": plan.last_execution,
                 "LastUpdateTime": plan.created,
-                "RestoreTestingPlanArn": (
-                    f"arn:aws:backup:{region}:{account.account_id}:restore-testing-plan:"
-                    f"{plan.name}-{_uuid(account.account_id, plan.name)}"
-                ),
+                "RestoreTestingPlanArn": restore_testing_plan_arn(account.account_id, region, plan.name),
                 "RestoreTestingPlanName": plan.name,
                 "ScheduleExpression": plan.schedule,
                 "ScheduleExpressionTimezone": "Etc/UTC",
@@ -390,6 +461,28 @@ class OwnApi:
             if plan.region == region
         ]
         return self._paged(call, params, items, "RestoreTestingPlans", "InvalidParameterValueException")
+
+    def _testing_plan(self, account: Account, region: str, name: Any) -> RestoreTestingPlan:
+        for plan in account.restore_testing_plans:
+            if plan.region == region and plan.name == name:
+                return plan
+        raise ServiceError("ResourceNotFoundException", f"Restore testing plan {name} not found", 400)
+
+    def list_restore_testing_selections(self, call: Call, account: Account, region: str) -> Reply:
+        params = parse_input(call)
+        plan = self._testing_plan(account, region, params.get("RestoreTestingPlanName"))
+        items = [
+            {
+                "CreationTime": plan.created,
+                "IamRoleArn": f"arn:aws:iam::{account.account_id}:role/service-role/AWSBackupDefaultServiceRole",
+                "ProtectedResourceType": resource_type,
+                "RestoreTestingPlanName": plan.name,
+                "RestoreTestingSelectionName": f"{resource_type.lower()}_selection_{index}",
+                "ValidationWindowHours": 0,
+            }
+            for index, resource_type in enumerate(plan.selections)
+        ]
+        return self._paged(call, params, items, "RestoreTestingSelections", "InvalidParameterValueException")
 
     def _restore(self, account: Account, job: RestoreJob) -> dict[str, Any]:
         done = job.status == "COMPLETED"
@@ -412,6 +505,12 @@ class OwnApi:
             "ResourceType": job.resource_type,
             "RecoveryPointCreationDate": job.created - timedelta(days=1),
             "IsParent": False,
+            "CreatedBy": {"RestoreTestingPlanArn": restore_testing_plan_arn(account.account_id, job.region, plan)}
+            if (plan := job.testing_plan)
+            else None,
+            "ValidationStatus": job.validation_status,
+            # a restore test deletes what it restored once validation is over
+            "DeletionStatus": "SUCCESSFUL" if job.testing_plan and job.status == "COMPLETED" else None,
         }
 
     def list_restore_jobs(self, call: Call, account: Account, region: str) -> Reply:
@@ -425,7 +524,13 @@ class OwnApi:
                 ("ByStatus", lambda v: job.status == v),
                 ("ByCompleteBefore", lambda v: job.completed is not None and job.completed < v),
                 ("ByCompleteAfter", lambda v: job.completed is not None and job.completed > v),
-                ("ByRestoreTestingPlanArn", lambda v: False),
+                (
+                    "ByRestoreTestingPlanArn",
+                    lambda v: (
+                        job.testing_plan is not None
+                        and restore_testing_plan_arn(account.account_id, job.region, job.testing_plan) == v
+                    ),
+                ),
                 ("ByParentJobId", lambda v: False),
             ]
             return all(test(params[name]) for name, test in checks if name in params)
