@@ -159,3 +159,39 @@ def test_sandbox_off_host_link_or_redirect_is_a_dataset_error_and_no_token_leave
     state = report["sources"][platform]["datasets"][dataset]
     assert state["available"] is False and "127.0.0.1" in state["reason"], state
     assert {r["check_id"]: r["status"] for r in report["results"]}[check] == "not_assessed"
+
+
+@pytest.mark.parametrize("rule", [r"^backup:ListBackupVaults$", r"^iam:GenerateCredentialReport$"])
+def test_aws_redirect_off_the_endpoint_is_not_followed(
+    rule: str, listener: _Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 307 from the AWS endpoint to another host: botocore must not re-send the signed request (and its session
+    token) there, and the dataset is an error naming the status, never an empty answer."""
+    from hygiene.config import AwsConfig
+    from hygiene.sandbox import aws as aws_sandbox
+    from hygiene.sandbox.chaos import Chaos
+    from hygiene.sources.aws import AwsSource
+    from hygiene.sources.interface import RawRecorder
+
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0.0)
+    chaos = Chaos(rate=0, persistent=((rule, "offhost_redirect"),), offhost_origin=f"http://127.0.0.1:{listener.port}")
+    with aws_sandbox.AwsSandbox(aws_sandbox.northwind_aws(), chaos=chaos) as sandbox:
+        config = AwsConfig(
+            role_arn=sandbox.role_arn,
+            organization_role=sandbox.organization_role,
+            regions=sandbox.regions,
+            endpoint_url=sandbox.endpoint_url,
+        )
+        environ = {k: v for k, v in sandbox.environ().items() if k != "AWS_ENDPOINT_URL"}
+        collected = AwsSource(config, environ=environ, timeouts=(5.0, 2.0)).collect(RawRecorder(None, "aws"))
+        assert sandbox.faults_injected.get("offhost_redirect", 0) > 0
+    assert listener.received == []
+    dataset = "aws.backup" if rule.startswith("^backup") else "aws.iam"
+    state = collected.run.datasets[dataset]
+    gaps = [text for _, text in getattr(collected.data, "gaps", [])] if state.available else []
+    said = [state.reason or ""] if not state.available else gaps
+    assert said, state  # never an (empty) answer
+    if dataset == "aws.backup":  # JSON protocol: botocore reports the status; the source names where it pointed
+        assert any("redirect (307) to http://127.0.0.1: not followed" in text for text in said), said
+    else:  # query protocol: the empty 307 body does not parse, which is an error too (retried, then the dataset)
+        assert any("ResponseParserError" in text for text in said), said

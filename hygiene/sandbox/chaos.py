@@ -159,7 +159,7 @@ class ChaosMonkey:
     def injected(self) -> dict[str, int]:
         """Fault kind -> how many times it was injected."""
         with self._lock:
-            return {kind: self._injected[kind] for kind in FAULTS if self._injected[kind]}
+            return {kind: self._injected[kind] for kind in FAULTS + HOSTILE_FAULTS if self._injected[kind]}
 
 
 class ChaosSwitch:

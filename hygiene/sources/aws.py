@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.loaders
@@ -62,7 +63,7 @@ from hygiene.model import (
 )
 from hygiene.perf import gc_paused
 from hygiene.sources.aws_report import CredentialReportError, parse_credential_report
-from hygiene.sources.interface import Collected, RawRecorder, Source
+from hygiene.sources.interface import Collected, RawRecorder, Source, normalised_text
 
 log = structlog.get_logger(__name__)
 
@@ -283,6 +284,11 @@ class _Counter:
         if not body and isinstance(parsed, dict):
             body = json.dumps({k: v for k, v in parsed.items() if k != "ResponseMetadata"}, default=str).encode()
         self.raw.record("POST", f"aws://{service}/{model.name}", int(http_response.status_code), body)
+        if isinstance(parsed, dict) and body:
+            # JSON protocols may carry a lone surrogate escape (a tag value): replaced here, kept as received in raw/
+            cleaned = normalised_text(parsed, body)
+            if cleaned is not parsed:
+                parsed.update(cleaned)
 
 
 class _Denied(Exception):
@@ -301,6 +307,18 @@ def _classify(exc: Exception, service: str) -> _Denied:
             return _Denied(ReasonKind.PERMISSION, f"access denied to {action} ({code}); needs {action}", (action,))
         if code in ("SubscriptionRequiredException", "InvalidClientTokenId", "UnrecognizedClientException"):
             return _Denied(ReasonKind.PERMISSION, f"{action} refused: {code}", (action,))
+        metadata = exc.response.get("ResponseMetadata", {})
+        status = int(metadata.get("HTTPStatusCode") or 0)
+        if 300 <= status < 400:
+            # botocore never follows a redirect (the signed request and its session token stay on the endpoint);
+            # say where it pointed, never read it as an empty answer
+            where = urlsplit(str(metadata.get("HTTPHeaders", {}).get("location") or ""))
+            return _Denied(
+                ReasonKind.ERROR,
+                f"{action}: the endpoint answered a redirect ({status}) to {where.scheme}://{where.hostname or '?'}"
+                ": not followed",
+                (),
+            )
         return _Denied(
             ReasonKind.ERROR, f"{action} failed: {code}: {exc.response.get('Error', {}).get('Message', '')}", ()
         )

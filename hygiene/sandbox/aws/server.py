@@ -574,6 +574,10 @@ class AwsSandbox(ChaosSwitch):
                 reply = error_reply(service, _fault_error(service, status))
                 if with_retry_after and monkey is not None:
                     reply = reply._replace(headers=[*reply.headers, ("Retry-After", str(monkey.chaos.retry_after))])
+            elif fault == "offhost_redirect" and monkey is not None:
+                # a 307 keeps the method and body: a client that followed it would re-send the signed request, and
+                # its session token, to the other host
+                reply = Reply(307, [("Location", monkey.chaos.offhost_origin + target)], b"")
             else:
                 if throttled:
                     raise ServiceError(_throttle_code(service), "Rate exceeded", 400)
