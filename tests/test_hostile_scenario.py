@@ -117,6 +117,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
     hostile.outputs["history --json"] = _cli(["history", ORG, "--json", *d])
     hostile.outputs["diff"] = _cli(["diff", ORG, "--against", "previous", *d])
     hostile.outputs["diff --json"] = _cli(["diff", ORG, "--against", "previous", "--json", *d])
+    snapshot = hostile.reports / "snapshot.json.gz"
+    evaluated = ["evaluate", str(snapshot), "--output", str(root / "evaluated"), "--format", "json,csv,md"]
+    hostile.outputs["evaluate"] = _cli(evaluated)
     hostile.outputs["diff back"] = _cli(["diff", ORG, "--scan", scan_id, "--against", plain.report().scan_id, *d])
     for run, configs in ((hostile, "configs"), (plain, "plain-configs")):
         out = ["--output", str(run.folder / "portfolio")]
@@ -156,8 +159,8 @@ def test_the_hostile_scan_read_hostile_names_on_every_platform(hostile: Run) -> 
     }
     for platform, found in texts.items():  # AWS findings name resources by id, with the Name tag in the detail
         assert any(MARKER in text for text in found), (platform, found[:5])
-    snapshot = (hostile.reports / "snapshot.json.gz").read_bytes()
-    assert len(snapshot) > 10_000
+    raw = [path.read_bytes() for path in (hostile.reports / "raw").rglob("*.json")]
+    assert any(b"\\ud800" in body for body in raw)  # lone surrogates crossed the wire as JSON escapes
 
 
 def test_the_demo_config_carries_the_tenants_name_as_a_toml_string(hostile: Run) -> None:
@@ -172,7 +175,7 @@ def test_the_demo_config_carries_the_tenants_name_as_a_toml_string(hostile: Run)
 
 
 @pytest.mark.parametrize(
-    "command", ["scan", "history", "history --json", "diff", "diff --json", "diff back", "portfolio"]
+    "command", ["scan", "evaluate", "history", "history --json", "diff", "diff --json", "diff back", "portfolio"]
 )
 def test_terminal_output_carries_no_control_codes_or_markup(hostile: Run, command: str) -> None:
     result = hostile.scan if command == "scan" else hostile.outputs[command]
@@ -224,14 +227,19 @@ def _caps(value: str, cap: int) -> None:
     assert len(value) <= cap + SUFFIX, (cap, len(value), value[:80])
 
 
-def test_csv_cells_start_no_formula_and_are_capped(hostile: Run) -> None:
-    text = _text(hostile.reports / "findings.csv")
+def _no_formula(name: str, text: str) -> list[dict[str, str]]:
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) > 50
     for row in rows:
         for column, cell in row.items():
-            assert not FORMULA.search(cell.strip(' "')), (column, cell[:120])
-            assert not FORMULA.search(cell), (column, cell[:120])
+            for value in (cell, cell.strip(' "')):
+                assert not FORMULA.search(value), (name, column, cell[:120])
+    return rows
+
+
+def test_csv_cells_start_no_formula_and_are_capped(hostile: Run) -> None:
+    rows = _no_formula("findings.csv", _text(hostile.reports / "findings.csv"))
+    assert len(rows) > 50
+    for row in rows:
         _caps(_undefused(row.get("resource_name") or ""), RESOURCE_NAME_CAP)
         for column in ("detail", "reason", "note"):
             _caps(_undefused(row.get(column) or ""), TEXT_CAP)
@@ -314,8 +322,10 @@ def test_evidence_packs_verify_and_their_pdfs_open(hostile: Run, audience: str) 
     for name in pdfs:
         assert _pdf_text(entries[name]).strip(), name
     for name, data in entries.items():
-        if name.endswith(".md"):
-            _no_raw_control(name, data.decode("utf-8"))
+        if name.endswith((".md", ".csv")):
+            _no_raw_control(name, data.decode("utf-8-sig"))
+        if name.endswith(".csv"):
+            _no_formula(name, data.decode("utf-8-sig"))
 
 
 @pytest.mark.parametrize("audience", ["insurer", "customer"])
