@@ -40,6 +40,7 @@ from hygiene.sandbox.hostile import MARKER, ORG_MARKER, hostile_northwind, hosti
 
 NOW = datetime.now(UTC)
 ORG = "northwind"
+AUDIENCES = ("insurer", "customer", "internal")
 #: what a cut field may add after its cap: "… (N more characters in snapshot.json.gz)"
 SUFFIX = 80
 #: raw code points no terminal, Markdown, CSV or OCSF text may carry: C0 but tab/LF/CR, DEL, C1, bidirectional
@@ -124,7 +125,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
     for run, configs in ((hostile, "configs"), (plain, "plain-configs")):
         out = ["--output", str(run.folder / "portfolio")]
         run.outputs["portfolio"] = _cli(["portfolio", str(root / configs), *d, *out])
-    for audience in ("insurer", "customer", "internal"):
+    for audience in AUDIENCES:
         pack = root / f"{audience}.zip"
         hostile.outputs[f"export {audience}"] = _cli(
             ["evidence", "export", ORG, "--scan", scan_id, "--audience", audience, "--output", str(pack), *d]
@@ -174,8 +175,11 @@ def test_the_demo_config_carries_the_tenants_name_as_a_toml_string(hostile: Run)
 # -- terminal, logs, history, diff ---------------------------------------------------------------------------
 
 
+TERMINAL = ["scan", "evaluate", "history", "history --json", "diff", "diff --json", "diff back", "portfolio"]
+
+
 @pytest.mark.parametrize(
-    "command", ["scan", "evaluate", "history", "history --json", "diff", "diff --json", "diff back", "portfolio"]
+    "command", TERMINAL + [f"{verb} {audience}" for verb in ("export", "verify") for audience in AUDIENCES]
 )
 def test_terminal_output_carries_no_control_codes_or_markup(hostile: Run, command: str) -> None:
     result = hostile.scan if command == "scan" else hostile.outputs[command]
@@ -313,7 +317,7 @@ def _pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() or "" for page in reader.pages)
 
 
-@pytest.mark.parametrize("audience", ["insurer", "customer", "internal"])
+@pytest.mark.parametrize("audience", AUDIENCES)
 def test_evidence_packs_verify_and_their_pdfs_open(hostile: Run, audience: str) -> None:
     assert hostile.outputs[f"verify {audience}"].exit_code == 0, hostile.outputs[f"verify {audience}"].output
     entries = _entries(hostile.folder.parent / f"{audience}.zip")
