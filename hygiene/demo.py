@@ -7,6 +7,7 @@ for what it implements, the rest served by the sandbox). The AWS part needs moto
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -29,6 +30,13 @@ MOTO_MISSING = (
 )
 
 
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string: quotes, backslashes and control characters escaped, lone surrogates
+    (which TOML cannot carry) replaced by U+FFFD. The organisation name comes from the tenant: vendor text."""
+    cleaned = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    return json.dumps(cleaned, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def write_demo_config(
     folder: Path,
     sandbox: Sandbox,
@@ -46,7 +54,7 @@ def write_demo_config(
         "# Written by `hygiene demo`: a scan of the local sandbox, not of a real tenant.",
         "[organisation]",
         f'id = "{org_id}"',
-        f'name = "{sandbox.scenario.organization_name or "Northwind Dental Ltd"}"',
+        f"name = {toml_string(sandbox.scenario.organization_name or 'Northwind Dental Ltd')}",
         "",
         "[policy]",
         'profile = "sme-baseline"',

@@ -9,13 +9,10 @@ that loads or runs anything.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser import Skeleton, dump_dom, find_browser
 from click.testing import CliRunner
 from conftest import collect
 from graphfake import GLOBAL_ADMIN, Tenant, registration, user
@@ -34,32 +31,12 @@ HOSTILE = [
 ]
 
 
-def _browser() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.fixture(scope="module")
 def browser() -> str:
-    found = _browser()
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: `make test` installs it (scripts/install-browser.sh)")
-        pytest.skip("no chromium here: run scripts/install-browser.sh")
-    return found
+    return find_browser()
 
 
-class _Skeleton(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, tuple[str, ...]]] = []
-        self.attributes: list[tuple[str, str, str]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.elements.append((tag, tuple(sorted(name for name, _ in attrs))))
-        self.attributes += [(tag, name, value or "") for name, value in attrs]
-
-
-def _dom(browser: str, names: list[str], tmp_path: Path) -> _Skeleton:
+def _dom(browser: str, names: list[str], tmp_path: Path) -> Skeleton:
     tmp_path.mkdir()
     tenant = Tenant()
     for i, name in enumerate(names):
@@ -74,26 +51,7 @@ def _dom(browser: str, names: list[str], tmp_path: Path) -> _Skeleton:
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["evaluate", str(snapshot), "--output", str(out), "--format", "html"])
     assert result.exit_code in (0, 1), result.output
-    completed = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            (out / "report.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0 and "<html" in completed.stdout, completed.stderr[-2000:]
-    parser = _Skeleton()
-    parser.feed(completed.stdout)
-    return parser
+    return dump_dom(browser, out / "report.html", tmp_path / "browser")
 
 
 def test_hostile_names_create_no_element_attribute_link_or_script(browser: str, tmp_path: Path) -> None:

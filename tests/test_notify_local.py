@@ -28,6 +28,7 @@ from hygiene.config import EmailConfig, NotifyConfig, WebhookConfig, load_config
 from hygiene.errors import InputError
 from hygiene.notify.change import Change
 from hygiene.notify.dispatch import notify
+from hygiene.sandbox.hostile import ORG_MARKER, organisation_name
 from hygiene.sandbox.tls import ServerMaterial, shared_server_material
 
 MONDAY = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -136,11 +137,15 @@ EXPECTED_TEAMS = {
                 "version": "1.4",
                 "body": [
                     {
-                        "type": "TextBlock",
-                        "size": "Medium",
-                        "weight": "Bolder",
-                        "text": "Acme: score 60 (D); was 80; 1 new failing check(s)",
-                        "wrap": True,
+                        "type": "RichTextBlock",
+                        "inlines": [
+                            {
+                                "type": "TextRun",
+                                "size": "Medium",
+                                "weight": "Bolder",
+                                "text": "Acme: score 60 (D); was 80; 1 new failing check(s)",
+                            }
+                        ],
                     },
                     {"type": "TextBlock", "text": "NEW: MFA is enforced", "wrap": True},
                     {"type": "TextBlock", "text": "fixed: Audit log is on", "wrap": True},
@@ -417,3 +422,44 @@ ca_bundle = "smtp-ca.pem"
     (tmp_path / "smtp-ca.pem").unlink()
     with pytest.raises(InputError, match=r"notify\.email\.ca_bundle"):
         load_config(tmp_path / "hygiene.toml")
+
+
+# --- a hostile organisation name (issue 12) -----------------------------------------------------------------
+
+
+def hostile_change() -> Change:
+    change = regression()
+    change.organisation = organisation_name()  # Slack/Teams link syntax, <!channel>, ESC, U+202E, a lone surrogate
+    return change
+
+
+@pytest.mark.parametrize("fmt", ["slack", "teams"])
+def test_webhook_with_a_hostile_organisation_name(receiver: Receiver, tmp_path: Path, fmt: str) -> None:
+    config = NotifyConfig(webhooks=[WebhookConfig(url_env="HOOK", format=fmt)], digest="off")
+    env = {"HOOK": receiver.url_base + SECRET_PATH}
+    assert notify(config, "acme", hostile_change(), tmp_path, env, MONDAY) == ["regression webhook"]
+    [request] = receiver.requests
+    if fmt == "slack":
+        texts = [request.body["text"], request.body["blocks"][0]["text"]["text"]]
+        for text in texts:  # no <url|label> link, no <!channel> mention: Slack's &lt; &gt; escapes
+            assert ORG_MARKER in text and "<" not in text and ">" not in text, text
+            assert "&lt;http://evil.example|" in text and "\x1b" not in text and "\u202e" not in text
+    else:
+        body = request.body["attachments"][0]["content"]["body"]
+        headline = body[0]
+        assert headline["type"] == "RichTextBlock" and [r["type"] for r in headline["inlines"]] == ["TextRun"]
+        assert ORG_MARKER in headline["inlines"][0]["text"]
+        assert not any(ORG_MARKER in block.get("text", "") for block in body[1:])  # Markdown only in our lines
+
+
+def test_email_with_a_hostile_organisation_name(smtp_server: SmtpServer, tmp_path: Path) -> None:
+    config = email_config(smtp_server.port, smtp_server.ca_file)
+    env = {"SMTP_USER": SMTP_USER, "SMTP_PASS": SMTP_PASSWORD}
+    assert notify(config, "acme", hostile_change(), tmp_path / "data", env, MONDAY) == ["regression email"]
+    [(_, message)] = smtp_server.mailbox.messages
+    subject = str(message["Subject"])
+    assert ORG_MARKER in subject and "\x1b" not in subject and "\u202e" not in subject
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    lines = payload.decode().splitlines()
+    assert len(lines) == 4 and ORG_MARKER in lines[0] and "\x1b" not in lines[0]

@@ -19,13 +19,22 @@ from typing import Any
 import requests
 
 from hygiene.notify.change import Change
+from hygiene.safetext import inert
+
+
+def slack_text(text: str) -> str:
+    """Text for Slack mrkdwn: ``&``, ``<`` and ``>`` escaped as Slack documents
+    (https://api.slack.com/reference/surfaces/formatting#escaping), so that no ``<url|label>`` link, ``<!channel>``
+    or ``<@user>`` mention can come from a name; control characters replaced."""
+    return inert(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def teams_payload(change: Change) -> dict[str, Any]:
-    body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "text": change.headline(), "wrap": True}
-    ]
-    body += [{"type": "TextBlock", "text": line, "wrap": True} for line in change.lines()[1:]]
+    # the headline carries the organisation's name: a TextRun, which Adaptive Cards never read as Markdown
+    # (https://adaptivecards.io/explorer/TextRun.html), so "[x](http://…)" stays text; the other lines are ours
+    headline = {"type": "TextRun", "size": "Medium", "weight": "Bolder", "text": inert(change.headline())}
+    body: list[dict[str, Any]] = [{"type": "RichTextBlock", "inlines": [headline]}]
+    body += [{"type": "TextBlock", "text": inert(line), "wrap": True} for line in change.lines()[1:]]
     return {
         "type": "message",
         "attachments": [
@@ -43,8 +52,11 @@ def teams_payload(change: Change) -> dict[str, Any]:
 
 
 def slack_payload(change: Change) -> dict[str, Any]:
-    text = "\n".join(change.lines())
-    return {"text": change.headline(), "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    text = "\n".join(slack_text(line) for line in change.lines())
+    return {
+        "text": slack_text(change.headline()),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
 
 
 def generic_payload(change: Change) -> dict[str, Any]:
@@ -82,10 +94,10 @@ def send_email(
 ) -> None:
     """Send over SMTP after STARTTLS, certificate and host name verified against ``ca_bundle`` or the system CAs."""
     message = EmailMessage()
-    message["Subject"] = f"[hygiene] {change.headline()}"
+    message["Subject"] = f"[hygiene] {inert(change.headline())}"  # no line break: no header of a name's making
     message["From"] = sender
     message["To"] = ", ".join(recipients)
-    message.set_content("\n".join(change.lines()))
+    message.set_content("\n".join(inert(line) for line in change.lines()))
     context = (
         ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle is not None else ssl.create_default_context()
     )

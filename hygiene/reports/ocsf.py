@@ -216,8 +216,10 @@ def render_ocsf(report: ScanReport) -> str:
 
 
 #: code points that JSON allows raw inside a string but that line-based readers (Python's str.splitlines,
-#: JavaScript before ES2019, many log shippers) take as a line break, and lone surrogates no UTF-8 encoder writes
-_LINE_UNSAFE = re.compile("[\x85\u2028\u2029\ud800-\udfff]")
+#: JavaScript before ES2019, many log shippers) take as a line break, lone surrogates no UTF-8 encoder writes,
+#: and C1 controls (CSI, OSC: escape sequences on a terminal that shows the file) and bidirectional overrides
+#: and isolates (text that reads differently from what it is); json.dumps escapes C0 itself
+_LINE_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
 
 
 def _line_safe(line: str) -> str:

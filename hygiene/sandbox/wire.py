@@ -27,7 +27,10 @@ class Reply:
 def json_reply(
     status: int, payload: Any, *, content_type: str = JSON_TYPE, headers: dict[str, str] | None = None
 ) -> Reply:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (hostile names): JSON carries it as a \ud800 escape
+        body = json.dumps(payload, separators=(",", ":")).encode("ascii")
     merged = {"Content-Type": content_type}
     if headers:
         merged.update(headers)

@@ -1,0 +1,91 @@
+"""A page as a real headless browser builds it (Debian's chromium, installed by scripts/install-browser.sh from
+``make test``): the DOM after scripts ran, reduced to what tests compare (elements with their attribute names,
+attribute values, script bodies, the title and the text)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+
+def find_browser() -> str:
+    """The chromium binary; skips the test without one (fails it on CI, where ``make test`` installs it)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: `make test` installs it (scripts/install-browser.sh)")
+        pytest.skip("no chromium here: run scripts/install-browser.sh")
+    return found
+
+
+class Skeleton(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, tuple[str, ...]]] = []
+        self.attributes: list[tuple[str, str, str]] = []
+        self.scripts: list[str] = []
+        self.title = ""
+        self._texts: list[str] = []
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, tuple(sorted(name for name, _ in attrs))))
+        self.attributes += [(tag, name, value or "") for name, value in attrs]
+        self._open.append(tag)
+        if tag == "script":
+            self.scripts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            while self._open and self._open.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        current = self._open[-1] if self._open else ""
+        if current == "script":
+            self.scripts[-1] += data
+        elif current == "title":
+            self.title += data
+        else:
+            self._texts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._texts)
+
+    def count(self, tag: str) -> int:
+        return Counter(name for name, _ in self.elements)[tag]
+
+    def tags(self) -> set[str]:
+        return {name for name, _ in self.elements}
+
+
+def dump_dom(browser: str, page: Path, scratch: Path) -> Skeleton:
+    """Load ``page`` from disk in headless chromium (scripts on) and parse the DOM it dumps."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={scratch / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0 and "<html" in completed.stdout, completed.stderr[-2000:]
+    parser = Skeleton()
+    parser.feed(completed.stdout)
+    return parser
