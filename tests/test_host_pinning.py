@@ -195,3 +195,13 @@ def test_aws_redirect_off_the_endpoint_is_not_followed(
         assert any("redirect (307) to http://127.0.0.1: not followed" in text for text in said), said
     else:  # query protocol: the empty 307 body does not parse, which is an error too (retried, then the dataset)
         assert any("ResponseParserError" in text for text in said), said
+
+
+@pytest.mark.parametrize("body", ["", "<html><body>Sign in</body></html>", '{"value": []}'])
+def test_report_download_must_read_as_the_report(tenant: Tenant, body: str) -> None:
+    """The usage report arrives through a redirect: a body that is not the report (empty, a login page, JSON) is an
+    error, never "nobody was active" nor "everybody was"."""
+    tenant.premium = False
+    tenant.activity_csv = body
+    sign_ins = collect(tenant).sources["m365"].datasets["m365.sign_ins"]
+    assert not sign_ins.available and "is not the Office 365 active-user report" in (sign_ins.reason or "")

@@ -353,7 +353,19 @@ class _Collector:
                 endpoint="/v1.0/users",
             )
         text = content.decode("utf-8-sig", errors="replace")
-        rows = list(csv.DictReader(io.StringIO(text)))
+        reader = csv.DictReader(io.StringIO(text))
+        columns = set(reader.fieldnames or [])
+        if not {"Report Refresh Date", "User Principal Name"} <= columns:
+            # the download came from a redirect: whatever it is, it is only the report if it reads as the report
+            return DatasetState(
+                available=False,
+                reason_kind=ReasonKind.ERROR,
+                reason=f"{primary.reason}; the fallback report's download is not the Office 365 active-user report "
+                "(no 'Report Refresh Date' and 'User Principal Name' columns)",
+                needs=list(primary.needs),
+                endpoint=path,
+            )
+        rows = list(reader)
         by_upn = {u.upn.casefold() for u in users}
         joined = 0
         latest: dict[str, datetime] = {}
