@@ -426,14 +426,16 @@ class _Collector:
         )
 
     def _registration_by_methods(self, primary: Unavailable) -> DatasetState:
-        """No-P1 fallback: each enabled member's authentication methods, 20 per $batch request.
+        """No-P1 fallback: each enabled account's authentication methods (members and guests, as the P1 report
+        has them: a guest can hold an admin role, and a registration not read must never count as "none"),
+        20 per $batch request.
 
         https://learn.microsoft.com/graph/api/authentication-list-methods (UserAuthenticationMethod.Read.All).
         """
         if self.users_read is not None:
             self.users_read.wait()  # the fallback is per user: it needs the user list
-        members = [u for u in self.data.users if u.enabled and u.user_type == "Member"]
-        urls = {f"/users/{u.id}/authentication/methods": u for u in members}
+        enabled = [u for u in self.data.users if u.enabled]
+        urls = {f"/users/{u.id}/authentication/methods": u for u in enabled}
         answers = self.graph.batch(list(urls)) if urls else {}
         registrations = []
         for url, user in urls.items():
