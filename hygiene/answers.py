@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from hygiene.errors import InputError, format_validation_errors
 from hygiene.reports.csv_report import csv_safe
 from hygiene.results import CheckResult, ScanReport, Status
 from hygiene.safetext import PDF_CELL_CAP, clip, inert
+from hygiene.strict import FrozenModel as _Model
 
 DEFAULT_QUESTIONNAIRE = "insurer-core"
 ANSWER_CSV_COLUMNS: tuple[str, ...] = (
@@ -38,10 +39,6 @@ ANSWER_CSV_COLUMNS: tuple[str, ...] = (
     "remediation",
 )
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Question(_Model):

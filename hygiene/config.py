@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from hygiene.errors import InputError, format_validation_errors
+from hygiene.strict import StrictModel as _Strict
 from hygiene.yamlio import read_text_limited
 
 log = structlog.get_logger(__name__)
@@ -24,10 +25,6 @@ MAX_CONFIG_BYTES = 1024 * 1024
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s/]+(/[^\s]*)?$")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class OrganisationConfig(_Strict):

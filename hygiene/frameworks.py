@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
 import click
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from rich.console import Console
 from rich.table import Table
 
 from hygiene.errors import InputError, format_validation_errors, one_line_errors
+from hygiene.strict import FrozenModel as _Model
 from hygiene.yamlio import load_yaml_file
 
 MAPPINGS_FILE = "mappings.yaml"
@@ -34,10 +35,6 @@ STATUSES: tuple[ControlStatus, ...] = (MET, NOT_MET, PARTIAL, NOT_COVERED)
 
 #: check result statuses that satisfy a control
 _SATISFIED = frozenset({"pass", "accepted"})
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _str_ids(value: object) -> object:

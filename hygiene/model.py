@@ -14,20 +14,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from hygiene.strict import STRICT_CONFIG
+from hygiene.strict import StrictModel as Model
+
 SNAPSHOT_SCHEMA_VERSION = 1
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
 
 
 #: The per-resource records there are thousands of (users, devices, credential-report rows) are slotted pydantic
 #: dataclasses rather than models: the same validation and the same JSON, but no per-instance ``__dict__`` and
 #: fields-set, about 1.1 KB less each: 150 MB less at 50,000 users (docs/benchmarks.md).
-_RECORD = ConfigDict(extra="forbid")
+_RECORD = STRICT_CONFIG
 
 
 class ReasonKind(StrEnum):

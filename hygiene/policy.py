@@ -11,16 +11,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from hygiene.checkapi import Severity
 from hygiene.errors import InputError, format_validation_errors, show_key
 from hygiene.paths import policies_dir
+from hygiene.strict import StrictModel as _Strict
 from hygiene.yamlio import load_yaml_file
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Thresholds(_Strict):

@@ -20,19 +20,17 @@ import click
 from jinja2 import Environment, StrictUndefined, select_autoescape
 from sqlalchemy.engine import make_url
 
+from hygiene.atomic import atomic_write, private_dir
 from hygiene.checkapi import SEVERITIES
 from hygiene.config import Config, load_config
 from hygiene.errors import HygieneError, InputError, one_line_errors
 from hygiene.history.cli import data_dir_option
 from hygiene.history.store import HistoryStore, history_url
-from hygiene.reports._io import atomic_write
 
 TREND_POINTS = 10
 WORST_ISSUES = 3
 #: worst first; "-" is a scan in which nothing could be assessed
 GRADE_ORDER = ("-", "F", "D", "C", "B", "A")
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 
 
 @dataclass
@@ -285,8 +283,7 @@ def render_html(portfolio: Portfolio) -> str:
 
 
 def write_portfolio(portfolio: Portfolio, output: Path) -> dict[str, Path]:
-    if not output.is_dir():
-        output.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    private_dir(output)
     files = {"html": output / "portfolio.html", "json": output / "portfolio.json"}
     atomic_write(files["json"], (json.dumps(portfolio.to_json(), indent=2) + "\n").encode("utf-8"))
     atomic_write(files["html"], render_html(portfolio).encode("utf-8"))

@@ -10,10 +10,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hygiene.model import ReasonKind, SourceRun
 from hygiene.policy import Attestation, RejectedEntry, RiskException
+from hygiene.strict import StrictModel as _Model
 
 REPORT_SCHEMA_VERSION = "1.0"
 
@@ -24,10 +25,6 @@ class Status(StrEnum):
     ACCEPTED = "accepted"
     NOT_ASSESSED = "not_assessed"
     ERROR = "error"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class FindingResult(_Model):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import stat
 import zlib
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import Any
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
+from hygiene.atomic import atomic_writer
 from hygiene.errors import InputError, format_validation_errors
 from hygiene.model import SNAPSHOT_SCHEMA_VERSION, Snapshot
 from hygiene.perf import gc_paused
@@ -43,15 +43,12 @@ def _json_pieces(value: Any) -> Iterator[bytes]:
 
 
 def save_snapshot(snapshot: Snapshot, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     # streamed in pieces (the same bytes as model_dump_json, without ever holding all of them: that would add
     # ~80 MB at 50,000 users), compressed at zlib's default level: level 9 takes twice as long for a file 4%
     # smaller (docs/benchmarks.md)
-    with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as fh:
+    with atomic_writer(path) as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as fh:
         for piece in _json_pieces(snapshot):
             fh.write(piece)
-    os.replace(tmp, path)
 
 
 def load_snapshot(path: Path) -> Snapshot:

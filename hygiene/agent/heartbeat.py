@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from hygiene.atomic import atomic_write
 
 
 class OrgBeat(BaseModel):
@@ -32,13 +33,8 @@ def heartbeat_path(data_dir: Path) -> Path:
 
 
 def write_heartbeat(path: Path, beat: Heartbeat) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     beat.updated_at = datetime.now(UTC)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(beat.model_dump_json(indent=2))
-    os.replace(tmp, path)
+    atomic_write(path, beat.model_dump_json(indent=2).encode("utf-8"))
 
 
 def read_heartbeat(path: Path) -> Heartbeat | None:

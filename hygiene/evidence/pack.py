@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hygiene.atomic import atomic_writer
 from hygiene.evidence.keys import EvidenceError, EvidenceKeys, Pseudonymiser, fingerprint, public_pem
 from hygiene.evidence.pdf import render_summary_pdf
 from hygiene.evidence.vocabulary import WORD, tool_vocabulary
@@ -416,18 +416,13 @@ def build_pack(
 
 def write_zip(files: Mapping[str, bytes], path: Path, date_time: tuple[int, int, int, int, int, int]) -> None:
     """A reproducible zip: sorted entries, one fixed time, fixed permissions; written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
     # owner-only from the start: an internal pack holds names and raw vendor data, any pack names the organisation
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
+    with atomic_writer(path) as handle, zipfile.ZipFile(handle, "w") as archive:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=date_time)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o100644 << 16
             archive.writestr(info, files[name])
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 def export_pack(

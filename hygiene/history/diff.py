@@ -14,15 +14,12 @@ A *failing resource* is a finding whose risk no exception accepts. For every che
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hygiene.history.models import ScanSummary, StoredResult, StoredScan
+from hygiene.strict import StrictModel as _Model
 
 FAIL, PASS = "fail", "pass"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Resource(_Model):

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hygiene.results import ScanReport
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from hygiene.strict import StrictModel as _Model
 
 
 class StoredFinding(_Model):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import structlog
 
+from hygiene.atomic import atomic_write
 from hygiene.config import NotifyConfig
 from hygiene.notify.change import Change
 from hygiene.notify.channels import post_webhook, send_email
@@ -46,12 +46,7 @@ def _outbox(data_dir: Path) -> Path:
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, default=str)
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(payload, default=str).encode("utf-8"))
 
 
 def _deliver(channel: dict[str, Any], change: Change, environ: dict[str, str], config: NotifyConfig) -> None:

@@ -2,7 +2,7 @@
 from one :class:`ScanReport`.
 
 Every renderer is a pure function of the report returning text; :func:`write_reports` writes the chosen
-formats atomically (temporary file + ``os.replace``) with mode 0600, because reports name people.
+formats atomically with mode 0600 (``hygiene.atomic``), because reports name people.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from hygiene.reports._io import REPORT_FILE_MODE, atomic_write, ensure_dir
+from hygiene.atomic import FILE_MODE as REPORT_FILE_MODE
+from hygiene.atomic import atomic_write, private_dir
 from hygiene.reports.csv_report import CSV_COLUMNS, CSV_ENCODING, render_csv
 from hygiene.reports.html import MAX_FINDINGS_PER_CHECK, render_html
 from hygiene.reports.json_report import render_json, report_json_schema
@@ -89,7 +90,7 @@ def write_reports(report: ScanReport, output_dir: Path, formats: Iterable[str]) 
     """
     wanted = _normalise(formats)
     output_dir = Path(output_dir)
-    ensure_dir(output_dir)
+    private_dir(output_dir)
     written: dict[str, Path] = {}
     for fmt in sorted(wanted, key=FORMATS.index):
         path = output_dir / FILE_NAMES[fmt]
