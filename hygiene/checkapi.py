@@ -22,14 +22,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from hygiene.model import ReasonKind, Snapshot
+from hygiene.taxonomy import AREAS, SEVERITIES, Area, Severity
 
 if TYPE_CHECKING:
     from hygiene.policy import Attestation, LifecycleTable, Thresholds
-
-Area = Literal["mfa", "accounts", "backup", "patching"]
-Severity = Literal["critical", "high", "medium", "low"]
-AREAS: tuple[Area, ...] = ("mfa", "accounts", "backup", "patching")
-SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 
 
 @dataclass(frozen=True)

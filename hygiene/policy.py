@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hygiene.checkapi import Severity
 from hygiene.errors import InputError, format_validation_errors, show_key
 from hygiene.paths import policies_dir
+from hygiene.taxonomy import Severity
 from hygiene.yamlio import load_yaml_file
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hygiene.sandbox.northwind import northwind
 from hygiene.sandbox.scenario import JsonDict, Scenario
 
 if TYPE_CHECKING:  # the AWS sandbox needs moto, an optional extra
@@ -213,8 +214,6 @@ def hostile_aws(scenario: AwsScenario, names: Names | None = None) -> AwsScenari
 
 def hostile_northwind(now: datetime | None = None, **variant: Any) -> Scenario:
     """Northwind Dental (Microsoft 365 and the Leeds Google Workspace office) with hostile names."""
-    from hygiene.sandbox.northwind import northwind
-
     return hostile_m365(northwind(now, **variant), Names())
 
 
