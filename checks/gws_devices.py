@@ -14,7 +14,6 @@ from hygiene.checklib.google import (
     MOBILE_NO_ACCESS,
     endpoint_version,
     excluded_note,
-    google_data,
     mobile_platform,
     reachable,
 )
@@ -67,7 +66,7 @@ def _live(
     permissions=_SCOPES,
 )
 def os_supported(ctx: CheckContext) -> Outcome:
-    data = google_data(ctx)
+    data = ctx.google
     today = ctx.now.date()
     findings = []
     assessed = 0
@@ -136,7 +135,7 @@ def os_supported(ctx: CheckContext) -> Outcome:
     permissions=_SCOPES,
 )
 def patch_current(ctx: CheckContext) -> Outcome:
-    data = google_data(ctx)
+    data = ctx.google
     limits = ctx.thresholds
     findings = []
     assessed = 0

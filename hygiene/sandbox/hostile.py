@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hygiene.sandbox.expectation import JsonDict
 from hygiene.sandbox.northwind import northwind
-from hygiene.sandbox.scenario import JsonDict, Scenario
+from hygiene.sandbox.scenario import Scenario
 
 if TYPE_CHECKING:  # the AWS sandbox needs moto, an optional extra
     from hygiene.sandbox.aws.scenario import AwsScenario

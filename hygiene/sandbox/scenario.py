@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from hygiene.sandbox.expectation import Expectation, JsonDict
-from hygiene.sandbox.expectation import fails as fails
-from hygiene.sandbox.expectation import not_assessed as not_assessed
-from hygiene.sandbox.expectation import passes as passes
 from hygiene.sandbox.google import GoogleScenario
 
 #: the Microsoft 365 checks a scenario carries expectations for
