@@ -399,6 +399,7 @@ def _loaded_after(statement: str) -> set[str]:
         "import hygiene.frameworks",
         "import hygiene.checklib.m365",
         "import hygiene.config",
+        "import hygiene.cli",  # hygiene --help
     ],
 )
 def test_offline_modules_load_no_vendor_sdk(statement: str) -> None:
