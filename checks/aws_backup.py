@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.aws import instance_arn, seen_accounts, unseen, volume_arn
-from hygiene.checklib.common import attested_outcome
 from hygiene.model import AwsAccount, AwsRecoveryPoint, AwsRestoreJob, AwsRestoreTestingPlan, AwsVault
 
 _BACKUP_DOC = "https://docs.aws.amazon.com/aws-backup/latest/devguide/whatisbackup.html"
@@ -321,7 +320,7 @@ def _plan_problem(plan: AwsRestoreTestingPlan, jobs: list[AwsRestoreJob], since:
     permissions=("backup:ListRestoreTestingPlans", "backup:ListRestoreTestingSelections", "backup:ListRestoreJobs"),
 )
 def restore_tested(ctx: CheckContext) -> Outcome:
-    attested = attested_outcome(ctx)
+    attested = ctx.attested_outcome()
     if attested is not None:
         return attested
     data = ctx.aws

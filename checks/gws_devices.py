@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.checklib.common import days_since, lifecycle_lookup
+from hygiene.checklib.common import days_since
 from hygiene.checklib.google import (
     CHROME_NO_ACCESS,
     ENDPOINT_DESKTOP_TYPES,
@@ -18,6 +18,7 @@ from hygiene.checklib.google import (
     reachable,
 )
 from hygiene.model import GoogleChromeDevice, GoogleData, GoogleEndpoint, GoogleMobileDevice
+from hygiene.policy import lifecycle_lookup
 
 _SCOPES = (
     "https://www.googleapis.com/auth/admin.directory.device.mobile.readonly",

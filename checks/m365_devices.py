@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.checklib.common import lifecycle_lookup
-from hygiene.checklib.common import version_key as parse_version
 from hygiene.checklib.m365 import compliance_policy_applies
 from hygiene.model import M365Device
+from hygiene.policy import lifecycle_lookup
+from hygiene.policy import version_key as parse_version
 
 
 def platform_of(device: M365Device) -> str:

@@ -79,6 +79,18 @@ class CheckContext:
         """The scan's collection time: every age is measured against it, never against the wall clock."""
         return self.snapshot.collected_at
 
+    def attested_outcome(self) -> Outcome | None:
+        """A pass resting on the organisation's active attestations for this check, labelled attested; or None."""
+        if not self.attestations:
+            return None
+        latest = max(self.attestations, key=lambda a: a.date)
+        return Outcome(
+            assessed=1,
+            basis="attested",
+            note=f"{latest.statement} (attested by {latest.attested_by} on {latest.date.isoformat()})",
+            attestation_ids=tuple(a.id or "" for a in self.attestations),
+        )
+
     @property
     def m365(self) -> M365Data:
         """The snapshot's Microsoft 365 data; the engine only runs m365 checks when the platform was scanned."""

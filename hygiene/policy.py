@@ -6,7 +6,9 @@ All of it is data under ``policies/`` (or a user's YAML file); this module only 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -289,6 +291,12 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+@functools.lru_cache(maxsize=4096)
+def version_key(text: str) -> tuple[int, ...]:
+    """:func:`parse_version`, memoised: a tenant's thousands of devices share a few dozen versions."""
+    return parse_version(text)
+
+
 class LifecycleEntry(_Strict):
     platform: str
     name: str
@@ -317,6 +325,19 @@ class LifecycleTable(_Strict):
             if entry.matches(platform, parsed):
                 return entry
         return None
+
+
+def lifecycle_lookup(lifecycle: LifecycleTable) -> Callable[[str, str], LifecycleEntry | None]:
+    """``lifecycle.lookup`` memoised per (platform, version) for one check run (the table is scanned linearly)."""
+    cache: dict[tuple[str, str], LifecycleEntry | None] = {}
+
+    def lookup(platform: str, version: str) -> LifecycleEntry | None:
+        key = (platform, version)
+        if key not in cache:
+            cache[key] = lifecycle.lookup(platform, version)
+        return cache[key]
+
+    return lookup
 
 
 def load_lifecycle(path: Path | None = None) -> LifecycleTable:

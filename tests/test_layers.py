@@ -53,7 +53,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("policy", ("hygiene.policy", "hygiene.frameworks")),
     ("config", ("hygiene.config",)),
     ("sources", ("hygiene.sources",)),
-    ("checks", ("hygiene.checkapi", "hygiene.checklib.common", "checks")),
+    ("checks", ("hygiene.checkapi", "checks")),
     ("engine", ("hygiene.results", "hygiene.scoring", "hygiene.registry", "hygiene.engine", "hygiene.permissions")),
     ("outputs", ("hygiene.reports", "hygiene.history", "hygiene.notify")),
     ("views", ("hygiene.answers", "hygiene.frameworks.cli")),
