@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +47,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("model", ("hygiene.model", "hygiene.snapshot_io")),
-    # platform reasoning over the model (who MFA covers, AWS gaps), shared by checks and by sources deciding what
-    # else to read; checks reach their data through CheckContext, so this depends on the model only
+    # reasoning over the model (who MFA covers, AWS gaps, stale accounts), shared by checks and by sources deciding
+    # what else to read; checks reach their data through CheckContext, so checklib depends on the model only
     ("domain", ("hygiene.checklib",)),
     ("policy", ("hygiene.policy", "hygiene.frameworks")),
     ("config", ("hygiene.config",)),
@@ -108,8 +108,7 @@ def discover(root: Path) -> dict[str, Path]:
     return {module_name(p, root): p for p in files}
 
 
-def _targets(node: ast.Import | ast.ImportFrom, importer: str, is_package: bool, known: Iterable[str]) -> list[str]:
-    known = set(known)
+def _targets(node: ast.Import | ast.ImportFrom, importer: str, is_package: bool, known: Container[str]) -> list[str]:
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     if node.level:
@@ -125,7 +124,7 @@ def _targets(node: ast.Import | ast.ImportFrom, importer: str, is_package: bool,
     return out
 
 
-def imports_of(source: str, importer: str, is_package: bool, known: Iterable[str]) -> list[Import]:
+def imports_of(source: str, importer: str, is_package: bool, known: Container[str]) -> list[Import]:
     tree = ast.parse(source)
     found: list[Import] = []
 
@@ -289,6 +288,8 @@ def test_every_module_has_a_layer(graph: tuple[set[str], list[Import]]) -> None:
     assert modules, "no modules found"
     missing = sorted(m for m in modules if not in_sandbox(m) and layer_of(m) is None)
     assert not missing, f"modules missing from tests/test_layers.py LAYERS: {missing}"
+    stale = sorted(e for _, entries in LAYERS for e in entries if not any(_within(m, e) for m in modules))
+    assert not stale, f"LAYERS entries that match no module (remove them): {stale}"
 
 
 def test_no_import_cycles(graph: tuple[set[str], list[Import]]) -> None:
