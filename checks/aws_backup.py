@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.checklib.aws import aws_data, instance_arn, seen_accounts, unseen, volume_arn
-from hygiene.checklib.common import attested_outcome
+from hygiene.checklib.aws import instance_arn, seen_accounts, unseen, volume_arn
 from hygiene.model import AwsAccount, AwsRecoveryPoint, AwsRestoreJob, AwsRestoreTestingPlan, AwsVault
 
 _BACKUP_DOC = "https://docs.aws.amazon.com/aws-backup/latest/devguide/whatisbackup.html"
@@ -110,7 +109,7 @@ def _labelled(label: str, detail: str) -> str:
     ),
 )
 def coverage(ctx: CheckContext) -> Outcome:
-    data = aws_data(ctx)
+    data = ctx.aws
     rpo = timedelta(hours=ctx.thresholds.backup_rpo_hours)
     findings = []
     assessed = 0
@@ -159,7 +158,7 @@ def coverage(ctx: CheckContext) -> Outcome:
     permissions=("backup:ListBackupJobs",),
 )
 def job_failures(ctx: CheckContext) -> Outcome:
-    data = aws_data(ctx)
+    data = ctx.aws
     since = ctx.now - timedelta(days=ctx.thresholds.backup_job_lookback_days)
     jobs = [
         j for a in seen_accounts(data, "aws.backup") for j in a.backup_jobs if j.created is None or j.created >= since
@@ -227,7 +226,7 @@ def _lock_mode(vault: AwsVault, now: datetime) -> tuple[str, bool]:
     permissions=("backup:ListBackupVaults",),
 )
 def vault_immutable(ctx: CheckContext) -> Outcome:
-    data = aws_data(ctx)
+    data = ctx.aws
     minimum = ctx.thresholds.vault_lock_min_retention_days
     vaults = []
     for account in seen_accounts(data, "aws.backup"):
@@ -321,10 +320,10 @@ def _plan_problem(plan: AwsRestoreTestingPlan, jobs: list[AwsRestoreJob], since:
     permissions=("backup:ListRestoreTestingPlans", "backup:ListRestoreTestingSelections", "backup:ListRestoreJobs"),
 )
 def restore_tested(ctx: CheckContext) -> Outcome:
-    attested = attested_outcome(ctx)
+    attested = ctx.attested_outcome()
     if attested is not None:
         return attested
-    data = aws_data(ctx)
+    data = ctx.aws
     days = ctx.thresholds.restore_test_max_days
     since = ctx.now - timedelta(days=days)
     accounts = seen_accounts(data, "aws.backup")
@@ -374,7 +373,7 @@ def restore_tested(ctx: CheckContext) -> Outcome:
     permissions=("rds:DescribeDBInstances", "rds:DescribeDBClusters"),
 )
 def rds_backup_retention(ctx: CheckContext) -> Outcome:
-    data = aws_data(ctx)
+    data = ctx.aws
     minimum = ctx.thresholds.rds_min_backup_retention_days
     dbs: list[tuple[str, str, int]] = []
     for account in seen_accounts(data, "aws.rds"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.checklib.aws import age_days, aws_data, seen_accounts, unseen
+from hygiene.checklib.aws import age_days, seen_accounts, unseen
 from hygiene.checklib.common import stale_reason
 from hygiene.model import AwsAccount, AwsData
 
@@ -12,7 +12,7 @@ _REPORT_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_g
 
 
 def _accounts(ctx: CheckContext) -> list[AwsAccount]:
-    return [a for a in seen_accounts(aws_data(ctx), "aws.iam") if a.root is not None]
+    return [a for a in seen_accounts(ctx.aws, "aws.iam") if a.root is not None]
 
 
 @check(
@@ -37,7 +37,7 @@ def _accounts(ctx: CheckContext) -> list[AwsAccount]:
     permissions=(*_IAM, "iam:ListOrganizationsFeatures"),
 )
 def root_mfa(ctx: CheckContext) -> Outcome:
-    data = aws_data(ctx)
+    data = ctx.aws
     accounts = _accounts(ctx)
     findings = []
     removed = []
@@ -100,7 +100,7 @@ def root_access_keys(ctx: CheckContext) -> Outcome:
         for a in accounts
         if a.root is not None and a.root.access_keys_present
     ]
-    return Outcome(assessed=len(accounts), findings=findings, unseen=unseen(aws_data(ctx), "aws.iam"))
+    return Outcome(assessed=len(accounts), findings=findings, unseen=unseen(ctx.aws, "aws.iam"))
 
 
 @check(
@@ -125,7 +125,7 @@ def console_mfa(ctx: CheckContext) -> Outcome:
     return Outcome(
         assessed=len(users),
         findings=findings,
-        unseen=unseen(aws_data(ctx), "aws.iam"),
+        unseen=unseen(ctx.aws, "aws.iam"),
         note="IAM Identity Center users are not in the credential report",
     )
 
@@ -155,7 +155,7 @@ def inactive_users(ctx: CheckContext) -> Outcome:
         )
         if why:
             findings.append(Finding(user.arn, f"{account.account_id}:{user.user}", why))
-    return Outcome(assessed=len(users), findings=findings, unseen=unseen(aws_data(ctx), "aws.iam"))
+    return Outcome(assessed=len(users), findings=findings, unseen=unseen(ctx.aws, "aws.iam"))
 
 
 @check(
@@ -185,7 +185,7 @@ def unused_access_keys(ctx: CheckContext) -> Outcome:
             findings.append(Finding(f"{user.arn}/key{key.slot}", name, f"last used {used} days ago"))
         elif used is None and created is not None and created > limits.never_signed_in_grace_days:
             findings.append(Finding(f"{user.arn}/key{key.slot}", name, f"never used; created {created} days ago"))
-    return Outcome(assessed=len(keys), findings=findings, unseen=unseen(aws_data(ctx), "aws.iam"))
+    return Outcome(assessed=len(keys), findings=findings, unseen=unseen(ctx.aws, "aws.iam"))
 
 
 @check(
@@ -218,4 +218,4 @@ def access_key_age(ctx: CheckContext) -> Outcome:
                     f"created {age} days ago",
                 )
             )
-    return Outcome(assessed=len(keys), findings=findings, unseen=unseen(aws_data(ctx), "aws.iam"))
+    return Outcome(assessed=len(keys), findings=findings, unseen=unseen(ctx.aws, "aws.iam"))

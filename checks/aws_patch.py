@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.checklib.aws import age_days, aws_data, seen_accounts, unseen
+from hygiene.checklib.aws import age_days, seen_accounts, unseen
 from hygiene.model import AwsPatchState
 
 
@@ -23,7 +23,7 @@ from hygiene.model import AwsPatchState
     permissions=("ec2:DescribeInstances", "ssm:DescribeInstanceInformation"),
 )
 def ssm_managed(ctx: CheckContext) -> Outcome:
-    data = aws_data(ctx)
+    data = ctx.aws
     findings = []
     assessed = 0
     for account in seen_accounts(data, "aws.ssm"):
@@ -95,7 +95,7 @@ def _non_compliant(state: AwsPatchState) -> list[str]:
     permissions=("ssm:DescribeInstancePatchStates",),
 )
 def compliance(ctx: CheckContext) -> Outcome:
-    data = aws_data(ctx)
+    data = ctx.aws
     limit = ctx.thresholds.patch_scan_max_age_days
     findings = []
     assessed = 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, NotAssessed, Outcome, check
-from hygiene.checklib.common import attested_outcome
 from hygiene.model import ReasonKind
 
 
@@ -24,7 +23,7 @@ from hygiene.model import ReasonKind
     permissions=("none: attestation only",),
 )
 def backup_configured(ctx: CheckContext) -> Outcome:
-    attested = attested_outcome(ctx)
+    attested = ctx.attested_outcome()
     if attested is None:
         raise NotAssessed(
             ReasonKind.API_GAP,

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.checklib.common import days_since, lifecycle_lookup
+from hygiene.checklib.common import days_since
 from hygiene.checklib.google import (
     CHROME_NO_ACCESS,
     ENDPOINT_DESKTOP_TYPES,
@@ -14,11 +14,11 @@ from hygiene.checklib.google import (
     MOBILE_NO_ACCESS,
     endpoint_version,
     excluded_note,
-    google_data,
     mobile_platform,
     reachable,
 )
 from hygiene.model import GoogleChromeDevice, GoogleData, GoogleEndpoint, GoogleMobileDevice
+from hygiene.policy import lifecycle_lookup
 
 _SCOPES = (
     "https://www.googleapis.com/auth/admin.directory.device.mobile.readonly",
@@ -67,7 +67,7 @@ def _live(
     permissions=_SCOPES,
 )
 def os_supported(ctx: CheckContext) -> Outcome:
-    data = google_data(ctx)
+    data = ctx.google
     today = ctx.now.date()
     findings = []
     assessed = 0
@@ -136,7 +136,7 @@ def os_supported(ctx: CheckContext) -> Outcome:
     permissions=_SCOPES,
 )
 def patch_current(ctx: CheckContext) -> Outcome:
-    data = google_data(ctx)
+    data = ctx.google
     limits = ctx.thresholds
     findings = []
     assessed = 0

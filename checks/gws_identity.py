@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.common import admin_count_detail, stale_reason
-from hygiene.checklib.google import active_users, admins, google_data
+from hygiene.checklib.google import active_users, admins
 
 USERS_SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
 ROLES_SCOPE = "https://www.googleapis.com/auth/admin.directory.rolemanagement.readonly"
@@ -29,7 +29,7 @@ _2SV_DOC = "https://support.google.com/a/answer/9176657"
     permissions=(USERS_SCOPE,),
 )
 def enrolled(ctx: CheckContext) -> Outcome:
-    users = active_users(google_data(ctx))
+    users = active_users(ctx.google)
     findings = [Finding(u.id, u.email, "not enrolled in 2-Step Verification") for u in users if not u.enrolled_2sv]
     return Outcome(assessed=len(users), findings=findings)
 
@@ -51,7 +51,7 @@ def enrolled(ctx: CheckContext) -> Outcome:
     permissions=(USERS_SCOPE,),
 )
 def enforced(ctx: CheckContext) -> Outcome:
-    users = active_users(google_data(ctx))
+    users = active_users(ctx.google)
     findings = []
     for user in users:
         if user.enforced_2sv:
@@ -84,7 +84,7 @@ def enforced(ctx: CheckContext) -> Outcome:
     permissions=(USERS_SCOPE, ROLES_SCOPE, GROUP_MEMBERS_SCOPE),
 )
 def admins_protected(ctx: CheckContext) -> Outcome:
-    data = google_data(ctx)
+    data = ctx.google
     seen = admins(ctx.snapshot, data)
     holders = [u for u in active_users(data) if u.id in seen.ids]
     findings = []
@@ -119,7 +119,7 @@ def admins_protected(ctx: CheckContext) -> Outcome:
 )
 def inactive(ctx: CheckContext) -> Outcome:
     limits = ctx.thresholds
-    users = active_users(google_data(ctx))
+    users = active_users(ctx.google)
     findings = []
     for user in users:
         why = stale_reason(
@@ -145,7 +145,7 @@ def inactive(ctx: CheckContext) -> Outcome:
     permissions=(USERS_SCOPE,),
 )
 def admin_count(ctx: CheckContext) -> Outcome:
-    data = google_data(ctx)
+    data = ctx.google
     through_groups = admins(ctx.snapshot, data).group_super_admins
     supers = [u.email for u in active_users(data) if u.is_super_admin or u.id in through_groups]
     limits = ctx.thresholds

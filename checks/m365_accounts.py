@@ -12,7 +12,6 @@ from hygiene.checklib.m365 import (
     SUCCESS_RECORDED_SINCE,
     last_attempt,
     last_sign_in,
-    m365_data,
     pim_unseen,
     user_roles,
 )
@@ -90,7 +89,7 @@ def _unseen_note(names: list[str], inactive_days: int) -> tuple[tuple[ReasonKind
 
 
 def _stale_accounts(ctx: CheckContext, user_type: str, inactive_days: int) -> Outcome:
-    accounts = [u for u in m365_data(ctx).users if u.enabled and u.user_type == user_type]
+    accounts = [u for u in ctx.m365.users if u.enabled and u.user_type == user_type]
     grace = ctx.thresholds.never_signed_in_grace_days
     report = _uses_report(ctx)
     findings = []
@@ -169,7 +168,7 @@ def inactive_guests(ctx: CheckContext) -> Outcome:
     permissions=("RoleManagement.Read.Directory",),
 )
 def admin_count(ctx: CheckContext) -> Outcome:
-    data = m365_data(ctx)
+    data = ctx.m365
     active = user_roles(data)
     eligible = user_roles(data, assignment="eligible")
     enabled = {u.id: u for u in data.users if u.enabled}
@@ -182,7 +181,7 @@ def admin_count(ctx: CheckContext) -> Outcome:
         elif GLOBAL_ADMIN_TEMPLATE in eligible.get(uid, set()):
             admins.append(f"{enabled[uid].upn} (eligible, PIM)")
     limits = ctx.thresholds
-    unseen = pim_unseen(ctx)
+    unseen = pim_unseen(ctx.snapshot)
     detail = admin_count_detail(admins, limits.admin_count_min, limits.admin_count_max, "Global Administrator")
     n_eligible = sum(a.endswith("(eligible, PIM)") for a in admins)
     counted = f"{len(admins)} Global Administrators ({n_eligible} eligible through PIM)"
@@ -208,7 +207,7 @@ def admin_count(ctx: CheckContext) -> Outcome:
     permissions=("User.Read.All", "LicenseAssignment.Read.All", "AuditLog.Read.All or Reports.Read.All"),
 )
 def unused_licences(ctx: CheckContext) -> Outcome:
-    data = m365_data(ctx)
+    data = ctx.m365
     limits = ctx.thresholds
     part_numbers = {s.sku_id: s.part_number for s in data.skus}
     wasted: dict[str, list[str]] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, Finding, NotAssessed, Outcome, check
-from hygiene.checklib.common import attested_outcome
 from hygiene.model import ReasonKind
 
 WORKLOADS = (("exchange", "Exchange"), ("oneDriveForBusiness", "OneDrive"), ("sharePoint", "SharePoint"))
@@ -50,7 +49,7 @@ POLICY_FAILURES = {
     permissions=("BackupRestore-Control.Read.All", "BackupRestore-Configuration.Read.All"),
 )
 def backup_enabled(ctx: CheckContext) -> Outcome:
-    attested = attested_outcome(ctx)
+    attested = ctx.attested_outcome()
     if attested is not None:
         return attested
     state = ctx.snapshot.dataset("m365.backup")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
-from hygiene.checklib.common import lifecycle_lookup
-from hygiene.checklib.common import version_key as parse_version
-from hygiene.checklib.m365 import compliance_policy_applies, m365_data
+from hygiene.checklib.m365 import compliance_policy_applies
 from hygiene.model import M365Device
+from hygiene.policy import lifecycle_lookup
+from hygiene.policy import version_key as parse_version
 
 
 def platform_of(device: M365Device) -> str:
@@ -44,7 +44,7 @@ def platform_of(device: M365Device) -> str:
     permissions=("DeviceManagementManagedDevices.Read.All (Intune licence)",),
 )
 def os_supported(ctx: CheckContext) -> Outcome:
-    devices = m365_data(ctx).devices
+    devices = ctx.m365.devices
     today = ctx.now.date()
     findings = []
     unknown = 0
@@ -75,7 +75,7 @@ def _minimum_version(ctx: CheckContext, device: M365Device) -> tuple[str, str] |
     platform = platform_of(device)
     profile = ctx.thresholds.min_os_versions.get(platform)
     minimum: tuple[str, str] | None = (profile, "policy profile") if profile else None
-    data = m365_data(ctx)
+    data = ctx.m365
     for policy in data.compliance_policies:
         if policy.platform != platform or not policy.os_minimum_version:
             continue
@@ -117,7 +117,7 @@ def _patch_level(value: str | None) -> date | None:
     permissions=("DeviceManagementManagedDevices.Read.All", "DeviceManagementConfiguration.Read.All"),
 )
 def patch_current(ctx: CheckContext) -> Outcome:
-    devices = m365_data(ctx).devices
+    devices = ctx.m365.devices
     limits = ctx.thresholds
     findings = []
     for device in devices:

@@ -12,7 +12,6 @@ from hygiene.checklib.m365 import (
     enforcement_for,
     enforcing_policies,
     guest_exclusion,
-    m365_data,
     non_enforcing_policies,
     pim_unseen,
     policy_covers,
@@ -47,7 +46,7 @@ def _enabled_members(data: M365Data) -> list[M365User]:
     permissions=("User.Read.All", "AuditLog.Read.All (Entra ID P1) or UserAuthenticationMethod.Read.All"),
 )
 def mfa_registered(ctx: CheckContext) -> Outcome:
-    data = m365_data(ctx)
+    data = ctx.m365
     registrations = {r.user_id: r for r in data.registrations}
     members = _enabled_members(data)
     findings = []
@@ -89,7 +88,7 @@ def mfa_registered(ctx: CheckContext) -> Outcome:
     permissions=("Policy.Read.All", "GroupMember.Read.All", "RoleManagement.Read.Directory"),
 )
 def mfa_enforced(ctx: CheckContext) -> Outcome:
-    data = m365_data(ctx)
+    data = ctx.m365
     roles = user_roles(data)
     eligible = user_roles(data, assignment="eligible")
     policies = enforcing_policies(data)
@@ -164,7 +163,7 @@ def _guarantee_note(guarantees: dict[str, int], members: int) -> tuple[str, str 
     permissions=("RoleManagement.Read.Directory", "AuditLog.Read.All", "Policy.Read.All"),
 )
 def mfa_admins(ctx: CheckContext) -> Outcome:
-    data = m365_data(ctx)
+    data = ctx.m365
     active = user_roles(data)
     eligible = user_roles(data, assignment="eligible")
     names = role_names(data)
@@ -197,7 +196,7 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
     enforced_note, _ = _guarantee_note(guarantees, len(admins))
     if enforced_note:
         note += f"; enforcement: {enforced_note}"
-    return Outcome(assessed=len(admins), findings=findings, note=note, unseen=pim_unseen(ctx))
+    return Outcome(assessed=len(admins), findings=findings, note=note, unseen=pim_unseen(ctx.snapshot))
 
 
 @check(
@@ -218,7 +217,7 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
     permissions=("Policy.Read.All",),
 )
 def legacy_auth_blocked(ctx: CheckContext) -> Outcome:
-    data = m365_data(ctx)
+    data = ctx.m365
     if data.security_defaults_enabled:
         return Outcome(assessed=1, note="security defaults block legacy authentication")
     for policy in data.ca_policies:

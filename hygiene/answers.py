@@ -22,10 +22,12 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 
 from hygiene.errors import InputError, format_validation_errors
+from hygiene.paths import policies_dir
 from hygiene.reports.csv_report import csv_safe
 from hygiene.results import CheckResult, ScanReport, Status
 from hygiene.safetext import PDF_CELL_CAP, clip, inert
 from hygiene.strict import FrozenModel as _Model
+from hygiene.yamlio import load_yaml_file
 
 DEFAULT_QUESTIONNAIRE = "insurer-core"
 ANSWER_CSV_COLUMNS: tuple[str, ...] = (
@@ -79,16 +81,12 @@ class Questionnaire(_Model):
 
 
 def questionnaire_path(name: str = DEFAULT_QUESTIONNAIRE) -> Path:
-    from hygiene.paths import policies_dir
-
     return policies_dir() / "questionnaires" / f"{name}.yaml"
 
 
 def load_questionnaire(path: Path | None = None, known_checks: Mapping[str, str] | None = None) -> Questionnaire:
     """The questionnaire at ``path`` (default: the built-in insurer-core), validated; with ``known_checks``
     (check id -> platform, e.g. from the registry) every referenced check must exist there."""
-    from hygiene.yamlio import load_yaml_file
-
     path = path or questionnaire_path()
     try:
         questionnaire = Questionnaire.model_validate(load_yaml_file(path))

@@ -21,15 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from hygiene.model import ReasonKind, Snapshot
+from hygiene.model import AwsData, GoogleData, M365Data, ReasonKind, Snapshot
+from hygiene.taxonomy import AREAS, SEVERITIES, Area, Severity
 
 if TYPE_CHECKING:
     from hygiene.policy import Attestation, LifecycleTable, Thresholds
-
-Area = Literal["mfa", "accounts", "backup", "patching"]
-Severity = Literal["critical", "high", "medium", "low"]
-AREAS: tuple[Area, ...] = ("mfa", "accounts", "backup", "patching")
-SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 
 
 @dataclass(frozen=True)
@@ -82,6 +78,36 @@ class CheckContext:
     def now(self) -> datetime:
         """The scan's collection time: every age is measured against it, never against the wall clock."""
         return self.snapshot.collected_at
+
+    def attested_outcome(self) -> Outcome | None:
+        """A pass resting on the organisation's active attestations for this check, labelled attested; or None."""
+        if not self.attestations:
+            return None
+        latest = max(self.attestations, key=lambda a: a.date)
+        return Outcome(
+            assessed=1,
+            basis="attested",
+            note=f"{latest.statement} (attested by {latest.attested_by} on {latest.date.isoformat()})",
+            attestation_ids=tuple(a.id or "" for a in self.attestations),
+        )
+
+    @property
+    def m365(self) -> M365Data:
+        """The snapshot's Microsoft 365 data; the engine only runs m365 checks when the platform was scanned."""
+        assert self.snapshot.m365 is not None
+        return self.snapshot.m365
+
+    @property
+    def google(self) -> GoogleData:
+        """The snapshot's Google Workspace data; the engine only runs gws checks when the platform was scanned."""
+        assert self.snapshot.google is not None
+        return self.snapshot.google
+
+    @property
+    def aws(self) -> AwsData:
+        """The snapshot's AWS data; the engine only runs aws checks when the platform was scanned."""
+        assert self.snapshot.aws is not None
+        return self.snapshot.aws
 
 
 CheckFunction = Callable[[CheckContext], Outcome]

@@ -16,13 +16,13 @@ from rich.table import Table
 from rich.text import Text
 
 from hygiene import __version__
-from hygiene.checkapi import SEVERITIES
 from hygiene.config import load_config
 from hygiene.errors import one_line_errors
 from hygiene.logsetup import configure
 from hygiene.reports import DEFAULT_FORMATS, FORMATS
 from hygiene.results import ScanReport, Status
 from hygiene.safetext import inert
+from hygiene.taxonomy import SEVERITIES
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -498,7 +498,7 @@ _register_evidence()
 
 
 def _register_frameworks() -> None:
-    from hygiene.frameworks import frameworks
+    from hygiene.frameworks.cli import frameworks
 
     main.add_command(frameworks)
 

@@ -16,7 +16,10 @@ import structlog
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from hygiene.errors import InputError, format_validation_errors
+from hygiene.policy import available_profiles, is_profile_path
+from hygiene.schedule import ScheduleError, cron_trigger
 from hygiene.strict import StrictModel as _Strict
+from hygiene.taxonomy import DEFAULT_REPORT_FORMATS, REPORT_FORMATS
 from hygiene.yamlio import read_text_limited
 
 log = structlog.get_logger(__name__)
@@ -43,9 +46,7 @@ class ChecksConfig(_Strict):
 
 
 def _default_formats() -> list[str]:
-    from hygiene.reports import DEFAULT_FORMATS
-
-    return list(DEFAULT_FORMATS)
+    return list(DEFAULT_REPORT_FORMATS)
 
 
 class ReportsConfig(_Strict):
@@ -55,11 +56,11 @@ class ReportsConfig(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> ReportsConfig:
-        from hygiene.reports import FORMATS
-
-        unknown = [f for f in self.formats if f not in FORMATS]
+        unknown = [f for f in self.formats if f not in REPORT_FORMATS]
         if unknown:
-            raise ValueError(f"formats: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}")
+            raise ValueError(
+                f"formats: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(REPORT_FORMATS)}"
+            )
         return self
 
 
@@ -152,8 +153,6 @@ class ScheduleConfig(_Strict):
 
     @model_validator(mode="after")
     def _valid(self) -> ScheduleConfig:
-        from hygiene.agent.schedule import ScheduleError, cron_trigger
-
         try:
             cron_trigger(self.cron, self.timezone)
         except ScheduleError as exc:
@@ -211,8 +210,6 @@ def key_file_warning(path: Path, key: str) -> str | None:
 
 def _check_profile(path: Path, base: Path, profile: str) -> None:
     """``policy.profile`` names a built-in profile or an existing YAML file (checked here to name the config)."""
-    from hygiene.policy import available_profiles, is_profile_path
-
     if is_profile_path(profile):
         file = Path(profile) if Path(profile).is_absolute() else base / profile  # as hygiene.policy resolves it
         if not file.is_file():

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 from hygiene.registry import Registry
-from hygiene.sources.aws import DATASETS as AWS_DATASETS
-from hygiene.sources.aws import DISCOVERY_ACTIONS as AWS_DISCOVERY_ACTIONS
-from hygiene.sources.aws import ORGANIZATION_ACTIONS as AWS_ORGANIZATION_ACTIONS
-from hygiene.sources.google import DATASETS as GOOGLE_DATASETS
-from hygiene.sources.m365 import DATASETS as M365_DATASETS
+from hygiene.sources.catalogue import (
+    AWS_DATASETS,
+    AWS_DISCOVERY_ACTIONS,
+    AWS_ORGANIZATION_ACTIONS,
+    GOOGLE_DATASETS,
+    M365_DATASETS,
+)
 
 PLATFORM_DATASETS: dict[str, dict[str, tuple[str, tuple[str, ...], str | None]]] = {
     "m365": M365_DATASETS,

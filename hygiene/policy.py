@@ -6,17 +6,19 @@ All of it is data under ``policies/`` (or a user's YAML file); this module only 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from hygiene.checkapi import Severity
 from hygiene.errors import InputError, format_validation_errors, show_key
 from hygiene.paths import policies_dir
 from hygiene.strict import StrictModel as _Strict
+from hygiene.taxonomy import Severity
 from hygiene.yamlio import load_yaml_file
 
 
@@ -286,6 +288,12 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+@functools.lru_cache(maxsize=4096)
+def version_key(text: str) -> tuple[int, ...]:
+    """:func:`parse_version`, memoised: a tenant's thousands of devices share a few dozen versions."""
+    return parse_version(text)
+
+
 class LifecycleEntry(_Strict):
     platform: str
     name: str
@@ -314,6 +322,19 @@ class LifecycleTable(_Strict):
             if entry.matches(platform, parsed):
                 return entry
         return None
+
+
+def lifecycle_lookup(lifecycle: LifecycleTable) -> Callable[[str, str], LifecycleEntry | None]:
+    """``lifecycle.lookup`` memoised per (platform, version) for one check run (the table is scanned linearly)."""
+    cache: dict[tuple[str, str], LifecycleEntry | None] = {}
+
+    def lookup(platform: str, version: str) -> LifecycleEntry | None:
+        key = (platform, version)
+        if key not in cache:
+            cache[key] = lifecycle.lookup(platform, version)
+        return cache[key]
+
+    return lookup
 
 
 def load_lifecycle(path: Path | None = None) -> LifecycleTable:

@@ -21,11 +21,11 @@ from jinja2 import Environment, StrictUndefined, select_autoescape
 from sqlalchemy.engine import make_url
 
 from hygiene.atomic import atomic_write, private_dir
-from hygiene.checkapi import SEVERITIES
 from hygiene.config import Config, load_config
 from hygiene.errors import HygieneError, InputError, one_line_errors
 from hygiene.history.cli import data_dir_option
 from hygiene.history.store import HistoryStore, history_url
+from hygiene.taxonomy import SEVERITIES
 
 TREND_POINTS = 10
 WORST_ISSUES = 3

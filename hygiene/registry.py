@@ -21,6 +21,7 @@ import structlog
 
 from hygiene.checkapi import Check, check_meta_of
 from hygiene.errors import InputError
+from hygiene.frameworks import MAPPINGS_FILE, frameworks_dir, load_mappings
 from hygiene.paths import builtin_checks_dir
 
 log = structlog.get_logger(__name__)
@@ -72,8 +73,6 @@ def _entry_point_checks() -> Iterator[Check]:
 def load_framework_mappings() -> dict[str, dict[str, tuple[str, ...]]]:
     """check id -> framework -> control ids from ``policies/frameworks/mappings.yaml`` (structure validated;
     control ids and coverage are validated by :func:`hygiene.frameworks.validate`)."""
-    from hygiene.frameworks import MAPPINGS_FILE, frameworks_dir, load_mappings
-
     folder = frameworks_dir()
     if not (folder / MAPPINGS_FILE).exists():
         return {}
@@ -123,6 +122,11 @@ class Registry:
 
     def ids(self) -> list[str]:
         return sorted(self._checks)
+
+    def framework_view(self) -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, str]]:
+        """check id -> framework -> control ids, and check id -> platform: what :func:`hygiene.frameworks.assess`
+        is fed."""
+        return {c.meta.id: dict(c.meta.frameworks) for c in self}, {c.meta.id: c.meta.platform for c in self}
 
 
 def checks_markdown(items: Iterable[Check]) -> str:

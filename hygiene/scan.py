@@ -16,6 +16,8 @@ import structlog
 from hygiene import __version__
 from hygiene.config import Config
 from hygiene.engine import evaluate
+from hygiene.history import HistoryStore, sqlite_url
+from hygiene.history.drift import drift_for
 from hygiene.model import OrganisationRef, Snapshot
 from hygiene.policy import ControlsFile, Profile, load_controls, load_lifecycle, load_profile
 from hygiene.registry import Registry
@@ -135,8 +137,6 @@ def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:
         finished_at=datetime.now(UTC),
     )
     if options.history is not None:
-        from hygiene.history.drift import drift_for
-
         report.drift = drift_for(options.history, report)
     files = write_reports(report, options.output_dir, options.formats)
     if options.history is not None:
@@ -152,8 +152,6 @@ def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:
 
 
 def record_history(target: str | Path, report: ScanReport, files: dict[str, Path]) -> None:
-    from hygiene.history import HistoryStore, sqlite_url
-
     url = sqlite_url(target) if isinstance(target, Path) else target
     with HistoryStore(url) as store:
         summary = store.record(report, files)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hygiene.checkapi import AREAS
 from hygiene.results import AreaScore, CheckResult, Score, Status
+from hygiene.taxonomy import AREAS
 
 WEIGHTS = {"critical": 10.0, "high": 5.0, "medium": 3.0, "low": 1.0}
 GRADES = (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 60.0))

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from hygiene.agent.heartbeat import heartbeat_path, read_heartbeat
 from hygiene.agent.lock import LockTimeout, organisation_lock
 from hygiene.agent.runner import Agent
-from hygiene.agent.schedule import ScheduleError, cron_trigger, missed_run, next_fire, translate_day_of_week
 from hygiene.cli import main
 from hygiene.config import Config, load_config
 from hygiene.errors import InputError
+from hygiene.schedule import ScheduleError, cron_trigger, missed_run, next_fire, translate_day_of_week
 
 MONDAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
 

@@ -9,7 +9,6 @@ import gzip
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hygiene.checklib.common import lifecycle_lookup, version_key
 from hygiene.checklib.m365 import _in_groups
 from hygiene.model import (
     AwsAccessKey,
@@ -27,7 +26,7 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.perf import gc_paused
-from hygiene.policy import load_lifecycle, parse_version
+from hygiene.policy import lifecycle_lookup, load_lifecycle, parse_version, version_key
 from hygiene.snapshot_io import load_snapshot, save_snapshot
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

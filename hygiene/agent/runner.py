@@ -24,10 +24,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_heartbeat, write_heartbeat
 from hygiene.agent.lock import organisation_lock
-from hygiene.agent.schedule import cron_trigger, missed_run, next_fire
 from hygiene.config import Config, ScheduleConfig, load_config
 from hygiene.errors import HygieneError, InputError
+from hygiene.history import history_url
+from hygiene.notify.change import compare
+from hygiene.notify.dispatch import notify
 from hygiene.results import ScanReport
+from hygiene.scan import ScanOptions, new_scan_id, run_scan
+from hygiene.schedule import cron_trigger, missed_run, next_fire
 
 log = structlog.get_logger(__name__)
 
@@ -36,12 +40,8 @@ ScanFunction = Callable[[Config, Path], tuple[str, str | None]]  # (config, data
 
 def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
     """Run one scan into ``<data dir>/reports/<org>/<scan id>``; return (ok / failures / incomplete, scan id)."""
-    from hygiene.scan import ScanOptions, new_scan_id, run_scan
-
     reports = data_dir / "reports" / config.organisation.id
     output = reports / new_scan_id(config.organisation.id, datetime.now(UTC))
-    from hygiene.history import history_url
-
     options = ScanOptions(
         output_dir=output,
         formats=config.reports.formats,
@@ -51,9 +51,6 @@ def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
     outcome = run_scan(config, options)
     report = outcome.report
     if config.notify is not None:
-        from hygiene.notify.change import compare
-        from hygiene.notify.dispatch import notify
-
         previous = previous_report(reports, exclude=output)
         sent = notify(config.notify, config.organisation.id, compare(report, previous), data_dir, dict(os.environ))
         log.info("notifications", org=config.organisation.id, sent=sent)

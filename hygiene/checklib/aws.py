@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hygiene.checkapi import CheckContext
 from hygiene.model import AwsAccount, AwsData, ReasonKind
-
-
-def aws_data(ctx: CheckContext) -> AwsData:
-    """The snapshot's AWS data; the engine only runs aws checks when the platform was scanned."""
-    assert ctx.snapshot.aws is not None
-    return ctx.snapshot.aws
 
 
 def unseen(data: AwsData, *datasets: str) -> tuple[tuple[ReasonKind, str], ...]:

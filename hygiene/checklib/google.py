@@ -7,18 +7,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from hygiene.checkapi import CheckContext
 from hygiene.model import GoogleData, GoogleUser, ReasonKind, Snapshot
 
 #: Cloud Identity device types judged from the Cloud Identity list; mobile and ChromeOS devices come from the
 #: Directory API lists, so they are skipped here to avoid counting a device twice
 ENDPOINT_DESKTOP_TYPES = {"WINDOWS": "windows", "MAC_OS": "macos", "LINUX": "linux"}
-
-
-def google_data(ctx: CheckContext) -> GoogleData:
-    """The snapshot's Google Workspace data; the engine only runs gws checks when the platform was scanned."""
-    assert ctx.snapshot.google is not None
-    return ctx.snapshot.google
 
 
 def active_users(data: GoogleData) -> list[GoogleUser]:

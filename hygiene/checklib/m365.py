@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hygiene.checkapi import CheckContext
 from hygiene.model import (
     CAGuestsOrExternalUsers,
     CAPolicy,
@@ -29,18 +28,13 @@ from hygiene.model import (
     M365Device,
     M365User,
     ReasonKind,
+    Snapshot,
 )
 
 GLOBAL_ADMIN_TEMPLATE = "62e90394-69f5-4237-9190-012177145e10"
 #: client app types that together mean "modern clients" (browser + apps); "all" or [] mean every client
 MODERN_CLIENTS = {"browser", "mobileAppsAndDesktopClients"}
 LEGACY_CLIENTS = {"exchangeActiveSync", "other"}
-
-
-def m365_data(ctx: CheckContext) -> M365Data:
-    """The snapshot's Microsoft 365 data; the engine only runs m365 checks when the platform was scanned."""
-    assert ctx.snapshot.m365 is not None
-    return ctx.snapshot.m365
 
 
 def user_roles(data: M365Data, *, assignment: str | None = "active") -> dict[str, set[str]]:
@@ -82,12 +76,12 @@ PIM_DATASETS = {
 }
 
 
-def pim_unseen(ctx: CheckContext) -> tuple[tuple[ReasonKind, str], ...]:
+def pim_unseen(snapshot: Snapshot) -> tuple[tuple[ReasonKind, str], ...]:
     """The admin population's unseen part when PIM eligibility could not be read: never a pass on active
     assignments alone."""
     unseen = []
     for name, what in PIM_DATASETS.items():
-        state = ctx.snapshot.dataset(name)
+        state = snapshot.dataset(name)
         if state.available:
             continue
         kind = state.reason_kind or ReasonKind.ERROR

@@ -12,6 +12,7 @@ from hygiene.errors import one_line_errors
 from hygiene.evidence.keys import EvidenceKeys, fingerprint
 from hygiene.evidence.pack import AUDIENCES, export_pack
 from hygiene.evidence.verify import verify_pack
+from hygiene.paths import default_data_dir
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -25,8 +26,6 @@ _guard = one_line_errors
 
 
 def _data_dir(value: Path | None) -> Path:
-    from hygiene.paths import default_data_dir
-
     return value if value is not None else default_data_dir()
 
 

@@ -18,10 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hygiene import frameworks
+from hygiene.answers import answer_sheet, load_questionnaire, render_answers_csv, render_answers_pdf
 from hygiene.atomic import atomic_writer
 from hygiene.evidence.keys import EvidenceError, EvidenceKeys, Pseudonymiser, fingerprint, public_pem
 from hygiene.evidence.pdf import render_summary_pdf
 from hygiene.evidence.vocabulary import WORD, tool_vocabulary
+from hygiene.history import HistoryStore, history_url
+from hygiene.permissions import PLATFORM_DATASETS
+from hygiene.registry import Registry
+from hygiene.reports import FILE_NAMES, render_csv, render_ocsf
+from hygiene.reports.csv_report import CSV_ENCODING
+from hygiene.reports.json_report import render_json
+from hygiene.reports.markdown import md_escape
 from hygiene.results import ScanReport
 
 AUDIENCES = ("insurer", "customer", "internal")
@@ -239,9 +248,6 @@ def locate_scan_files(files: Iterable[Any], scan_id: str) -> ScanFiles:
 
 
 def method_markdown(report: ScanReport, audience: str, redactor: Redactor | None) -> str:
-    from hygiene.permissions import PLATFORM_DATASETS
-    from hygiene.reports.markdown import md_escape
-
     def red(value: str) -> str:
         """Vendor text (scope values, error messages): pseudonymised for insurers and customers, and inert Markdown
         for everyone (a `|` or a newline in an error message must not reshape the signed table)."""
@@ -308,9 +314,6 @@ def method_markdown(report: ScanReport, audience: str, redactor: Redactor | None
 def answer_files(report: ScanReport) -> dict[str, bytes]:
     """answers.csv and answers.pdf: the built-in insurer questionnaire answered from ``report`` (counts only,
     so the pseudonymised report of an insurer or customer pack gives the same answers as the original)."""
-    from hygiene.answers import answer_sheet, load_questionnaire, render_answers_csv, render_answers_pdf
-    from hygiene.reports.csv_report import CSV_ENCODING
-
     questionnaire = load_questionnaire()
     answers = answer_sheet(report, questionnaire)
     return {
@@ -341,10 +344,6 @@ def build_pack(
     """Every file of the pack, name -> bytes (manifest and signature included)."""
     if audience not in AUDIENCES:
         raise EvidenceError(f"unknown audience {audience!r}; choose from {', '.join(AUDIENCES)}")
-    from hygiene.reports import FILE_NAMES, render_csv, render_ocsf
-    from hygiene.reports.csv_report import CSV_ENCODING
-    from hygiene.reports.json_report import render_json
-
     try:
         data = json.loads(report_bytes)
         original = ScanReport.model_validate(data)
@@ -387,9 +386,12 @@ def build_pack(
     text = redactor.text if redactor is not None else (lambda s: s)
     files["summary.pdf"] = render_summary_pdf(report, audience, text)
     files.update(answer_files(report))
-    from hygiene.frameworks import coverage_tables
-
-    tables = coverage_tables({r.check_id: (r.status.value, r.platform) for r in report.results})
+    framework_data = frameworks.load()
+    tables = frameworks.coverage_tables(
+        framework_data,
+        *Registry.load().framework_view(),
+        {r.check_id: (r.status.value, r.platform) for r in report.results},
+    )
     files["frameworks.json"] = (json.dumps(tables, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
     signing_key = keys.signing_key()
@@ -436,8 +438,6 @@ def export_pack(
 ) -> ExportResult:
     """Build the pack of scan ``scan_ref`` (``latest`` or a scan id) of ``organisation_id`` from the history of
     ``data_dir`` (or the ``history`` database URL), sign it with the key in ``data_dir``, write it as a zip."""
-    from hygiene.history import HistoryStore, history_url
-
     if audience not in AUDIENCES:
         raise EvidenceError(f"unknown audience {audience!r}; choose from {', '.join(AUDIENCES)}")
     with HistoryStore(history or history_url(data_dir), create=False) as store:

@@ -26,6 +26,8 @@ from sqlalchemy import (
     text,
 )
 
+from hygiene.history.errors import HistoryError
+
 metadata = MetaData()
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
@@ -113,8 +115,6 @@ def migrate(engine: Engine) -> int:
                 conn.execute(text("SELECT pg_advisory_xact_lock(7236001)"))
             version = current_version(conn)
             if version > SCHEMA_VERSION:
-                from hygiene.history.store import HistoryError
-
                 raise HistoryError(
                     f"the history database is at schema version {version}, newer than this hygiene "
                     f"understands ({SCHEMA_VERSION}); upgrade hygiene"

@@ -17,18 +17,15 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, insert, s
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from hygiene.errors import HygieneError
+from hygiene.history.errors import HistoryError
 from hygiene.history.models import ScanSummary, StoredFile, StoredFinding, StoredResult, StoredScan, summary_of
 from hygiene.history.schema import SCHEMA_VERSION, check_results, findings, migrate, report_files, scans
+from hygiene.paths import default_data_dir
 from hygiene.results import ScanReport
 
 DATABASE_URL_ENV = "HYGIENE_DATABASE_URL"
 HISTORY_FILE = "history.sqlite3"
 BUSY_TIMEOUT_S = 30
-
-
-class HistoryError(HygieneError):
-    """The history database cannot be opened or read, or holds no such organisation or scan."""
 
 
 def sqlite_url(path: Path) -> str:
@@ -38,8 +35,6 @@ def sqlite_url(path: Path) -> str:
 def history_url(data_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> str:
     """``--data-dir`` wins, then ``HYGIENE_DATABASE_URL``, then ``history.sqlite3`` in the platform data folder
     (or ``HYGIENE_DATA_DIR``)."""
-    from hygiene.paths import default_data_dir
-
     if data_dir is not None:
         return sqlite_url(data_dir / HISTORY_FILE)
     env = os.environ if environ is None else environ

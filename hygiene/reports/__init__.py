@@ -19,18 +19,12 @@ from hygiene.reports.markdown import render_markdown
 from hygiene.reports.ocsf import OCSF_VERSION, render_ocsf
 from hygiene.reports.plan import PlanBucket, PlanItem, build_plan
 from hygiene.results import ScanReport
+from hygiene.taxonomy import DEFAULT_REPORT_FORMATS, REPORT_FILE_NAMES, REPORT_FORMATS
 
-#: format -> file name, in the order files are written
-FILE_NAMES: dict[str, str] = {
-    "json": "report.json",
-    "csv": "findings.csv",
-    "html": "report.html",
-    "md": "summary.md",
-    "ocsf": "findings.ocsf.jsonl",
-}
-FORMATS: tuple[str, ...] = tuple(FILE_NAMES)
-#: what a scan writes unless told otherwise: the OCSF export is for SIEMs and is asked for by name
-DEFAULT_FORMATS: tuple[str, ...] = ("json", "html", "csv", "md")
+#: format -> file name, in the order files are written; the formats; what a scan writes unless told otherwise
+FILE_NAMES = REPORT_FILE_NAMES
+FORMATS = REPORT_FORMATS
+DEFAULT_FORMATS = DEFAULT_REPORT_FORMATS
 
 __all__ = [
     "CSV_COLUMNS",

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hygiene.checkapi import AREAS, SEVERITIES
 from hygiene.model import ReasonKind
 from hygiene.results import CheckResult, FindingResult, Status
+from hygiene.taxonomy import AREAS, SEVERITIES
 
 #: statuses in the order a reader should see them: problems first
 STATUS_ORDER: tuple[Status, ...] = (

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
+from hygiene.frameworks import load_mappings
 from hygiene.results import CheckResult, FindingResult, ScanReport, Status
 
 OCSF_VERSION = "1.5.0"
@@ -70,8 +71,6 @@ def _digest(*parts: str) -> str:
 
 @lru_cache(maxsize=1)
 def _framework_names() -> Mapping[str, str]:
-    from hygiene.frameworks import load_mappings
-
     try:
         return dict(load_mappings().frameworks)
     except Exception:  # a broken policies folder must not stop the export: fall back to framework ids

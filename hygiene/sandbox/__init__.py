@@ -11,10 +11,11 @@ Microsoft and Google.
 - :func:`generate` (``hygiene.sandbox.generator``): synthetic tenants of any size for benchmarks.
 """
 
+from hygiene.sandbox.expectation import Expectation
 from hygiene.sandbox.generator import generate
 from hygiene.sandbox.google import GOOGLE_CHECK_IDS, GOOGLE_SCOPES, GoogleScenario
 from hygiene.sandbox.northwind import northwind
-from hygiene.sandbox.scenario import CHECK_IDS, Expectation, Scenario
+from hygiene.sandbox.scenario import CHECK_IDS, Scenario
 from hygiene.sandbox.server import RefusedWrite, RequestRecord, Sandbox
 from hygiene.sandbox.tls import ClientCertificate, generate_client_certificate
 

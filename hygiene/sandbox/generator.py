@@ -19,18 +19,16 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+from hygiene.sandbox.expectation import Expectation, JsonDict, fails, passes
 from hygiene.sandbox.generator_google import generate_google
 from hygiene.sandbox.scenario import (
     AUTH_STRENGTH_PHISHING_RESISTANT,
     GLOBAL_ADMIN,
     ROLE_TEMPLATES,
     SKUS,
-    Expectation,
-    JsonDict,
     Scenario,
     auth_strength,
     days_ago,
-    fails,
     graph_time,
     make_assignment,
     make_ca_policy,
@@ -40,7 +38,6 @@ from hygiene.sandbox.scenario import (
     make_role_definition,
     make_sku,
     make_user,
-    passes,
     stable_id,
 )
 

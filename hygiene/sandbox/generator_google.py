@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from hygiene.sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 from hygiene.sandbox.google import (
     SUPER_ADMIN_ROLE,
     SYSTEM_ROLES,
@@ -22,7 +23,7 @@ from hygiene.sandbox.google import (
     make_role,
     make_role_assignment,
 )
-from hygiene.sandbox.scenario import Expectation, JsonDict, days_ago, fails, not_assessed, passes
+from hygiene.sandbox.scenario import days_ago
 
 FIRST = ("Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Jamie", "Riley", "Avery", "Charlie", "Priya",
          "Mohammed", "Olivia", "Noah", "Amelia", "Oliver", "Isla", "George", "Ava", "Arthur")  # fmt: skip

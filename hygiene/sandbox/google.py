@@ -40,7 +40,7 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hygiene.sandbox.scenario import Expectation, JsonDict
+from hygiene.sandbox.expectation import Expectation, JsonDict
 
 AUTH = "https://www.googleapis.com/auth/"
 SCOPE_USERS = AUTH + "admin.directory.user.readonly"

@@ -66,6 +66,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from hygiene.sandbox.expectation import JsonDict
 from hygiene.sandbox.google import (
     API_SERVICES,
     AUTH,
@@ -78,7 +79,7 @@ from hygiene.sandbox.google import (
     GoogleScenario,
     etag,
 )
-from hygiene.sandbox.scenario import JsonDict, Scenario
+from hygiene.sandbox.scenario import Scenario
 from hygiene.sandbox.wire import Reply, json_reply
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

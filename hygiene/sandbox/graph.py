@@ -40,8 +40,9 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
+from hygiene.sandbox.expectation import JsonDict
 from hygiene.sandbox.identity import IssuedToken, TokenStore
-from hygiene.sandbox.scenario import SKUS, JsonDict, Scenario, methods_from_registration
+from hygiene.sandbox.scenario import SKUS, Scenario, methods_from_registration
 from hygiene.sandbox.wire import ODATA_TYPE, Reply, graph_error_body, json_reply, new_request_id
 
 NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"

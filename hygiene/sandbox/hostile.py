@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hygiene.sandbox.scenario import JsonDict, Scenario
+from hygiene.sandbox.expectation import JsonDict
+from hygiene.sandbox.northwind import northwind
+from hygiene.sandbox.scenario import Scenario
 
 if TYPE_CHECKING:  # the AWS sandbox needs moto, an optional extra
     from hygiene.sandbox.aws.scenario import AwsScenario
@@ -213,8 +215,6 @@ def hostile_aws(scenario: AwsScenario, names: Names | None = None) -> AwsScenari
 
 def hostile_northwind(now: datetime | None = None, **variant: Any) -> Scenario:
     """Northwind Dental (Microsoft 365 and the Leeds Google Workspace office) with hostile names."""
-    from hygiene.sandbox.northwind import northwind
-
     return hostile_m365(northwind(now, **variant), Names())
 
 

@@ -73,18 +73,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypedDict
 
+from hygiene.sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 from hygiene.sandbox.northwind_leeds import northwind_leeds
 from hygiene.sandbox.scenario import (
     AUTH_STRENGTH_MFA,
     AUTH_STRENGTH_PHISHING_RESISTANT,
     ROLE_TEMPLATES,
     SKUS,
-    Expectation,
-    JsonDict,
     Scenario,
     auth_strength,
     days_ago,
-    fails,
     make_assignment,
     make_ca_policy,
     make_compliance_policy,
@@ -96,8 +94,6 @@ from hygiene.sandbox.scenario import (
     make_role_eligibility,
     make_sku,
     make_user,
-    not_assessed,
-    passes,
     stable_id,
 )
 

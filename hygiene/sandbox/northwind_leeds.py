@@ -48,6 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from hygiene.sandbox.expectation import Expectation, JsonDict, fails, not_assessed
 from hygiene.sandbox.google import (
     GOOGLE_CHECK_IDS,
     GOOGLE_SCOPES,
@@ -69,7 +70,7 @@ from hygiene.sandbox.google import (
     make_role,
     make_role_assignment,
 )
-from hygiene.sandbox.scenario import Expectation, JsonDict, days_ago, fails, not_assessed
+from hygiene.sandbox.scenario import days_ago
 
 DOMAIN = "northwind-leeds.example"
 CUSTOMER_ID = "C03nw1ds7"

@@ -14,13 +14,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-if TYPE_CHECKING:
-    from hygiene.sandbox.google import GoogleScenario
-
-JsonDict = dict[str, Any]
-Status = Literal["pass", "fail", "not_assessed"]
+from hygiene.sandbox.expectation import Expectation, JsonDict
+from hygiene.sandbox.google import GoogleScenario
 
 #: the Microsoft 365 checks a scenario carries expectations for
 CHECK_IDS: tuple[str, ...] = (
@@ -115,36 +112,6 @@ def graph_time(value: datetime | None) -> str | None:
 
 def days_ago(now: datetime, days: float, hours: float = 0.0) -> datetime:
     return now - timedelta(days=days, hours=hours)
-
-
-@dataclass
-class Expectation:
-    """What a full scan must report for one check: the status and the names of the failing resources."""
-
-    status: Status
-    resources: set[str] = field(default_factory=set)
-
-    def to_json(self) -> JsonDict:
-        return {"status": self.status, "resources": sorted(self.resources)}
-
-    @classmethod
-    def from_json(cls, raw: JsonDict) -> Expectation:
-        status = raw["status"]
-        if status not in ("pass", "fail", "not_assessed"):
-            raise ValueError(f"bad expectation status {status!r}")
-        return cls(status=status, resources=set(raw.get("resources") or []))
-
-
-def passes() -> Expectation:
-    return Expectation("pass")
-
-
-def fails(*resources: str) -> Expectation:
-    return Expectation("fail", set(resources))
-
-
-def not_assessed() -> Expectation:
-    return Expectation("not_assessed")
 
 
 @dataclass(kw_only=True)
@@ -266,8 +233,6 @@ class Scenario:
         values["withheld_permissions"] = set(raw.get("withheld_permissions") or [])
         values["expected"] = {k: Expectation.from_json(v) for k, v in (raw.get("expected") or {}).items()}
         if raw.get("google") is not None:
-            from hygiene.sandbox.google import GoogleScenario
-
             values["google"] = GoogleScenario.from_json(raw["google"])
         return cls(**values)
 

@@ -63,48 +63,16 @@ from hygiene.model import (
 )
 from hygiene.perf import gc_paused
 from hygiene.sources.aws_report import CredentialReportError, parse_credential_report
+from hygiene.sources.catalogue import AWS_DATASETS as DATASETS
 from hygiene.sources.interface import Collected, RawRecorder, Source, normalised_text
 
 log = structlog.get_logger(__name__)
 
-#: dataset -> (what it is, the read-only IAM actions it needs)
-DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "aws.iam": (
-        "IAM credential report and account summary (root MFA and keys)",
-        ("iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:GetAccountSummary"),
-    ),
-    "aws.ec2": ("EC2 instances and their EBS volumes", ("ec2:DescribeInstances",)),
-    "aws.rds": (
-        "RDS instances and DB clusters (Aurora, Multi-AZ, DocumentDB, Neptune) and their backup retention",
-        ("rds:DescribeDBInstances", "rds:DescribeDBClusters"),
-    ),
-    "aws.backup": (
-        "AWS Backup plans, vaults (lock state), recent recovery points, protected resources, jobs, restore testing "
-        "plans and their selections, and restore jobs",
-        (
-            "backup:ListBackupPlans",
-            "backup:ListBackupVaults",
-            "backup:ListRecoveryPointsByBackupVault",
-            "backup:ListProtectedResources",
-            "backup:ListBackupJobs",
-            "backup:ListRestoreTestingPlans",
-            "backup:ListRestoreTestingSelections",
-            "backup:ListRestoreJobs",
-        ),
-    ),
-    "aws.ssm": (
-        "SSM managed instances and patch states",
-        ("ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates"),
-    ),
-}
 #: an AwsGap's region when the account's other enabled regions could not be discovered (never None: None means the
 #: dataset is missing in every region of the account)
 REGIONS_NOT_DISCOVERED = "regions-not-discovered"
-#: the request that discovers an account's enabled regions when none are configured
-DISCOVERY_ACTIONS = ("ec2:DescribeRegions",)
 #: regional dataset -> its service (one job per account, region and dataset)
 REGIONAL_DATASETS = {"aws.ec2": "ec2", "aws.rds": "rds", "aws.backup": "backup", "aws.ssm": "ssm"}
-ORGANIZATION_ACTIONS = ("organizations:ListAccounts", "sts:AssumeRole", "iam:ListOrganizationsFeatures")
 #: ListOrganizationsFeatures errors (less any ``Exception`` suffix; iam model) that mean centralised root access is
 #: off: IAM trusted access not enabled, no organisation, or not all features (the feature needs all three)
 FEATURES_OFF_CODES = frozenset({"ServiceAccessNotEnabled", "OrganizationNotFound", "OrganizationNotInAllFeaturesMode"})

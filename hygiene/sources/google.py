@@ -60,6 +60,7 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.perf import gc_paused
+from hygiene.sources.catalogue import GOOGLE_DATASETS as DATASETS
 from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import (
     Collected,
@@ -72,29 +73,6 @@ from hygiene.sources.interface import (
 
 log = structlog.get_logger(__name__)
 
-_AUTH = "https://www.googleapis.com/auth/"
-#: dataset -> (what it is, the OAuth scope it needs, whether the scan is complete without it)
-DATASETS: dict[str, tuple[str, str, bool]] = {
-    "google.users": (
-        "users: 2-Step Verification, last login, admin flags",
-        _AUTH + "admin.directory.user.readonly",
-        False,
-    ),
-    "google.roles": ("admin role assignments", _AUTH + "admin.directory.rolemanagement.readonly", False),
-    # read in the roles lane, and only when an admin role is assigned to a group (its members are admins)
-    "google.admin_groups": (
-        "members of groups that hold admin roles",
-        _AUTH + "admin.directory.group.member.readonly",
-        False,
-    ),
-    "google.mobile_devices": ("mobile devices", _AUTH + "admin.directory.device.mobile.readonly", False),
-    "google.chrome_devices": ("ChromeOS devices", _AUTH + "admin.directory.device.chromeos.readonly", False),
-    "google.endpoints": (
-        "Cloud Identity devices (endpoint verification: Windows, macOS, Linux)",
-        _AUTH + "cloud-identity.devices.readonly",
-        True,
-    ),
-}
 #: concurrent lanes (as for Microsoft 365's Graph): four of the five datasets start at once, the fifth in the first
 #: lane to come free
 LANES = 4

@@ -47,6 +47,7 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.perf import gc_paused
+from hygiene.sources.catalogue import M365_DATASETS as DATASETS
 from hygiene.sources.graph import GraphClient, GraphError, make_session
 from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable, parse_timestamp
 
@@ -85,50 +86,6 @@ METHOD_STRENGTH: dict[str, bool] = {
     "#microsoft.graph.passwordlessMicrosoftAuthenticatorAuthenticationMethod": True,
 }
 STRONG_METHOD_TYPES = frozenset(t for t, strong in METHOD_STRENGTH.items() if strong)
-
-#: dataset -> (what it is, the permissions it needs, the licence it needs); the source of `hygiene permissions`
-DATASETS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
-    "m365.users": ("users, account state, licences", ("User.Read.All",), None),
-    "m365.sign_ins": (
-        "last sign-in per user (signInActivity; fallback: Office 365 active-user report)",
-        ("AuditLog.Read.All", "Reports.Read.All (fallback)"),
-        "Entra ID P1 (or the fallback)",
-    ),
-    "m365.registration": (
-        "MFA registration per user (userRegistrationDetails; fallback: $batch of methods)",
-        ("AuditLog.Read.All", "UserAuthenticationMethod.Read.All (fallback)"),
-        "Entra ID P1 (or the fallback)",
-    ),
-    "m365.mfa_policies": (
-        "security defaults, Conditional Access policies and the groups they target",
-        ("Policy.Read.All", "GroupMember.Read.All"),
-        None,
-    ),
-    "m365.per_user_mfa": ("legacy per-user MFA state, for users no policy covers (beta)", ("Policy.Read.All",), None),
-    "m365.roles": ("directory role assignments", ("RoleManagement.Read.Directory", "GroupMember.Read.All"), None),
-    "m365.role_eligibility": (
-        "eligible (PIM) directory role assignments",
-        ("RoleManagement.Read.Directory", "GroupMember.Read.All"),
-        "Microsoft Entra ID P2 or Microsoft Entra ID Governance",
-    ),
-    "m365.group_eligibility": (
-        "users eligible (PIM for Groups) to join the groups that hold roles",
-        ("PrivilegedEligibilitySchedule.Read.AzureADGroup",),
-        "Microsoft Entra ID P2 or Microsoft Entra ID Governance",
-    ),
-    "m365.licences": ("subscribed SKUs", ("LicenseAssignment.Read.All",), None),
-    "m365.devices": ("Intune managed devices", ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"),
-    "m365.compliance_policies": (
-        "Intune compliance policies (minimum OS versions) and the groups they are assigned to",
-        ("DeviceManagementConfiguration.Read.All", "GroupMember.Read.All (assignment groups)"),
-        "Microsoft Intune",
-    ),
-    "m365.backup": (
-        "Microsoft 365 Backup status and protection policies",
-        ("BackupRestore-Control.Read.All", "BackupRestore-Configuration.Read.All"),
-        "Microsoft 365 Backup (pay-as-you-go)",
-    ),
-}
 
 
 def _ts(value: Any) -> datetime | None:

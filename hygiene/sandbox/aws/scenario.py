@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from hygiene.sandbox.scenario import Expectation, JsonDict, fails, not_assessed, passes
+from hygiene.sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 
 __all__ = [
     "AWS_CHECK_IDS",

@@ -1,5 +1,6 @@
 """Compliance frameworks: control catalogues, the check -> control mappings, their validation, and the status
-of each control from a stored scan.
+of each control from one scan's results. Pure: fed the check ids and their mappings by the caller (the registry)
+and the statuses by the results; the commands live in :mod:`hygiene.frameworks.cli`.
 
 Data lives in ``policies/frameworks/``: ``mappings.yaml`` (framework names, ``checks:`` check id -> framework ->
 control ids, ``unmapped:`` built-in checks deliberately mapped to nothing) and one ``<framework>.yaml`` per framework
@@ -9,18 +10,15 @@ mapped or listed as unmapped; a test runs it over the shipped data.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar
+from typing import Final, Literal, TypeVar
 
-import click
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from rich.console import Console
-from rich.table import Table
 
-from hygiene.errors import InputError, format_validation_errors, one_line_errors
+from hygiene.errors import InputError, format_validation_errors
+from hygiene.paths import policies_dir
 from hygiene.strict import FrozenModel as _Model
 from hygiene.yamlio import load_yaml_file
 
@@ -85,8 +83,6 @@ class Mappings(_Model):
 
 
 def frameworks_dir() -> Path:
-    from hygiene.paths import policies_dir
-
     return policies_dir() / "frameworks"
 
 
@@ -153,15 +149,11 @@ def load(folder: Path | None = None) -> FrameworkData:
     return FrameworkData(mappings=mappings, catalogues=catalogues)
 
 
-def validate(folder: Path | None = None, check_ids: Iterable[str] | None = None) -> FrameworkData:
-    """:func:`load`, plus: every check in ``check_ids`` (default: the built-in pack) is mapped or listed in
-    ``unmapped``, no check is both, and nothing maps a check that does not exist."""
+def validate(folder: Path | None, check_ids: Iterable[str]) -> FrameworkData:
+    """:func:`load`, plus: every check in ``check_ids`` (the built-in pack's, from the registry) is mapped or listed
+    in ``unmapped``, no check is both, and nothing maps a check that does not exist."""
     folder = folder or frameworks_dir()
     data = load(folder)
-    if check_ids is None:
-        from hygiene.registry import Registry
-
-        check_ids = Registry.load(entry_points_too=False).ids()
     known = set(check_ids)
     path = folder / MAPPINGS_FILE
     mapped = {c for c, frameworks in data.mappings.checks.items() if any(frameworks.values())}
@@ -262,65 +254,14 @@ def assess(
     return views
 
 
-# -- command line -------------------------------------------------------------------------------------------------
-
-
-def _registry_view() -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, str]]:
-    from hygiene.registry import Registry
-
-    registry = Registry.load()
-    return {c.meta.id: dict(c.meta.frameworks) for c in registry}, {c.meta.id: c.meta.platform for c in registry}
-
-
-def framework_summaries() -> list[dict[str, object]]:
-    data = validate()
-    check_frameworks, platforms = _registry_view()
-    rows: list[dict[str, object]] = []
-    for name, catalogue in data.catalogues.items():
-        views = assess(catalogue, check_frameworks, platforms)
-        rows.append(
-            {
-                "id": name,
-                "name": data.mappings.frameworks[name] or catalogue.name,
-                "controls": len(views),
-                "covered": sum(1 for v in views if v.covered),
-            }
-        )
-    return rows
-
-
-def framework_report(name: str, organisation: str | None = None, data_dir: Path | None = None) -> dict[str, object]:
-    """The controls of framework ``name``; with ``organisation`` their status from its latest recorded scan."""
-    data = load()
-    catalogue = data.catalogue(name)
-    check_frameworks, platforms = _registry_view()
-    report: dict[str, object] = {"framework": name, "name": catalogue.name}
-    results: dict[str, tuple[str, str]] | None = None
-    if organisation is not None:
-        from hygiene.history.store import HistoryStore, history_url
-
-        with HistoryStore(history_url(data_dir), create=False) as store:
-            summary = store.find(organisation, "latest")
-            scan = store.load(summary.scan_id)
-        results = {r.check_id: (r.status, r.platform or platforms.get(r.check_id, "")) for r in scan.results}
-        report.update(
-            organisation=organisation,
-            scan_id=summary.scan_id,
-            scanned_at=summary.started_at.isoformat(),
-            complete=summary.complete,
-        )
-    views = assess(catalogue, check_frameworks, platforms, results)
-    report["controls"] = [v.as_dict() for v in views]
-    if results is not None:
-        report["summary"] = {s: sum(1 for v in views if v.status == s) for s in STATUSES}
-    return report
-
-
-def coverage_tables(results: Mapping[str, tuple[str, str]]) -> dict[str, object]:
+def coverage_tables(
+    data: FrameworkData,
+    check_frameworks: Mapping[str, Mapping[str, Iterable[str]]],
+    platforms: Mapping[str, str],
+    results: Mapping[str, tuple[str, str]],
+) -> dict[str, object]:
     """Every framework's controls with their status from one scan's results (check id -> (status, platform)):
     the framework coverage tables of an evidence pack."""
-    data = load()
-    check_frameworks, platforms = _registry_view()
     tables: dict[str, object] = {}
     for name, catalogue in data.catalogues.items():
         views = assess(catalogue, check_frameworks, platforms, results)
@@ -330,77 +271,3 @@ def coverage_tables(results: Mapping[str, tuple[str, str]]) -> dict[str, object]
             "controls": [v.as_dict() for v in views],
         }
     return tables
-
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-_guard = one_line_errors
-
-
-@click.group("frameworks")
-def frameworks() -> None:
-    """Compliance frameworks: their controls, the checks mapped to them, and an organisation's status."""
-
-
-@frameworks.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@_guard
-def frameworks_list(as_json: bool) -> None:
-    """Each framework with its number of controls and how many automated checks cover."""
-    rows = framework_summaries()
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    table = Table("framework", "name", "controls", "covered by automated checks")
-    for row in rows:
-        table.add_row(str(row["id"]), str(row["name"]), str(row["controls"]), str(row["covered"]))
-    out.print(table)
-
-
-@frameworks.command("show")
-@click.argument("name")
-@click.argument("organisation", metavar="[ORG]", required=False)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder holding history.sqlite3 (default: HYGIENE_DATABASE_URL, else HYGIENE_DATA_DIR or the platform "
-    "data folder).",
-)
-@click.option("--json", "as_json", is_flag=True)
-@_guard
-def frameworks_show(name: str, organisation: str | None, data_dir: Path | None, as_json: bool) -> None:
-    """Every control of framework NAME with its mapped checks; with ORG, each control's status from ORG's
-    latest recorded scan."""
-    report = framework_report(name, organisation, data_dir)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-        return
-    controls: list[dict[str, Any]] = report["controls"]  # type: ignore[assignment]
-    if organisation is None:
-        out.print(f"[bold]{report['name']}[/bold] ({name}): mapping only; add ORG for statuses")
-        table = Table("control", "title", "checks")
-        for c in controls:
-            checks = ", ".join(s["check_id"] for s in c["checks"])
-            if not c["automated"]:
-                checks = f"{NOT_COVERED} ({c['note'] or 'manual'})"
-            table.add_row(c["id"], c["title"], checks or NOT_COVERED)
-        out.print(table, highlight=False)
-        return
-    out.print(
-        f"[bold]{report['name']}[/bold] ({name}) for [bold]{organisation}[/bold]: scan {report['scan_id']} "
-        f"of {report['scanned_at']}" + ("" if report["complete"] else " (incomplete scan)"),
-        highlight=False,
-    )
-    colours = {MET: "green", NOT_MET: "red", PARTIAL: "yellow", NOT_COVERED: "dim"}
-    table = Table("control", "title", "status", "checks")
-    for c in controls:
-        checks = ", ".join(f"{s['check_id']} {s['status']}" for s in c["checks"])
-        if not c["automated"]:
-            checks = c["note"] or "manual control"
-        table.add_row(c["id"], c["title"], f"[{colours[c['status']]}]{c['status']}[/]", checks)
-    out.print(table, highlight=False)
-    summary: dict[str, int] = report["summary"]  # type: ignore[assignment]
-    out.print(", ".join(f"{count} {status}" for status, count in summary.items()), highlight=False)
