@@ -333,3 +333,13 @@ def test_pack_carries_framework_coverage_tables(data_dir: Path) -> None:
     ce = {c["id"]: c for c in tables["cyber-essentials"]["controls"]}
     assert ce["A7.17"]["status"] == "not met"  # MFA is not enforced for everyone in Northwind
     assert ce["A4.1"]["status"] == "not covered by automated checks"  # firewalls: no API can see them
+
+
+def test_verify_reports_hostile_entry_names_on_one_line(data_dir: Path, tmp_path: Path) -> None:
+    """A forged pack can name an entry with a newline or an escape sequence: each problem stays one inert line."""
+    pack = export(data_dir, "insurer")
+    forged = rewrite(pack, tmp_path / "forged.zip", {"si\ngning\x1b[2J.pem": b"x"})
+    result = verify_pack(forged)
+    assert not result.ok
+    assert any("extra file" in p for p in result.problems)
+    assert all("\n" not in p and "\x1b" not in p for p in result.problems), result.problems

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hygiene.evidence.keys import EvidenceError, fingerprint, load_public_key
 from hygiene.evidence.pack import MANIFEST, PACK_PUBLIC_KEY, SIGNATURE
+from hygiene.safetext import inert
 from hygiene.yamlio import read_bytes_limited
 
 #: a pack is small; refuse to read anything that claims to be bigger than this (zip bombs)
@@ -61,6 +62,15 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
 
 
 def verify_pack(path: Path, key_path: Path | None = None) -> VerifyResult:
+    """Verify the pack at ``path``. Entry names in a pack are untrusted text (a damaged or forged zip can name an
+    entry with a newline or an escape sequence): every problem and note is made one inert line."""
+    result = _verify(path, key_path)
+    result.problems = [inert(problem) for problem in result.problems]
+    result.notes = [inert(note) for note in result.notes]
+    return result
+
+
+def _verify(path: Path, key_path: Path | None = None) -> VerifyResult:
     """Raises :class:`EvidenceError` for input that cannot be read at all (exit 2); otherwise returns the
     problems found (none means the pack verifies)."""
     result = VerifyResult()
