@@ -220,7 +220,9 @@ def fast_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def scan_aws(sandbox: Any) -> tuple[ScanReport, Snapshot]:
+def scan_aws(sandbox: Any, read_timeout: float = 1.0) -> tuple[ScanReport, Snapshot]:
+    """A scan of the AWS sandbox; the read timeout is below the chaos "slow" delay unless a test raises it (a test
+    that injects no slow answers must not see a read timeout from a busy machine instead of its own fault)."""
     from hygiene.sources.aws import AwsSource
 
     config = AwsConfig(
@@ -230,7 +232,7 @@ def scan_aws(sandbox: Any) -> tuple[ScanReport, Snapshot]:
         endpoint_url=sandbox.endpoint_url,
     )
     environ = {k: v for k, v in sandbox.environ().items() if k != "AWS_ENDPOINT_URL"}
-    collected = AwsSource(config, environ=environ, timeouts=(5.0, 1.0), sleep=_no_sleep).collect(
+    collected = AwsSource(config, environ=environ, timeouts=(5.0, read_timeout), sleep=_no_sleep).collect(
         RawRecorder(None, "aws")
     )
     snapshot = Snapshot(
@@ -263,7 +265,7 @@ def test_aws_fault_past_the_retry_budget_is_not_assessed_with_the_cause(fast_aws
     scenario = aws_sandbox.northwind_aws(NOW)
     chaos = Chaos(rate=0, persistent=((r"^backup:ListBackupVaults$", "malformed"),))
     with aws_sandbox.AwsSandbox(scenario, chaos=chaos) as sandbox:
-        report, snapshot = scan_aws(sandbox)
+        report, snapshot = scan_aws(sandbox, read_timeout=30.0)
         assert sandbox.faults_injected.get("malformed", 0) > 0
     state = snapshot.sources["aws"].datasets["aws.backup"]
     assert not state.available and state.reason_kind == "error"

@@ -183,7 +183,7 @@ def test_aws_redirect_off_the_endpoint_is_not_followed(
             endpoint_url=sandbox.endpoint_url,
         )
         environ = {k: v for k, v in sandbox.environ().items() if k != "AWS_ENDPOINT_URL"}
-        collected = AwsSource(config, environ=environ, timeouts=(5.0, 2.0)).collect(RawRecorder(None, "aws"))
+        collected = AwsSource(config, environ=environ, timeouts=(10.0, 30.0)).collect(RawRecorder(None, "aws"))
         assert sandbox.faults_injected.get("offhost_redirect", 0) > 0
     assert listener.received == []
     dataset = "aws.backup" if rule.startswith("^backup") else "aws.iam"
