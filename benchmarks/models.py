@@ -110,7 +110,7 @@ class Model:
 
 # -- Microsoft 365 --------------------------------------------------------------------------------------------------
 def m365_model(scenario: Any, token_requests: int) -> Model:
-    """``scenario``: hygiene.sandbox.Scenario; ``token_requests``: those the identity platform saw (before any
+    """``scenario``: hygiene_sandbox.Scenario; ``token_requests``: those the identity platform saw (before any
     Graph request: OpenID configuration and token)."""
     groups = scenario.groups
     ca_groups = {g for p in scenario.ca_policies for key in ("includeGroups", "excludeGroups")
@@ -125,7 +125,7 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
     member_pages = {g: pages(len(groups[g]["members"]), GRAPH_MEMBERS_PAGE) for g in ca_groups | role_groups}
     exclusions = [g for g, v in groups.items() if v.get("displayName") == "CA Exclusions"]
     # the generated design: CA001 covers every member but the break-glass account and the exclusion group
-    # (hygiene.sandbox.generator docstring), so per-user MFA is read for those only
+    # (hygiene_sandbox.generator docstring), so per-user MFA is read for those only
     uncovered = 1 + sum(len(groups[g]["members"]) for g in exclusions)
     backup_enabled = str((scenario.backup or {}).get("status", "disabled")) != "disabled"
     enabled = {str(u["id"]): bool(u.get("accountEnabled")) for u in scenario.users}
@@ -181,13 +181,13 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
 
 # -- Google Workspace -----------------------------------------------------------------------------------------------
 def google_model(google: Any, token_requests: int) -> Model:
-    """``google``: hygiene.sandbox.google.GoogleScenario; ``token_requests``: those the token endpoint saw (one per
+    """``google``: hygiene_sandbox.google.GoogleScenario; ``token_requests``: those the token endpoint saw (one per
     dataset's credential). The source (hygiene/sources/google.py, GoogleSource.collect) runs its five lanes on
     ``LANES`` threads, started in ``ORDER``: each is its token request, then its pages in sequence (role
     definitions, then role assignments, for the roles; then, when a group holds a role, a token for the
     group-member scope and each such group's member pages)."""
-    from hygiene.sandbox.google_api import derived_members
     from hygiene.sources.google import LANES, ORDER  # the source's own concurrency
+    from hygiene_sandbox.google_api import derived_members
 
     groups = sorted({str(a["assignedTo"]) for a in google.role_assignments if a.get("assigneeType") == "group"})
     member_pages = sum(
@@ -334,7 +334,7 @@ def _aws_schedule(accounts: list[_AwsAccountJobs], latency: float, pause: float,
 def aws_model(
     scenario: Any, regions: list[str], latency_ms: float, workers: int, lookback_days: int = 30, restore_days: int = 400
 ) -> Model:
-    """``scenario``: hygiene.sandbox.aws.AwsScenario; ``regions``: the configured regions, read in every account
+    """``scenario``: hygiene_sandbox.aws.AwsScenario; ``regions``: the configured regions, read in every account
     (the scanner cannot know a region is empty without asking). The source (hygiene/sources/aws.py) assumes its
     role, asks STS who it is and lists the accounts, in sequence; then runs its jobs on a pool of ``workers``
     threads (``_aws_schedule``). The credential report's first pause (``AWS_REPORT_POLL_SECONDS`` after the STARTED

@@ -48,9 +48,9 @@ def _time_requests(platform: str) -> list[float]:
     """Wrap the sandbox's request handler to time every answer (the latency it adds included): what the sandbox
     itself spends per request is part of the wall time but not of the critical path."""
     if platform == "aws":
-        from hygiene.sandbox.aws import server as module
+        from hygiene_sandbox.aws import server as module
     else:
-        from hygiene.sandbox import server as module  # type: ignore[no-redef]
+        from hygiene_sandbox import server as module  # type: ignore[no-redef]
     durations: list[float] = []
     original = module._Handler._serve
 
@@ -94,7 +94,7 @@ def serve(args: argparse.Namespace) -> None:
     environ: dict[str, str] = {}
     durations = _time_requests(args.platform)
     if args.platform == "aws":
-        from hygiene.sandbox.aws import AwsSandbox, generate_aws
+        from hygiene_sandbox.aws import AwsSandbox, generate_aws
 
         aws_scenario = generate_aws(args.size, SEED, now)
         generated = time.perf_counter() - started
@@ -119,8 +119,8 @@ def serve(args: argparse.Namespace) -> None:
         }
     else:
         from hygiene.demo import SECRET_ENV, write_demo_config
-        from hygiene.sandbox import Sandbox, generate
-        from hygiene.sandbox.generator_google import generate_google
+        from hygiene_sandbox import Sandbox, generate
+        from hygiene_sandbox.generator_google import generate_google
 
         if args.platform == "m365":
             scenario = generate(args.size, SEED, now, google=False)

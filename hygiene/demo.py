@@ -17,15 +17,25 @@ from typing import TYPE_CHECKING, Any
 from hygiene.config import load_config
 from hygiene.errors import HygieneError
 from hygiene.history.store import HISTORY_FILE
-from hygiene.sandbox import Sandbox, Scenario, northwind
 from hygiene.scan import ScanOptions, ScanOutcome, run_scan
 
+SANDBOX_MISSING = (
+    "the demo scans local fakes of the vendors, which are not installed: pip install 'hygiene[demo]' "
+    "(make demo does this)"
+)
+try:
+    from hygiene_sandbox import Sandbox, Scenario, northwind
+except ModuleNotFoundError as exc:  # the scanner's wheel does not carry the sandbox; hygiene[demo] adds it
+    if exc.name != "hygiene_sandbox":
+        raise
+    raise HygieneError(SANDBOX_MISSING) from None
+
 if TYPE_CHECKING:
-    from hygiene.sandbox.aws import AwsSandbox, AwsScenario
+    from hygiene_sandbox.aws import AwsSandbox, AwsScenario
 
 SECRET_ENV = "HYGIENE_DEMO_M365_CLIENT_SECRET"
 MOTO_MISSING = (
-    "the AWS part of the sandbox needs moto: install it with  pip install 'hygiene[sandbox]'  "
+    "the AWS part of the sandbox needs moto: install it with  pip install 'hygiene[demo]'  "
     "(make demo does this), or run  hygiene demo --no-aws"
 )
 
@@ -105,7 +115,7 @@ def write_demo_config(
 @contextlib.contextmanager
 def aws_sandbox(scenario: AwsScenario | None, now: datetime, latency_ms: int = 0) -> Iterator[AwsSandbox]:
     try:
-        from hygiene.sandbox.aws import AwsSandbox, northwind_aws
+        from hygiene_sandbox.aws import AwsSandbox, northwind_aws
     except ImportError as exc:
         if "moto" in str(exc) or "flask" in str(exc).lower() or "werkzeug" in str(exc):
             raise HygieneError(MOTO_MISSING) from None

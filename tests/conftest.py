@@ -22,6 +22,10 @@ from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
 from hygiene.sources.m365 import M365Source
 
+#: the tests' own folder (the shared fakes live here) and the repository
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+
 SKU_E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"
 
 

@@ -2,7 +2,7 @@
 
 SIEMs and data lakes (Splunk, Microsoft Sentinel, Amazon Security Lake, OpenSearch) ingest OCSF events; a
 log shipper reads ``findings.ocsf.jsonl`` one event per line. The events target **OCSF 1.5.0** with the
-``cloud`` profile; ``tests/test_ocsf.py`` validates every event against that version's schema (the official
+``cloud`` profile; ``tests/unit/reports/test_ocsf.py`` validates every event against that version's schema (the official
 export packaged by ``ocsf-json-schema``).
 
 Class and field meanings: https://schema.ocsf.io/1.5.0/classes/compliance_finding and the objects it links.

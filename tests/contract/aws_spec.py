@@ -3,7 +3,7 @@
 
 The models are read at test time from the installed botocore (``botocore.loaders.Loader().load_service_model``),
 the same files boto3 serialises the source's requests and parses the answers with. This module does not use the
-sandbox's own helpers (``hygiene.sandbox.aws.wire``): a misunderstanding shared by the sandbox and the source
+sandbox's own helpers (``hygiene_sandbox.aws.wire``): a misunderstanding shared by the sandbox and the source
 must not pass.
 
 What is checked (docs/vendor-facts.md, section "contracts"):

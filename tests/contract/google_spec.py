@@ -3,7 +3,7 @@
 The descriptions are the discovery documents bundled with google-api-python-client (the very files the source
 builds its clients from: ``googleapiclient.discovery_cache.get_static_doc``), read at test time, and, for error
 bodies, the ``google.rpc`` protos of googleapis-common-protos. Nothing here is copied from them that can be read
-from them; this module is independent of ``hygiene.sandbox.google_api`` (its own ``fields`` parser, its own
+from them; this module is independent of ``hygiene_sandbox.google_api`` (its own ``fields`` parser, its own
 schema walk), so that a misunderstanding shared by the sandbox and the source cannot pass.
 
 What is checked (see docs/vendor-facts.md, section "contracts"):

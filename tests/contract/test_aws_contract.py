@@ -4,7 +4,7 @@ One AWS sandbox for the module (moto's start-up is the slow part), scanned twice
 as it is, then throttled (every 5th request refused) so that error answers flow too. Every request the source
 built is validated by botocore's own validator plus the constraints it leaves out; every request the sandbox
 received must be a modelled operation with modelled parameters; every answer of the sandbox's own APIs
-(``hygiene.sandbox.aws.services``) and of the moto answers it patches must parse with botocore's parser and fit
+(``hygiene_sandbox.aws.services``) and of the moto answers it patches must parse with botocore's parser and fit
 the output shape, raw body included; moto's other answers are held to the same rules against a recorded list
 of known moto gaps. See ``tests/contract/aws_spec.py`` and docs/vendor-facts.md (section "contracts").
 """
@@ -26,7 +26,7 @@ from hygiene.config import AwsConfig
 from hygiene.sources.aws import AwsSource
 from hygiene.sources.interface import RawRecorder
 
-aws_sandbox = pytest.importorskip("hygiene.sandbox.aws")
+aws_sandbox = pytest.importorskip("hygiene_sandbox.aws")
 NOW = datetime.now(UTC)
 
 #: moto answers the sandbox rewrites (``AwsSandbox._patch``): held to the model like the sandbox's own
@@ -325,7 +325,7 @@ def test_the_scenarios_enumerated_values_are_the_models() -> None:
     """Every value the AWS scenario's types allow is in the enum of the member the sandbox serves it as."""
     import typing
 
-    from hygiene.sandbox.aws import scenario
+    from hygiene_sandbox.aws import scenario
 
     hints = typing.get_type_hints
     pairs = [

@@ -21,10 +21,10 @@ import pytest
 
 from contract import google_spec as spec
 from hygiene.config import GoogleConfig
-from hygiene.sandbox import Sandbox, Scenario, generate, northwind
 from hygiene.sources import google as source
 from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
+from hygiene_sandbox import Sandbox, Scenario, generate, northwind
 
 NOW = datetime.now(UTC)
 #: enough attempts that a request throttled again on retry (the lanes share the throttle counter) still lands
@@ -155,7 +155,7 @@ def test_sandbox_whole_resources_and_errors_validate(scenario: str) -> None:
             target = f"{path}?{query}" if query else path
             problems += spec.check_request("GET", target)
             problems += spec.check_response("GET", target, reply.json)
-        # the chaos faults' bodies (hygiene.sandbox.chaos), Directory and Cloud Identity
+        # the chaos faults' bodies (hygiene_sandbox.chaos), Directory and Cloud Identity
         for status in (429, 500, 503):
             for path in ("/admin/directory/v1/users", "/v1/devices"):
                 fault = api.fault_reply(status, 1 if status != 500 else None, path)
@@ -299,7 +299,7 @@ def test_the_sandboxs_own_field_lists_are_the_discovery_schemas() -> None:
     """The sandbox validates ``fields`` masks with its own lists (``google_api.SCHEMAS``): they must name exactly
     the discovery schema's properties, nested where the discovery document nests, or the sandbox would accept a
     mask Google refuses (or refuse one Google accepts)."""
-    from hygiene.sandbox.google_api import SCHEMAS
+    from hygiene_sandbox.google_api import SCHEMAS
 
     directory, identity = spec.document("admin", "directory_v1"), spec.document("cloudidentity", "v1")
     aliases = {

@@ -34,11 +34,11 @@ from graphfake import GRAPH, SECRET, Tenant, mfa_policy, registration, user
 
 from hygiene.config import load_config
 from hygiene.demo import SECRET_ENV, write_demo_config
-from hygiene.sandbox import Sandbox, Scenario, generate, northwind
-from hygiene.sandbox.graph import EMPTY_COLLECTIONS, ROUTES, USER_DEFAULT_PROPERTIES, USER_EXTRA_PROPERTIES
 from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
 from hygiene.sources.m365 import DEVICE_FIELDS, METHOD_STRENGTH, STRONG_METHOD_TYPES, USER_FIELDS, M365Source
+from hygiene_sandbox import Sandbox, Scenario, generate, northwind
+from hygiene_sandbox.graph import EMPTY_COLLECTIONS, ROUTES, USER_DEFAULT_PROPERTIES, USER_EXTRA_PROPERTIES
 
 NOW = datetime.now(UTC)
 FAST = RetryPolicy(max_attempts=3, base_delay=0, max_delay=0)
