@@ -186,7 +186,7 @@ def google_model(google: Any, token_requests: int) -> Model:
     ``LANES`` threads, started in ``ORDER``: each is its token request, then its pages in sequence (role
     definitions, then role assignments, for the roles; then, when a group holds a role, a token for the
     group-member scope and each such group's member pages)."""
-    from hygiene.sources.google import LANES, ORDER  # the source's own concurrency
+    from hygiene.sources.google.source import LANES, ORDER  # the source's own concurrency
     from hygiene_sandbox.google_api import derived_members
 
     groups = sorted({str(a["assignedTo"]) for a in google.role_assignments if a.get("assigneeType") == "group"})

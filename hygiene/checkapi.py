@@ -19,10 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import BaseModel
 
 from hygiene.model import AwsData, GoogleData, M365Data, ReasonKind, Snapshot
 from hygiene.taxonomy import AREAS, SEVERITIES, Area, Severity
+
+PlatformDataT = TypeVar("PlatformDataT", bound=BaseModel)
 
 if TYPE_CHECKING:
     from hygiene.policy import Attestation, LifecycleTable, Thresholds
@@ -91,23 +95,30 @@ class CheckContext:
             attestation_ids=tuple(a.id or "" for a in self.attestations),
         )
 
+    def of(self, kind: type[PlatformDataT]) -> PlatformDataT:
+        """The snapshot's data of the platform whose model is ``kind`` (e.g. ``ctx.of(M365Data)``): the one accessor
+        every platform's checks use, so a new platform needs no change here. The engine only runs a platform's
+        checks when the platform was scanned."""
+        for name in type(self.snapshot).model_fields:
+            value = getattr(self.snapshot, name)
+            if isinstance(value, kind):
+                return value
+        raise AssertionError(f"no {kind.__name__} in the snapshot: the engine runs a platform's checks only once read")
+
     @property
     def m365(self) -> M365Data:
-        """The snapshot's Microsoft 365 data; the engine only runs m365 checks when the platform was scanned."""
-        assert self.snapshot.m365 is not None
-        return self.snapshot.m365
+        """The snapshot's Microsoft 365 data (``of(M365Data)``)."""
+        return self.of(M365Data)
 
     @property
     def google(self) -> GoogleData:
-        """The snapshot's Google Workspace data; the engine only runs gws checks when the platform was scanned."""
-        assert self.snapshot.google is not None
-        return self.snapshot.google
+        """The snapshot's Google Workspace data (``of(GoogleData)``)."""
+        return self.of(GoogleData)
 
     @property
     def aws(self) -> AwsData:
-        """The snapshot's AWS data; the engine only runs aws checks when the platform was scanned."""
-        assert self.snapshot.aws is not None
-        return self.snapshot.aws
+        """The snapshot's AWS data (``of(AwsData)``)."""
+        return self.of(AwsData)
 
 
 CheckFunction = Callable[[CheckContext], Outcome]

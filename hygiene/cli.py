@@ -22,6 +22,7 @@ from hygiene.logsetup import configure
 from hygiene.reports import DEFAULT_FORMATS, FORMATS
 from hygiene.results import ScanReport, Status
 from hygiene.safetext import inert
+from hygiene.sources.platforms import names as platform_names
 from hygiene.taxonomy import SEVERITIES
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -451,7 +452,7 @@ def config_validate(config_path: Path) -> None:
 
 
 @main.command()
-@click.option("--source", type=click.Choice(["m365", "google", "aws"]), default=None, help="Only this platform.")
+@click.option("--source", type=click.Choice(platform_names()), default=None, help="Only this platform.")
 @_guard
 def permissions(source: str | None) -> None:
     """The least-privilege, read-only permissions and licences each check needs."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import structlog
-from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
 
 from hygiene.errors import InputError, format_validation_errors
 from hygiene.policy import available_profiles, is_profile_path
@@ -114,6 +114,14 @@ class SourcesConfig(_Strict):
     m365: M365Config | None = None
     google: GoogleConfig | None = None
     aws: AwsConfig | None = None
+
+    def section(self, platform: str) -> BaseModel | None:
+        """The ``[sources.<platform>]`` section, or None when the platform is not configured."""
+        if platform not in type(self).model_fields:
+            raise KeyError(f"no config section for platform {platform!r}")
+        section = getattr(self, platform)
+        assert section is None or isinstance(section, BaseModel)
+        return section
 
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from hygiene.strict import STRICT_CONFIG
@@ -637,6 +637,20 @@ class Snapshot(Model):
     m365: M365Data | None = None
     google: GoogleData | None = None
     aws: AwsData | None = None
+
+    def attach(self, platform: str, run: SourceRun, data: BaseModel) -> None:
+        """Put one platform's collection into the snapshot: its run under ``sources`` and its data in the field of
+        the same name, which must be typed to hold it (a source handing the wrong model is a programming error)."""
+        field = type(self).model_fields.get(platform)
+        kinds = (
+            tuple(k for k in get_args(field.annotation) if isinstance(k, type) and k is not type(None))
+            if field is not None
+            else ()
+        )
+        if not kinds or not isinstance(data, kinds):
+            raise TypeError(f"the snapshot has no field {platform!r} for {type(data).__name__}")
+        self.sources[platform] = run
+        setattr(self, platform, data)
 
     def dataset(self, name: str) -> DatasetState:
         platform = name.split(".", 1)[0]

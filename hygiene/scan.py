@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -25,7 +26,7 @@ from hygiene.reports import DEFAULT_FORMATS, write_reports
 from hygiene.results import ScanReport
 from hygiene.snapshot_io import save_snapshot
 from hygiene.sources.interface import RawRecorder, Source
-from hygiene.sources.m365 import M365Source
+from hygiene.sources.platforms import PLATFORMS
 
 log = structlog.get_logger(__name__)
 
@@ -44,19 +45,13 @@ def default_operator() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def build_sources(config: Config, environ: dict[str, str] | None = None) -> list[Source]:
-    sources: list[Source] = []
-    if config.sources.m365 is not None:
-        sources.append(M365Source(config.sources.m365, environ=environ))
-    if config.sources.google is not None:
-        from hygiene.sources.google import GoogleSource  # google-api-python-client is slow to import
-
-        sources.append(GoogleSource(config.sources.google))
-    if config.sources.aws is not None:
-        from hygiene.sources.aws import AwsSource
-
-        sources.append(AwsSource(config.sources.aws, environ=environ))
-    return sources
+def build_sources(config: Config, environ: dict[str, str] | None = None) -> list[Source[Any]]:
+    """A source per platform the config names, in the platforms' order; only those platforms' SDKs are loaded."""
+    return [
+        platform.open(section, environ=environ)
+        for platform in PLATFORMS
+        if (section := config.sources.section(platform.name)) is not None
+    ]
 
 
 @dataclass
@@ -109,8 +104,7 @@ def collect(config: Config, options: ScanOptions) -> Snapshot:
             options.progress(source.platform, "start")
         log.info("collecting", platform=source.platform)
         collected = source.collect(RawRecorder(raw_dir, source.platform))
-        snapshot.sources[source.platform] = collected.run
-        setattr(snapshot, source.platform, collected.data)
+        snapshot.attach(source.platform, collected.run, collected.data)
         log.info("collected", platform=source.platform, status=collected.run.status, requests=collected.run.requests)
         if options.progress:
             options.progress(source.platform, "done")

@@ -18,9 +18,9 @@ from hygiene.model import OrganisationRef, Snapshot
 from hygiene.policy import ControlsFile, load_lifecycle, load_profile
 from hygiene.registry import Registry
 from hygiene.results import CheckResult, ScanReport
-from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
-from hygiene.sources.m365 import M365Source
+from hygiene.sources.m365.source import M365Source
+from hygiene.sources.retry import RetryPolicy
 
 #: the tests' own folder (the shared fakes live here) and the repository
 TESTS = Path(__file__).resolve().parent

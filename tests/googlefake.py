@@ -16,9 +16,10 @@ from contract.google_spec import check_response
 from google.auth.exceptions import RefreshError
 from googleapiclient.http import HttpMockSequence
 
-from hygiene.sources.google import CHROME_FIELDS, DATASETS, ENDPOINT_FIELDS, MOBILE_FIELDS, USER_FIELDS
+from hygiene.sources.google.catalogue import SCOPES
+from hygiene.sources.google.source import CHROME_FIELDS, ENDPOINT_FIELDS, MOBILE_FIELDS, USER_FIELDS
 
-SCOPE = {name: scope for name, (_, scope, _) in DATASETS.items()}
+SCOPE = dict(SCOPES)
 #: the request the source makes for each list (its fields mask included): every canned page is validated against
 #: that method's response schema in the discovery document (tests/contract/google_spec.py)
 TARGETS = {

@@ -25,13 +25,13 @@ from hygiene.evidence.keys import EvidenceError, EvidenceKeys, Pseudonymiser, fi
 from hygiene.evidence.pdf import render_summary_pdf
 from hygiene.evidence.vocabulary import WORD, tool_vocabulary
 from hygiene.history import HistoryStore, history_url
-from hygiene.permissions import PLATFORM_DATASETS
 from hygiene.registry import Registry
 from hygiene.reports import FILE_NAMES, render_csv, render_ocsf
 from hygiene.reports.csv_report import CSV_ENCODING
 from hygiene.reports.json_report import render_json
 from hygiene.reports.markdown import md_escape
 from hygiene.results import ScanReport
+from hygiene.sources import platforms
 
 AUDIENCES = ("insurer", "customer", "internal")
 PACK_FORMAT = "hygiene-evidence-pack/1"
@@ -83,7 +83,7 @@ def _snapshot_identifiers(path: Path | None) -> list[str]:
             for value in node:
                 walk(value)
 
-    walk({k: v for k, v in snapshot.items() if k in ("m365", "google", "aws")})
+    walk({k: v for k, v in snapshot.items() if k in {p.name for p in platforms.PLATFORMS}})
     return found
 
 
@@ -292,14 +292,15 @@ def method_markdown(report: ScanReport, audience: str, redactor: Redactor | None
     if report.out_of_scope_platforms:
         lines += [f"Platforms not in this scan: {', '.join(report.out_of_scope_platforms)}", ""]
     lines += ["## Read-only permissions used", ""]
-    for platform in sorted(report.sources):
-        datasets = PLATFORM_DATASETS.get(platform, {})
-        if not datasets:
+    for name in sorted(report.sources):
+        try:
+            spec = platforms.platform(name)
+        except KeyError:
             continue
-        lines += [f"### {platform}", "", "| dataset | what | permissions |", "|---|---|---|"]
-        for name, (what, perms, note) in datasets.items():
-            extra = f" ({note})" if note else ""
-            lines.append(f"| {name} | {what}{extra} | {', '.join(perms)} |")
+        lines += [f"### {name}", "", "| dataset | what | permissions |", "|---|---|---|"]
+        for dataset in spec.datasets:
+            extra = f" ({dataset.note})" if dataset.note else ""
+            lines.append(f"| {dataset.name} | {dataset.what}{extra} | {', '.join(dataset.needs)} |")
         lines.append("")
     lines += [
         "## Integrity",
@@ -386,10 +387,13 @@ def build_pack(
     text = redactor.text if redactor is not None else (lambda s: s)
     files["summary.pdf"] = render_summary_pdf(report, audience, text)
     files.update(answer_files(report))
-    framework_data = frameworks.load()
+    # the scan's own results carry each check's framework ids (extra check folders included); the built-in
+    # registry adds the checks the scan did not run, so a control they map shows "not applicable", not nothing
+    built_in_frameworks, built_in_platforms = Registry.load().framework_view()
     tables = frameworks.coverage_tables(
-        framework_data,
-        *Registry.load().framework_view(),
+        frameworks.load(),
+        {**built_in_frameworks, **{r.check_id: r.frameworks for r in report.results}},
+        {**built_in_platforms, **{r.check_id: r.platform for r in report.results}},
         {r.check_id: (r.status.value, r.platform) for r in report.results},
     )
     files["frameworks.json"] = (json.dumps(tables, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()

@@ -12,10 +12,14 @@ import os
 import re
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
 
 from hygiene.logsetup import redact_bytes
 from hygiene.model import DatasetState, ReasonKind, SourceRun, SourceStatus
@@ -134,17 +138,26 @@ class Unavailable(Exception):
         )
 
 
+DataT = TypeVar("DataT", bound=BaseModel)
+
+
 @dataclass
-class Collected:
+class Collected(Generic[DataT]):
+    """What one platform's source hands the scan: the run (per dataset: collected or why not, requests, scope) and
+    the platform's part of the snapshot (``Snapshot.<platform>``, a model of ``hygiene.model``)."""
+
     run: SourceRun
-    data: Any
+    data: DataT
 
 
-class Source(ABC):
+class Source(ABC, Generic[DataT]):
+    """One platform's reader. Built by its :class:`PlatformSpec` from the config section and the environment
+    (where secrets may be read from); ``collect`` reads everything the checks need."""
+
     platform: str
 
     @abstractmethod
-    def collect(self, raw: RawRecorder) -> Collected:
+    def collect(self, raw: RawRecorder) -> Collected[DataT]:
         """Read everything the checks need. Never raises for vendor errors: they become dataset states."""
 
     @staticmethod
@@ -152,3 +165,65 @@ class Source(ABC):
         if datasets and all(not d.available for d in datasets.values()):
             return "error"
         return "ok" if all(d.available for d in datasets.values()) else "partial"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset a platform reads: what ``hygiene permissions``, the evidence packs and the source itself say
+    about it. Plain data: reading it loads no vendor SDK."""
+
+    #: ``<platform>.<name>``, as checks name it in ``requires``
+    name: str
+    #: what it is, for people
+    what: str
+    #: what must be granted to read it: Graph application permissions, OAuth scopes, IAM actions
+    needs: tuple[str, ...]
+    #: the licence or product it needs, when one does
+    licence: str | None = None
+    #: the scan is complete without it (read when granted)
+    optional: bool = False
+
+    @property
+    def note(self) -> str | None:
+        """The licence it needs, or that it is optional: one line for people."""
+        return self.licence or ("optional: the scan is complete without it" if self.optional else None)
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """Everything the rest of hygiene knows about a platform without loading its vendor SDK: its name (the snapshot
+    field, the config section ``[sources.<name>]``, the prefix of its dataset and check ids), its datasets, how to
+    grant read access, and where its source class lives (imported only when a scan reads the platform)."""
+
+    name: str
+    title: str
+    datasets: tuple[DatasetSpec, ...]
+    #: ``module:Class`` of the :class:`Source`, built with ``(config_section, environ=...)``
+    source: str
+    #: the ``hygiene permissions`` text for this platform: how to grant access, then what to grant
+    grant: Callable[[PlatformSpec], list[str]]
+
+    def __post_init__(self) -> None:
+        for dataset in self.datasets:
+            if not dataset.name.startswith(self.name + "."):
+                raise ValueError(f"dataset {dataset.name} is not named {self.name}.<name>")
+
+    @property
+    def by_name(self) -> Mapping[str, DatasetSpec]:
+        return {d.name: d for d in self.datasets}
+
+    def needs(self) -> list[str]:
+        """Every distinct grant the datasets need, in order (a note after a space, e.g. "(fallback)", dropped)."""
+        seen: dict[str, None] = {}
+        for dataset in self.datasets:
+            for need in dataset.needs:
+                seen.setdefault(need.split(" ")[0], None)
+        return list(seen)
+
+    def open(self, config: Any, environ: dict[str, str] | None = None) -> Source[Any]:
+        """The platform's source for its config section; its module (and vendor SDK) is imported here."""
+        module, _, name = self.source.partition(":")
+        source_class = getattr(import_module(module), name)
+        source = source_class(config, environ=environ)
+        assert isinstance(source, Source)
+        return source

@@ -23,7 +23,7 @@ from botocore.stub import Stubber
 
 from contract import aws_spec as spec
 from hygiene.config import AwsConfig
-from hygiene.sources.aws import AwsSource
+from hygiene.sources.aws.source import AwsSource
 from hygiene.sources.interface import RawRecorder
 
 aws_sandbox = pytest.importorskip("hygiene_sandbox.aws")

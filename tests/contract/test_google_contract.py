@@ -21,9 +21,10 @@ import pytest
 
 from contract import google_spec as spec
 from hygiene.config import GoogleConfig
-from hygiene.sources import google as source
-from hygiene.sources.graph import RetryPolicy
+from hygiene.sources.google import source
+from hygiene.sources.google.catalogue import SCOPES
 from hygiene.sources.interface import RawRecorder
+from hygiene.sources.retry import RetryPolicy
 from hygiene_sandbox import Sandbox, Scenario, generate, northwind
 
 NOW = datetime.now(UTC)
@@ -136,9 +137,7 @@ def test_sandbox_whole_resources_and_errors_validate(scenario: str) -> None:
         assert api is not None
         google = sandbox.scenario.google
         assert google is not None
-        token = api.tokens.issue(
-            google.client_email, google.delegated_admin, frozenset(scope for _, scope, _ in source.DATASETS.values())
-        )
+        token = api.tokens.issue(google.client_email, google.delegated_admin, frozenset(SCOPES.values()))
         headers = {"authorization": f"Bearer {token}"}
         paths = [
             ("/admin/directory/v1/users", f"customer={google.customer_id}&maxResults=500"),
@@ -163,9 +162,7 @@ def test_sandbox_whole_resources_and_errors_validate(scenario: str) -> None:
         refused = api.method_not_allowed("POST", "/admin/directory/v1/users")
         problems += spec.check_error(refused.status, refused.json)
         # authentication and authorisation errors: no token, a token without the method's scope, another customer
-        narrow = api.tokens.issue(
-            google.client_email, google.delegated_admin, frozenset({source.DATASETS["google.users"][1]})
-        )
+        narrow = api.tokens.issue(google.client_email, google.delegated_admin, frozenset({SCOPES["google.users"]}))
         for path, query, auth in (
             ("/admin/directory/v1/users", "customer=my_customer", {}),
             ("/v1/devices", "customer=customers/my_customer", {}),

@@ -34,9 +34,9 @@ from graphfake import GRAPH, SECRET, Tenant, mfa_policy, registration, user
 
 from hygiene.config import load_config
 from hygiene.demo import SECRET_ENV, write_demo_config
-from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
-from hygiene.sources.m365 import DEVICE_FIELDS, METHOD_STRENGTH, STRONG_METHOD_TYPES, USER_FIELDS, M365Source
+from hygiene.sources.m365.source import DEVICE_FIELDS, METHOD_STRENGTH, STRONG_METHOD_TYPES, USER_FIELDS, M365Source
+from hygiene.sources.retry import RetryPolicy
 from hygiene_sandbox import Sandbox, Scenario, generate, northwind
 from hygiene_sandbox.graph import EMPTY_COLLECTIONS, ROUTES, USER_DEFAULT_PROPERTIES, USER_EXTRA_PROPERTIES
 

@@ -14,7 +14,7 @@ from hygiene.model import OrganisationRef, Snapshot
 from hygiene.policy import ControlsFile, load_lifecycle, load_profile
 from hygiene.registry import Registry
 from hygiene.results import ScanReport
-from hygiene.sources.aws import AwsSource
+from hygiene.sources.aws.source import AwsSource
 from hygiene.sources.interface import RawRecorder
 
 aws_sandbox = pytest.importorskip("hygiene_sandbox.aws")

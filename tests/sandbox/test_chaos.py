@@ -21,10 +21,10 @@ from hygiene.model import OrganisationRef, Snapshot
 from hygiene.policy import ControlsFile, load_lifecycle, load_profile
 from hygiene.registry import Registry
 from hygiene.results import ScanReport, Status
-from hygiene.sources.google import GoogleSource
-from hygiene.sources.graph import RetryPolicy
+from hygiene.sources.google.source import GoogleSource
 from hygiene.sources.interface import RawRecorder
-from hygiene.sources.m365 import M365Source
+from hygiene.sources.m365.source import M365Source
+from hygiene.sources.retry import RetryPolicy
 from hygiene_sandbox import Sandbox, Scenario, generate
 from hygiene_sandbox.chaos import FAULTS, Chaos, parse_spec
 
@@ -223,7 +223,7 @@ def fast_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def scan_aws(sandbox: Any, read_timeout: float = 1.0) -> tuple[ScanReport, Snapshot]:
     """A scan of the AWS sandbox; the read timeout is below the chaos "slow" delay unless a test raises it (a test
     that injects no slow answers must not see a read timeout from a busy machine instead of its own fault)."""
-    from hygiene.sources.aws import AwsSource
+    from hygiene.sources.aws.source import AwsSource
 
     config = AwsConfig(
         role_arn=sandbox.role_arn,

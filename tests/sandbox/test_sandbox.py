@@ -602,11 +602,8 @@ def test_scenario_json_round_trip(scenario: Scenario, tmp_path: Path) -> None:
 
 
 def test_generator_is_deterministic_and_consistent() -> None:
-    started = time.monotonic()
     first = generate(1500, 11, NOW)
-    elapsed = time.monotonic() - started
     second = generate(1500, 11, NOW)
-    assert elapsed < 1.5
     assert first.users == second.users and first.expected == second.expected
     assert len(first.users) == 1500 and len(first.managed_devices) == 1200
     upns = {u["userPrincipalName"] for u in first.users}

@@ -530,14 +530,12 @@ def test_throttling_uses_each_protocols_code_and_boto3_retries_it(sandbox: AwsSa
                 call(NO_RETRY)
             assert _error(throttled) == (code, 400)
         sandbox.throttle_every = sandbox.request_count + 1
-        started = time.monotonic()
         assert (
             _client(sandbox, "ssm", session=base, config=retrying).describe_instance_information()["ResponseMetadata"][
                 "RetryAttempts"
             ]
             == 1
         )
-        assert time.monotonic() - started < 5
     finally:
         sandbox.throttle_every = 0
     assert sandbox.throttled_count - before == 6
@@ -743,11 +741,9 @@ def test_northwind_is_internally_consistent() -> None:
     assert unmanaged <= scenario.expected["aws.patch.ssm_managed"].resources
 
 
-def test_generator_builds_fifty_thousand_users_in_seconds_and_deterministically() -> None:
-    started = time.monotonic()
+def test_generator_builds_fifty_thousand_users_deterministically() -> None:
+    # how long it takes is measured by the benchmarks (docs/benchmarks.md), never asserted here
     big = generate_aws(50_000, seed=7, now=NOW)
-    elapsed = time.monotonic() - started
-    assert elapsed < 10
     big.validate()
     assert sum(len(a.users) for a in big.accounts) == 50_001  # plus the scanner's own user
     assert len(big.accounts) == 4 and big.management_account_id == big.accounts[0].account_id

@@ -657,11 +657,8 @@ def test_scenario_round_trip_keeps_the_google_side(scenario: Scenario, tmp_path:
 
 
 def test_generated_google_side() -> None:
-    started = time.monotonic()
     first = generate(2000, 4, NOW)
-    elapsed = time.monotonic() - started
     second = generate(2000, 4, NOW)
-    assert elapsed < 2.5
     one, two = _google(first), _google(second)
     assert one.users == two.users and one.expected == two.expected
     assert len(one.users) == 1000 and len(one.mobile_devices) == 400 and len(one.chromeos_devices) == 200

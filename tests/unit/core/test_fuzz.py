@@ -23,7 +23,7 @@ from hygiene.evidence.keys import EvidenceError, public_pem
 from hygiene.evidence.pack import MANIFEST, PACK_FORMAT, PACK_PUBLIC_KEY, SIGNATURE, canonical_json, write_zip
 from hygiene.evidence.verify import verify_pack
 from hygiene.policy import ControlsFile, Profile, load_controls, load_profile
-from hygiene.sources.aws_report import CredentialReportError, parse_credential_report
+from hygiene.sources.aws.credential_report import CredentialReportError, parse_credential_report
 
 FUZZ = settings(
     max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

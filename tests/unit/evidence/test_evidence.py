@@ -343,3 +343,52 @@ def test_verify_reports_hostile_entry_names_on_one_line(data_dir: Path, tmp_path
     assert not result.ok
     assert any("extra file" in p for p in result.problems)
     assert all("\n" not in p and "\x1b" not in p for p in result.problems), result.problems
+
+
+EXTRA_CHECK = '''
+from hygiene.checkapi import CheckContext, Outcome, check
+
+
+@check(
+    id="acme.mfa.extra",
+    title="An organisation's own MFA check",
+    area="mfa",
+    platform="m365",
+    severity="low",
+    requires=("m365.users",),
+    remediation="none",
+    frameworks={"cyber-essentials": ("A7.17",)},
+)
+def extra(ctx: CheckContext) -> Outcome:
+    return Outcome(assessed=1)
+'''
+
+
+def test_pack_frameworks_follow_the_checks_the_scan_ran(tmp_path: Path) -> None:
+    """A check from an extra folder (``--checks-dir``, ``checks.extra_dirs``) carries its framework ids in its
+    result: the pack's coverage tables list it under its control, as the scan's report does."""
+    from hygiene.config import load_config
+    from hygiene.demo import SECRET_ENV, write_demo_config
+    from hygiene.scan import ScanOptions, run_scan
+    from hygiene_sandbox import Sandbox, northwind
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "acme.py").write_text(EXTRA_CHECK, encoding="utf-8")
+    data = tmp_path / "data"
+    with Sandbox(northwind()) as sandbox:
+        config = load_config(write_demo_config(tmp_path / "cfg", sandbox))
+        outcome = run_scan(
+            config,
+            ScanOptions(
+                output_dir=data / "scan",
+                extra_check_dirs=[extra],
+                environ={SECRET_ENV: sandbox.client_secret},
+                history=data / "history.sqlite3",
+            ),
+        )
+    assert "acme.mfa.extra" in {r.check_id for r in outcome.report.results}
+    pack = export_pack("northwind", data_dir=data, audience="internal", output=tmp_path / "pack.zip")
+    tables = json.loads(entries(pack.path)["frameworks.json"])
+    a717 = next(c for c in tables["cyber-essentials"]["controls"] if c["id"] == "A7.17")
+    assert "acme.mfa.extra" in {c["check_id"] for c in a717["checks"]}

@@ -25,8 +25,8 @@ from hygiene.model import OrganisationRef, ReasonKind, Snapshot
 from hygiene.policy import ControlsFile, load_lifecycle, load_profile
 from hygiene.registry import Registry
 from hygiene.results import CheckResult, Status
-from hygiene.sources.aws import AwsSource
-from hygiene.sources.aws_report import CredentialReportError, parse_credential_report
+from hygiene.sources.aws.credential_report import CredentialReportError, parse_credential_report
+from hygiene.sources.aws.source import AwsSource
 from hygiene.sources.interface import RawRecorder
 
 ACCOUNT = "123456789012"

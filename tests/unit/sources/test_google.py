@@ -33,9 +33,10 @@ from hygiene.model import OrganisationRef, ReasonKind, Snapshot
 from hygiene.policy import Attestation, ControlsFile, load_lifecycle, load_profile
 from hygiene.registry import Registry
 from hygiene.results import CheckResult, Status
-from hygiene.sources.google import DATASETS, LANES, ORDER, GoogleSource
-from hygiene.sources.graph import RetryPolicy
+from hygiene.sources.google.catalogue import SCOPES
+from hygiene.sources.google.source import LANES, ORDER, GoogleSource
 from hygiene.sources.interface import RawRecorder
+from hygiene.sources.retry import RetryPolicy
 from hygiene_sandbox import Sandbox, generate
 
 Scan = Callable[..., dict[str, CheckResult]]
@@ -431,7 +432,7 @@ def test_datasets_are_fetched_concurrently_each_in_one_lane(tmp_path: Path) -> N
     assert sorted(started[:LANES]) == sorted(ORDER[:LANES]) and started[LANES:] == list(ORDER[LANES:])
     # each dataset runs whole on one thread (its httplib2.Http is never shared); LANES threads in all
     # (no role is held by a group: the group-member scope's credential is never made)
-    lanes = set(DATASETS) - {"google.admin_groups"}
+    lanes = set(SCOPES) - {"google.admin_groups"}
     assert set(threads) == lanes and all(len(names) == 1 for names in threads.values())
     assert len(set().union(*threads.values())) == LANES
     assert run.requests == 5 + 2 + 1 + 1 + 1  # the per-dataset counters add up

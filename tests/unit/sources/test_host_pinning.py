@@ -168,7 +168,7 @@ def test_aws_redirect_off_the_endpoint_is_not_followed(
     """A 307 from the AWS endpoint to another host: botocore must not re-send the signed request (and its session
     token) there, and the dataset is an error naming the status, never an empty answer."""
     from hygiene.config import AwsConfig
-    from hygiene.sources.aws import AwsSource
+    from hygiene.sources.aws.source import AwsSource
     from hygiene.sources.interface import RawRecorder
     from hygiene_sandbox import aws as aws_sandbox
     from hygiene_sandbox.chaos import Chaos

@@ -16,9 +16,9 @@ from hygiene.model import ReasonKind
 from hygiene.policy import ControlsFile, load_lifecycle, load_profile
 from hygiene.registry import Registry
 from hygiene.results import Status
-from hygiene.sources.graph import RetryPolicy
 from hygiene.sources.interface import RawRecorder
-from hygiene.sources.m365 import M365Source
+from hygiene.sources.m365.source import M365Source
+from hygiene.sources.retry import RetryPolicy
 from hygiene_sandbox import generate_client_certificate
 
 

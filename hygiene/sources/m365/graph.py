@@ -23,11 +23,9 @@ is fetched without the token, and only from the Graph origin or an ``https`` hos
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -36,12 +34,12 @@ import structlog
 from requests.utils import requote_uri
 
 from hygiene.sources.interface import RawRecorder, scrub_url, vendor_json
+from hygiene.sources.retry import RetryPolicy, retry_after_seconds
 
 log = structlog.get_logger(__name__)
 
 BATCH_LIMIT = 20
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-MAX_RETRY_AFTER_SECONDS = 120.0
 #: transport failures worth another attempt: refused or reset connections, read timeouts, bodies cut short
 TRANSIENT_ERRORS = (
     requests.ConnectionError,
@@ -98,25 +96,6 @@ def make_session(ca_bundle: str | None) -> requests.Session:
     return session
 
 
-@dataclass
-class RetryPolicy:
-    max_attempts: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    #: (connect, read) seconds
-    timeout: tuple[float, float] = (10.0, 60.0)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return min(max(float(value), 0.0), MAX_RETRY_AFTER_SECONDS)
-    except ValueError:
-        return None
-
-
 def _error_of(status: int, body: Any, url: str) -> GraphError:
     code, message = f"HTTP{status}", ""
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
@@ -146,10 +125,7 @@ class GraphClient:
         self.endpoints: set[str] = set()
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
-        cap = min(self._retry.max_delay, self._retry.base_delay * (2**attempt))
-        return random.uniform(cap / 2, cap)
+        return self._retry.delay(attempt, retry_after)
 
     def url(self, path: str, params: Mapping[str, str] | None = None) -> str:
         url = path if path.startswith("https://") else f"{self.base}/{path.lstrip('/')}"
@@ -190,7 +166,7 @@ class GraphClient:
                 method, url, response.status_code, response.content, response.headers.get("Content-Type", "")
             )
             if response.status_code in RETRY_STATUSES and attempt + 1 < self._retry.max_attempts:
-                delay = self._delay(attempt, _retry_after(response.headers))
+                delay = self._delay(attempt, retry_after_seconds(response.headers.get("Retry-After")))
                 log.info(
                     "graph throttled or failed, retrying",
                     url=scrub_url(url),
@@ -282,7 +258,7 @@ class GraphClient:
                 "GET", url, response.status_code, response.content, response.headers.get("Content-Type", "")
             )
             if response.status_code in RETRY_STATUSES and attempt + 1 < self._retry.max_attempts:
-                self._sleep(self._delay(attempt, _retry_after(response.headers)))
+                self._sleep(self._delay(attempt, retry_after_seconds(response.headers.get("Retry-After"))))
                 continue
             if response.status_code >= 300:
                 what = "redirected again (not followed)" if response.status_code < 400 else "download failed"
@@ -371,7 +347,10 @@ class GraphClient:
                     attempts[target] = attempts.get(target, 0) + 1
                     pending.append(target)
                     headers = {str(k): str(v) for k, v in (sub.get("headers") or {}).items()}
-                    retry_after = max(retry_after, _retry_after(headers) or self._delay(attempts[target], None))
+                    retry_after = max(
+                        retry_after,
+                        retry_after_seconds(headers.get("Retry-After")) or self._delay(attempts[target], None),
+                    )
                     continue
                 results[target] = (status, sub.get("body"))
             answered = {

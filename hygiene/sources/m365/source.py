@@ -47,9 +47,9 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.perf import gc_paused
-from hygiene.sources.catalogue import M365_DATASETS as DATASETS
-from hygiene.sources.graph import GraphClient, GraphError, make_session
 from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable, parse_timestamp
+from hygiene.sources.m365.catalogue import BY_NAME as DATASETS
+from hygiene.sources.m365.graph import GraphClient, GraphError, make_session
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +93,7 @@ def _ts(value: Any) -> datetime | None:
 
 
 def _classify(exc: GraphError, dataset: str) -> Unavailable:
-    _, permissions, licence = DATASETS[dataset]
+    permissions, licence = DATASETS[dataset].needs, DATASETS[dataset].licence
     endpoint = exc.url.split("?", 1)[0]
     if exc.code == PREMIUM_P2_REQUIRED:
         return Unavailable(
@@ -839,7 +839,7 @@ def _policy_platform(odata_type: str) -> str:
     return "other"
 
 
-class M365Source(Source):
+class M365Source(Source[M365Data]):
     platform = "m365"
 
     def __init__(
@@ -954,7 +954,7 @@ class M365Source(Source):
                 reason="policies could not be read: " + (states["m365.mfa_policies"].reason or ""),
             )
 
-    def collect(self, raw: RawRecorder) -> Collected:
+    def collect(self, raw: RawRecorder) -> Collected[M365Data]:
         started = datetime.now(UTC)
         session = make_session(str(self.config.ca_bundle) if self.config.ca_bundle else None)
         data = M365Data(tenant_id=self.config.tenant_id)

@@ -22,29 +22,23 @@ bundled discovery documents, parsed once per API.
 
 from __future__ import annotations
 
-import functools
-import http.client
 import json
-import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httplib2
 import structlog
-from google.auth.exceptions import GoogleAuthError, RefreshError, TransportError
-from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp
-from googleapiclient import discovery_cache
 from googleapiclient.discovery import build_from_document
-from googleapiclient.errors import HttpError, UnknownApiNameOrVersion
 
+from google.auth.exceptions import GoogleAuthError, RefreshError
+from google.oauth2 import service_account
 from hygiene.config import GoogleConfig
 from hygiene.logsetup import register_secret
 from hygiene.model import (
@@ -60,16 +54,16 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.perf import gc_paused
-from hygiene.sources.catalogue import GOOGLE_DATASETS as DATASETS
-from hygiene.sources.graph import RetryPolicy
+from hygiene.sources.google.catalogue import SCOPES
+from hygiene.sources.google.client import DISCOVERY_LOCK, GoogleApiError, GoogleClient, HttpFactory, discovery_document
 from hygiene.sources.interface import (
     Collected,
     RawRecorder,
     Source,
     Unavailable,
-    normalised_text,
     parse_timestamp,
 )
+from hygiene.sources.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -79,7 +73,6 @@ LANES = 4
 #: the order the datasets start in: the longest chains of pages first (mobile devices come 100 a page, users 500),
 #: the role assignments (a few pages in any tenant) last. benchmarks/models.py (google_model) follows this order.
 ORDER = ("google.mobile_devices", "google.users", "google.endpoints", "google.chrome_devices", "google.roles")
-RATE_LIMIT_REASONS = {"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"}
 
 USER_FIELDS = (
     "nextPageToken,users(id,primaryEmail,name/fullName,isAdmin,isDelegatedAdmin,isEnrolledIn2Sv,isEnforcedIn2Sv,"
@@ -107,26 +100,6 @@ API_DISABLED_REASONS = {"accessNotConfigured", "SERVICE_DISABLED"}
 #: a token that does not carry the scope the method needs
 SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
 
-HttpFactory = Callable[[str], Any]
-
-#: googleapiclient completes a discovery document's method descriptions in place the first time a service or a
-#: collection is made from it (``_fix_up_parameters``), so with a shared document those are made under this lock;
-#: the requests themselves only read it
-_DISCOVERY_LOCK = threading.Lock()
-
-
-@functools.cache
-def _discovery_document(api: str, version: str) -> dict[str, Any]:
-    """The discovery document bundled with google-api-python-client (what ``build(static_discovery=True)`` reads),
-    parsed once per process. Call under ``_DISCOVERY_LOCK``."""
-    text = discovery_cache.get_static_doc(api, version)
-    if text is None:
-        raise UnknownApiNameOrVersion(f"name: {api}  version: {version}")
-    document = json.loads(text)
-    if not isinstance(document, dict):
-        raise UnknownApiNameOrVersion(f"name: {api}  version: {version}: not a discovery document")
-    return document
-
 
 def _ts(value: Any) -> datetime | None:
     return parse_timestamp(value, never_until_year=1970)
@@ -138,180 +111,6 @@ def _epoch_ms(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return datetime.fromtimestamp(millis / 1000, UTC) if millis > 0 else None  # iOS reports "0": none
-
-
-class GoogleApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        reason: str,
-        message: str,
-        uri: str,
-        reasons: frozenset[str] = frozenset(),
-        info: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"HTTP {status} {reason}: {message}")
-        self.status = status
-        self.reason = reason
-        self.message = message
-        self.uri = uri
-        #: every reason the body names (``errors[].reason`` and ErrorInfo ``reason``)
-        self.reasons = reasons or frozenset({reason})
-        #: the ErrorInfo ``metadata`` (``service``, ``consumer``...): vendor text, never shown unchecked
-        self.info = info or {}
-
-
-@dataclass(frozen=True)
-class _ErrorBody:
-    reason: str
-    message: str
-    reasons: frozenset[str]
-    info: dict[str, str]
-
-
-def _error_details(exc: HttpError) -> _ErrorBody:
-    """The reasons of a Google error body: ``error.errors[].reason`` (Directory API) and the ``reason`` of
-    ``error.details[]`` entries (``google.rpc.ErrorInfo``; One Platform APIs such as Cloud Identity send only
-    these), with the ErrorInfo's string metadata."""
-    try:
-        body = json.loads(exc.content.decode("utf-8", errors="replace"))
-        error = body.get("error", {}) if isinstance(body, dict) else {}
-    except ValueError:
-        return _ErrorBody("", str(exc.resp.reason or ""), frozenset(), {})
-    if not isinstance(error, dict):
-        return _ErrorBody(str(error), str(body.get("error_description", "")), frozenset({str(error)}), {})
-    reasons: list[str] = []
-    info: dict[str, str] = {}
-    for item in error.get("errors") or []:
-        if isinstance(item, dict) and item.get("reason"):
-            reasons.append(str(item["reason"]))
-    for detail in error.get("details") or []:
-        if isinstance(detail, dict) and detail.get("reason"):
-            reasons.append(str(detail["reason"]))
-            metadata = detail.get("metadata")
-            if isinstance(metadata, dict):
-                info.update({str(k): str(v) for k, v in metadata.items() if isinstance(v, str)})
-    reason = reasons[0] if reasons else str(error.get("status", ""))
-    return _ErrorBody(reason, str(error.get("message", "")), frozenset(reasons), info)
-
-
-@dataclass
-class GoogleClient:
-    """Executes googleapiclient requests with bounded retries, counting and recording every response."""
-
-    raw: RawRecorder
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    sleep: Callable[[float], None] = time.sleep
-    requests: int = 0
-    endpoints: set[str] = field(default_factory=set)
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), 120.0)
-            except ValueError:
-                pass
-        cap = min(self.retry.max_delay, self.retry.base_delay * (2**attempt))
-        return random.uniform(cap / 2, cap)
-
-    def execute(self, request: Any) -> dict[str, Any]:
-        uri = str(request.uri)
-        self.endpoints.add(uri.split("?", 1)[0].split("://", 1)[-1].split("/", 1)[-1])
-        for attempt in range(self.retry.max_attempts):
-            self.requests += 1
-            last = attempt + 1 >= self.retry.max_attempts
-            try:
-                result = request.execute(num_retries=0)
-                if not isinstance(result, dict):
-                    raise ValueError(f"a JSON {type(result).__name__}, not an object")
-            except HttpError as exc:
-                status = int(exc.resp.status)
-                details = _error_details(exc)
-                reason = details.reason
-                self.raw.record("GET", uri, status, exc.content or b"", "application/json")
-                throttled = (
-                    status == 429 or (status == 403 and bool(details.reasons & RATE_LIMIT_REASONS)) or status >= 500
-                )
-                if 300 <= status < 400:
-                    # redirects are never followed (httplib2's follow_redirects is off): an API answer that sends
-                    # the client elsewhere is an error naming where, never the data of another host
-                    where = urlsplit(str(exc.resp.get("location") or ""))
-                    raise GoogleApiError(
-                        status,
-                        "Redirect",
-                        f"the API answered a redirect to {where.scheme}://{where.hostname or '?'}: not followed",
-                        uri,
-                    ) from None
-                if throttled and not last:
-                    delay = self._delay(attempt, exc.resp.get("retry-after"))
-                    log.info(
-                        "google throttled or failed, retrying", status=status, reason=reason, delay=round(delay, 2)
-                    )
-                    self.sleep(delay)
-                    continue
-                raise GoogleApiError(status, reason, details.message, uri, details.reasons, details.info) from None
-            except (TimeoutError, httplib2.HttpLib2Error, TransportError, OSError, http.client.HTTPException) as exc:
-                if last:
-                    raise GoogleApiError(0, "ConnectionFailed", type(exc).__name__, uri) from None
-                self.sleep(self._delay(attempt, None))
-                continue
-            except ValueError:  # a 200 whose body is not JSON (cut short, malformed)
-                self.raw.record("GET", uri, 200, b"", "application/json")
-                if last:
-                    raise GoogleApiError(
-                        200,
-                        "InvalidJson",
-                        f"the response is not valid JSON (truncated or malformed) in {self.retry.max_attempts} "
-                        "attempts",
-                        uri,
-                    ) from None
-                self.sleep(self._delay(attempt, None))
-                continue
-            wire = json.dumps(result).encode("utf-8")  # ASCII: a lone surrogate shows as its escape
-            self.raw.record("GET", uri, 200, wire, "application/json")
-            return dict(normalised_text(result, wire))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def pages(self, make_request: Callable[..., Any], key: str, item_id: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every item of a list method. A page is only yielded once its ``nextPageToken`` is known to be new: a
-        page whose token was already used is asked for again (``max_attempts`` times in all), then ``PagingLoop``.
-        With ``item_id`` (the field that identifies an item), an item repeated across pages is yielded once."""
-        token: str | None = None
-        used: set[str] = set()
-        ids: set[str] = set()
-        while True:
-            for attempt in range(self.retry.max_attempts):
-                request = make_request(pageToken=token) if token else make_request()
-                result = self.execute(request)
-                items = result.get(key) or []
-                if not isinstance(items, list):
-                    raise GoogleApiError(200, "InvalidCollection", f"no '{key}' list in the response", str(request.uri))
-                next_token = result.get("nextPageToken") or None
-                if next_token is None or (next_token != token and next_token not in used):
-                    break
-                log.info("google repeated a page token, asking for the page again", key=key)
-                if attempt + 1 < self.retry.max_attempts:
-                    self.sleep(self._delay(attempt, None))
-            else:
-                raise GoogleApiError(
-                    200,
-                    "PagingLoop",
-                    f"the service repeated a page token in {self.retry.max_attempts} attempts",
-                    str(request.uri),
-                )
-            for item in items:
-                ident = item.get(item_id) if item_id and isinstance(item, dict) else None
-                if ident is not None:
-                    if str(ident) in ids:
-                        log.info("google repeated an item across pages, skipped", key=key)
-                        continue
-                    ids.add(str(ident))
-                yield item
-            if next_token is None:
-                return
-            if token:
-                used.add(token)
-            token = str(next_token)
 
 
 _PROJECT = re.compile(r"^projects/([A-Za-z0-9][A-Za-z0-9-]{0,62})$")
@@ -346,7 +145,7 @@ def _token_error(exc: RefreshError) -> str:
 
 
 def _classify(exc: GoogleApiError | RefreshError, dataset: str) -> Unavailable:
-    _, scope, _ = DATASETS[dataset]
+    scope = SCOPES[dataset]
     if isinstance(exc, RefreshError):
         code = _token_error(exc)
         if code in ("unauthorized_client", "access_denied"):
@@ -389,7 +188,7 @@ def _classify(exc: GoogleApiError | RefreshError, dataset: str) -> Unavailable:
     return Unavailable(kind, f"Google answered {exc}", (), endpoint)
 
 
-class GoogleSource(Source):
+class GoogleSource(Source[GoogleData]):
     platform = "google"
 
     def __init__(
@@ -398,7 +197,11 @@ class GoogleSource(Source):
         http_factory: HttpFactory | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
+        environ: dict[str, str] | None = None,
     ) -> None:
+        # ``environ`` is the platform contract's (PlatformSpec.open): the Google key is a file, nothing is read
+        # from the environment
+        del environ
         self.config = config
         self._http_factory = http_factory
         self.retry = retry or RetryPolicy()
@@ -455,8 +258,8 @@ class GoogleSource(Source):
         one per dataset, never shared between threads. The discovery document is the bundled one, parsed once."""
         http = self.http_for(scope)
         options = {"api_endpoint": self.config.api_endpoint.rstrip("/") + "/"} if self.config.api_endpoint else None
-        with _DISCOVERY_LOCK:
-            service = build_from_document(_discovery_document(api, version), http=http, client_options=options)
+        with DISCOVERY_LOCK:
+            service = build_from_document(discovery_document(api, version), http=http, client_options=options)
             return [getattr(service, name)() for name in names]
 
     def _dataset(self, dataset: str, collector: _GoogleCollector) -> DatasetState:
@@ -497,7 +300,7 @@ class GoogleSource(Source):
                 )
         return states
 
-    def collect(self, raw: RawRecorder) -> Collected:
+    def collect(self, raw: RawRecorder) -> Collected[GoogleData]:
         started = datetime.now(UTC)
         data = GoogleData(customer_id=self.config.customer_id, domain=self.config.delegated_admin.split("@", 1)[1])
         # one client (counters, endpoints) per dataset; RawRecorder is thread-safe
@@ -509,7 +312,7 @@ class GoogleSource(Source):
             lanes: dict[str, DatasetState] = {}
             for name in ORDER:
                 lanes.update(futures[name].result())
-            states = {name: lanes[name] for name in DATASETS}
+            states = {name: lanes[name] for name in SCOPES}
         clients = [c.client for c in collectors.values()]
         errors = [
             f"{name}: {state.reason}"
@@ -541,7 +344,7 @@ class _GoogleCollector:
     data: GoogleData
 
     def _directory(self, dataset: str, *names: str) -> list[Any]:
-        return self.source.collections("admin", "directory_v1", DATASETS[dataset][1], *names)
+        return self.source.collections("admin", "directory_v1", SCOPES[dataset], *names)
 
     def users(self) -> DatasetState:
         (users,) = self._directory("google.users", "users")
@@ -709,7 +512,7 @@ class _GoogleCollector:
         )
 
     def endpoints(self) -> DatasetState:
-        (devices,) = self.source.collections("cloudidentity", "v1", DATASETS["google.endpoints"][1], "devices")
+        (devices,) = self.source.collections("cloudidentity", "v1", SCOPES["google.endpoints"], "devices")
         customer = f"customers/{self.data.customer_id}"
         rows = self.client.pages(
             lambda **kw: devices.list(customer=customer, pageSize=100, fields=ENDPOINT_FIELDS, **kw), "devices", "name"

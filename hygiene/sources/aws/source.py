@@ -15,14 +15,12 @@ becomes a gap naming the IAM action, for that account (and region) only.
 from __future__ import annotations
 
 import heapq
-import json
 import os
 import re
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,11 +29,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-import botocore.loaders
-import botocore.session
 import structlog
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
 from hygiene.config import AwsConfig
@@ -62,9 +57,18 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.perf import gc_paused
-from hygiene.sources.aws_report import CredentialReportError, parse_credential_report
-from hygiene.sources.catalogue import AWS_DATASETS as DATASETS
-from hygiene.sources.interface import Collected, RawRecorder, Source, normalised_text
+from hygiene.sources.aws.catalogue import BY_NAME as DATASETS
+from hygiene.sources.aws.credential_report import CredentialReportError, parse_credential_report
+from hygiene.sources.aws.transport import (
+    AWS_ERRORS,
+    TIMEOUTS,
+    PagingLoopError,
+    RequestCounter,
+    boto_config,
+    new_session,
+    pages,
+)
+from hygiene.sources.interface import Collected, RawRecorder, Source
 
 log = structlog.get_logger(__name__)
 
@@ -99,16 +103,8 @@ RESTORE_LOOKBACK_DAYS = 400
 #: ``ByCreatedAfter``): one request per vault and 1,000 points. It covers the profiles' RPOs (24 h, 168 h) with a
 #: day to spare; a policy RPO beyond it can only fail a resource with no good point inside it, never pass one
 RECOVERY_POINT_LOOKBACK_DAYS = 8
-MAX_ATTEMPTS = 8
-#: (connect, read) seconds
-TIMEOUTS = (10.0, 60.0)
 #: a throwaway key for the clients ``AwsSource._warm_models`` builds (they never send a request)
 _WARM_UP_KEY = "warm-up-no-request"
-#: the error code a 2xx answer with an unparsable body is turned into (retried like a 500)
-MALFORMED = "MalformedResponse"
-_MALFORMED_MESSAGE = "the service answered 2xx with a body that cannot be parsed (truncated or malformed)"
-#: what a vendor call can raise (ResponseParserError is not a BotoCoreError)
-AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
 
 
 #: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html: ``arn:partition:service:region:account:…``
@@ -151,114 +147,6 @@ def _flag(summary: dict[str, Any], key: str) -> bool | None:
     return None if value is None else bool(value)
 
 
-class PagingLoopError(BotoCoreError):  # type: ignore[misc]
-    fmt = "{operation}: the service repeated a page token in {attempts} attempts"
-
-
-def boto_config(timeouts: tuple[float, float] = TIMEOUTS) -> BotoConfig:
-    return BotoConfig(
-        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
-        connect_timeout=timeouts[0],
-        read_timeout=timeouts[1],
-        user_agent_extra="hygiene-readonly",
-        max_pool_connections=16,
-    )
-
-
-def _parsable(protocol: str, body: bytes) -> bool:
-    if not body.strip():
-        return True
-    try:
-        if "json" in protocol:
-            json.loads(body)
-        elif protocol in ("query", "ec2", "rest-xml"):
-            ET.fromstring(body)  # noqa: S314 - only checks well-formedness; botocore parses it next
-    except (ValueError, ET.ParseError):
-        return False
-    return True
-
-
-def _malformed_error(protocol: str) -> bytes:
-    if "json" in protocol:
-        return json.dumps({"__type": MALFORMED, "message": _MALFORMED_MESSAGE}).encode()
-    if protocol == "ec2":
-        return (
-            f"<Response><Errors><Error><Code>{MALFORMED}</Code><Message>{_MALFORMED_MESSAGE}</Message></Error>"
-            "</Errors></Response>"
-        ).encode()
-    return (
-        f"<ErrorResponse><Error><Type>Receiver</Type><Code>{MALFORMED}</Code><Message>{_MALFORMED_MESSAGE}</Message>"
-        "</Error></ErrorResponse>"
-    ).encode()
-
-
-def _check_body(response_dict: dict[str, Any], operation_model: Any, **_: Any) -> None:
-    """``before-parse``: a 2xx whose body cannot be parsed becomes a ``MalformedResponse`` error answer."""
-    status = int(response_dict.get("status_code", 0))
-    if not 200 <= status < 300 or operation_model.has_streaming_output:
-        return
-    protocol = str(operation_model.metadata.get("protocol", ""))
-    body = response_dict.get("body") or b""
-    if isinstance(body, bytes) and not _parsable(protocol, body):
-        log.info("aws answered with an unparsable body, retrying", operation=operation_model.name)
-        response_dict["status_code"] = 500
-        response_dict["body"] = _malformed_error(protocol)
-
-
-def _retry_malformed(response: Any = None, **_: Any) -> None:
-    """``needs-retry`` (before botocore's own handler): give the malformed answer its 500 so it is retried and,
-    once retries are spent, raised as a ClientError."""
-    if not response:
-        return
-    http_response, parsed = response
-    if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") == MALFORMED:
-        http_response.status_code = 500
-
-
-@dataclass
-class _Counter:
-    raw: RawRecorder
-    requests: int = 0
-    endpoints: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    #: dataset -> account/region collections that succeeded
-    successes: dict[str, int] = field(default_factory=dict)
-
-    def succeeded(self, dataset: str) -> None:
-        with self.lock:
-            self.successes[dataset] = self.successes.get(dataset, 0) + 1
-
-    def attach(self, client: Any) -> Any:
-        events = client.meta.events
-        events.register("before-send", self._before_send)
-        events.register("after-call", self._after_call)
-        events.register("before-parse", _check_body)
-        service_id = client.meta.service_model.service_id.hyphenize()
-        events.register_first(f"needs-retry.{service_id}", _retry_malformed)
-        return client
-
-    def _before_send(self, request: Any, **_: Any) -> None:
-        with self.lock:
-            self.requests += 1
-
-    def _after_call(self, http_response: Any, model: Any, parsed: Any = None, **_: Any) -> None:
-        service = model.service_model.endpoint_prefix
-        with self.lock:
-            self.endpoints.add(f"{service}:{model.name}")
-        try:
-            body = bytes(http_response.content or b"")
-        except AttributeError:  # a response without a raw stream (botocore Stubber)
-            body = b""
-        if not body and isinstance(parsed, dict):
-            body = json.dumps({k: v for k, v in parsed.items() if k != "ResponseMetadata"}, default=str).encode()
-        self.raw.record("POST", f"aws://{service}/{model.name}", int(http_response.status_code), body)
-        if isinstance(parsed, dict) and body:
-            # JSON protocols may carry a lone surrogate escape (a tag value): replaced here, kept as received in raw/
-            cleaned = normalised_text(parsed, body)
-            if cleaned is not parsed:
-                parsed.update(cleaned)
-
-
 class _Denied(Exception):
     def __init__(self, kind: ReasonKind, reason: str, needs: tuple[str, ...]) -> None:
         super().__init__(reason)
@@ -295,77 +183,6 @@ def _classify(exc: Exception, service: str) -> _Denied:
     if isinstance(exc, (PagingLoopError, ResponseParserError)):
         return _Denied(ReasonKind.ERROR, f"{service}: {type(exc).__name__}: {exc}", ())
     return _Denied(ReasonKind.UNREACHABLE, f"{service}: {type(exc).__name__}: {exc}", ())
-
-
-class _SharedLoader(botocore.loaders.Loader):  # type: ignore[misc]
-    """botocore's loader (it caches what it parses), locked so that the pool's threads, all starting at once, wait
-    for one thread to parse a model instead of each parsing it."""
-
-    def __init__(self) -> None:
-        paths = os.environ.get("AWS_DATA_PATH", "")  # as botocore.loaders.create_loader reads it
-        super().__init__(extra_search_paths=[os.path.expanduser(p) for p in paths.split(os.pathsep) if p])
-        self._lock = threading.RLock()
-
-    def load_service_model(self, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return super().load_service_model(*args, **kwargs)
-
-    def load_data(self, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return super().load_data(*args, **kwargs)
-
-
-#: one model loader for every session: each new boto3 session would otherwise parse the service models (EC2's is
-#: megabytes of JSON) again, per account and region, costing seconds and hundreds of MB (docs/benchmarks.md)
-_LOADER = _SharedLoader()
-
-
-def _new_session(**kwargs: Any) -> boto3.Session:
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _LOADER)
-    return boto3.Session(botocore_session=core, **kwargs)
-
-
-def _tokens(client: Any, operation: str) -> tuple[str, str] | None:
-    """(input token, output token) of a paginated operation with one plain token, else None."""
-    if not client.can_paginate(operation):
-        return ("NextToken", "NextToken")
-    config = getattr(client.get_paginator(operation), "_pagination_cfg", None)
-    if not isinstance(config, dict):
-        return None
-    given, returned = config.get("input_token"), config.get("output_token")
-    if isinstance(given, str) and isinstance(returned, str) and returned.isidentifier():
-        return given, returned
-    return None
-
-
-def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a paginated operation. A page is only yielded once its next token is known to be new: a page
-    whose token was already used is asked for again (``MAX_ATTEMPTS`` times in all), then ``PagingLoopError``."""
-    tokens = _tokens(client, operation)
-    if tokens is None:  # several tokens: botocore's paginator (it fails on a token repeated twice in a row)
-        for page in client.get_paginator(operation).paginate(**kwargs):
-            yield from page.get(key, [])
-        return
-    given, returned = tokens
-    call = getattr(client, operation)
-    token: str | None = None
-    used: set[str] = set()
-    while True:
-        for _ in range(MAX_ATTEMPTS):
-            page = call(**kwargs, **({given: token} if token else {}))
-            following = page.get(returned) or None
-            if following is None or (following != token and following not in used):
-                break
-            log.info("aws repeated a page token, asking for the page again", operation=operation)
-        else:
-            raise PagingLoopError(operation=operation, attempts=MAX_ATTEMPTS)
-        yield from page.get(key, [])
-        if following is None:
-            return
-        if token:
-            used.add(token)
-        token = str(following)
 
 
 #: the first pause before asking again whether a credential report is ready, then twice as long each time up to
@@ -438,7 +255,7 @@ class _Target:
     state: str | None = None
 
 
-class AwsSource(Source):
+class AwsSource(Source[AwsData]):
     platform = "aws"
 
     def __init__(
@@ -475,13 +292,13 @@ class AwsSource(Source):
             token = self.environ.get("AWS_SESSION_TOKEN")
             register_secret(secret)
             register_secret(token)
-            return _new_session(
+            return new_session(
                 aws_access_key_id=key,
                 aws_secret_access_key=secret,
                 aws_session_token=token,
                 region_name=self.environ.get("AWS_DEFAULT_REGION") or self.environ.get("AWS_REGION"),
             )
-        return _new_session(profile_name=self.config.profile)
+        return new_session(profile_name=self.config.profile)
 
     def _session(self, target: _Target, base: boto3.Session) -> boto3.Session:
         if target.credentials is None:
@@ -489,15 +306,15 @@ class AwsSource(Source):
             if frozen is None:
                 raise NoCredentialsError()
             creds = frozen.get_frozen_credentials()
-            return _new_session(
+            return new_session(
                 aws_access_key_id=creds.access_key,
                 aws_secret_access_key=creds.secret_key,
                 aws_session_token=creds.token,
                 region_name=base.region_name,
             )
-        return _new_session(region_name=base.region_name, **target.credentials)
+        return new_session(region_name=base.region_name, **target.credentials)
 
-    def _client(self, session: boto3.Session, service: str, region: str, counter: _Counter) -> Any:
+    def _client(self, session: boto3.Session, service: str, region: str, counter: RequestCounter) -> Any:
         key = (id(session), service, region)
         with self._clients_lock:
             found = self._clients.get(key)
@@ -516,7 +333,7 @@ class AwsSource(Source):
                     self._clients[key] = found
         return found[1]
 
-    def _assume(self, session: boto3.Session, role_arn: str, region: str, counter: _Counter) -> dict[str, str]:
+    def _assume(self, session: boto3.Session, role_arn: str, region: str, counter: RequestCounter) -> dict[str, str]:
         sts = self._client(session, "sts", region, counter)
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="hygiene-readonly-scan", DurationSeconds=3600)[
             "Credentials"
@@ -530,7 +347,7 @@ class AwsSource(Source):
         }
 
     def _targets(
-        self, base: boto3.Session, region: str, counter: _Counter, errors: list[str], data: AwsData
+        self, base: boto3.Session, region: str, counter: RequestCounter, errors: list[str], data: AwsData
     ) -> tuple[boto3.Session, list[_Target]]:
         """The session member roles are assumed from, and the accounts: this one, then the organisation's members
         that can be used (their roles are assumed later, concurrently, by each account's first task). Members that
@@ -540,7 +357,7 @@ class AwsSource(Source):
         session = base
         if self.config.role_arn:
             credentials = self._assume(base, self.config.role_arn, region, counter)
-            session = _new_session(region_name=base.region_name, **credentials)
+            session = new_session(region_name=base.region_name, **credentials)
         identity = self._client(session, "sts", region, counter).get_caller_identity()
         data.partition = arn_partition(str(identity.get("Arn", "")))
         own = _Target(str(identity["Account"]), "", credentials)
@@ -549,7 +366,7 @@ class AwsSource(Source):
             return session, targets
         try:
             org = self._client(session, "organizations", region, counter)
-            accounts = list(_pages(org, "list_accounts", "Accounts"))
+            accounts = list(pages(org, "list_accounts", "Accounts"))
         except AWS_ERRORS as exc:
             errors.append(f"organization accounts not listed: {_classify(exc, 'organizations').reason}")
             return session, targets
@@ -574,7 +391,7 @@ class AwsSource(Source):
         self._root_features(session, region, counter, data)
         return session, targets
 
-    def _root_features(self, session: boto3.Session, region: str, counter: _Counter, data: AwsData) -> None:
+    def _root_features(self, session: boto3.Session, region: str, counter: RequestCounter, data: AwsData) -> None:
         """Whether the organisation has centralised root access (IAM ListOrganizationsFeatures: one request, from
         the management account or IAM's delegated administrator). Unknown stays None, with the reason."""
         try:
@@ -610,7 +427,7 @@ class AwsSource(Source):
             )
 
     # -- collection ------------------------------------------------------------------------------------
-    def collect(self, raw: RawRecorder) -> Collected:
+    def collect(self, raw: RawRecorder) -> Collected[AwsData]:
         """Set-up in sequence (assume the role, ask who we are, list the accounts), then three kinds of job on a
         pool of ``max_workers`` threads (``_Jobs`` decides which job a free thread takes):
 
@@ -624,7 +441,7 @@ class AwsSource(Source):
         The report's pause holds no thread while other work is queued. benchmarks/models.py models this
         schedule."""
         started = datetime.now(UTC)
-        counter = _Counter(raw)
+        counter = RequestCounter(raw)
         data = AwsData(
             job_lookback_days=self.job_lookback_days, recovery_point_window_days=RECOVERY_POINT_LOOKBACK_DAYS
         )
@@ -739,7 +556,7 @@ class AwsSource(Source):
 
         def warm() -> None:
             key = _WARM_UP_KEY
-            session = _new_session(aws_access_key_id=key, aws_secret_access_key=key, region_name=region)
+            session = new_session(aws_access_key_id=key, aws_secret_access_key=key, region_name=region)
             for service in dict.fromkeys(services):
                 try:
                     client = session.client(service, endpoint_url=self.config.endpoint_url, config=boto_config())
@@ -756,7 +573,7 @@ class AwsSource(Source):
         session: boto3.Session,
         account: AwsAccount,
         home: str,
-        counter: _Counter,
+        counter: RequestCounter,
         data: AwsData,
         lock: threading.Lock,
     ) -> list[str]:
@@ -836,7 +653,7 @@ class AwsSource(Source):
         session: boto3.Session,
         account: AwsAccount,
         region: str,
-        counter: _Counter,
+        counter: RequestCounter,
         data: AwsData,
         lock: threading.Lock,
     ) -> tuple[dict[str, Any], str, float] | None:
@@ -858,7 +675,7 @@ class AwsSource(Source):
         account: AwsAccount,
         region: str,
         started: tuple[dict[str, Any], str, float],
-        counter: _Counter,
+        counter: RequestCounter,
         data: AwsData,
         lock: threading.Lock,
     ) -> None:
@@ -921,7 +738,7 @@ class AwsSource(Source):
         account: AwsAccount,
         region: str,
         dataset: str,
-        counter: _Counter,
+        counter: RequestCounter,
         data: AwsData,
         lock: threading.Lock,
     ) -> None:
@@ -942,7 +759,7 @@ class AwsSource(Source):
 
     def _ec2(self, ec2: Any, account: AwsAccount, region: str, lock: threading.Lock) -> None:
         found = []
-        for reservation in _pages(ec2, "describe_instances", "Reservations"):
+        for reservation in pages(ec2, "describe_instances", "Reservations"):
             for inst in reservation.get("Instances", []):
                 tags = {t.get("Key"): t.get("Value") for t in inst.get("Tags", []) or []}
                 found.append(
@@ -973,7 +790,7 @@ class AwsSource(Source):
                 engine=db.get("Engine"),
                 cluster_id=db.get("DBClusterIdentifier"),
             )
-            for db in _pages(rds, "describe_db_instances", "DBInstances")
+            for db in pages(rds, "describe_db_instances", "DBInstances")
         ]
         clusters = [
             AwsDbCluster(
@@ -984,14 +801,14 @@ class AwsSource(Source):
                 backup_retention_days=int(c.get("BackupRetentionPeriod") or 0),
                 members=[str(m["DBInstanceIdentifier"]) for m in c.get("DBClusterMembers", []) or []],
             )
-            for c in _pages(rds, "describe_db_clusters", "DBClusters")
+            for c in pages(rds, "describe_db_clusters", "DBClusters")
         ]
         with lock:
             account.db_instances.extend(found)
             account.db_clusters.extend(clusters)
 
     def _backup(self, backup: Any, account: AwsAccount, region: str, now: datetime, lock: threading.Lock) -> None:
-        plans = sum(1 for _ in _pages(backup, "list_backup_plans", "BackupPlansList"))
+        plans = sum(1 for _ in pages(backup, "list_backup_plans", "BackupPlansList"))
         vaults = [
             AwsVault(
                 name=str(v["BackupVaultName"]),
@@ -1004,14 +821,14 @@ class AwsSource(Source):
                 min_retention_days=v.get("MinRetentionDays"),
                 max_retention_days=v.get("MaxRetentionDays"),
             )
-            for v in _pages(backup, "list_backup_vaults", "BackupVaultList")
+            for v in pages(backup, "list_backup_vaults", "BackupVaultList")
         ]
         # every vault, whatever its NumberOfRecoveryPoints ("can be an approximation"): one request per vault
         # and 1,000 recent points, where ListRecoveryPointsByResource would cost one per resource
         points_since = now - timedelta(days=RECOVERY_POINT_LOOKBACK_DAYS)
         newest: dict[tuple[str, str, str], dict[str, Any]] = {}
         for vault in vaults:
-            for p in _pages(
+            for p in pages(
                 backup,
                 "list_recovery_points_by_backup_vault",
                 "RecoveryPoints",
@@ -1047,7 +864,7 @@ class AwsSource(Source):
                 region=region,
                 last_backup=r.get("LastBackupTime"),
             )
-            for r in _pages(backup, "list_protected_resources", "Results")
+            for r in pages(backup, "list_protected_resources", "Results")
         ]
         since = now - timedelta(days=self.job_lookback_days)
         jobs = [
@@ -1061,7 +878,7 @@ class AwsSource(Source):
                 completed=j.get("CompletionDate"),
                 message=j.get("StatusMessage"),
             )
-            for j in _pages(backup, "list_backup_jobs", "BackupJobs", ByCreatedAfter=since)
+            for j in pages(backup, "list_backup_jobs", "BackupJobs", ByCreatedAfter=since)
         ]
         testing_plans = [
             AwsRestoreTestingPlan(
@@ -1071,12 +888,12 @@ class AwsSource(Source):
                 created=p.get("CreationTime"),
                 last_execution=p.get("LastExecutionTime"),
             )
-            for p in _pages(backup, "list_restore_testing_plans", "RestoreTestingPlans")
+            for p in pages(backup, "list_restore_testing_plans", "RestoreTestingPlans")
         ]
         for plan in testing_plans:  # one request per plan: a plan with no selection tests nothing
             plan.selection_types = [
                 str(s.get("ProtectedResourceType", ""))
-                for s in _pages(
+                for s in pages(
                     backup,
                     "list_restore_testing_selections",
                     "RestoreTestingSelections",
@@ -1095,7 +912,7 @@ class AwsSource(Source):
                 validation_status=r.get("ValidationStatus"),
                 message=r.get("StatusMessage"),
             )
-            for r in _pages(
+            for r in pages(
                 backup, "list_restore_jobs", "RestoreJobs", ByCreatedAfter=now - timedelta(days=RESTORE_LOOKBACK_DAYS)
             )
         ]
@@ -1117,12 +934,12 @@ class AwsSource(Source):
                 last_ping=i.get("LastPingDateTime"),
                 platform=i.get("PlatformName"),
             )
-            for i in _pages(ssm, "describe_instance_information", "InstanceInformationList", MaxResults=50)
+            for i in pages(ssm, "describe_instance_information", "InstanceInformationList", MaxResults=50)
         ]
         states = []
         ids = [m.id for m in managed]
         for start in range(0, len(ids), 50):  # the API takes at most 50 ids
-            for p in _pages(
+            for p in pages(
                 ssm,
                 "describe_instance_patch_states",
                 "InstancePatchStates",
@@ -1169,11 +986,11 @@ class AwsSource(Source):
         self,
         started: datetime,
         states: dict[str, DatasetState],
-        counter: _Counter,
+        counter: RequestCounter,
         errors: list[str],
         data: AwsData,
         accounts: dict[str, AwsAccount],
-    ) -> Collected:
+    ) -> Collected[AwsData]:
         if not states:
             for name in DATASETS:
                 gaps = [g for g in data.gaps if g.dataset == name]
