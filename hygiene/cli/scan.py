@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from hygiene.cli.common import checks_dir_option, data_dir_option, err, exit_code, guard, log_into
+from hygiene.cli.common import F, checks_dir_option, data_dir_option, err, exit_code, guard, log_into
 from hygiene.cli.summary import print_summary, scan_progress
 from hygiene.config import load_config
 from hygiene.reports import DEFAULT_FORMATS, FORMATS
@@ -22,15 +23,15 @@ def _formats(value: str) -> list[str]:
     return chosen
 
 
+def _output_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=None, help=help_text
+    )
+
+
 @click.command("scan")
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder for the reports (default: hygiene-output/ORG/SCAN_ID).",
-)
+@_output_option("Folder for the reports (default: hygiene-output/ORG/SCAN_ID).")
 @click.option(
     "--format",
     "formats",
@@ -114,13 +115,7 @@ def scan(
 )
 @click.option("--exceptions", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
 @checks_dir_option()
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Write reports here (default: print the summary only).",
-)
+@_output_option("Write reports here (default: print the summary only).")
 @click.option(
     "--format",
     "formats",
