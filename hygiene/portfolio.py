@@ -1,4 +1,4 @@
-"""`hygiene portfolio CONFIG_DIR`: one page over every client organisation a consultant scans.
+"""The portfolio (``hygiene portfolio CONFIG_DIR``): one page over every client organisation a consultant scans.
 
 Reads every organisation config (``*.toml``) in CONFIG_DIR, looks each organisation up in the scan history and
 writes ``portfolio.html`` (self-contained: inline CSS and SVG, no scripts, no external loads, autoescaped) and
@@ -16,15 +16,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import click
 from jinja2 import Environment, StrictUndefined, select_autoescape
 from sqlalchemy.engine import make_url
 
 from hygiene.atomic import atomic_write, private_dir
 from hygiene.config import Config, load_config
-from hygiene.errors import HygieneError, InputError, one_line_errors
-from hygiene.history.cli import data_dir_option
-from hygiene.history.store import HistoryStore, history_url
+from hygiene.errors import HygieneError, InputError
+from hygiene.history.store import HistoryStore
 from hygiene.taxonomy import SEVERITIES
 
 TREND_POINTS = 10
@@ -288,31 +286,3 @@ def write_portfolio(portfolio: Portfolio, output: Path) -> dict[str, Path]:
     atomic_write(files["json"], (json.dumps(portfolio.to_json(), indent=2) + "\n").encode("utf-8"))
     atomic_write(files["html"], render_html(portfolio).encode("utf-8"))
     return files
-
-
-# -- command --------------------------------------------------------------------------------------------------
-
-
-_guard = one_line_errors
-
-
-@click.command("portfolio")
-@click.argument("config_dir", metavar="CONFIG_DIR", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@data_dir_option
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    help="Folder for portfolio.html and portfolio.json (default: the current folder).",
-)
-@click.option("--stale-days", type=click.IntRange(min=0), default=14, show_default=True, help="A scan older is stale.")
-@_guard
-def portfolio(config_dir: Path, data_dir: Path | None, output: Path, stale_days: int) -> None:
-    """One page over every organisation configured in CONFIG_DIR: grade, score trend, worst issues, staleness."""
-    result = build_portfolio(config_dir, history_url(data_dir), stale_days)
-    files = write_portfolio(result, output)
-    for error in result.errors:
-        click.echo(f"warning: {error.config}: {error.error}", err=True)
-    click.echo(str(files["html"].resolve()))
-    click.echo(str(files["json"].resolve()))

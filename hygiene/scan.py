@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from hygiene import __version__
-from hygiene.config import Config
+from hygiene.config import Config, PolicyConfig
 from hygiene.engine import evaluate
 from hygiene.history import HistoryStore, sqlite_url
 from hygiene.history.drift import drift_for
@@ -83,11 +83,19 @@ class Policy:
     registry: Registry
 
 
-def load_policy(config: Config, profile_override: str | None = None, extra_dirs: Iterable[Path] = ()) -> Policy:
-    base = config.path.parent if config.path else None
-    profile = load_profile(profile_override or config.policy.profile, base)
-    controls = load_controls(config.policy.exceptions)
-    registry = Registry.load([*config.checks.extra_dirs, *extra_dirs])
+def load_policy(
+    config: Config | None,
+    profile_override: str | None = None,
+    extra_dirs: Iterable[Path] = (),
+    exceptions_override: Path | None = None,
+) -> Policy:
+    """The profile, exceptions and checks that ``config`` names, each overridable; without a config (an offline
+    evaluation of a snapshot) the default profile, no exceptions and the built-in checks."""
+    policy = config.policy if config else PolicyConfig()
+    base = config.path.parent if config and config.path else None
+    profile = load_profile(profile_override or policy.profile, base)
+    controls = load_controls(exceptions_override or policy.exceptions)
+    registry = Registry.load([*(config.checks.extra_dirs if config else ()), *extra_dirs])
     return Policy(profile, controls, registry)
 
 

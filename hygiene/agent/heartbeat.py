@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,3 +47,19 @@ def read_heartbeat(path: Path) -> Heartbeat | None:
         return Heartbeat.model_validate(raw)
     except ValueError:
         return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def agent_running(beat: Heartbeat) -> bool:
+    """The heartbeat says running and its process is still there (a killed agent leaves ``running`` behind)."""
+    return beat.state == "running" and pid_alive(beat.pid)

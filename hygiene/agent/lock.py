@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from hygiene.paths import default_data_dir
+
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
@@ -78,3 +80,11 @@ def organisation_lock(
             _unlock(fd)
     finally:
         os.close(fd)
+
+
+def scan_lock(
+    org_id: str, data_dir: Path | None = None, on_wait: Callable[[], None] | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """The lock every scan of ``org_id`` holds, whoever starts it (the agent or ``hygiene scan``), kept in
+    ``data_dir`` (default: the platform data folder); waits for the running scan for as long as it takes."""
+    return organisation_lock(data_dir or default_data_dir(), org_id, on_wait=on_wait)

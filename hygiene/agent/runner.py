@@ -23,7 +23,7 @@ import structlog
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_heartbeat, write_heartbeat
-from hygiene.agent.lock import organisation_lock
+from hygiene.agent.lock import scan_lock
 from hygiene.config import Config, ScheduleConfig, load_config
 from hygiene.errors import HygieneError, InputError
 from hygiene.history import history_url
@@ -145,7 +145,7 @@ class Agent:
             if path is None:
                 raise InputError(None, f"no config for {org}")
             config = load_config(path)
-            with organisation_lock(self.data_dir, org, on_wait=lambda: log.info("waiting for a running scan", org=org)):
+            with scan_lock(org, self.data_dir, on_wait=lambda: log.info("waiting for a running scan", org=org)):
                 status, scan_id = self.scan(config, self.data_dir)
         except Exception as exc:  # the agent must outlive any one scan
             error = f"{type(exc).__name__}: {exc}"

@@ -1,6 +1,7 @@
 """Compliance frameworks: control catalogues, the check -> control mappings, their validation, and the status
 of each control from one scan's results. Pure: fed the check ids and their mappings by the caller (the registry)
-and the statuses by the results; the commands live in :mod:`hygiene.frameworks.cli`.
+and the statuses by the results; the views of the commands (coverage, status from the history) live in
+:mod:`hygiene.frameworks.views`.
 
 Data lives in ``policies/frameworks/``: ``mappings.yaml`` (framework names, ``checks:`` check id -> framework ->
 control ids, ``unmapped:`` built-in checks deliberately mapped to nothing) and one ``<framework>.yaml`` per framework

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from hygiene.cli import _exit_code, main
+from hygiene.cli import main
+from hygiene.cli.common import exit_code
 from hygiene.config import AwsConfig, load_config
 from hygiene.demo import SECRET_ENV, write_demo_config
 from hygiene.engine import evaluate
@@ -149,7 +150,7 @@ def test_a_paging_loop_that_persists_fails_the_dataset(scenario: Scenario, tmp_p
         assert results[check_id].status in (Status.NOT_ASSESSED, Status.ERROR), check_id
         assert results[check_id].reason, check_id
     assert mismatches(scenario.all_expected, report, skip=broken) == []
-    assert not report.complete and _exit_code(report, None) == 3
+    assert not report.complete and exit_code(report, None) == 3
 
 
 def test_cli_exit_code_3_when_a_fault_outlasts_the_retries(
@@ -276,4 +277,4 @@ def test_aws_fault_past_the_retry_budget_is_not_assessed_with_the_cause(fast_aws
         assert results[check_id].status in (Status.NOT_ASSESSED, Status.ERROR), check_id
         assert "MalformedResponse" in (results[check_id].reason or ""), results[check_id].reason
     assert mismatches(scenario.expected, report, skip=broken) == []
-    assert _exit_code(report, None) == 3
+    assert exit_code(report, None) == 3

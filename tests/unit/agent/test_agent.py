@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from hygiene.agent.heartbeat import heartbeat_path, read_heartbeat
-from hygiene.agent.lock import LockTimeout, organisation_lock
+from hygiene.agent.lock import LockTimeout, lock_path, organisation_lock, scan_lock
 from hygiene.agent.runner import Agent
 from hygiene.cli import main
 from hygiene.config import Config, load_config
@@ -136,6 +136,14 @@ def test_lock_serialises_and_survives_a_killed_holder(tmp_path: Path) -> None:
         holder.wait()
     with organisation_lock(tmp_path, "acme", timeout=2):
         pass  # the OS released the dead holder's lock
+
+
+def test_scan_lock_lives_in_the_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYGIENE_DATA_DIR", str(tmp_path / "default"))
+    with scan_lock("acme"):
+        assert lock_path(tmp_path / "default", "acme").is_file()
+    with scan_lock("acme", tmp_path / "chosen"):
+        assert lock_path(tmp_path / "chosen", "acme").is_file()
 
 
 def test_agent_runs_catches_up_and_records_failures(tmp_path: Path) -> None:

@@ -214,3 +214,18 @@ class TestRegistry:
         (tmp_path / "broken.py").write_text("import nonexistent_module_xyz\n")
         with pytest.raises(InputError, match=r"broken\.py: check module failed to load: ModuleNotFoundError"):
             Registry.load([tmp_path], entry_points_too=False)
+
+
+def test_load_policy_from_a_config_or_none_with_overrides(tmp_path: Path) -> None:
+    from hygiene.scan import load_policy
+
+    write(tmp_path, "exceptions: []\n", "controls.yaml")
+    other = write(tmp_path, "exceptions: []\nattestations: []\n", "other.yaml")
+    config = load_config(write(tmp_path, GOOD))
+    assert load_policy(config).profile.name == "sme-baseline"
+    bare = load_policy(None)  # offline evaluation of a snapshot without a config
+    assert bare.profile.name == "sme-baseline" and not bare.controls.exceptions
+    assert len(bare.registry) == len(load_policy(config).registry)
+    strict = next(p for p in available_profiles() if p != "sme-baseline")
+    assert load_policy(None, strict, exceptions_override=other).profile.name == strict
+    assert load_policy(config, strict).profile.name == strict

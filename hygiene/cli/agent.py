@@ -1,16 +1,15 @@
-"""`hygiene agent CONFIG_DIR` and `hygiene agent status`."""
+"""``hygiene agent CONFIG_DIR`` and ``hygiene agent status``."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from hygiene.agent.heartbeat import heartbeat_path, read_heartbeat
-from hygiene.errors import one_line_errors
+from hygiene.agent.heartbeat import agent_running, heartbeat_path, read_heartbeat
+from hygiene.cli.common import data_dir_option, guard
 from hygiene.paths import default_data_dir
 
 
@@ -23,34 +22,19 @@ class _AgentGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
-@click.group(cls=_AgentGroup)
+@click.group("agent", cls=_AgentGroup)
 def agent() -> None:
     """Scan every organisation in CONFIG_DIR on its own schedule (foreground); `agent status` reports on it."""
 
 
 @agent.command("run", hidden=True)
 @click.argument("config_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="History, locks and heartbeat (default: HYGIENE_DATA_DIR or the platform data folder).",
-)
-@one_line_errors
+@data_dir_option("History, locks and heartbeat (default: HYGIENE_DATA_DIR or the platform data folder).")
+@guard
 def run(config_dir: Path, data_dir: Path | None) -> None:
     from hygiene.agent.runner import Agent
 
@@ -58,7 +42,7 @@ def run(config_dir: Path, data_dir: Path | None) -> None:
 
 
 @agent.command("status")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@data_dir_option(None)
 @click.pass_context
 def status(ctx: click.Context, data_dir: Path | None) -> Any:
     """The agent's heartbeat: last run, status and next run per organisation. Exit 3 when it is not running."""
@@ -68,7 +52,7 @@ def status(ctx: click.Context, data_dir: Path | None) -> Any:
         click.echo(f"no agent heartbeat at {path}")
         ctx.exit(3)
         return
-    running = beat.state == "running" and _pid_alive(beat.pid)
+    running = agent_running(beat)
     click.echo(
         f"agent pid {beat.pid}: {'running' if running else 'not running'} "
         f"(started {_when(beat.started_at)}, heartbeat {_when(beat.updated_at)})"

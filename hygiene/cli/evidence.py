@@ -1,4 +1,4 @@
-"""`hygiene evidence export ORG`, `hygiene evidence verify PACK.zip` and `hygiene evidence key`."""
+"""``hygiene evidence export ORG``, ``hygiene evidence verify PACK.zip`` and ``hygiene evidence key``."""
 
 from __future__ import annotations
 
@@ -6,27 +6,16 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from hygiene.errors import one_line_errors
+from hygiene.cli.common import data_dir_option, err, guard, out
 from hygiene.evidence.keys import EvidenceKeys, fingerprint
 from hygiene.evidence.pack import AUDIENCES, export_pack
 from hygiene.evidence.verify import verify_pack
 from hygiene.paths import default_data_dir
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
 DATA_DIR_HELP = (
     "Folder holding history.sqlite3 and the evidence keys (default: HYGIENE_DATA_DIR or the platform data folder)."
 )
-
-
-_guard = one_line_errors
-
-
-def _data_dir(value: Path | None) -> Path:
-    return value if value is not None else default_data_dir()
 
 
 @click.group("evidence")
@@ -39,12 +28,12 @@ def evidence() -> None:
 @click.option("--scan", "scan_ref", default="latest", show_default=True, help="Scan id, or latest.")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="insurer", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="FILE.zip")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP)
-@_guard
+@data_dir_option(DATA_DIR_HELP)
+@guard
 def export(organisation: str, scan_ref: str, audience: str, output: Path | None, data_dir: Path | None) -> None:
     """Build a signed evidence pack of a recorded scan of ORG."""
     result = export_pack(
-        organisation, data_dir=_data_dir(data_dir), scan_ref=scan_ref, audience=audience, output=output
+        organisation, data_dir=data_dir or default_data_dir(), scan_ref=scan_ref, audience=audience, output=output
     )
     out.print(f"{result.path}: {audience} pack of scan {result.scan_id}, {len(result.files)} files", markup=False)
     out.print(f"public key: {result.public_key_path} (SHA-256 {result.fingerprint})", markup=False)
@@ -53,7 +42,7 @@ def export(organisation: str, scan_ref: str, audience: str, output: Path | None,
 @evidence.command("verify")
 @click.argument("pack", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PUB.pem")
-@_guard
+@guard
 def verify(pack: Path, key_path: Path | None) -> None:
     """Check PACK.zip: every file against the manifest, and the manifest's signature. Exit 0 good, 1 failed,
     2 unreadable."""
@@ -77,11 +66,11 @@ def verify(pack: Path, key_path: Path | None) -> None:
 
 
 @evidence.command("key")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP)
-@_guard
+@data_dir_option(DATA_DIR_HELP)
+@guard
 def key(data_dir: Path | None) -> None:
     """Print the SHA-256 fingerprint of this installation's evidence signing key (created if missing)."""
-    keys = EvidenceKeys(_data_dir(data_dir))
+    keys = EvidenceKeys(data_dir or default_data_dir())
     public = keys.signing_key().public_key()
     out.print(f"SHA-256 {fingerprint(public)}", markup=False)
     out.print(f"public key: {keys.folder / 'signing-key.pub.pem'}", markup=False)
