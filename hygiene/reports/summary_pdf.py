@@ -1,5 +1,5 @@
-"""summary.pdf: a one-to-few page summary of the scan (counts only, never a resource), byte-reproducible:
-reportlab's ``invariant=1`` plus fixed metadata and no date of the export itself."""
+"""summary.pdf of an evidence pack: a one-to-few page summary of the scan (counts only, never a resource),
+byte-reproducible: reportlab's ``invariant=1`` plus fixed metadata and no date of the export itself."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
     TableStyle,
 )
 
+from hygiene.reports.interface import PackSummary, Renderer
 from hygiene.results import ScanReport
 from hygiene.safetext import PDF_CELL_CAP, clip, inert
 
@@ -109,3 +110,14 @@ def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str]
     )
     doc.build(story)
     return buf.getvalue()
+
+
+class SummaryPdf(Renderer[PackSummary]):
+    """summary.pdf of an evidence pack."""
+
+    name = "summary-pdf"
+    file_name = "summary.pdf"
+    media_type = "application/pdf"
+
+    def render(self, model: PackSummary) -> bytes:
+        return render_summary_pdf(model.report, model.audience, model.redact)
