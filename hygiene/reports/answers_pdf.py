@@ -7,19 +7,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 
-from reportlab.lib import colors  # type: ignore[import-untyped]
-from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
 from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import (  # type: ignore[import-untyped]
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import Paragraph, Spacer, Table  # type: ignore[import-untyped]
 
 from hygiene.reports.interface import Answer, AnswerSheet, Renderer
+from hygiene.reports.pdf import document, escape, grid
 from hygiene.safetext import PDF_CELL_CAP, clip, inert
 
 
@@ -30,33 +23,15 @@ def render_answers_pdf(
 
     def esc(text: object) -> str:
         # a cell taller than a page cannot be laid out (reportlab LayoutError): vendor text in a gap is cut
-        return (
-            clip(inert(text), PDF_CELL_CAP, "answers.csv")
-            .replace("&", "&amp;")
-            .replace("<", "&lt;")
-            .replace(">", "&gt;")
-        )
+        return escape(clip(inert(text), PDF_CELL_CAP, "answers.csv"))
 
     rows_in = list(answers)
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("answers-small", fontSize=8, leading=10)
     buf = io.BytesIO()
     heading = f"{title}: {organisation}" if organisation else title
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        invariant=1,
-        title=heading,
-        author=tool,
-        subject="insurer answer sheet",
-        creator=tool,
-        producer="hygiene answers (reportlab)",
-        keywords="",
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-    )
+    producer = "hygiene answers (reportlab)"
+    doc = document(buf, title=heading, author=tool, subject="insurer answer sheet", producer=producer)
     story: list[object] = [Paragraph(esc(heading), styles["Title"])]
     if rows_in:
         a0 = rows_in[0]
@@ -74,19 +49,10 @@ def render_answers_pdf(
         table.append(
             [Paragraph(text, small), Paragraph(f"<b>{esc(a.answer)}</b>", small), Paragraph(esc(a.population), small)]
         )
-    grid = Table(table, colWidths=[110 * mm, 22 * mm, 48 * mm], repeatRows=1)
-    grid.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-                ("FONTSIZE", (0, 0), (-1, -1), 8),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
+    sheet = Table(table, colWidths=[110 * mm, 22 * mm, 48 * mm], repeatRows=1)
+    sheet.setStyle(grid())
     story += [
-        grid,
+        sheet,
         Spacer(1, 4 * mm),
         Paragraph(
             esc(
