@@ -6,16 +6,15 @@ without a reservation: never when one was not assessed, errored, or is missing f
 when a pass carries a reservation (``CheckResult.reservation``: e.g. members covered by security defaults, which
 require MFA only "when necessary"). ``No`` when at least one failed and nothing passes; ``Partially``
 otherwise; ``Not assessed`` when none of the checks could be assessed.
-Answers carry counts only (no resource), so they are safe in every evidence pack.
+Answers carry counts only (no resource), so they are safe in every evidence pack. The sheet is rendered by
+:mod:`hygiene.reports.answers_csv` and :mod:`hygiene.reports.answers_pdf` (its model, :class:`Answer`, is defined
+with them in :mod:`hygiene.reports.interface`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
@@ -23,23 +22,12 @@ from pydantic import Field, ValidationError
 
 from hygiene.errors import InputError, format_validation_errors
 from hygiene.paths import policies_dir
-from hygiene.reports.csv_report import csv_safe
+from hygiene.reports.interface import Answer
 from hygiene.results import CheckResult, ScanReport, Status
-from hygiene.safetext import PDF_CELL_CAP, clip, inert
 from hygiene.strict import FrozenModel as _Model
 from hygiene.yamlio import load_yaml_file
 
 DEFAULT_QUESTIONNAIRE = "insurer-core"
-ANSWER_CSV_COLUMNS: tuple[str, ...] = (
-    "question_id",
-    "question",
-    "answer",
-    "population",
-    "scan_date",
-    "evidence",
-    "gap",
-    "remediation",
-)
 _ID = r"^[a-z0-9][a-z0-9._-]*$"
 
 
@@ -98,21 +86,6 @@ def load_questionnaire(path: Path | None = None, known_checks: Mapping[str, str]
         except ValueError as exc:
             raise InputError(path, str(exc)) from None
     return questionnaire
-
-
-@dataclass(frozen=True)
-class Answer:
-    question_id: str
-    question: str
-    #: "Yes", "No", "Partially" or "Not assessed"
-    answer: str
-    population: str
-    #: the scan's finish time, UTC (ISO 8601)
-    scan_date: str
-    evidence: str
-    check_ids: tuple[str, ...]
-    gap: str = ""
-    remediation: str = ""
 
 
 def _first_sentence(text: str) -> str:
@@ -218,103 +191,3 @@ def answer_sheet(
     """One answer per question of ``questionnaire``, in its order."""
     platforms = None if org_platforms is None else list(org_platforms)
     return [answer_question(report, q, platforms) for q in questionnaire.questions]
-
-
-def render_answers_csv(answers: Iterable[Answer]) -> str:
-    """The text of answers.csv: CRLF line endings (encode as UTF-8 with BOM, like findings.csv)."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(ANSWER_CSV_COLUMNS)
-    for a in answers:
-        row = [a.question_id, a.question, a.answer, a.population, a.scan_date, a.evidence, a.gap, a.remediation]
-        writer.writerow([csv_safe(cell) for cell in row])
-    return buffer.getvalue()
-
-
-def render_answers_pdf(
-    answers: Iterable[Answer], *, title: str, organisation: str = "", tool: str = "hygiene"
-) -> bytes:
-    """The answer sheet as a PDF, byte-reproducible (reportlab ``invariant=1``, fixed metadata, no export date)."""
-    from reportlab.lib import colors  # type: ignore[import-untyped]
-    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
-    from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
-    from reportlab.lib.units import mm  # type: ignore[import-untyped]
-    from reportlab.platypus import (  # type: ignore[import-untyped]
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
-
-    def esc(text: object) -> str:
-        # a cell taller than a page cannot be laid out (reportlab LayoutError): vendor text in a gap is cut
-        return (
-            clip(inert(text), PDF_CELL_CAP, "answers.csv")
-            .replace("&", "&amp;")
-            .replace("<", "&lt;")
-            .replace(">", "&gt;")
-        )
-
-    rows_in = list(answers)
-    styles = getSampleStyleSheet()
-    small = styles["BodyText"].clone("answers-small", fontSize=8, leading=10)
-    buf = io.BytesIO()
-    heading = f"{title}: {organisation}" if organisation else title
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        invariant=1,
-        title=heading,
-        author=tool,
-        subject="insurer answer sheet",
-        creator=tool,
-        producer="hygiene answers (reportlab)",
-        keywords="",
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-    )
-    story: list[object] = [Paragraph(esc(heading), styles["Title"])]
-    if rows_in:
-        a0 = rows_in[0]
-        story.append(
-            Paragraph(esc(f"Answers from {a0.evidence.split(':', 1)[0]}, finished {a0.scan_date} (UTC)."), small)
-        )
-    story.append(Spacer(1, 4 * mm))
-    table: list[list[object]] = [["Question", "Answer", "Measured"]]
-    for a in rows_in:
-        text = f"<b>{esc(a.question)}</b><br/>{esc(a.question_id)} - evidence: {esc(a.evidence)}"
-        if a.gap:
-            text += f"<br/><i>Gap: {esc(a.gap)}</i>"
-        if a.remediation:
-            text += f"<br/>Remediation: {esc(a.remediation)}"
-        table.append(
-            [Paragraph(text, small), Paragraph(f"<b>{esc(a.answer)}</b>", small), Paragraph(esc(a.population), small)]
-        )
-    grid = Table(table, colWidths=[110 * mm, 22 * mm, 48 * mm], repeatRows=1)
-    grid.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-                ("FONTSIZE", (0, 0), (-1, -1), 8),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
-    story += [
-        grid,
-        Spacer(1, 4 * mm),
-        Paragraph(
-            esc(
-                "Yes means every answering check in scope passed (failures risk-accepted count as passed); a check "
-                "that was not assessed never gives Yes. Counts cover the complete population the read-only APIs "
-                "returned; attested results are the organisation's own statements."
-            ),
-            small,
-        ),
-    ]
-    doc.build(story)
-    return buf.getvalue()

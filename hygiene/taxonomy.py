@@ -14,14 +14,8 @@ Severity = Literal["critical", "high", "medium", "low"]
 AREAS: tuple[Area, ...] = ("mfa", "accounts", "backup", "patching")
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 
-#: report format -> file name, in the order files are written (the renderers are in :mod:`hygiene.reports`)
-REPORT_FILE_NAMES: dict[str, str] = {
-    "json": "report.json",
-    "csv": "findings.csv",
-    "html": "report.html",
-    "md": "summary.md",
-    "ocsf": "findings.ocsf.jsonl",
-}
-REPORT_FORMATS: tuple[str, ...] = tuple(REPORT_FILE_NAMES)
+#: the report formats, in the order files are written: the vocabulary the config validates ``formats`` against; the
+#: renderers (and their file names) are registered in :mod:`hygiene.reports.formats`, a test keeps the two in step
+REPORT_FORMATS: tuple[str, ...] = ("json", "csv", "html", "md", "ocsf")
 #: what a scan writes unless told otherwise: the OCSF export is for SIEMs and is asked for by name
 DEFAULT_REPORT_FORMATS: tuple[str, ...] = ("json", "html", "csv", "md")

@@ -19,17 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from hygiene import frameworks
-from hygiene.answers import answer_sheet, load_questionnaire, render_answers_csv, render_answers_pdf
+from hygiene.answers import answer_sheet, load_questionnaire
 from hygiene.atomic import atomic_writer
 from hygiene.evidence.keys import EvidenceError, EvidenceKeys, Pseudonymiser, fingerprint, public_pem
-from hygiene.evidence.pdf import render_summary_pdf
 from hygiene.evidence.vocabulary import WORD, tool_vocabulary
 from hygiene.history import HistoryStore, history_url
 from hygiene.registry import Registry
-from hygiene.reports import FILE_NAMES, render_csv, render_ocsf
-from hygiene.reports.csv_report import CSV_ENCODING
-from hygiene.reports.json_report import render_json
+from hygiene.reports import FILE_NAMES
+from hygiene.reports import render as render_report
+from hygiene.reports.answers_csv import AnswersCsv
+from hygiene.reports.answers_pdf import AnswersPdf
+from hygiene.reports.interface import AnswerSheet, PackSummary
 from hygiene.reports.markdown import md_escape
+from hygiene.reports.summary_pdf import SummaryPdf
 from hygiene.results import ScanReport
 from hygiene.sources import platforms
 
@@ -316,13 +318,13 @@ def answer_files(report: ScanReport) -> dict[str, bytes]:
     """answers.csv and answers.pdf: the built-in insurer questionnaire answered from ``report`` (counts only,
     so the pseudonymised report of an insurer or customer pack gives the same answers as the original)."""
     questionnaire = load_questionnaire()
-    answers = answer_sheet(report, questionnaire)
-    return {
-        "answers.csv": render_answers_csv(answers).encode(CSV_ENCODING),
-        "answers.pdf": render_answers_pdf(
-            answers, title=questionnaire.title, organisation=report.organisation_name, tool=report.tool
-        ),
-    }
+    sheet = AnswerSheet(
+        tuple(answer_sheet(report, questionnaire)),
+        title=questionnaire.title,
+        organisation=report.organisation_name,
+        tool=report.tool,
+    )
+    return {r.file_name: r.render(sheet) for r in (AnswersCsv(), AnswersPdf())}
 
 
 @dataclass
@@ -356,12 +358,10 @@ def build_pack(
         report = original
         files["report.json"] = report_bytes
         files["findings.csv"] = (
-            scan.csv.read_bytes()
-            if scan.csv is not None and scan.csv.is_file()
-            else render_csv(report).encode(CSV_ENCODING)
+            scan.csv.read_bytes() if scan.csv is not None and scan.csv.is_file() else render_report(report, "csv")
         )
         # OCSF Compliance Findings for the organisation's own SIEM: names included, so internal only
-        files[FILE_NAMES["ocsf"]] = render_ocsf(report).encode("utf-8")
+        files[FILE_NAMES["ocsf"]] = render_report(report, "ocsf")
         if scan.snapshot is not None and scan.snapshot.is_file():
             files["snapshot.json.gz"] = scan.snapshot.read_bytes()
         for name, path in scan.raw:
@@ -369,8 +369,8 @@ def build_pack(
     else:
         redactor = Redactor(Pseudonymiser(keys.pseudonym_key()), data, _snapshot_identifiers(scan.snapshot))
         report = ScanReport.model_validate(redactor.report(data))
-        files["report.json"] = render_json(report).encode("utf-8")
-        files["findings.csv"] = render_csv(report).encode(CSV_ENCODING)
+        files["report.json"] = render_report(report, "json")
+        files["findings.csv"] = render_report(report, "csv")
     controls = report.controls.model_dump(mode="json")
     if audience != "internal" and controls.get("path"):
         controls["path"] = Path(controls["path"]).name
@@ -385,7 +385,8 @@ def build_pack(
     ).encode("utf-8")
     files["method.md"] = method_markdown(report, audience, redactor).encode("utf-8")
     text = redactor.text if redactor is not None else (lambda s: s)
-    files["summary.pdf"] = render_summary_pdf(report, audience, text)
+    summary = SummaryPdf()
+    files[summary.file_name] = summary.render(PackSummary(report, audience, text))
     files.update(answer_files(report))
     # the scan's own results carry each check's framework ids (extra check folders included); the built-in
     # registry adds the checks the scan did not run, so a control they map shows "not applicable", not nothing

@@ -16,6 +16,7 @@ import io
 import re
 
 from hygiene.reports.analysis import ordered_findings
+from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.results import ScanReport, Status
 from hygiene.safetext import inert
 
@@ -79,3 +80,14 @@ def render_csv(report: ScanReport) -> str:
             )
             writer.writerow([csv_safe(cell) for cell in row])
     return buffer.getvalue()
+
+
+class CsvReport(Renderer[ReportInput]):
+    """findings.csv, UTF-8 with a byte-order mark."""
+
+    name = "csv"
+    file_name = "findings.csv"
+    media_type = "text/csv; charset=utf-8"
+
+    def render(self, model: ReportInput) -> bytes:
+        return render_csv(model.report).encode(CSV_ENCODING)

@@ -33,6 +33,7 @@ from hygiene.reports.analysis import (
     status_counts,
     top_risks,
 )
+from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.reports.plan import PlanBucket, build_plan, unassessed_action
 from hygiene.results import AreaScore, CheckResult, FindingResult, ScanReport, Status
 
@@ -175,3 +176,14 @@ def render_html(report: ScanReport, *, max_findings_per_check: int = MAX_FINDING
         "sources": sorted(report.sources.items()),
     }
     return environment().get_template(TEMPLATE_NAME).render(context)
+
+
+class HtmlReport(Renderer[ReportInput]):
+    """report.html, UTF-8."""
+
+    name = "html"
+    file_name = "report.html"
+    media_type = "text/html; charset=utf-8"
+
+    def render(self, model: ReportInput) -> bytes:
+        return render_html(model.report).encode("utf-8")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hygiene.perf import gc_paused
+from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.results import REPORT_SCHEMA_VERSION, ScanReport
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -70,3 +71,14 @@ def write_json_schema(path: Path = SCHEMA_PATH) -> Path:
     """(Re)generate the committed schema file."""
     path.write_text(render_json_schema(), encoding="utf-8")
     return path
+
+
+class JsonReport(Renderer[ReportInput]):
+    """report.json, UTF-8."""
+
+    name = "json"
+    file_name = "report.json"
+    media_type = "application/json"
+
+    def render(self, model: ReportInput) -> bytes:
+        return render_json(model.report).encode("utf-8")

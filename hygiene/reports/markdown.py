@@ -20,12 +20,15 @@ from hygiene.reports.analysis import (
     status_counts,
     top_risks,
 )
+from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.reports.plan import build_plan
 from hygiene.results import ScanReport, Status
 from hygiene.safetext import inert
 
 #: at most this many not-assessed checks are listed by name
 MAX_NOT_ASSESSED = 10
+#: the files of the full report the summary points at, in this order, when they are written alongside it
+FULL_REPORT_FILES: tuple[str, ...] = ("report.html", "findings.csv", "report.json")
 
 #: characters that start markup anywhere in a line; "_" only matters at a word boundary, and ">" or "#" only
 #: at the start of a line (never the case here), so plain-text readers are spared most backslashes
@@ -39,7 +42,7 @@ def md_escape(text: str) -> str:
 
 def render_markdown(
     report: ScanReport,
-    full_report_files: Sequence[str] = ("report.html", "findings.csv", "report.json"),
+    full_report_files: Sequence[str] = FULL_REPORT_FILES,
 ) -> str:
     """The text of summary.md; ``full_report_files`` are the files written alongside it."""
     lines: list[str] = []
@@ -133,3 +136,15 @@ def render_markdown(
         add("Only this summary was written; re-run with the html format for the full report.")
     add("")
     return "\n".join(lines)
+
+
+class MarkdownSummary(Renderer[ReportInput]):
+    """summary.md, UTF-8: points at the full report files written alongside it."""
+
+    name = "md"
+    file_name = "summary.md"
+    media_type = "text/markdown; charset=utf-8"
+
+    def render(self, model: ReportInput) -> bytes:
+        alongside = set(model.alongside)
+        return render_markdown(model.report, [f for f in FULL_REPORT_FILES if f in alongside]).encode("utf-8")

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from hygiene.frameworks import load_mappings
+from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.results import CheckResult, FindingResult, ScanReport, Status
 
 OCSF_VERSION = "1.5.0"
@@ -224,3 +225,14 @@ _LINE_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e
 def _line_safe(line: str) -> str:
     """One JSON-lines record that stays one line for every reader: the risky code points as ``\\uXXXX`` escapes."""
     return _LINE_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+
+
+class OcsfExport(Renderer[ReportInput]):
+    """findings.ocsf.jsonl: OCSF Compliance Findings as JSON Lines, UTF-8."""
+
+    name = "ocsf"
+    file_name = "findings.ocsf.jsonl"
+    media_type = "application/x-ndjson"
+
+    def render(self, model: ReportInput) -> bytes:
+        return render_ocsf(model.report).encode("utf-8")

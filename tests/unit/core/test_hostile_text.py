@@ -93,8 +93,9 @@ def test_long_vendor_text_is_capped_in_reports_and_pdfs_still_lay_out(tmp_path: 
     both PDFs of an evidence pack still lay out (reportlab raised LayoutError on a row taller than a page)."""
     from pypdf import PdfReader
 
-    from hygiene.answers import answer_sheet, load_questionnaire, render_answers_pdf
-    from hygiene.evidence.pdf import render_summary_pdf
+    from hygiene.answers import answer_sheet, load_questionnaire
+    from hygiene.reports.answers_pdf import render_answers_pdf
+    from hygiene.reports.summary_pdf import render_summary_pdf
     from hygiene.results import ScanReport
     from hygiene.safetext import RESOURCE_NAME_CAP, TEXT_CAP
     from hygiene.snapshot_io import load_snapshot

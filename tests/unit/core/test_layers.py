@@ -57,6 +57,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sources", ("hygiene.sources",)),
     ("checks", ("hygiene.checkapi", "checks")),
     ("engine", ("hygiene.results", "hygiene.scoring", "hygiene.registry", "hygiene.engine", "hygiene.permissions")),
+    # every renderer is in hygiene.reports (one module per format), with the plain models it takes in
+    # hygiene.reports.interface: the views and packs that compute them are above it
     ("outputs", ("hygiene.reports", "hygiene.history", "hygiene.notify")),
     ("views", ("hygiene.answers", "hygiene.frameworks.views")),
     ("packs", ("hygiene.evidence", "hygiene.portfolio")),

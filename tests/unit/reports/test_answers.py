@@ -12,17 +12,16 @@ import pytest
 from test_evidence import data_dir, entries, export, scan_dir  # noqa: F401 - fixtures
 
 from hygiene.answers import (
-    ANSWER_CSV_COLUMNS,
     Question,
     Questionnaire,
     answer_sheet,
     load_questionnaire,
     questionnaire_path,
-    render_answers_csv,
-    render_answers_pdf,
 )
 from hygiene.errors import InputError
 from hygiene.registry import Registry
+from hygiene.reports.answers_csv import ANSWER_CSV_COLUMNS, render_answers_csv
+from hygiene.reports.answers_pdf import render_answers_pdf
 from hygiene.results import CheckResult, ScanReport, Status
 
 FINISHED = datetime(2025, 3, 4, 10, 20, 30, tzinfo=UTC)

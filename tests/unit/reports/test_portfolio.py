@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from hygiene.cli import main
 from hygiene.history import HistoryStore, history_url
-from hygiene.portfolio import sparkline
+from hygiene.reports.portfolio_html import sparkline
 from hygiene.results import CheckResult, ControlsRegister, ProfileRef, ScanReport, Score, Status
 
 NOW = datetime.now(UTC).replace(microsecond=0)

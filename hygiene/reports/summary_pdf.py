@@ -1,30 +1,21 @@
-"""summary.pdf: a one-to-few page summary of the scan (counts only, never a resource), byte-reproducible:
-reportlab's ``invariant=1`` plus fixed metadata and no date of the export itself."""
+"""summary.pdf of an evidence pack: a one-to-few page summary of the scan (counts only, never a resource),
+byte-reproducible: reportlab's ``invariant=1`` plus fixed metadata and no date of the export itself."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
 
-from reportlab.lib import colors  # type: ignore[import-untyped]
-from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
 from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import (  # type: ignore[import-untyped]
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import Paragraph, Spacer, Table  # type: ignore[import-untyped]
 
+from hygiene.reports.interface import PackSummary, Renderer
+from hygiene.reports.pdf import document
+from hygiene.reports.pdf import grid as grid_style
+from hygiene.reports.pdf import markup as _esc
 from hygiene.results import ScanReport
-from hygiene.safetext import PDF_CELL_CAP, clip, inert
-
-
-def _esc(text: object) -> str:
-    """Paragraph markup made inert: reportlab's mini-HTML escaped, control characters replaced."""
-    return inert(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+from hygiene.safetext import PDF_CELL_CAP, clip
 
 
 def _pct(value: float | None) -> str:
@@ -35,29 +26,14 @@ def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str]
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(
+    doc = document(
         buf,
-        pagesize=A4,
-        invariant=1,
         title=f"Security hygiene evidence - {report.organisation_name}",
         author=f"{report.tool} {report.tool_version}",
         subject=f"scan {report.scan_id}, {audience} pack",
-        creator=f"{report.tool} {report.tool_version}",
         producer="hygiene evidence (reportlab)",
-        keywords="",
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
     )
-    grid = TableStyle(
-        [
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-            ("FONTSIZE", (0, 0), (-1, -1), 8),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]
-    )
+    grid = grid_style()
     story: list[object] = [
         Paragraph(_esc(f"Security hygiene evidence: {report.organisation_name}"), styles["Title"]),
         Paragraph(
@@ -109,3 +85,14 @@ def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str]
     )
     doc.build(story)
     return buf.getvalue()
+
+
+class SummaryPdf(Renderer[PackSummary]):
+    """summary.pdf of an evidence pack."""
+
+    name = "summary-pdf"
+    file_name = "summary.pdf"
+    media_type = "application/pdf"
+
+    def render(self, model: PackSummary) -> bytes:
+        return render_summary_pdf(model.report, model.audience, model.redact)
