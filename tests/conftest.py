@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import shutil
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from graphfake import AUTHORITY, CLIENT, GRAPH, SECRET, TENANT, Tenant, iso, mfa_policy, registration, user
 
 from hygiene.config import M365Config
+from hygiene.demo import run_demo
 from hygiene.engine import evaluate
+from hygiene.evidence import export_pack
 from hygiene.model import OrganisationRef, Snapshot
 from hygiene.policy import ControlsFile, load_lifecycle, load_profile
 from hygiene.registry import Registry
@@ -153,3 +157,36 @@ def _isolated_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     """`hygiene scan` records into the data folder: keep every test out of the user's."""
     monkeypatch.setenv("HYGIENE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     monkeypatch.delenv("HYGIENE_DATABASE_URL", raising=False)
+
+
+# -- one recorded demo scan, for the evidence packs and what they carry ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def scan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real sandbox scan (Northwind without AWS, shared by the evidence, answer and OCSF tests), recorded in
+    <dir>/history.sqlite3 (the data dir of the exports)."""
+    output = tmp_path_factory.mktemp("evidence-scan")
+    run_demo(output, with_aws=False)
+    return output
+
+
+@pytest.fixture
+def data_dir(scan_dir: Path, tmp_path: Path) -> Path:
+    """A private copy (its own keys), so that each test starts without evidence keys."""
+    target = tmp_path / "data"
+    shutil.copytree(scan_dir, target)
+    # the history points at the scan's files by absolute path: those stay in scan_dir
+    return target
+
+
+def export(data_dir: Path, audience: str, name: str | None = None) -> Path:
+    out = data_dir.parent / (name or f"{audience}.zip")
+    result = export_pack("northwind", data_dir=data_dir, audience=audience, output=out)
+    assert result.path == out
+    return out
+
+
+def entries(pack: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(pack) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}

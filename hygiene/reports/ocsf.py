@@ -31,6 +31,8 @@ from typing import Any
 from hygiene.frameworks import load_mappings
 from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.results import CheckResult, FindingResult, ScanReport, Status
+from hygiene.sources import platforms
+from hygiene.sources.interface import OcsfCloud
 
 OCSF_VERSION = "1.5.0"
 OCSF_PROFILES = ("cloud",)
@@ -52,13 +54,6 @@ SEVERITY_IDS: dict[str, tuple[int, str]] = {
     "medium": (3, "Medium"),
     "high": (4, "High"),
     "critical": (5, "Critical"),
-}
-
-#: platform -> (cloud.provider, cloud.account.type_id, account type caption, scope key naming the account)
-_PLATFORMS: dict[str, tuple[str, int, str, str]] = {
-    "m365": ("Microsoft", 17, "M365 Tenant", "tenant_id"),
-    "google": ("Google", 15, "Google Workspace", "customer_id"),
-    "aws": ("AWS", 10, "AWS Account", "accounts"),
 }
 
 
@@ -87,7 +82,11 @@ def _arn_parts(resource_id: str) -> tuple[str, str, str, str] | None:
 
 
 def _cloud(report: ScanReport, platform: str, finding: FindingResult) -> dict[str, Any]:
-    provider, type_id, type_name, scope_key = _PLATFORMS.get(platform, (platform or "Other", 99, "Other", ""))
+    try:
+        spec = platforms.platform(platform).ocsf
+    except KeyError:  # a platform this version does not know (an old or foreign report)
+        spec = OcsfCloud(platform or "Other", 99, "Other")
+    provider, type_id, type_name, scope_key = spec.provider, spec.account_type_id, spec.account_type, spec.scope_key
     cloud: dict[str, Any] = {"provider": provider}
     account_uid = ""
     arn = _arn_parts(finding.resource_id) if platform == "aws" else None

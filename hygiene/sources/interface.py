@@ -190,6 +190,18 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
+class OcsfCloud:
+    """How an OCSF finding names the platform's account (https://schema.ocsf.io, object ``cloud``, ``account``):
+    ``cloud.provider``, ``account.type_id`` and its caption, and the key of ``SourceRun.scope`` holding the account's
+    id (empty: none)."""
+
+    provider: str
+    account_type_id: int
+    account_type: str
+    scope_key: str = ""
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     """Everything the rest of hygiene knows about a platform without loading its vendor SDK: its name (the snapshot
     field, the config section ``[sources.<name>]``, the prefix of its dataset and check ids), its datasets, how to
@@ -202,6 +214,8 @@ class PlatformSpec:
     source: str
     #: the ``hygiene permissions`` text for this platform: how to grant access, then what to grant
     grant: Callable[[PlatformSpec], list[str]]
+    #: how OCSF findings name the platform's cloud account (type 99 "Other" when OCSF has no type for it)
+    ocsf: OcsfCloud
 
     def __post_init__(self) -> None:
         for dataset in self.datasets:

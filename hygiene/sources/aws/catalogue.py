@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from hygiene.sources.interface import DatasetSpec, PlatformSpec
+from hygiene.sources.interface import DatasetSpec, OcsfCloud, PlatformSpec
 
 DATASETS = (
     DatasetSpec(
@@ -99,4 +99,5 @@ PLATFORM = PlatformSpec(
     datasets=DATASETS,
     source="hygiene.sources.aws.source:AwsSource",
     grant=grant,
+    ocsf=OcsfCloud("AWS", 10, "AWS Account", "accounts"),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hygiene.sources.interface import DatasetSpec, PlatformSpec
+from hygiene.sources.interface import DatasetSpec, OcsfCloud, PlatformSpec
 
 _AUTH = "https://www.googleapis.com/auth/"
 
@@ -63,4 +63,5 @@ PLATFORM = PlatformSpec(
     datasets=DATASETS,
     source="hygiene.sources.google.source:GoogleSource",
     grant=grant,
+    ocsf=OcsfCloud("Google", 15, "Google Workspace", "customer_id"),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hygiene.sources.interface import DatasetSpec, PlatformSpec
+from hygiene.sources.interface import DatasetSpec, OcsfCloud, PlatformSpec
 
 DATASETS = (
     DatasetSpec("m365.users", "users, account state, licences", ("User.Read.All",)),
@@ -76,4 +76,5 @@ PLATFORM = PlatformSpec(
     datasets=DATASETS,
     source="hygiene.sources.m365.source:M365Source",
     grant=grant,
+    ocsf=OcsfCloud("Microsoft", 17, "M365 Tenant", "tenant_id"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -11,42 +12,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import entries, export
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hygiene.answers import answer_sheet, load_questionnaire
 from hygiene.cli import main
 from hygiene.demo import run_demo
 from hygiene.evidence import export_pack, verify_pack
 from hygiene.evidence.keys import public_pem
+from hygiene.reports.answers_csv import render_answers_csv
 from hygiene.results import ScanReport
-
-
-@pytest.fixture(scope="module")
-def scan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real sandbox scan, recorded in <dir>/history.sqlite3 (the data dir of the exports)."""
-    output = tmp_path_factory.mktemp("evidence-scan")
-    run_demo(output, with_aws=False)
-    return output
-
-
-@pytest.fixture
-def data_dir(scan_dir: Path, tmp_path: Path) -> Path:
-    """A private copy (its own keys), so that each test starts without evidence keys."""
-    target = tmp_path / "data"
-    shutil.copytree(scan_dir, target)
-    # the history points at the scan's files by absolute path: those stay in scan_dir
-    return target
-
-
-def export(data_dir: Path, audience: str, name: str | None = None) -> Path:
-    out = data_dir.parent / (name or f"{audience}.zip")
-    result = export_pack("northwind", data_dir=data_dir, audience=audience, output=out)
-    assert result.path == out
-    return out
-
-
-def entries(pack: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(pack) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def personal_strings(scan_dir: Path) -> set[str]:
@@ -392,3 +367,19 @@ def test_pack_frameworks_follow_the_checks_the_scan_ran(tmp_path: Path) -> None:
     tables = json.loads(entries(pack.path)["frameworks.json"])
     a717 = next(c for c in tables["cyber-essentials"]["controls"] if c["id"] == "A7.17")
     assert "acme.mfa.extra" in {c["check_id"] for c in a717["checks"]}
+
+
+def test_evidence_pack_contains_matching_answers(scan_dir: Path, data_dir: Path) -> None:
+    original = ScanReport.model_validate_json((scan_dir / "report.json").read_bytes())
+    expected = render_answers_csv(answer_sheet(original, load_questionnaire()))
+    for audience in ("insurer", "internal"):
+        files = entries(export(data_dir, audience))
+        assert files["answers.pdf"].startswith(b"%PDF")
+        body = files["answers.csv"].decode("utf-8-sig")
+        assert body == expected  # counts only: the pseudonymised report gives the same answers
+        rows = list(csv.DictReader(io.StringIO(body)))
+        assert [r["question_id"] for r in rows] == [q.id for q in load_questionnaire().questions]
+        assert all(r["answer"] in ("Yes", "No", "Partially", "Not assessed") for r in rows)
+        assert all(original.scan_id in r["evidence"] for r in rows)
+    manifest = files["manifest.json"].decode()
+    assert '"path":"answers.csv"' in manifest and '"path":"answers.pdf"' in manifest

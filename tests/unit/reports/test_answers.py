@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_evidence import data_dir, entries, export, scan_dir  # noqa: F401 - fixtures
 
 from hygiene.answers import (
     Question,
@@ -250,19 +249,3 @@ def test_questionnaire_with_bad_check_id_is_rejected(tmp_path: Path) -> None:
     missing.write_text("id: x\ntitle: X\nquestions: []\n", encoding="utf-8")
     with pytest.raises(InputError):
         load_questionnaire(missing)
-
-
-def test_evidence_pack_contains_matching_answers(scan_dir: Path, data_dir: Path) -> None:  # noqa: F811
-    original = ScanReport.model_validate_json((scan_dir / "report.json").read_bytes())
-    expected = render_answers_csv(answer_sheet(original, load_questionnaire()))
-    for audience in ("insurer", "internal"):
-        files = entries(export(data_dir, audience))
-        assert files["answers.pdf"].startswith(b"%PDF")
-        body = files["answers.csv"].decode("utf-8-sig")
-        assert body == expected  # counts only: the pseudonymised report gives the same answers
-        rows = list(csv.DictReader(io.StringIO(body)))
-        assert [r["question_id"] for r in rows] == [q.id for q in load_questionnaire().questions]
-        assert all(r["answer"] in ("Yes", "No", "Partially", "Not assessed") for r in rows)
-        assert all(original.scan_id in r["evidence"] for r in rows)
-    manifest = files["manifest.json"].decode()
-    assert '"path":"answers.csv"' in manifest and '"path":"answers.pdf"' in manifest

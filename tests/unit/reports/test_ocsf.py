@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import entries, export
 from jsonschema import Draft202012Validator
 from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
-from test_evidence import data_dir, entries, export, scan_dir  # noqa: F401 - fixtures
 from test_reports import make_report
 
 from hygiene.cli import main
@@ -221,7 +221,7 @@ def test_cli_rejects_an_unknown_format_naming_ocsf(tmp_path: Path) -> None:
     assert "ocsf" in result.output
 
 
-def test_internal_pack_carries_the_ocsf_export_and_others_do_not(data_dir: Path) -> None:  # noqa: F811
+def test_internal_pack_carries_the_ocsf_export_and_others_do_not(data_dir: Path) -> None:
     internal = entries(export(data_dir, "internal"))
     name = FILE_NAMES["ocsf"]
     report = ScanReport.model_validate_json(internal["report.json"])
