@@ -34,11 +34,11 @@ from typing import Any
 
 import httplib2
 import structlog
+from google.auth.exceptions import GoogleAuthError, RefreshError
+from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build_from_document
 
-from google.auth.exceptions import GoogleAuthError, RefreshError
-from google.oauth2 import service_account
 from hygiene.config import GoogleConfig
 from hygiene.logsetup import register_secret
 from hygiene.model import (
