@@ -39,23 +39,44 @@ def _section(kind: str, earlier: ScanSummary, diff: ScanDiff, score_now: float) 
     )
 
 
+def _earlier_scans(store: HistoryStore, report: ScanReport) -> list[ScanSummary]:
+    """The organisation's recorded scans other than ``report``'s, oldest first (none recorded: [])."""
+    if report.organisation_id not in store.organisations():
+        return []
+    return [s for s in store.scans(report.organisation_id) if s.scan_id != report.scan_id]
+
+
+def _store_url(target: str | Path) -> str:
+    return sqlite_url(target) if isinstance(target, Path) else target
+
+
+def since_previous(target: str | Path, report: ScanReport) -> ScanDiff | None:
+    """What changed in ``report`` since its organisation's previous recorded scan: the diff behind the report's
+    "since last scan" section and ``hygiene diff --against previous``, whether or not ``report`` is recorded yet.
+
+    None when there is no earlier scan of the organisation (its first scan); HistoryError when the store cannot be
+    read (a missing SQLite file included)."""
+    with HistoryStore(_store_url(target), create=False) as store:
+        earlier = _earlier_scans(store, report)
+        return diff_scans(store.load(earlier[-1].scan_id), stored_from_report(report)) if earlier else None
+
+
 def drift_for(target: str | Path, report: ScanReport) -> Drift | None:
     """Compare the report with the stored scans of its organisation (before it is itself recorded)."""
-    url = sqlite_url(target) if isinstance(target, Path) else target
     try:
-        with HistoryStore(url, create=False) as store:
-            history = [s for s in store.scans(report.organisation_id) if s.scan_id != report.scan_id]
+        with HistoryStore(_store_url(target), create=False) as store:
+            history = _earlier_scans(store, report)
             if not history:
                 return None
             current = stored_from_report(report)
             previous = history[-1]
             baseline = next((s for s in history if s.baseline), history[0])
-            since_previous = _section(
+            previous_section = _section(
                 "previous", previous, diff_scans(store.load(previous.scan_id), current), report.score.value
             )
-            since_baseline = None
+            baseline_section = None
             if baseline.scan_id != previous.scan_id:
-                since_baseline = _section(
+                baseline_section = _section(
                     "baseline", baseline, diff_scans(store.load(baseline.scan_id), current), report.score.value
                 )
     except HistoryError:
@@ -69,4 +90,4 @@ def drift_for(target: str | Path, report: ScanReport) -> Drift | None:
             scan_id=report.scan_id, finished_at=report.finished_at, score=report.score.value, grade=report.score.grade
         )
     )
-    return Drift(since_previous=since_previous, since_baseline=since_baseline, trend=trend)
+    return Drift(since_previous=previous_section, since_baseline=baseline_section, trend=trend)
