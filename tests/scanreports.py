@@ -36,7 +36,12 @@ def result(
 
 
 def report(
-    scan_id: str, results: list[CheckResult], org: str = "acme", at: datetime = T0, score: float = 72.5
+    scan_id: str,
+    results: list[CheckResult],
+    org: str = "acme",
+    at: datetime = T0,
+    score: float = 72.5,
+    grade: str = "C",
 ) -> ScanReport:
     return ScanReport(
         tool_version="test",
@@ -50,7 +55,7 @@ def report(
         operator="tester",
         profile=ProfileRef(name="sme-baseline", title="SME baseline"),
         sources={},
-        score=Score(value=score, grade="C", coverage=0.9),
+        score=Score(value=score, grade=grade, coverage=0.9),
         results=results,
         controls=ControlsRegister(),
     )

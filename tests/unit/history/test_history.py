@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hygiene.history.cli import render_diff
 from scanreports import T0, report, result
 
 from hygiene.cli import main
 from hygiene.history import HistoryError, HistoryStore, history_url, sqlite_url
-from hygiene.history.cli import render_diff
 from hygiene.history.diff import diff_scans
 from hygiene.history.drift import since_previous
 from hygiene.history.models import stored_from_report
