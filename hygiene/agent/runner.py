@@ -27,8 +27,8 @@ from hygiene.agent.lock import scan_lock
 from hygiene.config import Config, ScheduleConfig, load_config
 from hygiene.errors import HygieneError, InputError
 from hygiene.history import HistoryError, history_url
+from hygiene.history.compare import since_previous
 from hygiene.history.diff import ScanDiff
-from hygiene.history.drift import since_previous
 from hygiene.notify.change import change_since
 from hygiene.notify.dispatch import notify
 from hygiene.results import ScanReport

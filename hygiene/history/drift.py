@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hygiene.history.compare import earlier_scans, store_url
 from hygiene.history.diff import CheckChange, ScanDiff, diff_scans
 from hygiene.history.models import ScanSummary, stored_from_report
-from hygiene.history.store import HistoryError, HistoryStore, sqlite_url
+from hygiene.history.store import HistoryError, HistoryStore
 from hygiene.results import Drift, DriftItem, DriftSection, ScanReport, TrendPoint
 
 TREND_LENGTH = 12
@@ -39,33 +40,11 @@ def _section(kind: str, earlier: ScanSummary, diff: ScanDiff, score_now: float) 
     )
 
 
-def _earlier_scans(store: HistoryStore, report: ScanReport) -> list[ScanSummary]:
-    """The organisation's recorded scans other than ``report``'s, oldest first (none recorded: [])."""
-    if report.organisation_id not in store.organisations():
-        return []
-    return [s for s in store.scans(report.organisation_id) if s.scan_id != report.scan_id]
-
-
-def _store_url(target: str | Path) -> str:
-    return sqlite_url(target) if isinstance(target, Path) else target
-
-
-def since_previous(target: str | Path, report: ScanReport) -> ScanDiff | None:
-    """What changed in ``report`` since its organisation's previous recorded scan: the diff behind the report's
-    "since last scan" section and ``hygiene diff --against previous``, whether or not ``report`` is recorded yet.
-
-    None when there is no earlier scan of the organisation (its first scan); HistoryError when the store cannot be
-    read (a missing SQLite file included)."""
-    with HistoryStore(_store_url(target), create=False) as store:
-        earlier = _earlier_scans(store, report)
-        return diff_scans(store.load(earlier[-1].scan_id), stored_from_report(report)) if earlier else None
-
-
 def drift_for(target: str | Path, report: ScanReport) -> Drift | None:
     """Compare the report with the stored scans of its organisation (before it is itself recorded)."""
     try:
-        with HistoryStore(_store_url(target), create=False) as store:
-            history = _earlier_scans(store, report)
+        with HistoryStore(store_url(target), create=False) as store:
+            history = earlier_scans(store, report)
             if not history:
                 return None
             current = stored_from_report(report)

@@ -19,9 +19,10 @@ from scanreports import T0, report, result
 
 from hygiene.cli import main
 from hygiene.history import HistoryError, HistoryStore, history_url, sqlite_url
+from hygiene.history.compare import since_previous
 from hygiene.history.diff import diff_scans
-from hygiene.history.drift import since_previous
 from hygiene.history.models import stored_from_report
+from hygiene.history.render import render_diff
 from hygiene.history.schema import SCHEMA_VERSION
 
 
