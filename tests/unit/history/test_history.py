@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hygiene.history.cli import render_diff
 from scanreports import T0, report, result
 
 from hygiene.cli import main
