@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hygiene.atomic import atomic_write, private_dir
 from hygiene.config import load_config
 from hygiene.errors import HygieneError
 from hygiene.history.store import HISTORY_FILE
@@ -57,7 +58,7 @@ def write_demo_config(
 ) -> Path:
     """A config pointing at the sandboxes; CA and key are copied beside it so the config outlives the sandbox.
     ``m365=False`` leaves Microsoft 365 out (a Google-only config when the scenario has a Google side)."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(folder)
     ca = folder / "sandbox-ca.pem"
     shutil.copyfile(sandbox.ca_file, ca)
     lines = [
@@ -87,8 +88,7 @@ def write_demo_config(
     if sandbox.scenario.google is not None:
         google = sandbox.google_settings()
         key = folder / "google-service-account.json"
-        shutil.copyfile(google["service_account_file"], key)
-        key.chmod(0o600)
+        atomic_write(key, Path(google["service_account_file"]).read_bytes())  # a secret: 0600 from the start
         lines += [
             "[sources.google]",
             f'service_account_file = "{key.name}"',

@@ -17,6 +17,8 @@ from typing import Any
 
 import structlog
 
+from hygiene.atomic import private_dir
+
 _SECRET_KEYS = re.compile(r"(?i)(secret|token|password|passwd|assertion|authorization|private_key|credential|api_key)")
 _SECRET_VALUES = [
     re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
@@ -149,7 +151,8 @@ def configure(level: str = "info", log_file: Path | None = None, console: bool =
         )
         root.addHandler(handler)
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(log_file.parent)
+        # created 0600 before the handler opens it; appended to, never replaced: not atomic_write
         fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.close(fd)
         file_handler = logging.FileHandler(log_file, encoding="utf-8")

@@ -51,8 +51,10 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> None:
             fh.write(piece)
 
 
-def load_snapshot(path: Path) -> Snapshot:
-    """A saved snapshot (gzip-compressed or plain JSON, whatever the name says). Bad input: one-line InputError."""
+def read_snapshot_json(path: Path) -> dict[str, Any]:
+    """A saved snapshot's JSON object, not validated (gzip-compressed or plain JSON, whatever the name says), read
+    within :data:`MAX_SNAPSHOT_BYTES` uncompressed: the one reader of snapshot files. Bad input: one-line
+    InputError."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -84,6 +86,12 @@ def load_snapshot(path: Path) -> Snapshot:
         raise InputError(path, "not a hygiene snapshot (JSON nested too deeply)") from None
     if not isinstance(raw, dict):
         raise InputError(path, "not a hygiene snapshot (expected a JSON object)")
+    return raw
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    """A saved snapshot (see :func:`read_snapshot_json`), validated. Bad input: one-line InputError."""
+    raw = read_snapshot_json(path)
     version = raw.get("schema_version")
     if version != SNAPSHOT_SCHEMA_VERSION:
         raise InputError(

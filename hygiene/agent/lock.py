@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from hygiene.atomic import private_dir
 from hygiene.paths import default_data_dir
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -59,9 +60,9 @@ def organisation_lock(
     The OS releases the lock if the holder dies, so a killed scan never leaves a stale lock behind.
     """
     path = lock_path(data_dir, org_id)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # the data folder holds the history: owner-only
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    private_dir(data_dir)  # the data folder holds the history: owner-only
+    private_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # a lock file, opened in place: never replaced
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
         waited = False

@@ -26,8 +26,10 @@ from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_hea
 from hygiene.agent.lock import scan_lock
 from hygiene.config import Config, ScheduleConfig, load_config
 from hygiene.errors import HygieneError, InputError
-from hygiene.history import history_url
-from hygiene.notify.change import compare
+from hygiene.history import HistoryError, history_url
+from hygiene.history.compare import since_previous
+from hygiene.history.diff import ScanDiff
+from hygiene.notify.change import change_since
 from hygiene.notify.dispatch import notify
 from hygiene.results import ScanReport
 from hygiene.scan import ScanOptions, new_scan_id, run_scan
@@ -39,36 +41,37 @@ ScanFunction = Callable[[Config, Path], tuple[str, str | None]]  # (config, data
 
 
 def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
-    """Run one scan into ``<data dir>/reports/<org>/<scan id>``; return (ok / failures / incomplete, scan id)."""
-    reports = data_dir / "reports" / config.organisation.id
-    output = reports / new_scan_id(config.organisation.id, datetime.now(UTC))
+    """Run one scan into ``<data dir>/reports/<org>/<scan id>``, recorded in ``<data dir>``'s history (always: the
+    notifications compare with it); return (ok / failures / incomplete, scan id)."""
+    output = data_dir / "reports" / config.organisation.id / new_scan_id(config.organisation.id, datetime.now(UTC))
+    history = history_url(data_dir)
     options = ScanOptions(
         output_dir=output,
         formats=config.reports.formats,
         operator=f"hygiene agent (pid {os.getpid()})",
-        history=history_url(data_dir),
+        history=history,
     )
     outcome = run_scan(config, options)
     report = outcome.report
     if config.notify is not None:
-        previous = previous_report(reports, exclude=output)
-        sent = notify(config.notify, config.organisation.id, compare(report, previous), data_dir, dict(os.environ))
+        change = change_since(report, previous_diff(history, report))
+        sent = notify(config.notify, config.organisation.id, change, data_dir, dict(os.environ))
         log.info("notifications", org=config.organisation.id, sent=sent)
     if not report.complete:
         return "incomplete", report.scan_id
     return ("failures" if any(r.status.value == "fail" for r in report.results) else "ok"), report.scan_id
 
 
-def previous_report(reports: Path, exclude: Path) -> ScanReport | None:
-    """The newest earlier report.json of this organisation (scan ids sort by time), if any is readable."""
-    for path in sorted(reports.glob("*/report.json"), reverse=True):
-        if path.parent == exclude:
-            continue
-        try:
-            return ScanReport.model_validate_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-    return None
+def previous_diff(history: str, report: ScanReport) -> ScanDiff | None:
+    """The history's diff of ``report`` with the organisation's previous recorded scan (None: none recorded).
+
+    A history that cannot be read is logged and treated as no previous scan: every failing check is then
+    notified as new, which is noisy but never silences a regression."""
+    try:
+        return since_previous(history, report)
+    except HistoryError as exc:
+        log.warning("history unreadable: notifying as if this were the first scan", error=str(exc))
+        return None
 
 
 class Agent:

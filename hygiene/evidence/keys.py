@@ -17,6 +17,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from hygiene.atomic import private_dir
 from hygiene.errors import HygieneError
 
 EVIDENCE_DIR = "evidence"
@@ -30,8 +31,9 @@ class EvidenceError(HygieneError):
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600 from the start (never world-readable, not even briefly)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create ``path`` with mode 0600 from the start (never world-readable, not even briefly). Not
+    ``atomic_write``: a key is created once and never replaced (``O_EXCL``: two exports racing cannot swap it)."""
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)

@@ -8,7 +8,6 @@ or of an e-mail address, in free text; the internal pack carries everything, raw
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import re
@@ -33,6 +32,7 @@ from hygiene.reports.interface import AnswerSheet, PackSummary
 from hygiene.reports.markdown import md_escape
 from hygiene.reports.summary_pdf import SummaryPdf
 from hygiene.results import ScanReport
+from hygiene.snapshot_io import read_snapshot_json
 from hygiene.sources import platforms
 
 AUDIENCES = ("insurer", "customer", "internal")
@@ -67,11 +67,7 @@ def _snapshot_identifiers(path: Path | None) -> list[str]:
     pseudonymised even when they are not the resource of a finding)."""
     if path is None or not path.is_file():
         return []
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            snapshot = json.load(handle)
-    except (OSError, ValueError):
-        return []
+    snapshot = read_snapshot_json(path)  # within the size limit; damaged or too large: InputError, no pack
     found: list[str] = []
 
     def walk(node: Any) -> None:

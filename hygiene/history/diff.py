@@ -9,6 +9,8 @@ A *failing resource* is a finding whose risk no exception accepts. For every che
 - **regressed**: failing both times, with more failing resources now;
 - **unchanged**: failing both times, not more failing resources;
 - **no longer assessed**: failing before, not assessed / errored / absent now (not a fix: unknown);
+- **newly unassessed**: passing or accepted before, not assessed / errored now (nothing is known now: a check
+  that loses its permission or breaks must not look like a quiet week);
 - **expired exceptions**: findings accepted by an exception before and failing (not accepted) now.
 """
 
@@ -19,7 +21,8 @@ from pydantic import Field
 from hygiene.history.models import ScanSummary, StoredResult, StoredScan
 from hygiene.strict import StrictModel as _Model
 
-FAIL, PASS = "fail", "pass"
+FAIL, PASS, ACCEPTED = "fail", "pass", "accepted"
+UNASSESSED = frozenset({"not_assessed", "error"})
 
 
 class Resource(_Model):
@@ -57,6 +60,7 @@ class ScanDiff(_Model):
     regressed: list[CheckChange] = Field(default_factory=list)
     unchanged: list[CheckChange] = Field(default_factory=list)
     no_longer_assessed: list[CheckChange] = Field(default_factory=list)
+    newly_unassessed: list[CheckChange] = Field(default_factory=list)
     expired_exceptions: list[ExpiredAcceptance] = Field(default_factory=list)
 
     @property
@@ -117,8 +121,10 @@ def diff_scans(before: StoredScan, after: StoredScan) -> ScanDiff:
                 out.unchanged.append(change)
         elif failed_before and now is not None and now.status == PASS:
             out.resolved.append(change)
-        elif failed_before and (now is None or now.status != "accepted"):
+        elif failed_before and (now is None or now.status != ACCEPTED):
             out.no_longer_assessed.append(change)
+        elif was is not None and was.status in (PASS, ACCEPTED) and now is not None and now.status in UNASSESSED:
+            out.newly_unassessed.append(change)
         if was is not None and now is not None:
             still_failing = {f.resource_id for f in now.findings if f.accepted_by is None}
             for finding in was.findings:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hygiene.history.compare import earlier_scans, store_url
 from hygiene.history.diff import CheckChange, ScanDiff, diff_scans
 from hygiene.history.models import ScanSummary, stored_from_report
-from hygiene.history.store import HistoryError, HistoryStore, sqlite_url
+from hygiene.history.store import HistoryError, HistoryStore
 from hygiene.results import Drift, DriftItem, DriftSection, ScanReport, TrendPoint
 
 TREND_LENGTH = 12
@@ -41,21 +42,20 @@ def _section(kind: str, earlier: ScanSummary, diff: ScanDiff, score_now: float) 
 
 def drift_for(target: str | Path, report: ScanReport) -> Drift | None:
     """Compare the report with the stored scans of its organisation (before it is itself recorded)."""
-    url = sqlite_url(target) if isinstance(target, Path) else target
     try:
-        with HistoryStore(url, create=False) as store:
-            history = [s for s in store.scans(report.organisation_id) if s.scan_id != report.scan_id]
+        with HistoryStore(store_url(target), create=False) as store:
+            history = earlier_scans(store, report)
             if not history:
                 return None
             current = stored_from_report(report)
             previous = history[-1]
             baseline = next((s for s in history if s.baseline), history[0])
-            since_previous = _section(
+            previous_section = _section(
                 "previous", previous, diff_scans(store.load(previous.scan_id), current), report.score.value
             )
-            since_baseline = None
+            baseline_section = None
             if baseline.scan_id != previous.scan_id:
-                since_baseline = _section(
+                baseline_section = _section(
                     "baseline", baseline, diff_scans(store.load(baseline.scan_id), current), report.score.value
                 )
     except HistoryError:
@@ -69,4 +69,4 @@ def drift_for(target: str | Path, report: ScanReport) -> Drift | None:
             scan_id=report.scan_id, finished_at=report.finished_at, score=report.score.value, grade=report.score.grade
         )
     )
-    return Drift(since_previous=since_previous, since_baseline=since_baseline, trend=trend)
+    return Drift(since_previous=previous_section, since_baseline=baseline_section, trend=trend)

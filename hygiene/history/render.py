@@ -30,6 +30,7 @@ def render_diff(d: ScanDiff) -> str:
     lines += _lines("resolved", d.resolved, "resolved")
     lines += _lines("resolved resources", d.resolved_resources, "resolved")
     lines += _lines("no longer assessed", d.no_longer_assessed)
+    lines += _lines("newly unassessed (passing before)", d.newly_unassessed)
     lines += _lines("unchanged failures", d.unchanged)
     if d.expired_exceptions:
         lines.append(f"exceptions expired since ({len(d.expired_exceptions)}):")

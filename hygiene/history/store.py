@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, insert, s
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from hygiene.atomic import private_dir
 from hygiene.history.errors import HistoryError
 from hygiene.history.models import ScanSummary, StoredFile, StoredFinding, StoredResult, StoredScan, summary_of
 from hygiene.history.schema import SCHEMA_VERSION, check_results, findings, migrate, report_files, scans
@@ -78,7 +79,8 @@ def _prepare_sqlite_file(path: Path, create: bool) -> None:
         return
     if not create:
         raise HistoryError(f"no scan history at {path} (scans are recorded there by 'hygiene scan')")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
+    # an empty database file created 0600 for SQLite to open in place (a database is never replaced whole)
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     path.chmod(0o600)
 

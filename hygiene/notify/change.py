@@ -1,9 +1,25 @@
-"""What changed between two scans, from their reports: enough to decide whether to notify and what to say."""
+"""What a notification says about a scan: built from the history's diff with the previous recorded scan
+(:func:`hygiene.history.drift.since_previous`), the same diff as the report's "since last scan" section and
+``hygiene diff --against previous``, so the three never disagree.
+
+A regression (what ``on = "regression"`` notifies) is any of:
+
+- a **new failure**: failing now, not failing in the previous scan (passed, accepted, not assessed, errored or
+  absent); on an organisation's first scan every failing check is new;
+- a check **no longer assessed**: failing before and not assessed, errored or absent now, or passing (or accepted)
+  before and not assessed or errored now: nothing is known about it now, which is not good news;
+- a **score drop** of a point or more;
+- a **source failing** in this scan.
+
+A check failing before and accepted by an exception now is neither fixed nor a regression (the history's
+meaning): it is not mentioned.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hygiene.history.diff import CheckChange, ScanDiff
 from hygiene.results import ScanReport, Status
 
 
@@ -18,6 +34,9 @@ class Change:
     resolved: list[str] = field(default_factory=list)
     failing_sources: list[str] = field(default_factory=list)
     open_failures: int = 0
+    no_longer_assessed: list[str] = field(default_factory=list)
+    #: the scan compared with (None: the organisation's first recorded scan)
+    previous_scan_id: str | None = None
 
     @property
     def score_drop(self) -> float:
@@ -25,7 +44,7 @@ class Change:
 
     @property
     def regression(self) -> bool:
-        return bool(self.new_failures or self.failing_sources or self.score_drop >= 1.0)
+        return bool(self.new_failures or self.no_longer_assessed or self.failing_sources or self.score_drop >= 1.0)
 
     def headline(self) -> str:
         parts = [f"{self.organisation}: score {self.score:.0f} ({self.grade})"]
@@ -33,6 +52,8 @@ class Change:
             parts.append(f"was {self.previous_score:.0f}")
         if self.new_failures:
             parts.append(f"{len(self.new_failures)} new failing check(s)")
+        if self.no_longer_assessed:
+            parts.append(f"{len(self.no_longer_assessed)} check(s) no longer assessed")
         if self.failing_sources:
             parts.append(f"source problem: {', '.join(self.failing_sources)}")
         return "; ".join(parts)
@@ -40,23 +61,35 @@ class Change:
     def lines(self) -> list[str]:
         out = [self.headline()]
         out += [f"NEW: {title}" for title in self.new_failures]
+        out += [f"NOT ASSESSED: {title}" for title in self.no_longer_assessed]
         out += [f"fixed: {title}" for title in self.resolved]
         out.append(f"{self.open_failures} check(s) failing in all (scan {self.scan_id})")
         return out
 
 
-def compare(current: ScanReport, previous: ScanReport | None) -> Change:
-    failing_now = {r.check_id: r.title for r in current.results if r.status is Status.FAIL}
-    failing_before = {r.check_id for r in previous.results if r.status is Status.FAIL} if previous else set()
-    titles_before = {r.check_id: r.title for r in previous.results} if previous else {}
+def _titles(changes: list[CheckChange]) -> list[str]:
+    return [change.title or change.check_id for change in changes]  # an old history row may have no title
+
+
+def change_since(report: ScanReport, diff: ScanDiff | None) -> Change:
+    """The notification for ``report``, given the history's diff with the previous scan (None: no earlier scan)."""
+    failing = [r for r in report.results if r.status is Status.FAIL]
+    if diff is None:
+        new_failures, resolved, unassessed = [r.title for r in sorted(failing, key=lambda r: r.check_id)], [], []
+    else:
+        new_failures = _titles(diff.new_failures)
+        resolved = _titles(diff.resolved)
+        unassessed = _titles(sorted(diff.no_longer_assessed + diff.newly_unassessed, key=lambda c: c.check_id))
     return Change(
-        organisation=current.organisation_name,
-        scan_id=current.scan_id,
-        score=current.score.value,
-        grade=current.score.grade,
-        previous_score=previous.score.value if previous else None,
-        new_failures=[title for cid, title in sorted(failing_now.items()) if cid not in failing_before],
-        resolved=[titles_before[cid] for cid in sorted(failing_before - set(failing_now))],
-        failing_sources=sorted(name for name, run in current.sources.items() if run.status == "error" or run.errors),
-        open_failures=len(failing_now),
+        organisation=report.organisation_name,
+        scan_id=report.scan_id,
+        score=report.score.value,
+        grade=report.score.grade,
+        previous_score=diff.before.score if diff is not None else None,
+        new_failures=new_failures,
+        resolved=resolved,
+        failing_sources=sorted(name for name, run in report.sources.items() if run.status == "error" or run.errors),
+        open_failures=len(failing),
+        no_longer_assessed=unassessed,
+        previous_scan_id=diff.before.scan_id if diff is not None else None,
     )

@@ -30,7 +30,9 @@ from pypdf import PdfReader
 from hygiene.cli import main
 from hygiene.config import load_config
 from hygiene.demo import SECRET_ENV, write_demo_config
-from hygiene.notify.change import compare
+from hygiene.history.diff import diff_scans
+from hygiene.history.models import stored_from_report
+from hygiene.notify.change import change_since
 from hygiene.notify.channels import slack_payload, teams_payload
 from hygiene.results import ScanReport
 from hygiene.safetext import RESOURCE_NAME_CAP, TEXT_CAP
@@ -353,7 +355,9 @@ def test_internal_pack_keeps_names(hostile: Run) -> None:
 
 def test_notification_payloads_carry_no_live_markup(runs: tuple[Run, Run]) -> None:
     plain, hostile = runs
-    change = compare(hostile.report(), plain.report())
+    change = change_since(
+        hostile.report(), diff_scans(stored_from_report(plain.report()), stored_from_report(hostile.report()))
+    )
     assert ORG_MARKER in change.headline()
     slack = slack_payload(change)
     for text in (slack["text"], slack["blocks"][0]["text"]["text"]):

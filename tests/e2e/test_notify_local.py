@@ -22,12 +22,16 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from scanreports import T0, report, result
 from structlog.testing import capture_logs
 
+from hygiene.agent.runner import previous_diff
 from hygiene.config import EmailConfig, NotifyConfig, WebhookConfig, load_config
 from hygiene.errors import InputError
-from hygiene.notify.change import Change
+from hygiene.history import HistoryStore, history_url
+from hygiene.notify.change import Change, change_since
 from hygiene.notify.dispatch import notify
+from hygiene.results import ScanReport
 from hygiene_sandbox.hostile import ORG_MARKER, organisation_name
 from hygiene_sandbox.tls import ServerMaterial, shared_server_material
 
@@ -182,6 +186,8 @@ EXPECTED_JSON = {
     "resolved": ["Audit log is on"],
     "failing_sources": [],
     "open_failures": 3,
+    "no_longer_assessed": [],
+    "previous_scan_id": None,
 }
 
 
@@ -463,3 +469,91 @@ def test_email_with_a_hostile_organisation_name(smtp_server: SmtpServer, tmp_pat
     assert isinstance(payload, bytes)
     lines = payload.decode().splitlines()
     assert len(lines) == 4 and ORG_MARKER in lines[0] and "\x1b" not in lines[0]
+
+
+# --- what the notification says: the history's diff with the previous recorded scan ---------------------------
+
+
+def notify_after(
+    receiver: Receiver, data_dir: Path, earlier: list[ScanReport], current: ScanReport, on: str = "always"
+) -> list[str]:
+    """Record ``earlier`` then ``current`` in ``data_dir``'s history (the agent records its scan before it notifies)
+    and notify about ``current`` as the agent does; the JSON payloads arrive at ``receiver``."""
+    history = history_url(data_dir)
+    with HistoryStore(history) as store:
+        for scan in [*earlier, current]:
+            store.record(scan)
+    config = NotifyConfig(on=on, webhooks=[WebhookConfig(url_env="HOOK", format="json")], digest="off")
+    change = change_since(current, previous_diff(history, current))
+    return notify(config, "acme", change, data_dir, {"HOOK": receiver.url_base + SECRET_PATH}, MONDAY)
+
+
+LATER = T0 + timedelta(days=7)
+
+
+def test_failing_then_accepted_is_not_called_fixed(receiver: Receiver, tmp_path: Path) -> None:
+    current = report("acme-2", [result("c", "accepted", "x", accepted=("x",))], at=LATER)
+    notify_after(receiver, tmp_path, [report("acme-1", [result("c", "fail", "x")])], current)
+    [request] = receiver.requests
+    assert request.body["resolved"] == [] and request.body["regression"] is False  # was resolved: ["title of c"]
+
+
+@pytest.mark.parametrize(("before", "now"), [("fail", "not_assessed"), ("pass", "not_assessed"), ("pass", "error")])
+def test_a_check_no_longer_assessed_is_a_regression(receiver: Receiver, tmp_path: Path, before: str, now: str) -> None:
+    """fail -> not assessed was "fixed" and silent; pass -> not assessed / error was silent (no source error, no
+    score drop): both are notified now."""
+    earlier = report("acme-1", [result("c", before, *(["x"] if before == "fail" else []))])
+    current = report("acme-2", [result("c", now)], at=LATER)
+    assert notify_after(receiver, tmp_path, [earlier], current, on="regression") == ["regression webhook"]
+    [request] = receiver.requests
+    assert request.body["no_longer_assessed"] == ["title of c"] and request.body["resolved"] == []
+    assert request.body["regression"] is True
+
+
+def test_passing_then_accepted_is_not_notified(receiver: Receiver, tmp_path: Path) -> None:
+    current = report("acme-2", [result("c", "accepted", "x", accepted=("x",))], at=LATER)
+    assert notify_after(receiver, tmp_path, [report("acme-1", [result("c", "pass")])], current, on="regression") == []
+    assert receiver.requests == []
+
+
+def test_titles_are_the_current_scans(receiver: Receiver, tmp_path: Path) -> None:
+    earlier = report("acme-1", [result("c", "fail", "x", title="Old title"), result("gone", "fail", "y")])
+    current = report("acme-2", [result("c", "pass", title="New title")], at=LATER)
+    notify_after(receiver, tmp_path, [earlier], current)
+    [request] = receiver.requests
+    # was resolved: ["Old title", "title of gone"]: the old title, and a check no longer run counted as fixed
+    assert request.body["resolved"] == ["New title"] and request.body["no_longer_assessed"] == ["title of gone"]
+
+
+def test_the_previous_scan_is_the_last_recorded_one(receiver: Receiver, tmp_path: Path) -> None:
+    """A manual ``hygiene scan --data-dir`` recorded in the history counts (its report folder is elsewhere); a
+    report folder of the agent's whose scan is not in the history does not (it used to be the one compared)."""
+    agents = report("acme-1", [result("c", "pass")])
+    manual = report("acme-2", [result("c", "fail", "x")], at=T0 + timedelta(days=3))
+    stray = tmp_path / "reports" / "acme" / "acme-3" / "report.json"
+    stray.parent.mkdir(parents=True)
+    stray.write_text(report("acme-3", [result("c", "pass")]).model_dump_json(), encoding="utf-8")
+    current = report("acme-4", [result("c", "fail", "x")], at=LATER)
+    assert notify_after(receiver, tmp_path, [agents, manual], current, on="regression") == []  # nothing new
+    notify_after(receiver, tmp_path / "again", [agents, manual], current)
+    [request] = receiver.requests
+    assert request.body["previous_scan_id"] == "acme-2" and request.body["new_failures"] == []
+
+
+def test_first_scan_every_failing_check_is_new(receiver: Receiver, tmp_path: Path) -> None:
+    current = report("acme-1", [result("b", "fail", "x"), result("a", "fail", "y"), result("c", "pass")])
+    assert notify_after(receiver, tmp_path, [], current, on="regression") == ["regression webhook"]
+    [request] = receiver.requests
+    assert request.body["new_failures"] == ["title of a", "title of b"]
+    assert request.body["previous_scan_id"] is None and request.body["previous_score"] is None
+
+
+def test_unreadable_history_notifies_as_a_first_scan(receiver: Receiver, tmp_path: Path) -> None:
+    current = report("acme-1", [result("a", "fail", "y")])
+    with capture_logs() as logs:
+        diff = previous_diff(history_url(tmp_path / "no-history-here"), current)
+    assert diff is None and any("history unreadable" in str(entry.get("event")) for entry in logs)
+    config = NotifyConfig(webhooks=[WebhookConfig(url_env="HOOK", format="json")], digest="off")
+    env = {"HOOK": receiver.url_base + SECRET_PATH}
+    assert notify(config, "acme", change_since(current, diff), tmp_path, env, MONDAY) == ["regression webhook"]
+    assert receiver.requests[0].body["new_failures"] == ["title of a"]

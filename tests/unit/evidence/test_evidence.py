@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from conftest import entries, export
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hygiene import snapshot_io
 from hygiene.answers import answer_sheet, load_questionnaire
 from hygiene.cli import main
 from hygiene.demo import run_demo
@@ -383,3 +384,18 @@ def test_evidence_pack_contains_matching_answers(scan_dir: Path, data_dir: Path)
         assert all(original.scan_id in r["evidence"] for r in rows)
     manifest = files["manifest.json"].decode()
     assert '"path":"answers.csv"' in manifest and '"path":"answers.pdf"' in manifest
+
+
+@pytest.mark.parametrize("audience", ["insurer", "customer"])
+def test_a_snapshot_over_the_size_limit_is_refused(
+    data_dir: Path, audience: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pack reads the snapshot through snapshot_io, within its limit (an over-large one is no pack, not a pack
+    with less pseudonymised)."""
+    monkeypatch.setattr(snapshot_io, "MAX_SNAPSHOT_BYTES", 1000)
+    out = data_dir.parent / "refused.zip"
+    args = ["evidence", "export", "northwind", "--audience", audience, "--output", str(out)]
+    result = CliRunner().invoke(main, [*args, "--data-dir", str(data_dir)])
+    assert result.exit_code == 2, result.output
+    assert "snapshot.json.gz: snapshot is larger than the limit of 1000 bytes (uncompressed)" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not out.exists()

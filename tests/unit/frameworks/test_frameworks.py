@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import scanreports
 import yaml
 from click.testing import CliRunner
 
@@ -18,7 +19,7 @@ from hygiene.errors import InputError
 from hygiene.history import HistoryStore, sqlite_url
 from hygiene.history.models import stored_from_report
 from hygiene.registry import Registry
-from hygiene.results import CheckResult, ControlsRegister, ProfileRef, ScanReport, Score, Status
+from hygiene.results import CheckResult, ScanReport, Status
 
 T0 = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
 ALL_FRAMEWORKS = {
@@ -46,22 +47,7 @@ def result(check_id: str, status: str, platform: str = "m365") -> CheckResult:
 
 
 def report(results: list[CheckResult], org: str = "acme", scan_id: str = "scan-1") -> ScanReport:
-    return ScanReport(
-        tool_version="test",
-        organisation_id=org,
-        organisation_name=org.title(),
-        scan_id=scan_id,
-        started_at=T0,
-        finished_at=T0 + timedelta(minutes=1),
-        evaluated_at=T0,
-        as_of=T0.date(),
-        operator="tester",
-        profile=ProfileRef(name="sme-baseline", title="SME baseline"),
-        sources={},
-        score=Score(value=70, grade="C", coverage=0.9),
-        results=results,
-        controls=ControlsRegister(),
-    )
+    return scanreports.report(scan_id, results, org=org, at=T0, score=70)
 
 
 def _builtin_ids() -> list[str]:

@@ -9,63 +9,20 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from scanreports import T0, report, result
 
 from hygiene.cli import main
 from hygiene.history import HistoryError, HistoryStore, history_url, sqlite_url
+from hygiene.history.compare import since_previous
 from hygiene.history.diff import diff_scans
 from hygiene.history.models import stored_from_report
+from hygiene.history.render import render_diff
 from hygiene.history.schema import SCHEMA_VERSION
-from hygiene.results import CheckResult, ControlsRegister, FindingResult, ProfileRef, ScanReport, Score, Status
-
-T0 = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
-
-
-def result(check_id: str, status: str, *resources: str, accepted: tuple[str, ...] = ()) -> CheckResult:
-    findings = [
-        FindingResult(
-            resource_id=f"id-{r}",
-            resource_name=r,
-            detail=f"{r} is bad",
-            accepted_by="EXC-1" if r in accepted else None,
-        )
-        for r in resources
-    ]
-    return CheckResult(
-        check_id=check_id,
-        title=f"title of {check_id}",
-        area="identity",
-        platform="m365",
-        severity="high",
-        status=Status(status),
-        assessed=10,
-        failing=sum(1 for f in findings if f.accepted_by is None) if status == "fail" else 0,
-        accepted=sum(1 for f in findings if f.accepted_by is not None),
-        findings=findings,
-    )
-
-
-def report(scan_id: str, results: list[CheckResult], org: str = "acme", at: datetime = T0) -> ScanReport:
-    return ScanReport(
-        tool_version="test",
-        organisation_id=org,
-        organisation_name=org.title(),
-        scan_id=scan_id,
-        started_at=at,
-        finished_at=at + timedelta(minutes=1),
-        evaluated_at=at,
-        as_of=at.date(),
-        operator="tester",
-        profile=ProfileRef(name="sme-baseline", title="SME baseline"),
-        sources={},
-        score=Score(value=72.5, grade="C", coverage=0.9),
-        results=results,
-        controls=ControlsRegister(),
-    )
 
 
 def store_at(tmp_path: Path) -> HistoryStore:
@@ -143,7 +100,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {tests!r})
-    from test_history import report, result
+    from scanreports import report, result
     from hygiene.history import HistoryStore, sqlite_url
 
     store = HistoryStore(sqlite_url({db!r}))
@@ -157,7 +114,7 @@ WRITER = textwrap.dedent(
 
 def test_killed_writer_leaves_only_whole_scans(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
-    script = WRITER.format(tests=str(Path(__file__).parent), db=str(db))
+    script = WRITER.format(tests=str(Path(__file__).parents[2]), db=str(db))
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
@@ -230,6 +187,53 @@ def test_diff_semantics() -> None:
     same = diff_scans(stored_from_report(after), stored_from_report(after))
     assert not same.worse and not same.resolved
     assert ids(same.unchanged) == ["exc.check", "new.check", "same.check", "swapped.check", "worse.check"]
+
+
+def test_diff_newly_unassessed_is_a_passing_or_accepted_check_that_is_not_assessed_now() -> None:
+    before = report(
+        "acme-1",
+        [
+            result("perm.check", "pass"),
+            result("crash.check", "pass"),
+            result("acc.check", "accepted", "carol", accepted=("carol",)),
+            result("still.check", "not_assessed"),
+            result("gone.check", "pass"),
+            result("failing.check", "fail", "dave"),
+        ],
+    )
+    after = report(
+        "acme-2",
+        [
+            result("perm.check", "not_assessed"),
+            result("crash.check", "error"),
+            result("acc.check", "not_assessed"),
+            result("still.check", "not_assessed"),
+            result("failing.check", "error"),
+        ],
+        at=T0 + timedelta(days=7),
+    )
+    d = diff_scans(stored_from_report(before), stored_from_report(after))
+    assert [c.check_id for c in d.newly_unassessed] == ["acc.check", "crash.check", "perm.check"]
+    assert [c.check_id for c in d.no_longer_assessed] == ["failing.check"]  # failing before: its own list
+    assert not d.worse  # as before: the notification and `hygiene diff` list them, `worse` is about failures
+    assert "newly unassessed (passing before) (3):" in render_diff(d)
+
+
+def test_since_previous_is_the_reports_previous_scan(tmp_path: Path) -> None:
+    first = report("acme-1", [result("a", "pass")])
+    second = report("acme-2", [result("a", "fail", "x")], at=T0 + timedelta(days=7))
+    with pytest.raises(HistoryError):  # no store: an error, not "nothing changed"
+        since_previous(tmp_path / "none.sqlite3", first)
+    with store_at(tmp_path) as store:
+        store.record(first)
+    assert since_previous(tmp_path / "history.sqlite3", first) is None  # its own scan is not its previous
+    unrecorded = since_previous(tmp_path / "history.sqlite3", second)
+    with store_at(tmp_path) as store:
+        store.record(second)
+    recorded = since_previous(tmp_path / "history.sqlite3", second)
+    assert unrecorded == recorded and recorded is not None
+    assert recorded.before.scan_id == "acme-1" and [c.check_id for c in recorded.new_failures] == ["a"]
+    assert since_previous(tmp_path / "history.sqlite3", report("globex-1", [], org="globex")) is None
 
 
 # -- baseline and CLI -----------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,11 +12,15 @@ import pytest
 import responses
 from conftest import collect, healthy_tenant, run_checks
 from graphfake import registration
+from scanreports import T0, report, result
 
 from hygiene.config import EmailConfig, NotifyConfig, WebhookConfig
+from hygiene.history.diff import diff_scans
+from hygiene.history.models import stored_from_report
 from hygiene.notify import channels
-from hygiene.notify.change import Change, compare
+from hygiene.notify.change import Change, change_since
 from hygiene.notify.dispatch import notify, should_notify
+from hygiene.results import ScanReport
 
 MONDAY = datetime(2026, 11, 23, 9, tzinfo=UTC)
 HOOK = "https://hooks.test/incoming/abc-secret-token"
@@ -33,6 +38,12 @@ def change(**kwargs: Any) -> Change:
     return Change(**values)
 
 
+def compare(current: ScanReport, previous: ScanReport | None) -> Change:
+    """The notification for ``current`` after ``previous``, through the history's diff (as the agent does)."""
+    diff = diff_scans(stored_from_report(previous), stored_from_report(current)) if previous else None
+    return change_since(current, diff)
+
+
 def test_compare_finds_new_failures_fixes_and_score_drop() -> None:
     good = run_checks(collect(healthy_tenant()))
     worse_tenant = healthy_tenant()
@@ -47,6 +58,66 @@ def test_compare_finds_new_failures_fixes_and_score_drop() -> None:
     assert first.regression and first.previous_score is None
 
 
+# -- where the notification follows the history's diff (it used to compare report files itself) --------------
+
+LATER = T0 + timedelta(days=7)
+
+
+def test_failing_then_accepted_is_neither_fixed_nor_a_regression() -> None:
+    """Was "fixed: …" (anything not failing counted as fixed); the history does not call an accepted risk fixed."""
+    change = compare(
+        report("s2", [result("c", "accepted", "x", accepted=("x",))], at=LATER),
+        report("s1", [result("c", "fail", "x")]),
+    )
+    assert change.resolved == [] and change.no_longer_assessed == [] and not change.regression
+
+
+def test_passing_then_accepted_is_not_a_regression() -> None:
+    change = compare(
+        report("s2", [result("c", "accepted", "x", accepted=("x",))], at=LATER), report("s1", [result("c", "pass")])
+    )
+    assert change.new_failures == [] and change.no_longer_assessed == [] and not change.regression
+
+
+@pytest.mark.parametrize("now", ["not_assessed", "error"])
+def test_failing_then_not_assessed_is_a_regression_not_a_fix(now: str) -> None:
+    """Was "fixed: …" and no alert; a failing check that can no longer be seen is not fixed."""
+    change = compare(report("s2", [result("c", now)], at=LATER), report("s1", [result("c", "fail", "x")]))
+    assert change.resolved == [] and change.no_longer_assessed == ["title of c"] and change.regression
+    assert "NOT ASSESSED: title of c" in change.lines() and "1 check(s) no longer assessed" in change.headline()
+
+
+@pytest.mark.parametrize("now", ["not_assessed", "error"])
+def test_passing_then_not_assessed_is_a_regression(now: str) -> None:
+    """Was silent unless a source reported an error or the score dropped (a lost permission reports neither)."""
+    change = compare(report("s2", [result("c", now)], at=LATER), report("s1", [result("c", "pass")]))
+    assert change.no_longer_assessed == ["title of c"] and change.regression
+
+
+def test_titles_are_the_current_ones_and_a_removed_failing_check_is_no_longer_assessed() -> None:
+    """Was the previous report's title for a fixed check, and "fixed" for a failing check no longer in the scan."""
+    before = report("s1", [result("renamed", "fail", "x", title="Old title"), result("removed", "fail", "y")])
+    after = report("s2", [result("renamed", "pass", title="New title")], at=LATER)
+    change = compare(after, before)
+    assert change.resolved == ["New title"] and change.no_longer_assessed == ["title of removed"]
+
+
+def test_first_scan_every_failing_check_is_new() -> None:
+    change = change_since(report("s1", [result("b", "fail", "x"), result("a", "fail", "y"), result("c", "pass")]), None)
+    assert change.new_failures == ["title of a", "title of b"] and change.regression
+    assert change.previous_score is None and change.previous_scan_id is None
+
+
+def test_the_previous_scan_and_its_score_come_from_the_diff() -> None:
+    change = compare(report("s2", [], at=LATER, score=70.0), report("s1", [], score=72.5))
+    assert change.previous_scan_id == "s1" and change.previous_score == 72.5 and change.regression
+
+
+def test_an_outbox_entry_written_before_the_new_fields_still_loads() -> None:
+    old = {k: v for k, v in asdict(change()).items() if k not in ("no_longer_assessed", "previous_scan_id")}
+    assert Change(**old) == change()
+
+
 @pytest.mark.parametrize(
     ("config", "delta", "last_digest", "expected"),
     [
@@ -54,6 +125,7 @@ def test_compare_finds_new_failures_fixes_and_score_drop() -> None:
         (NotifyConfig(on="always"), change(), None, "always"),
         (NotifyConfig(), change(new_failures=["x"]), None, "regression"),
         (NotifyConfig(), change(failing_sources=["aws"]), None, "regression"),
+        (NotifyConfig(), change(no_longer_assessed=["x"]), None, "regression"),
         (NotifyConfig(), change(score=70.0), None, "regression"),
         (NotifyConfig(), change(), None, "digest"),  # Monday, no digest yet
         (NotifyConfig(), change(), MONDAY - timedelta(hours=2), None),  # already sent today

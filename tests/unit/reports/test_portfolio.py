@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
+from scanreports import report
 
 from hygiene.cli import main
 from hygiene.history import HistoryStore, history_url
 from hygiene.reports.portfolio_html import sparkline
-from hygiene.results import CheckResult, ControlsRegister, ProfileRef, ScanReport, Score, Status
+from hygiene.results import CheckResult, ScanReport, Status
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -46,22 +47,7 @@ def check(check_id: str, severity: str, failing: int = 0) -> CheckResult:
 
 
 def scan(org: str, n: int, at: datetime, score: float, grade: str, results: list[CheckResult]) -> ScanReport:
-    return ScanReport(
-        tool_version="test",
-        organisation_id=org,
-        organisation_name=org.title(),
-        scan_id=f"{org}-{n}",
-        started_at=at,
-        finished_at=at + timedelta(minutes=1),
-        evaluated_at=at,
-        as_of=at.date(),
-        operator="tester",
-        profile=ProfileRef(name="sme-baseline", title="SME baseline"),
-        sources={},
-        score=Score(value=score, grade=grade, coverage=0.9),
-        results=results,
-        controls=ControlsRegister(),
-    )
+    return report(f"{org}-{n}", results, org=org, at=at, score=score, grade=grade)
 
 
 def setup(tmp_path: Path) -> tuple[Path, Path]:
