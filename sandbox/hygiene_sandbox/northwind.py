@@ -76,10 +76,6 @@ from typing import Literal, TypedDict
 from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 from hygiene_sandbox.northwind_leeds import northwind_leeds
 from hygiene_sandbox.scenario import (
-    AUTH_STRENGTH_MFA,
-    AUTH_STRENGTH_PHISHING_RESISTANT,
-    ROLE_TEMPLATES,
-    SKUS,
     Scenario,
     auth_strength,
     days_ago,
@@ -96,6 +92,7 @@ from hygiene_sandbox.scenario import (
     make_user,
     stable_id,
 )
+from hygiene_sandbox.vendor import AUTH_STRENGTH_MFA, AUTH_STRENGTH_PHISHING_RESISTANT, ROLE_TEMPLATES, SKUS
 
 DOMAIN = "northwind.example"
 INITIAL_DOMAIN = "northwinddental.onmicrosoft.com"

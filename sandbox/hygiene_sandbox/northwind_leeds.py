@@ -51,15 +51,6 @@ from datetime import date, datetime
 from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed
 from hygiene_sandbox.google import (
     GOOGLE_CHECK_IDS,
-    GOOGLE_SCOPES,
-    SCOPE_CHROMEOS,
-    SCOPE_CLOUD_IDENTITY_DEVICES,
-    SCOPE_GROUP_MEMBERS,
-    SCOPE_MOBILE,
-    SCOPE_ROLES,
-    SCOPE_USERS,
-    SUPER_ADMIN_ROLE,
-    SYSTEM_ROLES,
     GoogleScenario,
     make_chromeos_device,
     make_ci_device,
@@ -71,6 +62,17 @@ from hygiene_sandbox.google import (
     make_role_assignment,
 )
 from hygiene_sandbox.scenario import days_ago
+from hygiene_sandbox.vendor import (
+    GOOGLE_SCOPES,
+    SCOPE_CHROMEOS,
+    SCOPE_CLOUD_IDENTITY_DEVICES,
+    SCOPE_GROUP_MEMBERS,
+    SCOPE_MOBILE,
+    SCOPE_ROLES,
+    SCOPE_USERS,
+    SUPER_ADMIN_ROLE,
+    SYSTEM_ROLES,
+)
 
 DOMAIN = "northwind-leeds.example"
 CUSTOMER_ID = "C03nw1ds7"
