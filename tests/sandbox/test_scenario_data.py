@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from hygiene_sandbox.aws.scenario import AccessKey, Account, AwsScenario, IamUser, Vault
-from hygiene_sandbox.scenario_data import ScenarioDataError, build, resolve_time
+from hygiene_sandbox.scenario_data import ScenarioDataError, build, build_rows, resolve_time
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -69,3 +70,28 @@ def test_an_error_says_where_in_the_file() -> None:
     bad = {**data, "users": [{"name": "u", "created": {"days_ago": 1}}, {"name": 7, "created": {"days_ago": 1}}]}
     with pytest.raises(ScenarioDataError, match=r"accounts\[0\]\.users\[1\]\.name: 7 is not of type str"):
         build(Account, bad, NOW, where="accounts[0]")
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    synced: float
+    methods: tuple[str, ...] = ()
+    until: date | None = None
+
+
+def test_tables_without_times_tuples_and_dates() -> None:
+    row = build(_Row, {"name": "pc", "synced": 3, "methods": ["push"], "until": date(2031, 6, 30)})
+    assert row == _Row("pc", 3.0, ("push",), date(2031, 6, 30))
+    assert isinstance(row.synced, float)  # a whole number in a float column, as float() read the text tables
+    with pytest.raises(ScenarioDataError, match=r"until: a date"):
+        build(_Row, {"name": "pc", "synced": 1, "until": "2031-06-30"})
+    with pytest.raises(ScenarioDataError, match=r"created: a time, but no now"):
+        build(IamUser, {"name": "u", "created": {"days_ago": 1}})
+
+
+def test_a_table_of_rows() -> None:
+    table = {"columns": ["name", "synced"], "rows": [["a", 1], ["b", 0.5]]}
+    assert build_rows(_Row, table, "t") == (_Row("a", 1.0), _Row("b", 0.5))
+    with pytest.raises(ScenarioDataError, match=r"t\.rows\[1\]: 2 cells \(name, synced\)"):
+        build_rows(_Row, {"columns": ["name", "synced"], "rows": [["a", 1], ["b", 0.5, "x"]]}, "t")
