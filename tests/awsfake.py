@@ -19,14 +19,10 @@ import boto3
 from botocore.stub import Stubber
 from contract.aws_spec import check_params, check_value
 
+from hygiene_sandbox.vendor import CREDENTIAL_REPORT_COLUMNS
+
 NOW = datetime.now(UTC)
-HEADER = (
-    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,"
-    "mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,"
-    "access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,"
-    "access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
-    "cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
-)
+HEADER = ",".join(CREDENTIAL_REPORT_COLUMNS)
 
 
 def iso(days_ago: float) -> str:

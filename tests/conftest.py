@@ -12,7 +12,19 @@ import responses
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from graphfake import AUTHORITY, CLIENT, GRAPH, SECRET, TENANT, Tenant, iso, mfa_policy, registration, user
+from graphfake import (
+    AUTHORITY,
+    CLIENT,
+    GLOBAL_ADMIN,
+    GRAPH,
+    SECRET,
+    TENANT,
+    Tenant,
+    iso,
+    mfa_policy,
+    registration,
+    user,
+)
 
 from hygiene.config import M365Config
 from hygiene.demo import run_demo
@@ -49,8 +61,8 @@ def healthy_tenant() -> Tenant:
         mfa_policy("block-legacy", controls=["block"], client_types=["exchangeActiveSync", "other"]),
     ]
     tenant.role_assignments = [
-        ("alice", "62e90394-69f5-4237-9190-012177145e10", "user"),
-        ("bob", "62e90394-69f5-4237-9190-012177145e10", "user"),
+        ("alice", GLOBAL_ADMIN, "user"),
+        ("bob", GLOBAL_ADMIN, "user"),
     ]
     tenant.skus = [{"skuId": SKU_E3, "skuPartNumber": "SPE_E3", "prepaidUnits": {"enabled": 5}, "consumedUnits": 2}]
     tenant.devices = [

@@ -18,6 +18,8 @@ from googleapiclient.http import HttpMockSequence
 
 from hygiene.sources.google.catalogue import SCOPES
 from hygiene.sources.google.source import CHROME_FIELDS, ENDPOINT_FIELDS, MOBILE_FIELDS, USER_FIELDS
+from hygiene_sandbox.google import epoch_ms as google_epoch_ms
+from hygiene_sandbox.vendor import GOOGLE_NEVER
 
 SCOPE = dict(SCOPES)
 #: the request the source makes for each list (its fields mask included): every canned page is validated against
@@ -35,7 +37,7 @@ TARGETS = {
     "?includeDerivedMembership=true&maxResults=200&fields=nextPageToken,members(id,email,type)",
 }
 NOW = datetime.now(UTC)
-NEVER = "1970-01-01T00:00:00.000Z"
+NEVER = GOOGLE_NEVER
 #: role ids are int64 values, sent as decimal strings (Role.roleId, RoleAssignment.roleId: ``format: int64``)
 SUPER_ADMIN_ROLE_ID = "91447453409034240"
 HELP_DESK_ROLE_ID = "91447453409034241"
@@ -56,7 +58,7 @@ def ts(days_ago: float) -> str:
 
 
 def epoch_ms(days_ago: float) -> str:
-    return str(int((NOW - timedelta(days=days_ago)).timestamp() * 1000))
+    return google_epoch_ms(NOW - timedelta(days=days_ago))
 
 
 def guser(

@@ -16,13 +16,14 @@ from urllib.parse import parse_qs, urlparse
 
 import responses
 
+from hygiene_sandbox.vendor import GLOBAL_ADMIN, ROLE_TEMPLATES
+
 AUTHORITY = "https://login.test"
 GRAPH = "https://graph.test"
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "canary-client-secret-Zq81"
-GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
-USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+USER_ADMIN = ROLE_TEMPLATES["User Administrator"]
 NOW = datetime.now(UTC)
 
 

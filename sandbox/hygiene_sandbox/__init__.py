@@ -13,11 +13,12 @@ Microsoft and Google.
 
 from hygiene_sandbox.expectation import Expectation
 from hygiene_sandbox.generator import generate
-from hygiene_sandbox.google import GOOGLE_CHECK_IDS, GOOGLE_SCOPES, GoogleScenario
+from hygiene_sandbox.google import GOOGLE_CHECK_IDS, GoogleScenario
 from hygiene_sandbox.northwind import northwind
 from hygiene_sandbox.scenario import CHECK_IDS, Scenario
 from hygiene_sandbox.server import RefusedWrite, RequestRecord, Sandbox
 from hygiene_sandbox.tls import ClientCertificate, generate_client_certificate
+from hygiene_sandbox.vendor import GOOGLE_SCOPES
 
 __all__ = [
     "CHECK_IDS",

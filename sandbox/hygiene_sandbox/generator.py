@@ -22,10 +22,6 @@ from datetime import UTC, datetime
 from hygiene_sandbox.expectation import Expectation, JsonDict, fails, passes
 from hygiene_sandbox.generator_google import generate_google
 from hygiene_sandbox.scenario import (
-    AUTH_STRENGTH_PHISHING_RESISTANT,
-    GLOBAL_ADMIN,
-    ROLE_TEMPLATES,
-    SKUS,
     Scenario,
     auth_strength,
     days_ago,
@@ -40,6 +36,7 @@ from hygiene_sandbox.scenario import (
     make_user,
     stable_id,
 )
+from hygiene_sandbox.vendor import AUTH_STRENGTH_PHISHING_RESISTANT, GLOBAL_ADMIN, ROLE_TEMPLATES, SKUS
 
 FIRST = ("Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Jamie", "Riley", "Avery", "Charlie", "Priya",
          "Mohammed", "Olivia", "Noah", "Amelia", "Oliver", "Isla", "George", "Ava", "Arthur", "Mia", "Leo",

@@ -13,8 +13,6 @@ from datetime import datetime, timedelta
 
 from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 from hygiene_sandbox.google import (
-    SUPER_ADMIN_ROLE,
-    SYSTEM_ROLES,
     GoogleScenario,
     make_chromeos_device,
     make_ci_device,
@@ -24,6 +22,7 @@ from hygiene_sandbox.google import (
     make_role_assignment,
 )
 from hygiene_sandbox.scenario import days_ago
+from hygiene_sandbox.vendor import SUPER_ADMIN_ROLE, SYSTEM_ROLES
 
 FIRST = ("Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Jamie", "Riley", "Avery", "Charlie", "Priya",
          "Mohammed", "Olivia", "Noah", "Amelia", "Oliver", "Isla", "George", "Ava", "Arthur")  # fmt: skip

@@ -41,18 +41,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hygiene_sandbox.expectation import Expectation, JsonDict
+from hygiene_sandbox.vendor import GOOGLE_NEVER, GOOGLE_SCOPES, SUPER_ADMIN_ROLE, SYSTEM_ROLES
 
-AUTH = "https://www.googleapis.com/auth/"
-SCOPE_USERS = AUTH + "admin.directory.user.readonly"
-SCOPE_ROLES = AUTH + "admin.directory.rolemanagement.readonly"
-SCOPE_MOBILE = AUTH + "admin.directory.device.mobile.readonly"
-SCOPE_CHROMEOS = AUTH + "admin.directory.device.chromeos.readonly"
-SCOPE_CLOUD_IDENTITY_DEVICES = AUTH + "cloud-identity.devices.readonly"
-SCOPE_GROUP_MEMBERS = AUTH + "admin.directory.group.member.readonly"
-#: the read-only scopes hygiene asks for, one credential each; domain-wide delegation grants all by default
-GOOGLE_SCOPES: frozenset[str] = frozenset(
-    {SCOPE_USERS, SCOPE_ROLES, SCOPE_GROUP_MEMBERS, SCOPE_MOBILE, SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES}
-)
 #: the services a scenario can leave disabled in the service account's Cloud project (``disabled_apis``)
 API_SERVICES: dict[str, str] = {
     "admin.googleapis.com": "Admin SDK API",
@@ -70,19 +60,6 @@ GOOGLE_CHECK_IDS: tuple[str, ...] = (
     "gws.devices.patch_current",
     "gws.backup.configured",
 )
-
-#: what the Directory API reports as the last login of an account that never signed in
-NEVER = "1970-01-01T00:00:00.000Z"
-#: Google's prebuilt admin roles: roleName -> roleDescription (roles.list on a new customer)
-SYSTEM_ROLES: dict[str, str] = {
-    "_SEED_ADMIN_ROLE": "Super Admin",
-    "_GROUPS_ADMIN_ROLE": "Groups Administrator",
-    "_USER_MANAGEMENT_ADMIN_ROLE": "User Management Administrator",
-    "_HELP_DESK_ADMIN_ROLE": "Help Desk Administrator",
-    "_SERVICES_ADMIN_ROLE": "Services Administrator",
-    "_MOBILE_ADMIN_ROLE": "Mobile Administrator",
-}
-SUPER_ADMIN_ROLE = "_SEED_ADMIN_ROLE"
 
 
 # -- ids, times -------------------------------------------------------------------------------------------------
@@ -308,7 +285,7 @@ def make_google_user(
         },
         "isAdmin": is_admin,
         "isDelegatedAdmin": is_delegated_admin,
-        "lastLoginTime": google_time(last_login) if last_login is not None else NEVER,
+        "lastLoginTime": google_time(last_login) if last_login is not None else GOOGLE_NEVER,
         "creationTime": google_time(created),
         "agreedToTerms": last_login is not None,
         "suspended": suspended,

@@ -67,19 +67,17 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from hygiene_sandbox.expectation import JsonDict
-from hygiene_sandbox.google import (
-    API_SERVICES,
-    AUTH,
+from hygiene_sandbox.google import API_SERVICES, GoogleScenario, etag
+from hygiene_sandbox.scenario import Scenario
+from hygiene_sandbox.vendor import (
+    GOOGLE_AUTH,
     SCOPE_CHROMEOS,
     SCOPE_CLOUD_IDENTITY_DEVICES,
     SCOPE_GROUP_MEMBERS,
     SCOPE_MOBILE,
     SCOPE_ROLES,
     SCOPE_USERS,
-    GoogleScenario,
-    etag,
 )
-from hygiene_sandbox.scenario import Scenario
 from hygiene_sandbox.wire import Reply, json_reply
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -1123,7 +1121,7 @@ _DIRECTORY = "ccc.hosted.frontend.directory.v1."
 ROUTES: tuple[_Route, ...] = (
     _Route(
         re.compile(r"^/admin/directory/v1/users/?$"),
-        frozenset({SCOPE_USERS, AUTH + "admin.directory.user", AUTH + "cloud-platform"}),
+        frozenset({SCOPE_USERS, GOOGLE_AUTH + "admin.directory.user", GOOGLE_AUTH + "cloud-platform"}),
         GoogleApi.users,
         _ADMIN,
         _DIRECTORY + "DirectoryUsers.List",
@@ -1131,14 +1129,14 @@ ROUTES: tuple[_Route, ...] = (
     ),
     _Route(
         re.compile(r"^/admin/directory/v1/customer/(?P<customer>[^/]+)/roleassignments/?$"),
-        frozenset({SCOPE_ROLES, AUTH + "admin.directory.rolemanagement"}),
+        frozenset({SCOPE_ROLES, GOOGLE_AUTH + "admin.directory.rolemanagement"}),
         GoogleApi.role_assignments,
         _ADMIN,
         _DIRECTORY + "DirectoryRoleAssignments.List",
     ),
     _Route(
         re.compile(r"^/admin/directory/v1/customer/(?P<customer>[^/]+)/roles/?$"),
-        frozenset({SCOPE_ROLES, AUTH + "admin.directory.rolemanagement"}),
+        frozenset({SCOPE_ROLES, GOOGLE_AUTH + "admin.directory.rolemanagement"}),
         GoogleApi.roles,
         _ADMIN,
         _DIRECTORY + "DirectoryRoles.List",
@@ -1149,9 +1147,9 @@ ROUTES: tuple[_Route, ...] = (
         frozenset(
             {
                 SCOPE_GROUP_MEMBERS,
-                AUTH + "admin.directory.group.member",
-                AUTH + "admin.directory.group",
-                AUTH + "admin.directory.group.readonly",
+                GOOGLE_AUTH + "admin.directory.group.member",
+                GOOGLE_AUTH + "admin.directory.group",
+                GOOGLE_AUTH + "admin.directory.group.readonly",
             }
         ),
         GoogleApi.group_members,
@@ -1161,7 +1159,11 @@ ROUTES: tuple[_Route, ...] = (
     _Route(
         re.compile(r"^/admin/directory/v1/customer/(?P<customer>[^/]+)/devices/mobile/?$"),
         frozenset(
-            {SCOPE_MOBILE, AUTH + "admin.directory.device.mobile", AUTH + "admin.directory.device.mobile.action"}
+            {
+                SCOPE_MOBILE,
+                GOOGLE_AUTH + "admin.directory.device.mobile",
+                GOOGLE_AUTH + "admin.directory.device.mobile.action",
+            }
         ),
         GoogleApi.mobile_devices,
         _ADMIN,
@@ -1169,14 +1171,14 @@ ROUTES: tuple[_Route, ...] = (
     ),
     _Route(
         re.compile(r"^/admin/directory/v1/customer/(?P<customer>[^/]+)/devices/chromeos/?$"),
-        frozenset({SCOPE_CHROMEOS, AUTH + "admin.directory.device.chromeos"}),
+        frozenset({SCOPE_CHROMEOS, GOOGLE_AUTH + "admin.directory.device.chromeos"}),
         GoogleApi.chromeos_devices,
         _ADMIN,
         _DIRECTORY + "DirectoryChromeosdevices.List",
     ),
     _Route(
         re.compile(r"^/v1/devices/?$"),
-        frozenset({SCOPE_CLOUD_IDENTITY_DEVICES, AUTH + "cloud-identity.devices"}),
+        frozenset({SCOPE_CLOUD_IDENTITY_DEVICES, GOOGLE_AUTH + "cloud-identity.devices"}),
         GoogleApi.ci_devices,
         "cloudidentity.googleapis.com",
         "google.apps.cloudidentity.devices.v1.DevicesService.ListDevices",

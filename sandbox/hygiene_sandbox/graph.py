@@ -42,7 +42,8 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from hygiene_sandbox.expectation import JsonDict
 from hygiene_sandbox.identity import IssuedToken, TokenStore
-from hygiene_sandbox.scenario import SKUS, Scenario, methods_from_registration
+from hygiene_sandbox.scenario import Scenario, methods_from_registration
+from hygiene_sandbox.vendor import SKUS
 from hygiene_sandbox.wire import ODATA_TYPE, Reply, graph_error_body, json_reply, new_request_id
 
 NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"

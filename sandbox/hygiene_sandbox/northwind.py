@@ -5,8 +5,10 @@ whenever the scenario is built. Operating-system support is judged against the d
 ``policies/lifecycle/os.yaml`` instead: the device expectations assume ``now`` between 2026-09-16 (macOS 14
 out of support) and 2027-10-11 (Windows 11 25H2 still supported).
 
-The ``expected`` table is written by hand from the defects below (it is the independent oracle for the
-end-to-end tests), not computed by code that mirrors the checks.
+The people and devices tables are data, ``data/northwind.yaml`` (built by ``hygiene_sandbox.scenario_data``);
+the policies, roles and licences are built here around them. The ``expected`` table is written by hand from the
+defects below (it is the independent oracle for the end-to-end tests), not computed by code that mirrors the
+checks, nor derived from the data.
 
 The tenant
 ----------
@@ -71,15 +73,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypedDict
+from typing import Literal
 
 from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 from hygiene_sandbox.northwind_leeds import northwind_leeds
 from hygiene_sandbox.scenario import (
-    AUTH_STRENGTH_MFA,
-    AUTH_STRENGTH_PHISHING_RESISTANT,
-    ROLE_TEMPLATES,
-    SKUS,
     Scenario,
     auth_strength,
     days_ago,
@@ -96,6 +94,8 @@ from hygiene_sandbox.scenario import (
     make_user,
     stable_id,
 )
+from hygiene_sandbox.scenario_data import build, build_rows, load_data
+from hygiene_sandbox.vendor import AUTH_STRENGTH_MFA, AUTH_STRENGTH_PHISHING_RESISTANT, ROLE_TEMPLATES, SKUS
 
 DOMAIN = "northwind.example"
 INITIAL_DOMAIN = "northwinddental.onmicrosoft.com"
@@ -134,197 +134,35 @@ class _Person:
         return f"{self.key}@{DOMAIN}"
 
 
-class _Recent(TypedDict):
-    success: float
-    interactive: float
-    non_interactive: float
+#: the people and devices tables (``data/northwind.yaml``)
+_DATA = load_data("hygiene_sandbox", "data/northwind.yaml")
 
 
-def _recent(days: float) -> _Recent:
-    """Active people: a successful interactive sign-in and later background token refreshes."""
-    return {"success": days, "interactive": days, "non_interactive": max(days - 0.2, 0.01)}
+def _person(row: JsonDict) -> _Person:
+    """A row of ``people``; ``recent: D`` is an active person: a successful interactive sign-in D days ago and
+    background token refreshes since."""
+    row = dict(row)
+    if "recent" in row:
+        days = row.pop("recent")
+        row.update(success=days, interactive=days, non_interactive=max(days - 0.2, 0.01))
+    return build(_Person, row, where=f"people[{row.get('key')}]")
 
 
-PUSH = ("microsoftAuthenticatorPush",)
-
-PEOPLE: tuple[_Person, ...] = (
-    _Person("priya.shah", "Dr Priya Shah", "Principal Dentist", 1400, (MAIN, "POWER_BI_STANDARD"),
-            **_recent(0.2), methods=("microsoftAuthenticatorPush", "fido2SecurityKey"), activity=0),
-    _Person("tom.okafor", "Dr Tom Okafor", "Partner Dentist", 1400, (MAIN,), **_recent(2), methods=(), activity=1),
-    _Person("helen.price", "Helen Price", "Practice Manager", 1300, (MAIN, "FLOW_FREE"), **_recent(0.1),
-            methods=("microsoftAuthenticatorPush", "mobilePhone"), activity=0),
-    _Person("it.support", "BrightByte IT Support", "IT Support (contractor)", 900, (MAIN,), **_recent(3),
-            methods=("microsoftAuthenticatorPush", "softwareOneTimePasscode"), activity=3),
-    _Person("breakglass", "Emergency Access Account", None, 1400, (), success=75, interactive=75,
-            methods=("fido2SecurityKey",), activity=75, upn=f"breakglass@{INITIAL_DOMAIN}"),
-    _Person("gary.oldfield", "Gary Oldfield", "IT Coordinator", 1500, (MAIN,), success=240, interactive=240,
-            non_interactive=238, methods=PUSH, activity=238, enabled=False),
-    _Person("mark.jones", "Mark Jones", "Associate Dentist", 1100, (MAIN,), success=150, interactive=150,
-            non_interactive=148, methods=PUSH, activity=148),
-    _Person("julia.wood", "Julia Wood", "Dental Hygienist", 1000, (MAIN,), success=120, interactive=6,
-            non_interactive=121, methods=PUSH, activity=120),
-    _Person("ben.carter", "Ben Carter", "Dental Nurse", 800, (MAIN,), success=None, interactive=20,
-            non_interactive=100, methods=PUSH),
-    _Person("rachel.green", "Rachel Green", "Dental Nurse", 700, (MAIN,), success=None, interactive=100,
-            non_interactive=40, methods=PUSH),
-    _Person("ryan.cole", "Ryan Cole", "Associate Dentist", 900, (MAIN,), success=200, interactive=1,
-            non_interactive=201, methods=PUSH, activity=200),
-    _Person("sam.taylor", "Sam Taylor", "Trainee Dental Nurse", 200, (MAIN,), **_recent(1),
-            methods=("mobilePhone",), capable=False, activity=1),
-    _Person("reception.kiosk1", "Reception Kiosk 1", "Shared reception account", 600, ("O365_BUSINESS_ESSENTIALS",),
-            **_recent(0.3), methods=(), activity=0),
-    _Person("reception.kiosk2", "Reception Kiosk 2", "Shared reception account", 600, ("O365_BUSINESS_ESSENTIALS",),
-            **_recent(0.4), methods=PUSH, activity=0),
-    _Person("chloe.evans", "Chloe Evans", "Receptionist", 500, (MAIN,), **_recent(1), methods=("email",), activity=1),
-    _Person("oliver.bennett", "Oliver Bennett", "Receptionist", 2, (MAIN,), in_report=False),
-    _Person("temp.reception", "Agency Temp (Reception)", "Temporary receptionist", 60, ("O365_BUSINESS_ESSENTIALS",)),
-    _Person("scanner", "Scan to Email (Ricoh MFP)", None, 700, ("EXCHANGESTANDARD",), success=200,
-            non_interactive=200, activity=200),
-    _Person("karen.holt", "Karen Holt", "Bookkeeper", 900, (MAIN,), **_recent(5), methods=PUSH, activity=5),
-    _Person("aisha.rahman", "Dr Aisha Rahman", "Locum Dentist", 400, ("O365_BUSINESS_ESSENTIALS",), **_recent(12),
-            methods=PUSH, activity=12),
-    _Person("james.miller", "Dr James Miller", "Locum Dentist", 300, ("O365_BUSINESS_ESSENTIALS",), success=45,
-            interactive=45, non_interactive=44, methods=("passKeyDeviceBound",), activity=44),
-    _Person("emma.wilson", "Emma Wilson", "Dental Hygienist", 950, (MAIN,), **_recent(0.5), methods=PUSH, activity=0),
-    _Person("daniel.hughes", "Dr Daniel Hughes", "Associate Dentist", 650, (MAIN,), **_recent(1),
-            methods=("microsoftAuthenticatorPush", "windowsHelloForBusiness"), activity=1),
-    _Person("sophie.turner", "Sophie Turner", "Dental Nurse", 450, (MAIN,), **_recent(0.8), methods=PUSH, activity=0),
-    _Person("liam.roberts", "Liam Roberts", "Dental Nurse", 420, (MAIN,), **_recent(2), methods=PUSH, activity=2),
-    _Person("grace.morgan", "Grace Morgan", "Orthodontic Therapist", 880, (MAIN,), **_recent(3), methods=PUSH,
-            activity=3),
-    _Person("noah.davies", "Noah Davies", "Dental Technician", 760, (MAIN,), **_recent(1),
-            methods=("softwareOneTimePasscode",), activity=1),
-    _Person("amelia.clarke", "Amelia Clarke", "Lead Receptionist", 1200, (MAIN,), **_recent(0.2), methods=PUSH,
-            activity=0),
-    _Person("harry.walker", "Harry Walker", "Practice Administrator", 1000, (MAIN, "FLOW_FREE"), **_recent(0.6),
-            methods=PUSH, activity=0),
-    _Person("isla.thompson", "Isla Thompson", "Finance Assistant", 550, (MAIN,), **_recent(4), methods=PUSH,
-            activity=4),
-    _Person("jack.white", "Jack White", "Compliance Lead", 990, (MAIN,), **_recent(7),
-            methods=("microsoftAuthenticatorPush", "mobilePhone"), activity=7),
-    _Person("mia.robinson", "Mia Robinson", "Dental Nurse", 330, (MAIN,), **_recent(1), methods=PUSH, activity=1),
-    _Person("lucy.hall", "Lucy Hall", "Dental Hygienist", 1100, ("O365_BUSINESS_ESSENTIALS",), success=200,
-            interactive=200, non_interactive=199, methods=PUSH, activity=199, enabled=False),
-    _Person("peter.gray", "Peter Gray", "Receptionist", 900, (), success=400, interactive=400, methods=PUSH,
-            enabled=False),
-    _Person("zara.ahmed", "Zara Ahmed", "Dental Nurse", 150, (MAIN,), **_recent(0.9), methods=PUSH, activity=0),
-    _Person("nadia.khan", "Nadia Khan", "Operations Manager", 300, (MAIN,), **_recent(1), methods=(), activity=1),
-    # guests
-    _Person("guest.sam.patel", "Sam Patel (Smile Dental Lab)", None, 500, success=20, interactive=20,
-            non_interactive=19, activity=19, guest_mail="sam.patel@smiledentallab.example"),
-    _Person("guest.fastbooks", "FastBooks Accounts", None, 400, success=200, interactive=200, non_interactive=199,
-            activity=199, guest_mail="accounts@fastbooks.example"),
-    _Person("guest.oldmsp", "OldMSP Support", None, 300, guest_mail="support@oldmsp.example"),
-    _Person("guest.min.lee", "Dr Min Lee (OrthoPlus)", None, 5, guest_mail="min.lee@orthoplus.example"),
-    _Person("guest.auditor", "Practice Auditor", None, 500, success=95, non_interactive=95, activity=95,
-            guest_mail="auditor@cqc-audit.example"),
-    _Person("guest.former.locum", "Former Locum", None, 800, success=400, interactive=400, activity=None,
-            guest_mail="locum.smith@outlook.example", enabled=False),
-    _Person("guest.ravi.kumar", "Ravi Kumar (BrightByte NOC)", None, 250, **_recent(1), methods=PUSH, activity=1,
-            guest_mail="ravi.kumar@brightbyte.example"),
-)  # fmt: skip
-
+PEOPLE: tuple[_Person, ...] = tuple(_person(row) for row in _DATA["people"])
+#: key -> (displayName, member keys; "group:<key>" for nested groups, "device:<name>" for devices)
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    # key -> (displayName, member keys; "group:<key>" for nested groups)
-    "clinical": (
-        "Clinical Staff",
-        (
-            "priya.shah",
-            "tom.okafor",
-            "mark.jones",
-            "julia.wood",
-            "ben.carter",
-            "rachel.green",
-            "sam.taylor",
-            "aisha.rahman",
-            "james.miller",
-            "emma.wilson",
-            "daniel.hughes",
-            "sophie.turner",
-            "liam.roberts",
-            "grace.morgan",
-            "mia.robinson",
-            "zara.ahmed",
-        ),
-    ),
-    "exclusions": (
-        "CA Exclusion - Shared Devices",
-        ("reception.kiosk1", "reception.kiosk2", "sam.taylor", "group:locums"),
-    ),
-    "locums": ("Locum Dentists", ("aisha.rahman", "james.miller")),
-    "it-admins": ("IT Admins", ("it.support", "gary.oldfield")),
-    "finance": ("Finance", ("karen.holt", "isla.thompson")),
-    "win-pilot": ("Windows 11 Pilot", ("helen.price", "grace.morgan", "jack.white", "tom.okafor")),
-    "pilot-deferrals": ("Windows Pilot Deferrals", ("tom.okafor",)),
-    "clinic-tablets": ("Clinic Tablets", ("device:NW-SURG-TAB",)),
+    key: (group["name"], tuple(group["members"])) for key, group in _DATA["groups"].items()
 }
-
 #: (principal key, role); principal "group:<key>" for groups, "sp:<name>" for a service principal
-ROLE_ASSIGNMENTS: tuple[tuple[str, str], ...] = (
-    ("priya.shah", "Global Administrator"),
-    ("tom.okafor", "Global Administrator"),
-    ("helen.price", "Global Administrator"),
-    ("helen.price", "User Administrator"),
-    ("it.support", "Global Administrator"),
-    ("group:it-admins", "Global Administrator"),
-    ("breakglass", "Global Administrator"),
-    ("gary.oldfield", "Global Administrator"),
-    ("harry.walker", "Helpdesk Administrator"),
-    ("sp:BrightByte RMM", "Global Reader"),
-    ("guest.ravi.kumar", "Global Reader"),
-)
+ROLE_ASSIGNMENTS: tuple[tuple[str, str], ...] = tuple((k, role) for k, role in _DATA["role_assignments"])
 #: PIM eligible assignments (Entra ID P2, so in the premium variant only): (principal key, role)
-ROLE_ELIGIBILITIES: tuple[tuple[str, str], ...] = (("nadia.khan", "Global Administrator"),)
-ADMIN_KEYS = {
-    "priya.shah",
-    "tom.okafor",
-    "helen.price",
-    "it.support",
-    "breakglass",
-    "gary.oldfield",
-    "harry.walker",
-    "guest.ravi.kumar",
-}
-
-PER_USER_MFA = {"reception.kiosk1": "enabled", "reception.kiosk2": "enforced", "jack.white": "enforced"}
-
-#: Intune devices: name | OS | osVersion | complianceState | last sync (days ago) | enrolled (days ago) |
-#: user | model | Android security patch level age (days)
-DEVICE_TABLE = """
-NW-SURG1-PC      |Windows|10.0.26200.7171|compliant    |0.3|400 |emma.wilson     |OptiPlex 7020         |-
-NW-SURG2-PC      |Windows|10.0.26200.7171|compliant    |0.4|400 |daniel.hughes   |OptiPlex 7020         |-
-NW-SURG3-PC      |Windows|10.0.26200.7171|compliant    |0.6|390 |sophie.turner   |OptiPlex 7020         |-
-NW-SURG4-PC      |Windows|10.0.19045.6456|noncompliant |1  |1500|liam.roberts    |OptiPlex 7070         |-
-NW-RECEP1-PC     |Windows|10.0.26200.7171|compliant    |0.2|380 |amelia.clarke   |OptiPlex 7020         |-
-NW-RECEP2-PC     |Windows|10.0.19045.6332|noncompliant |2  |1600|reception.kiosk1|OptiPlex 5060         |-
-NW-XRAY-PC       |Windows|10.0.17763.7919|noncompliant |1  |1800|-               |Precision 3630        |-
-NW-MGR-LT        |Windows|10.0.26200.6100|inGracePeriod|1.5|300 |helen.price     |Latitude 7450         |-
-NW-OWNER-LT      |Windows|10.0.26200.7309|compliant    |0.1|200 |priya.shah      |Surface Laptop 7      |-
-NW-BACKOFFICE-PC |Windows|10.0.26200.7171|compliant    |45 |700 |isla.thompson   |OptiPlex 7020         |-
-NW-IT-LT         |Windows|10.0.26200.7309|compliant    |2  |250 |it.support      |ThinkPad T14 Gen 5    |-
-NW-PARTNER-LT    |Windows|10.0.26200.7171|compliant    |3  |500 |tom.okafor      |XPS 13 9350           |-
-NW-ORTHO-LT      |Windows|10.0.26200.7171|compliant    |1  |480 |grace.morgan    |Latitude 5450         |-
-NW-ADMIN-PC      |Windows|10.0.26200.7171|compliant    |0.5|600 |harry.walker    |OptiPlex 7020         |-
-NW-COMP-LT       |Windows|10.0.26200.7309|compliant    |4  |350 |jack.white      |Latitude 5450         |-
-PRIYA-PIXEL9     |Android|16             |compliant    |0.2|120 |priya.shah      |Pixel 9               |25
-BEN-GALAXY-A52   |Android|12             |noncompliant |3  |900 |ben.carter      |SM-A525F              |400
-SOPHIE-GALAXY-S23|Android|14             |compliant    |1  |600 |sophie.turner   |SM-S911B              |130
-LIAM-PIXEL8      |Android|15             |compliant    |2  |300 |liam.roberts    |Pixel 8               |30
-NW-SURG-TAB      |Android|14             |compliant    |0.5|500 |-               |SM-X200               |60
-TOM-IPHONE15     |iOS    |26.1           |compliant    |1  |400 |tom.okafor      |iPhone 15             |-
-HELEN-IPHONE14   |iOS    |18.7.2         |compliant    |0.3|700 |helen.price     |iPhone 14             |-
-GRACE-IPHONE11   |iOS    |17.7.10        |noncompliant |4  |1300|grace.morgan    |iPhone 11             |-
-RECEPTION-IPAD   |iPadOS |26.0.1         |noncompliant |0.4|500 |amelia.clarke   |iPad (10th generation)|-
-NOAH-IPHONE16    |iOS    |26.1           |compliant    |2  |150 |noah.davies     |iPhone 16             |-
-JACK-MBA         |macOS  |15.7.1         |compliant    |1  |450 |jack.white      |MacBook Air (M2)      |-
-DANIEL-IMAC      |macOS  |14.8.1         |noncompliant |2  |1200|daniel.hughes   |iMac (24-inch, M1)    |-
-GRACE-MBP        |macOS  |26.1           |compliant    |3  |200 |grace.morgan    |MacBook Pro (M4)      |-
-"""
+ROLE_ELIGIBILITIES: tuple[tuple[str, str], ...] = tuple((k, role) for k, role in _DATA["role_eligibilities"])
+ADMIN_KEYS: set[str] = set(_DATA["admin_keys"])
+PER_USER_MFA: dict[str, str] = dict(_DATA["per_user_mfa"])
 #: mobile devices the practice owns (other phones are staff-owned, enrolled with a work profile)
-COMPANY_MOBILES = {"NW-SURG-TAB", "HELEN-IPHONE14", "RECEPTION-IPAD"}
-MANUFACTURERS = {"OptiPlex": "Dell Inc.", "Precision": "Dell Inc.", "Latitude": "Dell Inc.", "XPS": "Dell Inc.",
-                 "Surface": "Microsoft Corporation", "ThinkPad": "LENOVO", "Pixel": "Google", "SM-": "samsung",
-                 "iPhone": "Apple", "iPad": "Apple", "MacBook": "Apple", "iMac": "Apple"}  # fmt: skip
+COMPANY_MOBILES: set[str] = set(_DATA["company_mobiles"])
+#: model name prefix -> manufacturer (the first prefix that matches)
+MANUFACTURERS: dict[str, str] = dict(_DATA["manufacturers"])
 
 
 @dataclass(frozen=True)
@@ -350,23 +188,8 @@ class _Device:
 
 
 def _devices() -> list[_Device]:
-    rows = []
-    for line in DEVICE_TABLE.strip().splitlines():
-        name, os_name, version, state, synced, enrolled, owner, model, patch = (c.strip() for c in line.split("|"))
-        rows.append(
-            _Device(
-                name,
-                os_name,
-                version,
-                state,
-                float(synced),
-                float(enrolled),
-                None if owner == "-" else owner,
-                model,
-                None if patch == "-" else float(patch),
-            )
-        )
-    return rows
+    """The Intune devices (``devices`` in ``data/northwind.yaml``)."""
+    return list(build_rows(_Device, _DATA["devices"], "devices"))
 
 
 XERO_APP_ID = stable_id("enterprise-app", "Xero")

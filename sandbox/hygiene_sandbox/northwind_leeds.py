@@ -6,8 +6,9 @@ lifecycle table (``policies/lifecycle/os.yaml``) and ChromeOS auto-update dates 
 expectations assume ``now`` between 2026-09-16 (macOS 14 out of support) and 2027-10-11 (Windows 11 25H2 still
 supported), as for the Microsoft 365 side.
 
-The ``expected`` table is written by hand from the design below: it is the independent oracle, not computed by
-code that mirrors the checks.
+The people, role, group and device tables are data, ``data/northwind_leeds.yaml`` (built by
+``hygiene_sandbox.scenario_data``). The ``expected`` table is written by hand from the design below: it is the
+independent oracle, not computed by code that mirrors the checks, nor derived from the data.
 
 The office
 ----------
@@ -51,15 +52,6 @@ from datetime import date, datetime
 from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed
 from hygiene_sandbox.google import (
     GOOGLE_CHECK_IDS,
-    GOOGLE_SCOPES,
-    SCOPE_CHROMEOS,
-    SCOPE_CLOUD_IDENTITY_DEVICES,
-    SCOPE_GROUP_MEMBERS,
-    SCOPE_MOBILE,
-    SCOPE_ROLES,
-    SCOPE_USERS,
-    SUPER_ADMIN_ROLE,
-    SYSTEM_ROLES,
     GoogleScenario,
     make_chromeos_device,
     make_ci_device,
@@ -71,6 +63,17 @@ from hygiene_sandbox.google import (
     make_role_assignment,
 )
 from hygiene_sandbox.scenario import days_ago
+from hygiene_sandbox.scenario_data import build_rows, load_data
+from hygiene_sandbox.vendor import (
+    GOOGLE_SCOPES,
+    SCOPE_CHROMEOS,
+    SCOPE_CLOUD_IDENTITY_DEVICES,
+    SCOPE_GROUP_MEMBERS,
+    SCOPE_MOBILE,
+    SCOPE_ROLES,
+    SCOPE_USERS,
+    SYSTEM_ROLES,
+)
 
 DOMAIN = "northwind-leeds.example"
 CUSTOMER_ID = "C03nw1ds7"
@@ -93,91 +96,67 @@ class _Person:
     archived: bool = False
 
 
-PEOPLE: tuple[_Person, ...] = (
-    _Person("amara.okoye", "Amara", "Okoye", "/Leeds/Management", 900, 0.3, True, super_admin=True),
-    _Person("brightbyte.leeds", "BrightByte IT", "(Leeds)", "/IT Contractors", 600, 2, True, delegated_admin=True),
-    _Person("derek.shaw", "Derek", "Shaw", "/Former staff", 1500, 200, False, super_admin=True, suspended=True),
-    _Person("james.holroyd", "James", "Holroyd", "/Leeds/Clinical", 700, 1, True),
-    _Person("fatima.begum", "Fatima", "Begum", "/Leeds/Clinical", 400, 3, False),
-    _Person("chloe.barker", "Chloe", "Barker", "/Leeds/Reception", 300, 0.5, False),
-    _Person("olivia.hirst", "Olivia", "Hirst", "/Leeds/Reception", 250, 1, True),
-    _Person("reception.leeds", "Leeds Reception", "(shared)", "/Leeds/Shared", 800, 0.2, False),
-    _Person("gemma.lister", "Gemma", "Lister", "/Leeds/Clinical", 1000, 120, True),
-    _Person("tom.ackroyd", "Tom", "Ackroyd", "/Leeds/Clinical", 45, None, False),
-    _Person("ellie.sutcliffe", "Ellie", "Sutcliffe", "/Leeds/Clinical", 10, None, False),
-    _Person("nathan.pryce", "Nathan", "Pryce", "/Former staff", 1300, 300, False, archived=True),
-    _Person("sarah.whitaker", "Sarah", "Whitaker", "/Leeds/Management", 1200, 85, True, delegated_admin=True),
-    _Person("kiran.mistry", "Kiran", "Mistry", "/Leeds/Clinical", 1100, 95, True),
-    _Person("scanner.leeds", "Scan to Email", "(Leeds MFP)", "/Leeds/Shared", 700, 200, False),
-    _Person("harriet.cole", "Harriet", "Cole", "/Leeds/Reception", 500, 4, False, delegated_admin=True),
-)  # fmt: skip
+@dataclass(frozen=True)
+class _Mobile:
+    owner: str
+    model: str
+    os: str
+    manufacturer: str
+    synced: float  # days ago
+    first_sync: float  # days ago
+    patch_age: float | None  # days; None: not reported (iOS)
+    company_owned: bool
+    status: str
 
+
+@dataclass(frozen=True)
+class _Chromebook:
+    serial: str
+    model: str
+    version: str
+    status: str
+    synced: float  # days ago
+    enrolled: float  # days ago
+    auto_update_through: date
+    compliance: str | None  # osVersionCompliance; None: not reported
+    user: str | None  # the annotated user's key
+    unit: str
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    device_id: str
+    type: str
+    model: str
+    version: str
+    serial: str | None  # None: none reported
+    synced: float  # days ago
+    created: float  # days ago
+    owner: str
+    manufacturer: str
+    state: str
+
+
+#: the people, roles, groups and devices tables (``data/northwind_leeds.yaml``)
+_DATA = load_data("hygiene_sandbox", "data/northwind_leeds.yaml")
+
+
+PEOPLE: tuple[_Person, ...] = build_rows(_Person, _DATA["people"], "people")
 #: (user key, role name, organisational unit the assignment is restricted to or None)
-ROLE_ASSIGNMENTS: tuple[tuple[str, str, str | None], ...] = (
-    ("amara.okoye", SUPER_ADMIN_ROLE, None),
-    ("derek.shaw", SUPER_ADMIN_ROLE, None),
-    ("brightbyte.leeds", "_HELP_DESK_ADMIN_ROLE", None),
-    ("sarah.whitaker", "_USER_MANAGEMENT_ADMIN_ROLE", "/Leeds"),
-    ("harriet.cole", "_GROUPS_ADMIN_ROLE", None),
+ROLE_ASSIGNMENTS: tuple[tuple[str, str, str | None], ...] = tuple(
+    (key, role, unit) for key, role, unit in _DATA["role_assignments"]
 )
-
 #: (group key, name, role name or None, members: user keys and "group:" + group key)
-GROUPS: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
-    ("leeds-device-admins", "Leeds device admins", "_MOBILE_ADMIN_ROLE",
-     ("james.holroyd", "group:leeds-reception-leads")),
-    ("leeds-reception-leads", "Leeds reception leads", None, ("chloe.barker",)),
-)  # fmt: skip
-
-#: owner | model | os | manufacturer | last sync (days ago) | first sync (days ago) | patch level age (days) |
-#: company-owned | status
-MOBILE_TABLE = """
-amara.okoye    |Pixel 8       |Android 15 |Google |0.2|400 |20 |no |APPROVED
-chloe.barker   |SM-A135F      |Android 12 |samsung|1  |700 |300|no |APPROVED
-fatima.begum   |SM-S911B      |Android 14 |samsung|2  |380 |150|no |APPROVED
-olivia.hirst   |iPhone 12     |iOS 17.6.1 |Apple  |3  |240 |-  |no |APPROVED
-james.holroyd  |iPhone 15     |iOS 18.6.2 |Apple  |40 |600 |-  |no |APPROVED
-sarah.whitaker |iPhone 16     |iOS 26.1   |Apple  |0.5|300 |-  |yes|APPROVED
-reception.leeds|Pixel 7a      |Android 16 |Google |0.5|500 |60 |yes|APPROVED
-derek.shaw     |iPhone 11     |iOS 16.7.10|Apple  |210|1300|-  |no |APPROVED
-gemma.lister   |SM-G960F      |Android 10 |samsung|130|1400|700|no |WIPED
-kiran.mistry   |iPhone XR     |iOS 16.7.10|Apple  |95 |1200|-  |no |BLOCKED
-ellie.sutcliffe|SM-A155F      |Android 14 |samsung|0.5|9   |150|no |PENDING
-nathan.pryce   |iPhone 12 mini|iOS 16.7.10|Apple  |300|1250|-  |no |WIPING
-"""
-
-#: serial | model | osVersion | status | last sync (days ago) | enrolled (days ago) | autoUpdateThrough |
-#: osVersionCompliance ("-": not reported) | annotated user | organisational unit
-CHROMEOS_TABLE = """
-5CD1234LDS|HP Chromebook 14 G7           |142.0.7444.181|ACTIVE       |0.5|500 |2031-06-30|compliant   |reception.leeds|/Leeds/Reception
-NXHPQEK001|Acer Chromebook 311 (C721)    |137.0.7151.115|ACTIVE       |1  |1500|2025-06-01|notCompliant|reception.leeds|/Leeds/Reception
-R9PN50ABCD|Samsung Chromebook 4          |126.0.6478.222|DISABLED     |100|1200|2026-06-01|notCompliant|-              |/Leeds/Clinical
-PF2LX9QB  |Lenovo 300e Chromebook 2nd Gen|120.0.6099.235|DEPROVISIONED|400|1600|2024-06-01|-           |-              |/Former staff
-5CD2345LDS|HP Chromebook x360 14b        |138.0.7204.221|ACTIVE       |1  |350 |2032-06-30|notCompliant|james.holroyd  |/Leeds/Clinical
-5CD3456LDS|HP Chromebook 14 G7           |142.0.7444.181|ACTIVE       |45 |500 |2031-06-30|compliant   |kiran.mistry   |/Leeds/Clinical
-5CD4567LDS|HP Chromebook 14 G7           |141.0.7390.122|ACTIVE       |0.3|480 |2031-06-30|pending     |fatima.begum   |/Leeds/Clinical
-NXKEYEK042|Acer Chromebook Plus 515      |142.0.7444.181|ACTIVE       |2  |200 |2034-06-30|-           |amara.okoye    |/Leeds/Management
-"""  # noqa: E501
-
-#: device id | type | model | osVersion | serial ("-": none reported) | last sync | created (days ago) | owner |
-#: manufacturer | managementState
-ENDPOINT_TABLE = """
-x7rayq2lds01|WINDOWS|OptiPlex 7070   |Windows 10.0.19045    |8CG9441LDS |1  |1500|COMPANY|Dell Inc.  |APPROVED
-lfk2x9qc7w3m|WINDOWS|OptiPlex 7020   |Windows 10.0.26200    |-          |50 |600 |COMPANY|Dell Inc.  |APPROVED
-mbp14sarah02|MAC_OS |MacBookPro16,1  |MacOS 14.7.1          |C02XL0GHLDS|2  |1100|COMPANY|Apple Inc. |APPROVED
-mba15amara03|MAC_OS |Mac15,12        |MacOS 15.7.1          |FVFHX1Y2LDS|1  |300 |COMPANY|Apple Inc. |APPROVED
-lnx68lds0004|LINUX  |ThinkCentre M70q|Linux 6.8.0-45-generic|MJ0LDS01   |3  |400 |COMPANY|LENOVO     |APPROVED
-a13chloe0005|ANDROID|SM-A135F        |Android 12            |R58T30LDS  |90 |700 |BYOD   |samsung    |APPROVED
-i12olivia006|IOS    |iPhone 12       |iOS 17.6.1            |F17LDS12   |3  |240 |BYOD   |Apple Inc. |APPROVED
-rcp10old0008|WINDOWS|OptiPlex 3050   |Windows 10.0.19045    |4CE7LDS01  |400|2000|COMPANY|Dell Inc.  |WIPED
-"""
+GROUPS: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = tuple(
+    (key, group["name"], group["role"], tuple(group["members"])) for key, group in _DATA["groups"].items()
+)
+MOBILES: tuple[_Mobile, ...] = build_rows(_Mobile, _DATA["mobiles"], "mobiles")
+CHROMEBOOKS: tuple[_Chromebook, ...] = build_rows(_Chromebook, _DATA["chromebooks"], "chromebooks")
+ENDPOINTS: tuple[_Endpoint, ...] = build_rows(_Endpoint, _DATA["endpoints"], "endpoints")
 
 
 def _email(key: str) -> str:
     return f"{key}@{DOMAIN}"
-
-
-def _rows(table: str) -> list[list[str]]:
-    return [[cell.strip() for cell in line.split("|")] for line in table.strip().splitlines()]
 
 
 def northwind_leeds(
@@ -235,58 +214,58 @@ def northwind_leeds(
     ]
 
     mobiles = []
-    for owner, model, os_name, maker, synced, first, patch, company, status in _rows(MOBILE_TABLE):
-        person = people[owner]
+    for mobile in MOBILES:
+        person = people[mobile.owner]
         mobiles.append(
             make_mobile_device(
-                owner_email=_email(owner),
+                owner_email=_email(mobile.owner),
                 owner_name=f"{person.given} {person.family}",
-                model=model,
-                os=os_name,
-                last_sync=days_ago(now, float(synced), 2),
-                first_sync=days_ago(now, float(first)),
-                patch_level=None if patch == "-" else days_ago(now, float(patch)).date(),
-                manufacturer=maker,
-                company_owned=company == "yes",
-                status=status,
+                model=mobile.model,
+                os=mobile.os,
+                last_sync=days_ago(now, mobile.synced, 2),
+                first_sync=days_ago(now, mobile.first_sync),
+                patch_level=None if mobile.patch_age is None else days_ago(now, mobile.patch_age).date(),
+                manufacturer=mobile.manufacturer,
+                company_owned=mobile.company_owned,
+                status=mobile.status,
             )
         )
 
     chromebooks = []
-    for serial, model, version, status, synced, enrolled, aue, compliance, user, unit in _rows(CHROMEOS_TABLE):
+    for book in CHROMEBOOKS:
         chromebooks.append(
             make_chromeos_device(
                 customer_id=CUSTOMER_ID,
-                serial=serial,
-                model=model,
-                os_version=version,
-                last_sync=days_ago(now, float(synced), 1),
-                enrolled=days_ago(now, float(enrolled)),
-                auto_update_through=date.fromisoformat(aue),
-                status=status,
-                compliance=None if compliance == "-" else compliance,
-                user=None if user == "-" else _email(user),
-                org_unit=unit,
-                update_state="updateStateNeedReboot" if compliance == "pending" else None,
+                serial=book.serial,
+                model=book.model,
+                os_version=book.version,
+                last_sync=days_ago(now, book.synced, 1),
+                enrolled=days_ago(now, book.enrolled),
+                auto_update_through=book.auto_update_through,
+                status=book.status,
+                compliance=book.compliance,
+                user=None if book.user is None else _email(book.user),
+                org_unit=book.unit,
+                update_state="updateStateNeedReboot" if book.compliance == "pending" else None,
             )
         )
 
     endpoints = []
-    for device_id, kind, model, version, serial, synced, created, owner, maker, state in _rows(ENDPOINT_TABLE):
+    for device in ENDPOINTS:
         endpoints.append(
             make_ci_device(
-                key=device_id,
-                device_id=device_id,
-                device_type=kind,
-                model=model,
-                os_version=version,
-                serial=None if serial == "-" else serial,
-                last_sync=days_ago(now, float(synced), 3),
-                created=days_ago(now, float(created)),
-                owner=owner,
-                manufacturer=maker,
-                hostname=device_id.upper() if kind in ("WINDOWS", "MAC_OS", "LINUX") else None,
-                management_state=state,
+                key=device.device_id,
+                device_id=device.device_id,
+                device_type=device.type,
+                model=device.model,
+                os_version=device.version,
+                serial=device.serial,
+                last_sync=days_ago(now, device.synced, 3),
+                created=days_ago(now, device.created),
+                owner=device.owner,
+                manufacturer=device.manufacturer,
+                hostname=device.device_id.upper() if device.type in ("WINDOWS", "MAC_OS", "LINUX") else None,
+                management_state=device.state,
             )
         )
 

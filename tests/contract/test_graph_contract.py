@@ -39,6 +39,7 @@ from hygiene.sources.m365.source import DEVICE_FIELDS, METHOD_STRENGTH, STRONG_M
 from hygiene.sources.retry import RetryPolicy
 from hygiene_sandbox import Sandbox, Scenario, generate, northwind
 from hygiene_sandbox.graph import EMPTY_COLLECTIONS, ROUTES, USER_DEFAULT_PROPERTIES, USER_EXTRA_PROPERTIES
+from hygiene_sandbox.vendor import GLOBAL_ADMIN
 
 NOW = datetime.now(UTC)
 FAST = RetryPolicy(max_attempts=3, base_delay=0, max_delay=0)
@@ -468,7 +469,7 @@ def _fake_tenants() -> dict[str, Tenant]:
         ),
     ]
     strengths.groups = {"g1": ["alice", "bob"]}
-    strengths.role_assignments.append(("g1", "62e90394-69f5-4237-9190-012177145e10", "group"))
+    strengths.role_assignments.append(("g1", GLOBAL_ADMIN, "group"))
     errors = copy.deepcopy(healthy)
     errors.errors = {
         "deviceManagement": (400, "BadRequest", "Request not applicable to target tenant."),

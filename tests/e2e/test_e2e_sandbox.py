@@ -20,14 +20,14 @@ from hygiene.demo import SECRET_ENV, run_demo, write_demo_config
 from hygiene.results import ScanReport
 from hygiene.scan import ScanOptions, run_scan
 from hygiene_sandbox import Sandbox, Scenario, generate, northwind
-from hygiene_sandbox.google import (
+from hygiene_sandbox.northwind_leeds import northwind_leeds
+from hygiene_sandbox.vendor import (
     SCOPE_CHROMEOS,
     SCOPE_CLOUD_IDENTITY_DEVICES,
     SCOPE_GROUP_MEMBERS,
     SCOPE_ROLES,
     SCOPE_USERS,
 )
-from hygiene_sandbox.northwind_leeds import northwind_leeds
 
 NOW = datetime.now(UTC)
 

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from hygiene_sandbox import CHECK_IDS, Sandbox, Scenario, generate, generate_client_certificate, northwind
 from hygiene_sandbox.graph import O365_COLUMNS
+from hygiene_sandbox.vendor import GLOBAL_ADMIN
 
 NOW = datetime.now(UTC)
 
@@ -357,7 +358,7 @@ def test_groups_roles_and_policies(scenario: Scenario, client: Client) -> None:
     assert kinds == {"#microsoft.graph.user", "#microsoft.graph.group", "#microsoft.graph.servicePrincipal"}
     definitions = client.get("/v1.0/roleManagement/directory/roleDefinitions").json()["value"]
     ga = next(d for d in definitions if d["displayName"] == "Global Administrator")
-    assert ga["id"] == ga["templateId"] == "62e90394-69f5-4237-9190-012177145e10"
+    assert ga["id"] == ga["templateId"] == GLOBAL_ADMIN
     policies = client.get("/v1.0/identity/conditionalAccess/policies").json()["value"]
     strength = [p for p in policies if p["grantControls"]["authenticationStrength"]]
     assert strength and all(p["grantControls"]["builtInControls"] == [] for p in strength)
@@ -724,7 +725,7 @@ def test_pim_eligibility_schedule_instances(scenario: Scenario, client: Client, 
     (row,) = page.json()["value"]
     nadia = scenario.user("nadia.khan@northwind.example")
     assert row["principalId"] == nadia["id"] and row["directoryScopeId"] == "/"
-    assert row["roleDefinitionId"] == "62e90394-69f5-4237-9190-012177145e10"
+    assert row["roleDefinitionId"] == GLOBAL_ADMIN
     assert row["principal"] == {"@odata.type": "#microsoft.graph.user", "id": nadia["id"]}
     full = client.get(ELIGIBILITY).json()["value"][0]
     assert full["endDateTime"] is None and full["memberType"] == "Direct"

@@ -21,10 +21,10 @@ from botocore.exceptions import ClientError
 
 from hygiene_sandbox.aws import AWS_CHECK_IDS, AwsSandbox, AwsScenario, generate_aws, northwind_aws
 from hygiene_sandbox.aws import northwind as nw
-from hygiene_sandbox.aws.iam import COLUMNS
 from hygiene_sandbox.aws.scenario import ManagedInstance, PatchState
 from hygiene_sandbox.aws.services import OwnApi
 from hygiene_sandbox.aws.wire import ServiceError, decode_call
+from hygiene_sandbox.vendor import CREDENTIAL_REPORT_COLUMNS
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 NO_RETRY = Config(retries={"total_max_attempts": 1})
@@ -126,8 +126,8 @@ def test_credential_report_is_generated_then_served_as_base64_csv(sandbox: AwsSa
     assert content is not None and base64.b64decode(content.group(1)) == report["Content"]
 
     rows = list(csv.reader(io.StringIO(report["Content"].decode())))
-    assert tuple(rows[0]) == COLUMNS and len(COLUMNS) == 22
-    table = {row[0]: dict(zip(COLUMNS, row, strict=True)) for row in rows[1:]}
+    assert tuple(rows[0]) == CREDENTIAL_REPORT_COLUMNS and len(CREDENTIAL_REPORT_COLUMNS) == 22
+    table = {row[0]: dict(zip(CREDENTIAL_REPORT_COLUMNS, row, strict=True)) for row in rows[1:]}
     root = table["<root_account>"]
     assert root["arn"] == f"arn:aws:iam::{nw.PROD}:root"
     assert (root["password_enabled"], root["password_last_changed"], root["password_next_rotation"]) == (

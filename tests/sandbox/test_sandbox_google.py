@@ -26,19 +26,18 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from hygiene_sandbox import Sandbox, Scenario, generate, northwind
-from hygiene_sandbox.google import (
-    GOOGLE_CHECK_IDS,
+from hygiene_sandbox.google import GOOGLE_CHECK_IDS, GoogleScenario
+from hygiene_sandbox.google_api import GOOGLE_TOKEN_URL, FieldMaskError, apply_fields, parse_fields
+from hygiene_sandbox.vendor import (
+    GOOGLE_NEVER,
     GOOGLE_SCOPES,
-    NEVER,
     SCOPE_CHROMEOS,
     SCOPE_CLOUD_IDENTITY_DEVICES,
     SCOPE_GROUP_MEMBERS,
     SCOPE_MOBILE,
     SCOPE_ROLES,
     SCOPE_USERS,
-    GoogleScenario,
 )
-from hygiene_sandbox.google_api import GOOGLE_TOKEN_URL, FieldMaskError, apply_fields, parse_fields
 
 NOW = datetime.now(UTC)
 DOMAIN = "northwind-leeds.example"
@@ -300,7 +299,7 @@ def test_users_list_shapes_and_aliases(sandbox: Sandbox, scenario: Scenario) -> 
     assert by_alias["users"] == by_id["users"] == google.users
     assert [u["primaryEmail"] for u in by_domain["users"]] == sorted(u["primaryEmail"] for u in google.users)
     never = google.user(f"tom.ackroyd@{DOMAIN}")
-    assert never["lastLoginTime"] == NEVER and never["kind"] == "admin#directory#user"
+    assert never["lastLoginTime"] == GOOGLE_NEVER and never["kind"] == "admin#directory#user"
     suspended = directory.users().list(customer="my_customer", query="isSuspended=true").execute()
     assert [u["primaryEmail"] for u in suspended["users"]] == [f"derek.shaw@{DOMAIN}"]
     with pytest.raises(HttpError) as other:

@@ -23,35 +23,12 @@ import io
 from datetime import UTC, datetime
 
 from hygiene_sandbox.aws.scenario import AccessKey, Account
-
-ROOT_ROW = "<root_account>"
-NA = "N/A"
-NO_INFORMATION = "no_information"
-NOT_SUPPORTED = "not_supported"
-
-COLUMNS: tuple[str, ...] = (
-    "user",
-    "arn",
-    "user_creation_time",
-    "password_enabled",
-    "password_last_used",
-    "password_last_changed",
-    "password_next_rotation",
-    "mfa_active",
-    "access_key_1_active",
-    "access_key_1_last_rotated",
-    "access_key_1_last_used_date",
-    "access_key_1_last_used_region",
-    "access_key_1_last_used_service",
-    "access_key_2_active",
-    "access_key_2_last_rotated",
-    "access_key_2_last_used_date",
-    "access_key_2_last_used_region",
-    "access_key_2_last_used_service",
-    "cert_1_active",
-    "cert_1_last_rotated",
-    "cert_2_active",
-    "cert_2_last_rotated",
+from hygiene_sandbox.vendor import (
+    CREDENTIAL_REPORT_COLUMNS,
+    REPORT_NA,
+    REPORT_NO_INFORMATION,
+    REPORT_NOT_SUPPORTED,
+    REPORT_ROOT_ROW,
 )
 
 #: IAM's default quotas as GetAccountSummary reports them (plausible defaults; the sandbox does not enforce them)
@@ -89,14 +66,14 @@ def _flag(value: bool) -> str:
 
 def _key_cells(key: AccessKey | None) -> list[str]:
     if key is None:
-        return ["false", NA, NA, NA, NA]
+        return ["false", REPORT_NA, REPORT_NA, REPORT_NA, REPORT_NA]
     used = key.last_used
     return [
         _flag(key.active),
-        report_time(key.created) if key.active else NA,
-        report_time(used) if used else NA,
-        key.last_used_region if used else NA,
-        key.last_used_service if used else NA,
+        report_time(key.created) if key.active else REPORT_NA,
+        report_time(used) if used else REPORT_NA,
+        key.last_used_region if used else REPORT_NA,
+        key.last_used_service if used else REPORT_NA,
     ]
 
 
@@ -107,22 +84,22 @@ def _keys(keys: list[AccessKey]) -> list[str]:
     return cells
 
 
-_NO_CERTS = ["false", NA, "false", NA]
+_NO_CERTS = ["false", REPORT_NA, "false", REPORT_NA]
 
 
 def credential_report_rows(account: Account) -> list[list[str]]:
     """The report's rows (header first): the root user, then the users in scenario order."""
-    rows: list[list[str]] = [list(COLUMNS)]
+    rows: list[list[str]] = [list(CREDENTIAL_REPORT_COLUMNS)]
     root = account.root
     rows.append(
         [
-            ROOT_ROW,
+            REPORT_ROOT_ROW,
             f"arn:aws:iam::{account.account_id}:root",
             report_time(account.created),
-            NOT_SUPPORTED,
-            report_time(root.password_last_used) if root.password_last_used else NO_INFORMATION,
-            NOT_SUPPORTED,
-            NOT_SUPPORTED,
+            REPORT_NOT_SUPPORTED,
+            report_time(root.password_last_used) if root.password_last_used else REPORT_NO_INFORMATION,
+            REPORT_NOT_SUPPORTED,
+            REPORT_NOT_SUPPORTED,
             _flag(root.mfa_active),
             *_keys(root.access_keys),
             *_NO_CERTS,
@@ -130,11 +107,11 @@ def credential_report_rows(account: Account) -> list[list[str]]:
     )
     for user in account.users:
         if user.password_enabled:
-            last_used = report_time(user.password_last_used) if user.password_last_used else NO_INFORMATION
+            last_used = report_time(user.password_last_used) if user.password_last_used else REPORT_NO_INFORMATION
             last_changed = report_time(user.password_last_changed or user.created)
         else:
-            last_used = NA
-            last_changed = NA
+            last_used = REPORT_NA
+            last_changed = REPORT_NA
         rows.append(
             [
                 user.name,
@@ -143,7 +120,7 @@ def credential_report_rows(account: Account) -> list[list[str]]:
                 _flag(user.password_enabled),
                 last_used,
                 last_changed,
-                NA,
+                REPORT_NA,
                 _flag(user.mfa_active),
                 *_keys(user.access_keys),
                 *_NO_CERTS,

@@ -24,6 +24,7 @@ from hygiene.evidence.pack import MANIFEST, PACK_FORMAT, PACK_PUBLIC_KEY, SIGNAT
 from hygiene.evidence.verify import verify_pack
 from hygiene.policy import ControlsFile, Profile, load_controls, load_profile
 from hygiene.sources.aws.credential_report import CredentialReportError, parse_credential_report
+from hygiene_sandbox.vendor import CREDENTIAL_REPORT_COLUMNS
 
 FUZZ = settings(
     max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -295,22 +296,8 @@ def test_profile_loader_structured(folder: Path, document: dict[str, Any]) -> No
 
 # ------------------------------------------------------------------------------------------------ credential report
 
-HEADER = [
-    "user",
-    "arn",
-    "user_creation_time",
-    "password_enabled",
-    "password_last_used",
-    "password_last_changed",
-    "password_next_rotation",
-    "mfa_active",
-    "access_key_1_active",
-    "access_key_1_last_rotated",
-    "access_key_1_last_used_date",
-    "access_key_2_active",
-    "access_key_2_last_rotated",
-    "access_key_2_last_used_date",
-]
+#: the report's columns without the key regions/services and the certificates (the cells the parser reads)
+HEADER = [c for c in CREDENTIAL_REPORT_COLUMNS if not c.endswith(("_region", "_service")) and not c.startswith("cert_")]
 CELLS = st.one_of(
     st.sampled_from(
         [
