@@ -16,6 +16,8 @@ LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-emit-pack
 # the lock pins every package, the build back-end included: nothing is resolved or fetched unpinned
 INSTALL := $(UV) pip install --python $(BIN)/python --quiet
 LOCAL := $(INSTALL) --no-deps --no-build-isolation
+# a dependency added to pyproject.toml but not to the lock fails here, not at run time
+CHECK := @$(UV) pip check --python $(BIN)/python --quiet || { echo "make: the lock files lack a dependency: make lock"; exit 1; }
 PIP_UV := install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/uv.txt
 
 .PHONY: install install-demo install-dev browser demo test lint package-test ci clean bench bench-full lock lock-upgrade
@@ -37,17 +39,20 @@ $(VENV)/.stamp-app: $(VENV)/.stamp-uv requirements/app.txt pyproject.toml
 		"cache is empty)..."
 	$(INSTALL) --require-hashes -r requirements/app.txt
 	$(LOCAL) -e .
+	$(CHECK)
 	touch $@
 
 $(VENV)/.stamp-demo: $(VENV)/.stamp-app requirements/demo.txt sandbox/pyproject.toml
 	@echo "make: adding the local fakes of Microsoft 365, Google Workspace and AWS (sandbox/, moto)..."
 	$(INSTALL) --require-hashes -r requirements/demo.txt
 	$(LOCAL) -e ./sandbox
+	$(CHECK)
 	touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-demo requirements/dev.txt
 	@echo "make: adding the test, lint and packaging tools (pytest, ruff, mypy, ...)..."
 	$(INSTALL) --require-hashes -r requirements/dev.txt
+	$(CHECK)
 	touch $@
 
 ## The scanner alone, in .venv/ (.venv/bin/hygiene)
