@@ -140,10 +140,14 @@ class Steps:
             self._print(message)
             self.current = message.strip().split(" (")[0].rstrip("…:")
 
-    def pause(self) -> None:
-        """Nothing to repeat until the next stage (the summary is being printed)."""
+    def meanwhile(self, activity: str) -> None:
+        """What is being done now, named only if it runs past ``quiet_after``; empty: nothing (the summary is
+        being printed)."""
         with self._lock:
-            self.current = ""
+            self.current = activity
+
+    def pause(self) -> None:
+        self.meanwhile("")
 
     def stop(self) -> None:
         self._stopped.set()
@@ -160,12 +164,14 @@ class Steps:
                     self._print(f"  … still {self.current}")
 
 
-def platform_progress(step: Callable[[str], None]) -> Callable[[str, str], None]:
+def platform_progress(step: Steps) -> Callable[[str, str], None]:
     """A scan's per-platform progress as demo steps."""
     from hygiene.sources.platforms import platform
 
     def progress(name: str, phase: str) -> None:
         if phase == "start":
             step(f"  reading {platform(name).title}…")
+        else:
+            step.meanwhile("evaluating the checks and writing the reports")
 
     return progress

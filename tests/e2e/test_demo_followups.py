@@ -9,13 +9,14 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from hygiene.cli.demo import follow_ups, program
+from hygiene.cli.demo import Steps, follow_ups, program
 
 REPO = Path(__file__).resolve().parents[2]
 README_PROGRAM = ".venv/bin/hygiene"
@@ -26,6 +27,7 @@ class DemoRun:
     folder: Path
     env: dict[str, str]
     stdout: str
+    stderr: str
     commands: list[str]
 
 
@@ -57,7 +59,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     argv = [sys.executable, "-m", "hygiene.cli", "demo", "--no-aws", "--output", "hygiene-demo"]
     result = subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    return DemoRun(folder, env, result.stdout, printed_commands(result.stdout))
+    return DemoRun(folder, env, result.stdout, result.stderr, printed_commands(result.stdout))
 
 
 def test_the_demo_prints_each_follow_up_and_says_what_it_does_while_it_runs(demo: DemoRun) -> None:
@@ -73,6 +75,18 @@ def test_the_demo_prints_each_follow_up_and_says_what_it_does_while_it_runs(demo
         "portfolio hygiene-demo/demo-config",
     ]
     assert (demo.folder / "hygiene-demo" / "portfolio.html").is_file()  # the demo writes the portfolio page itself
+    # piped, not on a terminal, and still never silent: each stage is a line on stderr
+    stages = [
+        "loading hygiene",
+        "starting the local Microsoft 365 and Google Workspace fakes",
+        "reading Microsoft 365",
+        "reading Google Workspace",
+        "then Northwind as it is now",
+        "signing the insurer evidence pack",
+        "writing the portfolio page",
+    ]
+    positions = [demo.stderr.find(stage) for stage in stages]
+    assert -1 not in positions and positions == sorted(positions), demo.stderr
 
 
 def test_every_printed_follow_up_works_as_printed(demo: DemoRun) -> None:
@@ -114,6 +128,24 @@ def test_the_program_is_printed_as_it_was_run(monkeypatch: pytest.MonkeyPatch, t
     assert program() == "hygiene"  # the hygiene on PATH is this one
     monkeypatch.setattr(sys, "argv", [str(REPO / "hygiene" / "cli" / "__main__.py"), "demo"])
     assert shlex.split(program()) == [sys.executable, "-m", "hygiene.cli"]
+
+
+def test_a_long_stage_is_named_again_until_the_next_begins(capsys: pytest.CaptureFixture[str]) -> None:
+    steps = Steps(quiet_after=0.0)
+    try:
+        steps("starting the local AWS fake (moto)…")
+        for _ in range(200):  # the ticker wakes every half second
+            if "still starting the local AWS fake" in capsys.readouterr().err:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("a stage past quiet_after was not named again")
+        steps.pause()
+        capsys.readouterr()  # what the ticker printed before the pause
+        time.sleep(1.2)
+        assert "still" not in capsys.readouterr().err  # nothing repeated while the summary prints
+    finally:
+        steps.stop()
 
 
 def test_follow_ups_quote_paths_for_the_shell() -> None:
