@@ -35,7 +35,7 @@ $(VENV)/.stamp-uv: requirements/uv.txt
 	touch $@
 
 $(VENV)/.stamp-app: $(VENV)/.stamp-uv requirements/app.txt pyproject.toml
-	@echo "make: installing hygiene and its dependencies, locked with hashes (about 5 s; 15 s when uv's download" \
+	@echo "make: installing hygiene and its dependencies, locked with hashes (about 5 s; 10 s when uv's download" \
 		"cache is empty)..."
 	$(INSTALL) --require-hashes -r requirements/app.txt
 	$(LOCAL) -e .
@@ -68,7 +68,7 @@ browser:
 
 ## Full scan of the built-in sandbox organisation (Northwind Dental); reports in ./hygiene-demo/
 demo: install-demo
-	@echo "make: starting the demo: $(BIN)/hygiene demo --output hygiene-demo"
+	@echo "make: starting the demo (about 20 s): $(BIN)/hygiene demo --output hygiene-demo"
 	@$(BIN)/hygiene demo --output hygiene-demo
 
 ## The test suite
