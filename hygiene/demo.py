@@ -131,12 +131,16 @@ def _scan_sandbox(
     latency_ms: int,
     progress: Callable[[str, str], None] | None,
     history: Path,
+    step: Callable[[str], None],
 ) -> ScanOutcome:
+    fakes = "Microsoft 365 and Google Workspace" if scenario.google is not None else "Microsoft 365"
+    step(f"starting the local {fakes} fakes (HTTPS on 127.0.0.1)…")
     with Sandbox(scenario, latency_ms=latency_ms) as sandbox:
         environ: dict[str, Any] = {SECRET_ENV: sandbox.client_secret}
         if aws is not None:
             environ.update({k: v for k, v in aws.environ().items() if k != "AWS_ENDPOINT_URL"})
         config = load_config(write_demo_config(output / "demo-config", sandbox, aws=aws))
+        step(f"scanning {config.organisation.name} through the real sources…")
         return run_scan(
             config,
             ScanOptions(
@@ -154,14 +158,23 @@ def run_demo(
     aws_scenario: AwsScenario | None = None,
     progress: Callable[[str, str], None] | None = None,
     show_drift: bool = False,
+    step: Callable[[str], None] | None = None,
 ) -> ScanOutcome:
     """Scan the sandbox into ``output``. With ``show_drift`` (the CLI's demo), first scan an earlier state of
     Northwind — Microsoft 365 Backup still on — into ``output/earlier-scan``, so the report's "Change over time"
-    section shows what broke since."""
+    section shows what broke since. ``step`` is told each stage as a sentence ("starting the local AWS fake…"),
+    ``progress`` each platform read, as in a scan."""
+    say = step or (lambda _: None)
     now = datetime.now(UTC)
     history = output / HISTORY_FILE  # the demo's own history, never the user's data folder
     with contextlib.ExitStack() as stack:
-        aws = stack.enter_context(aws_sandbox(aws_scenario, now, latency_ms)) if with_aws else None
+        aws = None
+        if with_aws:
+            say("starting the local AWS fake (moto) and creating Northwind's accounts in it…")
+            aws = stack.enter_context(aws_sandbox(aws_scenario, now, latency_ms))
         if show_drift and scenario is None:
-            _scan_sandbox(northwind(now, backup="enabled"), aws, output / "earlier-scan", latency_ms, progress, history)
-        return _scan_sandbox(scenario or northwind(now), aws, output, latency_ms, progress, history)
+            say("first, Northwind as it was before Microsoft 365 Backup was turned off (for the change over time):")
+            earlier = northwind(now, backup="enabled")
+            _scan_sandbox(earlier, aws, output / "earlier-scan", latency_ms, progress, history, say)
+            say("then Northwind as it is now:")
+        return _scan_sandbox(scenario or northwind(now), aws, output, latency_ms, progress, history, say)
