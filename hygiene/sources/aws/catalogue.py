@@ -99,4 +99,5 @@ PLATFORM = PlatformSpec(
     datasets=DATASETS,
     source="hygiene.sources.aws.source:AwsSource",
     grant=grant,
+    credentials="hygiene.sources.aws.credentials:check_credentials",
 )

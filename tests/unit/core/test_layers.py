@@ -56,7 +56,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("config", ("hygiene.config",)),
     ("sources", ("hygiene.sources",)),
     ("checks", ("hygiene.checkapi", "checks")),
-    ("engine", ("hygiene.results", "hygiene.scoring", "hygiene.registry", "hygiene.engine", "hygiene.permissions")),
+    (
+        "engine",
+        (
+            "hygiene.results",
+            "hygiene.scoring",
+            "hygiene.registry",
+            "hygiene.engine",
+            "hygiene.permissions",
+            "hygiene.selection",
+        ),
+    ),
     ("outputs", ("hygiene.reports", "hygiene.history", "hygiene.notify")),
     ("views", ("hygiene.answers", "hygiene.frameworks.views")),
     ("packs", ("hygiene.evidence", "hygiene.portfolio")),
