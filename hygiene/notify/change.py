@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hygiene.results import ScanReport, Status
+from hygiene.results import CheckResult, ScanReport, Status
 
 
 @dataclass
@@ -45,9 +46,26 @@ class Change:
         return out
 
 
+def _seen_by(report: ScanReport) -> Callable[[CheckResult], bool]:
+    """Whether ``report`` looked at a check: not when it could not read the check's platform, nor when it was a
+    partial scan without that check. What a scan did not see is neither a new failure nor a fix."""
+    ids = {r.check_id for r in report.results}
+
+    def seen(result: CheckResult) -> bool:
+        if result.platform in report.scope.unread_platforms:
+            return False
+        return not report.scope.partial or result.check_id in ids
+
+    return seen
+
+
 def compare(current: ScanReport, previous: ScanReport | None) -> Change:
-    failing_now = {r.check_id: r.title for r in current.results if r.status is Status.FAIL}
-    failing_before = {r.check_id for r in previous.results if r.status is Status.FAIL} if previous else set()
+    seen_before = _seen_by(previous) if previous else lambda _: True
+    failing_now = {r.check_id: r.title for r in current.results if r.status is Status.FAIL and seen_before(r)}
+    seen_now = _seen_by(current)
+    failing_before = (
+        {r.check_id for r in previous.results if r.status is Status.FAIL and seen_now(r)} if previous else set()
+    )
     titles_before = {r.check_id: r.title for r in previous.results} if previous else {}
     return Change(
         organisation=current.organisation_name,
@@ -58,5 +76,5 @@ def compare(current: ScanReport, previous: ScanReport | None) -> Change:
         new_failures=[title for cid, title in sorted(failing_now.items()) if cid not in failing_before],
         resolved=[titles_before[cid] for cid in sorted(failing_before - set(failing_now))],
         failing_sources=sorted(name for name, run in current.sources.items() if run.status == "error" or run.errors),
-        open_failures=len(failing_now),
+        open_failures=sum(r.status is Status.FAIL for r in current.results),
     )

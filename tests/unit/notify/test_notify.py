@@ -16,6 +16,7 @@ from hygiene.config import EmailConfig, NotifyConfig, WebhookConfig
 from hygiene.notify import channels
 from hygiene.notify.change import Change, compare
 from hygiene.notify.dispatch import notify, should_notify
+from hygiene.results import ScanScope
 
 MONDAY = datetime(2026, 11, 23, 9, tzinfo=UTC)
 HOOK = "https://hooks.test/incoming/abc-secret-token"
@@ -45,6 +46,19 @@ def test_compare_finds_new_failures_fixes_and_score_drop() -> None:
     assert not recovered.regression and recovered.resolved and recovered.new_failures == []
     first = compare(worse, None)
     assert first.regression and first.previous_score is None
+
+
+def test_compare_never_calls_unseen_checks_new_or_fixed() -> None:
+    """After (or during) a scan that could not read Microsoft 365, its checks are neither new failures nor fixes."""
+    good = run_checks(collect(healthy_tenant()))
+    worse_tenant = healthy_tenant()
+    worse_tenant.registrations = [registration("alice")]
+    worse = run_checks(collect(worse_tenant))
+    unread = ScanScope(incomplete=True, unread_platforms={"m365": "authentication failed"})
+    assert compare(worse, good).new_failures  # seen both times: a new failure (so the assertions below can fail)
+    assert compare(worse, good.model_copy(update={"scope": unread})).new_failures == []
+    assert compare(good, worse).resolved
+    assert compare(good.model_copy(update={"scope": unread}), worse).resolved == []
 
 
 @pytest.mark.parametrize(
