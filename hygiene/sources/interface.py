@@ -150,6 +150,28 @@ class Collected(Generic[DataT]):
     data: DataT
 
 
+#: a key or certificate file is a few kilobytes: anything larger is not one (and is not read whole)
+MAX_KEY_FILE_BYTES = 1024 * 1024
+
+
+class CredentialError(ValueError):
+    """A credential that cannot work, found offline: ``str()`` is ``config key: problem``, one line, never the
+    secret (``PlatformSpec.check_credentials`` returns these lines; the sources raise their own errors from it)."""
+
+
+def read_key_file(path: Path, key: str, what: str) -> bytes:
+    """The bytes of the key file ``path`` named by the config key ``key`` (``what`` it should be, for the
+    message), at most :data:`MAX_KEY_FILE_BYTES`."""
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise CredentialError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(content) > MAX_KEY_FILE_BYTES:
+        raise CredentialError(f"{key}: {path} is larger than 1 MiB: not {what}")
+    return content
+
+
 #: the reason of a dataset a partial scan did not read
 NOT_SELECTED = "not selected: no check of this partial scan needs it"
 

@@ -13,16 +13,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from hygiene.config import GoogleConfig
+from hygiene.sources.interface import CredentialError, read_key_file
 
 KEY = "sources.google.service_account_file"
-#: a service account key is about 2.3 KB
-MAX_KEY_BYTES = 1024 * 1024
 #: what google-auth needs of a service account key (google.oauth2.service_account.Credentials.from_service_account_info)
 REQUIRED_FIELDS = ("private_key", "client_email", "token_uri")
-
-
-class CredentialError(ValueError):
-    """A key that cannot work: ``str()`` is ``config key: problem``, one line, no secret in it."""
 
 
 class PrivateKeyError(CredentialError):
@@ -31,13 +26,7 @@ class PrivateKeyError(CredentialError):
 
 def service_account_info(path: Path) -> dict[str, Any]:
     """The parsed service account key at ``path``, its fields and private key checked."""
-    try:
-        with open(path, "rb") as handle:
-            content = handle.read(MAX_KEY_BYTES + 1)
-    except OSError as exc:
-        raise CredentialError(f"{KEY}: cannot read {path}: {exc.strerror or exc}") from None
-    if len(content) > MAX_KEY_BYTES:
-        raise CredentialError(f"{KEY}: {path} is larger than 1 MiB: not a service account key")
+    content = read_key_file(path, KEY, "a service account key")
     try:
         info = json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

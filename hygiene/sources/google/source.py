@@ -55,9 +55,10 @@ from hygiene.model import (
 from hygiene.perf import gc_paused
 from hygiene.sources.google.catalogue import SCOPES
 from hygiene.sources.google.client import DISCOVERY_LOCK, GoogleApiError, GoogleClient, HttpFactory, discovery_document
-from hygiene.sources.google.credentials import CredentialError, PrivateKeyError, service_account_info
+from hygiene.sources.google.credentials import PrivateKeyError, service_account_info
 from hygiene.sources.interface import (
     Collected,
+    CredentialError,
     RawRecorder,
     Source,
     Unavailable,

@@ -13,15 +13,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from hygiene.config import M365Config
+from hygiene.sources.interface import CredentialError, read_key_file
 
 SECRET_KEY = "sources.m365.client_secret_env"
 CERTIFICATE_KEY = "sources.m365.certificate_file"
-#: a certificate PEM is a few kilobytes; anything much larger is not one
-MAX_PEM_BYTES = 1024 * 1024
-
-
-class CredentialError(ValueError):
-    """A credential that cannot work: ``str()`` is ``config key: problem``, one line, no secret in it."""
 
 
 def client_secret(config: M365Config, environ: Mapping[str, str]) -> str:
@@ -37,13 +32,7 @@ def client_secret(config: M365Config, environ: Mapping[str, str]) -> str:
 
 def certificate(path: Path) -> tuple[bytes, PrivateKeyTypes, x509.Certificate]:
     """The PEM at ``path``: its bytes, its private key and its (first) certificate."""
-    try:
-        with open(path, "rb") as handle:
-            pem = handle.read(MAX_PEM_BYTES + 1)
-    except OSError as exc:
-        raise CredentialError(f"{CERTIFICATE_KEY}: cannot read {path}: {exc.strerror or exc}") from None
-    if len(pem) > MAX_PEM_BYTES:
-        raise CredentialError(f"{CERTIFICATE_KEY}: {path} is larger than 1 MiB: not a certificate PEM")
+    pem = read_key_file(path, CERTIFICATE_KEY, "a certificate PEM")
     expected = "expected a PEM holding an unencrypted private key and its certificate"
     try:
         key = serialization.load_pem_private_key(pem, password=None)

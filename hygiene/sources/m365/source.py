@@ -46,9 +46,17 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.perf import gc_paused
-from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable, not_selected, parse_timestamp
+from hygiene.sources.interface import (
+    Collected,
+    CredentialError,
+    RawRecorder,
+    Source,
+    Unavailable,
+    not_selected,
+    parse_timestamp,
+)
 from hygiene.sources.m365.catalogue import BY_NAME as DATASETS
-from hygiene.sources.m365.credentials import CredentialError, certificate, client_secret
+from hygiene.sources.m365.credentials import certificate, client_secret
 from hygiene.sources.m365.graph import GraphClient, GraphError, make_session
 
 log = structlog.get_logger(__name__)
