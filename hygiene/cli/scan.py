@@ -93,9 +93,9 @@ def scan(
     from hygiene.selection import plan_scan, split_values
 
     config = load_config(config_path)
-    policy = load_policy(
-        config, profile, list(checks_dirs)
-    )  # a bad profile or exceptions file: exit 2, nothing written
+    # a bad profile or exceptions file, an unknown check or platform, a credential that cannot work: exit 2 before
+    # any request, nothing written
+    policy = load_policy(config, profile, list(checks_dirs))
     plan = plan_scan(
         policy.registry,
         config.platforms(),
@@ -104,7 +104,7 @@ def scan(
         disabled=policy.profile.checks.disabled,
         config_path=config_path,
     )
-    check_credentials(config, platforms=plan.datasets)  # fail fast: before any request, nothing written
+    check_credentials(config, platforms=plan.datasets)
     if output is None:
         from datetime import UTC, datetime
 
