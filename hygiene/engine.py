@@ -23,6 +23,7 @@ from hygiene.results import (
     FindingResult,
     ProfileRef,
     ScanReport,
+    ScanScope,
     Status,
 )
 from hygiene.safetext import RESOURCE_ID_CAP, RESOURCE_NAME_CAP, TEXT_CAP, clip
@@ -229,12 +230,15 @@ def evaluate(
 ) -> ScanReport:
     in_scope = set(snapshot.sources)
     disabled = set(profile.checks.disabled)
+    selection = snapshot.selection
     used: dict[str, int] = {}
     with gc_paused():  # a finding result per failing resource: tens of thousands of objects at 50,000 users
         results = [
             evaluate_check(item, snapshot, profile, controls, lifecycle, used)
             for item in registry
-            if item.meta.id not in disabled and item.meta.platform in in_scope
+            if item.meta.id not in disabled
+            and item.meta.platform in in_scope
+            and (selection is None or selection.includes(item.meta.id, item.meta.platform))
         ]
     out_of_scope = sorted({c.meta.platform for c in registry} - in_scope)
     for expired in (e for e in controls.exceptions if not e.is_active(snapshot.collected_at.date())):
@@ -269,4 +273,25 @@ def evaluate(
         results=results,
         controls=_register(controls, snapshot, used, results),
         out_of_scope_platforms=out_of_scope,
+        scope=scope_of(snapshot),
+    )
+
+
+def scope_of(snapshot: Snapshot) -> ScanScope:
+    """Whether the snapshot is partial (a selection) or incomplete (a platform none of whose selected datasets
+    could be read)."""
+    unread = {
+        platform: next(iter(run.errors), None)
+        or next((d.reason for d in run.datasets.values() if d.selected and d.reason), "no data could be read")
+        for platform, run in snapshot.sources.items()
+        if run.status == "error"
+    }
+    return ScanScope(
+        partial=snapshot.selection is not None,
+        incomplete=bool(unread),
+        selection=snapshot.selection,
+        datasets_not_read=sorted(
+            name for run in snapshot.sources.values() for name, state in run.datasets.items() if not state.selected
+        ),
+        unread_platforms={platform: clip(why, TEXT_CAP) for platform, why in unread.items()},
     )

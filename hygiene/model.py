@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
@@ -53,6 +54,8 @@ class DatasetState(Model):
     scope: str | None = None
     #: the permissions or licences that would make an unavailable dataset available
     needs: list[str] = Field(default_factory=list)
+    #: False: not read because no check of this partial scan needs it (``hygiene scan --checks/--platforms``)
+    selected: bool = True
 
 
 SourceStatus = Literal["ok", "partial", "error"]
@@ -627,6 +630,23 @@ class OrganisationRef(Model):
     name: str
 
 
+class ScanSelection(Model):
+    """What a partial scan was limited to (``hygiene scan --checks PATTERN --platforms NAME``): only the checks
+    matching ``checks`` (ids or shell-style globs; empty: every check) of the platforms in ``platforms`` (empty:
+    every configured platform), and only the datasets those checks need. A partial scan is never a baseline."""
+
+    checks: list[str] = Field(default_factory=list)
+    platforms: list[str] = Field(default_factory=list)
+    #: configured platforms that were not scanned because no selected check is theirs
+    platforms_not_scanned: list[str] = Field(default_factory=list)
+
+    def includes(self, check_id: str, platform: str) -> bool:
+        """Whether the check with this id, of this platform, is part of the selection."""
+        if self.platforms and platform not in self.platforms:
+            return False
+        return not self.checks or any(fnmatchcase(check_id, pattern) for pattern in self.checks)
+
+
 class Snapshot(Model):
     schema_version: int = SNAPSHOT_SCHEMA_VERSION
     tool_version: str
@@ -634,6 +654,8 @@ class Snapshot(Model):
     #: the reference time for every age computed by checks, so offline re-evaluation is reproducible
     collected_at: datetime
     sources: dict[str, SourceRun] = Field(default_factory=dict)
+    #: what a partial scan was limited to; None: a full scan
+    selection: ScanSelection | None = None
     m365: M365Data | None = None
     google: GoogleData | None = None
     aws: AwsData | None = None

@@ -4,7 +4,9 @@ Reads every organisation config (``*.toml``) in CONFIG_DIR, looks each organisat
 writes ``portfolio.html`` (self-contained: inline CSS and SVG, no scripts, no external loads, autoescaped) and
 ``portfolio.json`` (mode 0600, written atomically). Per organisation: latest score, grade and coverage, the
 trend of the last scores, the change since the previous scan, the worst open issues, the last scan time and
-whether it is stale. A broken config is an error row, not fatal. Read-only: the history is never written.
+whether it is stale; an incomplete latest scan (a platform not read at all) is flagged as such, never shown as
+having no open issues, and partial scans (``--checks``) are left out while a full one exists. A broken config is
+an error row, not fatal. Read-only: the history is never written.
 """
 
 from __future__ import annotations
@@ -88,7 +90,9 @@ def organisation_row(config: Config, store: HistoryStore | None, known: set[str]
     if store is None or org.id not in known:
         return row
     history = store.scans(org.id)
-    latest = history[-1]
+    # a partial scan (--checks/--platforms) says nothing about the rest: the row shows the latest full scan
+    full = [s for s in history if not s.partial]
+    latest = (full or history)[-1]
     row.scanned = True
     row.scans = len(history)
     row.scan_id = latest.scan_id
@@ -97,9 +101,13 @@ def organisation_row(config: Config, store: HistoryStore | None, known: set[str]
     row.grade = latest.grade
     row.coverage = latest.coverage
     row.complete = latest.complete
-    row.trend = [s.score for s in history[-TREND_POINTS:]]
-    if len(history) > 1:
-        row.score_delta = round(latest.score - history[-2].score, 1)
+    row.unread_platforms = list(latest.unread_platforms)
+    row.partial = latest.partial
+    row.trend = [s.score for s in (full or history)[-TREND_POINTS:]]
+    # the change since the previous scan that saw as much: never against (or from) an incomplete or partial one
+    comparable = [s for s in history if s.baseline_refusal is None and s.finished_at < latest.finished_at]
+    if latest.baseline_refusal is None and comparable:
+        row.score_delta = round(latest.score - comparable[-1].score, 1)
     row.worst_issues = _issues(store, latest.scan_id)
     row.stale = latest.finished_at < stale_after
     return row

@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from hygiene.model import ReasonKind, SourceRun
+from hygiene.model import ReasonKind, ScanSelection, SourceRun
 from hygiene.policy import Attestation, RejectedEntry, RiskException
 from hygiene.strict import StrictModel as _Model
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
 
 
 class Status(StrEnum):
@@ -128,6 +128,8 @@ class DriftSection(_Model):
     no_longer_assessed: list[DriftItem] = Field(default_factory=list)
     expired_exceptions: list[str] = Field(default_factory=list)
     unchanged_failures: int = 0
+    #: checks one of the two scans did not look at (a partial scan, a platform not read): not compared
+    not_compared: int = 0
 
 
 class TrendPoint(_Model):
@@ -142,6 +144,39 @@ class Drift(_Model):
     since_baseline: DriftSection | None = None
     #: oldest first, this scan last
     trend: list[TrendPoint] = Field(default_factory=list)
+
+
+class ScanScope(_Model):
+    """What the scan covered. A *partial* scan (``hygiene scan --checks/--platforms``) ran only the selected checks
+    and read only their data; an *incomplete* one could not read a configured platform at all (every dataset it
+    tried unavailable: authentication refused, the vendor unreachable). Neither is ever a baseline."""
+
+    partial: bool = False
+    incomplete: bool = False
+    #: what a partial scan was limited to
+    selection: ScanSelection | None = None
+    #: datasets a partial scan did not read (no selected check needs them)
+    datasets_not_read: list[str] = Field(default_factory=list)
+    #: platform -> why it could not be read at all
+    unread_platforms: dict[str, str] = Field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """One line each for a partial and an incomplete scan (none for a full, complete one), for every output."""
+        out = []
+        if self.partial and self.selection is not None:
+            chosen = self.selection
+            parts = [f"checks {', '.join(chosen.checks)}" if chosen.checks else "every check"]
+            if chosen.platforms:
+                parts.append(f"platforms {', '.join(chosen.platforms)}")
+            if chosen.platforms_not_scanned:
+                parts.append(f"not scanned: {', '.join(chosen.platforms_not_scanned)}")
+            if self.datasets_not_read:
+                parts.append(f"data not read: {', '.join(self.datasets_not_read)}")
+            out.append("partial scan: " + "; ".join(parts) + " (never a baseline)")
+        if self.incomplete:
+            unread = "; ".join(f"{platform}: {why}" for platform, why in self.unread_platforms.items())
+            out.append(f"incomplete scan: could not read {unread} (never a baseline; scan again)")
+        return out
 
 
 class ScanReport(_Model):
@@ -165,6 +200,13 @@ class ScanReport(_Model):
     out_of_scope_platforms: list[str] = Field(default_factory=list)
     #: change over time, from the scan history (absent for a scan without history)
     drift: Drift | None = None
+    #: whether the scan was partial (a selection) or incomplete (a platform not read at all)
+    scope: ScanScope = Field(default_factory=ScanScope)
+
+    @property
+    def baseline_refusal(self) -> str | None:
+        """Why this scan cannot be a baseline (a partial or incomplete scan), or None when it can."""
+        return baseline_refusal(self.scope.partial, list(self.scope.unread_platforms))
 
     @property
     def complete(self) -> bool:
@@ -177,3 +219,14 @@ class ScanReport(_Model):
             if any(d.reason_kind in transient for d in run.datasets.values() if not d.available):
                 return False
         return not any(r.status is Status.ERROR for r in self.results)
+
+
+def baseline_refusal(partial: bool, unread_platforms: list[str]) -> str | None:
+    """Why a scan cannot be a baseline: it is partial (a selection) or could not read a platform; None: it can."""
+    if partial:
+        return "it is a partial scan (--checks/--platforms), and a baseline must cover every check"
+    if unread_platforms:
+        return (
+            f"it is incomplete (could not read {', '.join(unread_platforms)}), and a baseline must see every platform"
+        )
+    return None

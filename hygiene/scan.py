@@ -6,7 +6,7 @@ import getpass
 import os
 import secrets
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ import structlog
 from hygiene import __version__
 from hygiene.config import Config, PolicyConfig
 from hygiene.engine import evaluate
+from hygiene.errors import InputError
 from hygiene.history import HistoryStore, sqlite_url
 from hygiene.history.drift import drift_for
 from hygiene.model import OrganisationRef, Snapshot
@@ -24,6 +25,7 @@ from hygiene.policy import ControlsFile, Profile, load_controls, load_lifecycle,
 from hygiene.registry import Registry
 from hygiene.reports import DEFAULT_FORMATS, write_reports
 from hygiene.results import ScanReport
+from hygiene.selection import ScanPlan
 from hygiene.snapshot_io import save_snapshot
 from hygiene.sources.interface import RawRecorder, Source
 from hygiene.sources.platforms import PLATFORMS
@@ -45,13 +47,37 @@ def default_operator() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def build_sources(config: Config, environ: dict[str, str] | None = None) -> list[Source[Any]]:
-    """A source per platform the config names, in the platforms' order; only those platforms' SDKs are loaded."""
+def build_sources(
+    config: Config, environ: dict[str, str] | None = None, platforms: Iterable[str] | None = None
+) -> list[Source[Any]]:
+    """A source per platform the config names (or those of ``platforms`` only), in the platforms' order; only
+    those platforms' SDKs are loaded."""
+    wanted = None if platforms is None else set(platforms)
     return [
         platform.open(section, environ=environ)
         for platform in PLATFORMS
         if (section := config.sources.section(platform.name)) is not None
+        and (wanted is None or platform.name in wanted)
     ]
+
+
+def check_credentials(
+    config: Config, environ: Mapping[str, str] | None = None, platforms: Iterable[str] | None = None
+) -> None:
+    """Fail fast, before any request: an InputError naming the config key and the problem (one line) when a
+    platform's credential cannot work (an unset environment variable, an unreadable or malformed key, an AWS
+    profile that does not exist), each platform checking its own (``PlatformSpec.check_credentials``)."""
+    env = os.environ if environ is None else environ
+    wanted = None if platforms is None else set(platforms)
+    problems = [
+        problem
+        for platform in PLATFORMS
+        if (section := config.sources.section(platform.name)) is not None
+        and (wanted is None or platform.name in wanted)
+        for problem in platform.check_credentials(section, env)
+    ]
+    if problems:
+        raise InputError(config.path, "; ".join(problems))
 
 
 @dataclass
@@ -67,6 +93,8 @@ class ScanOptions:
     progress: Callable[[str, str], None] | None = None
     #: where to record the scan: a database URL, or a path to a SQLite file; None: not recorded
     history: str | Path | None = None
+    #: what to read (``hygiene scan --checks/--platforms``, see ``hygiene.selection.plan_scan``); None: everything
+    plan: ScanPlan | None = None
 
 
 @dataclass
@@ -107,11 +135,14 @@ def collect(config: Config, options: ScanOptions) -> Snapshot:
         organisation=OrganisationRef(id=config.organisation.id, name=config.organisation.name),
         collected_at=started,
     )
-    for source in build_sources(config, options.environ):
+    plan = options.plan or ScanPlan()
+    snapshot.selection = plan.selection
+    for source in build_sources(config, options.environ, plan.datasets or None):
         if options.progress:
             options.progress(source.platform, "start")
         log.info("collecting", platform=source.platform)
-        collected = source.collect(RawRecorder(raw_dir, source.platform))
+        datasets = plan.datasets.get(source.platform)
+        collected = source.collect(RawRecorder(raw_dir, source.platform), datasets)
         snapshot.attach(source.platform, collected.run, collected.data)
         log.info("collected", platform=source.platform, status=collected.run.status, requests=collected.run.requests)
         if options.progress:
@@ -121,6 +152,7 @@ def collect(config: Config, options: ScanOptions) -> Snapshot:
 
 def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:
     policy = load_policy(config, options.profile, options.extra_check_dirs)
+    check_credentials(config, options.environ, options.plan.datasets if options.plan else None)
     options.output_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     started = datetime.now(UTC)
     scan_id = new_scan_id(config.organisation.id, started)

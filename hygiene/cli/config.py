@@ -19,11 +19,13 @@ def config_group() -> None:
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
 @guard
 def config_validate(config_path: Path) -> None:
-    """Validate CONFIG, its profile, exceptions file and extra checks, without contacting any vendor."""
-    from hygiene.scan import load_policy
+    """Validate CONFIG, its profile, exceptions file, extra checks and credentials (set, readable, well-formed),
+    without contacting any vendor."""
+    from hygiene.scan import check_credentials, load_policy
 
     config = load_config(config_path)
     policy = load_policy(config)
+    check_credentials(config)
     out.print(
         f"{config_path}: valid - organisation {config.organisation.id}, sources "
         f"{', '.join(config.platforms())}, profile {policy.profile.name}, {len(policy.registry)} checks"

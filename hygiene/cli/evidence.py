@@ -25,7 +25,9 @@ def evidence() -> None:
 
 @evidence.command("export")
 @click.argument("organisation", metavar="ORG")
-@click.option("--scan", "scan_ref", default="latest", show_default=True, help="Scan id, or latest.")
+@click.option(
+    "--scan", "scan_ref", default="latest", show_default=True, help="Scan id, or latest (the latest full scan)."
+)
 @click.option("--audience", type=click.Choice(AUDIENCES), default="insurer", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="FILE.zip")
 @data_dir_option(DATA_DIR_HELP)

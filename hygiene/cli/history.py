@@ -40,7 +40,16 @@ def history(organisation: str, data_dir: Path | None, as_json: bool) -> None:
             r.grade,
             f"{r.coverage:.0%}",
             str(r.failing_checks),
-            ("baseline " if r.baseline else "") + ("" if r.complete else "incomplete"),
+            " ".join(
+                flag
+                for flag, on in (
+                    ("baseline", r.baseline),
+                    ("partial", r.partial),
+                    (f"not read: {','.join(r.unread_platforms)}", bool(r.unread_platforms)),
+                    ("incomplete", not r.complete and not r.unread_platforms),
+                )
+                if on
+            ),
         )
     out.print(table)
 

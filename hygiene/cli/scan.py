@@ -54,6 +54,21 @@ def _output_option(help_text: str) -> Callable[[F], F]:
     "Record the scan in DIR/history.sqlite3 (default: HYGIENE_DATABASE_URL, else the platform data folder)."
 )
 @click.option("--no-history", is_flag=True, help="Do not record the scan in the history.")
+@click.option(
+    "--checks",
+    "check_patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Run only these checks: ids or globs, comma-separated or repeated (e.g. 'aws.iam.*'); only the data they "
+    "need is read. A partial scan is marked as such and never becomes the baseline.",
+)
+@click.option(
+    "--platforms",
+    "platform_names",
+    multiple=True,
+    metavar="NAMES",
+    help="Scan only these configured platforms, comma-separated or repeated (e.g. m365,aws).",
+)
 @click.pass_context
 @guard
 def scan(
@@ -68,14 +83,28 @@ def scan(
     no_raw: bool,
     data_dir: Path | None,
     no_history: bool,
+    check_patterns: tuple[str, ...],
+    platform_names: tuple[str, ...],
 ) -> None:
     """Scan the organisation described by CONFIG, write reports and record the scan in the history."""
     from hygiene.agent.lock import scan_lock
     from hygiene.history import history_url
-    from hygiene.scan import ScanOptions, default_output_dir, load_policy, new_scan_id, run_scan
+    from hygiene.scan import ScanOptions, check_credentials, default_output_dir, load_policy, new_scan_id, run_scan
+    from hygiene.selection import plan_scan, split_values
 
     config = load_config(config_path)
-    load_policy(config, profile, list(checks_dirs))  # a bad profile or exceptions file: exit 2, nothing written
+    # a bad profile or exceptions file, an unknown check or platform, a credential that cannot work: exit 2 before
+    # any request, nothing written
+    policy = load_policy(config, profile, list(checks_dirs))
+    plan = plan_scan(
+        policy.registry,
+        config.platforms(),
+        checks=split_values(check_patterns),
+        platforms=split_values(platform_names),
+        disabled=policy.profile.checks.disabled,
+        config_path=config_path,
+    )
+    check_credentials(config, platforms=plan.datasets)
     if output is None:
         from datetime import UTC, datetime
 
@@ -95,6 +124,7 @@ def scan(
                 keep_raw=not no_raw,
                 progress=scan_progress,
                 history=None if no_history else history_url(data_dir),
+                plan=plan,
             ),
         )
     print_summary(outcome.report, {**outcome.files, "snapshot": outcome.snapshot_path})

@@ -22,6 +22,8 @@ def print_summary(report: ScanReport, files: dict[str, Path]) -> None:
     )
     for cap in score.caps:
         out.print(Text(f"  grade capped: {inert(cap)}"))
+    for line in report.scope.lines():  # a partial or incomplete scan is never mistaken for a full one
+        out.print(Text(inert(line), style="bold yellow"))
     table = Table(show_header=True, header_style="bold")
     for column in ("status", "severity", "check", "result"):
         table.add_column(column)

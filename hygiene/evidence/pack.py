@@ -444,7 +444,8 @@ def export_pack(
     with HistoryStore(history or history_url(data_dir), create=False) as store:
         if organisation_id not in store.organisations():
             raise EvidenceError(f"no scans of organisation {organisation_id!r} in {store.where}")
-        summary = store.find(organisation_id, scan_ref)
+        # "latest" is the latest full scan: a partial one (--checks) must never pass for the organisation's evidence
+        summary = store.find(organisation_id, "full" if scan_ref == "latest" else scan_ref)
         stored = store.load(summary.scan_id)
     scan = locate_scan_files(stored.files, summary.scan_id)
     report_bytes = scan.report.read_bytes()

@@ -40,7 +40,7 @@ def framework_report(name: str, organisation: str | None = None, data_dir: Path 
     results: dict[str, tuple[str, str]] | None = None
     if organisation is not None:
         with HistoryStore(history_url(data_dir), create=False) as store:
-            summary = store.find(organisation, "latest")
+            summary = store.find(organisation, "full")  # never a partial scan (--checks): it would look unmet
             scan = store.load(summary.scan_id)
         results = {r.check_id: (r.status, r.platform or platforms.get(r.check_id, "")) for r in scan.results}
         report.update(

@@ -11,7 +11,9 @@ A *failing resource* is a finding whose risk no exception accepts. For every che
 - **no longer assessed**: failing before, not assessed / errored / absent now (not a fix: unknown);
 - **newly unassessed**: passing or accepted before, not assessed / errored now (nothing is known now: a check
   that loses its permission or breaks must not look like a quiet week);
-- **expired exceptions**: findings accepted by an exception before and failing (not accepted) now.
+- **expired exceptions**: findings accepted by an exception before and failing (not accepted) now;
+- **not compared**: checks one of the two scans did not look at, because it was a partial scan that did not
+  select them or could not read their platform at all: absence of evidence is never a change.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class ScanDiff(_Model):
     no_longer_assessed: list[CheckChange] = Field(default_factory=list)
     newly_unassessed: list[CheckChange] = Field(default_factory=list)
     expired_exceptions: list[ExpiredAcceptance] = Field(default_factory=list)
+    #: check id -> why it was not compared (outside a partial scan's selection, or its platform not read)
+    not_compared: dict[str, str] = Field(default_factory=dict)
 
     @property
     def worse(self) -> bool:
@@ -85,6 +89,15 @@ def _count(result: StoredResult | None) -> int:
     return result.failing or len(_failing(result))
 
 
+def _not_seen(scan: StoredScan, result: StoredResult | None, platform: str) -> str | None:
+    """Why ``scan`` says nothing about a check (``result`` is its result there, if any), or None when it does."""
+    if result is None and scan.summary.partial:
+        return f"not selected in the partial scan {scan.summary.scan_id}"
+    if platform in scan.summary.unread_platforms:
+        return f"{platform} could not be read in scan {scan.summary.scan_id}"
+    return None
+
+
 def diff_scans(before: StoredScan, after: StoredScan) -> ScanDiff:
     """Compare ``after`` (usually the latest scan) with ``before`` (the baseline or the previous scan)."""
     old = {r.check_id: r for r in before.results}
@@ -94,6 +107,10 @@ def diff_scans(before: StoredScan, after: StoredScan) -> ScanDiff:
         was, now = old.get(check_id), new.get(check_id)
         latest = now or was
         assert latest is not None
+        why = _not_seen(before, was, latest.platform) or _not_seen(after, now, latest.platform)
+        if why:
+            out.not_compared[check_id] = why
+            continue
         failing_before, failing_after = _failing(was), _failing(now)
         change = CheckChange(
             check_id=check_id,

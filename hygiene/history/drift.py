@@ -37,6 +37,7 @@ def _section(kind: str, earlier: ScanSummary, diff: ScanDiff, score_now: float) 
             {f"{e.exception_id}: {e.check_id} {e.resource_name}" for e in diff.expired_exceptions}
         ),
         unchanged_failures=len(diff.unchanged),
+        not_compared=len(diff.not_compared),
     )
 
 
@@ -49,12 +50,15 @@ def drift_for(target: str | Path, report: ScanReport) -> Drift | None:
                 return None
             current = stored_from_report(report)
             previous = history[-1]
-            baseline = next((s for s in history if s.baseline), history[0])
+            # the chosen baseline, else the first scan that could be one (a partial or incomplete scan never is)
+            baseline = next((s for s in history if s.baseline), None) or next(
+                (s for s in history if s.baseline_refusal is None), None
+            )
             previous_section = _section(
                 "previous", previous, diff_scans(store.load(previous.scan_id), current), report.score.value
             )
             baseline_section = None
-            if baseline.scan_id != previous.scan_id:
+            if baseline is not None and baseline.scan_id != previous.scan_id:
                 baseline_section = _section(
                     "baseline", baseline, diff_scans(store.load(baseline.scan_id), current), report.score.value
                 )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from hygiene.results import ScanReport
+from hygiene.results import ScanReport, baseline_refusal
 from hygiene.strict import StrictModel as _Model
 
 
@@ -52,6 +52,15 @@ class ScanSummary(_Model):
     complete: bool
     baseline: bool = False
     failing_checks: int = 0
+    #: limited by --checks/--platforms
+    partial: bool = False
+    #: platforms the scan could not read at all (it is incomplete)
+    unread_platforms: list[str] = Field(default_factory=list)
+
+    @property
+    def baseline_refusal(self) -> str | None:
+        """Why this scan cannot be a baseline, or None when it can."""
+        return baseline_refusal(self.partial, self.unread_platforms)
 
 
 class StoredScan(_Model):
@@ -100,6 +109,8 @@ def summary_of(report: ScanReport, *, baseline: bool = False) -> ScanSummary:
         complete=report.complete,
         baseline=baseline,
         failing_checks=sum(1 for r in report.results if r.status.value == "fail"),
+        partial=report.scope.partial,
+        unread_platforms=list(report.scope.unread_platforms),
     )
 
 

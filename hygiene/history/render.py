@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hygiene.history.diff import CheckChange, ScanDiff
+from hygiene.history.models import ScanSummary
 from hygiene.safetext import inert
 
 
@@ -18,11 +19,16 @@ def _lines(title: str, changes: list[CheckChange], resources: str | None = None)
     return lines
 
 
+def _flags(scan: ScanSummary) -> str:
+    """ ", partial" / ", incomplete": a score that does not cover everything says so next to it."""
+    return (", partial" if scan.partial else "") + (", incomplete" if scan.unread_platforms else "")
+
+
 def render_diff(d: ScanDiff) -> str:
     a, b = d.before, d.after
     lines = [
-        f"{d.organisation_id}: {b.scan_id} (score {b.score:.0f}, {b.grade}) against "
-        f"{a.scan_id} (score {a.score:.0f}, {a.grade})",
+        f"{d.organisation_id}: {b.scan_id} (score {b.score:.0f}, {b.grade}{_flags(b)}) against "
+        f"{a.scan_id} (score {a.score:.0f}, {a.grade}{_flags(a)})",
     ]
     lines += _lines("new failures", d.new_failures, "new")
     lines += _lines("new failing resources", d.new_resources, "new")
@@ -38,6 +44,12 @@ def render_diff(d: ScanDiff) -> str:
             f"  {e.check_id}: {inert(e.resource_name)} ({inert(e.resource_id)}) was accepted by {inert(e.exception_id)}"
             for e in d.expired_exceptions
         ]
+    if d.not_compared:
+        reasons: dict[str, list[str]] = {}
+        for check_id, why in d.not_compared.items():
+            reasons.setdefault(why, []).append(check_id)
+        lines.append(f"not compared ({len(d.not_compared)}):")
+        lines += [f"  {len(ids)} check(s): {why}" for why, ids in reasons.items()]
     if not d.worse:
         lines.append("nothing new: no new failures, regressions or expired exceptions")
     return "\n".join(lines)

@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
+    inspect,
     select,
     text,
 )
@@ -49,6 +51,9 @@ scans = Table(
     Column("coverage", Float, nullable=False),
     Column("complete", Boolean, nullable=False),
     Column("baseline", Boolean, nullable=False, default=False),
+    # schema version 2: a partial scan (--checks/--platforms) and the platforms a scan could not read at all
+    Column("partial", Boolean, nullable=False, default=False, server_default=false()),
+    Column("unread_platforms", Text, nullable=False, default="", server_default=""),
 )
 
 check_results = Table(
@@ -96,8 +101,18 @@ def _v1_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=V1_TABLES)
 
 
+def _v2_scan_scope(conn: Connection) -> None:
+    """``scans.partial`` and ``scans.unread_platforms`` (comma-separated): a partial or incomplete scan is never a
+    baseline. A database created by this version already has them (``_v1_initial`` creates the current tables)."""
+    present = {c["name"] for c in inspect(conn).get_columns("scans")}
+    if "partial" not in present:
+        conn.execute(text("ALTER TABLE scans ADD COLUMN partial BOOLEAN NOT NULL DEFAULT FALSE"))
+    if "unread_platforms" not in present:
+        conn.execute(text("ALTER TABLE scans ADD COLUMN unread_platforms TEXT NOT NULL DEFAULT ''"))
+
+
 #: migration n+1 is MIGRATIONS[n]; SCHEMA_VERSION is the version a fully migrated database has
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_scan_scope]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

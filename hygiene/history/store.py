@@ -144,12 +144,17 @@ class HistoryStore:
         with self._errors(), self.engine.begin() as conn:
             if conn.execute(select(scans.c.id).where(scans.c.scan_id == report.scan_id)).first() is not None:
                 raise HistoryError(f"scan {report.scan_id} is already in the history")
-            if baseline is None:
-                baseline = not conn.execute(select(scans.c.id).where(scans.c.organisation_id == org).limit(1)).first()
+            refusal = report.baseline_refusal
+            if baseline is None:  # the first full, complete scan becomes the baseline
+                has_one = select(scans.c.id).where(scans.c.organisation_id == org, scans.c.baseline).limit(1)
+                baseline = refusal is None and not conn.execute(has_one).first()
             elif baseline:
+                if refusal is not None:
+                    raise HistoryError(f"scan {report.scan_id} cannot be the baseline: {refusal}")
                 conn.execute(update(scans).where(scans.c.organisation_id == org).values(baseline=False))
             summary = summary_of(report, baseline=baseline)
             values = summary.model_dump(exclude={"failing_checks"})
+            values["unread_platforms"] = ",".join(summary.unread_platforms)
             values["started_at"], values["finished_at"] = _utc(summary.started_at), _utc(summary.finished_at)
             scan_pk = _new_id(conn.execute(insert(scans).values(**values)).inserted_primary_key)
             for result in report.results:
@@ -191,6 +196,11 @@ class HistoryStore:
     def set_baseline(self, organisation_id: str, scan_id: str | None = None) -> ScanSummary:
         """Make ``scan_id`` (default: the latest scan) the organisation's only baseline."""
         chosen = self.find(organisation_id, scan_id or "latest")
+        if chosen.baseline_refusal is not None:
+            raise HistoryError(
+                f"scan {chosen.scan_id} cannot be the baseline: {chosen.baseline_refusal}; choose a full, complete "
+                f"scan (see 'hygiene history {organisation_id}')"
+            )
         with self._errors(), self.engine.begin() as conn:
             conn.execute(update(scans).where(scans.c.organisation_id == organisation_id).values(baseline=False))
             conn.execute(update(scans).where(scans.c.scan_id == chosen.scan_id).values(baseline=True))
@@ -226,13 +236,23 @@ class HistoryStore:
     def _summary(row: Any) -> ScanSummary:
         data = {k: row[k] for k in ScanSummary.model_fields if k in row}
         data["started_at"], data["finished_at"] = _utc(row["started_at"]), _utc(row["finished_at"])
+        data["unread_platforms"] = [p for p in str(row.get("unread_platforms") or "").split(",") if p]
         return ScanSummary(**data)
 
     def find(self, organisation_id: str, ref: str) -> ScanSummary:
-        """``latest``, ``baseline``, ``previous`` (the one before the latest) or a scan id of this organisation."""
+        """``latest``, ``full`` (the latest scan that is not partial: what evidence and framework views describe),
+        ``baseline``, ``previous`` (the one before the latest) or a scan id of this organisation."""
         history = self.scans(organisation_id)
         if ref == "latest":
             return history[-1]
+        if ref == "full":
+            full = [s for s in history if not s.partial]
+            if not full:
+                raise HistoryError(
+                    f"organisation {organisation_id!r} has only partial scans (--checks/--platforms): run a full "
+                    "scan, or name a scan id"
+                )
+            return full[-1]
         if ref == "baseline":
             chosen = [s for s in history if s.baseline]
             if not chosen:

@@ -122,6 +122,10 @@ class OrgRow:
     grade: str | None = None
     coverage: float | None = None
     complete: bool | None = None
+    #: the latest scan could not read these platforms at all: its grade and "worst open issues" miss them
+    unread_platforms: list[str] = field(default_factory=list)
+    #: every recorded scan is partial (--checks/--platforms): the row shows the latest of them
+    partial: bool = False
     score_delta: float | None = None
     trend: list[float] = field(default_factory=list)
     worst_issues: list[Issue] = field(default_factory=list)

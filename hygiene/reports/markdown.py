@@ -64,6 +64,9 @@ def render_markdown(
     if not report.complete:
         add("")
         add("**This scan is incomplete** (a source or check failed): re-run it before relying on the score.")
+    for line in report.scope.lines():
+        add("")
+        add(f"**{md_escape(line)}**")
     add("")
     counts = status_counts(report.results)
     add(

@@ -65,8 +65,11 @@ a scan older than {{ stale_days }} days is stale.</p>
 <td>{% if o.spark %}<svg width="{{ w }}" height="{{ h }}" viewBox="0 0 {{ w }} {{ h }}" role="img" \
 aria-label="score trend">{% if o.spark.points %}<polyline points="{{ o.spark.points }}"/>{% endif %}\
 <circle cx="{{ o.spark.cx }}" cy="{{ o.spark.cy }}" r="2"/></svg>{% endif %}</td>
-<td>{% if o.worst_issues %}<ul>{% for i in o.worst_issues %}<li><span class="sev">{{ i.severity }}</span>
-{{ i.title or i.check_id }} ({{ i.failing }} failing)</li>{% endfor %}</ul>{% else %}none{% endif %}</td>
+<td>{% if o.unread_platforms %}<span class="never">incomplete scan: could not read \
+{{ o.unread_platforms|join(", ") }}</span>{% elif o.partial %}<span class="stale">partial scan</span>{% endif %}\
+{% if o.worst_issues %}<ul>{% for i in o.worst_issues %}<li><span class="sev">{{ i.severity }}</span>
+{{ i.title or i.check_id }} ({{ i.failing }} failing)</li>{% endfor %}</ul>\
+{% elif not o.unread_platforms %}none{% endif %}</td>
 <td>{{ o.last_scan }}{% if o.stale %}<br><span class="stale">stale</span>{% endif %}</td>
 {%- else %}
 <td colspan="7" class="never">never scanned</td>

@@ -12,7 +12,7 @@ import os
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import import_module
@@ -150,21 +150,58 @@ class Collected(Generic[DataT]):
     data: DataT
 
 
+#: a key or certificate file is a few kilobytes: anything larger is not one (and is not read whole)
+MAX_KEY_FILE_BYTES = 1024 * 1024
+
+
+class CredentialError(ValueError):
+    """A credential that cannot work, found offline: ``str()`` is ``config key: problem``, one line, never the
+    secret (``PlatformSpec.check_credentials`` returns these lines; the sources raise their own errors from it)."""
+
+
+def read_key_file(path: Path, key: str, what: str) -> bytes:
+    """The bytes of the key file ``path`` named by the config key ``key`` (``what`` it should be, for the
+    message), at most :data:`MAX_KEY_FILE_BYTES`."""
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise CredentialError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(content) > MAX_KEY_FILE_BYTES:
+        raise CredentialError(f"{key}: {path} is larger than 1 MiB: not {what}")
+    return content
+
+
+#: the reason of a dataset a partial scan did not read
+NOT_SELECTED = "not selected: no check of this partial scan needs it"
+
+
+def not_selected() -> DatasetState:
+    """The state of a dataset that a partial scan (``hygiene scan --checks``) did not read."""
+    return DatasetState(available=False, selected=False, reason_kind=ReasonKind.NOT_COLLECTED, reason=NOT_SELECTED)
+
+
 class Source(ABC, Generic[DataT]):
     """One platform's reader. Built by its :class:`PlatformSpec` from the config section and the environment
-    (where secrets may be read from); ``collect`` reads everything the checks need."""
+    (where secrets may be read from); ``collect`` reads what the checks need."""
 
     platform: str
 
     @abstractmethod
-    def collect(self, raw: RawRecorder) -> Collected[DataT]:
-        """Read everything the checks need. Never raises for vendor errors: they become dataset states."""
+    def collect(self, raw: RawRecorder, datasets: frozenset[str] | None = None) -> Collected[DataT]:
+        """Read ``datasets`` (None: every dataset of the platform; the set is closed under
+        :attr:`DatasetSpec.reads_with`, see :meth:`PlatformSpec.closure`), each other dataset's state being
+        :func:`not_selected`, and nothing for them is requested. Never raises for vendor errors: they become
+        dataset states."""
 
     @staticmethod
     def summarise_status(datasets: dict[str, DatasetState]) -> SourceStatus:
-        if datasets and all(not d.available for d in datasets.values()):
+        """``error`` when no dataset the scan selected could be read (the platform was not read at all), ``ok``
+        when all of them were, else ``partial``."""
+        read = [d for d in datasets.values() if d.selected]
+        if read and all(not d.available for d in read):
             return "error"
-        return "ok" if all(d.available for d in datasets.values()) else "partial"
+        return "ok" if all(d.available for d in read) else "partial"
 
 
 @dataclass(frozen=True)
@@ -182,6 +219,9 @@ class DatasetSpec:
     licence: str | None = None
     #: the scan is complete without it (read when granted)
     optional: bool = False
+    #: the datasets it is read with or after and cannot be read without (the registration fallback needs the
+    #: users): a scan that selects it reads them too
+    reads_with: tuple[str, ...] = ()
 
     @property
     def note(self) -> str | None:
@@ -216,6 +256,10 @@ class PlatformSpec:
     grant: Callable[[PlatformSpec], list[str]]
     #: how OCSF findings name the platform's cloud account (type 99 "Other" when OCSF has no type for it)
     ocsf: OcsfCloud
+    #: ``module:function`` checking the section's credentials offline (before any request): called with
+    #: ``(config_section, environ)``, it returns one ``key: problem`` line per problem (never a secret's value);
+    #: its module loads no vendor SDK
+    credentials: str | None = None
 
     def __post_init__(self) -> None:
         for dataset in self.datasets:
@@ -225,6 +269,26 @@ class PlatformSpec:
     @property
     def by_name(self) -> Mapping[str, DatasetSpec]:
         return {d.name: d for d in self.datasets}
+
+    def closure(self, datasets: Iterable[str]) -> frozenset[str]:
+        """``datasets`` (of this platform) and every dataset they are read with (:attr:`DatasetSpec.reads_with`)."""
+        chosen: set[str] = set()
+        pending = list(datasets)
+        while pending:
+            name = pending.pop()
+            if name not in chosen:
+                chosen.add(name)
+                spec = self.by_name.get(name)
+                pending.extend(spec.reads_with if spec else ())
+        return frozenset(chosen)
+
+    def check_credentials(self, config: Any, environ: Mapping[str, str]) -> list[str]:
+        """Problems with the credentials of the section ``config``, one line each, found without any request."""
+        if self.credentials is None:
+            return []
+        module, _, name = self.credentials.partition(":")
+        problems = getattr(import_module(module), name)(config, environ)
+        return [str(p) for p in problems]
 
     def needs(self) -> list[str]:
         """Every distinct grant the datasets need, in order (a note after a space, e.g. "(fallback)", dropped)."""

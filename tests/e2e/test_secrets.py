@@ -29,7 +29,7 @@ from click.testing import CliRunner, Result
 from hygiene.cli import main
 from hygiene.demo import SECRET_ENV, write_demo_config
 from hygiene.reports import FORMATS
-from hygiene_sandbox import Sandbox, northwind
+from hygiene_sandbox import Sandbox, generate_client_certificate, northwind
 
 aws_sandbox = pytest.importorskip("hygiene_sandbox.aws")
 
@@ -337,8 +337,16 @@ delegated_admin = "admin@acme.example"
 def test_world_readable_key_files_are_warned_about(
     tmp_path: Path, cert_mode: int, sa_mode: int, warned: list[str]
 ) -> None:
-    (tmp_path / "app.pem").write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
-    (tmp_path / "sa.json").write_text("{}")
+    # well-formed credentials (config validate checks them too): only their modes are in question here
+    certificate = generate_client_certificate()
+    (tmp_path / "app.pem").write_text(certificate.private_key_pem + certificate.certificate_pem)
+    service_account = {
+        "type": "service_account",
+        "private_key": certificate.private_key_pem,
+        "client_email": "hygiene@acme.iam.gserviceaccount.test",
+        "token_uri": "https://oauth2.googleapis.test/token",
+    }
+    (tmp_path / "sa.json").write_text(json.dumps(service_account))
     os.chmod(tmp_path / "app.pem", cert_mode)
     os.chmod(tmp_path / "sa.json", sa_mode)
     config = tmp_path / "acme.toml"

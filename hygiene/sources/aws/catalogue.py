@@ -100,4 +100,5 @@ PLATFORM = PlatformSpec(
     source="hygiene.sources.aws.source:AwsSource",
     grant=grant,
     ocsf=OcsfCloud("AWS", 10, "AWS Account", "accounts"),
+    credentials="hygiene.sources.aws.credentials:check_credentials",
 )

@@ -68,7 +68,7 @@ from hygiene.sources.aws.transport import (
     new_session,
     pages,
 )
-from hygiene.sources.interface import Collected, RawRecorder, Source
+from hygiene.sources.interface import Collected, RawRecorder, Source, not_selected
 
 log = structlog.get_logger(__name__)
 
@@ -427,7 +427,7 @@ class AwsSource(Source[AwsData]):
             )
 
     # -- collection ------------------------------------------------------------------------------------
-    def collect(self, raw: RawRecorder) -> Collected[AwsData]:
+    def collect(self, raw: RawRecorder, datasets: frozenset[str] | None = None) -> Collected[AwsData]:
         """Set-up in sequence (assume the role, ask who we are, list the accounts), then three kinds of job on a
         pool of ``max_workers`` threads (``_Jobs`` decides which job a free thread takes):
 
@@ -439,7 +439,8 @@ class AwsSource(Source[AwsData]):
            COMPLETE, fetch and parse the report.
 
         The report's pause holds no thread while other work is queued. benchmarks/models.py models this
-        schedule."""
+        schedule. Only the ``datasets`` selected (None: all) are read: no credential report without ``aws.iam``, no
+        region discovery without a regional dataset."""
         started = datetime.now(UTC)
         counter = RequestCounter(raw)
         data = AwsData(
@@ -461,13 +462,21 @@ class AwsSource(Source[AwsData]):
             message = f"AWS credentials not usable: {denied.reason}"
             errors.append(message)
             for name in DATASETS:
-                states[name] = DatasetState(available=False, reason_kind=denied.kind, reason=message)
-            return self._result(started, states, counter, errors, data, {})
+                states[name] = (
+                    DatasetState(available=False, reason_kind=denied.kind, reason=message)
+                    if datasets is None or name in datasets
+                    else not_selected()
+                )
+            return self._result(started, states, counter, errors, data, {}, datasets)
         accounts = {
             t.account_id: AwsAccount(account_id=t.account_id, name=t.name, state=t.state, regions=regions)
             for t in targets
         }
         lock = threading.Lock()
+        read_iam = datasets is None or "aws.iam" in datasets
+        regional_read = [d for d in REGIONAL_DATASETS if datasets is None or d in datasets]
+        #: each account's enabled regions are discovered only when no regions are configured and one is read
+        discover = not self.config.regions and bool(regional_read)
 
         def begin(target: _Target) -> None:
             account = accounts[target.account_id]
@@ -482,10 +491,11 @@ class AwsSource(Source[AwsData]):
                     self._unassumed(data, lock, target, exc)
                     return
                 target.session.set_result(session)
-                target.iam.set_result(self._iam_start(session, account, regions[0], counter, data, lock))
+                if read_iam:
+                    target.iam.set_result(self._iam_start(session, account, regions[0], counter, data, lock))
                 if discover:  # the account's regional jobs, once its enabled regions are known
                     account.regions = self._enabled_regions(session, account, regions[0], counter, data, lock)
-                    for job in [partial(regional, target, r, d) for r in account.regions for d in REGIONAL_DATASETS]:
+                    for job in [partial(regional, target, r, d) for r in account.regions for d in regional_read]:
                         jobs.push(job)
                         with lock:
                             added.append(pool.submit(jobs.run_one))
@@ -511,10 +521,9 @@ class AwsSource(Source[AwsData]):
                 started = target.iam.result()
                 jobs.add(started[2] + REPORT_FIRST_PAUSE if started else 0.0, partial(finish, target))
 
-        discover = not self.config.regions
         queued: list[Callable[[], None]] = [partial(first, target) for target in targets]
         if not discover:
-            queued += [partial(regional, t, r, d) for t in targets for r in regions for d in REGIONAL_DATASETS]
+            queued += [partial(regional, t, r, d) for t in targets for r in regions for d in regional_read]
         jobs = _Jobs(queued)
         #: one pool task per regional job added once an account's regions are discovered
         added: list[Future[None]] = []
@@ -542,7 +551,7 @@ class AwsSource(Source[AwsData]):
             ):
                 collection.sort(key=lambda item: (item.region, str(getattr(item, "id", getattr(item, "arn", "")))))
             account.recovery_points.sort(key=lambda p: (p.region, p.vault_name, p.resource_arn, str(p.created)))
-        return self._result(started, states, counter, errors, data, accounts)
+        return self._result(started, states, counter, errors, data, accounts, datasets)
 
     def _warm_models(self) -> threading.Thread | None:
         """Load the botocore models every client of the scan needs (EC2's and RDS's take ~0.1 s each, once per
@@ -990,9 +999,13 @@ class AwsSource(Source[AwsData]):
         errors: list[str],
         data: AwsData,
         accounts: dict[str, AwsAccount],
+        selected: frozenset[str] | None = None,
     ) -> Collected[AwsData]:
         if not states:
             for name in DATASETS:
+                if selected is not None and name not in selected:
+                    states[name] = not_selected()
+                    continue
                 gaps = [g for g in data.gaps if g.dataset == name]
                 if counter.successes.get(name, 0) == 0:
                     first = gaps[0] if gaps else None
@@ -1009,7 +1022,12 @@ class AwsSource(Source[AwsData]):
                         method=f"{len(gaps)} account/region gap(s)" if gaps else None,
                         scope=self._regions_scope(data) if name in REGIONAL_DATASETS else None,
                     )
-        errors.extend(g.reason for g in data.gaps if g.reason_kind in (ReasonKind.ERROR, ReasonKind.UNREACHABLE))
+        errors.extend(
+            g.reason
+            for g in data.gaps
+            if g.reason_kind in (ReasonKind.ERROR, ReasonKind.UNREACHABLE)
+            and (g.dataset not in states or states[g.dataset].selected)
+        )
         status = self.summarise_status(states)
         if status == "ok" and data.gaps:
             status = "partial"

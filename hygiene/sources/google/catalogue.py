@@ -19,6 +19,7 @@ DATASETS = (
         "google.admin_groups",
         "members of groups that hold admin roles",
         (_AUTH + "admin.directory.group.member.readonly",),
+        reads_with=("google.roles",),
     ),
     DatasetSpec("google.mobile_devices", "mobile devices", (_AUTH + "admin.directory.device.mobile.readonly",)),
     DatasetSpec("google.chrome_devices", "ChromeOS devices", (_AUTH + "admin.directory.device.chromeos.readonly",)),
@@ -64,4 +65,5 @@ PLATFORM = PlatformSpec(
     source="hygiene.sources.google.source:GoogleSource",
     grant=grant,
     ocsf=OcsfCloud("Google", 15, "Google Workspace", "customer_id"),
+    credentials="hygiene.sources.google.credentials:check_credentials",
 )

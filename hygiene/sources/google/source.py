@@ -22,7 +22,6 @@ bundled discovery documents, parsed once per API.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -56,11 +55,14 @@ from hygiene.model import (
 from hygiene.perf import gc_paused
 from hygiene.sources.google.catalogue import SCOPES
 from hygiene.sources.google.client import DISCOVERY_LOCK, GoogleApiError, GoogleClient, HttpFactory, discovery_document
+from hygiene.sources.google.credentials import PrivateKeyError, service_account_info
 from hygiene.sources.interface import (
     Collected,
+    CredentialError,
     RawRecorder,
     Source,
     Unavailable,
+    not_selected,
     parse_timestamp,
 )
 from hygiene.sources.retry import RetryPolicy
@@ -212,13 +214,12 @@ class GoogleSource(Source[GoogleData]):
 
     def _service_account_info(self) -> dict[str, Any]:
         if self._info is None:
-            path = self.config.service_account_file
             try:
-                info = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise Unavailable(ReasonKind.ERROR, f"cannot read service account key {path}: {exc}") from None
-            if not isinstance(info, dict) or info.get("type") != "service_account" or "private_key" not in info:
-                raise Unavailable(ReasonKind.ERROR, f"{path} is not a service account JSON key")
+                info = service_account_info(self.config.service_account_file)
+            except PrivateKeyError as exc:
+                raise Unavailable(ReasonKind.ERROR, f"cannot use the private key: {exc}") from None
+            except CredentialError as exc:
+                raise Unavailable(ReasonKind.ERROR, f"cannot read service account key: {exc}") from None
             register_secret(str(info["private_key"]))
             self._info = info
         return self._info
@@ -284,10 +285,12 @@ class GoogleSource(Source[GoogleData]):
             log.warning("dataset not collected", dataset=dataset, reason=state.reason)
         return state
 
-    def _lane(self, dataset: str, collector: _GoogleCollector) -> dict[str, DatasetState]:
+    def _lane(
+        self, dataset: str, collector: _GoogleCollector, selected: frozenset[str] | None = None
+    ) -> dict[str, DatasetState]:
         """A lane's datasets: the admin groups' members follow the role assignments that name the groups."""
         states = {dataset: self._dataset(dataset, collector)}
-        if dataset == "google.roles":
+        if dataset == "google.roles" and (selected is None or "google.admin_groups" in selected):
             roles = states[dataset]
             if roles.available:
                 states["google.admin_groups"] = self._dataset("google.admin_groups", collector)
@@ -300,19 +303,21 @@ class GoogleSource(Source[GoogleData]):
                 )
         return states
 
-    def collect(self, raw: RawRecorder) -> Collected[GoogleData]:
+    def collect(self, raw: RawRecorder, datasets: frozenset[str] | None = None) -> Collected[GoogleData]:
         started = datetime.now(UTC)
         data = GoogleData(customer_id=self.config.customer_id, domain=self.config.delegated_admin.split("@", 1)[1])
+        lanes_read = [name for name in ORDER if datasets is None or name in datasets]
         # one client (counters, endpoints) per dataset; RawRecorder is thread-safe
         collectors = {
-            name: _GoogleCollector(self, GoogleClient(raw, retry=self.retry, sleep=self.sleep), data) for name in ORDER
+            name: _GoogleCollector(self, GoogleClient(raw, retry=self.retry, sleep=self.sleep), data)
+            for name in lanes_read
         }
         with gc_paused(), ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="hygiene-google") as pool:
-            futures = {name: pool.submit(self._lane, name, collectors[name]) for name in ORDER}
+            futures = {name: pool.submit(self._lane, name, collectors[name], datasets) for name in lanes_read}
             lanes: dict[str, DatasetState] = {}
-            for name in ORDER:
+            for name in lanes_read:
                 lanes.update(futures[name].result())
-            states = {name: lanes[name] for name in SCOPES}
+            states = {name: lanes.get(name) or not_selected() for name in SCOPES}
         clients = [c.client for c in collectors.values()]
         errors = [
             f"{name}: {state.reason}"

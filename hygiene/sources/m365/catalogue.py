@@ -11,12 +11,14 @@ DATASETS = (
         "last sign-in per user (signInActivity; fallback: Office 365 active-user report)",
         ("AuditLog.Read.All", "Reports.Read.All (fallback)"),
         "Entra ID P1 (or the fallback)",
+        reads_with=("m365.users",),
     ),
     DatasetSpec(
         "m365.registration",
         "MFA registration per user (userRegistrationDetails; fallback: $batch of methods)",
         ("AuditLog.Read.All", "UserAuthenticationMethod.Read.All (fallback)"),
         "Entra ID P1 (or the fallback)",
+        reads_with=("m365.users",),
     ),
     DatasetSpec(
         "m365.mfa_policies",
@@ -24,7 +26,10 @@ DATASETS = (
         ("Policy.Read.All", "GroupMember.Read.All"),
     ),
     DatasetSpec(
-        "m365.per_user_mfa", "legacy per-user MFA state, for users no policy covers (beta)", ("Policy.Read.All",)
+        "m365.per_user_mfa",
+        "legacy per-user MFA state, for users no policy covers (beta)",
+        ("Policy.Read.All",),
+        reads_with=("m365.users", "m365.mfa_policies", "m365.roles"),
     ),
     DatasetSpec("m365.roles", "directory role assignments", ("RoleManagement.Read.Directory", "GroupMember.Read.All")),
     DatasetSpec(
@@ -32,12 +37,14 @@ DATASETS = (
         "eligible (PIM) directory role assignments",
         ("RoleManagement.Read.Directory", "GroupMember.Read.All"),
         "Microsoft Entra ID P2 or Microsoft Entra ID Governance",
+        reads_with=("m365.roles",),
     ),
     DatasetSpec(
         "m365.group_eligibility",
         "users eligible (PIM for Groups) to join the groups that hold roles",
         ("PrivilegedEligibilitySchedule.Read.AzureADGroup",),
         "Microsoft Entra ID P2 or Microsoft Entra ID Governance",
+        reads_with=("m365.roles",),
     ),
     DatasetSpec("m365.licences", "subscribed SKUs", ("LicenseAssignment.Read.All",)),
     DatasetSpec(
@@ -77,4 +84,5 @@ PLATFORM = PlatformSpec(
     source="hygiene.sources.m365.source:M365Source",
     grant=grant,
     ocsf=OcsfCloud("Microsoft", 17, "M365 Tenant", "tenant_id"),
+    credentials="hygiene.sources.m365.credentials:check_credentials",
 )

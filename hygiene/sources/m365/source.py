@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 import msal
 import structlog
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from hygiene.checklib.m365 import users_without_policy_enforcement
@@ -47,8 +46,17 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.perf import gc_paused
-from hygiene.sources.interface import Collected, RawRecorder, Source, Unavailable, parse_timestamp
+from hygiene.sources.interface import (
+    Collected,
+    CredentialError,
+    RawRecorder,
+    Source,
+    Unavailable,
+    not_selected,
+    parse_timestamp,
+)
 from hygiene.sources.m365.catalogue import BY_NAME as DATASETS
+from hygiene.sources.m365.credentials import certificate, client_secret
 from hygiene.sources.m365.graph import GraphClient, GraphError, make_session
 
 log = structlog.get_logger(__name__)
@@ -189,23 +197,15 @@ class AuthError(Exception):
 
 
 def _credential(config: M365Config, environ: dict[str, str]) -> str | dict[str, str]:
-    if config.client_secret_env is not None:
-        secret = environ.get(config.client_secret_env)
-        if not secret:
-            raise AuthError(
-                f"environment variable {config.client_secret_env} (sources.m365.client_secret_env) is not set"
-            )
-        register_secret(secret)
-        return secret
-    assert config.certificate_file is not None
-    pem = config.certificate_file.read_bytes()
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
-        cert = x509.load_pem_x509_certificate(pem)
-    except ValueError as exc:
-        raise AuthError(
-            f"{config.certificate_file}: expected a PEM holding an unencrypted private key and its certificate ({exc})"
-        ) from None
+        if config.client_secret_env is not None:
+            secret = client_secret(config, environ)
+            register_secret(secret)
+            return secret
+        assert config.certificate_file is not None
+        pem, key, cert = certificate(config.certificate_file)
+    except CredentialError as exc:
+        raise AuthError(str(exc)) from None
     register_secret(pem.decode("utf-8", errors="replace"))
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -887,6 +887,7 @@ class M365Source(Source[M365Data]):
         data: M365Data,
         states: dict[str, DatasetState],
         roles: frozenset[str] | None = None,
+        selected: frozenset[str] | None = None,
     ) -> None:
         """The datasets in four concurrent lanes, each with its own client (connection pool, counters), so that a
         large tenant waits for the longest chain of pages rather than for every page in turn:
@@ -896,34 +897,42 @@ class M365Source(Source[M365Data]):
         - roles, then Conditional Access (both resolve groups into ``data.group_members``: one lane, in turn);
         - licences, devices, compliance policies, backup;
 
-        then per-user MFA, which needs the users, the roles and the policies.
+        then per-user MFA, which needs the users, the roles and the policies. Only the ``selected`` datasets (None:
+        all) are read; the selection includes what each one is read with (``DatasetSpec.reads_with``).
         """
         identity, registration, policy, rest = (_Collector(c, data, states, granted_roles=roles) for c in clients)
         users_read = threading.Event()
 
+        def wanted(name: str) -> bool:
+            return selected is None or name in selected
+
         def users_lane() -> None:
             try:
-                identity.run("m365.users", identity.users)
-                if states["m365.users"].available:
-                    identity.apply_activity()
+                if wanted("m365.users"):
+                    identity.run("m365.users", identity.users)
+                    if states["m365.users"].available:
+                        identity.apply_activity()
             finally:
                 users_read.set()
 
         def registration_lane() -> None:
             registration.users_read = users_read
-            registration.run("m365.registration", registration.registration)
+            if wanted("m365.registration"):
+                registration.run("m365.registration", registration.registration)
 
         def policy_lane() -> None:
-            policy.run("m365.roles", policy.roles)
-            for dependent in ("m365.role_eligibility", "m365.group_eligibility"):
-                if dependent not in states:
-                    states[dependent] = DatasetState(
-                        available=False,
-                        reason_kind=states["m365.roles"].reason_kind,
-                        reason="role assignments could not be read: " + (states["m365.roles"].reason or ""),
-                        needs=list(states["m365.roles"].needs),
-                    )
-            policy.run("m365.mfa_policies", policy.mfa_policies)
+            if wanted("m365.roles"):
+                policy.run("m365.roles", policy.roles)
+                for dependent in ("m365.role_eligibility", "m365.group_eligibility"):
+                    if dependent not in states:
+                        states[dependent] = DatasetState(
+                            available=False,
+                            reason_kind=states["m365.roles"].reason_kind,
+                            reason="role assignments could not be read: " + (states["m365.roles"].reason or ""),
+                            needs=list(states["m365.roles"].needs),
+                        )
+            if wanted("m365.mfa_policies"):
+                policy.run("m365.mfa_policies", policy.mfa_policies)
 
         def rest_lane() -> None:
             for name, fn in (
@@ -932,29 +941,35 @@ class M365Source(Source[M365Data]):
                 ("m365.compliance_policies", rest.compliance_policies),
                 ("m365.backup", rest.backup),
             ):
-                rest.run(name, fn)
+                if wanted(name):
+                    rest.run(name, fn)
 
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="hygiene-m365") as pool:
             for future in [pool.submit(lane) for lane in (users_lane, registration_lane, policy_lane, rest_lane)]:
                 future.result()
-        if not states["m365.users"].available:
+        if "m365.users" in states and not states["m365.users"].available:
             data.registrations = []
             for dependent in ("m365.sign_ins", "m365.registration", "m365.per_user_mfa"):
-                states[dependent] = DatasetState(
+                if wanted(dependent):
+                    states[dependent] = DatasetState(
+                        available=False,
+                        reason_kind=states["m365.users"].reason_kind,
+                        reason="users could not be read: " + (states["m365.users"].reason or ""),
+                    )
+        if wanted("m365.per_user_mfa"):
+            if states["m365.users"].available and states["m365.mfa_policies"].available:
+                identity.run("m365.per_user_mfa", identity.per_user_mfa)
+            elif "m365.per_user_mfa" not in states:
+                states["m365.per_user_mfa"] = DatasetState(
                     available=False,
-                    reason_kind=states["m365.users"].reason_kind,
-                    reason="users could not be read: " + (states["m365.users"].reason or ""),
+                    reason_kind=states["m365.mfa_policies"].reason_kind,
+                    reason="policies could not be read: " + (states["m365.mfa_policies"].reason or ""),
                 )
-        if states["m365.users"].available and states["m365.mfa_policies"].available:
-            identity.run("m365.per_user_mfa", identity.per_user_mfa)
-        elif "m365.per_user_mfa" not in states:
-            states["m365.per_user_mfa"] = DatasetState(
-                available=False,
-                reason_kind=states["m365.mfa_policies"].reason_kind,
-                reason="policies could not be read: " + (states["m365.mfa_policies"].reason or ""),
-            )
+        for name in DATASETS:
+            if name not in states:
+                states[name] = not_selected()
 
-    def collect(self, raw: RawRecorder) -> Collected[M365Data]:
+    def collect(self, raw: RawRecorder, datasets: frozenset[str] | None = None) -> Collected[M365Data]:
         started = datetime.now(UTC)
         session = make_session(str(self.config.ca_bundle) if self.config.ca_bundle else None)
         data = M365Data(tenant_id=self.config.tenant_id)
@@ -975,17 +990,25 @@ class M365Source(Source[M365Data]):
             message = f"authentication failed: {exc}"
             errors.append(message)
             for name in DATASETS:
-                states[name] = DatasetState(available=False, reason_kind=ReasonKind.ERROR, reason=message)
+                states[name] = (
+                    DatasetState(available=False, reason_kind=ReasonKind.ERROR, reason=message)
+                    if datasets is None or name in datasets
+                    else not_selected()
+                )
         except Exception as exc:  # msal raises for 5xx and for network failures
             message = f"identity platform unreachable: {type(exc).__name__}: {exc}"
             errors.append(message)
             for name in DATASETS:
-                states[name] = DatasetState(available=False, reason_kind=ReasonKind.UNREACHABLE, reason=message)
+                states[name] = (
+                    DatasetState(available=False, reason_kind=ReasonKind.UNREACHABLE, reason=message)
+                    if datasets is None or name in datasets
+                    else not_selected()
+                )
         else:
             ca = str(self.config.ca_bundle) if self.config.ca_bundle else None
             clients += [GraphClient(self.config.graph_url, token, make_session(ca), raw, **kwargs) for _ in range(3)]
             with gc_paused():  # builds ~3 objects per user and device: the cyclic collector only slows it down
-                self._collect(clients, data, states, roles)
+                self._collect(clients, data, states, roles, datasets)
         errors.extend(
             f"{name}: {s.reason}"
             for name, s in states.items()

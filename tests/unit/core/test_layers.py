@@ -56,7 +56,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("config", ("hygiene.config",)),
     ("sources", ("hygiene.sources",)),
     ("checks", ("hygiene.checkapi", "checks")),
-    ("engine", ("hygiene.results", "hygiene.scoring", "hygiene.registry", "hygiene.engine", "hygiene.permissions")),
+    (
+        "engine",
+        (
+            "hygiene.results",
+            "hygiene.scoring",
+            "hygiene.registry",
+            "hygiene.engine",
+            "hygiene.permissions",
+            "hygiene.selection",
+        ),
+    ),
     # every renderer is in hygiene.reports (one module per format), with the plain models it takes in
     # hygiene.reports.interface: the views and packs that compute them are above it
     ("outputs", ("hygiene.reports", "hygiene.history", "hygiene.notify")),

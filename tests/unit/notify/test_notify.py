@@ -20,7 +20,7 @@ from hygiene.history.models import stored_from_report
 from hygiene.notify import channels
 from hygiene.notify.change import Change, change_since
 from hygiene.notify.dispatch import notify, should_notify
-from hygiene.results import ScanReport
+from hygiene.results import ScanReport, ScanScope
 
 MONDAY = datetime(2026, 11, 23, 9, tzinfo=UTC)
 HOOK = "https://hooks.test/incoming/abc-secret-token"
@@ -116,6 +116,19 @@ def test_the_previous_scan_and_its_score_come_from_the_diff() -> None:
 def test_an_outbox_entry_written_before_the_new_fields_still_loads() -> None:
     old = {k: v for k, v in asdict(change()).items() if k not in ("no_longer_assessed", "previous_scan_id")}
     assert Change(**old) == change()
+
+
+def test_compare_never_calls_unseen_checks_new_or_fixed() -> None:
+    """After (or during) a scan that could not read Microsoft 365, its checks are neither new failures nor fixes."""
+    good = run_checks(collect(healthy_tenant()))
+    worse_tenant = healthy_tenant()
+    worse_tenant.registrations = [registration("alice")]
+    worse = run_checks(collect(worse_tenant))
+    unread = ScanScope(incomplete=True, unread_platforms={"m365": "authentication failed"})
+    assert compare(worse, good).new_failures  # seen both times: a new failure (so the assertions below can fail)
+    assert compare(worse, good.model_copy(update={"scope": unread})).new_failures == []
+    assert compare(good, worse).resolved
+    assert compare(good.model_copy(update={"scope": unread}), worse).resolved == []
 
 
 @pytest.mark.parametrize(

@@ -472,8 +472,8 @@ def test_committed_schema_matches_models() -> None:
 def test_schema_is_versioned_draft_2020_12() -> None:
     schema = report_json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"].endswith(":1.0")
-    assert schema["version"] == "1.0"
+    assert schema["$id"].endswith(":1.1")
+    assert schema["version"] == "1.1"
     assert "results" in schema["required"]
     jsonschema.Draft202012Validator.check_schema(schema)
 

@@ -698,3 +698,25 @@ def test_clustered_databases_are_judged_at_cluster_level(aws: None) -> None:
     assert "no recovery point" in results["aws.backup.coverage"].findings[0].detail
     assert names(results["aws.rds.backup_retention"]) == {arns["graph"]}
     assert results["aws.rds.backup_retention"].assessed == 3
+
+
+def test_iam_only_selection_makes_no_regional_request(aws: None) -> None:
+    """A partial scan (``hygiene scan --checks 'aws.iam.*'``) reads the credential report and nothing regional:
+    no EC2, RDS, Backup or SSM request, no region discovery; the other datasets say they were not selected."""
+    world = World()
+    healthy(world, launch(count=2), [database("orders", 7)])
+
+    def services(run: Any) -> set[str]:
+        return {endpoint.split(":", 1)[0].split(".", 1)[0].lower() for endpoint in run.endpoints}
+
+    source = AwsSource(AwsConfig(), environ=ENV, client_factory=world.factory)  # no regions: discovery if needed
+    run = source.collect(RawRecorder(None, "aws"), frozenset({"aws.iam"})).run
+    assert "iam" in services(run) and services(run) & {"ec2", "rds", "backup", "ssm"} == set(), run.endpoints
+    assert run.status == "ok" and run.datasets["aws.iam"].available
+    for name in ("aws.ec2", "aws.rds", "aws.backup", "aws.ssm"):
+        state = run.datasets[name]
+        assert not state.available and not state.selected and state.reason_kind is ReasonKind.NOT_COLLECTED
+
+    # and the full read does make them: the assertion above can fail
+    full = AwsSource(AwsConfig(), environ=ENV, client_factory=world.factory).collect(RawRecorder(None, "aws")).run
+    assert {"ec2", "rds", "backup", "ssm"} <= services(full), full.endpoints

@@ -692,3 +692,29 @@ def test_northwind_leeds_scan_lists_the_admin_group_once_with_its_own_token(tmp_
     assert collected.run.requests == len(log) - len(SCOPE) == 7  # users, roles, assignments, members, 3 devices
     members = collected.data.group_members
     assert len(members) == 1 and {m.type for m in next(iter(members.values()))} == {"USER", "GROUP"}
+
+
+def test_selected_datasets_only(tmp_path: Path) -> None:
+    """A partial scan (``--checks gws.mfa.*``) asks only for the users: no device, endpoint or role request, and
+    the other datasets say they were not selected; the admin groups are read (in the roles lane) only when
+    selected."""
+    key = tmp_path / "sa.json"
+    key.write_text(json.dumps({"type": "service_account", "private_key": "unused"}))
+    config = GoogleConfig(service_account_file=key, delegated_admin="amy@leeds.test")
+
+    def read(datasets: frozenset[str]) -> tuple[Any, set[str]]:
+        workspace = healthy_workspace()
+        source = GoogleSource(config, http_factory=workspace.http_factory, retry=RetryPolicy(max_attempts=1))
+        run = source.collect(RawRecorder(None, "google"), datasets).run
+        return run, set(workspace.mocks)
+
+    run, asked = read(frozenset({"google.users"}))
+    assert asked == {"google.users"} and run.status == "ok"
+    assert run.datasets["google.users"].available
+    assert [n for n, s in run.datasets.items() if s.selected] == ["google.users"]
+    assert all(s.reason_kind is ReasonKind.NOT_COLLECTED for s in run.datasets.values() if not s.selected)
+    run, asked = read(frozenset({"google.roles", "google.admin_groups"}))
+    groups = run.datasets["google.admin_groups"]
+    assert asked == {"google.roles"} and groups.selected and groups.available  # no role held by a group here
+    run, asked = read(frozenset({"google.roles"}))
+    assert asked == {"google.roles"} and not run.datasets["google.admin_groups"].selected
