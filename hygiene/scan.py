@@ -25,7 +25,7 @@ from hygiene.registry import Registry
 from hygiene.reports import DEFAULT_FORMATS, write_reports
 from hygiene.results import ScanReport
 from hygiene.snapshot_io import save_snapshot
-from hygiene.sources.interface import RawRecorder, Source
+from hygiene.sources.interface import RawRecorder, ReadProgress, Source
 from hygiene.sources.platforms import PLATFORMS
 
 log = structlog.get_logger(__name__)
@@ -65,6 +65,9 @@ class ScanOptions:
     environ: dict[str, str] | None = None
     #: called with (platform, "start" | "done") so the CLI can show progress
     progress: Callable[[str, str], None] | None = None
+    #: told of each response and each dataset read, as the sources read them (a progress display); each dataset
+    #: read is logged too, whatever this is
+    reading: ReadProgress | None = None
     #: where to record the scan: a database URL, or a path to a SQLite file; None: not recorded
     history: str | Path | None = None
 
@@ -111,12 +114,28 @@ def collect(config: Config, options: ScanOptions) -> Snapshot:
         if options.progress:
             options.progress(source.platform, "start")
         log.info("collecting", platform=source.platform)
-        collected = source.collect(RawRecorder(raw_dir, source.platform))
+        collected = source.collect(RawRecorder(raw_dir, source.platform, progress=_logged(options.reading)))
         snapshot.attach(source.platform, collected.run, collected.data)
+        if options.reading is not None:  # the final count of every dataset read, those the source did not report too
+            for name, state in collected.run.datasets.items():
+                if state.available:
+                    options.reading(source.platform, name, state.records)
         log.info("collected", platform=source.platform, status=collected.run.status, requests=collected.run.requests)
         if options.progress:
             options.progress(source.platform, "done")
     return snapshot
+
+
+def _logged(reading: ReadProgress | None) -> ReadProgress:
+    """``reading``, with each dataset read also logged (one structured line each, never one per response)."""
+
+    def told(platform: str, dataset: str | None, count: int) -> None:
+        if dataset is not None:
+            log.info("dataset read", platform=platform, dataset=dataset, count=count)
+        if reading is not None:
+            reading(platform, dataset, count)
+
+    return told
 
 
 def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:

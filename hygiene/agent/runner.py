@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,20 @@ from hygiene.schedule import cron_trigger, missed_run, next_fire
 log = structlog.get_logger(__name__)
 
 ScanFunction = Callable[[Config, Path], tuple[str, str | None]]  # (config, data dir) -> (status, scan id)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One organisation the agent has scheduled: what ``hygiene agent`` says on start."""
+
+    org: str
+    name: str
+    config: Path | None
+    cron: str
+    timezone: str
+    next_run: datetime | None
+    #: a fire time passed since its last run (or it never ran): scanned now, at start
+    catch_up: bool
 
 
 def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
@@ -96,6 +111,8 @@ class Agent:
         )
         self._beat_lock = threading.Lock()
         self.configs: dict[str, Path] = {}
+        #: what the last (re)schedule planned, by organisation id
+        self.planned: list[Planned] = []
 
     # -- configs and jobs ---------------------------------------------------------------------------------
     def load_configs(self) -> dict[str, Config]:
@@ -118,6 +135,7 @@ class Agent:
         self.scheduler.remove_all_jobs()
         self.configs = {org: cfg.path for org, cfg in configs.items() if cfg.path is not None}
         now = self.now()
+        self.planned = []
         for org, config in configs.items():
             schedule = config.schedule or ScheduleConfig()
             trigger = cron_trigger(schedule.cron, schedule.timezone)
@@ -132,6 +150,17 @@ class Agent:
                 self.scheduler.add_job(
                     self.run_once, "date", run_date=now, args=[org], id=f"{org}-catch-up", replace_existing=True
                 )
+            self.planned.append(
+                Planned(
+                    org=org,
+                    name=config.organisation.name,
+                    config=config.path,
+                    cron=schedule.cron,
+                    timezone=schedule.timezone,
+                    next_run=beat.next_run,
+                    catch_up=missed is not None,
+                )
+            )
         for gone in set(self.beat.organisations) - set(configs):
             self.beat.organisations.pop(gone)
         self._write_beat()
@@ -172,14 +201,23 @@ class Agent:
         count = self.schedule()
         log.info("configs reloaded", organisations=count)
 
-    def run(self) -> None:
+    def run(self, on_start: Callable[[list[Planned]], None] | None = None) -> None:
+        """Schedule every organisation, tell ``on_start`` what was planned, then run until SIGTERM/SIGINT."""
         if self.schedule() == 0:
             raise InputError(self.config_dir, "no valid organisation config (*.toml) to schedule")
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, self._on_hup)
-        log.info("agent started", organisations=sorted(self.configs), heartbeat=str(self.beat_path))
+        log.info(
+            "agent started",
+            organisations=sorted(self.configs),
+            heartbeat=str(self.beat_path),
+            next_runs={p.org: p.next_run.isoformat() if p.next_run else None for p in self.planned},
+            catch_up=[p.org for p in self.planned if p.catch_up],
+        )
+        if on_start is not None:
+            on_start(self.planned)
         try:
             self.scheduler.start()
         finally:

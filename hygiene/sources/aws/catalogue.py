@@ -99,4 +99,5 @@ PLATFORM = PlatformSpec(
     datasets=DATASETS,
     source="hygiene.sources.aws.source:AwsSource",
     grant=grant,
+    grant_document=policy_document,
 )

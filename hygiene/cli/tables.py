@@ -1,0 +1,91 @@
+"""Tables for the terminal that never cut an id a user must copy (check, scan, organisation, control ids, profile
+and dataset names).
+
+An id column never wraps: it is as wide as its longest id (a cell holding several ids has one a line); a column
+of short values (severity, status, numbers) never wraps either, and every other column wraps its text at spaces.
+When the terminal is too narrow for that with no word cut or folded, the rows are printed one block each instead
+(the row's id, then ``column  value`` lines), so every id is still whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rich import box
+from rich.console import Console
+from rich.segment import Segment
+from rich.table import Table
+from rich.text import Text
+
+#: a column whose values (and header) are at most this long never wraps either: "critical", not "critica" "l"
+SHORT = 12
+
+#: a cell: plain text (printed as is, never as markup) or styled text
+Cell = str | Text
+
+
+@dataclass
+class Listing:
+    """The rows of a listing; ``ids``: the headers of the columns whose values are ids (a cell may hold several,
+    one a line)."""
+
+    headers: Sequence[str]
+    ids: Sequence[str] = ()
+    rows: list[Sequence[Cell]] = field(default_factory=list)
+
+    def add(self, *cells: Cell) -> None:
+        if len(cells) != len(self.headers):
+            raise ValueError(f"{len(cells)} cells for {len(self.headers)} columns")
+        self.rows.append(cells)
+
+    def words(self) -> set[str]:
+        """Every word of every cell and header: a table is only printed when each appears whole (ids above all)."""
+        return {word for row in (self.headers, *self.rows) for cell in row for word in _plain(cell).split()}
+
+    def table(self) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
+        for i, header in enumerate(self.headers):
+            longest = max((len(line) for row in self.rows for line in _plain(row[i]).splitlines()), default=0)
+            if header in self.ids or max(longest, len(header)) <= SHORT:
+                table.add_column(header, no_wrap=True)
+            else:
+                table.add_column(header, overflow="fold")
+        for row in self.rows:
+            table.add_row(*(_text(c) for c in row))
+        return table
+
+    def blocks(self) -> list[Text]:
+        """Each row as a block: its first id (bold), then one ``column: value`` line per other non-empty cell."""
+        key = self.headers.index(self.ids[0]) if self.ids else 0
+        width = max(len(h) for h in self.headers)
+        blocks = []
+        for row in self.rows:
+            block = Text.assemble(_text(row[key]), style="bold")
+            for i, (header, cell) in enumerate(zip(self.headers, row, strict=True)):
+                if i != key and _plain(cell):
+                    block.append_text(Text.assemble("\n  ", f"{header or '':<{width}}  ", _text(cell)))
+            blocks.append(block)
+        return blocks
+
+
+def print_listing(console: Console, listing: Listing) -> None:
+    """The listing as a table when it fits the console's width with no word cut or folded (no id above all),
+    else as one block per row."""
+    table = listing.table()
+    lines = list(Segment.split_lines(console.render(table, console.options)))  # uncropped: measure the real width
+    shown = ["".join(segment.text for segment in line) for line in lines]
+    fits = all(Segment.get_line_length(line) <= console.width for line in lines)
+    if fits and listing.words() <= {word for line in shown for word in line.split()}:
+        console.print(table, highlight=False, soft_wrap=False)
+        return
+    for block in listing.blocks():
+        console.print(block, highlight=False, soft_wrap=True)
+
+
+def _text(cell: Cell) -> Text:
+    return cell if isinstance(cell, Text) else Text(cell)
+
+
+def _plain(cell: Cell) -> str:
+    return cell.plain if isinstance(cell, Text) else cell
