@@ -6,6 +6,7 @@ import getpass
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from hygiene.config import Config, PolicyConfig
 from hygiene.engine import evaluate
 from hygiene.history import HistoryStore, sqlite_url
 from hygiene.history.drift import drift_for
-from hygiene.model import OrganisationRef, Snapshot
+from hygiene.model import DatasetState, OrganisationRef, Snapshot
 from hygiene.policy import ControlsFile, Profile, load_controls, load_lifecycle, load_profile
 from hygiene.registry import Registry
 from hygiene.reports import DEFAULT_FORMATS, write_reports
@@ -114,28 +115,42 @@ def collect(config: Config, options: ScanOptions) -> Snapshot:
         if options.progress:
             options.progress(source.platform, "start")
         log.info("collecting", platform=source.platform)
-        collected = source.collect(RawRecorder(raw_dir, source.platform, progress=_logged(options.reading)))
+        reading = _Reading(options.reading)
+        collected = source.collect(RawRecorder(raw_dir, source.platform, progress=reading))
         snapshot.attach(source.platform, collected.run, collected.data)
-        if options.reading is not None:  # the final count of every dataset read, those the source did not report too
-            for name, state in collected.run.datasets.items():
-                if state.available:
-                    options.reading(source.platform, name, state.records)
+        reading.finish(source.platform, collected.run.datasets)
         log.info("collected", platform=source.platform, status=collected.run.status, requests=collected.run.requests)
         if options.progress:
             options.progress(source.platform, "done")
     return snapshot
 
 
-def _logged(reading: ReadProgress | None) -> ReadProgress:
-    """``reading``, with each dataset read also logged (one structured line each, never one per response)."""
+class _Reading:
+    """What the sources tell as they read: passed on to ``ScanOptions.reading`` and logged, one structured line per
+    dataset (never one per response); :meth:`finish` adds the final count of every dataset read, those the source
+    did not tell (read alongside another) too."""
 
-    def told(platform: str, dataset: str | None, count: int) -> None:
+    def __init__(self, reading: ReadProgress | None) -> None:
+        self.reading = reading
+        self.logged: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, platform: str, dataset: str | None, count: int) -> None:
         if dataset is not None:
+            with self._lock:
+                self.logged.add(dataset)
             log.info("dataset read", platform=platform, dataset=dataset, count=count)
-        if reading is not None:
-            reading(platform, dataset, count)
+        if self.reading is not None:
+            self.reading(platform, dataset, count)
 
-    return told
+    def finish(self, platform: str, datasets: dict[str, DatasetState]) -> None:
+        for name, state in datasets.items():
+            if not state.available:
+                continue
+            if name not in self.logged:
+                log.info("dataset read", platform=platform, dataset=name, count=state.records)
+            if self.reading is not None:
+                self.reading(platform, name, state.records)
 
 
 def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_heartbeat, write_heartbeat
@@ -195,7 +197,13 @@ class Agent:
     # -- running ------------------------------------------------------------------------------------------
     def _on_term(self, signum: int, frame: Any) -> None:
         log.info("stopping: letting the running scan finish", signal=signum)
-        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        threading.Thread(target=self._stop, daemon=True).start()
+
+    def _stop(self) -> None:
+        """Shut the scheduler down once it runs: a signal during start-up must stop the agent too, not be lost."""
+        while not self.scheduler.running:
+            time.sleep(0.05)
+        self.scheduler.shutdown(wait=True)
 
     def _on_hup(self, signum: int, frame: Any) -> None:
         count = self.schedule()
@@ -216,8 +224,8 @@ class Agent:
             next_runs={p.org: p.next_run.isoformat() if p.next_run else None for p in self.planned},
             catch_up=[p.org for p in self.planned if p.catch_up],
         )
-        if on_start is not None:
-            on_start(self.planned)
+        if on_start is not None:  # once the scheduler runs, so that a signal after the message stops it
+            self.scheduler.add_listener(lambda _: on_start(self.planned), EVENT_SCHEDULER_STARTED)
         try:
             self.scheduler.start()
         finally:

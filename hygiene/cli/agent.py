@@ -61,6 +61,7 @@ def agent() -> None:
 @data_dir_option("History, locks and heartbeat (default: HYGIENE_DATA_DIR or the platform data folder).")
 @guard
 def run(config_dir: Path, data_dir: Path | None) -> None:
+    """Run the agent over CONFIG_DIR (what `hygiene agent CONFIG_DIR` does)."""
     from hygiene.agent.runner import Agent
 
     folder = data_dir or default_data_dir()

@@ -50,7 +50,10 @@ def frameworks_show(name: str, organisation: str | None, data_dir: Path | None, 
         return
     controls: list[dict[str, Any]] = report["controls"]  # type: ignore[assignment]
     if organisation is None:
-        out.print(f"[bold]{report['name']}[/bold] ({name}): mapping only; add ORG for statuses")
+        out.print(
+            Text.assemble((str(report["name"]), "bold"), f" ({name}): mapping only; add ORG for statuses"),
+            soft_wrap=False,
+        )
         listing = Listing(("control", "title", "checks"), ids=("control", "checks"))
         for c in controls:
             if c["automated"]:
@@ -60,9 +63,14 @@ def frameworks_show(name: str, organisation: str | None, data_dir: Path | None, 
         print_listing(out, listing)
         return
     out.print(
-        f"[bold]{report['name']}[/bold] ({name}) for [bold]{organisation}[/bold]: scan {report['scan_id']} "
-        f"of {report['scanned_at']}" + ("" if report["complete"] else " (incomplete scan)"),
-        highlight=False,
+        Text.assemble(
+            (str(report["name"]), "bold"),
+            f" ({name}) for ",
+            (organisation, "bold"),
+            f": scan {report['scan_id']} of {report['scanned_at']}",
+            "" if report["complete"] else " (incomplete scan)",
+        ),
+        soft_wrap=False,
     )
     colours = {MET: "green", NOT_MET: "red", PARTIAL: "yellow", NOT_COVERED: "dim"}
     listing = Listing(("control", "title", "status", "checks"), ids=("control", "checks"))
@@ -75,7 +83,7 @@ def frameworks_show(name: str, organisation: str | None, data_dir: Path | None, 
             listing.add(c["id"], _manual(c["title"], c["note"] or "manual control"), status, "-")
     print_listing(out, listing)
     summary: dict[str, int] = report["summary"]  # type: ignore[assignment]
-    out.print(", ".join(f"{count} {status}" for status, count in summary.items()), highlight=False)
+    out.print(Text(", ".join(f"{count} {status}" for status, count in summary.items())), soft_wrap=False)
 
 
 def _manual(title: str, note: str) -> Text:

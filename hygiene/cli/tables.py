@@ -55,17 +55,20 @@ class Listing:
             table.add_row(*(_text(c) for c in row))
         return table
 
-    def blocks(self) -> list[Text]:
-        """Each row as a block: its first id (bold), then one ``column: value`` line per other non-empty cell."""
+    def blocks(self) -> list[tuple[Text, Table]]:
+        """Each row as a block: its first id (bold), then a ``column  value`` line per other non-empty cell, the
+        values wrapped under themselves; a value column at least as wide as the block's longest id."""
         key = self.headers.index(self.ids[0]) if self.ids else 0
-        width = max(len(h) for h in self.headers)
         blocks = []
         for row in self.rows:
-            block = Text.assemble(_text(row[key]), style="bold")
-            for i, (header, cell) in enumerate(zip(self.headers, row, strict=True)):
-                if i != key and _plain(cell):
-                    block.append_text(Text.assemble("\n  ", f"{header or '':<{width}}  ", _text(cell)))
-            blocks.append(block)
+            cells = [(h, c) for i, (h, c) in enumerate(zip(self.headers, row, strict=True)) if i != key and _plain(c)]
+            longest = max((len(t) for h, c in cells if h in self.ids for t in _plain(c).split()), default=None)
+            fields = Table.grid(padding=(0, 2))
+            fields.add_column(no_wrap=True)
+            fields.add_column(overflow="fold", min_width=longest)
+            for header, cell in cells:
+                fields.add_row(f"  {header}", _text(cell))
+            blocks.append((Text.assemble(_text(row[key]), style="bold"), fields))
         return blocks
 
 
@@ -79,8 +82,9 @@ def print_listing(console: Console, listing: Listing) -> None:
     if fits and listing.words() <= {word for line in shown for word in line.split()}:
         console.print(table, highlight=False, soft_wrap=False)
         return
-    for block in listing.blocks():
-        console.print(block, highlight=False, soft_wrap=True)
+    for heading, fields in listing.blocks():
+        console.print(heading, highlight=False, soft_wrap=True)  # an id is never wrapped, even wider than the console
+        console.print(fields, highlight=False, soft_wrap=False, crop=False)
 
 
 def _text(cell: Cell) -> Text:
