@@ -113,20 +113,24 @@ class Agent:
         )
         self._beat_lock = threading.Lock()
         self.configs: dict[str, Path] = {}
-        #: what the last (re)schedule planned, by organisation id
+        #: what the last (re)schedule planned, and the config files it skipped (file, why)
         self.planned: list[Planned] = []
+        self.skipped: list[tuple[Path, str]] = []
 
     # -- configs and jobs ---------------------------------------------------------------------------------
     def load_configs(self) -> dict[str, Config]:
         loaded: dict[str, Config] = {}
+        self.skipped = []
         for path in sorted(self.config_dir.glob("*.toml")):
             try:
                 config = load_config(path)
             except HygieneError as exc:
                 log.error("config skipped", file=str(path), error=str(exc))
+                self.skipped.append((path, str(exc)))
                 continue
             if config.organisation.id in loaded:
                 log.error("config skipped: organisation id used twice", file=str(path), org=config.organisation.id)
+                self.skipped.append((path, f"organisation id {config.organisation.id!r} used twice"))
                 continue
             loaded[config.organisation.id] = config
         return loaded
@@ -209,8 +213,9 @@ class Agent:
         count = self.schedule()
         log.info("configs reloaded", organisations=count)
 
-    def run(self, on_start: Callable[[list[Planned]], None] | None = None) -> None:
-        """Schedule every organisation, tell ``on_start`` what was planned, then run until SIGTERM/SIGINT."""
+    def run(self, on_start: Callable[[Agent], None] | None = None) -> None:
+        """Schedule every organisation, then run until SIGTERM/SIGINT; ``on_start`` is called once the scheduler
+        runs, to say what was planned (``planned``, ``skipped``)."""
         if self.schedule() == 0:
             raise InputError(self.config_dir, "no valid organisation config (*.toml) to schedule")
         signal.signal(signal.SIGTERM, self._on_term)
@@ -225,7 +230,7 @@ class Agent:
             catch_up=[p.org for p in self.planned if p.catch_up],
         )
         if on_start is not None:  # once the scheduler runs, so that a signal after the message stops it
-            self.scheduler.add_listener(lambda _: on_start(self.planned), EVENT_SCHEDULER_STARTED)
+            self.scheduler.add_listener(lambda _: on_start(self), EVENT_SCHEDULER_STARTED)
         try:
             self.scheduler.start()
         finally:

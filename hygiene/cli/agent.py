@@ -13,11 +13,12 @@ import click
 
 from hygiene.agent.heartbeat import agent_running, heartbeat_path, read_heartbeat
 from hygiene.cli.common import data_dir_option, guard, json_option
+from hygiene.errors import one_line
 from hygiene.paths import default_data_dir
 from hygiene.safetext import inert
 
 if TYPE_CHECKING:
-    from hygiene.agent.runner import Planned
+    from hygiene.agent.runner import Agent
 
 
 class _AgentGroup(click.Group):
@@ -65,15 +66,17 @@ def run(config_dir: Path, data_dir: Path | None) -> None:
     from hygiene.agent.runner import Agent
 
     folder = data_dir or default_data_dir()
-    Agent(config_dir, folder).run(on_start=lambda planned: _started(planned, config_dir, folder))
+    Agent(config_dir, folder).run(on_start=lambda started: _started(started, config_dir, folder))
 
 
-def _started(planned: list[Planned], config_dir: Path, data_dir: Path) -> None:
+def _started(agent: Agent, config_dir: Path, data_dir: Path) -> None:
     """What the agent loaded and when each organisation runs next: the first thing it says (stdout, flushed)."""
-    click.echo(f"hygiene agent (pid {os.getpid()}): {len(planned)} organisation(s) from {config_dir}")
-    for p in sorted(planned, key=lambda p: p.org):
+    click.echo(f"hygiene agent (pid {os.getpid()}): {len(agent.planned)} organisation(s) from {config_dir}")
+    for p in sorted(agent.planned, key=lambda p: p.org):
         when = "now (catching up a missed scan), then " if p.catch_up else ""
         click.echo(f"  {p.org} ({inert(p.name)}): cron '{p.cron}' {p.timezone}; next run {when}{_when(p.next_run)}")
+    for path, why in agent.skipped:
+        click.echo(f"  skipped {path.name}: {one_line(why)}")
     click.echo(f"history and reports in {data_dir}; stop with Ctrl-C or SIGTERM, reload the configs with SIGHUP")
     sys.stdout.flush()
 

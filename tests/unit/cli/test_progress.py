@@ -159,6 +159,7 @@ def test_the_agent_says_what_it_loaded_and_when_each_organisation_runs(tmp_path:
     configs.mkdir()
     (configs / "acme.toml").write_text(CONFIG.format(org="acme", cron="0 2 * * mon"))
     (configs / "globex.toml").write_text(CONFIG.format(org="globex", cron="30 6 * * 1-5"))
+    (configs / "broken.toml").write_text("[organisation\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "hygiene.cli", "agent", str(configs), "--data-dir", str(data)],
         stdout=subprocess.PIPE,
@@ -185,6 +186,7 @@ def test_the_agent_says_what_it_loaded_and_when_each_organisation_runs(tmp_path:
     assert lines[0].startswith("hygiene agent (pid ") and lines[0].endswith(f"2 organisation(s) from {configs}")
     assert lines[1].startswith("  acme (acme Ltd): cron '0 2 * * mon' Europe/London; next run 20")
     assert lines[2].startswith("  globex (globex Ltd): cron '30 6 * * 1-5' Europe/London; next run 20")
-    assert lines[1].endswith(" UTC") and lines[3] == (
+    assert lines[3].startswith("  skipped broken.toml: ") and "broken.toml" in lines[3]
+    assert lines[1].endswith(" UTC") and lines[4] == (
         f"history and reports in {data}; stop with Ctrl-C or SIGTERM, reload the configs with SIGHUP"
     )
