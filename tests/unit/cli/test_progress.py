@@ -1,15 +1,9 @@
 """A scan's progress: what the sources tell (responses, datasets with counts), the live display on a terminal and
-nothing elsewhere (not a terminal, CI); the summary's first lines; what the agent says when it starts."""
+nothing elsewhere (not a terminal, CI); the summary's first lines."""
 
 from __future__ import annotations
 
 import io
-import os
-import select
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -134,59 +128,3 @@ def test_caps_that_lower_the_grade_are_named() -> None:
     lines = [line.plain for line in headline(sample_report(Score(value=85.0, grade="D", coverage=1.0, caps=caps)))]
     assert lines[1] == "  grade capped at D (the score alone gives B):"
     assert lines[2:5] == [f"    {cap}" for cap in caps[:3]] and lines[5] == "    and 2 more (see the report)"
-
-
-# -- the agent on start ---------------------------------------------------------------------------------------------
-
-CONFIG = """
-[organisation]
-id = "{org}"
-name = "{org} Ltd"
-
-[schedule]
-cron = "{cron}"
-timezone = "Europe/London"
-
-[sources.m365]
-tenant_id = "t"
-client_id = "c"
-client_secret_env = "NOT_SET_ANYWHERE"
-"""
-
-
-def test_the_agent_says_what_it_loaded_and_when_each_organisation_runs(tmp_path: Path) -> None:
-    configs, data = tmp_path / "configs", tmp_path / "data"
-    configs.mkdir()
-    (configs / "acme.toml").write_text(CONFIG.format(org="acme", cron="0 2 * * mon"))
-    (configs / "globex.toml").write_text(CONFIG.format(org="globex", cron="30 6 * * 1-5"))
-    (configs / "broken.toml").write_text("[organisation\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hygiene.cli", "agent", str(configs), "--data-dir", str(data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ},
-    )
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 30
-        while not any(line.startswith("history and reports in") for line in lines) and time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if ready:
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                lines.append(line.rstrip("\n"))
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert lines[0].startswith("hygiene agent (pid ") and lines[0].endswith(f"2 organisation(s) from {configs}")
-    assert lines[1].startswith("  acme (acme Ltd): cron '0 2 * * mon' Europe/London; next run 20")
-    assert lines[2].startswith("  globex (globex Ltd): cron '30 6 * * 1-5' Europe/London; next run 20")
-    assert lines[3].startswith("  skipped broken.toml: ") and "broken.toml" in lines[3]
-    assert lines[1].endswith(" UTC") and lines[4] == (
-        f"history and reports in {data}; stop with Ctrl-C or SIGTERM, reload the configs with SIGHUP"
-    )
