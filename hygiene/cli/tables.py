@@ -2,9 +2,9 @@
 and dataset names).
 
 An id column never wraps: it is as wide as its longest id (a cell holding several ids has one a line); a column
-of short values (severity, status, numbers) never wraps either, and every other column wraps its text at spaces.
-When the terminal is too narrow for that with no word cut or folded, the rows are printed one block each instead
-(the row's id, then ``column  value`` lines), so every id is still whole.
+of short values (severity, status, numbers) never wraps either, and every other column wraps its text at spaces
+(breaking only words longer than ``WORD``). When the terminal is too narrow for that, the rows are printed one
+block each instead (the row's id, then ``column  value`` lines), so every id is still whole.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from rich.text import Text
 
 #: a column whose values (and header) are at most this long never wraps either: "critical", not "critica" "l"
 SHORT = 12
+
+#: in a column of text, a word up to this long must not be broken over lines (else: blocks)
+WORD = 16
 
 #: a cell: plain text (printed as is, never as markup) or styled text
 Cell = str | Text
@@ -39,15 +42,27 @@ class Listing:
             raise ValueError(f"{len(cells)} cells for {len(self.headers)} columns")
         self.rows.append(cells)
 
-    def words(self) -> set[str]:
-        """Every word of every cell and header: a table is only printed when each appears whole (ids above all)."""
-        return {word for row in (self.headers, *self.rows) for cell in row for word in _plain(cell).split()}
+    def must_show(self) -> set[str]:
+        """What must appear whole for the table to be printed: every id and every short value, and each word of the
+        other columns up to ``WORD`` long (a longer one, an e-mail address, may be broken over lines; a column so
+        narrow that it breaks shorter words is unreadable)."""
+        keep = {i for i, header in enumerate(self.headers) if header in self.ids or self._short(i)}
+        return {
+            word
+            for row in (self.headers, *self.rows)
+            for i, cell in enumerate(row)
+            for word in _plain(cell).split()
+            if i in keep or len(word) <= WORD
+        }
+
+    def _short(self, column: int) -> bool:
+        longest = max((len(line) for row in self.rows for line in _plain(row[column]).splitlines()), default=0)
+        return max(longest, len(self.headers[column])) <= SHORT
 
     def table(self) -> Table:
         table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
         for i, header in enumerate(self.headers):
-            longest = max((len(line) for row in self.rows for line in _plain(row[i]).splitlines()), default=0)
-            if header in self.ids or max(longest, len(header)) <= SHORT:
+            if header in self.ids or self._short(i):
                 table.add_column(header, no_wrap=True)
             else:
                 table.add_column(header, overflow="fold")
@@ -79,7 +94,7 @@ def print_listing(console: Console, listing: Listing) -> None:
     lines = list(Segment.split_lines(console.render(table, console.options)))  # uncropped: measure the real width
     shown = ["".join(segment.text for segment in line) for line in lines]
     fits = all(Segment.get_line_length(line) <= console.width for line in lines)
-    if fits and listing.words() <= {word for line in shown for word in line.split()}:
+    if fits and listing.must_show() <= {word for line in shown for word in line.split()}:
         console.print(table, highlight=False, soft_wrap=False)
         return
     for heading, fields in listing.blocks():
