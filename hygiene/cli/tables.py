@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from rich import box
 from rich.console import Console
-from rich.segment import Segment
+from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
@@ -90,12 +90,13 @@ class Listing:
 def print_listing(console: Console, listing: Listing) -> None:
     """The listing as a table when it fits the console's width with no word cut or folded (no id above all),
     else as one block per row."""
-    table = listing.table()
-    lines = list(Segment.split_lines(console.render(table, console.options)))  # uncropped: measure the real width
+    # rendered once, uncropped, to measure the real width; printed as rendered when it fits
+    segments = list(console.render(listing.table(), console.options))
+    lines = list(Segment.split_lines(segments))
     shown = ["".join(segment.text for segment in line) for line in lines]
     fits = all(Segment.get_line_length(line) <= console.width for line in lines)
     if fits and listing.must_show() <= {word for line in shown for word in line.split()}:
-        console.print(table, highlight=False, soft_wrap=False)
+        console.print(Segments(segments), soft_wrap=True)
         return
     for heading, fields in listing.blocks():
         console.print(heading, highlight=False, soft_wrap=True)  # an id is never wrapped, even wider than the console
