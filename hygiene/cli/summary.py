@@ -8,9 +8,9 @@ import time
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from hygiene.cli.common import err, out
@@ -20,6 +20,9 @@ from hygiene.safetext import inert
 from hygiene.scoring import grade_for
 from hygiene.sources.platforms import PLATFORMS
 from hygiene.taxonomy import SEVERITIES
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.NOT_ASSESSED: 2, Status.ACCEPTED: 3, Status.PASS: 4}
 COLOURS = {
@@ -103,6 +106,8 @@ class ScanProgress:
     """
 
     def __init__(self, console: Console = err, live: bool | None = None) -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # start-up time
+
         self.console = console
         self.live = live_progress_wanted(console) if live is None else live
         self._progress = Progress(
