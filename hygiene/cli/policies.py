@@ -130,8 +130,7 @@ def describe_profile(profile: Profile) -> list[RenderableType]:
                 meaning.append(f" (hygiene's default: {_shown(field, default)})", style="dim")
             table.add_row(field, _shown(field, value), meaning)
         lines += [Text(""), Text(title, style="bold"), table]
-    lines += _check_changes(profile)
-    return lines
+    return lines + _check_changes(profile)
 
 
 def _shown(field: str, value: Any) -> str:
@@ -145,11 +144,15 @@ def _shown(field: str, value: Any) -> str:
     return str(value)
 
 
-def _check_changes(profile: Profile) -> list[Text]:
+def _check_changes(profile: Profile) -> list[RenderableType]:
     checks = profile.checks
     if not checks.disabled and not checks.severity:
         return [Text(""), Text("Checks: every check runs at its own severity.")]
-    lines = [Text(""), Text("Checks", style="bold")]
-    lines += [Text(f"  {check_id}  disabled") for check_id in checks.disabled]
-    lines += [Text(f"  {check_id}  severity {severity}") for check_id, severity in checks.severity.items()]
-    return lines
+    table = Table.grid(padding=(0, 2), pad_edge=True)
+    table.add_column(no_wrap=True)
+    table.add_column()
+    for check_id in checks.disabled:
+        table.add_row(check_id, "disabled")
+    for check_id, severity in checks.severity.items():
+        table.add_row(check_id, f"severity {severity}")
+    return [Text(""), Text("Checks", style="bold"), table]

@@ -244,3 +244,16 @@ def test_a_mistyped_scan_id_suggests_the_real_one(demo: Path) -> None:
     assert f"did you mean {scan_id!r}?" in result.stderr
     far = CliRunner().invoke(main, ["diff", ORG, "--against", "zzz", "--data-dir", str(demo)])
     assert far.exit_code == 2 and "did you mean" not in far.stderr  # nothing near: no guess
+
+
+def test_policies_show_of_a_profile_file_names_what_it_changes(tmp_path: Path) -> None:
+    (tmp_path / "custom.yaml").write_text(
+        "name: custom\ntitle: Custom\nextends: sme-baseline\nthresholds:\n  inactive_days: 30\n"
+        "checks:\n  disabled: [m365.licences.unused]\n  severity: {gws.accounts.inactive: high}\n"
+    )
+    text = shown("policies", "show", str(tmp_path / "custom.yaml"), columns=160)
+    lines = text.splitlines()
+    assert lines[0] == "custom - Custom" and lines[1] == f"from {tmp_path / 'custom.yaml'}"
+    assert any("inactive_days" in line and "30 days" in line and "default: 90 days" in line for line in lines)
+    assert any(line.split() == ["m365.licences.unused", "disabled"] for line in lines)
+    assert any(line.split() == ["gws.accounts.inactive", "severity", "high"] for line in lines)
