@@ -257,3 +257,9 @@ def test_policies_show_of_a_profile_file_names_what_it_changes(tmp_path: Path) -
     assert any("inactive_days" in line and "30 days" in line and "default: 90 days" in line for line in lines)
     assert any(line.split() == ["m365.licences.unused", "disabled"] for line in lines)
     assert any(line.split() == ["gws.accounts.inactive", "severity", "high"] for line in lines)
+
+
+def test_agent_help_shows_how_to_start_it() -> None:
+    text = CliRunner().invoke(main, ["agent", "--help"]).stdout
+    assert "Usage: main agent CONFIG_DIR [--data-dir DIR]" in text and "agent status [--data-dir DIR] [--json]" in text
+    assert "hygiene agent /etc/hygiene/orgs --data-dir /var/lib/hygiene" in text  # an example, not reflowed
