@@ -30,12 +30,27 @@ def evidence() -> None:
 @click.option("--audience", type=click.Choice(AUDIENCES), default="insurer", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="FILE.zip")
 @data_dir_option(DATA_DIR_HELP)
+@json_option
 @guard
-def export(organisation: str, scan_ref: str, audience: str, output: Path | None, data_dir: Path | None) -> None:
+def export(
+    organisation: str, scan_ref: str, audience: str, output: Path | None, data_dir: Path | None, as_json: bool
+) -> None:
     """Build a signed evidence pack of a recorded scan of ORG."""
     result = export_pack(
         organisation, data_dir=data_dir or default_data_dir(), scan_ref=scan_ref, audience=audience, output=output
     )
+    if as_json:
+        document = {
+            "pack": str(result.path),
+            "organisation_id": result.organisation_id,
+            "scan_id": result.scan_id,
+            "audience": result.audience,
+            "files": result.files,
+            "public_key": str(result.public_key_path),
+            "fingerprint": result.fingerprint,
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
     out.print(f"{result.path}: {audience} pack of scan {result.scan_id}, {len(result.files)} files", markup=False)
     out.print(f"public key: {result.public_key_path} (SHA-256 {result.fingerprint})", markup=False)
 

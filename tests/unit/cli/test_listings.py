@@ -137,6 +137,9 @@ def test_frameworks_history_evidence_and_portfolio_json(demo: Path, tmp_path: Pa
     assert all({"id", "name", "controls", "covered"} <= set(f) for f in frameworks)
     history = invoke("history", ORG, "--data-dir", str(demo), "--json")
     assert len(history) == 1 and history[0]["organisation_id"] == ORG and history[0]["scan_id"].startswith(ORG)
+    exported = invoke("evidence", "export", ORG, "--data-dir", str(demo), "--output", str(tmp_path / "p.zip"), "--json")
+    assert exported["pack"] == str(tmp_path / "p.zip") and exported["scan_id"] == history[0]["scan_id"]
+    assert exported["audience"] == "insurer" and exported["files"] and len(exported["fingerprint"]) >= 32
     verified = invoke("evidence", "verify", str(demo / "pack.zip"), "--json")
     assert verified["ok"] is True and verified["problems"] == [] and verified["scan_id"] == history[0]["scan_id"]
     assert "report.json" in " ".join(verified["files"])
