@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,13 @@ def format_validation_errors(errors: Sequence[Any], hint: str = UNKNOWN_KEY_HINT
             msg = "unknown key" + hint
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """``" (did you mean 'X'?)"`` naming the nearest of ``known`` to a mistyped ``value``, or ``""`` when none is
+    near: appended to the one line that refuses an unknown id, profile, framework or organisation."""
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def one_line(text: str) -> str:

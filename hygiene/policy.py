@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from hygiene.errors import InputError, format_validation_errors, show_key
+from hygiene.errors import InputError, did_you_mean, format_validation_errors, show_key
 from hygiene.paths import policies_dir
 from hygiene.strict import StrictModel as _Strict
 from hygiene.taxonomy import Severity
@@ -27,28 +27,34 @@ class Thresholds(_Strict):
 
     inactive_days: int = Field(90, ge=1, description="days without a successful sign-in before a member is stale")
     never_signed_in_grace_days: int = Field(30, ge=0, description="age of a never-used account before it counts")
-    guest_inactive_days: int = Field(90, ge=1)
-    admin_count_min: int = Field(2, ge=0)
-    admin_count_max: int = Field(4, ge=1)
+    guest_inactive_days: int = Field(90, ge=1, description="days without a sign-in before a guest is stale")
+    admin_count_min: int = Field(2, ge=0, description="fewest global admins: fewer risks a lock-out")
+    admin_count_max: int = Field(4, ge=1, description="most global admins: more is more to compromise")
     device_sync_max_days: int = Field(30, ge=1, description="a managed device not synced for longer is stale")
     android_patch_max_age_days: int = Field(90, ge=1, description="oldest acceptable Android security patch level")
     #: platform (windows, macos, ios, android) -> minimum OS version, e.g. {"windows": "10.0.22631"}
-    min_os_versions: dict[str, str] = Field(default_factory=dict)
+    min_os_versions: dict[str, str] = Field(
+        default_factory=dict, description="oldest acceptable OS version per platform (beyond the lifecycle table)"
+    )
     access_key_max_unused_days: int = Field(90, ge=1, description="an active access key unused for longer is stale")
     access_key_rotation_days: int = Field(90, ge=1, description="an active access key older than this is due")
     backup_rpo_hours: int = Field(24, ge=1, description="newest recovery point must be at most this old")
     backup_job_lookback_days: int = Field(14, ge=1, le=30, description="failed backup jobs this recent count")
-    rds_min_backup_retention_days: int = Field(7, ge=1, le=35)
+    rds_min_backup_retention_days: int = Field(
+        7, ge=1, le=35, description="RDS automated backups must be kept at least this long"
+    )
     vault_lock_min_retention_days: int = Field(
         7, ge=1, description="a Vault Lock must enforce at least this minimum retention (MinRetentionDays)"
     )
     patch_scan_max_age_days: int = Field(14, ge=1, description="an SSM patch scan older than this is stale")
-    restore_test_max_days: int = Field(365, ge=1)
+    restore_test_max_days: int = Field(365, ge=1, description="a restore must have been tested within this")
     #: SKU part number -> monthly price per licence, for the wasted-licence estimate
-    licence_prices: dict[str, float] = Field(default_factory=dict)
-    currency: str = "GBP"
+    licence_prices: dict[str, float] = Field(
+        default_factory=dict, description="monthly price per licence (SKU part number), for the wasted-licence estimate"
+    )
+    currency: str = Field("GBP", description="currency of the licence prices")
     #: settings for third-party checks, by check id
-    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict, description="settings of third-party checks")
 
     @model_validator(mode="after")
     def _bounds(self) -> Thresholds:
@@ -97,8 +103,8 @@ def _profile_path(name_or_path: str, relative_to: Path | None) -> Path:
     if not builtin.exists():
         raise InputError(
             None,
-            f"unknown policy profile {name_or_path!r}; built-in profiles: {', '.join(available_profiles())}"
-            " (or give a path to a YAML file)",
+            f"unknown policy profile {name_or_path!r}{did_you_mean(name_or_path, available_profiles())}; built-in "
+            f"profiles: {', '.join(available_profiles())} (or give a path to a YAML file)",
         )
     return builtin
 

@@ -6,6 +6,7 @@ import getpass
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,14 +21,14 @@ from hygiene.engine import evaluate
 from hygiene.errors import InputError
 from hygiene.history import HistoryStore, sqlite_url
 from hygiene.history.drift import drift_for
-from hygiene.model import OrganisationRef, Snapshot
+from hygiene.model import DatasetState, OrganisationRef, Snapshot
 from hygiene.policy import ControlsFile, Profile, load_controls, load_lifecycle, load_profile
 from hygiene.registry import Registry
 from hygiene.reports import DEFAULT_FORMATS, write_reports
 from hygiene.results import ScanReport
 from hygiene.selection import ScanPlan
 from hygiene.snapshot_io import save_snapshot
-from hygiene.sources.interface import RawRecorder, Source
+from hygiene.sources.interface import RawRecorder, ReadProgress, Source
 from hygiene.sources.platforms import PLATFORMS
 
 log = structlog.get_logger(__name__)
@@ -91,6 +92,9 @@ class ScanOptions:
     environ: dict[str, str] | None = None
     #: called with (platform, "start" | "done") so the CLI can show progress
     progress: Callable[[str, str], None] | None = None
+    #: told of each response and each dataset read, as the sources read them (a progress display); each dataset
+    #: read is logged too, whatever this is
+    reading: ReadProgress | None = None
     #: where to record the scan: a database URL, or a path to a SQLite file; None: not recorded
     history: str | Path | None = None
     #: what to read (``hygiene scan --checks/--platforms``, see ``hygiene.selection.plan_scan``); None: everything
@@ -142,12 +146,42 @@ def collect(config: Config, options: ScanOptions) -> Snapshot:
             options.progress(source.platform, "start")
         log.info("collecting", platform=source.platform)
         datasets = plan.datasets.get(source.platform)
-        collected = source.collect(RawRecorder(raw_dir, source.platform), datasets)
+        reading = _Reading(options.reading)
+        collected = source.collect(RawRecorder(raw_dir, source.platform, progress=reading), datasets)
         snapshot.attach(source.platform, collected.run, collected.data)
+        reading.finish(source.platform, collected.run.datasets)
         log.info("collected", platform=source.platform, status=collected.run.status, requests=collected.run.requests)
         if options.progress:
             options.progress(source.platform, "done")
     return snapshot
+
+
+class _Reading:
+    """What the sources tell as they read: passed on to ``ScanOptions.reading`` and logged, one structured line per
+    dataset (never one per response); :meth:`finish` adds the final count of every dataset read, those the source
+    did not tell (read alongside another) too."""
+
+    def __init__(self, reading: ReadProgress | None) -> None:
+        self.reading = reading
+        self.logged: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, platform: str, dataset: str | None, count: int) -> None:
+        if dataset is not None:
+            with self._lock:
+                self.logged.add(dataset)
+            log.info("dataset read", platform=platform, dataset=dataset, count=count)
+        if self.reading is not None:
+            self.reading(platform, dataset, count)
+
+    def finish(self, platform: str, datasets: dict[str, DatasetState]) -> None:
+        for name, state in datasets.items():
+            if not state.available:
+                continue
+            if name not in self.logged:
+                log.info("dataset read", platform=platform, dataset=name, count=state.records)
+            if self.reading is not None:
+                self.reading(platform, name, state.records)
 
 
 def run_scan(config: Config, options: ScanOptions) -> ScanOutcome:

@@ -41,7 +41,8 @@ def _value(results: Sequence[CheckResult]) -> tuple[float | None, float]:
     return value, (weight / total if total else 0.0)
 
 
-def _grade_for(value: float) -> str:
+def grade_for(value: float) -> str:
+    """The grade the score value alone gives, before any cap."""
     for grade, floor in GRADES:
         if value >= floor:
             return grade
@@ -57,7 +58,7 @@ def score(results: Sequence[CheckResult]) -> Score:
     caps: list[str] = []
     if value is None:
         return Score(value=0.0, grade="-", coverage=0.0, caps=["nothing could be assessed"], areas=[])
-    grade = _grade_for(value)
+    grade = grade_for(value)
     for result in results:
         if result.status is not Status.FAIL or result.severity != "critical":
             continue

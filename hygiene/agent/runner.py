@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_heartbeat, write_heartbeat
@@ -38,6 +41,20 @@ from hygiene.schedule import cron_trigger, missed_run, next_fire
 log = structlog.get_logger(__name__)
 
 ScanFunction = Callable[[Config, Path], tuple[str, str | None]]  # (config, data dir) -> (status, scan id)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One organisation the agent has scheduled: what ``hygiene agent`` says on start."""
+
+    org: str
+    name: str
+    config: Path | None
+    cron: str
+    timezone: str
+    next_run: datetime | None
+    #: a fire time passed since its last run (or it never ran): scanned now, at start
+    catch_up: bool
 
 
 def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
@@ -99,18 +116,24 @@ class Agent:
         )
         self._beat_lock = threading.Lock()
         self.configs: dict[str, Path] = {}
+        #: what the last (re)schedule planned, and the config files it skipped (file, why)
+        self.planned: list[Planned] = []
+        self.skipped: list[tuple[Path, str]] = []
 
     # -- configs and jobs ---------------------------------------------------------------------------------
     def load_configs(self) -> dict[str, Config]:
         loaded: dict[str, Config] = {}
+        self.skipped = []
         for path in sorted(self.config_dir.glob("*.toml")):
             try:
                 config = load_config(path)
             except HygieneError as exc:
                 log.error("config skipped", file=str(path), error=str(exc))
+                self.skipped.append((path, str(exc)))
                 continue
             if config.organisation.id in loaded:
                 log.error("config skipped: organisation id used twice", file=str(path), org=config.organisation.id)
+                self.skipped.append((path, f"organisation id {config.organisation.id!r} used twice"))
                 continue
             loaded[config.organisation.id] = config
         return loaded
@@ -121,6 +144,7 @@ class Agent:
         self.scheduler.remove_all_jobs()
         self.configs = {org: cfg.path for org, cfg in configs.items() if cfg.path is not None}
         now = self.now()
+        self.planned = []
         for org, config in configs.items():
             schedule = config.schedule or ScheduleConfig()
             trigger = cron_trigger(schedule.cron, schedule.timezone)
@@ -135,6 +159,17 @@ class Agent:
                 self.scheduler.add_job(
                     self.run_once, "date", run_date=now, args=[org], id=f"{org}-catch-up", replace_existing=True
                 )
+            self.planned.append(
+                Planned(
+                    org=org,
+                    name=config.organisation.name,
+                    config=config.path,
+                    cron=schedule.cron,
+                    timezone=schedule.timezone,
+                    next_run=beat.next_run,
+                    catch_up=missed is not None,
+                )
+            )
         for gone in set(self.beat.organisations) - set(configs):
             self.beat.organisations.pop(gone)
         self._write_beat()
@@ -169,20 +204,36 @@ class Agent:
     # -- running ------------------------------------------------------------------------------------------
     def _on_term(self, signum: int, frame: Any) -> None:
         log.info("stopping: letting the running scan finish", signal=signum)
-        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        threading.Thread(target=self._stop, daemon=True).start()
+
+    def _stop(self) -> None:
+        """Shut the scheduler down once it runs: a signal during start-up must stop the agent too, not be lost."""
+        while not self.scheduler.running:
+            time.sleep(0.05)
+        self.scheduler.shutdown(wait=True)
 
     def _on_hup(self, signum: int, frame: Any) -> None:
         count = self.schedule()
         log.info("configs reloaded", organisations=count)
 
-    def run(self) -> None:
+    def run(self, on_start: Callable[[Agent], None] | None = None) -> None:
+        """Schedule every organisation, then run until SIGTERM/SIGINT; ``on_start`` is called once the scheduler
+        runs, to say what was planned (``planned``, ``skipped``)."""
         if self.schedule() == 0:
             raise InputError(self.config_dir, "no valid organisation config (*.toml) to schedule")
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, self._on_hup)
-        log.info("agent started", organisations=sorted(self.configs), heartbeat=str(self.beat_path))
+        log.info(
+            "agent started",
+            organisations=sorted(self.configs),
+            heartbeat=str(self.beat_path),
+            next_runs={p.org: p.next_run.isoformat() if p.next_run else None for p in self.planned},
+            catch_up=[p.org for p in self.planned if p.catch_up],
+        )
+        if on_start is not None:  # once the scheduler runs, so that a signal after the message stops it
+            self.scheduler.add_listener(lambda _: on_start(self), EVENT_SCHEDULER_STARTED)
         try:
             self.scheduler.start()
         finally:

@@ -21,8 +21,10 @@ from hygiene.taxonomy import SEVERITIES
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+#: no highlighting: rich's highlighter colours digits and paths inside words ("Windows1\x1b[..m0"), ids and vendor
+#: text included; what is styled is styled on purpose
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 #: a HygieneError becomes one line on stderr and its exit code, never a traceback
 guard = one_line_errors

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
-from hygiene.cli.common import data_dir_option, err, guard, out
+from hygiene.cli.common import data_dir_option, err, guard, json_option, out
 from hygiene.evidence.keys import EvidenceKeys, fingerprint
 from hygiene.evidence.pack import AUDIENCES, export_pack
 from hygiene.evidence.verify import verify_pack
@@ -31,12 +32,27 @@ def evidence() -> None:
 @click.option("--audience", type=click.Choice(AUDIENCES), default="insurer", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="FILE.zip")
 @data_dir_option(DATA_DIR_HELP)
+@json_option
 @guard
-def export(organisation: str, scan_ref: str, audience: str, output: Path | None, data_dir: Path | None) -> None:
+def export(
+    organisation: str, scan_ref: str, audience: str, output: Path | None, data_dir: Path | None, as_json: bool
+) -> None:
     """Build a signed evidence pack of a recorded scan of ORG."""
     result = export_pack(
         organisation, data_dir=data_dir or default_data_dir(), scan_ref=scan_ref, audience=audience, output=output
     )
+    if as_json:
+        document = {
+            "pack": str(result.path),
+            "organisation_id": result.organisation_id,
+            "scan_id": result.scan_id,
+            "audience": result.audience,
+            "files": result.files,
+            "public_key": str(result.public_key_path),
+            "fingerprint": result.fingerprint,
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
     out.print(f"{result.path}: {audience} pack of scan {result.scan_id}, {len(result.files)} files", markup=False)
     out.print(f"public key: {result.public_key_path} (SHA-256 {result.fingerprint})", markup=False)
 
@@ -44,11 +60,28 @@ def export(organisation: str, scan_ref: str, audience: str, output: Path | None,
 @evidence.command("verify")
 @click.argument("pack", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PUB.pem")
+@json_option
 @guard
-def verify(pack: Path, key_path: Path | None) -> None:
+def verify(pack: Path, key_path: Path | None, as_json: bool) -> None:
     """Check PACK.zip: every file against the manifest, and the manifest's signature. Exit 0 good, 1 failed,
     2 unreadable."""
     result = verify_pack(pack, key_path)
+    if as_json:
+        files = result.manifest.get("files")
+        document = {
+            "pack": str(pack),
+            "ok": result.ok,
+            "problems": result.problems,
+            "notes": result.notes,
+            "key_fingerprint": result.key_fingerprint,
+            "key_source": result.key_source,
+            "organisation_id": result.manifest.get("organisation_id"),
+            "scan_id": result.manifest.get("scan_id"),
+            "audience": result.manifest.get("audience"),
+            "files": [f.get("path") for f in files if isinstance(f, dict)] if isinstance(files, list) else [],
+        }
+        click.echo(json.dumps(document, indent=2))
+        sys.exit(0 if result.ok else 1)
     for note in result.notes:
         err.print(f"note: {note}", markup=False, highlight=False)
     if result.key_fingerprint:

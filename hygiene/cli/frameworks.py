@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.text import Text
 
 from hygiene.cli.common import data_dir_option, guard, json_option, out
+from hygiene.cli.tables import Listing, print_listing
 from hygiene.frameworks import MET, NOT_COVERED, NOT_MET, PARTIAL
 from hygiene.frameworks.views import framework_report, framework_summaries
 
@@ -28,10 +29,10 @@ def frameworks_list(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table("framework", "name", "controls", "covered by automated checks")
+    listing = Listing(("framework", "name", "controls", "covered by automated checks"), ids=("framework",))
     for row in rows:
-        table.add_row(str(row["id"]), str(row["name"]), str(row["controls"]), str(row["covered"]))
-    out.print(table)
+        listing.add(str(row["id"]), str(row["name"]), str(row["controls"]), str(row["covered"]))
+    print_listing(out, listing)
 
 
 @frameworks.command("show")
@@ -49,27 +50,42 @@ def frameworks_show(name: str, organisation: str | None, data_dir: Path | None, 
         return
     controls: list[dict[str, Any]] = report["controls"]  # type: ignore[assignment]
     if organisation is None:
-        out.print(f"[bold]{report['name']}[/bold] ({name}): mapping only; add ORG for statuses")
-        table = Table("control", "title", "checks")
+        out.print(
+            Text.assemble((str(report["name"]), "bold"), f" ({name}): mapping only; add ORG for statuses"),
+            soft_wrap=False,
+        )
+        listing = Listing(("control", "title", "checks"), ids=("control", "checks"))
         for c in controls:
-            checks = ", ".join(s["check_id"] for s in c["checks"])
-            if not c["automated"]:
-                checks = f"{NOT_COVERED} ({c['note'] or 'manual'})"
-            table.add_row(c["id"], c["title"], checks or NOT_COVERED)
-        out.print(table, highlight=False)
+            if c["automated"]:
+                listing.add(c["id"], c["title"], "\n".join(s["check_id"] for s in c["checks"]) or "-")
+            else:
+                listing.add(c["id"], _manual(c["title"], c["note"] or "manual"), "-")
+        print_listing(out, listing)
         return
     out.print(
-        f"[bold]{report['name']}[/bold] ({name}) for [bold]{organisation}[/bold]: scan {report['scan_id']} "
-        f"of {report['scanned_at']}" + ("" if report["complete"] else " (incomplete scan)"),
-        highlight=False,
+        Text.assemble(
+            (str(report["name"]), "bold"),
+            f" ({name}) for ",
+            (organisation, "bold"),
+            f": scan {report['scan_id']} of {report['scanned_at']}",
+            "" if report["complete"] else " (incomplete scan)",
+        ),
+        soft_wrap=False,
     )
     colours = {MET: "green", NOT_MET: "red", PARTIAL: "yellow", NOT_COVERED: "dim"}
-    table = Table("control", "title", "status", "checks")
+    listing = Listing(("control", "title", "status", "checks"), ids=("control", "checks"))
     for c in controls:
-        checks = ", ".join(f"{s['check_id']} {s['status']}" for s in c["checks"])
-        if not c["automated"]:
-            checks = c["note"] or "manual control"
-        table.add_row(c["id"], c["title"], f"[{colours[c['status']]}]{c['status']}[/]", checks)
-    out.print(table, highlight=False)
+        status = Text(c["status"], style=colours[c["status"]])
+        if c["automated"]:
+            checks = "\n".join(f"{s['check_id']} {s['status']}" for s in c["checks"])
+            listing.add(c["id"], c["title"], status, checks or "-")
+        else:
+            listing.add(c["id"], _manual(c["title"], c["note"] or "manual control"), status, "-")
+    print_listing(out, listing)
     summary: dict[str, int] = report["summary"]  # type: ignore[assignment]
-    out.print(", ".join(f"{count} {status}" for status, count in summary.items()), highlight=False)
+    out.print(Text(", ".join(f"{count} {status}" for status, count in summary.items())), soft_wrap=False)
+
+
+def _manual(title: str, note: str) -> Text:
+    """A control no automated check covers: its title, then why (dim)."""
+    return Text.assemble(title, (f"\n{NOT_COVERED}: {note}", "dim"))

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from hygiene.cli.common import data_dir_option, guard, json_option, out
+from hygiene.cli.tables import Listing, print_listing
 from hygiene.history.compare import diff_recorded
 from hygiene.history.render import render_diff
 from hygiene.history.store import HistoryStore, history_url
@@ -31,9 +31,9 @@ def history(organisation: str, data_dir: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
-    table = Table("date", "scan id", "score", "grade", "coverage", "failing checks", "")
+    listing = Listing(("date", "scan id", "score", "grade", "coverage", "failing checks", "note"), ids=("scan id",))
     for r in rows:
-        table.add_row(
+        listing.add(
             r.started_at.strftime("%Y-%m-%d %H:%M"),
             r.scan_id,
             f"{r.score:.0f}",
@@ -51,7 +51,7 @@ def history(organisation: str, data_dir: Path | None, as_json: bool) -> None:
                 if on
             ),
         )
-    out.print(table)
+    print_listing(out, listing)
 
 
 @click.command("diff")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from hygiene.cli.common import F, checks_dir_option, data_dir_option, err, exit_code, guard, log_into
-from hygiene.cli.summary import print_summary, scan_progress
+from hygiene.cli.summary import ScanProgress, print_summary
 from hygiene.config import load_config
 from hygiene.reports import DEFAULT_FORMATS, FORMATS
 from hygiene.taxonomy import SEVERITIES
@@ -112,7 +112,10 @@ def scan(
     log_into(ctx, output)
     org = config.organisation.id
     # one scan at a time per organisation, whether started here or by the agent
-    with scan_lock(org, data_dir, on_wait=lambda: err.print(f"waiting for the running scan of {org} to finish…")):
+    with (
+        scan_lock(org, data_dir, on_wait=lambda: err.print(f"waiting for the running scan of {org} to finish…")),
+        ScanProgress() as progress,
+    ):
         outcome = run_scan(
             config,
             ScanOptions(
@@ -122,7 +125,8 @@ def scan(
                 extra_check_dirs=list(checks_dirs),
                 operator=operator,
                 keep_raw=not no_raw,
-                progress=scan_progress,
+                progress=progress,
+                reading=progress.read,
                 history=None if no_history else history_url(data_dir),
                 plan=plan,
             ),

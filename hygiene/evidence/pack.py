@@ -20,6 +20,7 @@ from typing import Any
 from hygiene import frameworks
 from hygiene.answers import answer_sheet, load_questionnaire
 from hygiene.atomic import atomic_writer
+from hygiene.errors import did_you_mean
 from hygiene.evidence.keys import EvidenceError, EvidenceKeys, Pseudonymiser, fingerprint, public_pem
 from hygiene.evidence.vocabulary import WORD, tool_vocabulary
 from hygiene.history import HistoryStore, history_url
@@ -442,8 +443,11 @@ def export_pack(
     if audience not in AUDIENCES:
         raise EvidenceError(f"unknown audience {audience!r}; choose from {', '.join(AUDIENCES)}")
     with HistoryStore(history or history_url(data_dir), create=False) as store:
-        if organisation_id not in store.organisations():
-            raise EvidenceError(f"no scans of organisation {organisation_id!r} in {store.where}")
+        known = store.organisations()
+        if organisation_id not in known:
+            raise EvidenceError(
+                f"no scans of organisation {organisation_id!r}{did_you_mean(organisation_id, known)} in {store.where}"
+            )
         # "latest" is the latest full scan: a partial one (--checks) must never pass for the organisation's evidence
         summary = store.find(organisation_id, "full" if scan_ref == "latest" else scan_ref)
         stored = store.load(summary.scan_id)

@@ -18,7 +18,7 @@ from typing import Final, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from hygiene.errors import InputError, format_validation_errors
+from hygiene.errors import InputError, did_you_mean, format_validation_errors
 from hygiene.paths import policies_dir
 from hygiene.strict import FrozenModel as _Model
 from hygiene.yamlio import load_yaml_file
@@ -129,7 +129,11 @@ class FrameworkData:
     def catalogue(self, name: str) -> Catalogue:
         found = self.catalogues.get(name)
         if found is None:
-            raise InputError(None, f"no framework {name!r}; choose from {', '.join(sorted(self.catalogues))}")
+            raise InputError(
+                None,
+                f"no framework {name!r}{did_you_mean(name, self.catalogues)}; choose from "
+                f"{', '.join(sorted(self.catalogues))}",
+            )
         return found
 
 

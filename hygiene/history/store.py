@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from hygiene.atomic import private_dir
+from hygiene.errors import did_you_mean
 from hygiene.history.errors import HistoryError
 from hygiene.history.models import ScanSummary, StoredFile, StoredFinding, StoredResult, StoredScan, summary_of
 from hygiene.history.schema import SCHEMA_VERSION, check_results, findings, migrate, report_files, scans
@@ -228,8 +229,12 @@ class HistoryStore:
         with self._errors(), self.engine.begin() as conn:
             rows = conn.execute(query).mappings().all()
         if not rows:
-            known = ", ".join(self.organisations()) or "none yet"
-            raise HistoryError(f"no scans of organisation {organisation_id!r} in {self.where} (known: {known})")
+            organisations = self.organisations()
+            known = ", ".join(organisations) or "none yet"
+            raise HistoryError(
+                f"no scans of organisation {organisation_id!r}{did_you_mean(organisation_id, organisations)} in "
+                f"{self.where} (known: {known})"
+            )
         return [self._summary(row) for row in rows]
 
     @staticmethod
@@ -264,14 +269,15 @@ class HistoryStore:
             if summary.scan_id == ref:
                 return summary
         raise HistoryError(
-            f"no scan {ref!r} of organisation {organisation_id!r}; see 'hygiene history {organisation_id}'"
+            f"no scan {ref!r} of organisation {organisation_id!r}"
+            f"{did_you_mean(ref, [s.scan_id for s in history])}; see 'hygiene history {organisation_id}'"
         )
 
     def previous(self, organisation_id: str, scan_id: str) -> ScanSummary:
         history = self.scans(organisation_id)
         ids = [s.scan_id for s in history]
         if scan_id not in ids:
-            raise HistoryError(f"no scan {scan_id!r} of organisation {organisation_id!r}")
+            raise HistoryError(f"no scan {scan_id!r} of organisation {organisation_id!r}{did_you_mean(scan_id, ids)}")
         index = ids.index(scan_id)
         if index == 0:
             raise HistoryError(f"scan {scan_id} is the first scan of {organisation_id!r}: there is no previous scan")

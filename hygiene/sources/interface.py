@@ -82,14 +82,23 @@ def scrub_url(url: str) -> str:
     return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=REDACTED", url)
 
 
+#: told as a platform is read (a progress display, the log): ``(platform, None, n)`` after each response (``n`` so
+#: far); ``(platform, dataset, n)`` when a dataset, or one more part of it (AWS: an account and region), has been read
+#: (``n``: its records, or for AWS its parts, so far). Called from the sources' threads.
+ReadProgress = Callable[[str, str | None, int], None]
+
+
 class RawRecorder:
-    """Keeps each raw vendor response as a file under ``raw/<platform>/`` (or counts them, without a folder).
+    """Keeps each raw vendor response as a file under ``raw/<platform>/`` (or counts them, without a folder), and
+    tells ``progress`` of each response and of each dataset the source reports read (:meth:`dataset_read`).
 
     Files are written as they arrive so a large tenant never holds every page in memory.
     """
 
-    def __init__(self, folder: Path | None, platform: str) -> None:
+    def __init__(self, folder: Path | None, platform: str, progress: ReadProgress | None = None) -> None:
         self.folder = folder / platform if folder is not None else None
+        self.platform = platform
+        self.progress = progress
         self._lock = threading.Lock()
         self._count = 0
         if self.folder is not None:
@@ -101,6 +110,8 @@ class RawRecorder:
         with self._lock:
             self._count += 1
             number = self._count
+        if self.progress is not None:
+            self.progress(self.platform, None, number)
         if self.folder is None:
             return
         slug = re.sub(r"[^A-Za-z0-9]+", "-", url.split("://", 1)[-1].split("?", 1)[0])[-80:].strip("-")
@@ -119,6 +130,11 @@ class RawRecorder:
         fd = os.open(f"{stem}{suffix}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as bfh:
             bfh.write(redact_bytes(body))
+
+    def dataset_read(self, dataset: str, count: int) -> None:
+        """The source has read ``dataset`` (or one more part of it): ``count`` records (or parts) so far."""
+        if self.progress is not None:
+            self.progress(self.platform, dataset, count)
 
     @property
     def count(self) -> int:
@@ -260,6 +276,8 @@ class PlatformSpec:
     #: ``(config_section, environ)``, it returns one ``key: problem`` line per problem (never a secret's value);
     #: its module loads no vendor SDK
     credentials: str | None = None
+    #: the grant as a document to apply, where the vendor takes one (AWS: the IAM policy), for `permissions --json`
+    grant_document: Callable[[], dict[str, object]] | None = None
 
     def __post_init__(self) -> None:
         for dataset in self.datasets:

@@ -101,4 +101,5 @@ PLATFORM = PlatformSpec(
     grant=grant,
     ocsf=OcsfCloud("AWS", 10, "AWS Account", "accounts"),
     credentials="hygiene.sources.aws.credentials:check_credentials",
+    grant_document=policy_document,
 )

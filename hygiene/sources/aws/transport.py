@@ -117,8 +117,10 @@ class RequestCounter:
     successes: dict[str, int] = field(default_factory=dict)
 
     def succeeded(self, dataset: str) -> None:
+        """One more account (and region) of ``dataset`` read."""
         with self.lock:
-            self.successes[dataset] = self.successes.get(dataset, 0) + 1
+            parts = self.successes[dataset] = self.successes.get(dataset, 0) + 1
+        self.raw.dataset_read(dataset, parts)
 
     def attach(self, client: Any) -> Any:
         events = client.meta.events

@@ -283,6 +283,8 @@ class GoogleSource(Source[GoogleData]):
             state = Unavailable(ReasonKind.ERROR, f"Google authentication failed: {exc}").state()
         if not state.available:
             log.warning("dataset not collected", dataset=dataset, reason=state.reason)
+        else:
+            collector.client.raw.dataset_read(dataset, state.records)
         return state
 
     def _lane(

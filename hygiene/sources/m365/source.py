@@ -237,6 +237,8 @@ class _Collector:
             state = _classify(exc, dataset).state()
         if not state.available:
             log.warning("dataset not collected", dataset=dataset, reason=state.reason)
+        else:
+            self.graph._raw.dataset_read(dataset, state.records)
         self.states[dataset] = state
 
     # -- users and sign-ins ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,6 +212,46 @@ def test_agent_process_status_reload_and_sigterm(tmp_path: Path) -> None:
             proc.kill()
     status = CliRunner().invoke(main, ["agent", "status", "--data-dir", str(data)])
     assert status.exit_code == 3 and "not running" in status.output
+
+
+def test_the_agent_says_what_it_loaded_and_when_each_organisation_runs(tmp_path: Path) -> None:
+    configs, data = tmp_path / "configs", tmp_path / "data"
+    configs.mkdir()
+    write_config(configs, "acme", cron="0 2 * * mon")
+    write_config(configs, "globex", cron="30 6 * * 1-5")
+    (configs / "broken.toml").write_text("[organisation\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hygiene.cli", "agent", str(configs), "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    lines: list[str] = []
+
+    def read_until_started() -> None:  # a thread: readline blocks, and select() cannot see Python's buffer
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("history and reports in"):
+                return
+
+    reader = threading.Thread(target=read_until_started, daemon=True)
+    reader.start()
+    try:
+        reader.join(timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert lines[0].startswith("hygiene agent (pid ") and lines[0].endswith(f"2 organisation(s) from {configs}")
+    assert lines[1].startswith("  acme (acme Ltd): cron '0 2 * * mon' Europe/London; next run 20")
+    assert lines[2].startswith("  globex (globex Ltd): cron '30 6 * * 1-5' Europe/London; next run 20")
+    assert lines[3].startswith("  skipped broken.toml: ") and "broken.toml" in lines[3]
+    assert lines[1].endswith(" UTC") and lines[4] == (
+        f"history and reports in {data}; stop with Ctrl-C or SIGTERM, reload the configs with SIGHUP"
+    )
 
 
 def test_agent_without_valid_configs_is_an_input_error(tmp_path: Path) -> None:
