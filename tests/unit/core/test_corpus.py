@@ -175,6 +175,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the corpus with the generated cases in gen/."""
     copy = tmp_path_factory.mktemp("corpus") / "corpus"
     shutil.copytree(CORPUS, copy)
+    # key files as a user keeps them (0600): git checks them out 0644, which adds a permission warning line
+    for key in (copy / "credentials").iterdir():
+        key.chmod(0o600)
     _generate(copy / "gen")
     return copy
 
