@@ -610,7 +610,8 @@ def test_rpo_names_the_status_when_no_point_completed(aws: None) -> None:
     acct.protected[0]["_points"] = False
     acct.points = [{"ResourceArn": instance_arn(inst), "Status": "STOPPED", "CreationDate": ago(0.2)}]
     detail = {f.resource_name: f.detail for f in scan(world)["aws.backup.coverage"].findings}
-    assert "the newest (0d 4h old) is STOPPED" in detail[f"{ACCOUNT}:{REGION}:{inst['InstanceId']}"]
+    # its age is ~4.8 h when written: the hour shown depends on how long the scan took on a loaded machine
+    assert re.search(r"the newest \(0d [45]h old\) is STOPPED", detail[f"{ACCOUNT}:{REGION}:{inst['InstanceId']}"])
 
 
 def test_rpo_without_points_in_the_look_back_cites_last_backup_time(aws: None) -> None:
