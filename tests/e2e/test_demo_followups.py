@@ -1,6 +1,6 @@
 """Issue 14: every command that `hygiene demo` prints after it, and every one the README lists for after
 `make demo`, works as printed: run by a shell-like split of the printed line, from the folder the demo ran in,
-with nothing else set (no data folder in the environment, which the commands must not need)."""
+with the user's own data folder elsewhere (the commands must not need it, and leave it untouched)."""
 
 from __future__ import annotations
 
