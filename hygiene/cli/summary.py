@@ -68,9 +68,9 @@ def headline(report: ScanReport) -> list[Text]:
 
 def print_summary(report: ScanReport, files: dict[str, Path]) -> None:
     for line in headline(report):
-        out.print(line)
+        out.print(line, soft_wrap=False)
     for scope_line in report.scope.lines():  # a partial or incomplete scan is never mistaken for a full one
-        out.print(Text(inert(scope_line), style="bold yellow"))
+        out.print(Text(inert(scope_line), style="bold yellow"), soft_wrap=False)
     listing = Listing(("status", "severity", "check", "result"), ids=("check",))
     for result in sorted(report.results, key=lambda r: (ORDER[r.status], SEVERITIES.index(r.severity), r.check_id)):
         listing.add(

@@ -55,9 +55,20 @@ class Listing:
             if i in keep or len(word) <= WORD
         }
 
+    def _longest(self, column: int) -> int:
+        lines = (line for row in self.rows for line in _plain(row[column]).splitlines())
+        return max((len(line) for line in lines), default=0)
+
     def _short(self, column: int) -> bool:
-        longest = max((len(line) for row in self.rows for line in _plain(row[column]).splitlines()), default=0)
-        return max(longest, len(self.headers[column])) <= SHORT
+        return max(self._longest(column), len(self.headers[column])) <= SHORT
+
+    def narrowest_table(self) -> int:
+        """A width the table cannot fit below: its unwrapped columns whole, a word of each other, the gaps."""
+        widths = [
+            max(self._longest(i), len(h)) if h in self.ids or self._short(i) else min(WORD, len(h))
+            for i, h in enumerate(self.headers)
+        ]
+        return sum(widths) + 3 * (len(widths) - 1)
 
     def table(self) -> Table:
         table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
@@ -70,37 +81,67 @@ class Listing:
             table.add_row(*(_text(c) for c in row))
         return table
 
-    def blocks(self) -> list[tuple[Text, Table]]:
+    def blocks(self, console: Console) -> Text:
         """Each row as a block: its first id (bold), then a ``column  value`` line per other non-empty cell, the
-        values wrapped under themselves; a value column at least as wide as the block's longest id."""
+        value wrapped beside it (or under it, on a narrow console); an id is only ever wrapped at a space."""
         key = self.headers.index(self.ids[0]) if self.ids else 0
-        blocks = []
+        label = max(len(h) for i, h in enumerate(self.headers) if i != key) if len(self.headers) > 1 else 0
+        # values beside their labels, or (too narrow for that) under them
+        beside = console.width - (2 + label + 2) >= WORD + WORD // 2
+        indent = " " * (2 + label + 2 if beside else 6)
+        width = max(console.width - len(indent), WORD)
+        out = Text()
         for row in self.rows:
-            cells = [(h, c) for i, (h, c) in enumerate(zip(self.headers, row, strict=True)) if i != key and _plain(c)]
-            longest = max((len(t) for h, c in cells if h in self.ids for t in _plain(c).split()), default=None)
-            fields = Table.grid(padding=(0, 2))
-            fields.add_column(no_wrap=True)
-            fields.add_column(overflow="fold", min_width=longest)
-            for header, cell in cells:
-                fields.add_row(f"  {header}", _text(cell))
-            blocks.append((Text.assemble(_text(row[key]), style="bold"), fields))
-        return blocks
+            out.append_text(Text.assemble(_text(row[key]), "\n", style="bold"))
+            for i, (header, cell) in enumerate(zip(self.headers, row, strict=True)):
+                if i == key or not _plain(cell):
+                    continue
+                out.append(f"  {header:<{label}}  " if beside else f"  {header}\n{indent}")
+                value = _text(cell)
+                lines = (
+                    _wrap_at_spaces(value, width) if header in self.ids else value.wrap(console, width, overflow="fold")
+                )
+                for line in lines:
+                    line.rstrip()
+                out.append_text(Text("\n" + indent).join(lines))
+                out.append("\n")
+        out.rstrip()
+        return out
 
 
 def print_listing(console: Console, listing: Listing) -> None:
     """The listing as a table when it fits the console's width with no word cut or folded (no id above all),
     else as one block per row."""
-    # rendered once, uncropped, to measure the real width; printed as rendered when it fits
-    segments = list(console.render(listing.table(), console.options))
-    lines = list(Segment.split_lines(segments))
-    shown = ["".join(segment.text for segment in line) for line in lines]
-    fits = all(Segment.get_line_length(line) <= console.width for line in lines)
-    if fits and listing.must_show() <= {word for line in shown for word in line.split()}:
-        console.print(Segments(segments), soft_wrap=True)
-        return
-    for heading, fields in listing.blocks():
-        console.print(heading, highlight=False, soft_wrap=True)  # an id is never wrapped, even wider than the console
-        console.print(fields, highlight=False, soft_wrap=False, crop=False)
+    if listing.narrowest_table() <= console.width:  # else not worth rendering: it cannot fit
+        # rendered once, uncropped, to measure the real width; printed as rendered when it fits
+        segments = list(console.render(listing.table(), console.options))
+        lines = list(Segment.split_lines(segments))
+        shown = ["".join(segment.text for segment in line) for line in lines]
+        fits = all(Segment.get_line_length(line) <= console.width for line in lines)
+        if fits and listing.must_show() <= {word for line in shown for word in line.split()}:
+            console.print(Segments(segments), soft_wrap=True)
+            return
+    console.print(listing.blocks(console), soft_wrap=True)
+
+
+def _wrap_at_spaces(text: Text, width: int) -> list[Text]:
+    """``text`` wrapped at spaces only: an id is never broken, and one wider than ``width`` has a line of its own."""
+    lines: list[Text] = []
+    for line in text.split("\n"):
+        current: Text | None = None
+        for word in line.split(" "):
+            if not word.plain:
+                continue
+            if current is None:
+                current = word.copy()
+            elif len(current) + 1 + len(word) <= width:
+                current.append(" ")
+                current.append_text(word)
+            else:
+                lines.append(current)
+                current = word.copy()
+        lines.append(current or Text())
+    return lines
 
 
 def _text(cell: Cell) -> Text:

@@ -266,3 +266,13 @@ def test_agent_help_shows_how_to_start_it() -> None:
     text = CliRunner().invoke(main, ["agent", "--help"]).stdout
     assert "Usage: main agent CONFIG_DIR [--data-dir DIR]" in text and "agent status [--data-dir DIR] [--json]" in text
     assert "hygiene agent /etc/hygiene/orgs --data-dir /var/lib/hygiene" in text  # an example, not reflowed
+
+
+def test_an_id_wider_than_the_terminal_is_still_whole(demo: Path) -> None:
+    ids = [c["id"] for c in invoke("checks", "list", "--json")]
+    lines = shown("checks", "list", columns=20).splitlines()
+    assert all(any(line.strip() == i for line in lines) for i in ids)  # each on a line of its own, not broken
+    frameworks = shown("frameworks", "show", "cis-v8.1", columns=20).splitlines()
+    controls = invoke("frameworks", "show", "cis-v8.1", "--json")["controls"]
+    checks = [s["check_id"] for c in controls for s in c["checks"]]
+    assert all(any(line.strip() == i for line in frameworks) for i in checks)
