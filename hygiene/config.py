@@ -30,9 +30,23 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s/]+(/[^\s]*)?$")]
 
 
+#: a tag groups organisations in the portfolio ("dental", "london"): lower-case letters, digits and '-'
+Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+MAX_TAGS = 20
+
+
 class OrganisationConfig(_Strict):
     id: Slug = Field(description="letters, digits and '-'; the history key")
     name: str = Field(min_length=1)
+    #: groups in the portfolio (shown, filtered and summarised per tag)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+
+    @model_validator(mode="after")
+    def _distinct_tags(self) -> OrganisationConfig:
+        twice = sorted({t for t in self.tags if self.tags.count(t) > 1})
+        if twice:
+            raise ValueError(f"tags: {', '.join(twice)} listed twice")
+        return self
 
 
 class PolicyConfig(_Strict):

@@ -219,6 +219,8 @@ class OrgRow:
     id: str
     name: str
     config: str
+    #: the organisation's tags (its config's ``[organisation] tags``)
+    tags: list[str] = field(default_factory=list)
     scanned: bool = False
     scans: int = 0
     scan_id: str | None = None
@@ -231,6 +233,25 @@ class OrgRow:
     trend: list[float] = field(default_factory=list)
     worst_issues: list[Issue] = field(default_factory=list)
     stale: bool = True
+    #: days since the last scan (at the portfolio's generation time)
+    age_days: float | None = None
+    #: why the latest scan is incomplete (a platform it could not read at all, data it could not fetch), or None
+    incomplete: str | None = None
+    #: the latest scan's report as the history recorded it (HTML, else JSON): absolute path, and the link to it
+    #: relative to the folder the portfolio is written to (None when the file is no longer there)
+    report_path: str | None = None
+    report_link: str | None = None
+
+
+@dataclass
+class TagGroup:
+    """The organisations sharing a tag, summarised."""
+
+    tag: str
+    organisations: int
+    worst_grade: str | None
+    stale: int
+    incomplete: int
 
 
 @dataclass
@@ -245,6 +266,9 @@ class Portfolio:
     stale_days: int
     organisations: list[OrgRow]
     errors: list[ConfigErrorRow]
+    #: how the rows are ordered (``worst``, ``change``, ``stale``, ``name``)
+    sort: str = "worst"
+    groups: list[TagGroup] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
