@@ -448,10 +448,10 @@ def answer_question(
     if not clauses:
         where = _and([c.title for c in counts])
         how = {
-            "attested": "on the organisation's attestation (not measured)",
-            "measured and attested": "on measurement and, for part of it, the organisation's attestation",
-        }.get(basis, "on the measured population")
-        return answer("Yes", f"Yes: every answering check passed on {where}, {how}.", basis, counts, [])
+            "attested": f"on the organisation's attestation for {where} (not measured)",
+            "measured and attested": f"measured on {where}, part of it on the organisation's attestation",
+        }.get(basis, f"measured on {where}")
+        return answer("Yes", f"Yes: every answering check passed, {how}.", basis, counts, [])
     something_passes = any(r.status is not Status.FAIL for r in answered) or any(
         r.assessed > _open(r) for _, r in failing
     )
