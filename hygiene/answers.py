@@ -179,7 +179,6 @@ class _Evidence:
                 accepted=result.accepted if result is not None else 0,
                 scan_id=self.report.scan_id,
                 collected_at=read.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                attestation_ids=tuple(result.attestation_ids) if result is not None else (),
             )
         return self.items[check_id].ref
 
@@ -239,7 +238,7 @@ def _assessable_fix(check_id: str, result: CheckResult | None, platform: str, na
         return f"Enable {check_id} in the scan profile and scan again."
     attest = _text(result.remediation) if _takes_attestation(result, meta) else ""
     if _attestation_only(meta):
-        return attest
+        return attest or f"Record an attestation for {check_id} in the exceptions file and scan again."
     kind = result.reason_kind or ReasonKind.ERROR
     if result.status is Status.ERROR and kind is ReasonKind.ERROR:
         fix = f"The check {check_id} failed in this scan (its error is in report.json): scan again."

@@ -119,7 +119,6 @@ class EvidenceItem:
     scan_id: str
     #: when the platform was read, UTC (ISO 8601)
     collected_at: str
-    attestation_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
