@@ -280,12 +280,14 @@ class _Platform:
         counted = [r for r in answered if r.check_id not in question.settings and r.check_id not in question.within]
         counted = counted or [r for r in answered if r.check_id not in question.settings] or answered
         within = [r for r in answered if r.check_id in question.within and r not in counted]
-        assessed = sum(r.assessed for r in counted)
-        group = counted + within
+        # an attestation is a statement, not a count: only measured results make the figure
+        measured = [r for r in counted if r.basis != "attested"]
+        assessed = sum(r.assessed for r in measured)
+        group = measured + [r for r in within if r.basis != "attested"]
         if all(len(r.findings) == r.failing for r in group):
             failing = len({f.resource_id for r in group for f in r.findings if f.accepted_by is None})
         else:  # no finding list (a hand-made report): the counted checks' own figures
-            failing = sum(_open(r) for r in counted)
+            failing = sum(_open(r) for r in measured)
         return PlatformCount(
             platform=self.name,
             title=self.title,
@@ -293,8 +295,9 @@ class _Platform:
             unit=question.units.get(self.name, question.unit),
             assessed=assessed,
             passing=max(assessed - min(failing, assessed), 0),
-            accepted=sum(r.accepted for r in counted),
-            attested=bool(answered) and all(r.basis == "attested" for r in answered),
+            accepted=sum(r.accepted for r in measured),
+            attested=bool(counted) and not measured,
+            part_attested=bool(measured) and len(measured) < len(counted),
             incomplete=incomplete,
         )
 

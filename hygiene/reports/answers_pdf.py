@@ -20,7 +20,14 @@ from datetime import datetime
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle  # type: ignore[import-untyped]
+from reportlab.platypus import (  # type: ignore[import-untyped]
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from hygiene.reports.interface import Answer, AnswerSheet, Renderer
 from hygiene.reports.pdf import document, grid, markup
@@ -104,7 +111,8 @@ def render_answers_pdf(
 
     gaps = [(n, a) for n, a in enumerate(answers, 1) if a.to_reach_yes]
     if gaps:
-        story.append(Paragraph("To reach Yes", heading))
+        # the answers stand on their own first page(s); what to do follows
+        story += [PageBreak(), Paragraph("To reach Yes", heading)]
         for number, a in gaps:
             story.append(Paragraph(f"{number}. {markup(a.question)} ({markup(a.label)})", question_style))
             for step in a.to_reach_yes:

@@ -73,8 +73,10 @@ class PlatformCount:
     assessed: int = 0
     passing: int = 0
     accepted: int = 0
-    #: every answering result of the platform rests on the organisation's attestation, not on a measurement
+    #: every counted result of the platform rests on the organisation's attestation, not on a measurement
     attested: bool = False
+    #: some counted results rest on an attestation (the figure counts the measured ones)
+    part_attested: bool = False
     #: some answering check of the platform could not be assessed (the figure covers the others)
     incomplete: bool = False
 
@@ -97,6 +99,8 @@ class PlatformCount:
             figure = f"{self.passing:,} of {self.assessed:,} {unit}"
             if self.accepted:
                 figure += f" ({self.accepted:,} risk-accepted)"
+            if self.part_attested:
+                figure += ", part attested"
             if self.incomplete:
                 figure += ", part not assessed"
         return figure

@@ -217,6 +217,17 @@ def test_attested_results_say_so() -> None:
     )
     assert a.answer == "Yes" and a.basis == "measured and attested"
     assert a.sentence.endswith("measured on Microsoft 365, part of it on the organisation's attestation.")
+    # the legacy-protocol setting is measured, the accounts' MFA attested: no count is made of a statement
+    assert a.population == "Microsoft 365: attested by the organisation, on 4 Mar 2025"
+    c = one(
+        report(
+            result("m365.mfa.enforced", "pass", 1, 0, basis="attested"),
+            result("gws.mfa.enforced", "pass", 10, 0),
+            result("m365.mfa.legacy_auth_blocked", "pass", 1, 0),
+        ),
+        org_platforms=["m365", "google"],
+    )
+    assert c.populations[1].text() == "Google Workspace: 10 of 10 accounts"
     b = one(report(result("m365.mfa.enforced", "pass", 1, 0, basis="attested"), platforms=("m365",)), org_platforms=[])
     assert b.answer == "Yes" and b.basis == "attested" and b.label == "Yes (attested)"
     assert b.population == "Microsoft 365: attested by the organisation, on 4 Mar 2025"
@@ -423,3 +434,17 @@ def test_csv_one_row_per_question_with_platform_columns() -> None:
     assert email["evidence_refs"] == "E1 E2 E3" and email["scan_id"] == "scan-1"
     assert email["measured_on"] == "4 Mar 2025"
     assert len(email["to_reach_yes"].splitlines()) == 3
+
+
+def test_part_attested_platform_counts_the_measured_items() -> None:
+    admins = Question(
+        id="a", question="MFA on admins?", unit="accounts", checks={"aws": ["aws.root.mfa", "aws.iam.console_mfa"]}
+    )
+    rep = report(
+        result("aws.root.mfa", "pass", 1, 0, basis="attested"),
+        result("aws.iam.console_mfa", "fail", 8, 2),
+        platforms=("aws",),
+    )
+    (a,) = answer_sheet(rep, Questionnaire(id="t", title="T", questions=[admins]))
+    assert a.answer == "Partially" and a.basis == "measured and attested"
+    assert a.population == "AWS: 6 of 8 accounts, part attested, on 4 Mar 2025"
