@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tomllib
 from pathlib import Path
@@ -30,9 +31,26 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s/]+(/[^\s]*)?$")]
 
 
+#: a tag groups organisations in the portfolio ("dental", "london"): lower-case letters, digits and '-'
+TAG = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+MAX_TAGS = 20
+
+
 class OrganisationConfig(_Strict):
     id: Slug = Field(description="letters, digits and '-'; the history key")
     name: str = Field(min_length=1)
+    #: groups in the portfolio (shown, filtered and summarised per tag)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
+
+    @model_validator(mode="after")
+    def _valid_tags(self) -> OrganisationConfig:
+        bad = [t for t in self.tags if not TAG.fullmatch(t)]
+        if bad:
+            raise ValueError(f"tags: {bad[0]!r} is not a tag (lower-case letters, digits and '-', up to 32 characters)")
+        twice = sorted({t for t in self.tags if self.tags.count(t) > 1})
+        if twice:
+            raise ValueError(f"tags: {', '.join(twice)} listed twice")
+        return self
 
 
 class PolicyConfig(_Strict):

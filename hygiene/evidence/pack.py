@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hygiene import frameworks
-from hygiene.answers import answer_sheet, load_questionnaire
+from hygiene.answers import build_answer_sheet, load_questionnaire
 from hygiene.atomic import atomic_writer
 from hygiene.errors import did_you_mean
 from hygiene.evidence.keys import EvidenceError, EvidenceKeys, Pseudonymiser, fingerprint, public_pem
@@ -29,7 +29,7 @@ from hygiene.reports import FILE_NAMES
 from hygiene.reports import render as render_report
 from hygiene.reports.answers_csv import AnswersCsv
 from hygiene.reports.answers_pdf import AnswersPdf
-from hygiene.reports.interface import AnswerSheet, PackSummary
+from hygiene.reports.interface import PackSummary
 from hygiene.reports.markdown import md_escape
 from hygiene.reports.summary_pdf import SummaryPdf
 from hygiene.results import ScanReport
@@ -172,13 +172,13 @@ class Redactor:
         return node
 
     def report(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The report with findings pseudonymised and free text (reasons, notes, scope, the exceptions register,
-        drift, operator) redacted. Check titles, remediation and references are the tool's own text: kept."""
+        """The report with findings pseudonymised and free text (reasons, notes, reservations, scope, the exceptions
+        register, drift, operator) redacted. Check titles, remediation and references are the tool's own text: kept."""
         out = dict(data)
         results = []
         for result in data.get("results", []):
             r = dict(result)
-            for key in ("reason", "note"):
+            for key in ("reason", "note", "reservation"):
                 if isinstance(r.get(key), str):
                     r[key] = self.text(r[key])
             r["findings"] = [
@@ -314,13 +314,7 @@ def method_markdown(report: ScanReport, audience: str, redactor: Redactor | None
 def answer_files(report: ScanReport) -> dict[str, bytes]:
     """answers.csv and answers.pdf: the built-in insurer questionnaire answered from ``report`` (counts only,
     so the pseudonymised report of an insurer or customer pack gives the same answers as the original)."""
-    questionnaire = load_questionnaire()
-    sheet = AnswerSheet(
-        tuple(answer_sheet(report, questionnaire)),
-        title=questionnaire.title,
-        organisation=report.organisation_name,
-        tool=report.tool,
-    )
+    sheet = build_answer_sheet(report, load_questionnaire())
     return {r.file_name: r.render(sheet) for r in (AnswersCsv(), AnswersPdf())}
 
 

@@ -4,8 +4,9 @@ Free text in a report (a finding's detail, a reason, a note, a dataset's error) 
 ("no successful sign-in for 212 days") with vendor-controlled strings (a device named "Jane Doe home PC", an
 org-unit path, a policy name, an AWS account id). An allow-list is the only rule that cannot miss a new kind of
 vendor string: a word stays readable in a pseudonymised pack only when the tool itself writes it - it is in a
-string literal of the built-in checks, the check helpers, the engine, the sources or the permission tables - or it
-is a short number (counts, days, versions, dates). Every other run of words becomes a pseudonym.
+string literal of the built-in checks, the check helpers, the engine, the sources, the permission tables or the
+insurer answer sheet (``answers.py`` and the built-in questionnaires) - or it is a short number (counts, days,
+versions, dates). Every other run of words becomes a pseudonym.
 """
 
 from __future__ import annotations
@@ -16,11 +17,20 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from hygiene.paths import builtin_checks_dir
+from hygiene.paths import builtin_checks_dir, policies_dir
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: where the tool's own sentences are written (the sandbox is not: its names are tenant data)
-_VOCABULARY_SOURCES = ("checklib", "sources", "engine.py", "scoring.py", "permissions.py", "model.py", "results.py")
+_VOCABULARY_SOURCES = (
+    "checklib",
+    "sources",
+    "engine.py",
+    "scoring.py",
+    "permissions.py",
+    "model.py",
+    "results.py",
+    "answers.py",
+)
 WORD = re.compile(r"[^\W_]+")
 
 
@@ -43,4 +53,10 @@ def tool_vocabulary() -> frozenset[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 words.update(w.casefold() for w in WORD.findall(node.value))
+    # the questions the answer sheet asks, and their units
+    for path in sorted((policies_dir() / "questionnaires").glob("*.yaml")):
+        try:
+            words.update(w.casefold() for w in WORD.findall(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
     return frozenset(words)

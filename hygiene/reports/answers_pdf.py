@@ -1,70 +1,180 @@
-"""answers.pdf: the insurer answer sheet (:mod:`hygiene.answers`) as a table of questions, answers and what was
-measured, byte-reproducible (reportlab ``invariant=1``, fixed metadata, no export date). Text is made inert
-(controls replaced, reportlab's markup escaped) and cut to :data:`hygiene.safetext.PDF_CELL_CAP` per cell."""
+"""answers.pdf: the insurer answer sheet (:mod:`hygiene.answers`) as a document an underwriter can accept.
+
+Page one answers: per question a short answer (Yes, No, Partially, Not assessed; "(attested)" when it rests on the
+organisation's attestation) with its one sentence, the population per platform and the date it was read, and the
+evidence references. Then "To reach Yes" (what falls short and the whole remediation), the evidence appendix (each
+reference: check id and title, its result, the scan id and when the platform was read), how to read the sheet, and
+a signer block for the person who signs the application.
+
+Every text wraps (table cells are paragraphs; the long texts are paragraphs that flow across pages): nothing is cut.
+Byte-reproducible (reportlab ``invariant=1``, fixed metadata, no export date); text is made inert (controls
+replaced, reportlab's markup escaped).
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from datetime import datetime
 
+from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import Paragraph, Spacer, Table  # type: ignore[import-untyped]
+from reportlab.platypus import (  # type: ignore[import-untyped]
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from hygiene.reports.interface import Answer, AnswerSheet, Renderer
-from hygiene.reports.pdf import document, escape, grid
-from hygiene.safetext import PDF_CELL_CAP, clip, inert
+from hygiene.reports.pdf import document, grid, markup
+from hygiene.safetext import PDF_CELL_CAP, clip
+
+#: how to read the sheet: the rule behind every answer
+READING_NOTE = (
+    "Yes means every answering check passed on the population the read-only APIs returned (failures accepted by a "
+    "recorded risk exception count as passing), or on the organisation's own attestation, which is labelled "
+    "attested. A check that could not be assessed, found nothing to measure or passed with a reservation never "
+    "gives Yes. Populations are counted per platform on the day it was read."
+)
+DECLARATION = (
+    "I have read these answers and the evidence they rest on, and I confirm that the attested statements are true "
+    "to the best of my knowledge."
+)
+ANSWER_COLOURS = {"Yes": "#c6f6d5", "No": "#fed7d7", "Partially": "#fefcbf", "Not assessed": "#e2e8f0"}
+
+
+def _day(iso: str) -> str:
+    """``2026-12-03T10:45:47Z`` as ``3 Dec 2026 10:45 UTC``."""
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return f"{moment.day} {moment:%b %Y %H:%M} UTC"
 
 
 def render_answers_pdf(
-    answers: Iterable[Answer], *, title: str, organisation: str = "", tool: str = "hygiene"
+    sheet: AnswerSheet | Iterable[Answer], *, title: str = "", organisation: str = "", tool: str = "hygiene"
 ) -> bytes:
-    """The answer sheet as a PDF, byte-reproducible (reportlab ``invariant=1``, fixed metadata, no export date)."""
-
-    def esc(text: object) -> str:
-        # a cell taller than a page cannot be laid out (reportlab LayoutError): vendor text in a gap is cut
-        return escape(clip(inert(text), PDF_CELL_CAP, "answers.csv"))
-
-    rows_in = list(answers)
+    """The answer sheet as a PDF, byte-reproducible (reportlab ``invariant=1``, fixed metadata, no export date).
+    Given answers only (no sheet), it has no evidence appendix."""
+    if not isinstance(sheet, AnswerSheet):
+        sheet = AnswerSheet(tuple(sheet), title=title, organisation=organisation, tool=tool)
+    answers = sheet.answers
     styles = getSampleStyleSheet()
+    body = styles["BodyText"].clone("answers-body", fontSize=9, leading=11.5)
     small = styles["BodyText"].clone("answers-small", fontSize=8, leading=10)
+    heading = styles["Heading2"].clone("answers-h2", spaceBefore=8, spaceAfter=4)
+    question_style = styles["Heading4"].clone("answers-q", spaceBefore=6, spaceAfter=2)
     buf = io.BytesIO()
-    heading = f"{title}: {organisation}" if organisation else title
-    producer = "hygiene answers (reportlab)"
-    doc = document(buf, title=heading, author=tool, subject="insurer answer sheet", producer=producer)
-    story: list[object] = [Paragraph(esc(heading), styles["Title"])]
-    if rows_in:
-        a0 = rows_in[0]
+    organisation_text = clip(sheet.organisation, PDF_CELL_CAP, "report.json")
+    doc_title = f"{sheet.title}: {organisation_text}" if organisation_text else sheet.title
+    doc = document(
+        buf, title=doc_title, author=sheet.tool, subject="insurer answer sheet", producer="hygiene answers (reportlab)"
+    )
+
+    story: list[object] = [Paragraph(markup(sheet.title), styles["Title"])]
+    if organisation_text:
+        story.append(Paragraph(f"Applicant: <b>{markup(organisation_text)}</b>", body))
+    if sheet.scan_id:
+        version = f" {sheet.tool_version}" if sheet.tool_version else ""
         story.append(
-            Paragraph(esc(f"Answers from {a0.evidence.split(':', 1)[0]}, finished {a0.scan_date} (UTC)."), small)
+            Paragraph(
+                markup(
+                    f"Measured with {sheet.tool}{version} (read-only) in scan {sheet.scan_id}, finished "
+                    f"{_day(sheet.scan_finished_at)}. The references E1, E2, ... point to the evidence appendix."
+                ),
+                small,
+            )
         )
     story.append(Spacer(1, 4 * mm))
-    table: list[list[object]] = [["Question", "Answer", "Measured"]]
-    for a in rows_in:
-        text = f"<b>{esc(a.question)}</b><br/>{esc(a.question_id)} - evidence: {esc(a.evidence)}"
-        if a.gap:
-            text += f"<br/><i>Gap: {esc(a.gap)}</i>"
-        if a.remediation:
-            text += f"<br/>Remediation: {esc(a.remediation)}"
-        table.append(
-            [Paragraph(text, small), Paragraph(f"<b>{esc(a.answer)}</b>", small), Paragraph(esc(a.population), small)]
+
+    rows: list[list[object]] = [[Paragraph(f"<b>{h}</b>", small) for h in ("#", "Question", "Answer", "Population")]]
+    style = grid()
+    for number, a in enumerate(answers, 1):
+        refs = f"<br/>Evidence: {markup(', '.join(a.evidence_refs))}" if a.evidence_refs else ""
+        population = "<br/>".join(markup(c.text()) for c in a.populations) or markup(a.population)
+        if a.populations:
+            population += f"<br/>{markup('Read on ' + ', '.join(dict.fromkeys(c.on for c in a.populations)))}"
+        rows.append(
+            [
+                Paragraph(str(number), small),
+                Paragraph(f"<b>{markup(a.question)}</b><br/>{markup(a.sentence)}", small),
+                Paragraph(f"<b>{markup(a.label)}</b>", small),
+                Paragraph(population + refs, small),
+            ]
         )
-    sheet = Table(table, colWidths=[110 * mm, 22 * mm, 48 * mm], repeatRows=1)
-    sheet.setStyle(grid())
-    story += [
-        sheet,
-        Spacer(1, 4 * mm),
-        Paragraph(
-            esc(
-                "Yes means every answering check in scope passed (failures risk-accepted count as passed); a check "
-                "that was not assessed never gives Yes. Counts cover the complete population the read-only APIs "
-                "returned; attested results are the organisation's own statements."
-            ),
-            small,
-        ),
-    ]
+        style.add("BACKGROUND", (2, number), (2, number), colors.HexColor(ANSWER_COLOURS.get(a.answer, "#ffffff")))
+    table = Table(rows, colWidths=[7 * mm, 98 * mm, 25 * mm, 50 * mm], repeatRows=1)
+    table.setStyle(style)
+    story.append(table)
+
+    gaps = [(n, a) for n, a in enumerate(answers, 1) if a.to_reach_yes]
+    if gaps:
+        # the answers stand on their own first page(s); what to do follows
+        story += [PageBreak(), Paragraph("To reach Yes", heading)]
+        for number, a in gaps:
+            story.append(Paragraph(f"{number}. {markup(a.question)} ({markup(a.label)})", question_style))
+            for step in a.to_reach_yes:
+                refs = f" ({markup(', '.join(step.refs))})" if step.refs else ""
+                story.append(
+                    Paragraph(f"<b>{markup(step.gap)}</b>{refs}: {markup(step.action)}", body, bulletText="\u2022")
+                )
+
+    if sheet.evidence:
+        story.append(Paragraph("Evidence", heading))
+        story.append(
+            Paragraph(
+                markup(
+                    f"Every reference is a check's result in scan {sheet.scan_id}, finished "
+                    f"{_day(sheet.scan_finished_at)}; report.json of that scan (in the evidence pack) holds each "
+                    "one in full."
+                ),
+                small,
+            )
+        )
+        evidence_rows: list[list[object]] = [
+            [Paragraph(f"<b>{h}</b>", small) for h in ("Ref", "Check", "Result", "Platform read")]
+        ]
+        for item in sheet.evidence:
+            result = item.status.replace("_", " ")
+            if item.status in ("pass", "fail", "accepted"):
+                result += f" ({item.failing - item.accepted:,} of {item.assessed:,} failing"
+                result += f", {item.accepted:,} risk-accepted)" if item.accepted else ")"
+            if item.basis == "attested":
+                # the attestation's id and who made it stay in exceptions.json (redacted in insurer packs)
+                result += " (attested)"
+            evidence_rows.append(
+                [
+                    Paragraph(markup(item.ref), small),
+                    Paragraph(f"{markup(item.check_id)}<br/>{markup(item.title)} ({markup(item.platform)})", small),
+                    Paragraph(markup(result), small),
+                    Paragraph(markup(_day(item.collected_at)), small),
+                ]
+            )
+        evidence_table = Table(evidence_rows, colWidths=[12 * mm, 98 * mm, 40 * mm, 30 * mm], repeatRows=1)
+        evidence_table.setStyle(grid())
+        story.append(evidence_table)
+
+    story += [Paragraph("How to read this sheet", heading), Paragraph(markup(READING_NOTE), small)]
+    story.append(KeepTogether(_signer_block(heading, body, small)))
     doc.build(story)
     return buf.getvalue()
+
+
+def _signer_block(heading: object, body: object, small: object) -> list[object]:
+    """Name, role, date and a signature line for the person who signs the application (filled in by hand)."""
+    line = "_" * 48
+    rows = [[Paragraph(f"<b>{label}</b>", body), Paragraph(line, body)] for label in ("Name", "Role", "Date")]
+    rows.append([Paragraph("<b>Signature</b>", body), Paragraph(line, body)])
+    table = Table(rows, colWidths=[30 * mm, 110 * mm], rowHeights=[10 * mm] * 4)
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
+    return [
+        Paragraph("Signed for the applicant", heading),
+        Paragraph(markup(DECLARATION), small),
+        Spacer(1, 2 * mm),
+        table,
+    ]
 
 
 class AnswersPdf(Renderer[AnswerSheet]):
@@ -75,4 +185,4 @@ class AnswersPdf(Renderer[AnswerSheet]):
     media_type = "application/pdf"
 
     def render(self, model: AnswerSheet) -> bytes:
-        return render_answers_pdf(model.answers, title=model.title, organisation=model.organisation, tool=model.tool)
+        return render_answers_pdf(model)
