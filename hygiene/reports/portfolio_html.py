@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
+from hygiene.reports.figures import format_percent, format_score, format_score_delta
 from hygiene.reports.interface import Portfolio, Renderer
 
 SPARK_W, SPARK_H = 120, 28
@@ -57,11 +58,11 @@ a scan older than {{ stale_days }} days is stale.</p>
 <td><strong>{{ o.name }}</strong><br><span class="sev">{{ o.id }}</span></td>
 {%- if o.scanned %}
 <td><span class="grade g-{{ o.grade }}">{{ o.grade }}</span></td>
-<td>{{ "%.1f"|format(o.score) }}</td>
+<td>{{ o.score|score }}</td>
 <td>{% if o.score_delta is none %}&ndash;{% elif o.score_delta > 0 %}\
-<span class="up">+{{ "%.1f"|format(o.score_delta) }}</span>{% elif o.score_delta < 0 %}\
-<span class="down">{{ "%.1f"|format(o.score_delta) }}</span>{% else %}0.0{% endif %}</td>
-<td>{{ "%.0f"|format(o.coverage * 100) }}%</td>
+<span class="up">{{ o.score_delta|delta }}</span>{% elif o.score_delta < 0 %}\
+<span class="down">{{ o.score_delta|delta }}</span>{% else %}{{ 0|delta }}{% endif %}</td>
+<td>{{ o.coverage|pct }}</td>
 <td>{% if o.spark %}<svg width="{{ w }}" height="{{ h }}" viewBox="0 0 {{ w }} {{ h }}" role="img" \
 aria-label="score trend">{% if o.spark.points %}<polyline points="{{ o.spark.points }}"/>{% endif %}\
 <circle cx="{{ o.spark.cx }}" cy="{{ o.spark.cy }}" r="2"/></svg>{% endif %}</td>
@@ -107,6 +108,7 @@ def _when(iso: str | None) -> str:
 def render_portfolio_html(portfolio: Portfolio) -> str:
     """The text of portfolio.html."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined)
+    env.filters.update(score=format_score, delta=format_score_delta, pct=format_percent)
     rows = [
         {**asdict(o), "spark": sparkline(o.trend), "last_scan": _when(o.last_scan_at)} for o in portfolio.organisations
     ]
