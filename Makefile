@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo test lint package-test ci clean bench bench-full
+.PHONY: install browser demo test lint package-test ci clean bench bench-full screenshots
 
 $(STAMP): pyproject.toml sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ browser:
 ## Full scan of the built-in sandbox organisation (Northwind Dental); reports in ./hygiene-demo/
 demo: install
 	$(BIN)/hygiene demo --output hygiene-demo
+
+## Screenshots of the demo report for review, and its printed page count: build/screenshots/ (about a minute)
+screenshots: install browser
+	$(BIN)/python scripts/screenshots.py --out build/screenshots
 
 ## The test suite
 test: install browser
