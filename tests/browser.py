@@ -150,3 +150,28 @@ def measure_layout(
     assert completed.returncode == 0 and found, completed.stderr[-2000:]
     measured: dict[str, Any] = json.loads(unescape(found.group(1)))
     return measured
+
+
+def print_to_pdf(browser: str, page: Path, scratch: Path) -> Path:
+    """``page`` printed by headless chromium with its print stylesheet (A4 per the page's ``@page``)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    pdf = scratch / "printed.pdf"
+    completed = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={scratch / 'profile'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0 and pdf.exists(), completed.stderr[-2000:]
+    return pdf

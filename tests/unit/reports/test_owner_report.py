@@ -310,3 +310,38 @@ def test_print_stylesheet_hides_long_lists_and_keeps_the_summary() -> None:
     css = html.split("@media print {", 1)[1].split("</style>", 1)[0]
     assert "details.findings" in css and "display: none" in css
     assert "@page" in css
+
+
+def test_a_licence_finding_names_the_product_and_keeps_the_part_number() -> None:
+    finding = FindingResult(
+        resource_id="cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46",
+        resource_name="SPB",
+        detail="6 licence(s) on disabled or inactive accounts",
+        data={"sku": "SPB", "count": 6},
+    )
+    check = _check("m365.licences.spare", "accounts", "low", Status.FAIL, assessed=3, failing=1, findings=[finding])
+    article = render_html(make_report([check])).split('id="check-m365.licences.spare"', 1)[1].split("</article>")[0]
+    assert "<td>Microsoft 365 Business Premium<br><span" in article and ">SPB</span>" in article
+
+
+HOSTILE = "<img src=x onerror=alert`1`>"
+
+
+def test_reason_groups_notes_and_chart_labels_escape_vendor_text() -> None:
+    findings = [_finding(f"{HOSTILE} not enrolled", f"u{i}") for i in range(3)] + [_finding("other", "u9")]
+    check = _check(
+        "m365.mfa.hostile",
+        "mfa",
+        "high",
+        Status.FAIL,
+        assessed=4,
+        failing=4,
+        findings=findings,
+        note=f"userRegistrationDetails: {HOSTILE}",
+        reason=f"3 of 4 accounts {HOSTILE}",
+    )
+    html = render_html(make_report([check]))
+    assert "<img" not in html and "onerror=alert`1`&gt;" in html
+    article = html.split('id="check-m365.mfa.hostile"', 1)[1].split("</article>")[0]
+    assert "<strong>3</strong> &lt;img src=x onerror=alert`1`&gt; not enrolled" in article
+    assert "<strong>Note:</strong> &lt;img" in article  # the API name went, the vendor text stayed inert
