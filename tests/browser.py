@@ -70,25 +70,22 @@ class Skeleton(HTMLParser):
         return {name for name, _ in self.elements}
 
 
-def dump_dom(browser: str, page: Path, scratch: Path) -> Skeleton:
-    """Load ``page`` from disk in headless chromium (scripts on) and parse the DOM it dumps."""
+def headless(browser: str, scratch: Path, page: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """Run headless chromium on ``page`` with ``options``, its profile under ``scratch``."""
     scratch.mkdir(parents=True, exist_ok=True)
-    completed = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            f"--user-data-dir={scratch / 'profile'}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+    return subprocess.run(
+        [*command, f"--user-data-dir={scratch / 'profile'}", *options, page.as_uri()],
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
     )
+
+
+def dump_dom(browser: str, page: Path, scratch: Path) -> Skeleton:
+    """Load ``page`` from disk in headless chromium (scripts on) and parse the DOM it dumps."""
+    completed = headless(browser, scratch, page, "--dump-dom")
     assert completed.returncode == 0 and "<html" in completed.stdout, completed.stderr[-2000:]
     parser = Skeleton()
     parser.feed(completed.stdout)
@@ -128,24 +125,7 @@ def measure_layout(
     probe = _PROBE.replace("SELECTORS", json.dumps(selectors))
     copy = scratch / f"probe-{width}x{height}.html"
     copy.write_text(html.replace("</body>", probe + "\n</body>", 1), encoding="utf-8")
-    completed = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--hide-scrollbars",
-            f"--window-size={width},{height}",
-            f"--user-data-dir={scratch / 'profile'}",
-            "--dump-dom",
-            copy.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    completed = headless(browser, scratch, copy, "--hide-scrollbars", f"--window-size={width},{height}", "--dump-dom")
     found = re.search(r'<pre id="layout-probe">(.*?)</pre>', completed.stdout, re.DOTALL)
     assert completed.returncode == 0 and found, completed.stderr[-2000:]
     measured: dict[str, Any] = json.loads(unescape(found.group(1)))
@@ -154,24 +134,7 @@ def measure_layout(
 
 def print_to_pdf(browser: str, page: Path, scratch: Path) -> Path:
     """``page`` printed by headless chromium with its print stylesheet (A4 per the page's ``@page``)."""
-    scratch.mkdir(parents=True, exist_ok=True)
     pdf = scratch / "printed.pdf"
-    completed = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            f"--user-data-dir={scratch / 'profile'}",
-            "--no-pdf-header-footer",
-            f"--print-to-pdf={pdf}",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    completed = headless(browser, scratch, page, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
     assert completed.returncode == 0 and pdf.exists(), completed.stderr[-2000:]
     return pdf
