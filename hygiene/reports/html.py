@@ -37,7 +37,7 @@ from hygiene.reports.figures import format_count, format_percent, format_score, 
 from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.reports.plainwords import Glossary, plain, plain_note, product_name
 from hygiene.reports.plan import PlanBucket, build_plan, first_actions, unassessed_action
-from hygiene.reports.reasons import ReasonGroup, by_reason, reason_groups
+from hygiene.reports.reasons import ReasonGroup, grouped
 from hygiene.results import AreaScore, CheckResult, FindingResult, ScanReport, Status
 
 #: findings listed per check in the HTML; the rest are in findings.csv
@@ -116,7 +116,7 @@ class AreaView:
 
 
 def _check_view(result: CheckResult, limit: int) -> CheckView:
-    findings = by_reason(result.findings)
+    findings, groups = grouped(result.findings) if limit else (list(result.findings), [])
     unassessed = result.status in (Status.NOT_ASSESSED, Status.ERROR)
     return CheckView(
         result=result,
@@ -127,7 +127,7 @@ def _check_view(result: CheckResult, limit: int) -> CheckView:
         hidden_findings=max(0, len(findings) - limit),
         sentence=risk_sentence(result) if result.status is Status.FAIL else None,
         unassessed_action=unassessed_action(result) if unassessed else None,
-        groups=tuple(reason_groups(result.findings)) if limit else (),
+        groups=tuple(groups),
     )
 
 

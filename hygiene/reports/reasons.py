@@ -19,7 +19,7 @@ from hygiene.results import FindingResult
 
 #: a number, a date (2025-10-14) or a version (10.0.19045.6456) as one token
 _NUMBER = re.compile(r"\d+(?:[.:-]\d+)*")
-_ASIDE = re.compile(r"\s*\([^()]*\)")
+_ASIDE = re.compile(r" ?\([^()]*\)")
 #: groups shown by name; the rest are summed into "other reasons"
 MAX_GROUPS = 6
 
@@ -32,9 +32,12 @@ class ReasonGroup:
 
 def _plain(detail: str) -> str:
     text = " ".join(detail.split())
-    previous = None
-    while previous != text:  # nested asides, innermost first
-        previous, text = text, _ASIDE.sub("", text)
+    if "(" in text:
+        previous = None
+        while previous != text:  # nested asides, innermost first
+            previous, text = text, _ASIDE.sub("", text)
+    if ";" not in text:
+        return text.strip()
     segments = [s.strip() for s in text.split(";")]
     kept = [s for s in segments if s and "@" not in s]
     return "; ".join(kept) or text.strip()
@@ -62,8 +65,7 @@ def _span(values: Sequence[str]) -> str:
     return "…"
 
 
-def _label(details: Sequence[str]) -> str:
-    plains = [_plain(d) for d in details]
+def _label(plains: Sequence[str]) -> str:
     numbers = [_NUMBER.findall(p) for p in plains]
     pieces = _NUMBER.split(plains[0])
     out = [pieces[0]]
@@ -74,32 +76,44 @@ def _label(details: Sequence[str]) -> str:
     return "".join(out)
 
 
+Grouped = tuple[list[FindingResult], list[ReasonGroup]]
+
+
+def grouped(findings: Sequence[FindingResult], limit: int = MAX_GROUPS) -> Grouped:
+    """The findings worst first (:func:`by_reason`) and their reasons (:func:`reason_groups`), in one pass."""
+    memo: dict[str, tuple[str, str]] = {}  # the same detail recurs ("not enrolled in 2-Step Verification")
+    for finding in findings:
+        if finding.detail not in memo:
+            plain = _plain(finding.detail)
+            memo[finding.detail] = (plain, _NUMBER.sub("#", plain))
+    plains = [memo[f.detail][0] for f in findings]
+    keys = [memo[f.detail][1] for f in findings]
+    members: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        members.setdefault(key, []).append(index)
+    sizes = {key: len(indexes) for key, indexes in members.items()}
+    first_seen = {key: indexes[0] for key, indexes in members.items()}
+    order = sorted(
+        range(len(findings)),
+        key=lambda i: (1 if findings[i].accepted_by else 0, -sizes[keys[i]], first_seen[keys[i]], i),
+    )
+    groups: list[ReasonGroup] = []
+    if len(findings) >= 2 and len(members) < len(findings):
+        ordered = sorted(members.values(), key=len, reverse=True)  # stable: first seen first among equals
+        groups = [ReasonGroup(label=_label([plains[i] for i in group]), count=len(group)) for group in ordered[:limit]]
+        rest = sum(len(group) for group in ordered[limit:])
+        if rest:
+            groups.append(ReasonGroup(label="other reasons", count=rest))
+    return [findings[i] for i in order], groups
+
+
 def reason_groups(findings: Sequence[FindingResult], limit: int = MAX_GROUPS) -> list[ReasonGroup]:
     """The findings' reasons, biggest group first (ties: first seen); beyond ``limit`` groups the rest are one
-    group "other reasons". Empty when grouping says nothing (no findings, or every finding its own reason)."""
-    members: dict[str, list[str]] = {}
-    for finding in findings:
-        members.setdefault(reason_key(finding.detail), []).append(finding.detail)
-    if len(findings) < 2 or len(members) == len(findings):
-        return []
-    ordered = sorted(members.values(), key=len, reverse=True)  # stable: first seen first among equals
-    groups = [ReasonGroup(label=_label(details), count=len(details)) for details in ordered[:limit]]
-    rest = sum(len(details) for details in ordered[limit:])
-    if rest:
-        groups.append(ReasonGroup(label="other reasons", count=rest))
-    return groups
+    group "other reasons". Empty when grouping says nothing (fewer than two findings, or each its own reason)."""
+    return grouped(findings, limit)[1]
 
 
 def by_reason(findings: Sequence[FindingResult]) -> list[FindingResult]:
-    """Findings ordered worst first: open before accepted, then the biggest reason group first."""
-    sizes: dict[str, int] = {}
-    for finding in findings:
-        key = reason_key(finding.detail)
-        sizes[key] = sizes.get(key, 0) + 1
-    first_seen = {key: index for index, key in enumerate(dict.fromkeys(reason_key(f.detail) for f in findings))}
-
-    def order(finding: FindingResult) -> tuple[int, int, int]:
-        key = reason_key(finding.detail)
-        return (1 if finding.accepted_by else 0, -sizes[key], first_seen[key])
-
-    return sorted(findings, key=order)
+    """Findings ordered worst first: open before accepted, then the biggest reason group first (ties: the group
+    seen first), in the check's order within a group."""
+    return grouped(findings)[0]
