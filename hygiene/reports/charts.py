@@ -32,6 +32,8 @@ class Tick:
     #: x for a date tick, y for a score tick
     at: float
     label: str
+    #: SVG text-anchor: a date near an edge is drawn inwards so it is never cut
+    anchor: str = "middle"
 
 
 @dataclass(frozen=True)
@@ -88,5 +90,11 @@ def trend_chart(trend: Sequence[TrendPoint]) -> TrendChart | None:
                 x_ticks[-1] = Tick(at=x(index), label=label)  # the latest scan's date wins
             continue
         x_ticks.append(Tick(at=x(index), label=label))
-    y_ticks = tuple(Tick(at=_y(v), label=str(v)) for v in range(0, 101, 20))
-    return TrendChart(WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM, points, y_ticks, tuple(x_ticks))
+    y_ticks = tuple(Tick(at=_y(v), label=str(v), anchor="end") for v in range(0, 101, 20))
+    dated = tuple(Tick(at=t.at, label=t.label, anchor=_anchor(t.at)) for t in x_ticks)
+    return TrendChart(WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM, points, y_ticks, dated)
+
+
+def _anchor(x: float) -> str:
+    share = (x - LEFT) / (WIDTH - LEFT - RIGHT)
+    return "start" if share < 0.2 else ("end" if share > 0.8 else "middle")

@@ -275,8 +275,12 @@ def test_trend_chart_has_axes_dates_and_scales_by_time() -> None:
     assert xs[2] - xs[1] < xs[1] - xs[0]  # one day apart is closer than thirty
     assert [t.label for t in chart.y_ticks] == ["0", "20", "40", "60", "80", "100"]
     assert chart.x_ticks[0].label == "2026-09-01" and chart.x_ticks[-1].label == "2026-12-01"
+    assert (chart.x_ticks[0].anchor, chart.x_ticks[-1].anchor) == ("start", "end")  # drawn inwards, never cut
     assert chart.points[-1].label == "2026-12-01: 80.3 (grade F)"
     assert trend_chart(trend[:1]) is None
+    same_minute = [p.model_copy(update={"finished_at": start}) for p in trend[:2]]
+    only = trend_chart(same_minute)
+    assert only is not None and [(t.label, t.anchor) for t in only.x_ticks] == [("2026-09-01 00:00", "end")]
 
 
 def test_the_html_draws_the_trend_and_a_bar_per_area() -> None:
