@@ -108,3 +108,4 @@ def test_the_demo_report_prints_on_a_few_pages(browser: str, scan_dir: Path, tmp
     assert len(pdf.pages) <= 8, len(pdf.pages)
     assert "Do these three first" in text and "Your 90-day plan" in text and "How the score is computed" in text
     assert "findings.csv" in text  # where the lists left out of print are
+    assert "grade at most D" in text  # the grade limits print unfolded
