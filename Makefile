@@ -20,7 +20,7 @@ LOCAL := $(INSTALL) --no-deps --no-build-isolation
 CHECK := @$(UV) pip check --python $(BIN)/python --quiet || { echo "make: the lock files lack a dependency: make lock"; exit 1; }
 PIP_UV := install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/uv.txt
 
-.PHONY: install install-demo install-dev browser demo test lint package-test ci clean bench bench-full lock lock-upgrade
+.PHONY: install install-demo install-dev browser demo test lint package-test ci clean bench bench-full lock lock-upgrade screenshots
 
 # The venv has no pip of its own (creating one with pip takes seconds): python3's pip (22.3 or later, through
 # --python) installs uv into it, or, without one, the venv's own pip once ensurepip has made it.
@@ -70,6 +70,10 @@ browser:
 demo: install-demo
 	@echo "make: starting the demo (about 20 s): $(BIN)/hygiene demo --output hygiene-demo"
 	@$(BIN)/hygiene demo --output hygiene-demo
+
+## Screenshots of the demo report for review, and its printed page count: build/screenshots/ (about a minute)
+screenshots: install browser
+	$(BIN)/python scripts/screenshots.py --out build/screenshots
 
 ## The test suite
 test: install-dev browser

@@ -4,12 +4,16 @@ attribute values, script bodies, the title and the text)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 from collections import Counter
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,26 +70,71 @@ class Skeleton(HTMLParser):
         return {name for name, _ in self.elements}
 
 
-def dump_dom(browser: str, page: Path, scratch: Path) -> Skeleton:
-    """Load ``page`` from disk in headless chromium (scripts on) and parse the DOM it dumps."""
+def headless(browser: str, scratch: Path, page: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """Run headless chromium on ``page`` with ``options``, its profile under ``scratch``."""
     scratch.mkdir(parents=True, exist_ok=True)
-    completed = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            f"--user-data-dir={scratch / 'profile'}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+    return subprocess.run(
+        [*command, f"--user-data-dir={scratch / 'profile'}", *options, page.as_uri()],
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
     )
+
+
+def dump_dom(browser: str, page: Path, scratch: Path) -> Skeleton:
+    """Load ``page`` from disk in headless chromium (scripts on) and parse the DOM it dumps."""
+    completed = headless(browser, scratch, page, "--dump-dom")
     assert completed.returncode == 0 and "<html" in completed.stdout, completed.stderr[-2000:]
     parser = Skeleton()
     parser.feed(completed.stdout)
     return parser
+
+
+#: injected into a copy of the page: measures the layout after load and writes it into the DOM as JSON
+_PROBE = """<script>
+(() => {
+  const box = (selector) => {
+    const element = document.querySelector(selector);
+    if (!element) return null;
+    const r = element.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right};
+  };
+  const out = {
+    width: window.innerWidth,
+    height: window.innerHeight,
+    scrollWidth: document.documentElement.scrollWidth,
+    boxes: Object.fromEntries(SELECTORS.map((s) => [s, box(s)])),
+  };
+  const probe = document.createElement("pre");
+  probe.id = "layout-probe";
+  probe.textContent = JSON.stringify(out);
+  document.body.appendChild(probe);
+})();
+</script>"""
+
+
+def measure_layout(
+    browser: str, page: Path, scratch: Path, selectors: list[str], *, width: int = 1366, height: int = 768
+) -> dict[str, Any]:
+    """Load a copy of ``page`` in headless chromium at ``width`` × ``height`` and return what a probe script
+    measured: the viewport, the document's scrollWidth and each selector's bounding box (None if absent)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    html = page.read_text(encoding="utf-8")
+    probe = _PROBE.replace("SELECTORS", json.dumps(selectors))
+    copy = scratch / f"probe-{width}x{height}.html"
+    copy.write_text(html.replace("</body>", probe + "\n</body>", 1), encoding="utf-8")
+    completed = headless(browser, scratch, copy, "--hide-scrollbars", f"--window-size={width},{height}", "--dump-dom")
+    found = re.search(r'<pre id="layout-probe">(.*?)</pre>', completed.stdout, re.DOTALL)
+    assert completed.returncode == 0 and found, completed.stderr[-2000:]
+    measured: dict[str, Any] = json.loads(unescape(found.group(1)))
+    return measured
+
+
+def print_to_pdf(browser: str, page: Path, scratch: Path) -> Path:
+    """``page`` printed by headless chromium with its print stylesheet (A4 per the page's ``@page``)."""
+    pdf = scratch / "printed.pdf"
+    completed = headless(browser, scratch, page, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert completed.returncode == 0 and pdf.exists(), completed.stderr[-2000:]
+    return pdf

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hygiene.model import ReasonKind
-from hygiene.results import CheckResult, FindingResult, Status
+from hygiene.reports.figures import format_percent, format_score
+from hygiene.results import CheckResult, FindingResult, Score, Status
+from hygiene.scoring import GRADES
 from hygiene.taxonomy import AREAS, SEVERITIES
 
 #: statuses in the order a reader should see them: problems first
@@ -149,6 +151,31 @@ def top_risks(results: Iterable[CheckResult], limit: int = 5) -> list[CheckResul
     failing = [r for r in results if r.status is Status.FAIL]
     failing.sort(key=lambda r: (severity_rank(r.severity), area_rank(r.area), -open_count(r), r.check_id))
     return failing[:limit]
+
+
+def grade_for_value(value: float) -> str:
+    """The grade the score alone earns, before any cap (docs/scoring.md)."""
+    for grade, floor in GRADES:
+        if value >= floor:
+            return grade
+    return "F"
+
+
+def score_sentence(score: Score) -> str:
+    """One sentence that explains the score and grade to an owner, e.g. "Grade D: 62.4 of 100 points, …"."""
+    if score.grade == "-":
+        return "No grade: nothing could be assessed, so there is nothing to score."
+    sentence = (
+        f"Grade {score.grade}: {format_score(score.value)} of 100 points, the share of accounts, devices and "
+        f"settings that pass, weighted by severity (a critical check counts ten times a low one)"
+    )
+    if score.coverage < 1:
+        sentence += f", over the {format_percent(score.coverage)} of checks that could be assessed"
+    earned = grade_for_value(score.value)
+    if earned != score.grade and score.caps:
+        limits = "a grade limit holds" if len(score.caps) == 1 else f"{len(score.caps)} grade limits hold"
+        sentence += f". The points alone would earn {earned}; {limits} it at {score.grade}"
+    return sentence + "."
 
 
 def first_sentence(text: str) -> str:
@@ -289,11 +316,6 @@ def as_utc(value: datetime) -> datetime:
 
 def format_utc(value: datetime) -> str:
     return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def format_percent(fraction: float) -> str:
-    """0.734 -> "73%"; clamped to 0-100."""
-    return f"{round(max(0.0, min(1.0, fraction)) * 100)}%"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -24,17 +24,20 @@ from hygiene.reports.analysis import (
     areas_in,
     check_sort_key,
     format_money,
-    format_percent,
     format_utc,
     licence_waste,
     open_count,
-    ordered_findings,
     risk_sentence,
+    score_sentence,
     status_counts,
     top_risks,
 )
+from hygiene.reports.charts import trend_chart
+from hygiene.reports.figures import format_count, format_percent, format_score, format_score_delta
 from hygiene.reports.interface import Renderer, ReportInput
-from hygiene.reports.plan import PlanBucket, build_plan, unassessed_action
+from hygiene.reports.plainwords import Glossary, plain, plain_note, product_name
+from hygiene.reports.plan import PlanBucket, build_plan, first_actions, unassessed_action
+from hygiene.reports.reasons import ReasonGroup, grouped
 from hygiene.results import AreaScore, CheckResult, FindingResult, ScanReport, Status
 
 #: findings listed per check in the HTML; the rest are in findings.csv
@@ -56,6 +59,12 @@ def environment() -> Environment:
     )
     env.filters["utc"] = format_utc
     env.filters["pct"] = format_percent
+    env.filters["score"] = format_score
+    env.filters["delta"] = format_score_delta
+    env.filters["count"] = format_count
+    env.filters["plain"] = plain
+    env.filters["note"] = plain_note
+    env.filters["product"] = product_name
     env.filters["money"] = format_money
     env.filters["link_target"] = link_target
     env.filters["value_text"] = value_text
@@ -93,6 +102,8 @@ class CheckView:
     sentence: str | None
     #: how to get a not-assessed check assessed
     unassessed_action: str | None
+    #: the findings by reason, biggest first (empty when every finding has its own reason)
+    groups: tuple[ReasonGroup, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,7 @@ class AreaView:
 
 
 def _check_view(result: CheckResult, limit: int) -> CheckView:
-    findings = ordered_findings(result)
+    findings, groups = grouped(result.findings) if limit else (list(result.findings), [])
     unassessed = result.status in (Status.NOT_ASSESSED, Status.ERROR)
     return CheckView(
         result=result,
@@ -116,6 +127,7 @@ def _check_view(result: CheckResult, limit: int) -> CheckView:
         hidden_findings=max(0, len(findings) - limit),
         sentence=risk_sentence(result) if result.status is Status.FAIL else None,
         unassessed_action=unassessed_action(result) if unassessed else None,
+        groups=tuple(groups),
     )
 
 
@@ -166,6 +178,11 @@ def render_html(report: ScanReport, *, max_findings_per_check: int = MAX_FINDING
         "status_labels": STATUS_LABELS,
         "Status": Status,
         "risks": risks,
+        "trend": trend_chart(report.drift.trend) if report.drift else None,
+        "grade_colour": _grade_colour,
+        "first": first_actions(report.results),
+        "explain": Glossary(),
+        "score_sentence": score_sentence(report.score),
         "areas": _area_views(report, limit),
         "plan": plan,
         "waste": waste,

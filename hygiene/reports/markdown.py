@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from hygiene.reports.analysis import (
     REASON_LABELS,
     STATUS_LABELS,
-    format_percent,
     format_utc,
     join_names,
     plural,
@@ -20,6 +19,7 @@ from hygiene.reports.analysis import (
     status_counts,
     top_risks,
 )
+from hygiene.reports.figures import format_percent, format_score, format_score_delta
 from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.reports.plan import build_plan
 from hygiene.results import ScanReport, Status
@@ -56,7 +56,7 @@ def render_markdown(
     )
     add("")
     add(
-        f"**Score {score.value:.0f}/100, grade {md_escape(score.grade)}.** "
+        f"**Score {format_score(score.value)}/100, grade {md_escape(score.grade)}.** "
         f"{format_percent(score.coverage)} of checks could be assessed."
     )
     for cap in score.caps:
@@ -81,7 +81,8 @@ def render_markdown(
     drift = report.drift.since_previous if report.drift else None
     if drift is not None:
         add("")
-        add(f"## Since the last scan ({drift.against_finished_at.date().isoformat()}): score {drift.score_delta:+.0f}")
+        since = drift.against_finished_at.date().isoformat()
+        add(f"## Since the last scan ({since}): score {format_score_delta(drift.score_delta)}")
         add("")
         changes = [f"- New: {md_escape(i.title)} ({md_escape(i.detail)})" for i in drift.new_failures]
         changes += [f"- Worse: {md_escape(i.title)} ({md_escape(i.detail)})" for i in drift.regressed]

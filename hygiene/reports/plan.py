@@ -10,6 +10,9 @@ Buckets:
 
 Passing checks and checks whose risk is accepted by an unexpired exception are not in the plan.
 :func:`build_plan` is a pure function of the results.
+
+:func:`first_actions` picks the few items to do first (the report's "Do these three first"), by
+severity × people (or resources) affected ÷ effort: see :func:`priority`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Literal
 from hygiene.model import ReasonKind
 from hygiene.reports.analysis import area_rank, first_sentence, join_names, open_count, severity_rank
 from hygiene.results import CheckResult, Status
+from hygiene.scoring import WEIGHTS
 
 BucketKey = Literal["now", "30d", "90d"]
 
@@ -29,6 +33,9 @@ BUCKET_TITLES: dict[BucketKey, str] = {
     "30d": "Within 30 days",
     "90d": "Within 90 days",
 }
+
+#: what an effort unit costs relative to "minutes", for :func:`priority`
+EFFORT_COST: dict[str, float] = {"minutes": 1.0, "hours": 2.0, "days": 4.0}
 
 #: high-severity failures in these areas go to "Fix now"
 URGENT_AREAS = frozenset({"mfa", "backup"})
@@ -183,3 +190,29 @@ def build_plan(results: Iterable[CheckResult]) -> list[PlanBucket]:
         )
         for key, members in grouped.items()
     ]
+
+
+def effort_unit(effort: str) -> str:
+    """The unit of an effort hint ("hours: per-user follow-up" -> "hours")."""
+    return effort.split(":", 1)[0].strip()
+
+
+def priority(item: PlanItem) -> float:
+    """Severity weight (as in the score) × resources affected ÷ effort cost (minutes 1, hours 2, days 4).
+
+    A critical setting fixed in minutes (10 × 1 ÷ 1 = 10) comes before a high finding on five devices that
+    takes days (5 × 5 ÷ 4 ≈ 6); twenty accounts without MFA (critical, hours: 10 × 20 ÷ 2 = 100) before both.
+    """
+    weight = WEIGHTS.get(item.severity, 1.0)
+    return weight * max(1, item.resources) / EFFORT_COST.get(effort_unit(item.effort), EFFORT_COST["days"])
+
+
+def first_actions(results: Iterable[CheckResult], count: int = 3) -> list[PlanItem]:
+    """The ``count`` plan items to do first: failing checks by :func:`priority` (ties: the plan's order), then,
+    if fewer fail, the checks to get assessed."""
+    chosen = [r for r in results if bucket_for(r) is not None]
+    failing = sorted(
+        (r for r in chosen if r.status is Status.FAIL), key=lambda r: (-priority(plan_item(r)), _item_order(r))
+    )
+    unassessed = sorted((r for r in chosen if r.status is not Status.FAIL), key=_item_order)
+    return [plan_item(r) for r in [*failing, *unassessed][: max(0, count)]]

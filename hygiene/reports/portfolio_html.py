@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
+from hygiene.reports.figures import format_percent, format_score, format_score_delta
 from hygiene.reports.interface import OrgRow, Portfolio, Renderer
 
 #: sorts the rows by the rank the server computed (``data-rank-<order>``) and filters them by tag; no framework
@@ -132,11 +133,11 @@ a scan older than {{ stale_days }} days is stale.</p>
 {%- if o.scanned %}
 <td><span class="grade g-{{ o.grade }}">{{ o.grade }}</span>\
 {% if o.incomplete %}<br><span class="incomplete">incomplete</span>{% endif %}</td>
-<td>{{ "%.1f"|format(o.score) }}</td>
+<td>{{ o.score|score }}</td>
 <td>{% if o.score_delta is none %}&ndash;{% elif o.score_delta > 0 %}\
-<span class="up">+{{ "%.1f"|format(o.score_delta) }}</span>{% elif o.score_delta < 0 %}\
-<span class="down">{{ "%.1f"|format(o.score_delta) }}</span>{% else %}0.0{% endif %}</td>
-<td>{{ "%.0f"|format(o.coverage * 100) }}%</td>
+<span class="up">{{ o.score_delta|delta }}</span>{% elif o.score_delta < 0 %}\
+<span class="down">{{ o.score_delta|delta }}</span>{% else %}{{ 0|delta }}{% endif %}</td>
+<td>{{ o.coverage|pct }}</td>
 <td>{% if o.spark %}<svg width="{{ w }}" height="{{ h }}" viewBox="0 0 {{ w }} {{ h }}" role="img" \
 aria-label="score trend">{% if o.spark.points %}<polyline points="{{ o.spark.points }}"/>{% endif %}\
 <circle cx="{{ o.spark.cx }}" cy="{{ o.spark.cy }}" r="2"/></svg>{% endif %}</td>
@@ -205,6 +206,7 @@ def render_portfolio_html(portfolio: Portfolio, sort_keys: dict[str, Callable[[O
     """The text of portfolio.html; ``sort_keys`` (order name -> key) give the orders the page can switch between
     (default: the model's own order only)."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined)
+    env.filters.update(score=format_score, delta=format_score_delta, pct=format_percent)
     orgs = portfolio.organisations
     keys = sort_keys or {portfolio.sort: orgs.index}
     row_ranks = ranks(orgs, keys)

@@ -10,6 +10,7 @@ from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-unty
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Paragraph, Spacer, Table  # type: ignore[import-untyped]
 
+from hygiene.reports.figures import format_percent, format_score
 from hygiene.reports.interface import PackSummary, Renderer
 from hygiene.reports.pdf import document
 from hygiene.reports.pdf import grid as grid_style
@@ -19,7 +20,11 @@ from hygiene.safetext import PDF_CELL_CAP, clip
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
+    return "-" if value is None else format_percent(value)
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else format_score(value)
 
 
 def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str], str]) -> bytes:
@@ -46,7 +51,7 @@ def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str]
         Spacer(1, 4 * mm),
         Paragraph(
             _esc(
-                f"Score {report.score.value:.1f} / 100, grade {report.score.grade}, "
+                f"Score {format_score(report.score.value)} / 100, grade {report.score.grade}, "
                 f"coverage {_pct(report.score.coverage)} of the enabled checks' weight. "
                 f"Scan {'complete' if report.complete else 'INCOMPLETE'}."
             ),
@@ -57,7 +62,14 @@ def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str]
         story.append(Paragraph(_esc(f"Grade capped: {clip(redact(cap), PDF_CELL_CAP, 'report.json')}"), small))
     story.append(Spacer(1, 3 * mm))
     areas = [["Area", "Score", "Coverage", "Passed", "Failed", "Not assessed"]] + [
-        [a.area, "-" if a.score is None else f"{a.score:.1f}", _pct(a.coverage), a.passed, a.failed, a.not_assessed]
+        [
+            a.area,
+            "-" if a.score is None else format_score(a.score),
+            _pct(a.coverage),
+            a.passed,
+            a.failed,
+            a.not_assessed,
+        ]
         for a in report.score.areas
     ]
     table = Table(areas, repeatRows=1)

@@ -9,13 +9,15 @@ that loads or runs anything.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
-from browser import Skeleton, dump_dom, find_browser
+from browser import Skeleton, dump_dom, find_browser, measure_layout, print_to_pdf
 from click.testing import CliRunner
 from conftest import collect
 from graphfake import GLOBAL_ADMIN, Tenant, registration, user
+from pypdf import PdfReader
 
 from hygiene.cli import main
 from hygiene.snapshot_io import save_snapshot
@@ -36,7 +38,8 @@ def browser() -> str:
     return find_browser()
 
 
-def _dom(browser: str, names: list[str], tmp_path: Path) -> Skeleton:
+def _report(names: list[str], tmp_path: Path) -> Path:
+    """report.html of a tenant whose users have ``names`` (each an unprotected Global Administrator)."""
     tmp_path.mkdir()
     tenant = Tenant()
     for i, name in enumerate(names):
@@ -51,7 +54,11 @@ def _dom(browser: str, names: list[str], tmp_path: Path) -> Skeleton:
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["evaluate", str(snapshot), "--output", str(out), "--format", "html"])
     assert result.exit_code in (0, 1), result.output
-    return dump_dom(browser, out / "report.html", tmp_path / "browser")
+    return out / "report.html"
+
+
+def _dom(browser: str, names: list[str], tmp_path: Path) -> Skeleton:
+    return dump_dom(browser, _report(names, tmp_path), tmp_path / "browser")
 
 
 def test_hostile_names_create_no_element_attribute_link_or_script(browser: str, tmp_path: Path) -> None:
@@ -65,3 +72,40 @@ def test_hostile_names_create_no_element_attribute_link_or_script(browser: str, 
             assert "evil.example" not in value and not value.lower().startswith("javascript:"), (tag, name, value)
     scripts = [a for a in hostile.attributes if a[0] == "script"]
     assert scripts == [a for a in plain.attributes if a[0] == "script"]
+
+
+# -- layout (issue 14): what the owner sees first, and no sideways scrolling ----------------------------------
+
+#: the grade line and the last of the three first actions
+FOLD = ["#grade", "#score-sentence", "#first-actions li:nth-of-type(3)"]
+
+
+def test_first_viewport_at_1366x768_holds_the_grade_and_three_first_actions(
+    browser: str, scan_dir: Path, tmp_path: Path
+) -> None:
+    """The demo organisation's report (Northwind, a real sandbox scan) on a common laptop screen."""
+    measured = measure_layout(browser, scan_dir / "report.html", tmp_path, FOLD, width=1366, height=768)
+    for selector in FOLD:
+        box = measured["boxes"][selector]
+        assert box is not None, selector
+        assert box["top"] >= 0 and box["bottom"] <= 768, (selector, box)
+    assert measured["scrollWidth"] <= measured["width"], measured
+
+
+@pytest.mark.parametrize("width", [1366, 500])  # 500: the narrowest window headless chromium opens
+def test_no_horizontal_scroll_even_with_long_unbroken_vendor_text(browser: str, tmp_path: Path, width: int) -> None:
+    names = ["x" * 300 + "@contoso.test", "averyveryverylongdomainlabel" * 8 + ".example", *HOSTILE]
+    page = _report(names, tmp_path / "report")
+    measured = measure_layout(browser, page, tmp_path / "browser", FOLD[:1], width=width, height=800)
+    assert measured["scrollWidth"] <= measured["width"], measured
+
+
+def test_the_demo_report_prints_on_a_few_pages(browser: str, scan_dir: Path, tmp_path: Path) -> None:
+    """Northwind (about 50 people, 20-odd failing checks) printed to A4: the summary, the plan and one short block
+    per check; the finding lists stay on screen (36 pages before the print stylesheet of issue 14)."""
+    pdf = PdfReader(print_to_pdf(browser, scan_dir / "report.html", tmp_path))
+    text = " ".join(unicodedata.normalize("NFKC", " ".join(page.extract_text() for page in pdf.pages)).split())
+    assert len(pdf.pages) <= 8, len(pdf.pages)
+    assert "Do these three first" in text and "Your 90-day plan" in text and "How the score is computed" in text
+    assert "findings.csv" in text  # where the lists left out of print are
+    assert "grade at most D" in text  # the grade limits print unfolded

@@ -584,8 +584,8 @@ def test_html_content_for_a_business_owner(report: ScanReport) -> None:
     # header and score
     assert "Security hygiene report: Acme Widgets & Sons Ltd" in text
     assert "UK Cyber Essentials" in text and "2025-03-14" in text
-    assert "Score 62 out of 100: grade D" in text
-    assert "73% of checks could be assessed." in text
+    assert "Grade D · score 62.4 out of 100" in text
+    assert "over the 73% of checks that could be assessed." in text
     assert "grade capped at D" in text
     # top risks: the critical one first, in plain words
     risks = text.split("Top risks", 1)[1].split("Your 90-day plan", 1)[0]
@@ -699,8 +699,8 @@ def test_html_of_a_50000_user_tenant_stays_small(tmp_path: Path) -> None:
     assert size < 5 * 1024 * 1024
     assert size < 500 * 1024  # in practice far smaller: the cap, not the tenant, sets the size
     html = written["html"].read_text(encoding="utf-8")
-    assert "… and 49950 more in findings.csv" in html
-    assert "… and 19950 more in findings.csv" in html
+    assert "… and 49,950 more in findings.csv" in html
+    assert "… and 19,950 more in findings.csv" in html
     with written["csv"].open(encoding="utf-8-sig", newline="") as handle:
         assert sum(1 for _ in csv.reader(handle)) == 1 + 70_000 + sum(len(r.findings) for r in make_report().results)
 
@@ -945,7 +945,7 @@ def test_licence_waste_sums_per_sku_and_currency(report: ScanReport) -> None:
 def test_markdown_summary(report: ScanReport) -> None:
     text = render_markdown(report)
     assert text.startswith("# Security hygiene summary: Acme Widgets & Sons Ltd\n")
-    assert "**Score 62/100, grade D.** 73% of checks could be assessed." in text
+    assert "**Score 62.4/100, grade D.** 73% of checks could be assessed." in text
     assert "Checks: 2 pass, 7 fail, 1 risk accepted, 2 not assessed, 1 error." in text
     assert "2. **HIGH** Users are registered for MFA: 3 of 41 staff can sign in without a second factor." in text
     fix_now = text.split("## Fix now", 1)[1].split("##", 1)[0]
