@@ -143,7 +143,7 @@ def test_incomplete_scan_is_never_the_baseline(tmp_path: Path, monkeypatch: pyte
         portfolio = run("portfolio", str(config.parent), "--data-dir", str(data), "--output", str(tmp_path / "pf"))
         assert portfolio.exit_code == 0, portfolio.output
         page = (tmp_path / "pf" / "portfolio.html").read_text()
-        assert "incomplete scan: could not read" in page and "m365" in page
+        assert "incomplete scan: Microsoft 365 could not be read" in page
         row = json.loads((tmp_path / "pf" / "portfolio.json").read_text())["organisations"][0]
         assert row["unread_platforms"] == ["m365"] and row["score_delta"] is None
 
