@@ -110,10 +110,40 @@ class AwsConfig(_Strict):
     max_workers: int = Field(8, ge=1, le=64)
 
 
+SubscriptionId = Annotated[
+    str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+]
+
+
+class AzureConfig(_Strict):
+    """Azure subscriptions through Resource Graph: the Entra app registration (may be the one of [sources.m365])
+    with the built-in Reader role on the subscriptions or a management group."""
+
+    tenant_id: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    certificate_file: Path | None = None
+    #: default: every subscription the app can read
+    subscriptions: list[SubscriptionId] = Field(default_factory=list)
+    authority_host: HttpsUrl = "https://login.microsoftonline.com"
+    #: Azure Resource Manager and Resource Graph
+    management_url: HttpsUrl = "https://management.azure.com"
+    ca_bundle: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> AzureConfig:
+        if (self.client_secret_env is None) == (self.certificate_file is None):
+            raise ValueError("give exactly one of client_secret_env (an env var name) or certificate_file")
+        if len({s.lower() for s in self.subscriptions}) != len(self.subscriptions):
+            raise ValueError("subscriptions: a subscription is listed twice")
+        return self
+
+
 class SourcesConfig(_Strict):
     m365: M365Config | None = None
     google: GoogleConfig | None = None
     aws: AwsConfig | None = None
+    azure: AzureConfig | None = None
 
     def section(self, platform: str) -> BaseModel | None:
         """The ``[sources.<platform>]`` section, or None when the platform is not configured."""
@@ -267,6 +297,15 @@ def load_config(path: Path) -> Config:
                 raise InputError(path, f"sources.google.{key}: file {file} not found")
         warning = key_file_warning(google.service_account_file, "sources.google.service_account_file")
         config.warnings.append(warning or "")
+    azure = config.sources.azure
+    if azure is not None:
+        azure.certificate_file = _resolve(base, azure.certificate_file)
+        azure.ca_bundle = _resolve(base, azure.ca_bundle)
+        for key, file in (("certificate_file", azure.certificate_file), ("ca_bundle", azure.ca_bundle)):
+            if file is not None and not file.is_file():
+                raise InputError(path, f"sources.azure.{key}: file {file} not found")
+        if azure.certificate_file is not None:
+            config.warnings.append(key_file_warning(azure.certificate_file, "sources.azure.certificate_file") or "")
     email = config.notify.email if config.notify is not None else None
     if email is not None:
         email.ca_bundle = _resolve(base, email.ca_bundle)
