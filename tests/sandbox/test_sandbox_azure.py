@@ -1,0 +1,116 @@
+"""Northwind's Azure subscription end to end: ``hygiene scan`` through the CLI against the sandbox reports exactly the
+hand-written ``expected`` table, with the minimum of requests; the same under chaos; a persistent fault is a
+named ``not_assessed``, never a pass; ``hygiene permissions`` and ``config validate`` know the platform."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from hygiene.cli import main
+from hygiene.config import load_config
+from hygiene.demo import SECRET_ENV, write_demo_config
+from hygiene.model import OrganisationRef, Snapshot
+from hygiene.sources.azure.source import AzureSource
+from hygiene.sources.interface import RawRecorder
+from hygiene.sources.retry import RetryPolicy
+from hygiene_sandbox import Sandbox, northwind
+from hygiene_sandbox.chaos import Chaos
+from hygiene_sandbox.expectation import Expectation
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+FAST = RetryPolicy(max_attempts=6, base_delay=0, max_delay=0, timeout=(5.0, 1.0))
+
+
+def mismatches(expected: dict[str, Expectation], results: dict[str, dict[str, Any]]) -> list[str]:
+    problems = []
+    for check_id, want in expected.items():
+        got = results[check_id]
+        names = {f["resource_name"] for f in got["findings"]}
+        if got["status"] != want.status or names != want.resources:
+            problems.append(
+                f"{check_id}: got {got['status']} {sorted(names)}, expected {want.status} {sorted(want.resources)}"
+            )
+    return problems
+
+
+def test_scan_reports_northwind_azure_as_planted(tmp_path: Path) -> None:
+    scenario = northwind(datetime.now(UTC), google=False)  # the CLI measures ages from the scan's own time
+    assert scenario.azure is not None
+    with Sandbox(scenario) as sandbox:
+        config = write_demo_config(tmp_path / "cfg", sandbox, m365=False)
+        result = CliRunner().invoke(
+            main,
+            ["scan", str(config), "--output", str(tmp_path / "out"), "--format", "json"],
+            env={SECRET_ENV: sandbox.client_secret},
+        )
+        azure_requests = [r for r in sandbox.requests if r.path.startswith(("/subscriptions", "/providers/"))]
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    results = {r["check_id"]: r for r in report["results"] if r["platform"] == "azure"}
+    assert set(results) == set(scenario.azure.expected)
+    assert mismatches(scenario.azure.expected, results) == []
+    # the minimum: one subscription list page and ceil(rows / page_limit) pages per table, nothing retried
+    limit = scenario.azure.page_limit
+    tables = scenario.azure.tables
+    minimum = 1 + sum(-(-len(tables[t]) // limit) for t in tables)
+    assert len(azure_requests) == minimum and all(r.status == 200 for r in azure_requests)
+    # the Disabled subscription is named in the note of every result, never read
+    assert all("Northwind Old Dev (Disabled)" in (r.get("note") or "") for r in results.values())
+    raw = list((tmp_path / "out").rglob("raw/azure/*.meta.json"))
+    assert len(raw) == minimum
+
+
+def collect(sandbox: Sandbox, folder: Path) -> Snapshot:
+    config = load_config(write_demo_config(folder, sandbox, m365=False))
+    assert config.sources.azure is not None
+    source = AzureSource(config.sources.azure, environ={}, policy=FAST, sleep=lambda _: None)
+    collected = source.collect(RawRecorder(None, "azure"))
+    snapshot = Snapshot(tool_version="t", organisation=OrganisationRef(id="c", name="C"), collected_at=NOW)
+    snapshot.attach("azure", collected.run, collected.data)
+    return snapshot
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_chaos_changes_nothing(tmp_path: Path, seed: int) -> None:
+    with Sandbox(northwind(NOW, google=False)) as clean_sandbox:
+        clean = collect(clean_sandbox, tmp_path / "clean")
+    chaos = Chaos(rate=0.4, seed=seed)
+    with Sandbox(northwind(NOW, google=False), chaos=chaos) as sandbox:
+        rough = collect(sandbox, tmp_path / "rough")
+        faults = [r.fault for r in sandbox.requests if r.fault]
+    assert faults, "chaos injected nothing"
+    assert rough.azure == clean.azure
+    assert {n: s.available for n, s in rough.sources["azure"].datasets.items()} == dict.fromkeys(
+        clean.sources["azure"].datasets, True
+    )
+
+
+def test_a_persistent_fault_is_not_assessed_with_its_cause(tmp_path: Path) -> None:
+    chaos = Chaos(rate=0.0, persistent=((r"POST /providers/", "server_error"),))
+    with Sandbox(northwind(NOW, google=False), chaos=chaos) as sandbox:
+        snapshot = collect(sandbox, tmp_path)
+    states = snapshot.sources["azure"].datasets
+    assert states["azure.subscriptions"].available
+    assert not any(states[n].available for n in ("azure.machines", "azure.vaults", "azure.backup", "azure.patch"))
+    assert all("gave up after 6 attempts" in (states[n].reason or "") for n in ("azure.machines", "azure.backup"))
+
+
+def test_permissions_and_config_validate_know_azure(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["permissions", "--source", "azure"])
+    assert result.exit_code == 0, result.output
+    assert "Reader" in result.output and "az role assignment create" in result.output
+    for check_id in ("azure.backup.coverage", "azure.patch.missing"):
+        assert check_id in result.output
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[organisation]\nid = "acme"\nname = "Acme"\n[sources.azure]\ntenant_id = "t"\nclient_id = "c"\n'
+        'client_secret_env = "AZ"\nsubscriptions = ["not-a-guid"]\n'
+    )
+    result = CliRunner().invoke(main, ["config", "validate", str(config)])
+    assert result.exit_code == 2 and "sources.azure.subscriptions" in result.output
