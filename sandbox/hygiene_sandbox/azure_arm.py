@@ -84,6 +84,15 @@ def arm_error(status: int, code: str, message: str, details: list[JsonDict] | No
     return json_reply(status, {"error": error}, headers={"x-ms-request-id": new_request_id()})
 
 
+def _version_error(params: dict[str, str], supported: str) -> Reply:
+    given = params.get("api-version", "")
+    return arm_error(
+        400,
+        "InvalidApiVersionParameter",
+        f"The api-version '{given}' is invalid. The supported version is '{supported}'.",
+    )
+
+
 class AzureArm:
     def __init__(self, scenario: AzureScenario | None, base_url: str, tokens: TokenStore) -> None:
         self.scenario = scenario
@@ -154,12 +163,7 @@ class AzureArm:
     def _subscriptions(self, params: dict[str, str]) -> Reply:
         assert self.scenario is not None
         if params.get("api-version") != SUBSCRIPTIONS_API:
-            return arm_error(
-                400,
-                "InvalidApiVersionParameter",
-                f"The api-version '{params.get('api-version', '')}' is invalid. The supported version is "
-                f"'{SUBSCRIPTIONS_API}'.",
-            )
+            return _version_error(params, SUBSCRIPTIONS_API)
         listed = [s.arm(self.scenario.tenant_id) for s in self.scenario.subscriptions if s.reader]
         size = self.scenario.subscription_page_size
         try:
@@ -176,12 +180,7 @@ class AzureArm:
     def _graph(self, params: dict[str, str], body: bytes) -> Reply:
         assert self.scenario is not None
         if params.get("api-version") != GRAPH_API:
-            return arm_error(
-                400,
-                "InvalidApiVersionParameter",
-                f"The api-version '{params.get('api-version', '')}' is invalid. "
-                f"The supported version is '{GRAPH_API}'.",
-            )
+            return _version_error(params, GRAPH_API)
         try:
             request = json.loads(body or b"{}")
             query = request["query"]
