@@ -14,6 +14,7 @@ The pipeline is pinned rather than left to azure-core's defaults (docs/vendor-fa
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -117,8 +118,9 @@ class ArmClient:
     ca_bundle: str | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
-    #: seconds to wait before the next query (Resource Graph's quota ran out)
+    #: seconds to wait before the next query (Resource Graph's quota ran out); shared by the tables' threads
     _quota_wait: float = 0.0
+    _quota_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         base = self.management_url.rstrip("/")
@@ -145,9 +147,10 @@ class ArmClient:
         endpoint = urlsplit(url).path
         last = "no answer"
         for attempt in range(self.policy.max_attempts):
-            if self._quota_wait:
-                self.sleep(self._quota_wait)
-                self._quota_wait = 0.0
+            with self._quota_lock:
+                wait, self._quota_wait = self._quota_wait, 0.0
+            if wait:
+                self.sleep(wait)
             answer = self._send(send, endpoint)
             if isinstance(answer, str):
                 last = answer
@@ -169,8 +172,7 @@ class ArmClient:
                 )
             elif answer.status == 429 or answer.status >= 500:
                 last = f"HTTP {answer.status}"
-                wait = retry_after_seconds(answer.headers.get("retry-after"))
-                self.sleep(self.policy.delay(attempt, wait))
+                self.sleep(self.policy.delay(attempt, retry_after_seconds(answer.headers.get("retry-after"))))
                 continue
             else:
                 raise self._refusal(answer, endpoint)
@@ -220,7 +222,8 @@ class ArmClient:
         except ValueError:
             return
         if exhausted:
-            self._quota_wait = quota_reset_seconds(headers.get("x-ms-user-quota-resets-after")) or 1.0
+            with self._quota_lock:
+                self._quota_wait = quota_reset_seconds(headers.get("x-ms-user-quota-resets-after")) or 1.0
 
     @staticmethod
     def _refusal(answer: _Answer, endpoint: str) -> Unavailable:

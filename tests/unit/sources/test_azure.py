@@ -222,15 +222,15 @@ def test_scope_unreadable_disabled_and_unknown_subscriptions(tmp_path: Path, mon
 @responses.activate
 def test_one_table_failing_leaves_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     responses.get(SUBSCRIPTIONS, json=listing((SUB, "Prod", "Enabled")))
-    responses.post(GRAPH, json=page([], 0))
-    responses.post(
-        GRAPH,
-        status=400,
-        json={
-            "error": {"code": "BadRequest", "message": "no", "details": [{"code": "InvalidQuery", "message": "bad"}]}
-        },
-    )
-    responses.post(GRAPH, json=page([], 0))
+    refusal = {"error": {"code": "BadRequest", "message": "no", "details": [{"code": "InvalidQuery", "message": "x"}]}}
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        # the tables are read side by side: answer by the query, not by arrival order
+        if json.loads(request.body)["query"] == rows.BACKUP_QUERY:
+            return 400, {}, json.dumps(refusal)
+        return 200, {}, json.dumps(page([], 0))
+
+    responses.add_callback(responses.POST, GRAPH, callback=answer, content_type="application/json")
     collected = run_source(tmp_path, config(), monkeypatch)
     states = collected.run.datasets
     assert states["azure.machines"].available and states["azure.patch"].available
