@@ -33,7 +33,8 @@ GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
 SUBSCRIPTIONS_PATH = "/subscriptions"
 GRAPH_API = "2022-10-01"
 SUBSCRIPTIONS_API = "2022-12-01"
-#: Resource Graph's per-user quota: queries per window (the documented example: 15 in 5 seconds)
+#: Resource Graph's per-user quota: queries per window (the documented example: 15 in 5 seconds); a scenario may
+#: set its own (``AzureScenario.quota``)
 QUOTA = 15
 QUOTA_WINDOW_SECONDS = 5.0
 
@@ -151,12 +152,13 @@ class AzureArm:
         now = time.monotonic()
         with self._lock:
             self._window = [t for t in self._window if now - t < QUOTA_WINDOW_SECONDS]
-            over = len(self._window) >= QUOTA
+            quota = self.scenario.quota if self.scenario is not None else QUOTA
+            over = len(self._window) >= quota
             if not over:
                 self._window.append(now)
                 self.queries += 1
             left = max(0.0, QUOTA_WINDOW_SECONDS - (now - self._window[0])) if self._window else 0.0
-            remaining = -1 if over else QUOTA - len(self._window)
+            remaining = -1 if over else quota - len(self._window)
         return remaining, f"00:00:{min(59, int(left) + 1):02d}"
 
     # -- GET /subscriptions ------------------------------------------------------------------------------------

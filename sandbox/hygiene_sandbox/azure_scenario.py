@@ -52,6 +52,8 @@ class AzureScenario:
     page_limit: int = 1000
     #: subscriptions per ``GET /subscriptions`` page
     subscription_page_size: int = 100
+    #: Resource Graph queries per 5-second window before 429 (the documented example's 15)
+    quota: int = 15
     expected: dict[str, Expectation] = field(default_factory=dict)
 
     def readable(self) -> set[str]:
