@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -101,7 +102,10 @@ class AzureArm:
         self.tokens = tokens
         self.queries = 0
         self.throttled = 0
-        self._window: list[float] = []
+        self._window_start = float("-inf")
+        self._spent = 0
+        #: query and scope digest -> its rows, computed at the first page
+        self._results: dict[str, list[JsonDict]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -148,18 +152,25 @@ class AzureArm:
         return None
 
     def _spend_quota(self) -> tuple[int, str]:
-        """(queries left in the window after this one, -1 when over quota; time until the window resets)."""
+        """(queries left in the window after this one, -1 when over quota; time until the window resets). As the
+        throttling guidance describes it: a window opens with the first query, and when it has passed the whole
+        quota is back."""
         now = time.monotonic()
         with self._lock:
-            self._window = [t for t in self._window if now - t < QUOTA_WINDOW_SECONDS]
-            quota = self.scenario.quota if self.scenario is not None else QUOTA
-            over = len(self._window) >= quota
+            quota, seconds = (
+                (self.scenario.quota, self.scenario.quota_window_seconds)
+                if self.scenario is not None
+                else (QUOTA, QUOTA_WINDOW_SECONDS)
+            )
+            if now - self._window_start >= seconds:
+                self._window_start, self._spent = now, 0
+            over = self._spent >= quota
             if not over:
-                self._window.append(now)
+                self._spent += 1
                 self.queries += 1
-            left = max(0.0, QUOTA_WINDOW_SECONDS - (now - self._window[0])) if self._window else 0.0
-            remaining = -1 if over else quota - len(self._window)
-        return remaining, f"00:00:{min(59, int(left) + 1):02d}"
+            left = seconds - (now - self._window_start)
+            remaining = -1 if over else quota - self._spent
+        return remaining, f"00:00:{min(59, math.ceil(left)):02d}"
 
     # -- GET /subscriptions ------------------------------------------------------------------------------------
     def _subscriptions(self, params: dict[str, str]) -> Reply:
@@ -209,13 +220,16 @@ class AzureArm:
                     {"code": "UnsupportedQuery", "message": f"The sandbox serves only the source's queries: {exc}"},
                 ],
             )
-        readable = self.scenario.readable() & set(scope)
-        rows = [
-            {name: _pick(row, path) for name, path in columns}
-            for row in self.scenario.tables.get(table, [])
-            if str(row.get("type", "")).lower() in types and str(row.get("subscriptionId", "")).lower() in readable
-        ]
         digest = hashlib.sha256(json.dumps([query, sorted(scope)]).encode()).hexdigest()[:16]
+        rows = self._results.get(digest)
+        if rows is None:  # every page of a query reads the same result, as Resource Graph's paging does
+            readable = self.scenario.readable() & set(scope)
+            rows = [
+                {name: _pick(row, path) for name, path in columns}
+                for row in self.scenario.tables.get(table, [])
+                if str(row.get("type", "")).lower() in types and str(row.get("subscriptionId", "")).lower() in readable
+            ]
+            self._results[digest] = rows
         start = 0
         if options.get("$skipToken"):
             try:

@@ -52,8 +52,9 @@ class AzureScenario:
     page_limit: int = 1000
     #: subscriptions per ``GET /subscriptions`` page
     subscription_page_size: int = 100
-    #: Resource Graph queries per 5-second window before 429 (the documented example's 15)
+    #: Resource Graph queries per window before 429, and the window (the documented example: 15 per 5 seconds)
     quota: int = 15
+    quota_window_seconds: float = 5.0
     expected: dict[str, Expectation] = field(default_factory=dict)
 
     def readable(self) -> set[str]:

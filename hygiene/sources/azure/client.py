@@ -118,8 +118,14 @@ class ArmClient:
     ca_bundle: str | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
-    #: seconds to wait before the next query (Resource Graph's quota ran out); shared by the tables' threads
-    _quota_wait: float = 0.0
+    clock: Callable[[], float] = time.monotonic
+    #: Resource Graph's quota, shared by the tables' threads so that together they never send more than it allows:
+    #: queries sent in this window, the number the window allows (None: not known yet; from each answer, its
+    #: position plus the quota it reports left), when it resets (``clock`` time), and the windows waited out
+    _quota_sent: int = 0
+    _quota_allows: int | None = None
+    _quota_reset_at: float = 0.0
+    _quota_window: int = 0
     _quota_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -147,17 +153,14 @@ class ArmClient:
         endpoint = urlsplit(url).path
         last = "no answer"
         for attempt in range(self.policy.max_attempts):
-            with self._quota_lock:
-                wait, self._quota_wait = self._quota_wait, 0.0
-            if wait:
-                self.sleep(wait)
+            ticket = self._spend_quota()
             answer = self._send(send, endpoint)
             if isinstance(answer, str):
                 last = answer
                 self.sleep(self.policy.delay(attempt))
                 continue
             self.raw.record(method, url, answer.status, answer.body, answer.headers.get("content-type", ""))
-            self._note_quota(answer.headers)
+            self._note_quota(answer.headers, ticket)
             if 200 <= answer.status < 300:
                 try:
                     return vendor_json(answer.body)
@@ -213,17 +216,34 @@ class ArmClient:
         headers = {k.lower(): v for k, v in response.headers.items()}
         return _Answer(int(response.status_code), headers, body)
 
-    def _note_quota(self, headers: dict[str, str]) -> None:
-        remaining = headers.get("x-ms-user-quota-remaining")
-        if remaining is None:
-            return
+    def _spend_quota(self) -> tuple[int, int]:
+        """Take one query from the quota; when the window allows no more, wait (holding the others) until it
+        resets. Returns the query's ticket: (window, its position in the window)."""
+        with self._quota_lock:
+            if self._quota_allows is not None and self._quota_sent >= self._quota_allows:
+                delay = self._quota_reset_at - self.clock()
+                if delay > 0:
+                    self.sleep(min(delay, MAX_RETRY_AFTER_SECONDS))
+                self._quota_window, self._quota_sent, self._quota_allows = self._quota_window + 1, 0, None
+            self._quota_sent += 1
+            return self._quota_window, self._quota_sent - 1
+
+    def _note_quota(self, headers: dict[str, str], ticket: tuple[int, int]) -> None:
+        """Read ``x-ms-user-quota-remaining`` / ``-resets-after`` from the answer to the query of ``ticket``: the
+        window allows at most its position + 1 + what it reports left (answers may arrive out of order: the
+        smallest wins); answers to queries of an earlier window are ignored."""
         try:
-            exhausted = int(remaining) <= 0
-        except ValueError:
+            left = int(headers["x-ms-user-quota-remaining"])
+        except (KeyError, ValueError):
             return
-        if exhausted:
-            with self._quota_lock:
-                self._quota_wait = quota_reset_seconds(headers.get("x-ms-user-quota-resets-after")) or 1.0
+        reset = quota_reset_seconds(headers.get("x-ms-user-quota-resets-after"))
+        window, position = ticket
+        with self._quota_lock:
+            if window != self._quota_window:
+                return
+            allows = position + 1 + max(left, 0)
+            self._quota_allows = allows if self._quota_allows is None else min(self._quota_allows, allows)
+            self._quota_reset_at = self.clock() + (1.0 if reset is None else reset)
 
     @staticmethod
     def _refusal(answer: _Answer, endpoint: str) -> Unavailable:

@@ -51,7 +51,8 @@ def page(data: list[dict[str, Any]], total: int, token: str | None = None, trunc
 
 def make_client(tmp_path: Path, sleeps: Sleeps | None = None) -> tuple[ArmClient, RawRecorder]:
     raw = RawRecorder(tmp_path / "raw", "azure")
-    return ArmClient(FakeCredential(), ARM, raw, policy=POLICY, sleep=Sleeps() if sleeps is None else sleeps), raw
+    sleep = Sleeps() if sleeps is None else sleeps
+    return ArmClient(FakeCredential(), ARM, raw, policy=POLICY, sleep=sleep, clock=lambda: 0.0), raw
 
 
 def bodies(calls: Any) -> list[dict[str, Any]]:
