@@ -741,6 +741,20 @@ class AzureMissingPatch(Model):
     published: datetime | None = None
 
 
+class AzureRoleAssignment(Model):
+    """An Owner or User Access Administrator role assignment (``authorizationresources``)."""
+
+    id: str
+    subscription_id: str
+    #: ``properties.scope``: the subscription, a management group above it, or a resource group or resource in it
+    scope: str
+    #: Owner or User Access Administrator
+    role: str
+    principal_id: str
+    #: ``principalType``: User, Group, ServicePrincipal, ForeignGroup, Device (None: not given)
+    principal_type: str | None = None
+
+
 class AzureData(Model):
     subscriptions: list[AzureSubscription] = Field(default_factory=list)
     not_scanned: list[AzureSubscriptionNotScanned] = Field(default_factory=list)
@@ -751,6 +765,7 @@ class AzureData(Model):
     backup_jobs: list[AzureBackupJob] = Field(default_factory=list)
     patch_assessments: list[AzurePatchAssessment] = Field(default_factory=list)
     missing_patches: list[AzureMissingPatch] = Field(default_factory=list)
+    role_assignments: list[AzureRoleAssignment] = Field(default_factory=list)
     #: how many days of backup jobs Resource Graph keeps (and so what the job checks can see)
     job_window_days: int = 14
 

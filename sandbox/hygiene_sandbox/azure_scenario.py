@@ -10,7 +10,7 @@ from typing import Any
 from hygiene_sandbox.expectation import Expectation, JsonDict
 
 #: the Resource Graph tables the sandbox serves
-TABLES = ("resources", "recoveryservicesresources", "patchassessmentresources")
+TABLES = ("resources", "recoveryservicesresources", "patchassessmentresources", "authorizationresources")
 
 
 @dataclass
@@ -56,6 +56,8 @@ class AzureScenario:
     quota: int = 15
     quota_window_seconds: float = 5.0
     expected: dict[str, Expectation] = field(default_factory=dict)
+    #: the expectations that differ when Azure is scanned without Microsoft 365 (no directory to join with)
+    expected_alone: dict[str, Expectation] = field(default_factory=dict)
 
     def readable(self) -> set[str]:
         return {s.subscription_id.lower() for s in self.subscriptions if s.reader}
@@ -63,11 +65,13 @@ class AzureScenario:
     def to_json(self) -> JsonDict:
         raw = dataclasses.asdict(self)
         raw["expected"] = {k: v.to_json() for k, v in sorted(self.expected.items())}
+        raw["expected_alone"] = {k: v.to_json() for k, v in sorted(self.expected_alone.items())}
         return raw
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> AzureScenario:
         values = dict(raw)
         values["subscriptions"] = [AzureSubscriptionSpec(**s) for s in raw.get("subscriptions") or []]
-        values["expected"] = {k: Expectation.from_json(v) for k, v in (raw.get("expected") or {}).items()}
+        for name in ("expected", "expected_alone"):
+            values[name] = {k: Expectation.from_json(v) for k, v in (raw.get(name) or {}).items()}
         return cls(**values)

@@ -34,7 +34,8 @@ def generate_azure(n: int, seed: int, now: datetime, tenant_id: str) -> AzureSce
     resources: list[JsonDict] = []
     backup: list[JsonDict] = []
     patches: list[JsonDict] = []
-    expected: dict[str, set[str]] = {k: set() for k in ("coverage", "jobs", "vaults", "restore", "assessed", "missing")}
+    keys = ("coverage", "jobs", "vaults", "restore", "assessed", "missing", "owners")
+    expected: dict[str, set[str]] = {k: set() for k in keys}
     for s, sub in enumerate(subscriptions):
         sid, rg = sub.subscription_id, f"/subscriptions/{sub.subscription_id}/resourceGroups/rg-{s}"
         vault_name = f"rsv-{s}"
@@ -180,11 +181,17 @@ def generate_azure(n: int, seed: int, now: datetime, tenant_id: str) -> AzureSce
         "restore": "azure.backup.restore_tested",
         "assessed": "azure.patch.assessed",
         "missing": "azure.patch.missing",
+        "owners": "azure.rbac.owners",
     }
     return AzureScenario(
         tenant_id=tenant_id,
         subscriptions=subscriptions,
-        tables={"resources": resources, "recoveryservicesresources": backup, "patchassessmentresources": patches},
+        tables={
+            "resources": resources,
+            "recoveryservicesresources": backup,
+            "patchassessmentresources": patches,
+            "authorizationresources": [],
+        },
         expected={
             check: _expectation(expected[key], key == "missing" and bool(expected["assessed"]))
             for key, check in checks.items()

@@ -763,7 +763,7 @@ def northwind(
     )
     if google:
         scenario.google = northwind_leeds(now, withheld_scopes=frozenset(google_withheld_scopes))
-    scenario.azure = northwind_azure(now, TENANT_ID) if azure else None
+    scenario.azure = northwind_azure(now, TENANT_ID, scenario.users) if azure else None
     return scenario
 
 

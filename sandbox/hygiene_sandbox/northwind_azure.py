@@ -16,6 +16,11 @@ Planted (the ``expected`` table below is written by hand from this list, not com
 - vm-avd-host01 has a Security update published 30 days ago (the patch window is 14 days); the Arc server's
   Critical update is 5 days old, inside the window: ``azure.patch.missing`` fails vm-avd-host01.
 - "Northwind Old Dev" is Disabled: listed, named as not scanned, its rows are never read.
+- Owner at subscription scope: Helen Price and BrightByte IT Support (fine), the B2B guest Ravi Kumar, Mark Jones
+  (last sign-in 150 days ago) and a service principal; User Access Administrator: Gary Oldfield (disabled); Owner
+  of a resource group only: Julia Wood (not counted). Six principals against the profile's three: with Microsoft
+  365 scanned ``azure.rbac.owners`` fails the subscription, Ravi, Mark and Gary; scanned alone it fails the
+  subscription only (the accounts' state is not seen: ``expected_alone``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from hygiene_sandbox.azure_scenario import AzureScenario, AzureSubscriptionSpec
-from hygiene_sandbox.expectation import JsonDict, fails
+from hygiene_sandbox.expectation import JsonDict, fails, passes
 from hygiene_sandbox.scenario import stable_id
 
 PRODUCTION = stable_id("subscription", "northwind-production")
@@ -171,7 +176,55 @@ def _patch(machine: JsonDict, name: str, classification: str, published: datetim
     }
 
 
-def northwind_azure(now: datetime, tenant_id: str) -> AzureScenario:
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d"
+READER_ROLE = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+def _assignment(key: str, role: str, principal: str, kind: str, scope: str) -> JsonDict:
+    assignment = stable_id("role-assignment", key)
+    return {
+        "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}",
+        "name": assignment,
+        "type": "microsoft.authorization/roleassignments",
+        "subscriptionId": PRODUCTION,
+        "properties": {
+            "roleDefinitionId": f"/subscriptions/{PRODUCTION}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+            "principalId": principal,
+            "principalType": kind,
+            "scope": scope,
+            "createdOn": "2025-03-01T10:00:00.0000000Z",
+        },
+    }
+
+
+def _owners(users: list[JsonDict]) -> tuple[list[JsonDict], set[str]]:
+    """The role assignments, and the UPNs that ``azure.rbac.owners`` fails when Microsoft 365 is scanned too."""
+
+    def who(prefix: str) -> JsonDict:
+        return next(u for u in users if str(u["userPrincipalName"]).lower().startswith(prefix))
+
+    subscription = f"/subscriptions/{PRODUCTION}"
+    held = [
+        ("helen", OWNER, who("helen.price@")["id"], "User", subscription),
+        ("it", OWNER, who("it.support@")["id"], "User", subscription),
+        ("ravi", OWNER, who("ravi.kumar_brightbyte.example#ext#")["id"], "User", subscription),
+        ("mark", OWNER, who("mark.jones@")["id"], "User", subscription),
+        ("gary", USER_ACCESS_ADMINISTRATOR, who("gary.oldfield@")["id"], "User", subscription),
+        ("msp-automation", OWNER, stable_id("service-principal", "msp-automation"), "ServicePrincipal", subscription),
+        ("julia", OWNER, who("julia.wood@")["id"], "User", _rg(PRODUCTION, GROUP)),
+        ("reader", READER_ROLE, who("karen.holt@")["id"], "User", subscription),
+    ]
+    failing = {
+        str(who(p)["userPrincipalName"])
+        for p in ("ravi.kumar_brightbyte.example#ext#", "mark.jones@", "gary.oldfield@")
+    }
+    return [_assignment(*entry) for entry in held], failing
+
+
+def northwind_azure(now: datetime, tenant_id: str, users: list[JsonDict] | None = None) -> AzureScenario:
+    """``users``: the Microsoft 365 side's users (Graph-shaped), whom the Owner assignments name; without them the
+    subscription has no role assignments (and ``azure.rbac.owners`` passes)."""
     fileserver, avd, app = _vm("vm-fileserver", "Windows"), _vm("vm-avd-host01", "Windows"), _vm("vm-app01", "Linux")
     surgery = _arc("arc-surgery-server")
 
@@ -251,13 +304,19 @@ def northwind_azure(now: datetime, tenant_id: str) -> AzureScenario:
         _assessment(surgery, "Succeeded", days(1), 1, 0),
         _patch(surgery, "2025-12 Servicing Stack Update", "Critical", days(5), days(1)),
     ]
+    assignments, failing_owners = _owners(users) if users else ([], set())
     return AzureScenario(
         tenant_id=tenant_id,
         subscriptions=[
             AzureSubscriptionSpec(PRODUCTION, "Northwind Production"),
             AzureSubscriptionSpec(OLD_DEV, "Northwind Old Dev", state="Disabled"),
         ],
-        tables={"resources": resources, "recoveryservicesresources": backup, "patchassessmentresources": patches},
+        tables={
+            "resources": resources,
+            "recoveryservicesresources": backup,
+            "patchassessmentresources": patches,
+            "authorizationresources": assignments,
+        },
         page_limit=4,  # several pages even for Northwind: paging is always exercised
         expected={
             "azure.backup.coverage": fails("vm-avd-host01", "vm-app01", "clinical-images"),
@@ -266,5 +325,7 @@ def northwind_azure(now: datetime, tenant_id: str) -> AzureScenario:
             "azure.backup.restore_tested": fails(VAULT),
             "azure.patch.assessed": fails("vm-app01"),
             "azure.patch.missing": fails("vm-avd-host01"),
+            "azure.rbac.owners": fails("Northwind Production", *failing_owners) if users else passes(),
         },
+        expected_alone={"azure.rbac.owners": fails("Northwind Production")} if users else {},
     )

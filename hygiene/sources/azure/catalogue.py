@@ -31,6 +31,11 @@ DATASETS = (
         (READER,),
         "Azure Update Manager periodic assessment",
     ),
+    DatasetSpec(
+        "azure.rbac",
+        "Owner and User Access Administrator role assignments (Resource Graph: authorizationresources)",
+        (READER,),
+    ),
 )
 #: dataset name -> its spec, in scan order
 BY_NAME = {d.name: d for d in DATASETS}

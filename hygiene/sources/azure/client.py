@@ -126,7 +126,7 @@ class ArmClient:
     _quota_allows: int | None = None
     _quota_reset_at: float = 0.0
     _quota_window: int = 0
-    _quota_lock: threading.Lock = field(default_factory=threading.Lock)
+    _quota_lock: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
         base = self.management_url.rstrip("/")
@@ -148,19 +148,21 @@ class ArmClient:
         self.arm.close()
 
     # -- one request, retried -------------------------------------------------------------------------------
-    def _exchange(self, method: str, url: str, send: Callable[[], Any]) -> Any:
-        """The parsed JSON of a 2xx answer to ``send()``; else :class:`Unavailable` saying why."""
+    def _exchange(self, method: str, url: str, send: Callable[[], Any], *, query: bool = False) -> Any:
+        """The parsed JSON of a 2xx answer to ``send()``; else :class:`Unavailable` saying why. A Resource Graph
+        ``query`` spends the quota."""
         endpoint = urlsplit(url).path
         last = "no answer"
         for attempt in range(self.policy.max_attempts):
-            ticket = self._spend_quota()
+            ticket = self._spend_quota() if query else None
             answer = self._send(send, endpoint)
             if isinstance(answer, str):
                 last = answer
                 self.sleep(self.policy.delay(attempt))
                 continue
             self.raw.record(method, url, answer.status, answer.body, answer.headers.get("content-type", ""))
-            self._note_quota(answer.headers, ticket)
+            if ticket is not None:
+                self._note_quota(answer.headers, ticket)
             if 200 <= answer.status < 300:
                 try:
                     return vendor_json(answer.body)
@@ -217,33 +219,41 @@ class ArmClient:
         return _Answer(int(response.status_code), headers, body)
 
     def _spend_quota(self) -> tuple[int, int]:
-        """Take one query from the quota; when the window allows no more, wait (holding the others) until it
-        resets. Returns the query's ticket: (window, its position in the window)."""
+        """Take one query from the quota and return its ticket: (window, its position in the window). Until an
+        answer of the window says what it allows, only one query is in flight (a burst at the start of a window
+        could overrun it); when the window allows no more, wait (holding the others) until it resets."""
         with self._quota_lock:
-            if self._quota_allows is not None and self._quota_sent >= self._quota_allows:
-                delay = self._quota_reset_at - self.clock()
-                if delay > 0:
-                    self.sleep(min(delay, MAX_RETRY_AFTER_SECONDS))
-                self._quota_window, self._quota_sent, self._quota_allows = self._quota_window + 1, 0, None
+            while True:
+                if self._quota_allows is None:
+                    if self._quota_sent == 0 or not self._quota_lock.wait(timeout=self.policy.timeout[1]):
+                        break  # the first of the window, or no answer in time: go ahead
+                elif self._quota_sent < self._quota_allows:
+                    break
+                else:
+                    delay = self._quota_reset_at - self.clock()
+                    if delay > 0:
+                        self.sleep(min(delay, MAX_RETRY_AFTER_SECONDS))
+                    self._quota_window, self._quota_sent, self._quota_allows = self._quota_window + 1, 0, None
             self._quota_sent += 1
             return self._quota_window, self._quota_sent - 1
 
     def _note_quota(self, headers: dict[str, str], ticket: tuple[int, int]) -> None:
         """Read ``x-ms-user-quota-remaining`` / ``-resets-after`` from the answer to the query of ``ticket``: the
         window allows at most its position + 1 + what it reports left (answers may arrive out of order: the
-        smallest wins); answers to queries of an earlier window are ignored."""
-        try:
-            left = int(headers["x-ms-user-quota-remaining"])
-        except (KeyError, ValueError):
-            return
-        reset = quota_reset_seconds(headers.get("x-ms-user-quota-resets-after"))
+        smallest wins); answers to queries of an earlier window are ignored. An answer without the headers lifts
+        the limit (nothing is known to keep to)."""
         window, position = ticket
+        reset = quota_reset_seconds(headers.get("x-ms-user-quota-resets-after"))
         with self._quota_lock:
             if window != self._quota_window:
                 return
-            allows = position + 1 + max(left, 0)
+            try:
+                allows = position + 1 + max(int(headers["x-ms-user-quota-remaining"]), 0)
+            except (KeyError, ValueError):
+                allows = MAX_PAGES * SUBSCRIPTIONS_PER_QUERY
             self._quota_allows = allows if self._quota_allows is None else min(self._quota_allows, allows)
             self._quota_reset_at = self.clock() + (1.0 if reset is None else reset)
+            self._quota_lock.notify_all()
 
     @staticmethod
     def _refusal(answer: _Answer, endpoint: str) -> Unavailable:
@@ -314,7 +324,7 @@ class ArmClient:
         for _ in range(MAX_PAGES):
             options = QueryRequestOptions(top=PAGE_SIZE, skip_token=token, result_format=ResultFormat.OBJECT_ARRAY)
             request = QueryRequest(subscriptions=scope, query=query, options=options)
-            page = self._exchange("POST", url, partial(self.graph.resources, request, cls=_raw_response))
+            page = self._exchange("POST", url, partial(self.graph.resources, request, cls=_raw_response), query=True)
             data = page.get("data") if isinstance(page, dict) else None
             if not isinstance(data, list) or not isinstance(page.get("totalRecords"), int):
                 raise Unavailable(ReasonKind.ERROR, f"{RESOURCE_GRAPH_PATH}: an answer without data or totalRecords")

@@ -15,6 +15,7 @@ from hygiene.model import (
     AzureMachine,
     AzureMissingPatch,
     AzurePatchAssessment,
+    AzureRoleAssignment,
     AzureVault,
 )
 from hygiene.sources.interface import parse_timestamp
@@ -27,6 +28,12 @@ PROTECTED_ITEM = "microsoft.recoveryservices/vaults/backupfabrics/protectioncont
 BACKUP_JOB = "microsoft.recoveryservices/vaults/backupjobs"
 ASSESSMENT_SUFFIX = "/patchassessmentresults"
 PATCH_SUFFIX = "/patchassessmentresults/softwarepatches"
+ROLE_ASSIGNMENT = "microsoft.authorization/roleassignments"
+#: built-in role definition ids (the same in every tenant) of the roles that control a subscription
+PRIVILEGED_ROLES = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d": "User Access Administrator",
+}
 #: update classifications the patch window applies to (Azure Update Manager ``classifications``)
 URGENT_CLASSIFICATIONS = frozenset({"critical", "security"})
 
@@ -48,11 +55,13 @@ PATCH_QUERY = (
     f" or type =~ '{VM}{PATCH_SUFFIX}' or type =~ '{ARC}{PATCH_SUFFIX}'"
     " | project id, name, type, subscriptionId, properties"
 )
+RBAC_QUERY = f"authorizationresources | where type =~ '{ROLE_ASSIGNMENT}' | project id, subscriptionId, properties"
 #: every query the source sends, by the table it reads (the sandbox answers exactly these)
 QUERIES = {
     "resources": RESOURCES_QUERY,
     "recoveryservicesresources": BACKUP_QUERY,
     "patchassessmentresources": PATCH_QUERY,
+    "authorizationresources": RBAC_QUERY,
 }
 
 
@@ -197,3 +206,26 @@ def patches(rows: list[dict[str, Any]]) -> tuple[list[AzurePatchAssessment], lis
                 )
             )
     return assessments, missing
+
+
+def role_assignments(rows: list[dict[str, Any]]) -> list[AzureRoleAssignment]:
+    """The Owner and User Access Administrator assignments among ``rows`` (every other role is dropped)."""
+    found: list[AzureRoleAssignment] = []
+    for row in rows:
+        rid, sub, props = _text(row.get("id")), _text(row.get("subscriptionId")), _props(row)
+        definition = (_text(props.get("roleDefinitionId")) or "").rstrip("/").rsplit("/", 1)[-1].lower()
+        role = PRIVILEGED_ROLES.get(definition)
+        principal, scope = _text(props.get("principalId")), _text(props.get("scope"))
+        if rid is None or sub is None or role is None or principal is None or scope is None:
+            continue
+        found.append(
+            AzureRoleAssignment(
+                id=rid,
+                subscription_id=sub,
+                scope=scope,
+                role=role,
+                principal_id=principal,
+                principal_type=_text(props.get("principalType")),
+            )
+        )
+    return found

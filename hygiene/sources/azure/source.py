@@ -40,7 +40,7 @@ SCANNED_STATES = frozenset({"enabled", "warned", "pastdue"})
 #: states in which nothing in it can be used: named as not scanned
 UNUSABLE_STATES = frozenset({"disabled", "deleted"})
 #: the datasets read per subscription through Resource Graph
-SCOPED = ("azure.machines", "azure.vaults", "azure.backup", "azure.patch")
+SCOPED = ("azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.rbac")
 
 
 class AzureSource(Source[AzureData]):
@@ -200,10 +200,16 @@ class AzureSource(Source[AzureData]):
             records = len(data.patch_assessments)
             return {"azure.patch": DatasetState(available=True, records=records, endpoint="patchassessmentresources")}
 
+        def rbac() -> dict[str, DatasetState]:
+            data.role_assignments = rows.role_assignments(client.query(rows.RBAC_QUERY, scope))
+            records = len(data.role_assignments)
+            return {"azure.rbac": DatasetState(available=True, records=records, endpoint="authorizationresources")}
+
         tables = (
             (machines_and_vaults, ("azure.machines", "azure.vaults")),
             (backup, ("azure.backup",)),
             (patch, ("azure.patch",)),
+            (rbac, ("azure.rbac",)),
         )
         states: dict[str, DatasetState] = {}
         with ThreadPoolExecutor(max_workers=len(tables), thread_name_prefix="azure") as pool:

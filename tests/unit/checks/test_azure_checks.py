@@ -17,8 +17,12 @@ from hygiene.model import (
     AzureMachine,
     AzureMissingPatch,
     AzurePatchAssessment,
+    AzureRoleAssignment,
+    AzureSubscription,
     AzureVault,
     DatasetState,
+    M365Data,
+    M365User,
     OrganisationRef,
     ReasonKind,
     Snapshot,
@@ -30,7 +34,8 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SUB = "sub-1"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg"
 VAULT = f"{RG}/providers/Microsoft.RecoveryServices/vaults/rsv"
-DATASETS = ("azure.subscriptions", "azure.machines", "azure.vaults", "azure.backup", "azure.patch")
+DATASETS = ("azure.subscriptions", "azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.rbac")
+OWNER = "Owner"
 
 
 def vm(name: str) -> AzureMachine:
@@ -82,6 +87,21 @@ def healthy() -> AzureData:
         patch_assessments=[
             AzurePatchAssessment(machine_id=web.id, status="Succeeded", assessed_at=NOW - timedelta(days=1))
         ],
+        subscriptions=[AzureSubscription(id=SUB, name="Prod", state="Enabled")],
+        role_assignments=[owner("sp-1", "ServicePrincipal")],
+    )
+
+
+def owner(
+    principal: str, kind: str = "User", scope: str = f"/subscriptions/{SUB}", role: str = OWNER
+) -> AzureRoleAssignment:
+    return AzureRoleAssignment(
+        id=f"{scope}/providers/Microsoft.Authorization/roleAssignments/{principal}",
+        subscription_id=SUB,
+        scope=scope,
+        role=role,
+        principal_id=principal,
+        principal_type=kind,
     )
 
 
@@ -104,7 +124,7 @@ def names(result: CheckResult) -> set[str]:
 
 def test_a_healthy_subscription_passes_every_check() -> None:
     results = scan(healthy())
-    assert len(results) == 6
+    assert len(results) == 7
     assert {k: v.status for k, v in results.items()} == dict.fromkeys(results, Status.PASS)
 
 
@@ -206,7 +226,7 @@ def test_a_subscription_gap_never_lets_a_check_pass() -> None:
     data = healthy()
     data.gaps = [
         AzureGap(dataset=d, subscription_id="sub-2", reason_kind=ReasonKind.PERMISSION, reason="sub-2 not readable")
-        for d in ("azure.machines", "azure.vaults", "azure.backup", "azure.patch")
+        for d in ("azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.rbac")
     ]
     results = scan(data)
     assert {r.status for r in results.values()} == {Status.NOT_ASSESSED}
@@ -219,3 +239,63 @@ def test_an_unavailable_dataset_is_not_assessed_with_its_reason() -> None:
     assert results["azure.backup.coverage"].status is Status.NOT_ASSESSED
     assert "AuthorizationFailed" in (results["azure.backup.coverage"].reason or "")
     assert results["azure.backup.vault_immutable"].status is Status.PASS
+
+
+def m365_user(user_id: str, **changes: Any) -> M365User:
+    values: dict[str, Any] = {
+        "id": user_id,
+        "upn": f"{user_id}@acme.example",
+        "enabled": True,
+        "created": NOW - timedelta(days=400),
+        "last_successful_sign_in": NOW - timedelta(days=2),
+        **changes,
+    }
+    return M365User(**values)
+
+
+def scan_with_m365(data: AzureData, users: list[M365User]) -> CheckResult:
+    datasets = {name: DatasetState(available=True) for name in DATASETS}
+    run = SourceRun(platform="azure", status="ok", started_at=NOW, finished_at=NOW, datasets=datasets)
+    m365_sets = {n: DatasetState(available=True) for n in ("m365.users", "m365.sign_ins")}
+    m365_run = SourceRun(platform="m365", status="ok", started_at=NOW, finished_at=NOW, datasets=m365_sets)
+    snapshot = Snapshot(
+        tool_version="t",
+        organisation=OrganisationRef(id="acme", name="Acme"),
+        collected_at=NOW,
+        sources={"azure": run, "m365": m365_run},
+        azure=data,
+        m365=M365Data(tenant_id="t", users=users),
+    )
+    return {r.check_id: r for r in run_checks(snapshot).results}["azure.rbac.owners"]
+
+
+def test_owners_are_judged_by_their_accounts_when_microsoft_365_is_scanned() -> None:
+    data = healthy()
+    data.role_assignments += [
+        owner("ok"),
+        owner("guest"),
+        owner("off", role="User Access Administrator"),
+        owner("stale"),
+        owner("gone"),
+        owner("rg-only", scope=f"{RG}"),  # a resource group's owner does not control the subscription
+    ]
+    users = [
+        m365_user("ok"),
+        m365_user("guest", user_type="Guest"),
+        m365_user("off", enabled=False),
+        m365_user("stale", last_successful_sign_in=NOW - timedelta(days=200)),
+        m365_user("rg-only", enabled=False),
+    ]
+    result = scan_with_m365(data, users)
+    assert names(result) == {"Prod", "guest@acme.example", "off@acme.example", "stale@acme.example", "gone"}
+
+
+def test_owners_alone_are_counted_and_their_accounts_not_seen() -> None:
+    data = healthy()
+    data.role_assignments += [owner("a"), owner("b")]
+    result = scan(data)["azure.rbac.owners"]
+    assert result.status is Status.NOT_ASSESSED and "not judged" in (result.reason or "")
+    data.role_assignments += [owner("c"), owner("group-1", kind="Group")]
+    result = scan(data)["azure.rbac.owners"]
+    assert result.status is Status.FAIL and names(result) == {"Prod"}  # 5 principals, 3 allowed
+    assert "group-1" in (result.note or "") + (result.reason or "")
