@@ -157,6 +157,8 @@ def test_the_played_enum_values_are_the_specifications(exchanges: list[Exchange]
     for row in scenario.tables["patchassessmentresources"]:
         if row["type"].endswith("/patchassessmentresults"):
             played.setdefault("PatchOperationStatus", set()).add(row["properties"]["status"])
+    for row in scenario.tables["authorizationresources"]:
+        played.setdefault("PrincipalType", set()).add(row["properties"]["principalType"])
     for name, values in played.items():
         assert values <= set(enums[name]), (name, values - set(enums[name]))
     # the edge values the issue asks the sandbox to play
