@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from hygiene.checkapi import CheckContext, Finding, NotAssessed, Outcome, check
-from hygiene.checklib.azure import age, key, same, unseen
+from hygiene.checklib.azure import age, key, same, unseen, whole_setting
 from hygiene.model import AzureData, AzurePatchAssessment, ReasonKind
 
 _UPDATE_MANAGER = "https://learn.microsoft.com/azure/update-manager/overview"
@@ -31,12 +31,10 @@ def _latest(data: AzureData) -> dict[str, AzurePatchAssessment]:
 
 def patch_window_days(ctx: CheckContext) -> int:
     """The patch window from the profile (``thresholds.plugins."azure.patch.missing".patch_window_days``)."""
-    value = ctx.thresholds.plugins.get("azure.patch.missing", {}).get(PATCH_WINDOW, DEFAULT_PATCH_WINDOW_DAYS)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise NotAssessed(
-            ReasonKind.ERROR, f"the profile's {PATCH_WINDOW} must be a whole number of days, not {value!r}"
-        )
-    return value
+    try:
+        return whole_setting(ctx.thresholds.plugins, "azure.patch.missing", PATCH_WINDOW, DEFAULT_PATCH_WINDOW_DAYS)
+    except ValueError as exc:
+        raise NotAssessed(ReasonKind.ERROR, str(exc)) from None
 
 
 @check(

@@ -4,7 +4,7 @@ scope, joined with the Microsoft 365 directory when both platforms are scanned."
 from __future__ import annotations
 
 from hygiene.checkapi import CheckContext, Finding, NotAssessed, Outcome, check
-from hygiene.checklib.azure import key, unseen
+from hygiene.checklib.azure import key, unseen, whole_setting
 from hygiene.checklib.common import stale_reason
 from hygiene.checklib.m365 import external_user_types, last_sign_in
 from hygiene.model import AzureData, AzureRoleAssignment, M365User, ReasonKind
@@ -17,10 +17,10 @@ _MANAGEMENT_GROUPS = "/providers/microsoft.management/managementgroups/"
 
 
 def max_owners(ctx: CheckContext) -> int:
-    value = ctx.thresholds.plugins.get("azure.rbac.owners", {}).get(MAX_OWNERS, DEFAULT_MAX_OWNERS)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise NotAssessed(ReasonKind.ERROR, f"the profile's {MAX_OWNERS} must be a whole number, not {value!r}")
-    return value
+    try:
+        return whole_setting(ctx.thresholds.plugins, "azure.rbac.owners", MAX_OWNERS, DEFAULT_MAX_OWNERS)
+    except ValueError as exc:
+        raise NotAssessed(ReasonKind.ERROR, str(exc)) from None
 
 
 def _controls_subscription(assignment: AzureRoleAssignment) -> bool:

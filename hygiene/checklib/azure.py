@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from hygiene.model import AzureData, ReasonKind
 
@@ -30,3 +31,12 @@ def age(moment: datetime, now: datetime) -> str:
 def same(value: str | None, *choices: str) -> bool:
     """``value`` is one of ``choices``, ignoring case (Azure's enum spellings vary between tables)."""
     return value is not None and value.lower() in {c.lower() for c in choices}
+
+
+def whole_setting(plugins: dict[str, dict[str, Any]], check_id: str, name: str, default: int) -> int:
+    """A check's own profile setting, ``thresholds.plugins."<check_id>".<name>``: a whole number from 1, else
+    ValueError saying what the profile holds."""
+    value = plugins.get(check_id, {}).get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"the profile's {name} must be a whole number from 1, not {value!r}")
+    return value
