@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import httplib2
 import structlog
+from google.auth.exceptions import TransportError
 from googleapiclient import discovery_cache
 from googleapiclient.errors import HttpError, UnknownApiNameOrVersion
 
-from google.auth.exceptions import TransportError
 from hygiene.sources.interface import RawRecorder, normalised_text
 from hygiene.sources.retry import RetryPolicy, retry_after_seconds
 

@@ -345,7 +345,7 @@ def test_verify_reports_hostile_entry_names_on_one_line(data_dir: Path, tmp_path
     assert all("\n" not in p and "\x1b" not in p for p in result.problems), result.problems
 
 
-EXTRA_CHECK = """
+EXTRA_CHECK = '''
 from hygiene.checkapi import CheckContext, Outcome, check
 
 
@@ -361,7 +361,7 @@ from hygiene.checkapi import CheckContext, Outcome, check
 )
 def extra(ctx: CheckContext) -> Outcome:
     return Outcome(assessed=1)
-"""
+'''
 
 
 def test_pack_frameworks_follow_the_checks_the_scan_ran(tmp_path: Path) -> None:
