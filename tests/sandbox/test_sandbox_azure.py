@@ -188,3 +188,41 @@ def test_the_quota_is_waited_for_not_retried_into(tmp_path: Path) -> None:
         statuses
     )
     assert len(waits) >= len(statuses) // 4 - 1
+
+
+def test_the_readme_azure_set_up_works_as_written(tmp_path: Path) -> None:
+    """A new user's path: the README's role assignment command is what ``hygiene permissions`` prints, its
+    ``[sources.azure]`` block (placeholders filled in, plus the sandbox's endpoints) passes ``config validate`` and
+    scans."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Scan your Azure subscriptions", 1)[1].split("\n## ", 1)[0]
+    command = next(line.strip() for line in section.splitlines() if "az role assignment create" in line)
+    printed = CliRunner().invoke(main, ["permissions", "--source", "azure"]).output
+    assert command in printed
+    block = section.split("```toml", 1)[1].split("```", 1)[0]
+    scenario = northwind(datetime.now(UTC), google=False)
+    with Sandbox(scenario) as sandbox:
+        key = tmp_path / "hygiene-app.pem"
+        key.write_bytes(sandbox.client_certificate_pem_path.read_bytes())
+        key.chmod(0o600)
+        production = next(s.subscription_id for s in scenario.azure.subscriptions if s.state == "Enabled")  # type: ignore[union-attr]
+        filled = [
+            line.replace('"…"]', f'"{production}"]')
+            .replace('tenant_id = "…"', f'tenant_id = "{sandbox.tenant_id}"')
+            .replace('client_id = "…"', f'client_id = "{sandbox.client_id}"')
+            for line in block.strip().splitlines()
+        ]
+        config = tmp_path / "northwind.toml"
+        config.write_text(
+            '[organisation]\nid = "northwind"\nname = "Northwind"\n\n'
+            + "\n".join(filled)
+            + f'\nauthority_host = "{sandbox.authority_host}"\nmanagement_url = "{sandbox.base_url}"\n'
+            + f'ca_bundle = "{sandbox.ca_file}"\n',
+            encoding="utf-8",
+        )
+        validated = CliRunner().invoke(main, ["config", "validate", str(config)])
+        assert validated.exit_code == 0, validated.output
+        scanned = CliRunner().invoke(main, ["scan", str(config), "--output", str(tmp_path / "out"), "--format", "json"])
+    assert scanned.exit_code in (0, 1), scanned.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["sources"]["azure"]["status"] == "ok"
