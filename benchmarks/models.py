@@ -394,7 +394,7 @@ AZURE_QUOTA, AZURE_QUOTA_WINDOW_S = 15, 5.0
 
 def azure_model(scenario: Any, token_requests: int, latency_ms: float) -> Model:
     """``scenario``: hygiene_sandbox.azure_scenario.AzureScenario. The source (hygiene/sources/azure/source.py) lists
-    the subscriptions, then reads its three tables side by side, each one paged query (pages in sequence). Every
+    the subscriptions, then reads its tables side by side, each one paged query (pages in sequence). Every
     query spends the quota: past ``AZURE_QUOTA`` queries, each further window of ``AZURE_QUOTA`` costs a wait of up
     to ``AZURE_QUOTA_WINDOW_S`` (converted into request-latencies on the path)."""
     from hygiene.sources.azure import rows

@@ -1,6 +1,7 @@
 """The Azure source: the subscription list, then one paged Resource Graph query per table over the subscriptions in
 scope (``resources``: machines and vaults; ``recoveryservicesresources``: backup items and jobs;
-``patchassessmentresources``: Update Manager assessments), joined in Python by the checks.
+``patchassessmentresources``: Update Manager assessments; ``authorizationresources``: Owner and User Access
+Administrator assignments), read side by side and joined in Python by the checks.
 
 Scope: the configured ``subscriptions`` or, by default, every subscription the app can read. A configured
 subscription the app cannot read, or one listed in a state hygiene does not know, is a gap of every dataset
@@ -177,7 +178,7 @@ class AzureSource(Source[AzureData]):
         )
 
     def _read(self, client: ArmClient, scope: list[str], data: AzureData) -> dict[str, DatasetState]:
-        """The three tables, each one paged query, read side by side (paging within a table is sequential)."""
+        """The four tables, each one paged query, read side by side (paging within a table is sequential)."""
         if not scope:
             reason = "no subscription to read: the app can read none in an active state"
             gap = Unavailable(ReasonKind.PERMISSION, reason, (READER,)).state()
