@@ -380,3 +380,43 @@ def aws_model(
         f"credential report's first {pause:g} s pause is counted in the critical path"
     )
     return m
+
+
+# -- Azure ----------------------------------------------------------------------------------------------------------
+#: https://learn.microsoft.com/rest/api/azureresourcegraph/resourcegraph/resources/resources: options.$top 1..1000
+AZURE_GRAPH_PAGE = 1000
+#: GET /subscriptions documents no page size; the sandbox's page (100) is the page the source gets
+AZURE_SUBSCRIPTIONS_PAGE = 100
+#: Resource Graph's per-user quota, the documented example (15 queries per 5-second window; the sandbox plays it):
+#: https://learn.microsoft.com/azure/governance/resource-graph/concepts/guidance-for-throttled-requests
+AZURE_QUOTA, AZURE_QUOTA_WINDOW_S = 15, 5.0
+
+
+def azure_model(scenario: Any, token_requests: int, latency_ms: float) -> Model:
+    """``scenario``: hygiene_sandbox.azure_scenario.AzureScenario. The source (hygiene/sources/azure/source.py) lists
+    the subscriptions, then reads its tables side by side, each one paged query (pages in sequence). Every
+    query spends the quota: past ``AZURE_QUOTA`` queries, each further window of ``AZURE_QUOTA`` costs a wait of up
+    to ``AZURE_QUOTA_WINDOW_S`` (converted into request-latencies on the path)."""
+    from hygiene.sources.azure import rows
+    from hygiene_sandbox.azure_arm import parse_query
+
+    readable = {s.subscription_id.lower() for s in scenario.subscriptions if s.reader and s.state == "Enabled"}
+    listed = sum(1 for s in scenario.subscriptions if s.reader)
+    m = Model()
+    m.minimum = {"subscriptions": pages(listed, AZURE_SUBSCRIPTIONS_PAGE)}
+    for table, query in rows.QUERIES.items():
+        _, types, _ = parse_query(query)
+        matching = sum(
+            1
+            for row in scenario.tables[table]
+            if str(row["type"]).lower() in types and str(row["subscriptionId"]).lower() in readable
+        )
+        m.minimum[table] = pages(matching, AZURE_GRAPH_PAGE)
+    queries = sum(v for k, v in m.minimum.items() if k != "subscriptions")
+    waits_s = max(0, math.ceil(queries / AZURE_QUOTA) - 1) * AZURE_QUOTA_WINDOW_S
+    longest = max(v for k, v in m.minimum.items() if k != "subscriptions")
+    m.chain_requests = token_requests + m.minimum["subscriptions"] + longest + waits_s * 1000 / latency_ms
+    m.ideal_chain_requests = m.chain_requests
+    if waits_s:
+        m.notes.append(f"{queries} queries: {waits_s:g} s of Resource Graph quota waits on the path")
+    return m

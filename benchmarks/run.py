@@ -31,7 +31,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SEED = 7
-PLATFORMS = ("m365", "google", "aws")
+PLATFORMS = ("m365", "google", "aws", "azure")
 TOKEN_MARKERS = ("/oauth2/", ".well-known", "/token")
 
 
@@ -84,7 +84,7 @@ def serve(args: argparse.Namespace) -> None:
     """Generate, serve, write ``serve.json`` (config, environment, model), wait for a line on stdin, then write
     ``requests.json`` (what the sandbox saw) and stop."""
     sys.path.insert(0, str(HERE))
-    from models import aws_model, google_model, m365_model
+    from models import aws_model, azure_model, google_model, m365_model
 
     work = Path(args.workdir)
     now = datetime.now(UTC)
@@ -125,6 +125,15 @@ def serve(args: argparse.Namespace) -> None:
         if args.platform == "m365":
             scenario = generate(args.size, SEED, now, google=False)
             counts = {"users": len(scenario.users), "devices": len(scenario.managed_devices)}
+        elif args.platform == "azure":
+            from hygiene_sandbox.generator_azure import generate_azure
+
+            scenario = generate(10, SEED, now, google=False)  # the sandbox needs a tenant; the scan ignores it
+            scenario.azure = generate_azure(args.size // 2, SEED, now, scenario.tenant_id)  # ~n VMs + backup items
+            tables = scenario.azure.tables
+            machines = sum(1 for r in tables["resources"] if "/machines" in r["type"] or "virtualmachines" in r["type"])
+            items = sum(1 for r in tables["recoveryservicesresources"] if r["type"].endswith("protecteditems"))
+            counts = {"users": machines + items, "machines": machines, "backup items": items}
         else:
             scenario = generate(10, SEED, now, google=False)  # the sandbox needs a tenant; the scan ignores it
             scenario.google = generate_google(2 * args.size, SEED, now)  # about n/2 accounts for n
@@ -165,6 +174,8 @@ def serve(args: argparse.Namespace) -> None:
             by = Counter(r.method + " " + r.path.split("?", 1)[0] for r in api)
             if args.platform == "m365":
                 model = m365_model(scenario, len(auth))
+            elif args.platform == "azure":
+                model = azure_model(scenario.azure, len(auth), args.latency_ms)
             else:
                 model = google_model(scenario.google, len(auth))
         errors = [list(r) for r in api if r.status >= 400]
@@ -172,6 +183,8 @@ def serve(args: argparse.Namespace) -> None:
             expected = aws_scenario.expected
         elif args.platform == "m365":
             expected = scenario.expected
+        elif args.platform == "azure":
+            expected = scenario.azure.expected
         else:
             expected = scenario.google.expected
         mismatches = _mismatches(expected, work / "out" / "report.json")
@@ -181,6 +194,8 @@ def serve(args: argparse.Namespace) -> None:
         if args.platform == "aws":  # the credential-report pause does not grow with the sandbox's time
             with_sandbox = aws_model(aws_scenario, sandbox.regions, per_request_ms, workers=args.aws_workers)
             with_sandbox_s = with_sandbox.critical_path_s(per_request_ms)
+        elif args.platform == "azure":  # the quota's waits do not grow with the sandbox's time
+            with_sandbox_s = azure_model(scenario.azure, len(auth), per_request_ms).critical_path_s(per_request_ms)
         else:
             with_sandbox_s = model.critical_path_s(per_request_ms)
         (work / "requests.json").write_text(

@@ -82,20 +82,25 @@ class ReportsConfig(_Strict):
         return self
 
 
-class M365Config(_Strict):
+class _EntraApp(_Strict):
+    """An Entra app registration signing in with a secret (named by its environment variable) or a certificate."""
+
     tenant_id: str = Field(min_length=1)
     client_id: str = Field(min_length=1)
     client_secret_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     certificate_file: Path | None = None
     authority_host: HttpsUrl = "https://login.microsoftonline.com"
-    graph_url: HttpsUrl = "https://graph.microsoft.com"
     ca_bundle: Path | None = None
 
     @model_validator(mode="after")
-    def _one_credential(self) -> M365Config:
+    def _one_credential(self) -> _EntraApp:
         if (self.client_secret_env is None) == (self.certificate_file is None):
             raise ValueError("give exactly one of client_secret_env (an env var name) or certificate_file")
         return self
+
+
+class M365Config(_EntraApp):
+    graph_url: HttpsUrl = "https://graph.microsoft.com"
 
 
 class GoogleConfig(_Strict):
@@ -128,10 +133,32 @@ class AwsConfig(_Strict):
     max_workers: int = Field(8, ge=1, le=64)
 
 
+SubscriptionId = Annotated[
+    str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+]
+
+
+class AzureConfig(_EntraApp):
+    """Azure subscriptions through Resource Graph: the Entra app registration (may be the one of [sources.m365])
+    with the built-in Reader role on the subscriptions or a management group."""
+
+    #: default: every subscription the app can read
+    subscriptions: list[SubscriptionId] = Field(default_factory=list)
+    #: Azure Resource Manager and Resource Graph
+    management_url: HttpsUrl = "https://management.azure.com"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AzureConfig:
+        if len({s.lower() for s in self.subscriptions}) != len(self.subscriptions):
+            raise ValueError("subscriptions: a subscription is listed twice")
+        return self
+
+
 class SourcesConfig(_Strict):
     m365: M365Config | None = None
     google: GoogleConfig | None = None
     aws: AwsConfig | None = None
+    azure: AzureConfig | None = None
 
     def section(self, platform: str) -> BaseModel | None:
         """The ``[sources.<platform>]`` section, or None when the platform is not configured."""
@@ -248,6 +275,17 @@ def _check_profile(path: Path, base: Path, profile: str) -> None:
         )
 
 
+def _resolve_app_files(path: Path, base: Path, section: str, app: _EntraApp, warnings: list[str]) -> None:
+    """Resolve an app registration's files against the config's folder; each must exist; warn on a readable key."""
+    app.certificate_file = _resolve(base, app.certificate_file)
+    app.ca_bundle = _resolve(base, app.ca_bundle)
+    for key, file in (("certificate_file", app.certificate_file), ("ca_bundle", app.ca_bundle)):
+        if file is not None and not file.is_file():
+            raise InputError(path, f"{section}.{key}: file {file} not found")
+    if app.certificate_file is not None:
+        warnings.append(key_file_warning(app.certificate_file, f"{section}.certificate_file") or "")
+
+
 def load_config(path: Path) -> Config:
     text = read_text_limited(path, MAX_CONFIG_BYTES, "config")
     try:
@@ -267,15 +305,9 @@ def load_config(path: Path) -> Config:
     config.path = path.resolve()
     config.policy.exceptions = _resolve(base, config.policy.exceptions)
     config.checks.extra_dirs = [p for p in (_resolve(base, d) for d in config.checks.extra_dirs) if p]
-    m365 = config.sources.m365
-    if m365 is not None:
-        m365.certificate_file = _resolve(base, m365.certificate_file)
-        m365.ca_bundle = _resolve(base, m365.ca_bundle)
-        for key, file in (("certificate_file", m365.certificate_file), ("ca_bundle", m365.ca_bundle)):
-            if file is not None and not file.is_file():
-                raise InputError(path, f"sources.m365.{key}: file {file} not found")
-        if m365.certificate_file is not None:
-            config.warnings.append(key_file_warning(m365.certificate_file, "sources.m365.certificate_file") or "")
+    for name, app in (("m365", config.sources.m365), ("azure", config.sources.azure)):
+        if app is not None:
+            _resolve_app_files(path, base, f"sources.{name}", app, config.warnings)
     google = config.sources.google
     if google is not None:
         google.service_account_file = _resolve(base, google.service_account_file) or google.service_account_file

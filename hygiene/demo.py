@@ -98,6 +98,21 @@ def write_demo_config(
             'ca_bundle = "sandbox-ca.pem"',
             "",
         ]
+    azure = sandbox.scenario.azure
+    if azure is not None:
+        certificate = folder / "azure-app.pem"
+        shutil.copyfile(sandbox.client_certificate_pem_path, certificate)
+        certificate.chmod(0o600)
+        lines += [
+            "[sources.azure]",
+            f'tenant_id = "{sandbox.tenant_id}"',
+            f'client_id = "{sandbox.client_id}"',
+            f'certificate_file = "{certificate.name}"',
+            f'authority_host = "{sandbox.authority_host}"',
+            f'management_url = "{sandbox.base_url}"',
+            'ca_bundle = "sandbox-ca.pem"',
+            "",
+        ]
     if aws is not None:
         lines += [
             "[sources.aws]",

@@ -621,6 +621,159 @@ class AwsData(Model):
 
 
 # --------------------------------------------------------------------------------------------------
+# Azure (Resource Graph and the subscription list; docs/vendor-facts.md, "Azure")
+# --------------------------------------------------------------------------------------------------
+
+
+class AzureSubscription(Model):
+    """A subscription the app can read and that was scanned (``GET /subscriptions``)."""
+
+    id: str
+    name: str = ""
+    #: ``state``: Enabled, Warned, PastDue (scanned); Disabled and Deleted are in ``AzureData.not_scanned``
+    state: str | None = None
+
+
+class AzureSubscriptionNotScanned(Model):
+    """A subscription named in the scope but not scanned: configured but not readable by the app, or listed in
+    a state in which it cannot be used (Disabled, Deleted) or that hygiene does not know."""
+
+    subscription_id: str
+    name: str = ""
+    state: str | None = None
+    reason: str
+
+
+class AzureGap(Model):
+    """A dataset that could not be read for one subscription (or for all: ``subscription_id`` None)."""
+
+    dataset: str
+    subscription_id: str | None = None
+    reason_kind: ReasonKind
+    reason: str
+    needs: list[str] = Field(default_factory=list)
+
+
+class AzureMachine(Model):
+    """A virtual machine (``Microsoft.Compute/virtualMachines``) or an Arc-enabled server
+    (``Microsoft.HybridCompute/machines``) from the Resource Graph ``resources`` table."""
+
+    #: the ARM resource id as Resource Graph returned it (compare case-insensitively)
+    id: str
+    name: str
+    #: ``vm`` or ``arc``
+    kind: Literal["vm", "arc"]
+    subscription_id: str
+    resource_group: str = ""
+    location: str = ""
+    #: Windows or Linux when Azure says
+    os_type: str | None = None
+
+
+class AzureVault(Model):
+    """A Recovery Services vault (``Microsoft.RecoveryServices/vaults``) or a Backup vault
+    (``Microsoft.DataProtection/backupVaults``)."""
+
+    id: str
+    name: str
+    kind: Literal["recovery_services", "backup"]
+    subscription_id: str
+    #: ``securitySettings.immutabilitySettings.state``: Disabled, Unlocked, Locked (None: not set)
+    immutability: str | None = None
+    #: Recovery Services ``softDeleteSettings.softDeleteState`` (Invalid, Enabled, Disabled, AlwaysON) or Backup
+    #: vault ``softDeleteSettings.state`` (Off, On, AlwaysOn); None: not set
+    soft_delete: str | None = None
+    #: ``redundancySettings.crossRegionRestore`` (Recovery Services: Enabled, Disabled); None: not set
+    cross_region_restore: str | None = None
+
+
+class AzureBackupItem(Model):
+    """A Recovery Services backup item (``.../backupFabrics/protectionContainers/protectedItems``)."""
+
+    id: str
+    name: str
+    subscription_id: str
+    #: the vault's ARM id (the item id's prefix)
+    vault_id: str
+    #: the protected resource's ARM id (a VM, an Arc server, a storage account for a file share); None: not given
+    source_resource_id: str | None = None
+    #: ``protectedItemType`` / ``workloadType``, e.g. Microsoft.Compute/virtualMachines, AzureFileShareProtectedItem
+    item_type: str | None = None
+    friendly_name: str | None = None
+    #: ``protectionState``: Invalid, IRPending, Protected, ProtectionError, ProtectionStopped, ProtectionPaused,
+    #: BackupsSuspended
+    protection_state: str | None = None
+    last_backup_status: str | None = None
+    last_backup_time: datetime | None = None
+    #: the newest recovery point (a completed one: Azure Backup lists only restorable points)
+    last_recovery_point: datetime | None = None
+
+
+class AzureBackupJob(Model):
+    """A Recovery Services backup job (``.../vaults/backupJobs``; Resource Graph keeps 14 days of them)."""
+
+    id: str
+    subscription_id: str
+    vault_id: str
+    #: ``operation``: Backup, Restore, ConfigureBackup, DisableBackup, DeleteBackupData, ...
+    operation: str | None = None
+    #: ``status``: InProgress, Completed, Failed, CompletedWithWarnings, Cancelled, Cancelling
+    status: str | None = None
+    entity: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class AzurePatchAssessment(Model):
+    """The latest Azure Update Manager assessment of a machine (``.../patchAssessmentResults/latest``)."""
+
+    machine_id: str
+    #: ``status``: Succeeded, Failed, InProgress, CompletedWithWarnings, Unknown
+    status: str | None = None
+    assessed_at: datetime | None = None
+    critical: int | None = None
+    security: int | None = None
+
+
+class AzureMissingPatch(Model):
+    """A critical or security update an assessment found available (``.../softwarePatches/<update>``)."""
+
+    machine_id: str
+    name: str
+    classifications: list[str] = Field(default_factory=list)
+    published: datetime | None = None
+
+
+class AzureRoleAssignment(Model):
+    """An Owner or User Access Administrator role assignment (``authorizationresources``)."""
+
+    id: str
+    subscription_id: str
+    #: ``properties.scope``: the subscription, a management group above it, or a resource group or resource in it
+    scope: str
+    #: Owner or User Access Administrator
+    role: str
+    principal_id: str
+    #: ``principalType``: User, Group, ServicePrincipal, ForeignGroup, Device (None: not given)
+    principal_type: str | None = None
+
+
+class AzureData(Model):
+    subscriptions: list[AzureSubscription] = Field(default_factory=list)
+    not_scanned: list[AzureSubscriptionNotScanned] = Field(default_factory=list)
+    gaps: list[AzureGap] = Field(default_factory=list)
+    machines: list[AzureMachine] = Field(default_factory=list)
+    vaults: list[AzureVault] = Field(default_factory=list)
+    backup_items: list[AzureBackupItem] = Field(default_factory=list)
+    backup_jobs: list[AzureBackupJob] = Field(default_factory=list)
+    patch_assessments: list[AzurePatchAssessment] = Field(default_factory=list)
+    missing_patches: list[AzureMissingPatch] = Field(default_factory=list)
+    role_assignments: list[AzureRoleAssignment] = Field(default_factory=list)
+    #: how many days of backup jobs Resource Graph keeps (and so what the job checks can see)
+    job_window_days: int = 14
+
+
+# --------------------------------------------------------------------------------------------------
 # The snapshot
 # --------------------------------------------------------------------------------------------------
 
@@ -659,6 +812,7 @@ class Snapshot(Model):
     m365: M365Data | None = None
     google: GoogleData | None = None
     aws: AwsData | None = None
+    azure: AzureData | None = None
 
     def attach(self, platform: str, run: SourceRun, data: BaseModel) -> None:
         """Put one platform's collection into the snapshot: its run under ``sources`` and its data in the field of

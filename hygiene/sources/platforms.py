@@ -5,11 +5,12 @@ Importing this module loads no vendor SDK: each entry names its source class, im
 from __future__ import annotations
 
 from hygiene.sources.aws.catalogue import PLATFORM as AWS
+from hygiene.sources.azure.catalogue import PLATFORM as AZURE
 from hygiene.sources.google.catalogue import PLATFORM as GOOGLE
 from hygiene.sources.interface import DatasetSpec, PlatformSpec
 from hygiene.sources.m365.catalogue import PLATFORM as M365
 
-PLATFORMS: tuple[PlatformSpec, ...] = (M365, GOOGLE, AWS)
+PLATFORMS: tuple[PlatformSpec, ...] = (M365, GOOGLE, AWS, AZURE)
 
 
 def names() -> tuple[str, ...]:

@@ -76,6 +76,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
+from hygiene_sandbox.northwind_azure import northwind_azure
 from hygiene_sandbox.northwind_leeds import northwind_leeds
 from hygiene_sandbox.scenario import (
     Scenario,
@@ -225,6 +226,7 @@ def northwind(
     conceal_report_names: bool = False,
     google: bool = True,
     google_withheld_scopes: set[str] | frozenset[str] | tuple[str, ...] = (),
+    azure: bool = True,
 ) -> Scenario:
     """The built-in demo tenant. Without Entra ID P1 (``premium=False``) the practice has no Conditional
     Access and uses security defaults instead, as such tenants do.
@@ -584,6 +586,7 @@ def northwind(
     )
     if google:
         scenario.google = northwind_leeds(now, withheld_scopes=frozenset(google_withheld_scopes))
+    scenario.azure = northwind_azure(now, TENANT_ID, scenario.users) if azure else None
     return scenario
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hygiene_sandbox.azure_scenario import AzureScenario
 from hygiene_sandbox.expectation import Expectation, JsonDict
 from hygiene_sandbox.google import GoogleScenario
 from hygiene_sandbox.vendor import (
@@ -155,6 +156,9 @@ class Scenario:
 
     #: the organisation's Google Workspace customer (served on the same port), or None
     google: GoogleScenario | None = None
+    #: the organisation's Azure subscriptions (served on the same port), or None; its expectations are in
+    #: ``azure.expected``, not in ``all_expected`` (scans of Microsoft 365 and Google alone stay comparable)
+    azure: AzureScenario | None = None
 
     @property
     def all_expected(self) -> dict[str, Expectation]:
@@ -193,6 +197,8 @@ class Scenario:
                 value = {k: v.to_json() for k, v in sorted(value.items())}
             elif item.name == "google":
                 value = value.to_json(include_secret=include_secret) if value is not None else None
+            elif item.name == "azure":
+                value = value.to_json() if value is not None else None
             raw[item.name] = value
         return raw
 
@@ -205,6 +211,8 @@ class Scenario:
         values["expected"] = {k: Expectation.from_json(v) for k, v in (raw.get("expected") or {}).items()}
         if raw.get("google") is not None:
             values["google"] = GoogleScenario.from_json(raw["google"])
+        if raw.get("azure") is not None:
+            values["azure"] = AzureScenario.from_json(raw["azure"])
         return cls(**values)
 
     def save(self, path: Path, *, include_secret: bool = False) -> Path:

@@ -37,6 +37,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from hygiene_sandbox.azure_arm import AzureArm
 from hygiene_sandbox.chaos import (
     BODY_FAULTS,
     STATUS_FAULTS,
@@ -272,6 +273,7 @@ class Sandbox(ChaosSwitch):
         self._graph: GraphApi | None = None
         self._identity: IdentityPlatform | None = None
         self._google: GoogleApi | None = None
+        self._azure: AzureArm | None = None
         self.tokens = TokenStore()
         self.google_tokens = GoogleTokenStore()
         self._monkey = ChaosMonkey(chaos) if chaos is not None else None
@@ -317,6 +319,7 @@ class Sandbox(ChaosSwitch):
             tokens=self.google_tokens,
             page_limit=self.google_page_limit,
         )
+        self._azure = AzureArm(self.scenario.azure, self.base_url, self.tokens)
         if self.scenario.google is not None:
             self.google_key_file = self._write_private_json(
                 self._state_dir / "google-service-account.json", self.google_service_account_info()
@@ -497,6 +500,8 @@ class Sandbox(ChaosSwitch):
         retry_after = self._monkey.chaos.retry_after if with_retry_after else None
         if google.handles(path):
             return google.fault_reply(status, retry_after, path)
+        if self._azure is not None and self._azure.handles(path):
+            return self._azure.fault_reply(status, retry_after)
         return graph.fault_reply(status, retry_after, headers)
 
     def _chaos_body(self, fault: str, reply: Reply, method: str, query: str, raw_path: str) -> Reply | None:
@@ -540,6 +545,10 @@ class Sandbox(ChaosSwitch):
                 return google.handle("GET" if method == "HEAD" else method, path, query, headers, body)
             self._refuse(method, raw_path)
             return google.method_not_allowed(method, path)
+        if self._azure is not None and self._azure.handles(path):
+            if method in _WRITE_METHODS:
+                self._refuse(method, raw_path)
+            return self._azure.handle(method, path, query, headers, body)
         is_graph = path.startswith(("/v1.0/", "/beta/"))
         is_batch = path in ("/v1.0/$batch", "/beta/$batch")
         allowed_post = identity.is_token_endpoint(path) or is_batch

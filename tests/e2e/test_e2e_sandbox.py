@@ -140,11 +140,14 @@ def test_demo_writes_every_output_and_never_writes_to_the_tenant(tmp_path: Path)
         assert sandbox.refused_writes == []
         methods = {r.method for r in sandbox.requests}
         assert methods <= {"GET", "POST"}
-        assert all(r.path.endswith(("/token", "$batch")) for r in sandbox.requests if r.method == "POST")
+        # POSTs that read: token requests, Graph $batch and Azure Resource Graph queries (a query is a POST)
+        reads = ("/token", "$batch", "/providers/Microsoft.ResourceGraph/resources")
+        assert all(r.path.split("?", 1)[0].endswith(reads) for r in sandbox.requests if r.method == "POST")
+        assert any(r.path.startswith("/providers/Microsoft.ResourceGraph/") for r in sandbox.requests)
         identity = ("/oauth2/", ".well-known", "reportdownload", "/token")
         api_requests = [r for r in sandbox.requests if not any(marker in r.path for marker in identity)]
         assert sum(run.requests for run in outcome.report.sources.values()) == len(api_requests)
-        assert set(outcome.report.sources) == {"m365", "google"}
+        assert set(outcome.report.sources) == {"m365", "google", "azure"}
     out = tmp_path / "out"
     for name in ("report.json", "report.html", "findings.csv", "summary.md", "snapshot.json.gz"):
         assert (out / name).stat().st_size > 0, name

@@ -186,12 +186,14 @@ attestations:
 class TestRegistry:
     def test_builtin_checks_have_complete_metadata(self) -> None:
         registry = Registry.load(entry_points_too=False)
-        assert len(registry) == 32
+        assert len(registry) == 39
         for item in registry:
             meta = item.meta
             assert meta.remediation and meta.references and meta.permissions, meta.id
             assert meta.area in ("mfa", "accounts", "backup", "patching")
-            assert meta.id.startswith({"m365": "m365.", "google": "gws.", "aws": "aws."}[meta.platform]), meta.id
+            assert meta.id.startswith(
+                {"m365": "m365.", "google": "gws.", "aws": "aws.", "azure": "azure."}[meta.platform]
+            ), meta.id
         assert "A7.16" in registry.get("m365.mfa.admins").meta.frameworks["cyber-essentials"]  # type: ignore[union-attr]
 
     def test_extra_folder_and_duplicate_ids(self, tmp_path: Path) -> None:

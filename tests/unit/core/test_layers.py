@@ -84,7 +84,18 @@ SANDBOX_USERS = frozenset({"hygiene.demo"})
 
 #: vendor SDKs (top-level import names)
 VENDOR_SDKS = frozenset(
-    {"boto3", "botocore", "googleapiclient", "google", "google_auth_httplib2", "httplib2", "msal", "requests", "moto"}
+    {
+        "boto3",
+        "botocore",
+        "googleapiclient",
+        "google",
+        "google_auth_httplib2",
+        "httplib2",
+        "msal",
+        "requests",
+        "moto",
+        "azure",
+    }
 )
 #: module prefix -> the SDKs it may import
 VENDOR_SDK_USERS: Mapping[str, frozenset[str]] = {
@@ -396,7 +407,7 @@ def test_checker_reports_upward_imports_sdks_and_the_sandbox(tmp_path: Path) -> 
 
 # -- what an offline command loads --------------------------------------------------------------------------------
 
-_HEAVY = ("boto3", "botocore", "googleapiclient", "google.auth", "msal", "moto", "hygiene_sandbox")
+_HEAVY = ("boto3", "botocore", "googleapiclient", "google.auth", "msal", "moto", "azure", "hygiene_sandbox")
 
 
 def _loaded_after(statement: str) -> set[str]:

@@ -130,6 +130,11 @@ def listener() -> Iterator[_Listener]:
             "m365.mfa.enforced",
         ),
         ((r"^GET /admin/directory/v1/users$", "offhost_redirect"), "google.users", "gws.mfa.enrolled"),
+        (
+            (r"^POST /providers/Microsoft\.ResourceGraph/resources$", "offhost_redirect"),
+            "azure.backup",
+            "azure.backup.coverage",
+        ),
     ],
 )
 def test_sandbox_off_host_link_or_redirect_is_a_dataset_error_and_no_token_leaves(

@@ -1,0 +1,231 @@
+"""The Resource Graph queries the Azure source sends and the normalisation of their rows into the snapshot model.
+
+One query per table, a plain ``where``/``project`` (no ``join``, ``union`` or ``summarize``: paging stays exact);
+rows of different types are told apart and joined here. Resource Graph lower-cases ``type`` and may return ids
+in any case (``/Subscriptions/...``): types and ids are compared case-insensitively (docs/vendor-facts.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hygiene.model import (
+    AzureBackupItem,
+    AzureBackupJob,
+    AzureMachine,
+    AzureMissingPatch,
+    AzurePatchAssessment,
+    AzureRoleAssignment,
+    AzureVault,
+)
+from hygiene.sources.interface import parse_timestamp
+
+VM = "microsoft.compute/virtualmachines"
+ARC = "microsoft.hybridcompute/machines"
+RECOVERY_VAULT = "microsoft.recoveryservices/vaults"
+BACKUP_VAULT = "microsoft.dataprotection/backupvaults"
+PROTECTED_ITEM = "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers/protecteditems"
+BACKUP_JOB = "microsoft.recoveryservices/vaults/backupjobs"
+ASSESSMENT_SUFFIX = "/patchassessmentresults"
+PATCH_SUFFIX = "/patchassessmentresults/softwarepatches"
+ROLE_ASSIGNMENT = "microsoft.authorization/roleassignments"
+#: built-in role definition ids (the same in every tenant) of the roles that control a subscription
+PRIVILEGED_ROLES = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d": "User Access Administrator",
+}
+#: update classifications the patch window applies to (Azure Update Manager ``classifications``)
+URGENT_CLASSIFICATIONS = frozenset({"critical", "security"})
+
+RESOURCES_QUERY = (
+    "resources"
+    f" | where type =~ '{VM}' or type =~ '{ARC}' or type =~ '{RECOVERY_VAULT}' or type =~ '{BACKUP_VAULT}'"
+    " | project id, name, type, subscriptionId, resourceGroup, location,"
+    " vmOsType = properties.storageProfile.osDisk.osType, arcOsType = properties.osType,"
+    " securitySettings = properties.securitySettings, redundancySettings = properties.redundancySettings"
+)
+BACKUP_QUERY = (
+    "recoveryservicesresources"
+    f" | where type =~ '{PROTECTED_ITEM}' or type =~ '{BACKUP_JOB}'"
+    " | project id, name, type, subscriptionId, properties"
+)
+PATCH_QUERY = (
+    "patchassessmentresources"
+    f" | where type =~ '{VM}{ASSESSMENT_SUFFIX}' or type =~ '{ARC}{ASSESSMENT_SUFFIX}'"
+    f" or type =~ '{VM}{PATCH_SUFFIX}' or type =~ '{ARC}{PATCH_SUFFIX}'"
+    " | project id, name, type, subscriptionId, properties"
+)
+RBAC_QUERY = f"authorizationresources | where type =~ '{ROLE_ASSIGNMENT}' | project id, subscriptionId, properties"
+#: every query the source sends, by the table it reads (the sandbox answers exactly these)
+QUERIES = {
+    "resources": RESOURCES_QUERY,
+    "recoveryservicesresources": BACKUP_QUERY,
+    "patchassessmentresources": PATCH_QUERY,
+    "authorizationresources": RBAC_QUERY,
+}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _props(row: dict[str, Any]) -> dict[str, Any]:
+    return _mapping(row.get("properties"))
+
+
+def _prefix(resource_id: str, marker: str) -> str:
+    """``resource_id`` up to (not including) ``marker``, found case-insensitively; the whole id when absent."""
+    at = resource_id.lower().find(marker)
+    return resource_id if at < 0 else resource_id[:at]
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _classified(counts: Any, name: str) -> int | None:
+    """``availablePatchCountByClassification.<name>``: Arc writes ``critical``, some VM answers ``Critical``."""
+    if not isinstance(counts, dict):
+        return None
+    return next((_count(v) for k, v in counts.items() if isinstance(k, str) and k.lower() == name), None)
+
+
+def resources(rows: list[dict[str, Any]]) -> tuple[list[AzureMachine], list[AzureVault]]:
+    machines: list[AzureMachine] = []
+    vaults: list[AzureVault] = []
+    for row in rows:
+        kind = str(row.get("type") or "").lower()
+        rid, name, sub = _text(row.get("id")), _text(row.get("name")), _text(row.get("subscriptionId"))
+        if rid is None or name is None or sub is None:
+            continue
+        if kind in (VM, ARC):
+            machines.append(
+                AzureMachine(
+                    id=rid,
+                    name=name,
+                    kind="vm" if kind == VM else "arc",
+                    subscription_id=sub,
+                    resource_group=_text(row.get("resourceGroup")) or "",
+                    location=_text(row.get("location")) or "",
+                    os_type=_text(row.get("vmOsType")) or _text(row.get("arcOsType")),
+                )
+            )
+        elif kind in (RECOVERY_VAULT, BACKUP_VAULT):
+            security = _mapping(row.get("securitySettings"))
+            immutability = _mapping(security.get("immutabilitySettings"))
+            soft = _mapping(security.get("softDeleteSettings"))
+            redundancy = _mapping(row.get("redundancySettings"))
+            vaults.append(
+                AzureVault(
+                    id=rid,
+                    name=name,
+                    kind="recovery_services" if kind == RECOVERY_VAULT else "backup",
+                    subscription_id=sub,
+                    immutability=_text(immutability.get("state")),
+                    soft_delete=_text(soft.get("softDeleteState")) or _text(soft.get("state")),
+                    cross_region_restore=_text(redundancy.get("crossRegionRestore")),
+                )
+            )
+    return machines, vaults
+
+
+def backup(rows: list[dict[str, Any]]) -> tuple[list[AzureBackupItem], list[AzureBackupJob]]:
+    items: list[AzureBackupItem] = []
+    jobs: list[AzureBackupJob] = []
+    for row in rows:
+        kind = str(row.get("type") or "").lower()
+        rid, sub, props = _text(row.get("id")), _text(row.get("subscriptionId")), _props(row)
+        if rid is None or sub is None:
+            continue
+        if kind == PROTECTED_ITEM:
+            items.append(
+                AzureBackupItem(
+                    id=rid,
+                    name=_text(row.get("name")) or rid.rsplit("/", 1)[-1],
+                    subscription_id=sub,
+                    vault_id=_prefix(rid, "/backupfabrics/"),
+                    source_resource_id=_text(props.get("sourceResourceId")),
+                    item_type=_text(props.get("protectedItemType")) or _text(props.get("workloadType")),
+                    friendly_name=_text(props.get("friendlyName")),
+                    protection_state=_text(props.get("protectionState")),
+                    last_backup_status=_text(props.get("lastBackupStatus")),
+                    last_backup_time=parse_timestamp(props.get("lastBackupTime"), never_until_year=1601),
+                    last_recovery_point=parse_timestamp(props.get("lastRecoveryPoint"), never_until_year=1601),
+                )
+            )
+        elif kind == BACKUP_JOB:
+            jobs.append(
+                AzureBackupJob(
+                    id=rid,
+                    subscription_id=sub,
+                    vault_id=_prefix(rid, "/backupjobs/"),
+                    operation=_text(props.get("operation")),
+                    status=_text(props.get("status")),
+                    entity=_text(props.get("entityFriendlyName")),
+                    start=parse_timestamp(props.get("startTime"), never_until_year=1601),
+                    end=parse_timestamp(props.get("endTime"), never_until_year=1601),
+                )
+            )
+    return items, jobs
+
+
+def patches(rows: list[dict[str, Any]]) -> tuple[list[AzurePatchAssessment], list[AzureMissingPatch]]:
+    assessments: list[AzurePatchAssessment] = []
+    missing: list[AzureMissingPatch] = []
+    for row in rows:
+        kind = str(row.get("type") or "").lower()
+        rid, props = _text(row.get("id")), _props(row)
+        if rid is None:
+            continue
+        machine = _prefix(rid, "/patchassessmentresults")
+        if kind.endswith(PATCH_SUFFIX):
+            classes = [c for c in props.get("classifications") or [] if isinstance(c, str)]
+            if not URGENT_CLASSIFICATIONS & {c.lower() for c in classes}:
+                continue
+            missing.append(
+                AzureMissingPatch(
+                    machine_id=machine,
+                    name=_text(props.get("patchName")) or _text(row.get("name")) or rid.rsplit("/", 1)[-1],
+                    classifications=classes,
+                    published=parse_timestamp(props.get("publishedDateTime"), never_until_year=1601),
+                )
+            )
+        elif kind.endswith(ASSESSMENT_SUFFIX):
+            counts = props.get("availablePatchCountByClassification")
+            assessments.append(
+                AzurePatchAssessment(
+                    machine_id=machine,
+                    status=_text(props.get("status")),
+                    assessed_at=parse_timestamp(props.get("lastModifiedDateTime"), never_until_year=1601),
+                    critical=_classified(counts, "critical"),
+                    security=_classified(counts, "security"),
+                )
+            )
+    return assessments, missing
+
+
+def role_assignments(rows: list[dict[str, Any]]) -> list[AzureRoleAssignment]:
+    """The Owner and User Access Administrator assignments among ``rows`` (every other role is dropped)."""
+    found: list[AzureRoleAssignment] = []
+    for row in rows:
+        rid, sub, props = _text(row.get("id")), _text(row.get("subscriptionId")), _props(row)
+        definition = (_text(props.get("roleDefinitionId")) or "").rstrip("/").rsplit("/", 1)[-1].lower()
+        role = PRIVILEGED_ROLES.get(definition)
+        principal, scope = _text(props.get("principalId")), _text(props.get("scope"))
+        if rid is None or sub is None or role is None or principal is None or scope is None:
+            continue
+        found.append(
+            AzureRoleAssignment(
+                id=rid,
+                subscription_id=sub,
+                scope=scope,
+                role=role,
+                principal_id=principal,
+                principal_type=_text(props.get("principalType")),
+            )
+        )
+    return found
