@@ -47,7 +47,7 @@ THRESHOLD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Licences", ("licence_prices", "currency")),
-    ("Third-party checks", ("plugins",)),
+    ("Per-check settings", ("plugins",)),
 )
 
 
@@ -135,8 +135,12 @@ def describe_profile(profile: Profile) -> list[RenderableType]:
 
 def _shown(field: str, value: Any) -> str:
     """A threshold's value with its unit: "90 days", "24 hours", "windows 10.0.22631", "none"."""
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+    if isinstance(value, dict):  # licence prices; per-check settings (plugins): "check id: name value, ..."
+        return "; ".join(f"{k}: {_shown(k, v)}" if isinstance(v, dict) else f"{k} {v}" for k, v in value.items()) or (
+            "none"
+        )
+    if isinstance(value, dict | list):
+        return str(value)
     if field.endswith("_days"):
         return f"{value} day" + ("" if value == 1 else "s")
     if field.endswith("_hours"):

@@ -84,7 +84,7 @@ def test_identity_only_scan_reads_only_identity_data(tmp_path: Path, monkeypatch
     assert scope["selection"] == {
         "checks": ["m365.mfa.*", "m365.accounts.inactive"],
         "platforms": [],
-        "platforms_not_scanned": ["google"],
+        "platforms_not_scanned": ["google", "azure"],
     }
     assert {"m365.devices", "m365.backup", "m365.licences", "m365.compliance_policies"} <= set(
         scope["datasets_not_read"]
@@ -123,7 +123,7 @@ def test_platforms_selects_whole_platforms(tmp_path: Path, monkeypatch: pytest.M
     assert not any(p.startswith(("/v1.0/", "/beta/")) for p in paths), paths  # no Graph request
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert set(report["sources"]) == {"google"} and {r["platform"] for r in report["results"]} == {"google"}
-    assert report["scope"]["selection"]["platforms_not_scanned"] == ["m365"]
+    assert report["scope"]["selection"]["platforms_not_scanned"] == ["m365", "azure"]
     assert all(state["selected"] for state in report["sources"]["google"]["datasets"].values())
 
 

@@ -56,7 +56,7 @@ def test_a_sandbox_scan_reports_every_dataset_with_its_count(tmp_path: Path) -> 
                 reading=lambda *event: told.append(event),
             ),
         )
-    assert phases == [("m365", "start"), ("m365", "done"), ("google", "start"), ("google", "done")]
+    assert phases == [(p, phase) for p in ("m365", "google", "azure") for phase in ("start", "done")]
     snapshot_runs = outcome.report.sources
     for name in ("m365", "google"):
         datasets = [d.name for d in platform(name).datasets]
