@@ -54,7 +54,10 @@ class Thresholds(_Strict):
     )
     currency: str = Field("GBP", description="currency of the licence prices")
     #: settings for third-party checks, by check id
-    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict, description="settings read by one check, by check id (built-in Azure checks, third-party checks)")
+    plugins: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="settings read by one check, by check id (built-in Azure checks, third-party checks)",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> Thresholds:

@@ -71,8 +71,6 @@ def test_a_scan_off_a_terminal_shows_no_progress_and_logs_each_dataset(tmp_path:
     assert any("count=" in line and "dataset=m365.users" in line and "platform=m365" in line for line in logged)
     datasets = {re.search(r"dataset=(\S+)", line).group(1) for line in logged}  # type: ignore[union-attr]
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    read = {
-        name for run in report["sources"].values() for name, state in run["datasets"].items() if state["available"]
-    }
+    read = {name for run in report["sources"].values() for name, state in run["datasets"].items() if state["available"]}
     assert read and datasets == read  # each dataset read, those read alongside others too
     assert len(logged) == len(datasets)  # once each, never once per response
