@@ -68,4 +68,5 @@ PLATFORM = PlatformSpec(
     grant=grant,
     # OCSF account type 13 "Azure Subscription"; a scan may span several, so no one account uid is claimed
     ocsf=OcsfCloud("Azure", 13, "Azure Subscription"),
+    credentials="hygiene.sources.azure.credentials:check_credentials",
 )

@@ -17,6 +17,8 @@ from hygiene.cli import main
 
 ORG = '[organisation]\nid = "acme"\nname = "Acme"\n\n'
 M365 = '[sources.m365]\ntenant_id = "t"\nclient_id = "c"\n'
+#: the Entra app sections: Microsoft 365 and Azure check the same credential, each under its own key
+ENTRA = {"m365": M365, "azure": '[sources.azure]\ntenant_id = "t"\nclient_id = "c"\n'}
 CANARY = "canary-secret-value-0123456789"
 
 
@@ -107,29 +109,36 @@ def test_aws_profiles(
         ("empty", "{file} holds no usable private key"),
     ],
 )
-def test_m365_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pem: str, problem: str | None) -> None:
+@pytest.mark.parametrize("section", sorted(ENTRA))
+def test_entra_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, section: str, pem: str, problem: str | None
+) -> None:
     key, cert = key_and_certificate()
     encrypted, _ = key_and_certificate(b"a password")
     parts = {"key": key, "cert": cert, "encrypted": encrypted}
     file = tmp_path / "app.pem"
     file.write_text("".join(parts[p] for p in pem.split("+") if p in parts) if pem != "empty" else "")
     file.chmod(0o600)
-    code, output = validate(tmp_path, monkeypatch, M365 + f'certificate_file = "{file.name}"\n', {})
+    code, output = validate(tmp_path, monkeypatch, ENTRA[section] + f'certificate_file = "{file.name}"\n', {})
     assert key.splitlines()[5] not in output and encrypted.splitlines()[5] not in output
     if problem is None:
         assert code == 0 and "valid" in output, output
     else:
-        expected = "sources.m365.certificate_file: " + problem.format(file=file)
+        expected = f"sources.{section}.certificate_file: " + problem.format(file=file)
         assert code == 2 and expected in " ".join(output.split()), output
 
 
 @pytest.mark.parametrize(("value", "problem"), [(CANARY, None), ("", "is not set"), ("  ", "is empty")])
-def test_m365_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, problem: str | None) -> None:
+@pytest.mark.parametrize("section", sorted(ENTRA))
+def test_entra_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, section: str, value: str, problem: str | None
+) -> None:
     env = {"ACME_SECRET": value} if value else {}
     monkeypatch.delenv("ACME_SECRET", raising=False)
-    code, output = validate(tmp_path, monkeypatch, M365 + 'client_secret_env = "ACME_SECRET"\n', env)
+    code, output = validate(tmp_path, monkeypatch, ENTRA[section] + 'client_secret_env = "ACME_SECRET"\n', env)
     assert CANARY not in output
     if problem is None:
         assert code == 0, output
     else:
-        assert code == 2 and f"sources.m365.client_secret_env: environment variable ACME_SECRET {problem}" in output
+        expected = f"sources.{section}.client_secret_env: environment variable ACME_SECRET {problem}"
+        assert code == 2 and expected in output
