@@ -127,13 +127,7 @@ def _unread_platforms(stored: StoredScan) -> list[str]:
     except (OSError, ValueError, AttributeError):
         return []
     unread = [name for name, run in sorted(sources.items()) if isinstance(run, dict) and run.get("status") == "error"]
-    titles = []
-    for name in unread:
-        try:
-            titles.append(platforms.platform(name).title)
-        except KeyError:
-            titles.append(name)
-    return titles
+    return [_title(name) for name in unread]
 
 
 def _title(platform: str) -> str:
