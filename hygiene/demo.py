@@ -10,6 +10,7 @@ import contextlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from hygiene.config import load_config
 from hygiene.errors import HygieneError
 from hygiene.history.store import HISTORY_FILE
 from hygiene.scan import ScanOptions, ScanOutcome, run_scan
+from hygiene.sources.interface import ReadProgress
 
 SANDBOX_MISSING = (
     "the demo scans local fakes of the vendors, which are not installed: pip install 'hygiene[demo]' "
@@ -26,6 +28,7 @@ SANDBOX_MISSING = (
 )
 try:
     from hygiene_sandbox import Sandbox, Scenario, northwind
+    from hygiene_sandbox.northwind_demo import accepted_risk, tidy_aws, tidy_northwind
 except ModuleNotFoundError as exc:  # the scanner's wheel does not carry the sandbox; hygiene[demo] adds it
     if exc.name != "hygiene_sandbox":
         raise
@@ -144,22 +147,28 @@ def _scan_sandbox(
     aws: AwsSandbox | None,
     output: Path,
     latency_ms: int,
-    progress: Callable[[str, str], None] | None,
     history: Path,
-    step: Callable[[str], None],
+    watch: Watch,
+    controls: str | None = None,
 ) -> ScanOutcome:
+    step = watch.say
     fakes = "Microsoft 365 and Google Workspace" if scenario.google is not None else "Microsoft 365"
     step(f"starting the local {fakes} fakes (HTTPS on 127.0.0.1)…")
     with Sandbox(scenario, latency_ms=latency_ms) as sandbox:
         environ: dict[str, Any] = {SECRET_ENV: sandbox.client_secret}
         if aws is not None:
             environ.update({k: v for k, v in aws.environ().items() if k != "AWS_ENDPOINT_URL"})
-        config = load_config(write_demo_config(output / "demo-config", sandbox, aws=aws))
+        config = load_config(write_demo_config(output / "demo-config", sandbox, controls=controls, aws=aws))
         step(f"scanning {config.organisation.name} through the real sources…")
         return run_scan(
             config,
             ScanOptions(
-                output_dir=output, operator="hygiene demo", environ=environ, progress=progress, history=history
+                output_dir=output,
+                operator="hygiene demo",
+                environ=environ,
+                progress=watch.progress,
+                reading=watch.reading,
+                history=history,
             ),
         )
 
@@ -174,22 +183,46 @@ def run_demo(
     progress: Callable[[str, str], None] | None = None,
     show_drift: bool = False,
     step: Callable[[str], None] | None = None,
+    reading: ReadProgress | None = None,
+    tidy: bool = False,
 ) -> ScanOutcome:
     """Scan the sandbox into ``output``. With ``show_drift`` (the CLI's demo), first scan an earlier state of
     Northwind — Microsoft 365 Backup still on — into ``output/earlier-scan``, so the report's "Change over time"
     section shows what broke since. ``step`` is told each stage as a sentence ("starting the local AWS fake…"),
-    ``progress`` each platform read, as in a scan."""
+    ``progress`` each platform read and ``reading`` each response and dataset, as in a scan. ``tidy`` (the CLI's
+    demo): Northwind a few months into tidying up, with one accepted risk (``hygiene_sandbox.northwind_demo``),
+    instead of the test organisation that fails every check."""
     say = step or (lambda _: None)
     now = datetime.now(UTC)
     history = output / HISTORY_FILE  # the demo's own history, never the user's data folder
+    watch = Watch(progress, reading, say)
+    controls = accepted_risk(now) if tidy else None
     with contextlib.ExitStack() as stack:
         aws = None
         if with_aws:
             say("starting the local AWS fake (moto) and creating Northwind's accounts in it…")
+            if aws_scenario is None and tidy:
+                from hygiene_sandbox.aws import northwind_aws
+
+                aws_scenario = tidy_aws(northwind_aws(now))
             aws = stack.enter_context(aws_sandbox(aws_scenario, now, latency_ms))
         if show_drift and scenario is None:
             say("first, Northwind as it was before Microsoft 365 Backup was turned off (for the change over time):")
             earlier = northwind(now, backup="enabled")
-            _scan_sandbox(earlier, aws, output / "earlier-scan", latency_ms, progress, history, say)
+            _scan_sandbox(_tidy(earlier, tidy), aws, output / "earlier-scan", latency_ms, history, watch, controls)
             say("then Northwind as it is now:")
-        return _scan_sandbox(scenario or northwind(now), aws, output, latency_ms, progress, history, say)
+        current = scenario or _tidy(northwind(now), tidy)
+        return _scan_sandbox(current, aws, output, latency_ms, history, watch, controls)
+
+
+def _tidy(scenario: Scenario, tidy: bool) -> Scenario:
+    return tidy_northwind(scenario) if tidy else scenario
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Who is told what while the demo runs: each platform read, each response and dataset, each stage."""
+
+    progress: Callable[[str, str], None] | None
+    reading: ReadProgress | None
+    say: Callable[[str], None]

@@ -8,7 +8,6 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -48,13 +47,16 @@ def scan_and_report(ctx: click.Context, output: Path, latency_ms: int, no_aws: b
 
     output.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_into(ctx, output)
+    progress = DemoProgress(step)
     outcome = run_demo(
         output,
         latency_ms=latency_ms,
         with_aws=not no_aws,
-        progress=platform_progress(step),
+        progress=progress,
+        reading=progress.read,
         show_drift=True,
         step=step,
+        tidy=True,
     )
     step.pause()
     print_summary(outcome.report, {**outcome.files, "snapshot": outcome.snapshot_path})
@@ -164,14 +166,37 @@ class Steps:
                     self._print(f"  … still {self.current}")
 
 
-def platform_progress(step: Steps) -> Callable[[str, str], None]:
-    """A scan's per-platform progress as demo steps."""
-    from hygiene.sources.platforms import platform
+class DemoProgress:
+    """A scan's progress as demo steps: each platform as it starts, then, once read, a line with the datasets read
+    (of the catalogue's) and the responses it took. Thread-safe: the sources report reads from their pools."""
 
-    def progress(name: str, phase: str) -> None:
+    def __init__(self, step: Steps) -> None:
+        self.step = step
+        self._lock = threading.Lock()
+        self._datasets: dict[str, set[str]] = {}
+        self._responses: dict[str, int] = {}
+
+    def __call__(self, name: str, phase: str) -> None:
+        """``ScanOptions.progress``: a platform's read starts or is done."""
+        from hygiene.sources.platforms import platform
+
+        spec = platform(name)
         if phase == "start":
-            step(f"  reading {platform(name).title}…")
-        else:
-            step.meanwhile("evaluating the checks and writing the reports")
+            with self._lock:
+                self._datasets[name] = set()
+                self._responses[name] = 0
+            self.step(f"  reading {spec.title}…")
+            return
+        with self._lock:
+            read = len(self._datasets.get(name, ()))
+            responses = self._responses.get(name, 0)
+        self.step(f"  read {spec.title}: {read} of {len(spec.datasets)} datasets, {responses:,} responses")
+        self.step.meanwhile("evaluating the checks and writing the reports")
 
-    return progress
+    def read(self, name: str, dataset: str | None, count: int) -> None:
+        """``ScanOptions.reading``: a response received (its running count), or a dataset (part) read."""
+        with self._lock:
+            if dataset is None:
+                self._responses[name] = count
+            else:
+                self._datasets.setdefault(name, set()).add(dataset)

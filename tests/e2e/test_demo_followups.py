@@ -80,6 +80,7 @@ def test_the_demo_prints_each_follow_up_and_says_what_it_does_while_it_runs(demo
         "loading hygiene",
         "starting the local Microsoft 365 and Google Workspace fakes",
         "reading Microsoft 365",
+        "read Microsoft 365: ",
         "reading Google Workspace",
         "then Northwind as it is now",
         "signing the insurer evidence pack",
@@ -87,6 +88,8 @@ def test_the_demo_prints_each_follow_up_and_says_what_it_does_while_it_runs(demo
     ]
     positions = [demo.stderr.find(stage) for stage in stages]
     assert -1 not in positions and positions == sorted(positions), demo.stderr
+    # each platform's datasets as they are read: all of them, in the sandbox
+    assert re.search(r"read Microsoft 365: (\d+) of \1 datasets, \d+ responses", demo.stderr), demo.stderr
 
 
 def test_every_printed_follow_up_works_as_printed(demo: DemoRun) -> None:

@@ -20,6 +20,7 @@ from hygiene.demo import SECRET_ENV, run_demo, write_demo_config
 from hygiene.results import ScanReport
 from hygiene.scan import ScanOptions, run_scan
 from hygiene_sandbox import Sandbox, Scenario, generate, northwind
+from hygiene_sandbox.northwind_demo import ACCEPTED_CHECK, DEMO_STATUSES
 from hygiene_sandbox.northwind_leeds import northwind_leeds
 from hygiene_sandbox.vendor import (
     SCOPE_CHROMEOS,
@@ -225,6 +226,12 @@ def test_cli_demo(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "demo" / "report.json").read_text())
     assert [p["scan_id"] for p in report["drift"]["trend"]][-1] == report["scan_id"]
     assert report["drift"]["since_previous"]["new_failures"][0]["check_id"] == "m365.backup.enabled"
+    # the demo's Northwind is tidier than the test organisation: contrast, every status as hand-written
+    statuses = {r["check_id"]: r["status"] for r in report["results"]}
+    assert statuses == DEMO_STATUSES
+    accepted = next(r for r in report["results"] if r["check_id"] == ACCEPTED_CHECK)
+    assert accepted["findings"] and {f["accepted_by"] for f in accepted["findings"]} == {"RISK-001"}
+    assert "7 pass" in result.output and "1 accepted" in result.output
     # and an insurer evidence pack that verifies
     pack = tmp_path / "demo" / "evidence-insurer.zip"
     verified = CliRunner().invoke(main, ["evidence", "verify", str(pack), "--key", f"{pack}.pub.pem"])
