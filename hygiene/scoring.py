@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hygiene.figures import format_percent
 from hygiene.results import AreaScore, CheckResult, Score, Status
 from hygiene.taxonomy import AREAS
 
@@ -38,7 +39,9 @@ def _value(results: Sequence[CheckResult]) -> tuple[float | None, float]:
     if weight == 0:
         return None, 0.0
     value = 100.0 * sum(WEIGHTS[r.severity] * _pass_fraction(r) for r in assessed) / weight
-    return value, (weight / total if total else 0.0)
+    # rounded as stored and shown (one decimal, a tenth of a percent): the grade and the caps are judged on the
+    # figures the reader sees, so a score shown as 90.0 is never graded B
+    return round(value, 1), round(weight / total if total else 0.0, 3)
 
 
 def grade_for(value: float) -> str:
@@ -68,7 +71,7 @@ def score(results: Sequence[CheckResult]) -> Score:
         caps.append(f"{result.title} fails (critical {result.area} check): grade at most {ceiling}")
     if coverage < 0.5:
         grade = _cap(grade, "C")
-        caps.append(f"only {coverage:.0%} of the checks could be assessed: grade at most C")
+        caps.append(f"only {format_percent(coverage)} of the checks could be assessed: grade at most C")
     areas = []
     for area in AREAS:
         in_area = [r for r in results if r.area == area]
@@ -78,11 +81,11 @@ def score(results: Sequence[CheckResult]) -> Score:
         areas.append(
             AreaScore(
                 area=area,
-                score=round(area_value, 1) if area_value is not None else None,
-                coverage=round(area_coverage, 3),
+                score=area_value,
+                coverage=area_coverage,
                 passed=sum(r.status in (Status.PASS, Status.ACCEPTED) for r in in_area),
                 failed=sum(r.status is Status.FAIL for r in in_area),
                 not_assessed=sum(r.status in (Status.NOT_ASSESSED, Status.ERROR) for r in in_area),
             )
         )
-    return Score(value=round(value, 1), grade=grade, coverage=round(coverage, 3), caps=caps, areas=areas)
+    return Score(value=value, grade=grade, coverage=coverage, caps=caps, areas=areas)

@@ -17,6 +17,7 @@ import click
 from hygiene import __version__
 from hygiene.cli.agent import agent
 from hygiene.cli.checks import checks
+from hygiene.cli.common import OneLineUsageGroup
 from hygiene.cli.config import config_group
 from hygiene.cli.demo import demo
 from hygiene.cli.evidence import evidence
@@ -29,7 +30,7 @@ from hygiene.cli.scan import evaluate, scan
 from hygiene.logsetup import configure
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hygiene")
 @click.option(
     "--log-level",

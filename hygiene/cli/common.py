@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -74,3 +74,43 @@ def exit_code(report: ScanReport, fail_on: str | None) -> int:
             if result.status is Status.FAIL and SEVERITIES.index(result.severity) <= floor:
                 return EXIT_FAILURES
     return EXIT_OK
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error in one line on stderr: ``Error: <what is wrong> (see 'hygiene scan --help')``. Click's own
+    form is three lines (the usage, a hint, the error), which scripts and logs cut apart."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        hint = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        click.echo(f"Error: {self.format_message()}{hint}", file=file, err=file is None)
+
+
+class OneLineUsageGroup(click.Group):
+    """The ``main`` group: every usage error of it and of its commands (bad option, bad choice, missing argument,
+    unknown command) becomes a :class:`OneLineUsageError`, exit code 2 as before."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, OneLineUsageError):
+        return exc
+    error = OneLineUsageError(exc.format_message(), exc.ctx)
+    error.exit_code = exc.exit_code
+    return error

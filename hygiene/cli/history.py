@@ -9,6 +9,7 @@ import click
 
 from hygiene.cli.common import data_dir_option, guard, json_option, out
 from hygiene.cli.tables import Listing, print_listing
+from hygiene.figures import format_percent, format_score
 from hygiene.history.compare import diff_recorded
 from hygiene.history.render import render_diff
 from hygiene.history.store import HistoryStore, history_url
@@ -36,9 +37,9 @@ def history(organisation: str, data_dir: Path | None, as_json: bool) -> None:
         listing.add(
             r.started_at.strftime("%Y-%m-%d %H:%M"),
             r.scan_id,
-            f"{r.score:.0f}",
+            format_score(r.score),
             r.grade,
-            f"{r.coverage:.0%}",
+            format_percent(r.coverage),
             str(r.failing_checks),
             " ".join(
                 flag
@@ -90,4 +91,4 @@ def baseline_set(organisation: str, scan_id: str | None, data_dir: Path | None) 
     """Make SCAN_ID (default: the latest scan) ORG's baseline."""
     with open_history(data_dir) as store:
         chosen = store.set_baseline(organisation, scan_id)
-    click.echo(f"{organisation}: baseline is now {chosen.scan_id} (score {chosen.score:.0f}, {chosen.grade})")
+    click.echo(f"{organisation}: baseline is now {chosen.scan_id} (score {format_score(chosen.score)}, {chosen.grade})")

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from hygiene.cli.common import err, out
 from hygiene.cli.tables import Listing, print_listing
+from hygiene.figures import format_percent, format_score
 from hygiene.results import ScanReport, Status
 from hygiene.safetext import inert
 from hygiene.scoring import grade_for
@@ -43,7 +44,8 @@ def headline(report: ScanReport) -> list[Text]:
             (inert(report.organisation_name), "bold"),
             ": grade ",
             (score.grade, "bold"),
-            f", score {score.value:.0f}/100, {score.coverage:.0%} of checks assessed ({inert(report.profile.title)})",
+            f", score {format_score(score.value)}/100, {format_percent(score.coverage)} of checks assessed",
+            f" ({inert(report.profile.title)})",
         )
     ]
     if score.caps:

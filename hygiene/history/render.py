@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hygiene.figures import format_score
 from hygiene.history.diff import CheckChange, ScanDiff
 from hygiene.history.models import ScanSummary
 from hygiene.safetext import inert
@@ -27,8 +28,8 @@ def _flags(scan: ScanSummary) -> str:
 def render_diff(d: ScanDiff) -> str:
     a, b = d.before, d.after
     lines = [
-        f"{d.organisation_id}: {b.scan_id} (score {b.score:.0f}, {b.grade}{_flags(b)}) against "
-        f"{a.scan_id} (score {a.score:.0f}, {a.grade}{_flags(a)})",
+        f"{d.organisation_id}: {b.scan_id} (score {format_score(b.score)}, {b.grade}{_flags(b)}) against "
+        f"{a.scan_id} (score {format_score(a.score)}, {a.grade}{_flags(a)})",
     ]
     lines += _lines("new failures", d.new_failures, "new")
     lines += _lines("new failing resources", d.new_resources, "new")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hygiene.figures import format_score
 from hygiene.history.diff import CheckChange, ScanDiff
 from hygiene.results import ScanReport, Status
 
@@ -47,9 +48,9 @@ class Change:
         return bool(self.new_failures or self.no_longer_assessed or self.failing_sources or self.score_drop >= 1.0)
 
     def headline(self) -> str:
-        parts = [f"{self.organisation}: score {self.score:.0f} ({self.grade})"]
+        parts = [f"{self.organisation}: score {format_score(self.score)} ({self.grade})"]
         if self.previous_score is not None:
-            parts.append(f"was {self.previous_score:.0f}")
+            parts.append(f"was {format_score(self.previous_score)}")
         if self.new_failures:
             parts.append(f"{len(self.new_failures)} new failing check(s)")
         if self.no_longer_assessed:

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hygiene.figures import format_percent, format_score
 from hygiene.model import ReasonKind
-from hygiene.reports.figures import format_percent, format_score
 from hygiene.results import CheckResult, FindingResult, Score, Status
 from hygiene.scoring import GRADES
 from hygiene.taxonomy import AREAS, SEVERITIES

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hygiene.figures import format_score
 from hygiene.reports.analysis import as_utc
-from hygiene.reports.figures import format_score
 from hygiene.results import TrendPoint
 
 WIDTH, HEIGHT = 640, 190

@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from hygiene.figures import format_count, format_percent, format_score, format_score_delta
 from hygiene.reports.analysis import (
     REASON_LABELS,
     STATUS_LABELS,
@@ -33,7 +34,6 @@ from hygiene.reports.analysis import (
     top_risks,
 )
 from hygiene.reports.charts import trend_chart
-from hygiene.reports.figures import format_count, format_percent, format_score, format_score_delta
 from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.reports.plainwords import Glossary, plain, plain_note, product_name
 from hygiene.reports.plan import PlanBucket, build_plan, first_actions, unassessed_action

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from hygiene.figures import format_percent, format_score, format_score_delta
 from hygiene.reports.analysis import (
     REASON_LABELS,
     STATUS_LABELS,
@@ -19,7 +20,6 @@ from hygiene.reports.analysis import (
     status_counts,
     top_risks,
 )
-from hygiene.reports.figures import format_percent, format_score, format_score_delta
 from hygiene.reports.interface import Renderer, ReportInput
 from hygiene.reports.plan import build_plan
 from hygiene.results import ScanReport, Status

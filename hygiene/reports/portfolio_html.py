@@ -20,7 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
-from hygiene.reports.figures import format_percent, format_score, format_score_delta
+from hygiene.figures import format_percent, format_score, format_score_delta
 from hygiene.reports.interface import OrgRow, Portfolio, Renderer
 
 #: sorts the rows by the rank the server computed (``data-rank-<order>``) and filters them by tag; no framework

@@ -10,7 +10,7 @@ from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-unty
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Paragraph, Spacer, Table  # type: ignore[import-untyped]
 
-from hygiene.reports.figures import format_percent, format_score
+from hygiene.figures import format_percent, format_score
 from hygiene.reports.interface import PackSummary, Renderer
 from hygiene.reports.pdf import document
 from hygiene.reports.pdf import grid as grid_style

@@ -147,7 +147,7 @@ EXPECTED_TEAMS = {
                                 "type": "TextRun",
                                 "size": "Medium",
                                 "weight": "Bolder",
-                                "text": "Acme: score 60 (D); was 80; 1 new failing check(s)",
+                                "text": "Acme: score 60.0 (D); was 80.0; 1 new failing check(s)",
                             }
                         ],
                     },
@@ -160,13 +160,13 @@ EXPECTED_TEAMS = {
     ],
 }
 EXPECTED_SLACK = {
-    "text": "Acme: score 60 (D); was 80; 1 new failing check(s)",
+    "text": "Acme: score 60.0 (D); was 80.0; 1 new failing check(s)",
     "blocks": [
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": "Acme: score 60 (D); was 80; 1 new failing check(s)\n"
+                "text": "Acme: score 60.0 (D); was 80.0; 1 new failing check(s)\n"
                 "NEW: MFA is enforced\n"
                 "fixed: Audit log is on\n"
                 "3 check(s) failing in all (scan s2)",
@@ -349,13 +349,13 @@ def test_email_over_starttls_with_auth(smtp_server: SmtpServer, tmp_path: Path) 
     [(envelope, message)] = mailbox.messages
     assert envelope.mail_from == "hygiene@acme.test"
     assert envelope.rcpt_tos == ["it@acme.test", "ciso@acme.test"]
-    assert message["Subject"] == "[hygiene] Acme: score 60 (D); was 80; 1 new failing check(s)"
+    assert message["Subject"] == "[hygiene] Acme: score 60.0 (D); was 80.0; 1 new failing check(s)"
     assert message["From"] == "hygiene@acme.test"
     assert message["To"] == "it@acme.test, ciso@acme.test"
     payload = message.get_payload(decode=True)
     assert isinstance(payload, bytes)
     assert payload.decode().splitlines() == [
-        "Acme: score 60 (D); was 80; 1 new failing check(s)",
+        "Acme: score 60.0 (D); was 80.0; 1 new failing check(s)",
         "NEW: MFA is enforced",
         "fixed: Audit log is on",
         "3 check(s) failing in all (scan s2)",

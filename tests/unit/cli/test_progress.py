@@ -117,7 +117,7 @@ def sample_report(score: Score) -> ScanReport:
 def test_caps_that_do_not_change_the_grade_are_one_line() -> None:
     caps = [f"check {i} fails (critical mfa check): grade at most D" for i in range(8)]
     lines = [line.plain for line in headline(sample_report(Score(value=45.0, grade="F", coverage=0.9, caps=caps)))]
-    assert lines[0].startswith("Contoso: grade F, score 45/100, 90% of checks assessed")
+    assert lines[0].startswith("Contoso: grade F, score 45.0/100, 90% of checks assessed")
     assert lines[1] == "  8 grade caps apply, none lower the grade: the score alone gives F"
     assert not any("check 3 fails" in line for line in lines)
     assert "pass" in lines[2]  # then the count of results by status

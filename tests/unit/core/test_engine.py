@@ -129,6 +129,12 @@ class TestScore:
         s = score([_result("a", "high", Status.FAIL, assessed=10, failing=4, accepted=2)])
         assert s.value == 80.0
 
+    def test_grade_is_judged_on_the_score_as_shown(self) -> None:
+        s = score([_result("a", "high", Status.FAIL, assessed=10000, failing=1004)])  # 89.96, shown as 90.0
+        assert (s.value, s.grade) == (90.0, "A")
+        s = score([_result("a", "high", Status.FAIL, assessed=10000, failing=1006)])  # 89.94, shown as 89.9
+        assert (s.value, s.grade) == (89.9, "B")
+
     def test_nothing_assessed(self) -> None:
         s = score([_result("a", "high", Status.NOT_ASSESSED, assessed=0)])
         assert s.grade == "-" and s.coverage == 0.0

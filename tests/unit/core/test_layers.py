@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "hygiene.atomic",
             "hygiene.strict",
             "hygiene.taxonomy",
+            "hygiene.figures",
             "hygiene.schedule",
         ),
     ),

@@ -157,7 +157,7 @@ def test_payload_formats() -> None:
     assert teams["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
     assert "NEW: MFA is enforced" in json.dumps(teams)
     slack = channels.slack_payload(delta)
-    assert slack["text"].startswith("Acme: score 60") and slack["blocks"][0]["type"] == "section"
+    assert slack["text"].startswith("Acme: score 60.0 (B)") and slack["blocks"][0]["type"] == "section"
     generic = channels.generic_payload(delta)
     assert generic["regression"] is True and generic["new_failures"] == ["MFA is enforced"]
 

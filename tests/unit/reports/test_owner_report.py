@@ -11,9 +11,9 @@ import pytest
 from pypdf import PdfReader
 from test_reports import _check, _parse, _users, make_report
 
+from hygiene.figures import format_count, format_percent, format_score, format_score_delta
 from hygiene.reports.analysis import score_sentence
 from hygiene.reports.charts import trend_chart
-from hygiene.reports.figures import format_count, format_percent, format_score, format_score_delta
 from hygiene.reports.html import render_html
 from hygiene.reports.markdown import render_markdown
 from hygiene.reports.plainwords import Glossary, name_os_builds, plain_note, product_name
