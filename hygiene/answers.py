@@ -478,6 +478,7 @@ def build_answer_sheet(
         scan_id=report.scan_id,
         scan_finished_at=_utc(report.finished_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
         evidence=tuple(evidence.items.values()),
+        scope=tuple(report.scope.lines()),
     )
 
 

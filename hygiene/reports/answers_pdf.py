@@ -87,6 +87,8 @@ def render_answers_pdf(
                 small,
             )
         )
+    for line in sheet.scope:  # a partial or incomplete scan: said before any answer
+        story.append(Paragraph(f"<b>{markup(line[:1].upper() + line[1:])}.</b>", body))
     story.append(Spacer(1, 4 * mm))
 
     rows: list[list[object]] = [[Paragraph(f"<b>{h}</b>", small) for h in ("#", "Question", "Answer", "Population")]]

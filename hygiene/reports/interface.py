@@ -191,6 +191,8 @@ class AnswerSheet:
     #: the scan's finish time, UTC (ISO 8601)
     scan_finished_at: str = ""
     evidence: tuple[EvidenceItem, ...] = ()
+    #: a partial or incomplete scan, one line each (``ScanScope.lines``): the sheet says so under its heading
+    scope: tuple[str, ...] = ()
 
 
 # -- an evidence pack's summary (assembled by hygiene.evidence) -----------------------------------------------

@@ -58,6 +58,8 @@ def render_summary_pdf(report: ScanReport, audience: str, redact: Callable[[str]
             styles["Heading3"],
         ),
     ]
+    for line in report.scope.lines():  # a partial or incomplete scan, in the pack's own words
+        story.append(Paragraph(_esc(clip(redact(line[:1].upper() + line[1:]), PDF_CELL_CAP, "report.json")), small))
     for cap in report.score.caps:
         story.append(Paragraph(_esc(f"Grade capped: {clip(redact(cap), PDF_CELL_CAP, 'report.json')}"), small))
     story.append(Spacer(1, 3 * mm))

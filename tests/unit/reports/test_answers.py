@@ -448,3 +448,26 @@ def test_part_attested_platform_counts_the_measured_items() -> None:
     (a,) = answer_sheet(rep, Questionnaire(id="t", title="T", questions=[admins]))
     assert a.answer == "Partially" and a.basis == "measured and attested"
     assert a.population == "AWS: 6 of 8 accounts, part attested, on 4 Mar 2025"
+
+
+def test_a_partial_or_incomplete_scan_says_so_in_both_pdfs() -> None:
+    from pypdf import PdfReader
+
+    from hygiene.reports.summary_pdf import render_summary_pdf
+    from hygiene.results import ScanScope, ScanSelection
+
+    rep = longest_report()
+    rep.scope = ScanScope(
+        partial=True,
+        incomplete=True,
+        selection=ScanSelection(checks=["m365.mfa.*"], platforms=["m365"], platforms_not_scanned=["google"]),
+        unread_platforms={"m365": "authentication failed"},
+    )
+    sheet = build_answer_sheet(rep, load_questionnaire())
+    for pdf in (render_answers_pdf(sheet), render_summary_pdf(rep, "insurer", lambda s: s)):
+        text = flat(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
+        assert "Partial scan: checks m365.mfa.*; platforms m365; not scanned: google (never a baseline)" in text
+        assert "Incomplete scan: could not read m365: authentication failed" in text
+    full = build_answer_sheet(longest_report(), load_questionnaire())
+    text = flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(render_answers_pdf(full))).pages))
+    assert "Partial scan" not in text and "Incomplete scan" not in text
