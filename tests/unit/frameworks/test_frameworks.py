@@ -30,6 +30,7 @@ ALL_FRAMEWORKS = {
     "essential-eight",
     "cis-benchmarks",
     "soc2",
+    "smb1001-2026",
 }
 
 
