@@ -25,6 +25,7 @@ from graphfake import (
     registration,
     user,
 )
+from pgtest import history_url, postgres_server, postgres_url  # noqa: F401  (fixtures: a real PostgreSQL)
 
 from hygiene.config import M365Config
 from hygiene.demo import run_demo

@@ -30,6 +30,9 @@ from sqlalchemy import (
 
 from hygiene.history.errors import HistoryError
 
+#: pg_advisory_xact_lock key of the migrator (the store's per-organisation locks use another key space)
+MIGRATION_LOCK = 7236001
+
 metadata = MetaData()
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
@@ -127,7 +130,7 @@ def migrate(engine: Engine) -> int:
     while True:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # serialise concurrent migrators (SQLite: BEGIN IMMEDIATE)
-                conn.execute(text("SELECT pg_advisory_xact_lock(7236001)"))
+                conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             version = current_version(conn)
             if version > SCHEMA_VERSION:
                 raise HistoryError(
