@@ -151,6 +151,14 @@ def run_checks(
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the PostgreSQL server directly is marked ``postgresql`` like the history_url[postgresql]
+    ones (``-m "not postgresql"`` leaves them all out)."""
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+
+
 @pytest.fixture
 def scan() -> Callable[..., dict[str, CheckResult]]:
     def _scan(tenant: Tenant, **kwargs: Any) -> dict[str, CheckResult]:

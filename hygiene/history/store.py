@@ -172,9 +172,10 @@ class HistoryStore:
         """Serialise the writers of one organisation until the transaction ends (its baseline flag and scan ids
         are decided by reading first). SQLite: ``BEGIN IMMEDIATE`` already holds the database's write lock."""
         if conn.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(organisation_id.encode()).digest()[:4], "big", signed=True)
             conn.execute(
-                text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(:org))"),
-                {"space": ORGANISATION_LOCK_SPACE, "org": organisation_id},
+                text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+                {"space": ORGANISATION_LOCK_SPACE, "key": key},
             )
 
     def close(self) -> None:

@@ -145,22 +145,37 @@ SCHEMA_1 = [
 ]
 
 
-def test_migrates_a_schema_1_database_of_the_previous_release(history_url: str) -> None:
+#: schema version 2 as it shipped: version 1 and the scope of a scan
+SCHEMA_2 = [
+    *SCHEMA_1,
+    "ALTER TABLE scans ADD COLUMN partial BOOLEAN NOT NULL DEFAULT FALSE",
+    "ALTER TABLE scans ADD COLUMN unread_platforms TEXT NOT NULL DEFAULT ''",
+    "UPDATE schema_version SET version = 2",
+]
+
+
+@pytest.mark.parametrize("schema", [SCHEMA_1, SCHEMA_2], ids=["from-schema-1", "from-schema-2"])
+def test_migrates_a_database_of_an_earlier_release(history_url: str, schema: list[str]) -> None:
     postgres = history_url.startswith("postgresql")
     serial, timestamp = ("SERIAL", "TIMESTAMP WITH TIME ZONE") if postgres else ("INTEGER", "DATETIME")
     if not postgres:
         Path(history_url.removeprefix("sqlite:///")).parent.mkdir(mode=0o700)
-    for statement in SCHEMA_1:
+    for statement in schema:
         sql(history_url, statement.format(serial=serial, timestamp=timestamp))
     with HistoryStore(history_url) as store:
-        assert store.version == SCHEMA_VERSION == 2
+        assert store.version == SCHEMA_VERSION == 3
         old = store.find("acme", "latest")
         assert old.scan_id == "acme-old" and old.baseline and not old.partial and old.unread_platforms == []
         assert old.failing_checks == 1 and old.started_at.utcoffset() == timedelta(0)
-        store.record(report("acme-1", [result("a", "pass")]))
+        long = report("acme-1", [result("a" * 300, "fail", "x", accepted=("x",))], org="acme")
+        long.organisation_name, long.operator = "N" * 2000, "O" * 2000  # past schema 1's VARCHAR(500)
+        long.results[0].findings[0].accepted_by = "EXC-" + "9" * 400
+        store.record(long)
         assert [s.scan_id for s in store.scans("acme") if s.baseline] == ["acme-old"]  # still the baseline
+        assert store.find("acme", "latest").organisation_name == "N" * 2000
+        assert store.load("acme-1").results == stored_from_report(long).results
         change = diff_scans(store.load("acme-old"), store.load("acme-1"))
-    assert [c.check_id for c in change.resolved] == ["a"]
+    assert [c.check_id for c in change.no_longer_assessed] == ["a"]
     assert sql(history_url, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
 
 
