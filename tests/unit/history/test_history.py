@@ -570,3 +570,62 @@ def test_diff_output_shows_hostile_resource_names_inert(history_url: str) -> Non
     assert outcome.exit_code == 0, outcome.output
     assert "\x1b" not in outcome.stdout and "\u202e" not in outcome.stdout
     assert "\nforged line" not in outcome.stdout and "Mallory\ufffd[2J\ufffdgpj.exe forged line" in outcome.stdout
+
+
+# -- the password and the test server --------------------------------------------------------------------------
+
+
+def test_the_password_of_the_url_never_reaches_the_log(
+    history_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan recorded (and compared) through a URL with a password: the log names the store, never the password.
+    On SQLite the URL has none; on PostgreSQL it is the test server's own."""
+    from hygiene.history.drift import drift_for
+    from hygiene.logsetup import configure
+    from hygiene.scan import record_history
+
+    password = history_url.partition("@")[0].rpartition(":")[2] if "@" in history_url else None
+    log = tmp_path / "hygiene.log"
+    configure("debug", log, console=False)
+    try:
+        record_history(history_url, report("acme-1", [result("a", "pass")]), {})
+        second = report("acme-2", [result("a", "fail", "x")], at=T0 + timedelta(days=1))
+        assert drift_for(history_url, second) is not None
+        record_history(history_url, second, {})
+    finally:
+        configure("warning")
+    text = log.read_text()
+    assert "scan recorded in the history" in text
+    if password is not None:
+        assert password not in text and "@127.0.0.1:" in text  # the host stays readable
+
+
+NO_SERVER_TEST = """
+def test_needs_postgres(postgres_url):
+    assert False, "never reached: there is no server"
+"""
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "1 error"), ("", "1 skipped")])
+def test_without_a_server_the_postgresql_tests_fail_in_ci_and_skip_elsewhere(
+    ci: str, outcome: str, tmp_path: Path
+) -> None:
+    (tmp_path / "test_needs_postgres.py").write_text(NO_SERVER_TEST)
+    env = {
+        **os.environ,
+        "CI": ci,
+        "HYGIENE_TEST_PG_BIN": str(tmp_path / "no-binaries-here"),
+        "HYGIENE_TEST_POSTGRES_URL": "",
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+    }
+    run_it = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "pgtest", "-q", "-rs", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert outcome in run_it.stdout, run_it.stdout[-3000:]
+    assert "no PostgreSQL server for the tests: no PostgreSQL binaries" in run_it.stdout
+    assert "never reached" not in run_it.stdout
