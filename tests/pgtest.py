@@ -141,7 +141,8 @@ def start_server() -> Server:
         return Server(admin_url=external)
     binaries = find_binaries()
     account = server_user()
-    base = Path(tempfile.mkdtemp(prefix="hygiene-pg-"))
+    # under root the server's account must reach its folder: /tmp, whatever TMPDIR says (it may be under /root)
+    base = Path(tempfile.mkdtemp(prefix="hygiene-pg-", dir="/tmp" if account is not None else None))
     try:
         return _init_and_start(binaries, account, base)
     except BaseException:
@@ -151,11 +152,10 @@ def start_server() -> Server:
 
 def _init_and_start(binaries: Path, account: pwd.struct_passwd | None, base: Path) -> Server:
     password = secrets.token_urlsafe(18)
-    data, sockets = base / "data", base / "sockets"
-    sockets.mkdir()
+    data = base / "data"
     (base / "pwfile").write_text(password + "\n")
     if account is not None:
-        for path in (base, sockets, base / "pwfile"):
+        for path in (base, base / "pwfile"):
             os.chown(path, account.pw_uid, account.pw_gid)
     env = {"PATH": f"{binaries}:/usr/bin:/bin", "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
     initdb = subprocess.run(
@@ -187,7 +187,8 @@ def _init_and_start(binaries: Path, account: pwd.struct_passwd | None, base: Pat
         log_path = base / f"server-{port}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [str(binaries / "postgres"), "-D", str(data), "-k", str(sockets), "-h", "127.0.0.1", "-p", str(port)]
+                # TCP only: no Unix socket (its path has a length limit a deep TMPDIR exceeds)
+                [str(binaries / "postgres"), "-D", str(data), "-k", "", "-h", "127.0.0.1", "-p", str(port)]
                 + [arg for setting in FAST for arg in ("-c", setting)],
                 cwd=base,
                 env=env,
