@@ -13,6 +13,7 @@ No server: the PostgreSQL tests fail with the reason under ``CI=true`` and are s
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import pwd
 import secrets
@@ -56,10 +57,10 @@ def find_binaries() -> Path:
         if DEBIAN_ROOT.is_dir():
             versions = [p for p in DEBIAN_ROOT.iterdir() if p.name.isdigit()]
             candidates += [p / "bin" for p in sorted(versions, key=lambda p: int(p.name), reverse=True)]
-        with contextlib.suppress(ImportError):
-            from pgserver._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
-
-            candidates.append(Path(POSTGRES_BIN_PATH))
+        # found, not imported: importing pgserver makes a lock folder under XDG_RUNTIME_DIR and warns without one
+        spec = importlib.util.find_spec("pgserver")
+        if spec is not None and spec.origin is not None:
+            candidates.append(Path(spec.origin).parent / "pginstall" / "bin")
     for folder in candidates:
         if (folder / "initdb").is_file() and (folder / "postgres").is_file():
             return folder
