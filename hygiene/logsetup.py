@@ -24,7 +24,9 @@ _SECRET_VALUES = [
     re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"(?i)(client_secret|client_assertion|access_token|refresh_token|sig)=[^&\s\"']+"),
+    re.compile(r"(?i)(client_secret|client_assertion|access_token|refresh_token|sig|password)=[^&\s\"']+"),
+    # the password of a URL (a database URL: postgresql://user:PASSWORD@host/db); the host and user stay readable
+    re.compile(r"(?<=://)[^/:@\s]*:[^@\s/]*(?=@)"),
     # AWS (botocore debug lines): SigV4 Authorization headers, access key ids, session tokens, credentials in
     # STS answers (XML and JSON)
     re.compile(r"AWS4-HMAC-SHA256 Credential=[^\s,'\"]+(, ?SignedHeaders=[^\s,'\"]+)?(, ?Signature=[0-9a-f]+)?"),

@@ -25,6 +25,7 @@ from graphfake import (
     registration,
     user,
 )
+from pgtest import history_url, postgres_server, postgres_url  # noqa: F401  (fixtures: a real PostgreSQL)
 
 from hygiene.config import M365Config
 from hygiene.demo import run_demo
@@ -148,6 +149,14 @@ def run_checks(
         scan_id="test-scan",
         operator="pytest",
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the PostgreSQL server directly is marked ``postgresql`` like the history_url[postgresql]
+    ones (``-m "not postgresql"`` leaves them all out)."""
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
 
 
 @pytest.fixture

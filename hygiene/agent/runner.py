@@ -29,9 +29,10 @@ from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_hea
 from hygiene.agent.lock import scan_lock
 from hygiene.config import Config, ScheduleConfig, load_config
 from hygiene.errors import HygieneError, InputError
-from hygiene.history import HistoryError, history_url
+from hygiene.history import HistoryError
 from hygiene.history.compare import since_previous
 from hygiene.history.diff import ScanDiff
+from hygiene.history.store import agent_history_url
 from hygiene.notify.change import change_since
 from hygiene.notify.dispatch import notify
 from hygiene.results import ScanReport
@@ -58,10 +59,10 @@ class Planned:
 
 
 def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
-    """Run one scan into ``<data dir>/reports/<org>/<scan id>``, recorded in ``<data dir>``'s history (always: the
-    notifications compare with it); return (ok / failures / incomplete, scan id)."""
+    """Run one scan into ``<data dir>/reports/<org>/<scan id>``, recorded in the history (always: the notifications
+    compare with it): ``HYGIENE_DATABASE_URL``, else ``<data dir>``'s; return (ok / failures / incomplete, scan id)."""
     output = data_dir / "reports" / config.organisation.id / new_scan_id(config.organisation.id, datetime.now(UTC))
-    history = history_url(data_dir)
+    history = agent_history_url(data_dir)
     options = ScanOptions(
         output_dir=output,
         formats=config.reports.formats,

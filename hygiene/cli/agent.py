@@ -59,7 +59,10 @@ def agent() -> None:
 
 @agent.command("run", hidden=True)
 @click.argument("config_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@data_dir_option("History, locks and heartbeat (default: HYGIENE_DATA_DIR or the platform data folder).")
+@data_dir_option(
+    "History (unless HYGIENE_DATABASE_URL is set), locks and heartbeat (default: HYGIENE_DATA_DIR or the platform "
+    "data folder)."
+)
 @guard
 def run(config_dir: Path, data_dir: Path | None) -> None:
     """Run the agent over CONFIG_DIR (what `hygiene agent CONFIG_DIR` does)."""
@@ -77,7 +80,13 @@ def _started(agent: Agent, config_dir: Path, data_dir: Path) -> None:
         click.echo(f"  {p.org} ({inert(p.name)}): cron '{p.cron}' {p.timezone}; next run {when}{_when(p.next_run)}")
     for path, why in agent.skipped:
         click.echo(f"  skipped {path.name}: {one_line(why)}")
-    click.echo(f"history and reports in {data_dir}; stop with Ctrl-C or SIGTERM, reload the configs with SIGHUP")
+    from hygiene.history.store import DATABASE_URL_ENV, redact
+
+    database = os.environ.get(DATABASE_URL_ENV, "").strip()  # the agent's history when set (agent_history_url)
+    where = f"history and reports in {data_dir}"
+    if database:
+        where = f"reports in {data_dir}, history in {redact(database)}"
+    click.echo(f"{where}; stop with Ctrl-C or SIGTERM, reload the configs with SIGHUP")
     sys.stdout.flush()
 
 

@@ -12,10 +12,12 @@ from hygiene.cli.common import data_dir_option, err, guard, json_option, out
 from hygiene.evidence.keys import EvidenceKeys, fingerprint
 from hygiene.evidence.pack import AUDIENCES, export_pack
 from hygiene.evidence.verify import verify_pack
+from hygiene.history.store import history_url
 from hygiene.paths import default_data_dir
 
 DATA_DIR_HELP = (
-    "Folder holding history.sqlite3 and the evidence keys (default: HYGIENE_DATA_DIR or the platform data folder)."
+    "Folder holding history.sqlite3 and the evidence keys (default: HYGIENE_DATA_DIR or the platform data folder; "
+    "the history: HYGIENE_DATABASE_URL when set)."
 )
 
 
@@ -39,7 +41,12 @@ def export(
 ) -> None:
     """Build a signed evidence pack of a recorded scan of ORG."""
     result = export_pack(
-        organisation, data_dir=data_dir or default_data_dir(), scan_ref=scan_ref, audience=audience, output=output
+        organisation,
+        data_dir=data_dir or default_data_dir(),
+        scan_ref=scan_ref,
+        audience=audience,
+        output=output,
+        history=history_url(data_dir),  # --data-dir's history.sqlite3, else HYGIENE_DATABASE_URL
     )
     if as_json:
         document = {

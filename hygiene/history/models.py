@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hygiene.results import ScanReport, baseline_refusal
-from hygiene.strict import StrictModel as _Model
+from hygiene.strict import StrictModel
+
+#: what no database text column holds: NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8 encoder takes them)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: str) -> str:
+    """Vendor text as both backends store it, NUL and lone surrogates as U+FFFD: a tenant's hostile name never
+    stops a scan from being recorded, and a stored scan diffs equal to the report it came from."""
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
+class _Model(StrictModel):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value) if isinstance(value, str) else value
 
 
 class StoredFinding(_Model):

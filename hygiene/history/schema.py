@@ -30,6 +30,9 @@ from sqlalchemy import (
 
 from hygiene.history.errors import HistoryError
 
+#: pg_advisory_xact_lock key of the migrator (the store's per-organisation locks use another key space)
+MIGRATION_LOCK = 7236001
+
 metadata = MetaData()
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
@@ -39,13 +42,13 @@ scans = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("organisation_id", String(200), nullable=False, index=True),
-    Column("organisation_name", String(500), nullable=False),
+    Column("organisation_name", Text, nullable=False),
     Column("scan_id", String(300), nullable=False, unique=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False),
-    Column("profile", String(200), nullable=False),
-    Column("operator", String(500), nullable=False),
-    Column("tool_version", String(50), nullable=False),
+    Column("profile", Text, nullable=False),
+    Column("operator", Text, nullable=False),
+    Column("tool_version", Text, nullable=False),
     Column("score", Float, nullable=False),
     Column("grade", String(8), nullable=False),
     Column("coverage", Float, nullable=False),
@@ -61,12 +64,12 @@ check_results = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("scan_pk", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("check_id", String(200), nullable=False),
+    Column("check_id", Text, nullable=False),
     Column("title", Text, nullable=False),
     Column("status", String(20), nullable=False),
     Column("severity", String(20), nullable=False),
-    Column("area", String(100), nullable=False),
-    Column("platform", String(50), nullable=False),
+    Column("area", Text, nullable=False),
+    Column("platform", Text, nullable=False),
     Column("assessed", Integer, nullable=False),
     Column("failing", Integer, nullable=False),
     Column("accepted", Integer, nullable=False),
@@ -81,7 +84,7 @@ findings = Table(
     Column("resource_id", Text, nullable=False),
     Column("resource_name", Text, nullable=False),
     Column("detail", Text, nullable=False),
-    Column("accepted_by", String(200), nullable=True),
+    Column("accepted_by", Text, nullable=True),
 )
 
 report_files = Table(
@@ -89,7 +92,7 @@ report_files = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("scan_pk", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("format", String(50), nullable=False),
+    Column("format", Text, nullable=False),
     Column("path", Text, nullable=False),
     Column("sha256", String(64), nullable=False),
 )
@@ -111,8 +114,28 @@ def _v2_scan_scope(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE scans ADD COLUMN unread_platforms TEXT NOT NULL DEFAULT ''"))
 
 
+#: schema version 3: the columns of free text (names, the operator, check ids, exception ids) without a length
+#: limit; PostgreSQL enforces VARCHAR(n), SQLite never did: a long organisation name recorded on one backend only
+V3_UNBOUNDED = {
+    "scans": ("organisation_name", "profile", "operator", "tool_version"),
+    "check_results": ("check_id", "area", "platform"),
+    "findings": ("accepted_by",),
+    "report_files": ("format",),
+}
+
+
+def _v3_unbounded_text(conn: Connection) -> None:
+    """SQLite has no length limits to lift (and cannot alter a column's type); a database created by this version
+    already has TEXT columns (``_v1_initial``), for which the ALTER changes nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table, columns in V3_UNBOUNDED.items():
+        changes = ", ".join(f"ALTER COLUMN {column} TYPE TEXT" for column in columns)
+        conn.execute(text(f"ALTER TABLE {table} {changes}"))
+
+
 #: migration n+1 is MIGRATIONS[n]; SCHEMA_VERSION is the version a fully migrated database has
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_scan_scope]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_scan_scope, _v3_unbounded_text]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -127,7 +150,7 @@ def migrate(engine: Engine) -> int:
     while True:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # serialise concurrent migrators (SQLite: BEGIN IMMEDIATE)
-                conn.execute(text("SELECT pg_advisory_xact_lock(7236001)"))
+                conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             version = current_version(conn)
             if version > SCHEMA_VERSION:
                 raise HistoryError(

@@ -8,19 +8,28 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from hygiene.atomic import private_dir
 from hygiene.errors import did_you_mean
 from hygiene.history.errors import HistoryError
-from hygiene.history.models import ScanSummary, StoredFile, StoredFinding, StoredResult, StoredScan, summary_of
+from hygiene.history.models import (
+    ScanSummary,
+    StoredFile,
+    StoredFinding,
+    StoredResult,
+    StoredScan,
+    stored_results,
+    summary_of,
+)
 from hygiene.history.schema import SCHEMA_VERSION, check_results, findings, migrate, report_files, scans
 from hygiene.paths import default_data_dir
 from hygiene.results import ScanReport
@@ -28,6 +37,32 @@ from hygiene.results import ScanReport
 DATABASE_URL_ENV = "HYGIENE_DATABASE_URL"
 HISTORY_FILE = "history.sqlite3"
 BUSY_TIMEOUT_S = 30
+#: how long to wait for a PostgreSQL server to answer before the history is an error (a URL's own wins)
+CONNECT_TIMEOUT_S = 10
+#: the SQLAlchemy driver for the URLs users write: psycopg 3 (psycopg2, SQLAlchemy's default, is not a dependency)
+POSTGRES_SCHEMES = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+#: pg_advisory_xact_lock key space of the per-organisation writer locks (schema.MIGRATION_LOCK is the migrator's)
+ORGANISATION_LOCK_SPACE = 7236002
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*:)[^@\s]*(?=@)")
+_KEYWORD_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)('[^']*'|[^&\s]*)", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with every password of a URL (``scheme://user:PASSWORD@``) or a connection keyword
+    (``password=...``) replaced by ``***``: what the history says in an error or a log line."""
+    return _KEYWORD_PASSWORD.sub(r"\g<head>***", _URL_PASSWORD.sub(r"\g<head>***", text))
+
+
+def one_line(text: str) -> str:
+    """A driver's message (psycopg's run over several lines, one per address tried) as one line."""
+    return " ".join(text.split())
+
+
+def database_url(url: str) -> str:
+    """The URL as SQLAlchemy opens it: ``postgresql://`` and ``postgres://`` use psycopg 3."""
+    scheme, sep, rest = url.strip().partition("://")
+    return f"{POSTGRES_SCHEMES[scheme.lower()]}://{rest}" if sep and scheme.lower() in POSTGRES_SCHEMES else url.strip()
 
 
 def sqlite_url(path: Path) -> str:
@@ -42,6 +77,13 @@ def history_url(data_dir: Path | None = None, environ: Mapping[str, str] | None 
     env = os.environ if environ is None else environ
     url = env.get(DATABASE_URL_ENV, "").strip()
     return url or sqlite_url(default_data_dir() / HISTORY_FILE)
+
+
+def agent_history_url(data_dir: Path, environ: Mapping[str, str] | None = None) -> str:
+    """The agent's history: ``HYGIENE_DATABASE_URL`` when set (a fleet's shared PostgreSQL), else
+    ``history.sqlite3`` in its data folder (which it always has: locks, heartbeat and reports live there)."""
+    env = os.environ if environ is None else environ
+    return env.get(DATABASE_URL_ENV, "").strip() or sqlite_url(data_dir / HISTORY_FILE)
 
 
 def sha256_file(path: Path) -> str:
@@ -91,10 +133,12 @@ class HistoryStore:
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         try:
-            parsed = make_url(url)
-        except ArgumentError:
-            raise HistoryError(f"not a database URL: {url!r} (expected sqlite:///PATH or postgresql://...)") from None
-        self.where = parsed.render_as_string(hide_password=True)
+            parsed = make_url(database_url(url))
+            self.where = redact(make_url(url.strip()).render_as_string(hide_password=True))
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number, an unclosed [IPv6]
+            raise HistoryError(
+                f"not a database URL: {redact(url)!r} (expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB)"
+            ) from None
         self.engine: Engine
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
@@ -106,8 +150,9 @@ class HistoryStore:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
+            connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_S}
             try:
-                self.engine = create_engine(parsed, pool_pre_ping=True)
+                self.engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
             except (ImportError, NoSuchModuleError) as exc:
                 raise HistoryError(f"history database {self.where}: driver not installed ({exc})") from None
         with self._errors():
@@ -120,7 +165,18 @@ class HistoryStore:
             yield
         except SQLAlchemyError as exc:
             cause = getattr(exc, "orig", None) or exc
-            raise HistoryError(f"history database {self.where}: {cause}") from exc
+            raise HistoryError(f"history database {self.where}: {redact(one_line(str(cause)))}") from None
+
+    @staticmethod
+    def _lock_organisation(conn: Connection, organisation_id: str) -> None:
+        """Serialise the writers of one organisation until the transaction ends (its baseline flag and scan ids
+        are decided by reading first). SQLite: ``BEGIN IMMEDIATE`` already holds the database's write lock."""
+        if conn.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(organisation_id.encode()).digest()[:4], "big", signed=True)
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+                {"space": ORGANISATION_LOCK_SPACE, "key": key},
+            )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -143,6 +199,7 @@ class HistoryStore:
         ]
         org = report.organisation_id
         with self._errors(), self.engine.begin() as conn:
+            self._lock_organisation(conn, org)
             if conn.execute(select(scans.c.id).where(scans.c.scan_id == report.scan_id)).first() is not None:
                 raise HistoryError(f"scan {report.scan_id} is already in the history")
             refusal = report.baseline_refusal
@@ -158,37 +215,15 @@ class HistoryStore:
             values["unread_platforms"] = ",".join(summary.unread_platforms)
             values["started_at"], values["finished_at"] = _utc(summary.started_at), _utc(summary.finished_at)
             scan_pk = _new_id(conn.execute(insert(scans).values(**values)).inserted_primary_key)
-            for result in report.results:
+            for result in stored_results(report):  # the text as storable (see models.storable)
                 result_pk = _new_id(
                     conn.execute(
-                        insert(check_results).values(
-                            scan_pk=scan_pk,
-                            check_id=result.check_id,
-                            title=result.title,
-                            status=result.status.value,
-                            severity=result.severity,
-                            area=result.area,
-                            platform=result.platform,
-                            assessed=result.assessed,
-                            failing=result.failing,
-                            accepted=result.accepted,
-                            reason=result.reason,
-                        )
+                        insert(check_results).values(**result.model_dump(exclude={"findings"}), scan_pk=scan_pk)
                     ).inserted_primary_key
                 )
                 if result.findings:
                     conn.execute(
-                        insert(findings),
-                        [
-                            {
-                                "result_pk": result_pk,
-                                "resource_id": f.resource_id,
-                                "resource_name": f.resource_name,
-                                "detail": f.detail,
-                                "accepted_by": f.accepted_by,
-                            }
-                            for f in result.findings
-                        ],
+                        insert(findings), [{"result_pk": result_pk, **f.model_dump()} for f in result.findings]
                     )
             if stored_files:
                 conn.execute(insert(report_files), [{"scan_pk": scan_pk, **f.model_dump()} for f in stored_files])
@@ -203,6 +238,7 @@ class HistoryStore:
                 f"scan (see 'hygiene history {organisation_id}')"
             )
         with self._errors(), self.engine.begin() as conn:
+            self._lock_organisation(conn, organisation_id)
             conn.execute(update(scans).where(scans.c.organisation_id == organisation_id).values(baseline=False))
             conn.execute(update(scans).where(scans.c.scan_id == chosen.scan_id).values(baseline=True))
         return chosen.model_copy(update={"baseline": True})
@@ -210,8 +246,9 @@ class HistoryStore:
     # -- reading ------------------------------------------------------------------------------------------
     def organisations(self) -> list[str]:
         with self._errors(), self.engine.begin() as conn:
-            query = select(scans.c.organisation_id).distinct().order_by(scans.c.organisation_id)
-            return list(conn.execute(query).scalars())
+            query = select(scans.c.organisation_id).distinct()
+            # sorted here, by code point: a server's collation (PostgreSQL's en_US, SQLite's binary) never reorders
+            return sorted(conn.execute(query).scalars())
 
     def scans(self, organisation_id: str) -> list[ScanSummary]:
         """The organisation's scans, oldest first; unknown organisation -> HistoryError."""
@@ -315,4 +352,14 @@ class HistoryStore:
         return StoredScan(summary=summary, results=list(results.values()), files=files)
 
 
-__all__ = ["SCHEMA_VERSION", "HistoryError", "HistoryStore", "ScanSummary", "history_url", "sqlite_url"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "HistoryError",
+    "HistoryStore",
+    "ScanSummary",
+    "agent_history_url",
+    "database_url",
+    "history_url",
+    "redact",
+    "sqlite_url",
+]

@@ -259,11 +259,12 @@ def test_agent_without_valid_configs_is_an_input_error(tmp_path: Path) -> None:
     assert result.exit_code != 0
 
 
-def test_scheduled_scan_records_history_and_notifies_on_regression(tmp_path: Path) -> None:
+def test_scheduled_scan_records_history_and_notifies_on_regression(tmp_path: Path, history_url: str) -> None:
+    """The agent records into HYGIENE_DATABASE_URL (SQLite or PostgreSQL) and compares with it."""
     import responses
 
     from hygiene.demo import SECRET_ENV, write_demo_config
-    from hygiene.history import HistoryStore, history_url
+    from hygiene.history import HistoryStore
     from hygiene_sandbox import Sandbox, northwind
 
     hook = "https://hooks.test/teams/secret-path"
@@ -287,8 +288,8 @@ def test_scheduled_scan_records_history_and_notifies_on_regression(tmp_path: Pat
         finally:
             os.environ.pop(SECRET_ENV)
             os.environ.pop("HOOK")
-    store = HistoryStore(history_url(tmp_path / "data"))
-    assert len(store.scans("northwind")) == 2
+    with HistoryStore(history_url) as store:
+        assert len(store.scans("northwind")) == 2
 
 
 def test_manual_scan_waits_for_the_agents_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,6 +42,17 @@ def test_redaction_in_file_and_console(tmp_path: Path, capsys: pytest.CaptureFix
     assert oct(log_file.stat().st_mode & 0o777) == "0o600"
 
 
+def test_database_url_passwords_are_scrubbed(tmp_path: Path) -> None:
+    """A history URL in a log line (``HYGIENE_DATABASE_URL`` is not named like a secret): no password."""
+    from hygiene.logsetup import redact_text
+
+    line = redact_text(
+        "store postgresql://hygiene:Tr0ub4dor-s3cret@db:5432/h and postgresql://db/h?password=Zx9-s3cret"
+    )
+    assert "Tr0ub4dor" not in line and "Zx9" not in line
+    assert "@db:5432/h" in line and "https://host:443/a@b" in redact_text("https://host:443/a@b")
+
+
 def test_environment_secrets_are_scrubbed_but_not_their_file_paths_or_plain_words() -> None:
     from hygiene.logsetup import redact_text, register_environment_secrets
 

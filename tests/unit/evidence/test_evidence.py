@@ -118,6 +118,22 @@ def test_pseudonyms_are_stable_across_scans(tmp_path: Path) -> None:
     assert ids(one) == ids(two)
 
 
+def test_cli_export_reads_the_history_at_the_database_url(scan_dir: Path, history_url: str, tmp_path: Path) -> None:
+    """``hygiene evidence export`` without --data-dir: the scan from HYGIENE_DATABASE_URL (SQLite or PostgreSQL),
+    signed with the key of the default data folder; the pack verifies and carries that scan."""
+    from hygiene.history import HistoryStore
+
+    report = ScanReport.model_validate_json((scan_dir / "report.json").read_bytes())
+    with HistoryStore(history_url) as store:
+        store.record(report, {"json": scan_dir / "report.json", "csv": scan_dir / "findings.csv"})
+    pack = tmp_path / "pack.zip"
+    outcome = CliRunner().invoke(main, ["evidence", "export", "northwind", "--output", str(pack), "--json"])
+    assert outcome.exit_code == 0, outcome.output
+    assert json.loads(outcome.stdout)["scan_id"] == report.scan_id
+    assert verify_pack(pack).ok
+    assert ScanReport.model_validate_json(entries(pack)["report.json"]).scan_id == report.scan_id
+
+
 def test_internal_pack_carries_everything(scan_dir: Path, data_dir: Path) -> None:
     files = entries(export(data_dir, "internal"))
     assert any(name.startswith("raw/m365/") for name in files)

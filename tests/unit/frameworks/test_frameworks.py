@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from hygiene import frameworks as fw
 from hygiene.cli import main
 from hygiene.errors import InputError
-from hygiene.history import HistoryStore, sqlite_url
+from hygiene.history import HistoryStore
 from hygiene.history.models import stored_from_report
 from hygiene.registry import Registry
 from hygiene.results import CheckResult, ScanReport, Status
@@ -214,8 +214,10 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Path:
-    with HistoryStore(sqlite_url(tmp_path / "history.sqlite3")) as store:
+def history(tmp_path: Path, history_url: str) -> Path:
+    """Two scans of acme in the history at HYGIENE_DATABASE_URL (each backend); the commands run without
+    --data-dir read it."""
+    with HistoryStore(history_url) as store:
         store.record(report([result("m365.mfa.admins", "fail")], scan_id="old"))
         later = report(
             [
@@ -251,7 +253,7 @@ def test_cli_show_mapping_only() -> None:
 
 
 def test_cli_show_with_org(history: Path) -> None:
-    code, out, _ = run("frameworks", "show", "cyber-essentials", "acme", "--data-dir", str(history), "--json")
+    code, out, _ = run("frameworks", "show", "cyber-essentials", "acme", "--json")
     assert code == 0
     data = json.loads(out)
     assert data["scan_id"] == "new"
@@ -262,14 +264,14 @@ def test_cli_show_with_org(history: Path) -> None:
     assert status["A6.1"] == fw.PARTIAL  # m365.devices.os_supported absent from the scan
     assert status["A4.1"] == fw.NOT_COVERED
     assert sum(data["summary"].values()) == len(data["controls"])
-    code, out, _ = run("frameworks", "show", "cyber-essentials", "acme", "--data-dir", str(history))
+    code, out, _ = run("frameworks", "show", "cyber-essentials", "acme")
     assert code == 0 and "not met" in out and "new" in out
 
 
 def test_cli_errors(history: Path) -> None:
     code, _, err = run("frameworks", "show", "pci-dss")
     assert code == 2 and err.count("\n") == 1 and "no framework 'pci-dss'" in err
-    code, _, err = run("frameworks", "show", "soc2", "nobody", "--data-dir", str(history))
+    code, _, err = run("frameworks", "show", "soc2", "nobody")
     assert code == 2 and err.count("\n") == 1 and "nobody" in err
     code, _, err = run("frameworks", "show", "soc2", "acme", "--data-dir", str(history / "missing"))
     assert code == 2 and "no scan history" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from scanreports import report
 
 from hygiene.cli import main
-from hygiene.history import HistoryStore, history_url
+from hygiene.history import DATABASE_URL_ENV, HistoryStore
 from hygiene.model import SourceRun
 from hygiene.reports.portfolio_html import SCRIPT, SCRIPT_HASH, sparkline
 from hygiene.results import CheckResult, ScanReport, Status
@@ -55,10 +56,10 @@ def scan(org: str, n: int, at: datetime, score: float, grade: str, results: list
     return report(f"{org}-{n}", results, org=org, at=at, score=score, grade=grade)
 
 
-def setup(tmp_path: Path) -> tuple[Path, Path]:
+def setup(tmp_path: Path) -> Path:
     """acme: 12 scans, fresh, grade D; evil (<script> name): one stale scan, grade B; ghost: never scanned;
     broken.toml: not a valid config."""
-    configs, data = tmp_path / "configs", tmp_path / "data"
+    configs = tmp_path / "configs"
     configs.mkdir()
     write_config(configs, "acme", "Acme Ltd")
     write_config(configs, "evil", "<script>alert(1)</script> & Co")
@@ -72,24 +73,24 @@ def setup(tmp_path: Path) -> tuple[Path, Path]:
         check("m365.guests", "high", 1),
         check("m365.admins", "high", 4),
     ]
-    with HistoryStore(history_url(data)) as store:
+    with HistoryStore(os.environ[DATABASE_URL_ENV]) as store:
         for n in range(12):  # scores 50..61, oldest first
             at = NOW - timedelta(days=12 - n)
             store.record(scan("acme", n, at, 50.0 + n, "F", [check("m365.mfa", "critical", 1)]))
         store.record(scan("acme", 12, NOW - timedelta(hours=2), 64.5, "D", acme_failing))
         store.record(scan("evil", 0, NOW - timedelta(days=30), 85.0, "B", [check("m365.mfa", "critical")]))
         store.record(scan("stranger", 0, NOW, 10.0, "F", []))  # in the history, not configured: left out
-    return configs, data
+    return configs
 
 
 def iso(at: datetime) -> str:
     return (at + timedelta(minutes=1)).isoformat()
 
 
-def test_portfolio_json_html_and_modes(tmp_path: Path) -> None:
-    configs, data = setup(tmp_path)
+def test_portfolio_json_html_and_modes(tmp_path: Path, history_url: str) -> None:
+    configs = setup(tmp_path)
     output = tmp_path / "out"
-    result = CliRunner().invoke(main, ["portfolio", str(configs), "--data-dir", str(data), "--output", str(output)])
+    result = CliRunner().invoke(main, ["portfolio", str(configs), "--output", str(output)])
     assert result.exit_code == 0, result.output
     assert str((output / "portfolio.html").resolve()) in result.stdout
     assert "broken.toml" in result.stderr
@@ -203,11 +204,9 @@ def test_portfolio_json_html_and_modes(tmp_path: Path) -> None:
     assert html.index("Acme Ltd") < html.index("&lt;script&gt;") < html.index("Ghost GmbH")
 
 
-def test_stale_days_option_and_no_history_yet(tmp_path: Path) -> None:
-    configs, data = setup(tmp_path)
-    result = CliRunner().invoke(
-        main, ["portfolio", str(configs), "--data-dir", str(data), "-o", str(tmp_path), "--stale-days", "60"]
-    )
+def test_stale_days_option_and_no_history_yet(tmp_path: Path, history_url: str) -> None:
+    configs = setup(tmp_path)
+    result = CliRunner().invoke(main, ["portfolio", str(configs), "-o", str(tmp_path), "--stale-days", "60"])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "portfolio.json").read_text())
     assert [(o["id"], o["stale"]) for o in doc["organisations"]] == [
@@ -227,15 +226,15 @@ def test_stale_days_option_and_no_history_yet(tmp_path: Path) -> None:
     ]
 
 
-def test_sort_worst_grade_then_lowest_score(tmp_path: Path) -> None:
-    configs, data = tmp_path / "configs", tmp_path / "data"
+def test_sort_worst_grade_then_lowest_score(tmp_path: Path, history_url: str) -> None:
+    configs = tmp_path / "configs"
     configs.mkdir()
     rows = [("a-good", 95.0, "A"), ("b-bad", 40.0, "F"), ("c-meh", 75.0, "C"), ("d-worse", 30.0, "F"), ("e", 0, "-")]
-    with HistoryStore(history_url(data)) as store:
+    with HistoryStore(os.environ[DATABASE_URL_ENV]) as store:
         for org, score, grade in rows:
             write_config(configs, org, org.upper())
             store.record(scan(org, 0, NOW, score, grade, []))
-    result = CliRunner().invoke(main, ["portfolio", str(configs), "--data-dir", str(data), "-o", str(tmp_path)])
+    result = CliRunner().invoke(main, ["portfolio", str(configs), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "portfolio.json").read_text())
     assert [o["id"] for o in doc["organisations"]] == ["e", "d-worse", "b-bad", "c-meh", "a-good"]
@@ -313,7 +312,7 @@ def tagged_setup(tmp_path: Path) -> tuple[Path, Path]:
     configs.mkdir()
     for org, tags in (("dentist", '"dental", "london"'), ("lawyer", '"london"'), ("vet", '"leeds"')):
         (configs / f"{org}.toml").write_text(TAGGED.format(org=org, name=org.title(), tags=tags))
-    with HistoryStore(history_url(data)) as store:
+    with HistoryStore(os.environ[DATABASE_URL_ENV]) as store:
         for org, n, at, score, grade, sources in (
             ("dentist", 0, NOW - timedelta(days=3), 60.0, "D", {}),
             ("dentist", 1, NOW - timedelta(hours=1), 40.0, "F", {}),
@@ -337,7 +336,7 @@ def page(tmp_path: Path, *args: str) -> tuple[Page, dict[str, Any], str]:
     configs, data = (
         tagged_setup(tmp_path) if not (tmp_path / "configs").exists() else (tmp_path / "configs", tmp_path / "data")
     )
-    result = CliRunner().invoke(main, ["portfolio", str(configs), "--data-dir", str(data), "-o", str(data), *args])
+    result = CliRunner().invoke(main, ["portfolio", str(configs), "-o", str(data), *args])
     assert result.exit_code == 0, result.output
     text = (data / "portfolio.html").read_text()
     parsed = Page()
@@ -345,7 +344,7 @@ def page(tmp_path: Path, *args: str) -> tuple[Page, dict[str, Any], str]:
     return parsed, json.loads((data / "portfolio.json").read_text()), text
 
 
-def test_links_tags_groups_and_incomplete_scans(tmp_path: Path) -> None:
+def test_links_tags_groups_and_incomplete_scans(tmp_path: Path, history_url: str) -> None:
     parsed, doc, _ = page(tmp_path)
     data = tmp_path / "data"
     assert [o["id"] for o in doc["organisations"]] == ["dentist", "lawyer", "vet"]  # worst grade first
@@ -366,7 +365,7 @@ def test_links_tags_groups_and_incomplete_scans(tmp_path: Path) -> None:
     assert parsed.groups == ["dental 1 F 0 0", "leeds 1 A 1 0", "london 2 F 0 1"]
 
 
-def test_sort_orders_and_tag_filter(tmp_path: Path) -> None:
+def test_sort_orders_and_tag_filter(tmp_path: Path, history_url: str) -> None:
     _, doc, _ = page(tmp_path, "--sort", "change")
     assert [o["id"] for o in doc["organisations"]] == ["dentist", "lawyer", "vet"]  # -20 first, then no change
     parsed, doc, _ = page(tmp_path, "--sort", "stale")
@@ -385,7 +384,7 @@ def test_sort_orders_and_tag_filter(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "'best' is not one of" in result.output
 
 
-def test_a_moved_report_is_not_linked(tmp_path: Path) -> None:
+def test_a_moved_report_is_not_linked(tmp_path: Path, history_url: str) -> None:
     _configs, data = tagged_setup(tmp_path)
     (data / "scans" / "vet 0" / "report.html").unlink()
     (data / "scans" / "vet 0" / "report.json").unlink()
