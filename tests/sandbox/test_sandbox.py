@@ -558,9 +558,14 @@ def test_northwind_expectations_name_real_objects(scenario: Scenario) -> None:
     upns = {u["userPrincipalName"] for u in scenario.users}
     devices = {d["deviceName"] for d in scenario.managed_devices}
     skus = {s["skuPartNumber"] for s in scenario.skus}
+    machines = {m["computerDnsName"] for m in scenario.defender_machines}
     named = {
         "m365.devices.os_supported": devices,
         "m365.devices.patch_current": devices,
+        "m365.devices.encrypted": devices,
+        # Intune devices by name; machines only Defender knows by its name for them
+        "m365.devices.edr_active": devices | machines,
+        "m365.devices.vulnerabilities": machines,
         "m365.licences.unused": skus,
         "m365.mfa.legacy_auth_blocked": {"tenant"},
         "m365.accounts.admin_count": {"tenant"},
