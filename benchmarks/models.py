@@ -30,6 +30,10 @@ GRAPH_ELIGIBILITY_PAGE = 100
 GRAPH_DEVICES_PAGE = 1000
 #: https://learn.microsoft.com/graph/json-batching: at most 20 requests in one $batch
 GRAPH_BATCH = 20
+#: Defender for Endpoint API: machines $top (documented maximum) and the vulnerability export's pageSize (its
+#: default; hygiene/sources/m365/defender.py)
+DEFENDER_MACHINES_PAGE = 10_000
+DEFENDER_EXPORT_PAGE = 50_000
 
 # -- Google ---------------------------------------------------------------------------------------------------------
 #: https://developers.google.com/workspace/admin/directory/reference/rest/v1/users/list (maxResults max 500)
@@ -129,6 +133,7 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
     uncovered = 1 + sum(len(groups[g]["members"]) for g in exclusions)
     backup_enabled = str((scenario.backup or {}).get("status", "disabled")) != "disabled"
     enabled = {str(u["id"]): bool(u.get("accountEnabled")) for u in scenario.users}
+    windows = sum(1 for d in scenario.managed_devices if str(d.get("operatingSystem", "")).startswith("Windows"))
     m = Model()
     m.minimum = {
         "users": pages(len(scenario.users), GRAPH_USERS_PAGE),
@@ -148,6 +153,11 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         "managedDevices": pages(len(scenario.managed_devices), GRAPH_DEVICES_PAGE),
         "deviceCompliancePolicies": 1,
         "backupRestore": 1 + (3 if backup_enabled else 0),
+        # windowsProtectionState has no list-level read in v1.0: one $batch sub-request per Windows device
+        "$batch windowsProtectionState": pages(windows, GRAPH_BATCH, at_least=0),
+        # the Defender for Endpoint API (its own host): no machines is one 404
+        "defender machines": pages(len(scenario.defender_machines), DEFENDER_MACHINES_PAGE),
+        "defender vulnerabilities": pages(len(scenario.defender_vulnerabilities), DEFENDER_EXPORT_PAGE),
     }
     mn = m.minimum
     # the four lanes of hygiene/sources/m365.py (M365Source._collect), then per-user MFA after all of them
@@ -159,8 +169,9 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         "roles, then policies": mn["roleDefinitions"] + mn["roleAssignments"]
         + mn["roleEligibilityScheduleInstances"] + role_members + group_eligibility
         + mn["identitySecurityDefaultsEnforcementPolicy"] + mn["conditionalAccess/policies"] + ca_members,
-        "licences, devices, compliance, backup": mn["subscribedSkus"] + mn["managedDevices"]
-        + mn["deviceCompliancePolicies"] + mn["backupRestore"],
+        "licences, devices, antivirus, compliance, backup": mn["subscribedSkus"] + mn["managedDevices"]
+        + mn["$batch windowsProtectionState"] + mn["deviceCompliancePolicies"] + mn["backupRestore"],
+        "Defender for Endpoint": mn["defender machines"] + mn["defender vulnerabilities"],
     }  # fmt: skip
     batches = mn["$batch authentication/requirements"]
     m.chain_requests = token_requests + max(lanes.values()) + batches
@@ -173,7 +184,7 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
     )
     longest = max(lanes, key=lambda k: lanes[k])
     m.notes.append(
-        f"four concurrent lanes (longest: {longest}, {lanes[longest]} requests), then {batches} $batch requests "
+        f"five concurrent lanes (longest: {longest}, {lanes[longest]} requests), then {batches} $batch requests "
         f"in sequence; {token_requests} token requests before"
     )
     return m

@@ -5,23 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
+from hygiene.checklib.endpoint import device_platform as platform_of
 from hygiene.checklib.m365 import compliance_policy_applies
 from hygiene.model import M365Device
 from hygiene.policy import lifecycle_lookup
 from hygiene.policy import version_key as parse_version
-
-
-def platform_of(device: M365Device) -> str:
-    name = device.operating_system.lower()
-    if name.startswith("windows"):
-        return "windows"
-    if name in ("ios", "ipados"):
-        return "ios"
-    if name.startswith("android"):
-        return "android"
-    if name in ("macos", "mac os x", "macosx"):
-        return "macos"
-    return name or "unknown"
 
 
 @check(

@@ -99,8 +99,26 @@ class _EntraApp(_Strict):
         return self
 
 
+PUBLIC_GRAPH = "https://graph.microsoft.com"
+PUBLIC_DEFENDER = "https://api.security.microsoft.com"
+
+
 class M365Config(_EntraApp):
-    graph_url: HttpsUrl = "https://graph.microsoft.com"
+    graph_url: HttpsUrl = PUBLIC_GRAPH
+    #: the Microsoft Defender for Endpoint API (machines, vulnerabilities); a regional host such as
+    #: https://eu.api.security.microsoft.com also works. Its token is asked for ``defender_resource/.default``.
+    #: Unset: https://api.security.microsoft.com when graph_url is Microsoft Graph's public host, else not read
+    #: (a sandbox, a sovereign cloud or a proxy names its Defender host itself: tokens go to configured hosts only)
+    defender_url: HttpsUrl | None = None
+    #: the application ID URI of the Defender for Endpoint API (WindowsDefenderATP), the token's audience
+    defender_resource: HttpsUrl = "https://api.securitycenter.microsoft.com"
+
+    @property
+    def defender_endpoint(self) -> str | None:
+        """The Defender for Endpoint API's base URL, or None when it is not to be read (see ``defender_url``)."""
+        if self.defender_url is not None:
+            return self.defender_url
+        return PUBLIC_DEFENDER if self.graph_url.rstrip("/") == PUBLIC_GRAPH else None
 
 
 class GoogleConfig(_Strict):

@@ -85,6 +85,7 @@ def write_demo_config(
             f'client_secret_env = "{SECRET_ENV}"',
             f'authority_host = "{sandbox.authority_host}"',
             f'graph_url = "{sandbox.graph_url}"',
+            f'defender_url = "{sandbox.defender_url}"',
             'ca_bundle = "sandbox-ca.pem"',
             "",
         ]

@@ -194,6 +194,56 @@ class M365Device:
     #: (azureADDeviceId, the ``deviceId`` of the directory's device object): what assignment groups contain
     user_id: str | None = None
     azure_ad_device_id: str | None = None
+    #: ``isEncrypted`` (None: not reported; the CSDL declares it non-nullable, so absent means not read)
+    is_encrypted: bool | None = None
+
+
+class M365ProtectionState(Model):
+    """A Windows device's Defender antivirus state (Intune ``windowsProtectionState``); None: not reported."""
+
+    real_time_protection: bool | None = None
+    malware_protection: bool | None = None
+    tamper_protection: bool | None = None
+    signature_update_overdue: bool | None = None
+    signature_version: str | None = None
+    last_reported: datetime | None = None
+    #: ``productStatus`` flags (windowsDefenderProductStatus members), e.g. ["avSignaturesOutOfDate"]
+    product_status: list[str] = Field(default_factory=list)
+
+
+class DefenderMachine(Model):
+    """A machine of Microsoft Defender for Endpoint (``/api/machines``)."""
+
+    id: str
+    name: str
+    #: onboardingStatus as sent (documented: onboarded, CanBeOnboarded, Unsupported, InsufficientInfo)
+    onboarding_status: str = ""
+    #: healthStatus (documented: Active, Inactive, ImpairedCommunication, NoSensorData,
+    #: NoSensorDataImpairedCommunication, Unknown)
+    health_status: str = ""
+    last_seen: datetime | None = None
+    os_platform: str = ""
+    os_build: int | None = None
+    exposure_level: str | None = None
+    #: the Entra ID device id (aadDeviceId), which matches an Intune device's azureADDeviceId
+    aad_device_id: str | None = None
+
+
+class DefenderVulnerability(Model):
+    """One row of Defender's software-vulnerability export (``/api/machines/SoftwareVulnerabilitiesByMachine``):
+    a CVE of a product installed on a device."""
+
+    device_id: str
+    device_name: str = ""
+    cve_id: str
+    #: vulnerabilitySeverityLevel as sent (Low, Medium, High, Critical)
+    severity: str = ""
+    #: when this product's CVE was first seen on the device
+    first_seen: datetime | None = None
+    security_update_available: bool | None = None
+    update_id: str | None = None
+    update_name: str | None = None
+    software: str = ""
 
 
 class M365PolicyAssignment(Model):
@@ -259,6 +309,10 @@ class M365Data(Model):
     #: group id -> members, for the groups compliance policies are assigned to; absent: could not be read
     assignment_groups: dict[str, M365AssignmentGroup] = Field(default_factory=dict)
     backup: M365Backup | None = None
+    #: Intune managed device id -> its Defender antivirus state (Windows devices whose state could be read)
+    protection_states: dict[str, M365ProtectionState] = Field(default_factory=dict)
+    defender_machines: list[DefenderMachine] = Field(default_factory=list)
+    defender_vulnerabilities: list[DefenderVulnerability] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -350,6 +404,9 @@ class GoogleEndpoint:
     security_patch_time: datetime | None = None
     last_sync: datetime | None = None
     compromised_state: str | None = None
+    #: ``encryptionState``: ENCRYPTED, NOT_ENCRYPTED, UNSUPPORTED_BY_DEVICE, ENCRYPTION_STATE_UNSPECIFIED (None: not
+    #: reported)
+    encryption_state: str | None = None
     #: ``managementState``: APPROVED, BLOCKED, PENDING, UNPROVISIONED, WIPING, WIPED (None: not reported)
     management_state: str | None = None
 

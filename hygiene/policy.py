@@ -32,6 +32,12 @@ class Thresholds(_Strict):
     admin_count_max: int = Field(4, ge=1, description="most global admins: more is more to compromise")
     device_sync_max_days: int = Field(30, ge=1, description="a managed device not synced for longer is stale")
     android_patch_max_age_days: int = Field(90, ge=1, description="oldest acceptable Android security patch level")
+    edr_seen_max_days: int = Field(
+        7, ge=1, description="a Defender for Endpoint machine not seen (full report) for longer is not protected"
+    )
+    missing_update_max_days: int = Field(
+        14, ge=1, description="days a security update fixing a critical or high vulnerability may stay missing"
+    )
     #: platform (windows, macos, ios, android) -> minimum OS version, e.g. {"windows": "10.0.22631"}
     min_os_versions: dict[str, str] = Field(
         default_factory=dict, description="oldest acceptable OS version per platform (beyond the lifecycle table)"

@@ -15,12 +15,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from graphfake import (
     AUTHORITY,
     CLIENT,
+    DEFENDER,
     GLOBAL_ADMIN,
     GRAPH,
     SECRET,
     TENANT,
     Tenant,
     iso,
+    machine,
     mfa_policy,
     registration,
     user,
@@ -44,6 +46,19 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 
 SKU_E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"
+
+
+#: a Windows device's windowsProtectionState with everything on and current (v1.0 CSDL properties)
+GOOD_PROTECTION = {
+    "realTimeProtectionEnabled": True,
+    "malwareProtectionEnabled": True,
+    "tamperProtectionEnabled": True,
+    "signatureUpdateOverdue": False,
+    "signatureVersion": "1.421.1234.0",
+    "lastReportedDateTime": iso(0.5),
+    "productStatus": "noStatus",
+    "deviceState": "clean",
+}
 
 
 def healthy_tenant() -> Tenant:
@@ -80,8 +95,12 @@ def healthy_tenant() -> Tenant:
             "model": "Surface Laptop 5",
             "androidSecurityPatchLevel": None,
             "userPrincipalName": "alice@contoso.test",
+            "azureADDeviceId": "aad-d1",
+            "isEncrypted": True,
         }
     ]
+    tenant.protection_states = {"d1": GOOD_PROTECTION}
+    tenant.machines = [machine("m1", "laptop-1.contoso.test", aad="aad-d1")]
     tenant.compliance_policies = [
         {
             "@odata.type": "#microsoft.graph.windows10CompliancePolicy",
@@ -109,6 +128,7 @@ def m365_config(**overrides: Any) -> M365Config:
         "client_secret_env": "HYGIENE_TEST_SECRET",
         "authority_host": AUTHORITY,
         "graph_url": GRAPH,
+        "defender_url": DEFENDER,
     }
     values.update(overrides)
     return M365Config(**values)

@@ -120,8 +120,15 @@ def chrome(
 
 
 def endpoint(
-    serial: str, device_type: str, os_version: str, *, sync: float = 1, state: str | None = "APPROVED"
+    serial: str,
+    device_type: str,
+    os_version: str,
+    *,
+    sync: float = 1,
+    state: str | None = "APPROVED",
+    encryption: str | None = "ENCRYPTED",
 ) -> dict[str, Any]:
+    """A Cloud Identity ``Device``; ``encryption`` None leaves ``encryptionState`` out (not reported)."""
     device = {
         "name": f"devices/{serial}",
         "deviceType": device_type,
@@ -132,6 +139,8 @@ def endpoint(
     }
     if state is not None:
         device["managementState"] = state
+    if encryption is not None:
+        device["encryptionState"] = encryption
     return device
 
 

@@ -20,6 +20,10 @@ from hygiene_sandbox.vendor import GLOBAL_ADMIN, ROLE_TEMPLATES
 
 AUTHORITY = "https://login.test"
 GRAPH = "https://graph.test"
+#: the Defender for Endpoint API (its own host) and its token audience (the WindowsDefenderATP application ID URI)
+DEFENDER = "https://defender.test"
+DEFENDER_RESOURCE = "https://api.securitycenter.microsoft.com"
+DEFENDER_TOKEN = "defender-token-456"
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "canary-client-secret-Zq81"
@@ -66,6 +70,69 @@ def user(
             "lastSignInDateTime": iso(signin),
             "lastNonInteractiveSignInDateTime": None,
         },
+    }
+
+
+def machine(
+    mid: str,
+    name: str,
+    *,
+    aad: str | None = None,
+    onboarding: str = "Onboarded",
+    health: str = "Active",
+    seen: float | None = 0.5,
+) -> dict[str, Any]:
+    """A Defender for Endpoint machine as GET /api/machines returns it (documented properties,
+    https://learn.microsoft.com/defender-endpoint/api/machine)."""
+    return {
+        "id": mid,
+        "computerDnsName": name,
+        "firstSeen": iso(300),
+        "lastSeen": iso(seen),
+        "osPlatform": "Windows11",
+        "version": "24H2",
+        "osProcessor": "x64",
+        "lastIpAddress": "10.0.0.5",
+        "lastExternalIpAddress": "203.0.113.7",
+        "osBuild": 26100,
+        "healthStatus": health,
+        "onboardingStatus": onboarding,
+        "rbacGroupId": 0,
+        "rbacGroupName": None,
+        "riskScore": "Low",
+        "exposureLevel": "Medium",
+        "isAadJoined": aad is not None,
+        "aadDeviceId": aad,
+        "machineTags": [],
+    }
+
+
+def vulnerability(mid: str, cve: str, severity: str, first_seen: float | None, kb: str | None) -> dict[str, Any]:
+    """A row of GET /api/machines/SoftwareVulnerabilitiesByMachine (the export's documented columns;
+    ``firstSeenTimestamp`` as the example writes it: no zone, a space between date and time)."""
+    seen = (NOW - timedelta(days=first_seen)).strftime("%Y-%m-%d %H:%M:%S") if first_seen is not None else None
+    return {
+        "id": f"{mid}_windows_11_{cve}",
+        "deviceId": mid,
+        "rbacGroupName": "Unassigned",
+        "deviceName": f"{mid}.contoso.test",
+        "osPlatform": "Windows11",
+        "osVersion": "10.0.26100.1000",
+        "osArchitecture": "x64",
+        "softwareVendor": "microsoft",
+        "softwareName": "windows_11",
+        "softwareVersion": "10.0.26100.1000",
+        "cveId": cve,
+        "vulnerabilitySeverityLevel": severity,
+        "recommendedSecurityUpdate": f"KB{kb} security update" if kb else None,
+        "recommendedSecurityUpdateId": kb,
+        "diskPaths": [],
+        "registryPaths": [],
+        "lastSeenTimestamp": (NOW - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"),
+        "firstSeenTimestamp": seen,
+        "exploitabilityLevel": "NoExploit",
+        "recommendationReference": "va-_-microsoft-_-windows_11",
+        "securityUpdateAvailable": kb is not None,
     }
 
 
@@ -152,6 +219,14 @@ class Tenant:
     backup_status: str = "disabled"
     backup_disable_reason: str = "none"
     backup_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: managed device id -> its windowsProtectionState (a Windows device not listed answers 404)
+    protection_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Defender for Endpoint: licensed (else the token endpoint knows no such resource: AADSTS500011)
+    defender_licensed: bool = True
+    machines: list[dict[str, Any]] = field(default_factory=list)
+    vulnerabilities: list[dict[str, Any]] = field(default_factory=list)
+    #: when set, the Defender API's @odata.nextLink points at this origin (a forged page)
+    defender_next_link_origin: str | None = None
     #: the application permissions in the access token: None issues an opaque token (no readable claims), a list
     #: a JWT-shaped token whose ``roles`` claim holds them, as Entra ID's app-only tokens do
     roles: list[str] | None = None
@@ -178,7 +253,9 @@ class Tenant:
             json.dumps({"error": {"code": code, "message": message or code, "innerError": {"request-id": "x"}}}),
         )
 
-    def _page(self, request: Any, items: list[dict[str, Any]]) -> tuple[int, dict[str, str], str]:
+    def _page(
+        self, request: Any, items: list[dict[str, Any]], next_link_origin: str | None = None
+    ) -> tuple[int, dict[str, str], str]:
         query = parse_qs(urlparse(request.url).query)
         offset = int(query.get("$skiptoken", ["0"])[0])
         page = items[offset : offset + self.page_size]
@@ -197,8 +274,9 @@ class Tenant:
         body: dict[str, Any] = {"value": page}
         if offset + self.page_size < len(items):
             base = request.url.split("?", 1)[0]
-            if self.next_link_origin is not None:
-                base = self.next_link_origin + urlparse(base).path
+            origin = next_link_origin or self.next_link_origin
+            if origin is not None:
+                base = origin + urlparse(base).path
             params = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
             params["$skiptoken"] = str(offset + self.page_size)
             body["@odata.nextLink"] = base + "?" + "&".join(f"{k}={v}" for k, v in params.items())
@@ -364,6 +442,13 @@ class Tenant:
                 status, headers, text = forced
                 responses_out.append({"id": sub["id"], "status": status, "headers": headers, "body": json.loads(text)})
                 continue
+            match = re.fullmatch(r"/deviceManagement/managedDevices/([^/?]+)/windowsProtectionState(\?.*)?", url)
+            if match and match.group(1) in self.protection_states:
+                state = {"@odata.type": "#microsoft.graph.windowsProtectionState", "id": match.group(1)}
+                responses_out.append(
+                    {"id": sub["id"], "status": 200, "body": {**state, **self.protection_states[match.group(1)]}}
+                )
+                continue
             match = re.fullmatch(r"/users/([^/]+)/authentication/requirements", url)
             if match:
                 state = self.per_user.get(match.group(1), "disabled")
@@ -400,6 +485,7 @@ class Tenant:
         rsps.add_callback(responses.POST, f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token", callback=self._token)
         rsps.add_callback(responses.POST, re.compile(rf"{re.escape(GRAPH)}/(v1\.0|beta)/\$batch"), callback=self._batch)
         rsps.add_callback(responses.GET, re.compile(rf"{re.escape(GRAPH)}/.*"), callback=self._graph)
+        rsps.add_callback(responses.GET, re.compile(rf"{re.escape(DEFENDER)}/.*"), callback=self._defender)
         if self.activity_csv is not None:
             rsps.add(
                 responses.GET,
@@ -426,4 +512,31 @@ class Tenant:
                     }
                 ),
             )
+        scope = form.get("scope", [""])[0]
+        if scope == f"{DEFENDER_RESOURCE}/.default":
+            if not self.defender_licensed:
+                description = (
+                    f"AADSTS500011: The resource principal named {DEFENDER_RESOURCE} was not found in the tenant named "
+                    "Contoso. This can happen if the application has not been installed by the administrator."
+                )
+                body = {"error": "invalid_resource", "error_description": description, "error_codes": [500011]}
+                return 400, {}, json.dumps(body)
+            return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": DEFENDER_TOKEN})
         return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3599, "access_token": self.access_token})
+
+    def _defender(self, request: Any) -> tuple[int, dict[str, str], str]:
+        """The Defender for Endpoint API: its own token; ``$top`` (machines) or ``pageSize`` (the export) pages."""
+        self.calls.append(f"{request.method} {request.url}")
+        if request.headers.get("Authorization") != f"Bearer {DEFENDER_TOKEN}":
+            return self._error(401, "Unauthorized", "Invalid token")
+        forced = self._forced(request.url)
+        if forced is not None:
+            return forced
+        path = urlparse(request.url).path
+        if path == "/api/machines":
+            if not self.machines:
+                return self._error(404, "NotFound", "No recent machines")
+            return self._page(request, self.machines, self.defender_next_link_origin)
+        if path == "/api/machines/SoftwareVulnerabilitiesByMachine":
+            return self._page(request, self.vulnerabilities, self.defender_next_link_origin)
+        return self._error(404, "NotFound", path)

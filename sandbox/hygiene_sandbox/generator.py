@@ -19,7 +19,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from hygiene_sandbox.expectation import Expectation, JsonDict, fails, passes
+from hygiene_sandbox.defender import make_machine, protection_state
+from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 from hygiene_sandbox.generator_google import generate_google
 from hygiene_sandbox.scenario import (
     Scenario,
@@ -348,6 +349,31 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
         if unsupported or old_build or noncompliant or stale_sync or old_patch:
             patch_fail.add(name)
 
+    # -- endpoint protection: a separate generator, so the devices above stay as they were for a given seed; about
+    # 5% of devices unencrypted, 5% of Windows devices with real-time protection off, 5% of computers not onboarded
+    # to Defender for Endpoint; no vulnerabilities
+    erng = random.Random(f"hygiene-endpoint-{seed}")
+    encrypted_fail: set[str] = set()
+    edr_fail: set[str] = set()
+    protection_states: dict[str, JsonDict] = {}
+    machines: list[JsonDict] = []
+    for device in devices:
+        name, system = str(device["deviceName"]), str(device["operatingSystem"])
+        device["isEncrypted"] = erng.random() >= 0.05
+        if not device["isEncrypted"]:
+            encrypted_fail.add(name)
+        if system not in ("Windows", "macOS"):
+            continue
+        if system == "Windows":
+            rtp_off = erng.random() < 0.05
+            protection_states[str(device["id"])] = protection_state(now, realTimeProtectionEnabled=not rtp_off)
+            if rtp_off:
+                edr_fail.add(name)
+        if erng.random() < 0.05:
+            edr_fail.add(name)
+        else:
+            machines.append(make_machine(name, now, aad_device_id=str(device["azureADDeviceId"])))
+
     compliance_policies = [
         make_compliance_policy(stable_id("gen-cp", str(seed), os_name), odata, f"{os_name} minimum", created, minimum)
         for os_name, odata, minimum in (
@@ -379,6 +405,11 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
         "m365.devices.os_supported": outcome(os_fail),
         "m365.devices.patch_current": outcome(patch_fail),
         "m365.backup.enabled": fails("Exchange", "OneDrive", "SharePoint"),
+        "m365.devices.encrypted": outcome(encrypted_fail),
+        "m365.devices.edr_active": outcome(edr_fail)
+        if any(d["operatingSystem"] in ("Windows", "macOS") for d in devices)
+        else not_assessed(),
+        "m365.devices.vulnerabilities": passes() if machines else not_assessed(),
     }
     scenario = Scenario(
         name=f"generated-{n_users}-{seed}",
@@ -399,6 +430,8 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
         per_user_mfa=per_user,
         skus=skus,
         managed_devices=devices,
+        protection_states=protection_states,
+        defender_machines=machines,
         compliance_policies=compliance_policies,
         compliance_assignments=compliance_assignments,
         office365_activity={},

@@ -249,6 +249,15 @@ def generate_google(n_users: int, seed: int, now: datetime) -> GoogleScenario:
             os_fail.discard(shown)
             patch_fail.discard(shown)
 
+    # -- encryption: about 8% of endpoints not encrypted (a separate generator again); judged where they can reach data
+    erng = random.Random(f"hygiene-google-encryption-{seed}")
+    encrypted_fail: set[str] = set()
+    for device in endpoints:
+        if erng.random() < 0.08:
+            device["encryptionState"] = "NOT_ENCRYPTED"
+            if device["managementState"] not in ("WIPED", "BLOCKED"):
+                encrypted_fail.add(str(device.get("serialNumber") or device["name"]))
+
     def outcome(resources: set[str]) -> Expectation:
         return fails(*resources) if resources else passes()
 
@@ -273,6 +282,7 @@ def generate_google(n_users: int, seed: int, now: datetime) -> GoogleScenario:
         "gws.accounts.admin_count": passes() if 2 <= active_supers <= 4 else fails("tenant"),
         "gws.devices.os_supported": outcome(os_fail),
         "gws.devices.patch_current": outcome(patch_fail),
+        "gws.devices.encrypted": outcome(encrypted_fail),
         "gws.backup.configured": not_assessed(),
     }
     return google

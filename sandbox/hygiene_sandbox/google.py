@@ -58,6 +58,7 @@ GOOGLE_CHECK_IDS: tuple[str, ...] = (
     "gws.accounts.admin_count",
     "gws.devices.os_supported",
     "gws.devices.patch_current",
+    "gws.devices.encrypted",
     "gws.backup.configured",
 )
 
@@ -500,8 +501,10 @@ def make_ci_device(
     hostname: str | None = None,
     device_id: str | None = None,
     management_state: str = "APPROVED",
+    encryption_state: str | None = "ENCRYPTED",
 ) -> JsonDict:
-    """A Cloud Identity ``Device`` as devices.list returns it; its ``name`` is ``devices/{device_id}``."""
+    """A Cloud Identity ``Device`` as devices.list returns it; its ``name`` is ``devices/{device_id}``;
+    ``encryption_state`` None leaves ``encryptionState`` out (the device reported none)."""
     device_id = device_id or opaque_id("ci", key, length=16).lower()
     device: JsonDict = {
         "name": f"devices/{device_id}",
@@ -515,8 +518,9 @@ def make_ci_device(
         "managementState": management_state,
         "manufacturer": manufacturer,
         "deviceId": uuid_id("ci-device", key),
-        "encryptionState": "ENCRYPTED",
     }
+    if encryption_state is not None:
+        device["encryptionState"] = encryption_state
     if serial:
         device["serialNumber"] = serial
     if security_patch is not None:

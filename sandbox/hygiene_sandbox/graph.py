@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 from hygiene_sandbox.expectation import JsonDict
-from hygiene_sandbox.identity import IssuedToken, TokenStore
+from hygiene_sandbox.identity import DEFENDER_AUDIENCE, IssuedToken, TokenStore
 from hygiene_sandbox.scenario import Scenario, methods_from_registration
 from hygiene_sandbox.vendor import SKUS
 from hygiene_sandbox.wire import ODATA_TYPE, Reply, graph_error_body, json_reply, new_request_id
@@ -54,6 +54,17 @@ INTUNE_NOT_APPLICABLE = "Request not applicable to target tenant."
 #: PIM without Entra ID P2 / Governance (observed: github.com/maester365/maester/issues/1421)
 PIM_LICENCE_REQUIRED = "AadPremiumLicenseRequired"
 PIM_LICENCE_MESSAGE = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
+#: windowsProtectionState properties (v1.0 CSDL)
+PROTECTION_STATE_PROPERTIES = frozenset(
+    {
+        "id", "antiMalwareVersion", "controlledConfigurationEnabled", "deviceState", "engineVersion",
+        "fullScanOverdue", "fullScanRequired", "isVirtualMachine", "lastFullScanDateTime",
+        "lastFullScanSignatureVersion", "lastQuickScanDateTime", "lastQuickScanSignatureVersion",
+        "lastReportedDateTime", "malwareProtectionEnabled", "networkInspectionSystemEnabled", "productStatus",
+        "quickScanOverdue", "realTimeProtectionEnabled", "rebootRequired", "signatureUpdateOverdue",
+        "signatureVersion", "tamperProtectionEnabled",
+    }
+)  # fmt: skip
 #: privilegedAccessGroupEligibilityScheduleInstance properties (v1.0 CSDL, with privilegedAccessScheduleInstance)
 GROUP_ELIGIBILITY_PROPERTIES = frozenset(
     {"id", "accessId", "eligibilityScheduleId", "groupId", "memberType", "principalId", "startDateTime", "endDateTime"}
@@ -446,6 +457,8 @@ class GraphApi:
             raise GraphFailure(
                 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.", challenge
             )
+        if issued.audience == DEFENDER_AUDIENCE:
+            raise GraphFailure(401, "InvalidAuthenticationToken", "Invalid audience.", challenge)
         return issued
 
     def _maybe_throttle(self) -> None:
@@ -971,6 +984,24 @@ class GraphApi:
             known=known,
         )
 
+    def protection_state(self, call: _Call, match: re.Match[str]) -> Result:
+        """A managed device's ``windowsProtectionState`` (a contained navigation property). A device Intune has no
+        report from (not Windows, never reported) answers 404, as a missing contained entity does."""
+        self._intune()
+        device_id = match["did"]
+        if not any(str(d["id"]) == device_id for d in self.scenario.managed_devices):
+            raise GraphFailure(404, "ResourceNotFound", f"Resource not found for the segment '{device_id}'.")
+        state = self.scenario.protection_states.get(device_id)
+        if state is None:
+            raise GraphFailure(404, "ResourceNotFound", "Resource not found for the segment 'windowsProtectionState'.")
+        select = self._select(call, "microsoft.graph.windowsProtectionState", PROTECTION_STATE_PROPERTIES)
+        payload = {
+            "@odata.context": f"{self.base_url}/{call.version}/$metadata#deviceManagement/managedDevices"
+            f"('{device_id}')/windowsProtectionState/$entity"
+        }
+        payload.update(self._project({"@odata.type": "#microsoft.graph.windowsProtectionState", **state}, select))
+        return Result(200, payload)
+
     def compliance_policies(self, call: _Call, match: re.Match[str]) -> Result:
         """``$expand=assignments`` (deviceCompliancePolicy's navigation property) adds each policy's assignments."""
         self._intune()
@@ -1197,6 +1228,11 @@ ROUTES: tuple[_Route, ...] = (
     ),
     _route(r"^/subscribedSkus/?$", "subscribedSkus", GraphApi.subscribed_skus),
     _route(r"^/deviceManagement/managedDevices/?$", "managedDevices", GraphApi.managed_devices),
+    _route(
+        r"^/deviceManagement/managedDevices/(?P<did>[^/]+)/windowsProtectionState/?$",
+        "managedDevices",
+        GraphApi.protection_state,
+    ),
     _route(r"^/deviceManagement/deviceCompliancePolicies/?$", "compliancePolicies", GraphApi.compliance_policies),
     _route(
         r"^/deviceManagement/deviceCompliancePolicies/(?P<pid>[^/]+)/assignments/?$",

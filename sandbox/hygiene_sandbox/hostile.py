@@ -149,6 +149,16 @@ def hostile_m365(scenario: Scenario, names: Names | None = None) -> Scenario:
             device["userDisplayName"] = display[device["userId"]]
     for record, key in [*((d, "deviceName") for d in big_device), *((p, "displayName") for p in big_policy)]:
         record[key] = names.big()
+    # Defender for Endpoint: machine names come from the devices themselves, software names from what is installed
+    for machine in scenario.defender_machines:
+        _set(machine, "computerDnsName", names)
+        for index, _ in enumerate(machine.get("machineTags") or []):
+            machine["machineTags"][index] = names()
+    machine_names = {m["id"]: m.get("computerDnsName") for m in scenario.defender_machines}
+    for row in scenario.defender_vulnerabilities:
+        row["deviceName"] = machine_names.get(row["deviceId"], row.get("deviceName"))
+        _set(row, "softwareName", names)
+        _set(row, "recommendedSecurityUpdate", names)
     scenario.organization_name = organisation_name()
     if scenario.google is not None:
         hostile_google(scenario.google, names)

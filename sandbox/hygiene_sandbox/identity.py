@@ -57,12 +57,21 @@ KEYS_PATH = re.compile(r"^/(?P<tenant>[^/]+)/discovery/(?:v2\.0/)?keys$")
 INSTANCE_PATH = "/common/discovery/instance"
 
 
+#: the application ID URI of the Microsoft Defender for Endpoint API (WindowsDefenderATP): the audience of its tokens
+#: (https://learn.microsoft.com/defender-endpoint/api/exposed-apis-create-app-webapp)
+DEFENDER_AUDIENCE = "https://api.securitycenter.microsoft.com"
+#: its application permissions the scanner may be granted (they are not Graph permissions)
+DEFENDER_PERMISSIONS = frozenset({"Machine.Read.All", "Machine.ReadWrite.All", "Vulnerability.Read.All"})
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     client_id: str
     tenant_id: str
     expires_at: float
     roles: frozenset[str]
+    #: the resource the token was issued for (Graph's, or the Defender for Endpoint API's)
+    audience: str = ""
 
 
 class TokenStore:
@@ -98,7 +107,9 @@ class TokenStore:
         signature = hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest()
         token = f"{signing_input}.{_b64e(signature)}"
         with self._lock:
-            self._tokens[token] = IssuedToken(client_id, tenant_id, now + TOKEN_LIFETIME, frozenset(roles))
+            self._tokens[token] = IssuedToken(
+                client_id, tenant_id, now + TOKEN_LIFETIME, frozenset(roles), graph_audience
+            )
             self.issued += 1
         return token
 
@@ -311,7 +322,10 @@ class IdentityPlatform:
                 7000218,
                 "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
             )
-        token = self.tokens.issue(client_id, tid, self.scenario.granted_permissions, audience)
+        # each resource's token holds the application permissions granted on that resource only
+        granted = self.scenario.granted_permissions
+        roles = granted & DEFENDER_PERMISSIONS if audience == DEFENDER_AUDIENCE else granted - DEFENDER_PERMISSIONS
+        token = self.tokens.issue(client_id, tid, roles, audience)
         return json_reply(
             200,
             {
@@ -339,6 +353,9 @@ class IdentityPlatform:
             )
         resource = wanted[0][: -len("/.default")].rstrip("/")
         accepted = {"https://graph.microsoft.com", GRAPH_APP_ID, self.base_url}
+        if self.scenario.defender_licensed:
+            # the WindowsDefenderATP service principal exists only in tenants with Defender for Endpoint
+            accepted.add(DEFENDER_AUDIENCE)
         if resource not in accepted:
             raise AadError(
                 400,

@@ -75,6 +75,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from hygiene_sandbox.defender import make_machine, make_vulnerability, protection_state
 from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 from hygiene_sandbox.northwind_azure import northwind_azure
 from hygiene_sandbox.northwind_leeds import northwind_leeds
@@ -188,6 +189,75 @@ class _Device:
         return "personal" if mobile and self.name not in COMPANY_MOBILES else "company"
 
 
+@dataclass(frozen=True)
+class _Machine:
+    name: str
+    onboarding: str
+    health: str
+    seen: float | None
+    intune: bool
+
+
+@dataclass(frozen=True)
+class _Vulnerability:
+    machine: str
+    cve: str
+    severity: str
+    first_seen: float
+    kb: str | None
+    software: str
+
+
+def endpoint_protection(
+    now: datetime, devices: list[JsonDict]
+) -> tuple[dict[str, JsonDict], list[JsonDict], list[JsonDict]]:
+    """Northwind's Defender side (``data/northwind.yaml``): the Windows devices' antivirus states (by managed device
+    id), the Defender for Endpoint machines and their software vulnerabilities; sets each device's isEncrypted."""
+    unencrypted = set(_DATA["unencrypted"])
+    antivirus: dict[str, JsonDict | None] = dict(_DATA["antivirus"])
+    not_onboarded = set(_DATA["defender_not_onboarded"])
+    own = {m.name: m for m in build_rows(_Machine, _DATA["defender_machines"], "defender_machines")}
+    states: dict[str, JsonDict] = {}
+    machines: list[JsonDict] = []
+    for device in devices:
+        name, system = str(device["deviceName"]), str(device["operatingSystem"])
+        device["isEncrypted"] = name not in unencrypted
+        if system == "Windows" and (name not in antivirus or antivirus[name] is not None):
+            states[str(device["id"])] = protection_state(now, **(antivirus.get(name) or {}))
+        if system not in ("Windows", "macOS") or name in not_onboarded:
+            continue
+        mine = own.get(name)
+        machines.append(
+            make_machine(
+                name,
+                now,
+                aad_device_id=str(device["azureADDeviceId"]),
+                onboarding=mine.onboarding if mine else "Onboarded",
+                health=mine.health if mine else "Active",
+                seen_days=mine.seen if mine else 0.4,
+                platform="Windows11" if system == "Windows" else "macOS",
+                build=int(str(device["osVersion"]).split(".")[2]) if system == "Windows" else None,
+            )
+        )
+    for mine in own.values():
+        if not mine.intune:
+            machines.append(
+                make_machine(
+                    mine.name, now, aad_device_id=None, onboarding=mine.onboarding, health=mine.health,
+                    seen_days=mine.seen, exposure=None if mine.onboarding != "Onboarded" else "Medium",
+                )
+            )  # fmt: skip
+    by_name = {str(m["computerDnsName"]): m for m in machines}
+    vulnerabilities = [
+        make_vulnerability(
+            by_name[v.machine.lower()], now, cve=v.cve, severity=v.severity, first_seen_days=v.first_seen,
+            kb=v.kb, software=v.software,
+        )
+        for v in build_rows(_Vulnerability, _DATA["defender_vulnerabilities"], "defender_vulnerabilities")
+    ]  # fmt: skip
+    return states, machines, vulnerabilities
+
+
 def _devices() -> list[_Device]:
     """The Intune devices (``devices`` in ``data/northwind.yaml``)."""
     return list(build_rows(_Device, _DATA["devices"], "devices"))
@@ -227,6 +297,7 @@ def northwind(
     google: bool = True,
     google_withheld_scopes: set[str] | frozenset[str] | tuple[str, ...] = (),
     azure: bool = True,
+    defender_licensed: bool = True,
 ) -> Scenario:
     """The built-in demo tenant. Without Entra ID P1 (``premium=False``) the practice has no Conditional
     Access and uses security defaults instead, as such tenants do.
@@ -540,6 +611,7 @@ def northwind(
             if status is not None:
                 backup_policies[workload] = [make_protection_policy(stable_id("backup", key), name, status, since)]
 
+    protection_states, machines, vulnerabilities = endpoint_protection(now, devices)
     scenario = Scenario(
         name="northwind" + ("" if premium else "-no-p1"),
         now=now,
@@ -561,6 +633,10 @@ def northwind(
         per_user_mfa={ids[k]: v for k, v in PER_USER_MFA.items()},
         skus=skus,
         managed_devices=devices,
+        protection_states=protection_states,
+        defender_machines=machines,
+        defender_vulnerabilities=vulnerabilities,
+        defender_licensed=defender_licensed,
         compliance_policies=compliance,
         compliance_assignments=compliance_assignments,
         backup=backup_status,
@@ -583,6 +659,7 @@ def northwind(
         backup_controller=backup_controller,
         withheld=frozenset(withheld_permissions),
         conceal_report_names=conceal_report_names,
+        defender_licensed=defender_licensed,
     )
     if google:
         scenario.google = northwind_leeds(now, withheld_scopes=frozenset(google_withheld_scopes))
@@ -600,6 +677,7 @@ def expected_results(
     backup_controller: bool,
     withheld: frozenset[str],
     conceal_report_names: bool,
+    defender_licensed: bool = True,
 ) -> dict[str, Expectation]:
     """The results a correct full scan of Northwind produces, written out by hand from the design above."""
     n = f"@{DOMAIN}"
@@ -677,6 +755,21 @@ def expected_results(
         ),  # the other 10.0.26200.7171 PCs (Tom Okafor's deferred from the pilot) are not in the pilot
         # OneDrive activeWithErrors fails; SharePoint "updating" is not judged (named as not seen)
         "m365.backup.enabled": fails("OneDrive"),
+        # isEncrypted false: Tom Okafor's laptop and Ben Carter's old phone
+        "m365.devices.encrypted": fails("NW-PARTNER-LT", "BEN-GALAXY-A52"),
+        # Windows and macOS computers (Intune) and the machines only Defender knows; NW-IT-LT reports no
+        # antivirus state (named as not seen); the printer cannot run the sensor (not judged)
+        "m365.devices.edr_active": fails(
+            "NW-RECEP1-PC",  # real-time protection off
+            "NW-ADMIN-PC",  # signatures out of date
+            "NW-COMP-LT",  # not onboarded to Defender
+            "DANIEL-IMAC",  # not onboarded to Defender
+            "NW-BACKOFFICE-PC",  # sensor Inactive, last full report 44 days ago
+            "nw-home-pc",  # in Defender, not enrolled in Intune
+        ),
+        # critical/high CVEs with an update, first seen more than 14 days ago (sme-baseline); NW-SURG1-PC's critical
+        # one is 5 days old, the Chrome one is medium, the Acrobat one has no update yet
+        "m365.devices.vulnerabilities": fails("nw-xray-pc", "nw-mgr-lt"),
     }
 
     if not premium:
@@ -711,6 +804,12 @@ def expected_results(
     if not intune_licensed:
         expected["m365.devices.os_supported"] = not_assessed()
         expected["m365.devices.patch_current"] = not_assessed()
+        expected["m365.devices.encrypted"] = not_assessed()
+        expected["m365.devices.edr_active"] = not_assessed()
+    if not defender_licensed:
+        # AADSTS500011: the tenant has no Defender for Endpoint API
+        expected["m365.devices.edr_active"] = not_assessed()
+        expected["m365.devices.vulnerabilities"] = not_assessed()
 
     # -- data that cannot be read: the checks that need it are not assessed ------------------------------
     users_readable = "User.Read.All" not in withheld
@@ -749,7 +848,16 @@ def expected_results(
     if "LicenseAssignment.Read.All" in withheld:
         unreadable.add("m365.licences.unused")
     if "DeviceManagementManagedDevices.Read.All" in withheld:
-        unreadable |= {"m365.devices.os_supported", "m365.devices.patch_current"}
+        unreadable |= {
+            "m365.devices.os_supported",
+            "m365.devices.patch_current",
+            "m365.devices.encrypted",
+            "m365.devices.edr_active",
+        }
+    if "Machine.Read.All" in withheld:
+        unreadable |= {"m365.devices.edr_active", "m365.devices.vulnerabilities"}
+    if "Vulnerability.Read.All" in withheld:
+        unreadable.add("m365.devices.vulnerabilities")
     if "DeviceManagementConfiguration.Read.All" in withheld:
         unreadable.add("m365.devices.patch_current")
     policies_listed = backup != "disabled" and backup_licensed

@@ -40,7 +40,8 @@ pending compliance state is not judged; a disabled and a deprovisioned one are i
 Endpoints (Cloud Identity): the Windows 10 X-ray PC and Sarah's macOS 14 MacBook are out of support; the
 office PC (no serial number reported) has not synced for 50 days; the retired reception PC (Windows 10) was
 wiped (managementState WIPED: not judged); a phone and an iPhone also listed there are judged from the
-mobile-device list instead.
+mobile-device list instead. Encryption (encryptionState): the X-ray PC is not encrypted and Chloe's old Galaxy
+does not support encryption (both fail); the Linux box reports no state (not seen); the wiped PC is not judged.
 Backup: Google offers no API for Vault or third-party backup: not assessed unless attested.
 """
 
@@ -135,6 +136,7 @@ class _Endpoint:
     owner: str
     manufacturer: str
     state: str
+    encryption: str | None  # encryptionState; None: not reported
 
 
 #: the people, roles, groups and devices tables (``data/northwind_leeds.yaml``)
@@ -266,6 +268,7 @@ def northwind_leeds(
                 manufacturer=device.manufacturer,
                 hostname=device.device_id.upper() if device.type in ("WINDOWS", "MAC_OS", "LINUX") else None,
                 management_state=device.state,
+                encryption_state=device.encryption,
             )
         )
 
@@ -355,6 +358,9 @@ def expected_results(
         # no Google API exposes Vault retention or backups
         "gws.backup.configured": not_assessed(),
     }
+    # the X-ray PC is not encrypted; Chloe's Galaxy A13 does not support it; the Linux box reports no state (not
+    # seen: named in the note); the wiped reception PC is not judged
+    expected["gws.devices.encrypted"] = fails("8CG9441LDS", "R58T30LDS")
     assert set(expected) == set(GOOGLE_CHECK_IDS)
 
     endpoints_unseen = (
@@ -364,6 +370,7 @@ def expected_results(
         # endpoints are optional: the device checks are assessed without the Windows and macOS machines
         expected["gws.devices.os_supported"].resources -= {"8CG9441LDS", "C02XL0GHLDS"}
         expected["gws.devices.patch_current"].resources -= {"devices/lfk2x9qc7w3m"}
+        expected["gws.devices.encrypted"] = not_assessed()
     if SCOPE_ROLES in withheld_scopes or SCOPE_GROUP_MEMBERS in withheld_scopes:
         # the group's members cannot be seen: the admins seen still fail, and the result says what was not seen
         expected["gws.mfa.admins"].resources -= {"chloe.barker" + d}

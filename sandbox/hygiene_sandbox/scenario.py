@@ -40,6 +40,9 @@ CHECK_IDS: tuple[str, ...] = (
     "m365.licences.unused",
     "m365.devices.os_supported",
     "m365.devices.patch_current",
+    "m365.devices.encrypted",
+    "m365.devices.edr_active",
+    "m365.devices.vulnerabilities",
     "m365.backup.enabled",
 )
 
@@ -60,6 +63,9 @@ DEFAULT_GRANTED_PERMISSIONS: frozenset[str] = frozenset(
         "DeviceManagementConfiguration.Read.All",
         "BackupRestore-Control.Read.All",
         "BackupRestore-Configuration.Read.All",
+        # Microsoft Defender for Endpoint API (WindowsDefenderATP), not Graph
+        "Machine.Read.All",
+        "Vulnerability.Read.All",
     }
 )
 
@@ -127,6 +133,12 @@ class Scenario:
     compliance_policies: list[JsonDict] = field(default_factory=list)
     #: compliance policy id -> deviceCompliancePolicyAssignment objects (``$expand=assignments``, ``/assignments``)
     compliance_assignments: dict[str, list[JsonDict]] = field(default_factory=dict)
+    #: managed device id -> its ``windowsProtectionState`` (Windows devices Intune has a report from)
+    protection_states: dict[str, JsonDict] = field(default_factory=dict)
+    #: Microsoft Defender for Endpoint machines (``/api/machines``) and software-vulnerability export rows
+    #: (``/api/machines/SoftwareVulnerabilitiesByMachine``), served under ``/mde`` with their own token audience
+    defender_machines: list[JsonDict] = field(default_factory=list)
+    defender_vulnerabilities: list[JsonDict] = field(default_factory=list)
     #: the backupRestoreRoot ``serviceStatus`` object ({"status": "disabled", ...})
     backup: JsonDict = field(default_factory=lambda: {"status": "disabled", "disableReason": "none"})
     #: "exchange" / "sharePoint" / "oneDriveForBusiness" -> protection policy objects
@@ -141,6 +153,9 @@ class Scenario:
     pim_licensed: bool = True
     #: an active Intune licence (deviceManagement answers 400 "Request not applicable to target tenant." without)
     intune_licensed: bool = True
+    #: Microsoft Defender for Endpoint or Defender for Business: without it the token endpoint knows no Defender
+    #: resource (AADSTS500011)
+    defender_licensed: bool = True
     #: Microsoft 365 Backup billing set up (without: the service reports disabled / invalidBillingProfile)
     backup_licensed: bool = True
     #: the scanning app is a registered Microsoft 365 Backup Controller application; without, the Backup APIs

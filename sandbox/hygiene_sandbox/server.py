@@ -48,6 +48,8 @@ from hygiene_sandbox.chaos import (
     request_key,
     reset_connection,
 )
+from hygiene_sandbox.defender import PREFIX as DEFENDER_PREFIX
+from hygiene_sandbox.defender import DefenderApi
 from hygiene_sandbox.google_api import GoogleApi, GoogleTokenStore
 from hygiene_sandbox.graph import DOWNLOAD_PREFIX, GraphApi
 from hygiene_sandbox.identity import IdentityPlatform, TokenStore
@@ -274,6 +276,7 @@ class Sandbox(ChaosSwitch):
         self._identity: IdentityPlatform | None = None
         self._google: GoogleApi | None = None
         self._azure: AzureArm | None = None
+        self._defender: DefenderApi | None = None
         self.tokens = TokenStore()
         self.google_tokens = GoogleTokenStore()
         self._monkey = ChaosMonkey(chaos) if chaos is not None else None
@@ -320,6 +323,7 @@ class Sandbox(ChaosSwitch):
             page_limit=self.google_page_limit,
         )
         self._azure = AzureArm(self.scenario.azure, self.base_url, self.tokens)
+        self._defender = DefenderApi(self.scenario, self.base_url, self.tokens)
         if self.scenario.google is not None:
             self.google_key_file = self._write_private_json(
                 self._state_dir / "google-service-account.json", self.google_service_account_info()
@@ -356,6 +360,11 @@ class Sandbox(ChaosSwitch):
     @property
     def base_url(self) -> str:
         return f"https://{self.host}:{self.port}"
+
+    @property
+    def defender_url(self) -> str:
+        """The fake Defender for Endpoint API's base URL (its real one: https://api.security.microsoft.com)."""
+        return self.base_url + DEFENDER_PREFIX
 
     @property
     def authority_host(self) -> str:
@@ -436,6 +445,7 @@ class Sandbox(ChaosSwitch):
             "client_id": self.client_id,
             "authority_host": self.authority_host,
             "graph_url": self.graph_url,
+            "defender_url": self.defender_url,
             "ca_bundle": str(self.ca_file),
             "certificate_file": str(self.client_certificate_pem_path),
         }
@@ -545,6 +555,10 @@ class Sandbox(ChaosSwitch):
                 return google.handle("GET" if method == "HEAD" else method, path, query, headers, body)
             self._refuse(method, raw_path)
             return google.method_not_allowed(method, path)
+        if self._defender is not None and self._defender.handles(path):
+            if method not in ("GET", "HEAD"):
+                self._refuse(method, raw_path)
+            return self._defender.handle("GET" if method == "HEAD" else method, path, query, headers)
         if self._azure is not None and self._azure.handles(path):
             if method in _WRITE_METHODS:
                 self._refuse(method, raw_path)

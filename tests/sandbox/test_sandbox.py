@@ -558,9 +558,14 @@ def test_northwind_expectations_name_real_objects(scenario: Scenario) -> None:
     upns = {u["userPrincipalName"] for u in scenario.users}
     devices = {d["deviceName"] for d in scenario.managed_devices}
     skus = {s["skuPartNumber"] for s in scenario.skus}
+    machines = {m["computerDnsName"] for m in scenario.defender_machines}
     named = {
         "m365.devices.os_supported": devices,
         "m365.devices.patch_current": devices,
+        "m365.devices.encrypted": devices,
+        # Intune devices by name; machines only Defender knows by its name for them
+        "m365.devices.edr_active": devices | machines,
+        "m365.devices.vulnerabilities": machines,
         "m365.licences.unused": skus,
         "m365.mfa.legacy_auth_blocked": {"tenant"},
         "m365.accounts.admin_count": {"tenant"},
@@ -749,3 +754,66 @@ def test_pim_for_groups_requires_a_group_or_principal_filter(scenario: Scenario,
         client.get(path, params={"$filter": f"groupId eq '{it_admins}'", "$select": "id,roleDefinitionId"}).status_code
         == 400
     )
+
+
+# -- Defender for Endpoint (issue 16) ----------------------------------------------------------------------------------
+DEFENDER_SCOPE = ["https://api.securitycenter.microsoft.com/.default"]
+
+
+def _defender_token(sandbox: Sandbox, session: requests.Session) -> dict[str, Any]:
+    return dict(_app(sandbox, session, sandbox.client_secret).acquire_token_for_client(DEFENDER_SCOPE))
+
+
+def test_defender_api_has_its_own_audience(sandbox: Sandbox, client: Client) -> None:
+    session = client.session
+    token = _defender_token(sandbox, session)["access_token"]
+    machines = session.get(
+        f"{sandbox.defender_url}/api/machines?$top=2", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert machines.status_code == 200
+    body = machines.json()
+    assert len(body["value"]) == 2 and body["@odata.nextLink"].startswith(sandbox.defender_url + "/api/machines?")
+    # a Graph token on the Defender API, and a Defender token on Graph: both refused
+    graph_token_there = session.get(
+        f"{sandbox.defender_url}/api/machines", headers={"Authorization": f"Bearer {client.token}"}, timeout=10
+    )
+    assert graph_token_there.status_code == 401
+    defender_token_on_graph = session.get(
+        f"{sandbox.graph_url}/v1.0/users", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert defender_token_on_graph.status_code == 401
+    # read-only: anything but GET is refused
+    posted = session.post(
+        f"{sandbox.defender_url}/api/machines", headers={"Authorization": f"Bearer {token}"}, json={}, timeout=10
+    )
+    assert posted.status_code == 405
+
+
+def test_defender_without_licence_or_permission() -> None:
+    with Sandbox(northwind(NOW, defender_licensed=False, google=False, azure=False)) as unlicensed:
+        session = _session(unlicensed)
+        result = _defender_token(unlicensed, session)
+        assert "access_token" not in result and 500011 in result.get("error_codes", [])
+    scenario = northwind(NOW, withheld_permissions={"Vulnerability.Read.All"}, google=False, azure=False)
+    with Sandbox(scenario) as withheld:
+        session = _session(withheld)
+        headers = {"Authorization": f"Bearer {_defender_token(withheld, session)['access_token']}"}
+        export_url = f"{withheld.defender_url}/api/machines/SoftwareVulnerabilitiesByMachine"
+        export = session.get(export_url, headers=headers, timeout=10)
+        assert export.status_code == 403 and export.json()["error"]["code"] == "Forbidden"
+        assert session.get(f"{withheld.defender_url}/api/machines", headers=headers, timeout=10).status_code == 200
+    with Sandbox(northwind(NOW, google=False, azure=False).replace(defender_machines=[])) as empty:
+        session = _session(empty)
+        headers = {"Authorization": f"Bearer {_defender_token(empty, session)['access_token']}"}
+        # get-machines: "If there are no recent machines, you see 404 Not Found"
+        assert session.get(f"{empty.defender_url}/api/machines", headers=headers, timeout=10).status_code == 404
+
+
+def test_windows_protection_state_is_served_per_device(sandbox: Sandbox, client: Client) -> None:
+    devices = {d["deviceName"]: str(d["id"]) for d in sandbox.scenario.managed_devices}
+    path = "/v1.0/deviceManagement/managedDevices/{}/windowsProtectionState"
+    state = client.get(path.format(devices["NW-RECEP1-PC"]) + "?$select=realTimeProtectionEnabled,productStatus")
+    assert state.status_code == 200
+    assert state.json()["realTimeProtectionEnabled"] is False and "tamperProtectionEnabled" not in state.json()
+    assert client.get(path.format(devices["NW-IT-LT"])).status_code == 404  # no report from it
+    assert client.get(path.format(devices["JACK-MBA"])).status_code == 404  # not a Windows device

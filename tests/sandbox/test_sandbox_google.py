@@ -602,6 +602,8 @@ def test_northwind_google_side_is_consistent(scenario: Scenario) -> None:
         "gws.accounts.admin_count": {"tenant"},
         "gws.devices.os_supported": mobiles | chromebooks | endpoints,
         "gws.devices.patch_current": mobiles | chromebooks | endpoints,
+        # every Cloud Identity device is judged for encryption (phones too)
+        "gws.devices.encrypted": {d.get("serialNumber") or d["name"] for d in google.ci_devices},
     }
     for check_id, expectation in google.expected.items():
         assert (expectation.status == "fail") == bool(expectation.resources), check_id

@@ -87,7 +87,7 @@ CHROME_FIELDS = (
 )
 ENDPOINT_FIELDS = (
     "nextPageToken,devices(name,deviceType,serialNumber,model,osVersion,securityPatchTime,lastSyncTime,"
-    "compromisedState,managementState)"
+    "compromisedState,managementState,encryptionState)"
 )
 ASSIGNMENT_FIELDS = "nextPageToken,items(roleId,assignedTo,assigneeType,scopeType)"
 MEMBER_FIELDS = "nextPageToken,members(id,email,type)"
@@ -535,6 +535,7 @@ class _GoogleCollector:
                 last_sync=_ts(d.get("lastSyncTime")),
                 compromised_state=d.get("compromisedState") or None,
                 management_state=d.get("managementState") or None,
+                encryption_state=d.get("encryptionState") or None,
             )
             for d in rows
         ]

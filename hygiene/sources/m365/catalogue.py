@@ -51,6 +51,25 @@ DATASETS = (
         "m365.devices", "Intune managed devices", ("DeviceManagementManagedDevices.Read.All",), "Microsoft Intune"
     ),
     DatasetSpec(
+        "m365.antivirus",
+        "Defender antivirus state per Windows device (windowsProtectionState, $batch of 20 devices)",
+        ("DeviceManagementManagedDevices.Read.All",),
+        "Microsoft Intune",
+        reads_with=("m365.devices",),
+    ),
+    DatasetSpec(
+        "m365.defender_machines",
+        "Microsoft Defender for Endpoint machines: onboarding, sensor health, last seen (Defender API)",
+        ("Machine.Read.All (WindowsDefenderATP application permission)",),
+        "Microsoft Defender for Endpoint or Defender for Business",
+    ),
+    DatasetSpec(
+        "m365.defender_vulnerabilities",
+        "software vulnerabilities per device, with the security update that fixes each (Defender API export)",
+        ("Vulnerability.Read.All (WindowsDefenderATP application permission)",),
+        "Microsoft Defender for Endpoint or Defender for Business (vulnerability management)",
+    ),
+    DatasetSpec(
         "m365.compliance_policies",
         "Intune compliance policies (minimum OS versions) and the groups they are assigned to",
         ("DeviceManagementConfiguration.Read.All", "GroupMember.Read.All (assignment groups)"),
@@ -70,6 +89,8 @@ GRANT = """Microsoft 365 (Microsoft Graph application permissions, all read-only
 Register an app: Entra admin center > Identity > Applications > App registrations > New registration.
 Then API permissions > Add a permission > Microsoft Graph > Application permissions, add those below,
 and Grant admin consent. Under Certificates & secrets, upload a certificate (preferred) or create a secret.
+The two WindowsDefenderATP permissions (Microsoft Defender for Endpoint / Defender for Business) are under
+API permissions > Add a permission > APIs my organization uses > WindowsDefenderATP > Application permissions.
 """
 
 

@@ -57,6 +57,7 @@ from hygiene.sources.interface import (
 )
 from hygiene.sources.m365.catalogue import BY_NAME as DATASETS
 from hygiene.sources.m365.credentials import certificate, client_secret
+from hygiene.sources.m365.defender import no_defender_token, read_antivirus, read_machines, read_vulnerabilities
 from hygiene.sources.m365.graph import GraphClient, GraphError, make_session
 
 log = structlog.get_logger(__name__)
@@ -71,7 +72,7 @@ USER_FIELDS = (
 )
 DEVICE_FIELDS = (
     "id,deviceName,operatingSystem,osVersion,complianceState,lastSyncDateTime,enrolledDateTime,"
-    "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType,userId,azureADDeviceId"
+    "androidSecurityPatchLevel,userPrincipalName,model,managedDeviceOwnerType,userId,azureADDeviceId,isEncrypted"
 )
 #: every type deriving from microsoft.graph.authenticationMethod in the v1.0 CSDL (msgraph-metadata
 #: schemas/v1.0-Prod.csdl), plus the beta-only ones a tenant may return, classified: True when it is a second
@@ -194,6 +195,10 @@ def _backup_forbidden(exc: GraphError, roles: frozenset[str] | None) -> Unavaila
 
 class AuthError(Exception):
     pass
+
+
+class NotConfigured(Exception):
+    """An API the config does not name a host for: not read."""
 
 
 def _credential(config: M365Config, environ: dict[str, str]) -> str | dict[str, str]:
@@ -612,12 +617,24 @@ class _Collector:
                 owner_type=d.get("managedDeviceOwnerType") or None,
                 user_id=d.get("userId") or None,
                 azure_ad_device_id=d.get("azureADDeviceId") or None,
+                is_encrypted=d["isEncrypted"] if isinstance(d.get("isEncrypted"), bool) else None,
             )
             for d in self.graph.get_all("/v1.0/deviceManagement/managedDevices", {"$select": DEVICE_FIELDS})
         ]
         return DatasetState(
             available=True, endpoint="/v1.0/deviceManagement/managedDevices", records=len(self.data.devices)
         )
+
+    def antivirus(self) -> DatasetState:
+        devices = self.states.get("m365.devices")
+        if devices is None or not devices.available:
+            reason = devices.reason if devices is not None else "not read"
+            raise Unavailable(
+                devices.reason_kind if devices is not None and devices.reason_kind else ReasonKind.ERROR,
+                f"Intune devices could not be read: {reason}",
+                tuple(devices.needs) if devices is not None else (),
+            )
+        return read_antivirus(self.graph, self.data)
 
     def compliance_policies(self) -> DatasetState:
         """The policies with their assignments in one paged read (``$expand=assignments``; the navigation property
@@ -856,7 +873,8 @@ class M365Source(Source[M365Data]):
         self.retry = retry
         self.sleep = sleep
 
-    def _token_provider(self, session: Any) -> Callable[[], str]:
+    def _token_provider(self, session: Any) -> Callable[[str], str]:
+        """Tokens for a resource (``<resource>/.default``) from one confidential client (one token cache)."""
         credential = _credential(self.config, self.environ)
         authority = f"{self.config.authority_host.rstrip('/')}/{self.config.tenant_id}"
         default_cloud = self.config.authority_host.rstrip("/") == "https://login.microsoftonline.com"
@@ -868,10 +886,9 @@ class M365Source(Source[M365Data]):
             instance_discovery=default_cloud,
             token_cache=msal.TokenCache(),
         )
-        scope = [f"{self.config.graph_url.rstrip('/')}/.default"]
 
-        def token() -> str:
-            result = app.acquire_token_for_client(scopes=scope)
+        def token(resource: str) -> str:
+            result = app.acquire_token_for_client(scopes=[f"{resource.rstrip('/')}/.default"])
             if "access_token" not in result:
                 codes = result.get("error_codes") or []
                 description = str(result.get("error_description") or "").splitlines()
@@ -890,6 +907,7 @@ class M365Source(Source[M365Data]):
         states: dict[str, DatasetState],
         roles: frozenset[str] | None = None,
         selected: frozenset[str] | None = None,
+        defender: Callable[[], GraphClient] | None = None,
     ) -> None:
         """The datasets in four concurrent lanes, each with its own client (connection pool, counters), so that a
         large tenant waits for the longest chain of pages rather than for every page in turn:
@@ -897,7 +915,8 @@ class M365Source(Source[M365Data]):
         - users (then the activity fallback);
         - the registration report (its per-user fallback waits for the users);
         - roles, then Conditional Access (both resolve groups into ``data.group_members``: one lane, in turn);
-        - licences, devices, compliance policies, backup;
+        - licences, devices (then their antivirus state), compliance policies, backup;
+        - the Defender for Endpoint API (its own host and token: ``defender`` builds its client);
 
         then per-user MFA, which needs the users, the roles and the policies. Only the ``selected`` datasets (None:
         all) are read; the selection includes what each one is read with (``DatasetSpec.reads_with``).
@@ -940,14 +959,46 @@ class M365Source(Source[M365Data]):
             for name, fn in (
                 ("m365.licences", rest.licences),
                 ("m365.devices", rest.devices),
+                ("m365.antivirus", rest.antivirus),
                 ("m365.compliance_policies", rest.compliance_policies),
                 ("m365.backup", rest.backup),
             ):
                 if wanted(name):
                     rest.run(name, fn)
 
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="hygiene-m365") as pool:
-            for future in [pool.submit(lane) for lane in (users_lane, registration_lane, policy_lane, rest_lane)]:
+        def defender_lane() -> None:
+            names = [n for n in ("m365.defender_machines", "m365.defender_vulnerabilities") if wanted(n)]
+            if not names or defender is None:
+                return
+            try:
+                client = defender()
+            except NotConfigured as exc:
+                for name in names:
+                    states[name] = DatasetState(available=False, reason_kind=ReasonKind.NOT_COLLECTED, reason=str(exc))
+                return
+            except (AuthError, ValueError, OSError) as exc:
+                for name in names:
+                    states[name] = no_defender_token(str(exc))
+                return
+            except Exception as exc:  # msal raises for 5xx and for network failures
+                for name in names:
+                    states[name] = DatasetState(
+                        available=False,
+                        reason_kind=ReasonKind.UNREACHABLE,
+                        reason=f"identity platform unreachable for the Defender API token: {type(exc).__name__}",
+                    )
+                return
+            lane = _Collector(client, data, states)
+            readers = {
+                "m365.defender_machines": lambda: read_machines(client, data),
+                "m365.defender_vulnerabilities": lambda: read_vulnerabilities(client, data),
+            }
+            for name in names:
+                lane.run(name, readers[name])
+
+        lanes = (users_lane, registration_lane, policy_lane, rest_lane, defender_lane)
+        with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="hygiene-m365") as pool:
+            for future in [pool.submit(lane) for lane in lanes]:
                 future.result()
         if "m365.users" in states and not states["m365.users"].available:
             data.registrations = []
@@ -985,7 +1036,12 @@ class M365Source(Source[M365Data]):
         graph = GraphClient(self.config.graph_url, lambda: "", session, raw, **kwargs)
         clients = [graph]
         try:
-            token = self._token_provider(session)
+            tokens = self._token_provider(session)
+            graph_resource = self.config.graph_url
+
+            def token() -> str:
+                return tokens(graph_resource)
+
             roles = token_roles(token())  # fail fast on bad credentials, before any dataset is attempted
             graph._token = token
         except (AuthError, ValueError, OSError) as exc:
@@ -1009,8 +1065,24 @@ class M365Source(Source[M365Data]):
         else:
             ca = str(self.config.ca_bundle) if self.config.ca_bundle else None
             clients += [GraphClient(self.config.graph_url, token, make_session(ca), raw, **kwargs) for _ in range(3)]
+            defender_resource, defender_url = self.config.defender_resource, self.config.defender_endpoint
+
+            def defender_token() -> str:
+                return tokens(defender_resource)
+
+            def defender() -> GraphClient:
+                if defender_url is None:
+                    raise NotConfigured(
+                        "the Defender for Endpoint API is not configured: graph_url is not Microsoft Graph's public "
+                        "host, so set [sources.m365] defender_url to its Defender host"
+                    )
+                defender_token()  # fails here (AuthError) when the tenant has no Defender API
+                client = GraphClient(defender_url, defender_token, make_session(ca), raw, **kwargs)
+                clients.append(client)
+                return client
+
             with gc_paused():  # builds ~3 objects per user and device: the cyclic collector only slows it down
-                self._collect(clients, data, states, roles, datasets)
+                self._collect(clients, data, states, roles, datasets, defender)
         errors.extend(
             f"{name}: {s.reason}"
             for name, s in states.items()
@@ -1027,6 +1099,7 @@ class M365Source(Source[M365Data]):
             scope={
                 "tenant_id": self.config.tenant_id,
                 "graph_url": self.config.graph_url,
+                "defender_url": self.config.defender_endpoint or "",
                 "authority_host": self.config.authority_host,
             },
             requests=sum(c.requests for c in clients),

@@ -60,6 +60,7 @@ ROOT_PATHS: tuple[str, ...] = (
     "identityGovernance/privilegedAccess/group/assignmentScheduleInstances/{id}/group",
     "subscribedSkus/{id}",
     "deviceManagement/managedDevices/{id}",
+    "deviceManagement/managedDevices/{id}/windowsProtectionState",
     "deviceManagement/deviceCompliancePolicies/{id}/assignments/{id}",
     "solutions/backupRestore",
     "solutions/backupRestore/protectionPolicies/{id}",

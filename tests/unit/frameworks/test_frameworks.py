@@ -76,7 +76,7 @@ def test_shipped_data_validates_and_maps_every_builtin_check() -> None:
     data = fw.validate(None, _builtin_ids())
     assert set(data.catalogues) == ALL_FRAMEWORKS
     builtin = Registry.load(entry_points_too=False).ids()
-    assert len(builtin) == 39  # 32 + the seven Azure checks
+    assert len(builtin) == 43  # 32 + the seven Azure checks + four endpoint-protection checks (issue 16)
     mapped = {c for c, f in data.mappings.checks.items() if any(f.values())}
     assert set(builtin) == mapped | set(data.mappings.unmapped)
 
@@ -89,7 +89,9 @@ def test_shipped_catalogues_hold_the_reference_ids() -> None:
     assert firewall is not None and not firewall.automated and firewall.note
     cis = data.catalogue("cis-v8.1").control("5.3")
     assert cis is not None and cis.ig == 1
-    assert {c.id for c in data.catalogue("soc2").controls} == {"CC6.1", "CC6.2", "CC6.6", "CC7.1", "A1.2", "A1.3"}
+    assert {c.id for c in data.catalogue("soc2").controls} == {
+        "CC6.1", "CC6.2", "CC6.6", "CC6.8", "CC7.1", "A1.2", "A1.3"
+    }  # fmt: skip
     e8 = data.catalogue("essential-eight").control("MFA ML2")
     assert e8 is not None and e8.strategy == "Multi-factor authentication" and e8.maturity_level == 2
 
@@ -238,7 +240,7 @@ def test_cli_list() -> None:
     assert code == 0
     rows = {r["id"]: r for r in json.loads(out)}
     assert set(rows) == ALL_FRAMEWORKS
-    assert rows["soc2"]["controls"] == 6 and rows["soc2"]["covered"] == 6
+    assert rows["soc2"]["controls"] == 7 and rows["soc2"]["covered"] == 7
     assert rows["cyber-essentials"]["covered"] < rows["cyber-essentials"]["controls"]  # A4.1 is manual
     code, out, _ = run("frameworks", "list")
     assert code == 0 and "cyber-essentials" in out

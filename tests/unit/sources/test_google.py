@@ -100,6 +100,7 @@ def test_healthy_workspace(scan: Scan) -> None:
         "gws.accounts.admin_count",
         "gws.devices.os_supported",
         "gws.devices.patch_current",
+        "gws.devices.encrypted",
         "gws.backup.configured",
     }
     failing = {cid: r.reason for cid, r in results.items() if r.status is not Status.PASS}
@@ -576,9 +577,34 @@ def test_device_status_is_requested(tmp_path: Path) -> None:
         ("google.mobile_devices", "status"),
         ("google.chrome_devices", "status"),
         ("google.endpoints", "managementState"),
+        ("google.endpoints", "encryptionState"),
     ):
         uri = ws.mocks[dataset].request_sequence[0][0]
         assert field_name in uri.split("fields=", 1)[1].split("&", 1)[0], dataset
+
+
+def test_endpoint_encryption(scan: Scan) -> None:
+    """encryptionState (cloudidentity v1): NOT_ENCRYPTED and UNSUPPORTED_BY_DEVICE fail; a device that reports no
+    state (absent or ENCRYPTION_STATE_UNSPECIFIED) is not seen; devices that cannot reach data are not judged."""
+    ws = healthy_workspace()
+    ws.endpoints += [
+        endpoint("LAPTOP1", "WINDOWS", "Windows 10.0.26200", encryption="NOT_ENCRYPTED"),
+        endpoint("LINUX1", "LINUX", "Ubuntu 24.04", encryption="UNSUPPORTED_BY_DEVICE"),
+        endpoint("WIPED1", "WINDOWS", "Windows 10.0.26200", state="WIPED", encryption="NOT_ENCRYPTED"),
+    ]
+    result = scan(ws)["gws.devices.encrypted"]
+    assert result.status is Status.FAIL
+    assert names(result) == {"LAPTOP1", "LINUX1"}
+    assert result.assessed == 4 and "wiped 1" in (result.note or "")
+    ws = healthy_workspace()
+    ws.endpoints += [
+        endpoint("MAC1", "MAC_OS", "MacOS 15.1", encryption=None),
+        endpoint("MAC2", "MAC_OS", "MacOS 15.1", encryption="ENCRYPTION_STATE_UNSPECIFIED"),
+    ]
+    result = scan(ws)["gws.devices.encrypted"]
+    assert result.status is Status.NOT_ASSESSED  # the encrypted ones pass, two are not seen: never a pass
+    assert "MAC1" in (result.note or "") and "MAC2" in (result.note or "")
+    assert scan(healthy_workspace())["gws.devices.encrypted"].status is Status.PASS
 
 
 # -- the API not enabled in the Cloud project (issue 11, item 8) ------------------------------------------------------

@@ -61,14 +61,14 @@ def test_throttled_batch_subrequests_are_retried(tenant: Tenant) -> None:
     snapshot = collect(tenant)
     assert snapshot.m365 is not None
     assert snapshot.m365.per_user_mfa["carol"] == "enforced"
-    assert sum("$batch" in c for c in tenant.calls) == 2
+    assert sum("/beta/$batch" in c for c in tenant.calls) == 2  # per-user MFA (beta); antivirus batches are v1.0
 
 
 def test_batches_hold_at_most_twenty(tenant: Tenant) -> None:
     tenant.ca_policies = []
     tenant.users += [user(f"u{i}") for i in range(41)]
     collect(tenant)
-    assert sum("$batch" in c for c in tenant.calls) == 3  # 45 members / 20
+    assert sum("/beta/$batch" in c for c in tenant.calls) == 3  # 45 members / 20
 
 
 def test_no_p1_fallbacks(tenant: Tenant) -> None:
