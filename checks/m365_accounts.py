@@ -10,6 +10,8 @@ from hygiene.checklib.m365 import (
     GLOBAL_ADMIN_TEMPLATE,
     SUCCESS_RECORDED_FROM,
     SUCCESS_RECORDED_SINCE,
+    break_glass_ids,
+    break_glass_note,
     last_attempt,
     last_sign_in,
     pim_unseen,
@@ -89,7 +91,8 @@ def _unseen_note(names: list[str], inactive_days: int) -> tuple[tuple[ReasonKind
 
 
 def _stale_accounts(ctx: CheckContext, user_type: str, inactive_days: int) -> Outcome:
-    accounts = [u for u in ctx.m365.users if u.enabled and u.user_type == user_type]
+    set_aside = break_glass_ids(ctx.m365)
+    accounts = [u for u in ctx.m365.users if u.enabled and u.user_type == user_type and u.id not in set_aside]
     grace = ctx.thresholds.never_signed_in_grace_days
     report = _uses_report(ctx)
     findings = []
@@ -102,10 +105,11 @@ def _stale_accounts(ctx: CheckContext, user_type: str, inactive_days: int) -> Ou
             continue
         if why:
             findings.append(Finding(user.id, user.upn, why))
+    notes = [n for n in (_sign_in_note(ctx), break_glass_note(ctx.m365) if set_aside else None) if n]
     return Outcome(
         assessed=len(accounts) - len(unseen),
         findings=findings,
-        note=_sign_in_note(ctx),
+        note="; ".join(notes) or None,
         unseen=_unseen_note(unseen, inactive_days),
     )
 

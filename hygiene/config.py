@@ -99,8 +99,24 @@ class _EntraApp(_Strict):
         return self
 
 
+#: a user principal name as Entra ID accepts it: one ``@``, a non-empty local part and a dotted domain
+Upn = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=113)]
+
+
 class M365Config(_EntraApp):
     graph_url: HttpsUrl = "https://graph.microsoft.com"
+    #: the organisation's break-glass (emergency access) accounts, by user principal name: checked by
+    #: ``m365.admins.break_glass`` and, by this declaration, left out of the stale-account and MFA findings
+    break_glass: list[Upn] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _distinct_break_glass(self) -> M365Config:
+        seen: set[str] = set()
+        for upn in self.break_glass:
+            if upn.casefold() in seen:
+                raise ValueError(f"break_glass: {upn!r} is listed twice")
+            seen.add(upn.casefold())
+        return self
 
 
 class GoogleConfig(_Strict):

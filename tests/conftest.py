@@ -89,6 +89,19 @@ def healthy_tenant() -> Tenant:
             "osMinimumVersion": "10.0.26200",
         }
     ]
+    tenant.service_principals = [
+        {"id": "sp-rota", "appId": "app-rota", "displayName": "Rota Planner", "appOwnerOrganizationId": TENANT}
+    ]
+    tenant.graph_grants = [("sp-rota", "User.Read.All")]
+    tenant.applications = [
+        {
+            "id": "obj-rota",
+            "appId": "app-rota",
+            "displayName": "Rota Planner",
+            "passwordCredentials": [{"displayName": "rota", "endDateTime": iso(-300), "keyId": "k1"}],
+            "keyCredentials": [],
+        }
+    ]
     tenant.backup_status = "enabled"
     tenant.backup_policies = {
         name: [{"id": f"{name}-1", "displayName": name, "status": "active"}]
