@@ -49,10 +49,8 @@ def _problems(user: M365User, ctx: CheckContext, recent_days: int) -> tuple[list
         )
     last = last_sign_in(user)
     if last is not None and (ctx.now - last).days < recent_days:
-        problems.append(
-            f"signed in successfully on {last.date().isoformat()}: a break-glass account is for emergencies, "
-            "not daily use"
-        )
+        how = "signed in successfully" if user.last_successful_sign_in else "active (Office 365 usage report)"
+        problems.append(f"{how} on {last.date().isoformat()}: a break-glass account is for emergencies, not daily use")
     return problems, held
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from hygiene_sandbox.expectation import Expectation, JsonDict, fails, passes
+from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 from hygiene_sandbox.generator_google import generate_google
 from hygiene_sandbox.scenario import (
     Scenario,
@@ -379,6 +379,11 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
         "m365.devices.os_supported": outcome(os_fail),
         "m365.devices.patch_current": outcome(patch_fail),
         "m365.backup.enabled": fails("Exchange", "OneDrive", "SharePoint"),
+        # no break-glass accounts declared; the sandbox's default consent settings and no app holding a Graph
+        # application permission
+        "m365.admins.break_glass": not_assessed(),
+        "m365.apps.user_consent": passes(),
+        "m365.apps.high_privilege": passes(),
     }
     scenario = Scenario(
         name=f"generated-{n_users}-{seed}",

@@ -62,6 +62,7 @@ def mismatches(scenario: Scenario, report: ScanReport) -> list[str]:
         {"backup_controller": False},
         {"withheld_permissions": {"AuditLog.Read.All", "DeviceManagementConfiguration.Read.All"}},
         {"withheld_permissions": {"BackupRestore-Control.Read.All"}},
+        {"withheld_permissions": {"Application.Read.All", "Policy.Read.All"}},
         {"google_withheld_scopes": {SCOPE_USERS}},
         {"google_withheld_scopes": {SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES}},
         {"google_withheld_scopes": {SCOPE_CLOUD_IDENTITY_DEVICES, SCOPE_ROLES}},
