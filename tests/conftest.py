@@ -90,15 +90,22 @@ def healthy_tenant() -> Tenant:
         }
     ]
     tenant.service_principals = [
-        {"id": "sp-rota", "appId": "app-rota", "displayName": "Rota Planner", "appOwnerOrganizationId": TENANT}
+        {
+            "id": "5a1e0000-0000-4000-8000-00000000000a",
+            "appId": "app-rota",
+            "displayName": "Rota Planner",
+            "appOwnerOrganizationId": TENANT,
+        }
     ]
-    tenant.graph_grants = [("sp-rota", "User.Read.All")]
+    tenant.graph_grants = [("5a1e0000-0000-4000-8000-00000000000a", "User.Read.All")]
     tenant.applications = [
         {
             "id": "obj-rota",
             "appId": "app-rota",
             "displayName": "Rota Planner",
-            "passwordCredentials": [{"displayName": "rota", "endDateTime": iso(-300), "keyId": "k1"}],
+            "passwordCredentials": [
+                {"displayName": "rota", "endDateTime": iso(-300), "keyId": "6b0f0000-0000-4000-8000-000000000001"}
+            ],
             "keyCredentials": [],
         }
     ]

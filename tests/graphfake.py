@@ -25,7 +25,7 @@ CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "canary-client-secret-Zq81"
 USER_ADMIN = ROLE_TEMPLATES["User Administrator"]
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-GRAPH_SP = "graph-sp-object-id"
+GRAPH_SP = "0d5e0000-0000-4000-8000-000000000001"
 #: a few of Microsoft Graph's application permissions (appRole id -> value, as its service principal lists them)
 GRAPH_APP_ROLES = {
     "e2a3a72e-5f79-4c64-b1b1-878b674786c9": "Mail.ReadWrite",

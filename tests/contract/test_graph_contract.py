@@ -317,6 +317,7 @@ def test_every_sandbox_route_is_a_csdl_path() -> None:
         "uid": "11111111-1111-4111-8111-111111111111",
         "pid": "p",
         "gid": "g",
+        "sid": "s",
         "arg": "period='D7'",
         "kind": None,
         "cast": None,

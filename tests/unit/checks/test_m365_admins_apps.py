@@ -11,6 +11,9 @@ from graphfake import GLOBAL_ADMIN, Tenant, iso, registration, user
 from hygiene.results import CheckResult, Status
 
 BG1, BG2 = "bg1@contoso.test", "bg2@contoso.test"
+#: service principal object ids (appRoleAssignment.principalId is an Edm.Guid); the healthy tenant has SP_ROTA
+SP_ROTA, SP_ARCH, SP_TOOL = (f"5a1e0000-0000-4000-8000-00000000000{c}" for c in "abc")
+OTHER_TENANT = "0e7e0000-0000-4000-8000-000000000001"
 
 
 def _results(tenant: Tenant, **config: Any) -> dict[str, CheckResult]:
@@ -137,10 +140,10 @@ def test_user_consent_without_permission_is_not_assessed(tenant: Tenant) -> None
 
 def test_high_privilege_apps_and_credentials(tenant: Tenant) -> None:
     tenant.service_principals += [
-        {"id": "sp-arch", "appId": "app-arch", "displayName": "Mail Archiver", "appOwnerOrganizationId": "other"},
-        {"id": "sp-tool", "appId": "app-tool", "displayName": "Old Script", "appOwnerOrganizationId": None},
+        {"id": SP_ARCH, "appId": "app-arch", "displayName": "Mail Archiver", "appOwnerOrganizationId": OTHER_TENANT},
+        {"id": SP_TOOL, "appId": "app-tool", "displayName": "Old Script", "appOwnerOrganizationId": None},
     ]
-    tenant.graph_grants += [("sp-arch", "Mail.ReadWrite"), ("sp-arch", "User.Read.All")]
+    tenant.graph_grants += [(SP_ARCH, "Mail.ReadWrite"), (SP_ARCH, "User.Read.All")]
     tenant.applications += [
         {
             "id": "obj-tool",
@@ -170,7 +173,7 @@ def test_credential_without_end_never_expires(tenant: Tenant) -> None:
 
 def test_unknown_app_role_is_kept_by_id_and_never_high(tenant: Tenant) -> None:
     unknown = "0b8a1c3e-0000-4000-8000-000000000000"
-    tenant.graph_grants = [("sp-rota", unknown)]
+    tenant.graph_grants = [(SP_ROTA, unknown)]
     snapshot = collect(tenant)
     assert snapshot.m365 is not None
     assert [a.graph_permissions for a in snapshot.m365.apps] == [[unknown]]
