@@ -61,6 +61,24 @@ def staleness(
     return stale_reason(None, user.created, now, inactive_days, grace_days)
 
 
+#: a successful sign-in this recent marks an account used day to day
+DAILY_USE_DAYS = 7
+
+
+def _daily_admins(ctx: CheckContext, admins: list[M365User]) -> list[str]:
+    """Licensed admin accounts (a mailbox or apps licence) used within the last week, less declared break-glass
+    accounts: shown in the note of m365.accounts.admin_count, not judged."""
+    set_aside = break_glass_ids(ctx.m365)
+    found = []
+    for user in admins:
+        last = last_sign_in(user)
+        if user.id in set_aside or not user.assigned_sku_ids or last is None:
+            continue
+        if (ctx.now - last).days < DAILY_USE_DAYS:
+            found.append(user.upn)
+    return sorted(found)
+
+
 def _uses_report(ctx: CheckContext) -> bool:
     return ctx.snapshot.dataset("m365.sign_ins").method == REPORT_METHOD
 
@@ -165,7 +183,9 @@ def inactive_guests(ctx: CheckContext) -> Outcome:
     severity="medium",
     requires=("m365.users", "m365.roles"),
     description="Fails when the number of enabled Global Administrators is outside the policy bounds: one is a "
-    "single point of failure, many widen the attack surface.",
+    "single point of failure, many widen the attack surface. The note counts standing (active) and eligible (PIM) "
+    "ones and names standing ones that are licensed and signed in within 7 days: everyday accounts with standing "
+    "admin rights (not judged).",
     remediation="Entra admin center > Roles & admins > Global Administrator: keep two to four (one can be a "
     "break-glass account); move day-to-day admins to narrower roles such as User Administrator.",
     references=("https://learn.microsoft.com/entra/identity/role-based-access-control/best-practices",),
@@ -188,7 +208,17 @@ def admin_count(ctx: CheckContext) -> Outcome:
     unseen = pim_unseen(ctx.snapshot)
     detail = admin_count_detail(admins, limits.admin_count_min, limits.admin_count_max, "Global Administrator")
     n_eligible = sum(a.endswith("(eligible, PIM)") for a in admins)
-    counted = f"{len(admins)} Global Administrators ({n_eligible} eligible through PIM)"
+    counted = (
+        f"{len(admins)} Global Administrators ({len(admins) - n_eligible} standing, {n_eligible} eligible through PIM)"
+    )
+    daily = _daily_admins(
+        ctx, [enabled[uid] for uid in active if uid in enabled and GLOBAL_ADMIN_TEMPLATE in active[uid]]
+    )
+    if daily:
+        counted += (
+            f"; standing Global Administrators that are licensed and signed in within {DAILY_USE_DAYS} days (an "
+            f"everyday account with standing admin rights; prefer a separate admin account or PIM): {', '.join(daily)}"
+        )
     if detail is None:
         return Outcome(assessed=1, note=counted, unseen=unseen)
     found = Finding(data.tenant_id, "tenant", detail, {"count": len(admins), "eligible": n_eligible})

@@ -199,3 +199,13 @@ def test_apps_cost_four_requests(tenant: Tenant) -> None:
     collect(tenant)
     calls = [c for c in tenant.calls if "servicePrincipals" in c or "applications" in c or "policies/a" in c]
     assert len(calls) == 6, calls  # 2 consent policies + Graph's SP, its grants, the SPs, the registrations
+
+
+def test_admin_count_note_names_standing_everyday_admins(tenant: Tenant) -> None:
+    """Alice and Bob hold Global Administrator permanently, are licensed (E3) and signed in yesterday."""
+    tenant = _break_glass(tenant)
+    tenant.eligibilities.append(("carol", GLOBAL_ADMIN, "user"))
+    note = _results(tenant, break_glass=[BG1, BG2])["m365.accounts.admin_count"].note or ""
+    assert "5 Global Administrators (4 standing, 1 eligible through PIM)" in note
+    assert "signed in within 7 days" in note and "alice@contoso.test, bob@contoso.test" in note
+    assert BG1 not in note.split("signed in within")[1]  # break-glass accounts are not everyday accounts
