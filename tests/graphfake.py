@@ -170,6 +170,8 @@ class Tenant:
     )
     #: adminConsentRequestPolicy.isEnabled
     admin_consent_requests: bool = True
+    #: answer authorizationPolicy in its older collection form ({"value": [policy]}), as beta once did
+    authorization_policy_collection: bool = False
     #: Microsoft Graph's app roles (id -> value) as its service principal lists them
     graph_app_roles: dict[str, str] = field(default_factory=lambda: dict(GRAPH_APP_ROLES))
     #: False: the $filter on Graph's appId finds nothing (never seen in a real tenant)
@@ -375,7 +377,8 @@ class Tenant:
             return self._page(request, self.backup_policies.get(match.group(1), []))
         if path == "/v1.0/policies/authorizationPolicy":
             permissions = {"allowedToCreateApps": False, "permissionGrantPoliciesAssigned": self.consent_policies}
-            return 200, {}, json.dumps({"id": "authorizationPolicy", "defaultUserRolePermissions": permissions})
+            policy = {"id": "authorizationPolicy", "defaultUserRolePermissions": permissions}
+            return 200, {}, json.dumps({"value": [policy]} if self.authorization_policy_collection else policy)
         if path == "/v1.0/policies/adminConsentRequestPolicy":
             return 200, {}, json.dumps({"isEnabled": self.admin_consent_requests, "version": 1})
         if path == "/v1.0/servicePrincipals":

@@ -131,6 +131,12 @@ def test_user_consent(
     assert set(failing(result)) == names
 
 
+def test_authorization_policy_in_its_collection_form_is_read(tenant: Tenant) -> None:
+    tenant.authorization_policy_collection = True
+    tenant.consent_policies = ["ManagePermissionGrantsForSelf.microsoft-user-default-legacy"]
+    assert set(failing(_results(tenant)["m365.apps.user_consent"])) == {"user consent"}
+
+
 def test_user_consent_without_permission_is_not_assessed(tenant: Tenant) -> None:
     tenant.errors["/policies/authorizationPolicy"] = (403, "Authorization_RequestDenied", "denied")
     result = _results(tenant)["m365.apps.user_consent"]
