@@ -71,7 +71,7 @@ def _problems(user: M365User, ctx: CheckContext, recent_days: int) -> tuple[list
     remediation="Create two cloud-only accounts on the tenant's onmicrosoft.com domain, assign them Global "
     "Administrator permanently (active, not eligible), register a FIDO2 security key for each and keep the keys "
     "in separate safes; exclude them from Conditional Access MFA policies, sign in only to test them, and list "
-    'them in the config: [sources.m365] break_glass = ["bg1@contoso.onmicrosoft.com", ...].',
+    "their user principal names in the config under [sources.m365] break_glass.",
     references=(
         "https://learn.microsoft.com/entra/identity/role-based-access-control/security-emergency-access",
         "https://learn.microsoft.com/entra/identity/authentication/concept-authentication-strengths",
@@ -87,8 +87,8 @@ def break_glass(ctx: CheckContext) -> Outcome:
     if not data.break_glass:
         raise NotAssessed(
             ReasonKind.NOT_COLLECTED,
-            "no break-glass accounts are declared; list them in the config: "
-            '[sources.m365] break_glass = ["bg1@contoso.onmicrosoft.com", "bg2@contoso.onmicrosoft.com"]',
+            "no break-glass accounts are declared; list their user principal names in the config under "
+            "[sources.m365] break_glass",
         )
     try:
         recent_days = whole_setting(ctx.thresholds.plugins, CHECK_ID, RECENT_SIGN_IN, DEFAULT_RECENT_SIGN_IN_DAYS)

@@ -63,6 +63,17 @@ ROLE_ELIGIBILITY_PROPERTIES = frozenset(
     {"id", "appScopeId", "directoryScopeId", "principalId", "roleDefinitionId", "endDateTime", "memberType",
      "roleEligibilityScheduleId", "startDateTime"}
 )  # fmt: skip
+#: servicePrincipal and application properties a client may $select (v1.0 CSDL; the ones the scenarios fill
+#: and a few more; Graph answers null, or [] for a collection, for one the scenario leaves out)
+SERVICE_PRINCIPAL_PROPERTIES = frozenset(
+    {"id", "appId", "appDisplayName", "displayName", "appOwnerOrganizationId", "servicePrincipalType",
+     "accountEnabled", "appRoleAssignmentRequired", "signInAudience", "appRoles", "tags", "keyCredentials",
+     "passwordCredentials", "deletedDateTime"}
+)  # fmt: skip
+APPLICATION_PROPERTIES = frozenset(
+    {"id", "appId", "displayName", "signInAudience", "passwordCredentials", "keyCredentials", "createdDateTime",
+     "deletedDateTime"}
+)  # fmt: skip
 BATCH_LIMIT = 20
 #: application permissions that let an app read device objects (device-list / device-get doc pages)
 DEVICE_READERS = frozenset({"Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
@@ -1012,6 +1023,8 @@ class GraphApi:
             "accountEnabled": True,
             "appRoleAssignmentRequired": False,
             "tags": [],
+            "keyCredentials": [],
+            "passwordCredentials": [],
             "appRoles": [
                 {
                     "allowedMemberTypes": ["Application"],
@@ -1036,7 +1049,7 @@ class GraphApi:
             kind="servicePrincipals",
             context="servicePrincipals",
             entity="microsoft.graph.servicePrincipal",
-            known={k for sp in items for k in sp} | {"appRoles", "keyCredentials", "passwordCredentials"},
+            known=SERVICE_PRINCIPAL_PROPERTIES,
             defaults=["id", "appId", "displayName", "appOwnerOrganizationId", "servicePrincipalType"],
         )
 
@@ -1061,7 +1074,7 @@ class GraphApi:
             kind="applications",
             context="applications",
             entity="microsoft.graph.application",
-            known={k for a in self.scenario.applications for k in a} | {"passwordCredentials", "keyCredentials"},
+            known=APPLICATION_PROPERTIES,
         )
 
     # -- licences, devices, backup -------------------------------------------------------------------

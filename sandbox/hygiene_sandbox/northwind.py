@@ -556,8 +556,8 @@ def northwind(
 
     # -- enterprise apps: the MSP's mail archiver, registered here with a secret that never expires, and a
     # third-party rota planner that reads the user list only
-    archiver = make_service_principal(TENANT_ID, "Practice Mail Archiver", TENANT_ID, days_ago(now, 700))
-    rota = make_service_principal(TENANT_ID, "Rota Planner", ROTA_VENDOR_TENANT, days_ago(now, 300))
+    archiver = make_service_principal(TENANT_ID, "Practice Mail Archiver", TENANT_ID)
+    rota = make_service_principal(TENANT_ID, "Rota Planner", ROTA_VENDOR_TENANT)
     graph_grants = [
         make_graph_grant(TENANT_ID, archiver, "Mail.ReadWrite", days_ago(now, 700)),
         make_graph_grant(TENANT_ID, archiver, "User.Read.All", days_ago(now, 700)),

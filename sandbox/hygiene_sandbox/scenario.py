@@ -724,8 +724,9 @@ def graph_service_principal_id(tenant_id: str) -> str:
     return stable_id("servicePrincipal", tenant_id, "Microsoft Graph")
 
 
-def make_service_principal(tenant_id: str, name: str, owner_tenant_id: str | None, created: datetime) -> JsonDict:
-    """An enterprise app (``microsoft.graph.servicePrincipal``) with the properties hygiene reads and a few more."""
+def make_service_principal(tenant_id: str, name: str, owner_tenant_id: str | None) -> JsonDict:
+    """An enterprise app (``microsoft.graph.servicePrincipal``, which has no creation date in v1.0) with the
+    properties hygiene reads and a few more."""
     return {
         "id": stable_id("servicePrincipal", tenant_id, name),
         "appId": stable_id("application", name),
@@ -736,9 +737,11 @@ def make_service_principal(tenant_id: str, name: str, owner_tenant_id: str | Non
         "accountEnabled": True,
         "appRoleAssignmentRequired": False,
         "signInAudience": "AzureADMultipleOrgs",
-        "createdDateTime": graph_time(created),
         "appRoles": [],
         "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+        # an enterprise app's own credentials (SAML signing certificates): none here
+        "keyCredentials": [],
+        "passwordCredentials": [],
     }
 
 
