@@ -28,6 +28,8 @@ GRAPH_ROLE_ASSIGNMENTS_PAGE = 100
 GRAPH_ELIGIBILITY_PAGE = 100
 #: https://learn.microsoft.com/graph/api/intune-devices-manageddevice-list: Intune pages hold at most 1000 items
 GRAPH_DEVICES_PAGE = 1000
+#: servicePrincipals, appRoleAssignedTo and applications: $top up to 999 (serviceprincipal-list, application-list)
+GRAPH_APPS_PAGE = 999
 #: https://learn.microsoft.com/graph/json-batching: at most 20 requests in one $batch
 GRAPH_BATCH = 20
 
@@ -148,6 +150,13 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         "managedDevices": pages(len(scenario.managed_devices), GRAPH_DEVICES_PAGE),
         "deviceCompliancePolicies": 1,
         "backupRestore": 1 + (3 if backup_enabled else 0),
+        # hygiene/sources/m365/apps.py: the two consent policies; Graph's service principal, the grants of its
+        # app roles, the service principals and the app registrations (largest pages, 999)
+        "policies (consent)": 2,
+        "servicePrincipals, appRoleAssignedTo, applications": 1
+        + pages(len(scenario.graph_grants), GRAPH_APPS_PAGE)
+        + pages(len(scenario.service_principals) + 1, GRAPH_APPS_PAGE)
+        + pages(len(scenario.applications), GRAPH_APPS_PAGE),
     }
     mn = m.minimum
     # the four lanes of hygiene/sources/m365.py (M365Source._collect), then per-user MFA after all of them
@@ -159,8 +168,9 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         "roles, then policies": mn["roleDefinitions"] + mn["roleAssignments"]
         + mn["roleEligibilityScheduleInstances"] + role_members + group_eligibility
         + mn["identitySecurityDefaultsEnforcementPolicy"] + mn["conditionalAccess/policies"] + ca_members,
-        "licences, devices, compliance, backup": mn["subscribedSkus"] + mn["managedDevices"]
-        + mn["deviceCompliancePolicies"] + mn["backupRestore"],
+        "licences, devices, compliance, backup, apps": mn["subscribedSkus"] + mn["managedDevices"]
+        + mn["deviceCompliancePolicies"] + mn["backupRestore"] + mn["policies (consent)"]
+        + mn["servicePrincipals, appRoleAssignedTo, applications"],
     }  # fmt: skip
     batches = mn["$batch authentication/requirements"]
     m.chain_requests = token_requests + max(lanes.values()) + batches
