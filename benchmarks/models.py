@@ -28,6 +28,8 @@ GRAPH_ROLE_ASSIGNMENTS_PAGE = 100
 GRAPH_ELIGIBILITY_PAGE = 100
 #: https://learn.microsoft.com/graph/api/intune-devices-manageddevice-list: Intune pages hold at most 1000 items
 GRAPH_DEVICES_PAGE = 1000
+#: servicePrincipals, appRoleAssignedTo and applications: $top up to 999 (serviceprincipal-list, application-list)
+GRAPH_APPS_PAGE = 999
 #: https://learn.microsoft.com/graph/json-batching: at most 20 requests in one $batch
 GRAPH_BATCH = 20
 #: Defender for Endpoint API: machines $top (documented maximum) and the vulnerability export's pageSize (its
@@ -158,6 +160,13 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         # the Defender for Endpoint API (its own host): no machines is one 404
         "defender machines": pages(len(scenario.defender_machines), DEFENDER_MACHINES_PAGE),
         "defender vulnerabilities": pages(len(scenario.defender_vulnerabilities), DEFENDER_EXPORT_PAGE),
+        # hygiene/sources/m365/apps.py: the two consent policies; Graph's service principal, the grants of its
+        # app roles, the service principals and the app registrations (largest pages, 999)
+        "policies (consent)": 2,
+        "servicePrincipals, appRoleAssignedTo, applications": 1
+        + pages(len(scenario.graph_grants), GRAPH_APPS_PAGE)
+        + pages(len(scenario.service_principals) + 1, GRAPH_APPS_PAGE)
+        + pages(len(scenario.applications), GRAPH_APPS_PAGE),
     }
     mn = m.minimum
     # the four lanes of hygiene/sources/m365.py (M365Source._collect), then per-user MFA after all of them
@@ -169,8 +178,9 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         "roles, then policies": mn["roleDefinitions"] + mn["roleAssignments"]
         + mn["roleEligibilityScheduleInstances"] + role_members + group_eligibility
         + mn["identitySecurityDefaultsEnforcementPolicy"] + mn["conditionalAccess/policies"] + ca_members,
-        "licences, devices, antivirus, compliance, backup": mn["subscribedSkus"] + mn["managedDevices"]
-        + mn["$batch windowsProtectionState"] + mn["deviceCompliancePolicies"] + mn["backupRestore"],
+        "licences, devices, antivirus, compliance, backup, apps": mn["subscribedSkus"] + mn["managedDevices"]
+        + mn["$batch windowsProtectionState"] + mn["deviceCompliancePolicies"] + mn["backupRestore"]
+        + mn["policies (consent)"] + mn["servicePrincipals, appRoleAssignedTo, applications"],
         "Defender for Endpoint": mn["defender machines"] + mn["defender vulnerabilities"],
     }  # fmt: skip
     batches = mn["$batch authentication/requirements"]

@@ -9,6 +9,8 @@ from hygiene.checklib.m365 import (
     MODERN_ONLY,
     PER_USER_ENFORCED,
     WHEN_NECESSARY,
+    break_glass_ids,
+    break_glass_note,
     enforcement_for,
     enforcing_policies,
     guest_exclusion,
@@ -23,7 +25,15 @@ from hygiene.model import M365Data, M365User
 
 
 def _enabled_members(data: M365Data) -> list[M365User]:
-    return [u for u in data.users if u.enabled and u.user_type == "Member"]
+    """Enabled members, less the declared break-glass accounts (excluded from MFA by design; judged by
+    m365.admins.break_glass)."""
+    set_aside = break_glass_ids(data)
+    return [u for u in data.users if u.enabled and u.user_type == "Member" and u.id not in set_aside]
+
+
+def _with_break_glass(note: str | None, data: M365Data) -> str | None:
+    extra = break_glass_note(data)
+    return "; ".join(n for n in (note, extra) if n) or None
 
 
 @check(
@@ -60,7 +70,8 @@ def mfa_registered(ctx: CheckContext) -> Outcome:
             if row.unknown_methods:
                 detail += f" (method types hygiene does not know, not counted as MFA: {', '.join(row.unknown_methods)})"
             findings.append(Finding(user.id, user.upn, detail))
-    return Outcome(assessed=len(members), findings=findings, note=ctx.snapshot.dataset("m365.registration").method)
+    note = _with_break_glass(ctx.snapshot.dataset("m365.registration").method, data)
+    return Outcome(assessed=len(members), findings=findings, note=note)
 
 
 @check(
@@ -114,8 +125,8 @@ def mfa_enforced(ctx: CheckContext) -> Outcome:
         findings.append(Finding(user.id, user.upn, detail))
     how = "security defaults" if data.security_defaults_enabled else f"{len(policies)} enforcing CA policies"
     note, reservation = _guarantee_note(guarantees, len(members))
-    return Outcome(assessed=len(members), findings=findings, note=f"{how}; {note}" if note else how,
-                   reservation=reservation)  # fmt: skip
+    shown = _with_break_glass(f"{how}; {note}" if note else how, data)
+    return Outcome(assessed=len(members), findings=findings, note=shown, reservation=reservation)
 
 
 def _guarantee_note(guarantees: dict[str, int], members: int) -> tuple[str, str | None]:
@@ -169,7 +180,8 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
     names = role_names(data)
     policies = enforcing_policies(data)
     registrations = {r.user_id: r for r in data.registrations}
-    admins = [u for u in data.users if u.enabled and (active.get(u.id) or eligible.get(u.id))]
+    set_aside = break_glass_ids(data)
+    admins = [u for u in data.users if u.enabled and (active.get(u.id) or eligible.get(u.id)) and u.id not in set_aside]
     findings = []
     guarantees: dict[str, int] = {}
     eligible_only = 0
@@ -196,7 +208,9 @@ def mfa_admins(ctx: CheckContext) -> Outcome:
     enforced_note, _ = _guarantee_note(guarantees, len(admins))
     if enforced_note:
         note += f"; enforcement: {enforced_note}"
-    return Outcome(assessed=len(admins), findings=findings, note=note, unseen=pim_unseen(ctx.snapshot))
+    return Outcome(
+        assessed=len(admins), findings=findings, note=_with_break_glass(note, data), unseen=pim_unseen(ctx.snapshot)
+    )
 
 
 @check(

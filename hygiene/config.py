@@ -102,6 +102,9 @@ class _EntraApp(_Strict):
 PUBLIC_GRAPH = "https://graph.microsoft.com"
 PUBLIC_DEFENDER = "https://api.security.microsoft.com"
 
+#: a user principal name as Entra ID accepts it: one ``@``, a non-empty local part and a dotted domain
+Upn = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=113)]
+
 
 class M365Config(_EntraApp):
     graph_url: HttpsUrl = PUBLIC_GRAPH
@@ -112,6 +115,9 @@ class M365Config(_EntraApp):
     defender_url: HttpsUrl | None = None
     #: the application ID URI of the Defender for Endpoint API (WindowsDefenderATP), the token's audience
     defender_resource: HttpsUrl = "https://api.securitycenter.microsoft.com"
+    #: the organisation's break-glass (emergency access) accounts, by user principal name: checked by
+    #: ``m365.admins.break_glass`` and, by this declaration, left out of the stale-account and MFA findings
+    break_glass: list[Upn] = Field(default_factory=list, max_length=10)
 
     @property
     def defender_endpoint(self) -> str | None:
@@ -119,6 +125,15 @@ class M365Config(_EntraApp):
         if self.defender_url is not None:
             return self.defender_url
         return PUBLIC_DEFENDER if self.graph_url.rstrip("/") == PUBLIC_GRAPH else None
+
+    @model_validator(mode="after")
+    def _distinct_break_glass(self) -> M365Config:
+        seen: set[str] = set()
+        for upn in self.break_glass:
+            if upn.casefold() in seen:
+                raise ValueError(f"break_glass: {upn!r} is listed twice")
+            seen.add(upn.casefold())
+        return self
 
 
 class GoogleConfig(_Strict):

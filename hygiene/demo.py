@@ -87,8 +87,10 @@ def write_demo_config(
             f'graph_url = "{sandbox.graph_url}"',
             f'defender_url = "{sandbox.defender_url}"',
             'ca_bundle = "sandbox-ca.pem"',
-            "",
         ]
+        if sandbox.scenario.break_glass:
+            lines.append("break_glass = [" + ", ".join(toml_string(u) for u in sandbox.scenario.break_glass) + "]")
+        lines.append("")
     if sandbox.scenario.google is not None:
         google = sandbox.google_settings()
         key = folder / "google-service-account.json"

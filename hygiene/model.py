@@ -101,6 +101,9 @@ class M365User:
     external_user_state: str | None = None
     creation_type: str | None = None
     identity_sign_in_types: list[str] | None = None
+    #: onPremisesSyncEnabled: True when synchronised from an on-premises directory, False when it once was and no
+    #: longer is, None for an account that was never synchronised (cloud-only) or when not read
+    on_premises_sync_enabled: bool | None = None
 
 
 @pydantic_dataclass(config=_RECORD, slots=True, kw_only=True)
@@ -289,6 +292,38 @@ class M365Backup(Model):
     policies: list[M365BackupPolicy] = Field(default_factory=list)
 
 
+class M365AppConsent(Model):
+    #: authorizationPolicy.defaultUserRolePermissions.permissionGrantPoliciesAssigned: the permission grant
+    #: policies under which users may consent for themselves ("ManagePermissionGrantsForSelf.<id>"); None: absent
+    user_consent_policies: list[str] | None = None
+    #: adminConsentRequestPolicy.isEnabled: users can ask an admin for the apps they cannot consent to; None: not read
+    admin_consent_requests: bool | None = None
+
+
+class M365AppCredential(Model):
+    kind: Literal["secret", "certificate"]
+    name: str = ""
+    #: endDateTime; None: the credential states no end (never expires)
+    end: datetime | None = None
+
+
+class M365App(Model):
+    """An app seen in the tenant: an enterprise app (service principal) and, when the tenant owns it, its app
+    registration (application object), joined on ``appId``."""
+
+    app_id: str
+    name: str
+    #: the service principal's object id (None: an app registration without a service principal here)
+    service_principal_id: str | None = None
+    #: appOwnerOrganizationId: the tenant that registered the app (another tenant's id: a third-party app)
+    owner_tenant_id: str | None = None
+    #: Microsoft Graph application permissions (app role values) granted to the service principal; an app role id
+    #: the Graph service principal does not list is kept as its id
+    graph_permissions: list[str] = Field(default_factory=list)
+    #: the app registration's passwordCredentials and keyCredentials; None: no app registration in this tenant
+    credentials: list[M365AppCredential] | None = None
+
+
 class M365Data(Model):
     tenant_id: str
     users: list[M365User] = Field(default_factory=list)
@@ -313,6 +348,13 @@ class M365Data(Model):
     protection_states: dict[str, M365ProtectionState] = Field(default_factory=dict)
     defender_machines: list[DefenderMachine] = Field(default_factory=list)
     defender_vulnerabilities: list[DefenderVulnerability] = Field(default_factory=list)
+    #: the break-glass accounts the configuration declares ([sources.m365] break_glass), by user principal name;
+    #: kept in the snapshot so that re-evaluating it judges the same accounts
+    break_glass: list[str] = Field(default_factory=list)
+    #: who may consent to apps (authorizationPolicy, adminConsentRequestPolicy); None: not read
+    app_consent: M365AppConsent | None = None
+    #: enterprise apps holding Microsoft Graph application permissions, and app registrations' credentials
+    apps: list[M365App] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -109,6 +109,26 @@ def healthy_tenant() -> Tenant:
             "osMinimumVersion": "10.0.26200",
         }
     ]
+    tenant.service_principals = [
+        {
+            "id": "5a1e0000-0000-4000-8000-00000000000a",
+            "appId": "app-rota",
+            "displayName": "Rota Planner",
+            "appOwnerOrganizationId": TENANT,
+        }
+    ]
+    tenant.graph_grants = [("5a1e0000-0000-4000-8000-00000000000a", "User.Read.All")]
+    tenant.applications = [
+        {
+            "id": "obj-rota",
+            "appId": "app-rota",
+            "displayName": "Rota Planner",
+            "passwordCredentials": [
+                {"displayName": "rota", "endDateTime": iso(-300), "keyId": "6b0f0000-0000-4000-8000-000000000001"}
+            ],
+            "keyCredentials": [],
+        }
+    ]
     tenant.backup_status = "enabled"
     tenant.backup_policies = {
         name: [{"id": f"{name}-1", "displayName": name, "status": "active"}]

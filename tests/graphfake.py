@@ -28,6 +28,15 @@ TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 SECRET = "canary-client-secret-Zq81"
 USER_ADMIN = ROLE_TEMPLATES["User Administrator"]
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_SP = "0d5e0000-0000-4000-8000-000000000001"
+#: a few of Microsoft Graph's application permissions (appRole id -> value, as its service principal lists them)
+GRAPH_APP_ROLES = {
+    "e2a3a72e-5f79-4c64-b1b1-878b674786c9": "Mail.ReadWrite",
+    "df021288-bdef-4463-88db-98f22de89214": "User.Read.All",
+    "19dbc75e-c2e2-444c-a770-ec69d8559fc7": "Directory.ReadWrite.All",
+    "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8": "RoleManagement.ReadWrite.Directory",
+}
 NOW = datetime.now(UTC)
 
 
@@ -230,6 +239,24 @@ class Tenant:
     #: the application permissions in the access token: None issues an opaque token (no readable claims), a list
     #: a JWT-shaped token whose ``roles`` claim holds them, as Entra ID's app-only tokens do
     roles: list[str] | None = None
+    #: authorizationPolicy.defaultUserRolePermissions.permissionGrantPoliciesAssigned
+    consent_policies: list[str] | None = field(
+        default_factory=lambda: ["ManagePermissionGrantsForSelf.microsoft-user-default-low"]
+    )
+    #: adminConsentRequestPolicy.isEnabled
+    admin_consent_requests: bool = True
+    #: answer authorizationPolicy in its older collection form ({"value": [policy]}), as beta once did
+    authorization_policy_collection: bool = False
+    #: Microsoft Graph's app roles (id -> value) as its service principal lists them
+    graph_app_roles: dict[str, str] = field(default_factory=lambda: dict(GRAPH_APP_ROLES))
+    #: False: the $filter on Graph's appId finds nothing (never seen in a real tenant)
+    graph_sp_present: bool = True
+    #: service principals other than Graph's: id, appId, displayName, appOwnerOrganizationId
+    service_principals: list[dict[str, Any]] = field(default_factory=list)
+    #: Graph application permissions granted: (service principal id, app role value)
+    graph_grants: list[tuple[str, str]] = field(default_factory=list)
+    #: app registrations: id, appId, displayName, passwordCredentials, keyCredentials
+    applications: list[dict[str, Any]] = field(default_factory=list)
     #: path fragment -> (status, error code, message): forced errors
     errors: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     premium: bool = True
@@ -426,6 +453,36 @@ class Tenant:
         match = re.fullmatch(r"/v1.0/solutions/backupRestore/(\w+)", path)
         if match:
             return self._page(request, self.backup_policies.get(match.group(1), []))
+        if path == "/v1.0/policies/authorizationPolicy":
+            permissions = {"allowedToCreateApps": False, "permissionGrantPoliciesAssigned": self.consent_policies}
+            policy = {"id": "authorizationPolicy", "defaultUserRolePermissions": permissions}
+            return 200, {}, json.dumps({"value": [policy]} if self.authorization_policy_collection else policy)
+        if path == "/v1.0/policies/adminConsentRequestPolicy":
+            return 200, {}, json.dumps({"isEnabled": self.admin_consent_requests, "version": 1})
+        if path == "/v1.0/servicePrincipals":
+            if query.get("$filter") == [f"appId eq '{GRAPH_APP_ID}'"]:
+                roles = [
+                    {"id": k, "value": v, "allowedMemberTypes": ["Application"]}
+                    for k, v in self.graph_app_roles.items()
+                ]
+                found = [{"id": GRAPH_SP, "appId": GRAPH_APP_ID, "appRoles": roles}] if self.graph_sp_present else []
+                return self._page(request, found)
+            graph = {"id": GRAPH_SP, "appId": GRAPH_APP_ID, "displayName": "Microsoft Graph"}
+            return self._page(request, [graph, *self.service_principals])
+        if path == f"/v1.0/servicePrincipals/{GRAPH_SP}/appRoleAssignedTo":
+            by_value = {v: k for k, v in self.graph_app_roles.items()}
+            rows = [
+                {
+                    "id": f"g{i}",
+                    "appRoleId": by_value.get(value, value),
+                    "principalId": sp,
+                    "principalType": "ServicePrincipal",
+                }
+                for i, (sp, value) in enumerate(self.graph_grants)
+            ]
+            return self._page(request, rows)
+        if path == "/v1.0/applications":
+            return self._page(request, self.applications)
         if path.startswith("/v1.0/reports/getOffice365ActiveUserDetail"):
             return 302, {"Location": self.report_location}, ""
         return self._error(404, "Request_ResourceNotFound", path)

@@ -447,3 +447,42 @@ def compliance_policy_applies(policy: M365CompliancePolicy, device: M365Device, 
         if assignment.target == "exclusionGroup" and assignment.group_id in data.assignment_groups:
             excluded |= _group_reach(assignment.group_id, device, data) - {"unknown"}
     return not reach <= excluded
+
+
+#: authentication methods that resist phishing (https://learn.microsoft.com/entra/identity/authentication/
+#: concept-authentication-strengths: FIDO2 security keys and passkeys, Windows Hello for Business / platform
+#: credentials, certificate-based authentication), as the registration report names them (userRegistrationDetails
+#: ``methodsRegistered``) and as the per-user fallback names them (the method type without its suffix, e.g.
+#: ``fido2``); compared case-insensitively. A value not listed here never counts.
+PHISHING_RESISTANT_METHODS = frozenset(
+    m.casefold()
+    for m in (
+        "fido2SecurityKey",
+        "passKeyDeviceBound",
+        "passKeyDeviceBoundAuthenticator",
+        "passKeyDeviceBoundWindowsHello",
+        "windowsHelloForBusiness",
+        "macOsSecureEnclaveKey",
+        "fido2",
+        "platformCredential",
+        "x509Certificate",
+        "x509CertificateMultiFactor",
+    )
+)
+
+
+def break_glass_ids(data: M365Data) -> set[str]:
+    """The object ids of the declared break-glass accounts found in the tenant (``[sources.m365] break_glass``)."""
+    declared = {upn.casefold() for upn in data.break_glass}
+    return {u.id for u in data.users if u.upn.casefold() in declared}
+
+
+def break_glass_note(data: M365Data) -> str | None:
+    """The note of a check that leaves the declared break-glass accounts out of its findings."""
+    found = sorted(u.upn for u in data.users if u.id in break_glass_ids(data))
+    if not found:
+        return None
+    return (
+        "left out as declared break-glass accounts ([sources.m365] break_glass; judged by m365.admins.break_glass): "
+        + ", ".join(found)
+    )

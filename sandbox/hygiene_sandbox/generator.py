@@ -410,6 +410,11 @@ def generate(n_users: int, seed: int, now: datetime | None = None, *, google: bo
         if any(d["operatingSystem"] in ("Windows", "macOS") for d in devices)
         else not_assessed(),
         "m365.devices.vulnerabilities": passes() if machines else not_assessed(),
+        # no break-glass accounts declared; the sandbox's default consent settings and no app holding a Graph
+        # application permission
+        "m365.admins.break_glass": not_assessed(),
+        "m365.apps.user_consent": passes(),
+        "m365.apps.high_privilege": passes(),
     }
     scenario = Scenario(
         name=f"generated-{n_users}-{seed}",

@@ -42,8 +42,8 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from hygiene_sandbox.expectation import JsonDict
 from hygiene_sandbox.identity import DEFENDER_AUDIENCE, IssuedToken, TokenStore
-from hygiene_sandbox.scenario import Scenario, methods_from_registration
-from hygiene_sandbox.vendor import SKUS
+from hygiene_sandbox.scenario import Scenario, graph_service_principal_id, methods_from_registration
+from hygiene_sandbox.vendor import GRAPH_APP_ID, GRAPH_APP_ROLES, SKUS
 from hygiene_sandbox.wire import ODATA_TYPE, Reply, graph_error_body, json_reply, new_request_id
 
 NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
@@ -73,6 +73,17 @@ GROUP_ELIGIBILITY_PROPERTIES = frozenset(
 ROLE_ELIGIBILITY_PROPERTIES = frozenset(
     {"id", "appScopeId", "directoryScopeId", "principalId", "roleDefinitionId", "endDateTime", "memberType",
      "roleEligibilityScheduleId", "startDateTime"}
+)  # fmt: skip
+#: servicePrincipal and application properties a client may $select (v1.0 CSDL; the ones the scenarios fill
+#: and a few more; Graph answers null, or [] for a collection, for one the scenario leaves out)
+SERVICE_PRINCIPAL_PROPERTIES = frozenset(
+    {"id", "appId", "appDisplayName", "displayName", "appOwnerOrganizationId", "servicePrincipalType",
+     "accountEnabled", "appRoleAssignmentRequired", "signInAudience", "appRoles", "tags", "keyCredentials",
+     "passwordCredentials", "deletedDateTime"}
+)  # fmt: skip
+APPLICATION_PROPERTIES = frozenset(
+    {"id", "appId", "displayName", "signInAudience", "passwordCredentials", "keyCredentials", "createdDateTime",
+     "deletedDateTime"}
 )  # fmt: skip
 BATCH_LIMIT = 20
 #: application permissions that let an app read device objects (device-list / device-get doc pages)
@@ -135,6 +146,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # https://learn.microsoft.com/graph/api/privilegedaccessgroup-list-eligibilityscheduleinstances
     "groupEligibility": frozenset(
         {"PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"}
+    ),
+    # https://learn.microsoft.com/graph/api/authorizationpolicy-get
+    "authorizationPolicy": frozenset({"Policy.Read.All", "Policy.ReadWrite.Authorization"}),
+    # https://learn.microsoft.com/graph/api/adminconsentrequestpolicy-get
+    "adminConsentRequestPolicy": frozenset({"Policy.Read.All", "Policy.ReadWrite.ConsentRequest"}),
+    # https://learn.microsoft.com/graph/api/serviceprincipal-list , -list-approleassignedto, application-list
+    "applications": frozenset(
+        {"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
     ),
     # https://learn.microsoft.com/graph/api/subscribedsku-list
     "subscribedSkus": frozenset(
@@ -248,6 +267,9 @@ DEFAULT_PAGE_SIZES: dict[str, tuple[int, int | None]] = {
     "subscribedSkus": (1000, None),
     "protectionPolicies": (1000, None),
     "authentication.methods": (1000, None),
+    "servicePrincipals": (100, 999),
+    "appRoleAssignedTo": (100, 999),
+    "applications": (100, 999),
 }
 #: Intune caps pages at 1000 items whatever $top says (observed; not documented per endpoint)
 _CLAMP_LIMITS = {"managedDevices": 1000, "compliancePolicies": 1000}
@@ -958,6 +980,116 @@ class GraphApi:
             expand=expand,
         )
 
+    # -- app consent and enterprise apps ---------------------------------------------------------------
+    def authorization_policy(self, call: _Call, match: re.Match[str]) -> Result:
+        """The tenant's one authorizationPolicy (v1.0: a singleton at /policies/authorizationPolicy)."""
+        payload = {
+            "@odata.context": f"{self.base_url}/{call.version}/$metadata#policies/authorizationPolicy/$entity",
+            "id": "authorizationPolicy",
+            "displayName": "Authorization Policy",
+            "description": "Used to manage authorization related settings across the company.",
+            "allowInvitesFrom": "everyone",
+            "allowedToSignUpEmailBasedSubscriptions": True,
+            "allowedToUseSSPR": True,
+            "allowEmailVerifiedUsersToJoinOrganization": False,
+            "allowUserConsentForRiskyApps": None,
+            "blockMsolPowerShell": False,
+            "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3",
+            "defaultUserRolePermissions": {
+                "allowedToCreateApps": True,
+                "allowedToCreateSecurityGroups": True,
+                "allowedToCreateTenants": True,
+                "allowedToReadBitlockerKeysForOwnedDevice": True,
+                "allowedToReadOtherUsers": True,
+                "permissionGrantPoliciesAssigned": list(self.scenario.user_consent_policies),
+            },
+        }
+        return Result(200, payload)
+
+    def admin_consent_request_policy(self, call: _Call, match: re.Match[str]) -> Result:
+        enabled = self.scenario.admin_consent_requests
+        payload = {
+            "@odata.context": f"{self.base_url}/{call.version}/$metadata#policies/adminConsentRequestPolicy/$entity",
+            "isEnabled": enabled,
+            "notifyReviewers": enabled,
+            "remindersEnabled": enabled,
+            "requestDurationInDays": 30 if enabled else 0,
+            "version": 2 if enabled else 0,
+            "reviewers": (
+                [{"query": "/roleManagement/directory/roleAssignments?$filter=roleDefinitionId eq "
+                  "'62e90394-69f5-4237-9190-012177145e10'", "queryType": "MicrosoftGraph", "queryRoot": None}]
+                if enabled
+                else []
+            ),
+        }  # fmt: skip
+        return Result(200, payload)
+
+    def _service_principals(self) -> list[JsonDict]:
+        tenant = self.scenario.tenant_id
+        graph: JsonDict = {
+            "id": graph_service_principal_id(tenant),
+            "appId": GRAPH_APP_ID,
+            "displayName": "Microsoft Graph",
+            "appDisplayName": "Microsoft Graph",
+            "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a",  # Microsoft's own tenant
+            "servicePrincipalType": "Application",
+            "accountEnabled": True,
+            "appRoleAssignmentRequired": False,
+            "tags": [],
+            "keyCredentials": [],
+            "passwordCredentials": [],
+            "appRoles": [
+                {
+                    "allowedMemberTypes": ["Application"],
+                    "description": f"Allows the app to use {value} without a signed-in user.",
+                    "displayName": value,
+                    "id": role_id,
+                    "isEnabled": True,
+                    "origin": "Application",
+                    "value": value,
+                }
+                for role_id, value in GRAPH_APP_ROLES.items()
+            ],
+        }
+        return [graph, *self.scenario.service_principals]
+
+    def service_principals(self, call: _Call, match: re.Match[str]) -> Result:
+        self._no_expand(call, "microsoft.graph.servicePrincipal")
+        items = self._service_principals()
+        return self._collection(
+            call,
+            items,
+            kind="servicePrincipals",
+            context="servicePrincipals",
+            entity="microsoft.graph.servicePrincipal",
+            known=SERVICE_PRINCIPAL_PROPERTIES,
+            defaults=["id", "appId", "displayName", "appOwnerOrganizationId", "servicePrincipalType"],
+        )
+
+    def app_role_assigned_to(self, call: _Call, match: re.Match[str]) -> Result:
+        sp_id = match["sid"]
+        if sp_id not in {str(sp["id"]) for sp in self._service_principals()}:
+            raise GraphFailure(404, "Request_ResourceNotFound", f"Resource '{sp_id}' does not exist.")
+        grants = [g for g in self.scenario.graph_grants if str(g["resourceId"]) == sp_id]
+        return self._collection(
+            call,
+            grants,
+            kind="appRoleAssignedTo",
+            context=f"servicePrincipals('{sp_id}')/appRoleAssignedTo",
+            entity="microsoft.graph.appRoleAssignment",
+        )
+
+    def applications(self, call: _Call, match: re.Match[str]) -> Result:
+        self._no_expand(call, "microsoft.graph.application")
+        return self._collection(
+            call,
+            self.scenario.applications,
+            kind="applications",
+            context="applications",
+            entity="microsoft.graph.application",
+            known=APPLICATION_PROPERTIES,
+        )
+
     # -- licences, devices, backup -------------------------------------------------------------------
     def subscribed_skus(self, call: _Call, match: re.Match[str]) -> Result:
         return self._collection(
@@ -1226,6 +1358,13 @@ ROUTES: tuple[_Route, ...] = (
         "groupEligibility",
         GraphApi.group_eligibilities,
     ),
+    _route(r"^/policies/authorizationPolicy/?$", "authorizationPolicy", GraphApi.authorization_policy),
+    _route(
+        r"^/policies/adminConsentRequestPolicy/?$", "adminConsentRequestPolicy", GraphApi.admin_consent_request_policy
+    ),
+    _route(r"^/servicePrincipals/?$", "applications", GraphApi.service_principals),
+    _route(r"^/servicePrincipals/(?P<sid>[^/]+)/appRoleAssignedTo/?$", "applications", GraphApi.app_role_assigned_to),
+    _route(r"^/applications/?$", "applications", GraphApi.applications),
     _route(r"^/subscribedSkus/?$", "subscribedSkus", GraphApi.subscribed_skus),
     _route(r"^/deviceManagement/managedDevices/?$", "managedDevices", GraphApi.managed_devices),
     _route(

@@ -147,6 +147,19 @@ def hostile_m365(scenario: Scenario, names: Names | None = None) -> Scenario:
             _set(device, key, names)
         if device.get("userId") in display:
             device["userDisplayName"] = display[device["userId"]]
+    # enterprise apps and app registrations: names and credential names are the tenant's (or a publisher's) text
+    app_names: dict[str, str] = {}
+    for sp in scenario.service_principals:
+        _set(sp, "displayName", names)
+        sp["appDisplayName"] = app_names[str(sp["appId"])] = sp["displayName"]
+    for grant in scenario.graph_grants:
+        grant["principalDisplayName"] = next(
+            (sp["displayName"] for sp in scenario.service_principals if sp["id"] == grant["principalId"]), None
+        )
+    for app in scenario.applications:
+        app["displayName"] = app_names.get(str(app["appId"])) or names()
+        for credential in [*app.get("passwordCredentials", []), *app.get("keyCredentials", [])]:
+            _set(credential, "displayName", names)
     for record, key in [*((d, "deviceName") for d in big_device), *((p, "displayName") for p in big_policy)]:
         record[key] = names.big()
     # Defender for Endpoint: machine names come from the devices themselves, software names from what is installed

@@ -34,8 +34,8 @@ Registration: Dr Tom Okafor (a Global Administrator) has nothing registered; Sam
 which the methods policy disallows (isMfaRegistered true, isMfaCapable false); Chloe Evans only an email
 (SSPR, not MFA); kiosk 1, the agency temp and the scan-to-email account nothing; Oliver Bennett started two
 days ago and is not in the (periodically refreshed) report yet.
-Roles: five enabled active Global Administrators (Priya Shah, Tom Okafor, Helen Price, BrightByte IT Support —
-both directly and through the role-assignable group "IT Admins" — and the break-glass account) plus the disabled
+Roles: six enabled active Global Administrators (Priya Shah, Tom Okafor, Helen Price, BrightByte IT Support —
+both directly and through the role-assignable group "IT Admins" — and the two break-glass accounts) plus the disabled
 Gary Oldfield (directly and through the group); Nadia Khan (Operations Manager, nothing registered) is an
 *eligible* Global Administrator through PIM (Entra ID P2; premium variant only); Helen Price is also User
 Administrator, Harry Walker Helpdesk Administrator; a service principal and the B2B guest Ravi Kumar hold Global
@@ -62,6 +62,13 @@ it; the other 10.0.26200.7171 PCs are not in the pilot): three Windows 10 PCs (o
 Android 12 phone, an iOS 17 iPhone and a macOS 14 iMac are out of support (and below the minimums); the
 manager's Windows 11 laptop is on an older 25H2 build than the minimum; the back-office PC has not synced for
 45 days; an Android 14 phone has a 130-day-old security patch level; the reception iPad is noncompliant.
+Break-glass (declared in the config, ``Scenario.break_glass``): the emergency access account is kept well
+(cloud-only, active Global Administrator, a FIDO2 key, last used 75 days ago, excluded from the MFA policies);
+"Emergency Admin (old server)" is synchronised from the on-premises directory, has only SMS registered and signed in
+yesterday. Both are left out of the MFA and stale findings by the declaration.
+Apps: users may consent to any app (the legacy user-consent policy), the admin consent workflow is on; the
+"Practice Mail Archiver", registered in the tenant by the MSP, holds Mail.ReadWrite with a client secret ending
+2299-12-31 (never); the third-party "Rota Planner" reads the user list only (User.Read.All).
 Backup: Microsoft 365 Backup is enabled with one protection policy per workload: mailboxes active, OneDrive
 activeWithErrors (some units unprotected: fails) and the practice sites updating (changes pending: not judged,
 named as not seen). Variants (``backup=``) play the service disabled, fully active, partial, updating only and
@@ -83,15 +90,18 @@ from hygiene_sandbox.scenario import (
     Scenario,
     auth_strength,
     days_ago,
+    make_application,
     make_assignment,
     make_ca_policy,
     make_compliance_policy,
     make_device,
+    make_graph_grant,
     make_protection_policy,
     make_registration,
     make_role_assignment,
     make_role_definition,
     make_role_eligibility,
+    make_service_principal,
     make_sku,
     make_user,
     stable_id,
@@ -127,6 +137,7 @@ class _Person:
     enabled: bool = True
     guest_mail: str | None = None
     upn: str | None = None
+    synced: bool = False
 
     def principal_name(self) -> str:
         if self.upn:
@@ -264,6 +275,8 @@ def _devices() -> list[_Device]:
 
 
 XERO_APP_ID = stable_id("enterprise-app", "Xero")
+#: the rota planner's publisher (a third-party app: registered in another tenant)
+ROTA_VENDOR_TENANT = stable_id("tenant", "rotaplanner.example")
 
 
 def _upn(key: str) -> str:
@@ -343,6 +356,7 @@ def northwind(
             invitation_accepted=any(
                 t is not None for t in (person.success, person.interactive, person.non_interactive)
             ),
+            synced=person.synced,
         )
         users.append(user)
         if person.in_report:
@@ -612,6 +626,20 @@ def northwind(
                 backup_policies[workload] = [make_protection_policy(stable_id("backup", key), name, status, since)]
 
     protection_states, machines, vulnerabilities = endpoint_protection(now, devices)
+    # -- enterprise apps: the MSP's mail archiver, registered here with a secret that never expires, and a
+    # third-party rota planner that reads the user list only
+    archiver = make_service_principal(TENANT_ID, "Practice Mail Archiver", TENANT_ID)
+    rota = make_service_principal(TENANT_ID, "Rota Planner", ROTA_VENDOR_TENANT)
+    graph_grants = [
+        make_graph_grant(TENANT_ID, archiver, "Mail.ReadWrite", days_ago(now, 700)),
+        make_graph_grant(TENANT_ID, archiver, "User.Read.All", days_ago(now, 700)),
+        make_graph_grant(TENANT_ID, rota, "User.Read.All", days_ago(now, 300)),
+    ]
+    # the Entra admin center once offered "Never" (end 2299-12-31); Graph still accepts any end date
+    applications = [
+        make_application(archiver, (("archiver-prod", days_ago(now, 700), datetime(2299, 12, 31, tzinfo=UTC)),))
+    ]
+
     scenario = Scenario(
         name="northwind" + ("" if premium else "-no-p1"),
         now=now,
@@ -642,6 +670,17 @@ def northwind(
         backup=backup_status,
         backup_policies=backup_policies,
         office365_activity=activity,
+        break_glass=[_upn("breakglass"), _upn("emergency.admin")],
+        # the legacy default: users may consent to any app; the admin consent workflow is on
+        user_consent_policies=[
+            "ManagePermissionGrantsForSelf.microsoft-user-default-legacy",
+            "ManagePermissionGrantsForOwnedResource.microsoft-dynamically-managed-permissions-for-team",
+            "ManagePermissionGrantsForOwnedResource.microsoft-dynamically-managed-permissions-for-chat",
+        ],
+        admin_consent_requests=True,
+        service_principals=[archiver, rota],
+        graph_grants=graph_grants,
+        applications=applications,
         premium=premium,
         pim_licensed=premium,
         intune_licensed=intune_licensed,
@@ -682,7 +721,6 @@ def expected_results(
     """The results a correct full scan of Northwind produces, written out by hand from the design above."""
     n = f"@{DOMAIN}"
     ext = f"#EXT#@{INITIAL_DOMAIN}"
-    breakglass = f"breakglass@{INITIAL_DOMAIN}"
     ravi = "ravi.kumar_brightbyte.example" + ext
     expected: dict[str, Expectation] = {
         # enabled members with isMfaCapable false or no registration row
@@ -698,15 +736,15 @@ def expected_results(
         ),
         # enabled members no enforcing policy covers and without per-user "enforced" or "enabled" (kiosk 1's
         # per-user "enabled" demands MFA at modern-authentication sign-ins: it counts, and the note says so)
+        # the declared break-glass accounts are left out of the MFA and stale findings (judged by
+        # m365.admins.break_glass)
         "m365.mfa.enforced": fails(
-            breakglass,  # excluded from CA001 and CA002
             "sam.taylor" + n,  # excluded group; only CA003 (mfa OR compliantDevice) and report-only CA004
             "karen.holt" + n,  # excluded directly; CA006 covers one app only
         ),  # CA009 (All users, application filter) covers each of them but does not count
         # enabled role holders, active or eligible (PIM), lacking registration or enforcement
         "m365.mfa.admins": fails(
             "tom.okafor" + n,  # nothing registered
-            breakglass,  # excluded from every policy
             "nadia.khan" + n,  # eligible Global Administrator (PIM), nothing registered
             ravi,  # the B2B guest Global Reader, excluded from CA001 as a b2bCollaborationGuest
         ),
@@ -726,8 +764,8 @@ def expected_results(
             "support_oldmsp.example" + ext,  # never used, 300 days old
             "auditor_cqc-audit.example" + ext,  # successful non-interactive sign-ins only, 95 days
         ),
-        # five enabled active Global Administrators and one eligible (PIM) (the disabled one does not count, IT
-        # Support counts once); without P2 the eligible part is unseen, but five already fail
+        # six enabled active Global Administrators and one eligible (PIM) (the disabled one does not count, IT
+        # Support counts once); without P2 the eligible part is unseen, but six already fail
         "m365.accounts.admin_count": fails("tenant"),
         # main licence: Gary Oldfield (disabled), Mark Jones, Julia Wood (stale); Business Basic: Lucy Hall
         # (disabled), the agency temp (never used); Exchange Online Plan 1: the scanner (stale)
@@ -770,6 +808,13 @@ def expected_results(
         # critical/high CVEs with an update, first seen more than 14 days ago (sme-baseline); NW-SURG1-PC's critical
         # one is 5 days old, the Chrome one is medium, the Acrobat one has no update yet
         "m365.devices.vulnerabilities": fails("nw-xray-pc", "nw-mgr-lt"),
+        # the break-glass account is kept well (cloud-only, active Global Administrator, FIDO2 key, last used 75
+        # days ago); the emergency admin is synchronised from on-premises, has only SMS and signed in yesterday
+        "m365.admins.break_glass": fails("emergency.admin" + n),
+        # users may consent under the legacy policy (any app); the admin consent workflow is on
+        "m365.apps.user_consent": fails("user consent"),
+        # Mail.ReadWrite, and a secret ending 2299-12-31; the rota planner holds User.Read.All only
+        "m365.apps.high_privilege": fails("Practice Mail Archiver"),
     }
 
     if not premium:
@@ -827,6 +872,12 @@ def expected_results(
     policies_readable = "Policy.Read.All" not in withheld and (groups_readable or not premium)
     roles_readable = "RoleManagement.Read.Directory" not in withheld and groups_readable
     unreadable: set[str] = set()
+    if not (users_readable and sign_ins_readable and registration_readable and roles_readable):
+        unreadable.add("m365.admins.break_glass")
+    if "Policy.Read.All" in withheld:
+        unreadable.add("m365.apps.user_consent")
+    if "Application.Read.All" in withheld:
+        unreadable.add("m365.apps.high_privilege")
     if not users_readable:
         unreadable |= {
             "m365.mfa.registered",

@@ -23,6 +23,7 @@ from hygiene_sandbox.vendor import (
     AUTH_STRENGTH_MFA,
     AUTH_STRENGTH_PASSWORDLESS,
     AUTH_STRENGTH_PHISHING_RESISTANT,
+    GRAPH_APP_ROLES,
     PASSWORD_METHOD_ID,
     ROLE_TEMPLATES,
     SKUS,
@@ -44,6 +45,9 @@ CHECK_IDS: tuple[str, ...] = (
     "m365.devices.edr_active",
     "m365.devices.vulnerabilities",
     "m365.backup.enabled",
+    "m365.admins.break_glass",
+    "m365.apps.user_consent",
+    "m365.apps.high_privilege",
 )
 
 #: Graph application permissions a scanner app is normally granted (hygiene's documented least-privileged
@@ -66,6 +70,7 @@ DEFAULT_GRANTED_PERMISSIONS: frozenset[str] = frozenset(
         # Microsoft Defender for Endpoint API (WindowsDefenderATP), not Graph
         "Machine.Read.All",
         "Vulnerability.Read.All",
+        "Application.Read.All",
     }
 )
 
@@ -143,6 +148,21 @@ class Scenario:
     backup: JsonDict = field(default_factory=lambda: {"status": "disabled", "disableReason": "none"})
     #: "exchange" / "sharePoint" / "oneDriveForBusiness" -> protection policy objects
     backup_policies: dict[str, list[JsonDict]] = field(default_factory=dict)
+    #: the break-glass accounts the organisation declares in its config (``[sources.m365] break_glass``)
+    break_glass: list[str] = field(default_factory=list)
+    #: authorizationPolicy.defaultUserRolePermissions.permissionGrantPoliciesAssigned
+    user_consent_policies: list[str] = field(
+        default_factory=lambda: ["ManagePermissionGrantsForSelf.microsoft-user-default-low"]
+    )
+    #: adminConsentRequestPolicy.isEnabled
+    admin_consent_requests: bool = True
+    #: enterprise apps (servicePrincipal objects) besides Microsoft Graph's own, which the sandbox adds
+    service_principals: list[JsonDict] = field(default_factory=list)
+    #: Microsoft Graph application permissions granted (appRoleAssignment objects; resourceId: Graph's service
+    #: principal, ``graph_service_principal_id``)
+    graph_grants: list[JsonDict] = field(default_factory=list)
+    #: app registrations (application objects) with their passwordCredentials and keyCredentials
+    applications: list[JsonDict] = field(default_factory=list)
     #: UPN -> workload ("Exchange", "OneDrive", "SharePoint", "Teams", ...) -> last activity "YYYY-MM-DD"
     office365_activity: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -259,6 +279,7 @@ def make_user(
     last_non_interactive: datetime | None = None,
     invited_from: str | None = None,
     invitation_accepted: bool = True,
+    synced: bool = False,
 ) -> JsonDict:
     """A ``microsoft.graph.user`` with the properties hygiene reads (and a few a real tenant has).
 
@@ -314,6 +335,8 @@ def make_user(
             else [{"signInType": "userPrincipalName", "issuer": upn.rsplit("@", 1)[-1], "issuerAssignedId": upn}]
         ),
         "signInActivity": activity,
+        # null for an account that was never synchronised from on-premises (cloud-only)
+        "onPremisesSyncEnabled": True if synced else None,
     }
 
 
@@ -708,4 +731,70 @@ def make_protection_policy(policy_id: str, name: str, status: str, created: date
         # period is an Edm.Duration (days, never years); Learn lists R/PT10M and R/P1W as the service's intervals
         # (https://learn.microsoft.com/graph/api/resources/retentionsetting)
         "retentionSettings": [{"interval": "R/PT10M", "period": "P14D"}, {"interval": "R/P1W", "period": "P365D"}],
+    }
+
+
+def graph_service_principal_id(tenant_id: str) -> str:
+    """The object id of Microsoft Graph's service principal in the tenant."""
+    return stable_id("servicePrincipal", tenant_id, "Microsoft Graph")
+
+
+def make_service_principal(tenant_id: str, name: str, owner_tenant_id: str | None) -> JsonDict:
+    """An enterprise app (``microsoft.graph.servicePrincipal``, which has no creation date in v1.0) with the
+    properties hygiene reads and a few more."""
+    return {
+        "id": stable_id("servicePrincipal", tenant_id, name),
+        "appId": stable_id("application", name),
+        "displayName": name,
+        "appDisplayName": name,
+        "appOwnerOrganizationId": owner_tenant_id,
+        "servicePrincipalType": "Application",
+        "accountEnabled": True,
+        "appRoleAssignmentRequired": False,
+        "signInAudience": "AzureADMultipleOrgs",
+        "appRoles": [],
+        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+        # an enterprise app's own credentials (SAML signing certificates): none here
+        "keyCredentials": [],
+        "passwordCredentials": [],
+    }
+
+
+def make_graph_grant(tenant_id: str, sp: JsonDict, role_value: str, created: datetime) -> JsonDict:
+    """An appRoleAssignment of a Microsoft Graph application permission to an enterprise app."""
+    role_id = next(k for k, v in GRAPH_APP_ROLES.items() if v == role_value)
+    return {
+        "id": stable_id("appRoleAssignment", str(sp["id"]), role_value),
+        "appRoleId": role_id,
+        "createdDateTime": graph_time(created),
+        "principalDisplayName": sp["displayName"],
+        "principalId": sp["id"],
+        "principalType": "ServicePrincipal",
+        "resourceDisplayName": "Microsoft Graph",
+        "resourceId": graph_service_principal_id(tenant_id),
+        "deletedDateTime": None,
+    }
+
+
+def make_application(sp: JsonDict, secrets: tuple[tuple[str, datetime, datetime], ...] = ()) -> JsonDict:
+    """An app registration (``microsoft.graph.application``) of an enterprise app, with client secrets
+    (display name, start, end): Graph returns a secret's hint, never its text."""
+    return {
+        "id": stable_id("application-object", str(sp["appId"])),
+        "appId": sp["appId"],
+        "displayName": sp["displayName"],
+        "signInAudience": "AzureADMyOrg",
+        "passwordCredentials": [
+            {
+                "customKeyIdentifier": None,
+                "displayName": name,
+                "endDateTime": graph_time(end),
+                "hint": name[:3],
+                "keyId": stable_id("secret", str(sp["appId"]), name),
+                "secretText": None,
+                "startDateTime": graph_time(start),
+            }
+            for name, start, end in secrets
+        ],
+        "keyCredentials": [],
     }

@@ -27,6 +27,22 @@ ROLE_TEMPLATES: dict[str, str] = {
     "Authentication Administrator": "c4e39bd9-1100-46d3-8c65-fb160da0071f",
 }
 GLOBAL_ADMIN = ROLE_TEMPLATES["Global Administrator"]
+#: Microsoft Graph's application id and a few of its application permissions (appRole id -> value), as its service
+#: principal lists them in every tenant (https://learn.microsoft.com/graph/permissions-reference)
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_APP_ROLES: dict[str, str] = {
+    "810c84a8-4a9e-49e6-bf7d-12d183f40d01": "Mail.Read",
+    "e2a3a72e-5f79-4c64-b1b1-878b674786c9": "Mail.ReadWrite",
+    "df021288-bdef-4463-88db-98f22de89214": "User.Read.All",
+    "7ab1d382-f21e-4acd-a863-ba3e13f7da61": "Directory.Read.All",
+    "19dbc75e-c2e2-444c-a770-ec69d8559fc7": "Directory.ReadWrite.All",
+    "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8": "RoleManagement.ReadWrite.Directory",
+    "06b708a9-e830-4db3-a914-8e69da51d44f": "AppRoleAssignment.ReadWrite.All",
+    "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9": "Application.ReadWrite.All",
+    "75359482-378d-4052-8f01-80520e7db3cd": "Files.ReadWrite.All",
+    "a82116e5-55eb-4c41-a434-62fe8a61c773": "Sites.FullControl.All",
+    "798ee544-9d2d-430c-a058-570e29e34338": "Calendars.Read",
+}
 
 #: skuPartNumber -> (skuId, product name as the usage reports print it)
 #: https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference

@@ -281,6 +281,9 @@ SCENARIO_TYPES: dict[str, str] = {
     "skus": "microsoft.graph.subscribedSku",
     "managed_devices": "microsoft.graph.managedDevice",
     "compliance_policies": "microsoft.graph.deviceCompliancePolicy",
+    "service_principals": "microsoft.graph.servicePrincipal",
+    "graph_grants": "microsoft.graph.appRoleAssignment",
+    "applications": "microsoft.graph.application",
 }
 BACKUP_TYPES = {
     "exchange": "microsoft.graph.exchangeProtectionPolicy",
@@ -318,6 +321,7 @@ def test_every_sandbox_route_is_a_csdl_path() -> None:
         "pid": "p",
         "gid": "g",
         "did": "d",
+        "sid": "s",
         "arg": "period='D7'",
         "kind": None,
         "cast": None,

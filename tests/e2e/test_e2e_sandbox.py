@@ -66,6 +66,7 @@ def mismatches(scenario: Scenario, report: ScanReport) -> list[str]:
         {"defender_licensed": False},
         {"withheld_permissions": {"Vulnerability.Read.All"}},
         {"withheld_permissions": {"Machine.Read.All", "DeviceManagementManagedDevices.Read.All"}},
+        {"withheld_permissions": {"Application.Read.All", "Policy.Read.All"}},
         {"google_withheld_scopes": {SCOPE_USERS}},
         {"google_withheld_scopes": {SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES}},
         {"google_withheld_scopes": {SCOPE_CLOUD_IDENTITY_DEVICES, SCOPE_ROLES}},

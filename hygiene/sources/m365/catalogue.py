@@ -81,6 +81,16 @@ DATASETS = (
         ("BackupRestore-Control.Read.All", "BackupRestore-Configuration.Read.All"),
         "Microsoft 365 Backup (pay-as-you-go)",
     ),
+    DatasetSpec(
+        "m365.app_consent",
+        "who may consent to apps: the authorization policy's user consent and the admin consent workflow",
+        ("Policy.Read.All",),
+    ),
+    DatasetSpec(
+        "m365.apps",
+        "enterprise apps holding Microsoft Graph application permissions, and app registrations' credentials",
+        ("Application.Read.All",),
+    ),
 )
 #: dataset name -> its spec, in scan order
 BY_NAME = {d.name: d for d in DATASETS}

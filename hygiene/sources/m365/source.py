@@ -55,6 +55,7 @@ from hygiene.sources.interface import (
     not_selected,
     parse_timestamp,
 )
+from hygiene.sources.m365.apps import read_app_consent, read_apps
 from hygiene.sources.m365.catalogue import BY_NAME as DATASETS
 from hygiene.sources.m365.credentials import certificate, client_secret
 from hygiene.sources.m365.defender import no_defender_token, read_antivirus, read_machines, read_vulnerabilities
@@ -68,7 +69,7 @@ NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 PREMIUM_P2_REQUIRED = "AadPremiumLicenseRequired"
 USER_FIELDS = (
     "id,userPrincipalName,displayName,accountEnabled,userType,createdDateTime,assignedLicenses,"
-    "externalUserState,creationType,identities"
+    "externalUserState,creationType,identities,onPremisesSyncEnabled"
 )
 DEVICE_FIELDS = (
     "id,deviceName,operatingSystem,osVersion,complianceState,lastSyncDateTime,enrolledDateTime,"
@@ -294,6 +295,9 @@ class _Collector:
                 [str(i.get("signInType") or "") for i in raw["identities"] if isinstance(i, dict)]
                 if isinstance(raw.get("identities"), list)
                 else None
+            ),
+            on_premises_sync_enabled=(
+                raw["onPremisesSyncEnabled"] if isinstance(raw.get("onPremisesSyncEnabled"), bool) else None
             ),
         )
 
@@ -711,6 +715,14 @@ class _Collector:
                 raise
             raise _backup_forbidden(exc, self.granted_roles) from None
 
+    def app_consent(self) -> DatasetState:
+        self.data.app_consent, state = read_app_consent(self.graph)
+        return state
+
+    def apps(self) -> DatasetState:
+        self.data.apps, state = read_apps(self.graph)
+        return state
+
     def _backup(self) -> DatasetState:
         root = self.graph.get("/v1.0/solutions/backupRestore")
         # backupRestoreRoot.serviceStatus (serviceStatus): status is a backupServiceStatus, disableReason a
@@ -962,6 +974,8 @@ class M365Source(Source[M365Data]):
                 ("m365.antivirus", rest.antivirus),
                 ("m365.compliance_policies", rest.compliance_policies),
                 ("m365.backup", rest.backup),
+                ("m365.app_consent", rest.app_consent),
+                ("m365.apps", rest.apps),
             ):
                 if wanted(name):
                     rest.run(name, fn)
@@ -1025,7 +1039,7 @@ class M365Source(Source[M365Data]):
     def collect(self, raw: RawRecorder, datasets: frozenset[str] | None = None) -> Collected[M365Data]:
         started = datetime.now(UTC)
         session = make_session(str(self.config.ca_bundle) if self.config.ca_bundle else None)
-        data = M365Data(tenant_id=self.config.tenant_id)
+        data = M365Data(tenant_id=self.config.tenant_id, break_glass=list(self.config.break_glass))
         states: dict[str, DatasetState] = {}
         errors: list[str] = []
         kwargs: dict[str, Any] = {}

@@ -67,6 +67,10 @@ ROOT_PATHS: tuple[str, ...] = (
     "solutions/backupRestore/exchangeProtectionPolicies/{id}",
     "solutions/backupRestore/sharePointProtectionPolicies/{id}",
     "solutions/backupRestore/oneDriveForBusinessProtectionPolicies/{id}",
+    "policies/authorizationPolicy",
+    "policies/adminConsentRequestPolicy",
+    "servicePrincipals/{id}/appRoleAssignedTo/{id}",
+    "applications/{id}",
 )
 #: types served as members / principals (``directoryObject`` has dozens of derived types: only these)
 ROOT_TYPES: tuple[str, ...] = (

@@ -43,6 +43,10 @@ def test_good_config_resolves_relative_paths(tmp_path: Path) -> None:
     assert config.sources.m365 is not None
     assert config.sources.m365.graph_url == "https://graph.microsoft.com"
     assert config.platforms() == ["m365"]
+    assert config.sources.m365.break_glass == []
+    declared = load_config(write(tmp_path, GOOD + 'break_glass = ["bg1@contoso.onmicrosoft.com"]\n'))
+    assert declared.sources.m365 is not None
+    assert declared.sources.m365.break_glass == ["bg1@contoso.onmicrosoft.com"]
 
 
 @pytest.mark.parametrize(
@@ -57,6 +61,9 @@ def test_good_config_resolves_relative_paths(tmp_path: Path) -> None:
         ("[organisation\nid=1", "invalid TOML"),
         ('[organisation]\nid = "a"\nname = "b"\n', "configure at least one of"),
         (GOOD.replace('exceptions = "controls.yaml"', 'exceptions = "missing.yaml"'), "policy.exceptions: file"),
+        (GOOD + 'break_glass = ["bg1"]\n', "sources.m365.break_glass.0: String should match pattern"),
+        (GOOD + 'break_glass = ["a@x.test", "A@X.test"]\n', "break_glass: 'A@X.test' is listed twice"),
+        (GOOD + 'break_glass = "a@x.test"\n', "sources.m365.break_glass"),
     ],
 )
 def test_config_errors_name_file_key_and_expectation(tmp_path: Path, text: str, expected: str) -> None:
@@ -186,7 +193,7 @@ attestations:
 class TestRegistry:
     def test_builtin_checks_have_complete_metadata(self) -> None:
         registry = Registry.load(entry_points_too=False)
-        assert len(registry) == 43
+        assert len(registry) == 46
         for item in registry:
             meta = item.meta
             assert meta.remediation and meta.references and meta.permissions, meta.id
