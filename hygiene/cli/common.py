@@ -111,6 +111,4 @@ class OneLineUsageGroup(click.Group):
 def _one_line(exc: click.UsageError) -> click.UsageError:
     if isinstance(exc, OneLineUsageError):
         return exc
-    error = OneLineUsageError(exc.format_message(), exc.ctx)
-    error.exit_code = exc.exit_code
-    return error
+    return OneLineUsageError(exc.format_message(), exc.ctx)  # exit code 2, as every usage error
