@@ -745,17 +745,20 @@ class AzureMissingPatch(Model):
 
 
 class AzureRoleAssignment(Model):
-    """An Owner or User Access Administrator role assignment (``authorizationresources``)."""
+    """A role assignment (``authorizationresources``): any role gives access to Azure management; Owner and User
+    Access Administrator (``privileged``) control the subscription."""
 
     id: str
     subscription_id: str
     #: ``properties.scope``: the subscription, a management group above it, or a resource group or resource in it
     scope: str
-    #: Owner or User Access Administrator
+    #: the built-in role's name (Owner, User Access Administrator, Contributor, Reader, ...) or the definition id
     role: str
     principal_id: str
     #: ``principalType``: User, Group, ServicePrincipal, ForeignGroup, Device (None: not given)
     principal_type: str | None = None
+    #: Owner or User Access Administrator: the roles that control the subscription (``azure.rbac.owners``)
+    privileged: bool = True
 
 
 class AzureData(Model):

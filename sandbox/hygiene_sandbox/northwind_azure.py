@@ -21,6 +21,13 @@ Planted (the ``expected`` table below is written by hand from this list, not com
   of a resource group only: Julia Wood (not counted). Six principals against the profile's three: with Microsoft
   365 scanned ``azure.rbac.owners`` fails the subscription, Ravi, Mark and Gary; scanned alone it fails the
   subscription only (the accounts' state is not seen: ``expected_alone``).
+- MFA for Azure management (``azure.mfa.management``, judged from the Microsoft 365 side's Conditional Access):
+  Sam Taylor (Contributor of the resource group) is in CA001's exclusion group, and CA003 lets him in with a
+  compliant device instead of MFA; Ravi Kumar (guest Owner) is excluded from CA001 as a B2B guest and holds no role
+  CA002 targets: both fail. Karen Holt (Reader of the subscription) is excluded from CA001 but CA010 requires MFA
+  for the Azure management app of the Finance group: she passes, as do Helen, BrightByte IT, Mark and Julia (CA001);
+  Gary's account is disabled and the service principal is no account: not counted. With security defaults instead
+  of Conditional Access (no Entra ID P1) every holder passes; scanned without Microsoft 365 it is not assessed.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from hygiene_sandbox.azure_scenario import AzureScenario, AzureSubscriptionSpec
-from hygiene_sandbox.expectation import JsonDict, fails, passes
+from hygiene_sandbox.expectation import JsonDict, fails, not_assessed, passes
 from hygiene_sandbox.scenario import stable_id
 
 PRODUCTION = stable_id("subscription", "northwind-production")
@@ -179,6 +186,7 @@ def _patch(machine: JsonDict, name: str, classification: str, published: datetim
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d"
 READER_ROLE = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 
 
 def _assignment(key: str, role: str, principal: str, kind: str, scope: str) -> JsonDict:
@@ -198,8 +206,9 @@ def _assignment(key: str, role: str, principal: str, kind: str, scope: str) -> J
     }
 
 
-def _owners(users: list[JsonDict]) -> tuple[list[JsonDict], set[str]]:
-    """The role assignments, and the UPNs that ``azure.rbac.owners`` fails when Microsoft 365 is scanned too."""
+def _owners(users: list[JsonDict]) -> tuple[list[JsonDict], set[str], set[str]]:
+    """The role assignments, and the UPNs that ``azure.rbac.owners`` and ``azure.mfa.management`` fail when
+    Microsoft 365 is scanned too (with its Conditional Access policies)."""
 
     def who(prefix: str) -> JsonDict:
         return next(u for u in users if str(u["userPrincipalName"]).lower().startswith(prefix))
@@ -214,17 +223,22 @@ def _owners(users: list[JsonDict]) -> tuple[list[JsonDict], set[str]]:
         ("msp-automation", OWNER, stable_id("service-principal", "msp-automation"), "ServicePrincipal", subscription),
         ("julia", OWNER, who("julia.wood@")["id"], "User", _rg(PRODUCTION, GROUP)),
         ("reader", READER_ROLE, who("karen.holt@")["id"], "User", subscription),
+        ("sam", CONTRIBUTOR, who("sam.taylor@")["id"], "User", _rg(PRODUCTION, GROUP)),
     ]
     failing = {
         str(who(p)["userPrincipalName"])
         for p in ("ravi.kumar_brightbyte.example#ext#", "mark.jones@", "gary.oldfield@")
     }
-    return [_assignment(*entry) for entry in held], failing
+    without_mfa = {str(who(p)["userPrincipalName"]) for p in ("ravi.kumar_brightbyte.example#ext#", "sam.taylor@")}
+    return [_assignment(*entry) for entry in held], failing, without_mfa
 
 
-def northwind_azure(now: datetime, tenant_id: str, users: list[JsonDict] | None = None) -> AzureScenario:
+def northwind_azure(
+    now: datetime, tenant_id: str, users: list[JsonDict] | None = None, *, security_defaults: bool = False
+) -> AzureScenario:
     """``users``: the Microsoft 365 side's users (Graph-shaped), whom the Owner assignments name; without them the
-    subscription has no role assignments (and ``azure.rbac.owners`` passes)."""
+    subscription has no role assignments (and ``azure.rbac.owners`` passes). ``security_defaults``: the Microsoft
+    365 side has security defaults instead of Conditional Access (every Azure role holder then has MFA)."""
     fileserver, avd, app = _vm("vm-fileserver", "Windows"), _vm("vm-avd-host01", "Windows"), _vm("vm-app01", "Linux")
     surgery = _arc("arc-surgery-server")
 
@@ -304,7 +318,8 @@ def northwind_azure(now: datetime, tenant_id: str, users: list[JsonDict] | None 
         _assessment(surgery, "Succeeded", days(1), 1, 0),
         _patch(surgery, "2025-12 Servicing Stack Update", "Critical", days(5), days(1)),
     ]
-    assignments, failing_owners = _owners(users) if users else ([], set())
+    assignments, failing_owners, without_mfa = _owners(users) if users else ([], set(), set())
+    mfa = fails(*without_mfa) if without_mfa and not security_defaults else passes()
     return AzureScenario(
         tenant_id=tenant_id,
         subscriptions=[
@@ -326,6 +341,10 @@ def northwind_azure(now: datetime, tenant_id: str, users: list[JsonDict] | None 
             "azure.patch.assessed": fails("vm-app01"),
             "azure.patch.missing": fails("vm-avd-host01"),
             "azure.rbac.owners": fails("Northwind Production", *failing_owners) if users else passes(),
+            "azure.mfa.management": mfa,
         },
-        expected_alone={"azure.rbac.owners": fails("Northwind Production")} if users else {},
+        expected_alone={
+            **({"azure.rbac.owners": fails("Northwind Production")} if users else {}),
+            "azure.mfa.management": not_assessed(),
+        },
     )

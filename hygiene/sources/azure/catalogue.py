@@ -33,7 +33,7 @@ DATASETS = (
     ),
     DatasetSpec(
         "azure.rbac",
-        "Owner and User Access Administrator role assignments (Resource Graph: authorizationresources)",
+        "role assignments: who controls and who manages each subscription (Resource Graph: authorizationresources)",
         (READER,),
     ),
 )

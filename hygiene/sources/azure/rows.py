@@ -34,6 +34,13 @@ PRIVILEGED_ROLES = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
     "18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d": "User Access Administrator",
 }
+#: other built-in roles named in findings (any other role is named by its definition id)
+NAMED_ROLES = {
+    **PRIVILEGED_ROLES,
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+}
 #: update classifications the patch window applies to (Azure Update Manager ``classifications``)
 URGENT_CLASSIFICATIONS = frozenset({"critical", "security"})
 
@@ -209,12 +216,13 @@ def patches(rows: list[dict[str, Any]]) -> tuple[list[AzurePatchAssessment], lis
 
 
 def role_assignments(rows: list[dict[str, Any]]) -> list[AzureRoleAssignment]:
-    """The Owner and User Access Administrator assignments among ``rows`` (every other role is dropped)."""
+    """Every role assignment among ``rows``: Owner and User Access Administrator control the subscription
+    (``privileged``); any role is access to Azure management (``azure.mfa.management``)."""
     found: list[AzureRoleAssignment] = []
     for row in rows:
         rid, sub, props = _text(row.get("id")), _text(row.get("subscriptionId")), _props(row)
         definition = (_text(props.get("roleDefinitionId")) or "").rstrip("/").rsplit("/", 1)[-1].lower()
-        role = PRIVILEGED_ROLES.get(definition)
+        role = NAMED_ROLES.get(definition) or definition or None
         principal, scope = _text(props.get("principalId")), _text(props.get("scope"))
         if rid is None or sub is None or role is None or principal is None or scope is None:
             continue
@@ -226,6 +234,7 @@ def role_assignments(rows: list[dict[str, Any]]) -> list[AzureRoleAssignment]:
                 role=role,
                 principal_id=principal,
                 principal_type=_text(props.get("principalType")),
+                privileged=definition in PRIVILEGED_ROLES,
             )
         )
     return found
