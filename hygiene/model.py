@@ -668,6 +668,10 @@ class AzureMachine(Model):
     location: str = ""
     #: Windows or Linux when Azure says
     os_type: str | None = None
+    #: the guest OS as the machine reports it: a VM's ``properties.extended.instanceView.osName`` / ``osVersion``
+    #: (from the VM agent), an Arc server's ``properties.osSku`` / ``osVersion``; None: not reported
+    os_name: str | None = None
+    os_version: str | None = None
 
 
 class AzureVault(Model):
@@ -735,6 +739,22 @@ class AzurePatchAssessment(Model):
     security: int | None = None
 
 
+class AzurePatchInstallation(Model):
+    """One Azure Update Manager installation run of a machine (``patchinstallationresources``
+    ``.../patchInstallationResults/<run>``; Resource Graph keeps 30 days of them)."""
+
+    machine_id: str
+    #: ``status``: Succeeded, Failed, InProgress, CompletedWithWarnings, Unknown (PatchOperationStatus)
+    status: str | None = None
+    started: datetime | None = None
+    #: ``lastModifiedDateTime``: when the run last changed (its end once it is over)
+    finished: datetime | None = None
+    installed: int | None = None
+    failed: int | None = None
+    #: ``maintenanceWindowExceeded``: the run stopped at the end of its window with updates not installed
+    window_exceeded: bool | None = None
+
+
 class AzureMissingPatch(Model):
     """A critical or security update an assessment found available (``.../softwarePatches/<update>``)."""
 
@@ -771,6 +791,7 @@ class AzureData(Model):
     backup_jobs: list[AzureBackupJob] = Field(default_factory=list)
     patch_assessments: list[AzurePatchAssessment] = Field(default_factory=list)
     missing_patches: list[AzureMissingPatch] = Field(default_factory=list)
+    patch_installations: list[AzurePatchInstallation] = Field(default_factory=list)
     role_assignments: list[AzureRoleAssignment] = Field(default_factory=list)
     #: how many days of backup jobs Resource Graph keeps (and so what the job checks can see)
     job_window_days: int = 14

@@ -10,7 +10,13 @@ from typing import Any
 from hygiene_sandbox.expectation import Expectation, JsonDict
 
 #: the Resource Graph tables the sandbox serves
-TABLES = ("resources", "recoveryservicesresources", "patchassessmentresources", "authorizationresources")
+TABLES = (
+    "resources",
+    "recoveryservicesresources",
+    "patchassessmentresources",
+    "patchinstallationresources",
+    "authorizationresources",
+)
 
 
 @dataclass

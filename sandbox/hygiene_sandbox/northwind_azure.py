@@ -15,6 +15,12 @@ Planted (the ``expected`` table below is written by hand from this list, not com
 - vm-app01 has never been assessed by Update Manager: ``azure.patch.assessed`` fails it.
 - vm-avd-host01 has a Security update published 30 days ago (the patch window is 14 days); the Arc server's
   Critical update is 5 days old, inside the window: ``azure.patch.missing`` fails vm-avd-host01.
+- Update Manager installation runs: vm-avd-host01's latest Failed (2 updates) after a Succeeded one; the Arc
+  server's latest finished run Succeeded after a Failed one (a run in progress since is passed over); the file
+  server's Succeeded; vm-app01 has none (named in the note): ``azure.patch.installations`` fails vm-avd-host01.
+- Operating systems (what the VM agent and the Arc agent report): vm-app01 runs Ubuntu 20.04 LTS, out of standard
+  support since 31 May 2025; Windows Server 2019, Windows 11 25H2 multi-session and Windows Server 2022 are
+  supported: ``azure.patch.os_supported`` fails vm-app01.
 - "Northwind Old Dev" is Disabled: listed, named as not scanned, its rows are never read.
 - Owner at subscription scope: Helen Price and BrightByte IT Support (fine), the B2B guest Ravi Kumar, Mark Jones
   (last sign-in 150 days ago) and a service principal; User Access Administrator: Gary Oldfield (disabled); Owner
@@ -53,7 +59,8 @@ def _rg(subscription: str, group: str) -> str:
     return f"/subscriptions/{subscription}/resourceGroups/{group}"
 
 
-def _vm(name: str, os_type: str) -> JsonDict:
+def _vm(name: str, os_type: str, os_name: str, os_version: str) -> JsonDict:
+    """A VM as the ``resources`` table holds it; ``properties.extended.instanceView`` is what the VM agent reports."""
     return {
         "id": f"{_rg(PRODUCTION, GROUP)}/providers/Microsoft.Compute/virtualMachines/{name}",
         "name": name,
@@ -61,7 +68,18 @@ def _vm(name: str, os_type: str) -> JsonDict:
         "subscriptionId": PRODUCTION,
         "resourceGroup": GROUP,
         "location": "uksouth",
-        "properties": {"storageProfile": {"osDisk": {"osType": os_type}}, "provisioningState": "Succeeded"},
+        "properties": {
+            "storageProfile": {"osDisk": {"osType": os_type}},
+            "provisioningState": "Succeeded",
+            "extended": {
+                "instanceView": {
+                    "computerName": name,
+                    "osName": os_name,
+                    "osVersion": os_version,
+                    "powerState": {"code": "PowerState/running", "displayStatus": "VM running"},
+                }
+            },
+        },
     }
 
 
@@ -73,7 +91,13 @@ def _arc(name: str) -> JsonDict:
         "subscriptionId": PRODUCTION,
         "resourceGroup": GROUP,
         "location": "uksouth",
-        "properties": {"osType": "windows", "status": "Connected"},
+        "properties": {
+            "osType": "windows",
+            "status": "Connected",
+            "osName": "windows",
+            "osSku": "Windows Server 2022 Standard",
+            "osVersion": "10.0.20348.2762",
+        },
     }
 
 
@@ -163,6 +187,35 @@ def _assessment(machine: JsonDict, status: str, at: datetime, critical: int, sec
     }
 
 
+def _installation(machine: JsonDict, key: str, status: str, end: datetime, installed: int, failed: int) -> JsonDict:
+    """One Update Manager installation run as ``patchinstallationresources`` holds it."""
+    run = stable_id("installation", machine["name"], key)
+    return {
+        "id": f"{machine['id']}/patchInstallationResults/{run}",
+        "name": run,
+        "type": f"{machine['type']}/patchinstallationresults",
+        "subscriptionId": PRODUCTION,
+        "resourceGroup": GROUP,
+        "location": "uksouth",
+        "properties": {
+            "status": status,
+            "startDateTime": _iso(end - timedelta(minutes=40)),
+            "lastModifiedDateTime": _iso(end),
+            "startedBy": "Platform",
+            "installedPatchCount": installed,
+            "failedPatchCount": failed,
+            "pendingPatchCount": failed,
+            "excludedPatchCount": 0,
+            "notSelectedPatchCount": 0,
+            "maintenanceWindowExceeded": False,
+            "rebootStatus": "Completed" if status == "Succeeded" else "NotNeeded",
+            "osType": "Windows",
+            "patchServiceUsed": "WU",
+            "installationActivityId": stable_id("installation-activity", machine["name"], key),
+        },
+    }
+
+
 def _patch(machine: JsonDict, name: str, classification: str, published: datetime, seen: datetime) -> JsonDict:
     patch = stable_id("patch", machine["name"], name)
     return {
@@ -239,7 +292,9 @@ def northwind_azure(
     """``users``: the Microsoft 365 side's users (Graph-shaped), whom the Owner assignments name; without them the
     subscription has no role assignments (and ``azure.rbac.owners`` passes). ``security_defaults``: the Microsoft
     365 side has security defaults instead of Conditional Access (every Azure role holder then has MFA)."""
-    fileserver, avd, app = _vm("vm-fileserver", "Windows"), _vm("vm-avd-host01", "Windows"), _vm("vm-app01", "Linux")
+    fileserver = _vm("vm-fileserver", "Windows", "Windows Server 2019 Datacenter", "10.0.17763.6414")
+    avd = _vm("vm-avd-host01", "Windows", "Windows 11 Enterprise multi-session", "10.0.26200.6584")
+    app = _vm("vm-app01", "Linux", "ubuntu", "20.04")
     surgery = _arc("arc-surgery-server")
 
     def hours(n: float) -> datetime:
@@ -318,6 +373,14 @@ def northwind_azure(
         _assessment(surgery, "Succeeded", days(1), 1, 0),
         _patch(surgery, "2025-12 Servicing Stack Update", "Critical", days(5), days(1)),
     ]
+    installations = [
+        _installation(fileserver, "1", "Succeeded", days(2), 4, 0),
+        _installation(avd, "old", "Succeeded", days(10), 3, 0),
+        _installation(avd, "new", "Failed", days(3), 1, 2),
+        _installation(surgery, "old", "Failed", days(9), 0, 1),
+        _installation(surgery, "new", "Succeeded", days(1), 2, 0),
+        _installation(surgery, "running", "InProgress", hours(1), 0, 0),
+    ]
     assignments, failing_owners, without_mfa = _owners(users) if users else ([], set(), set())
     mfa = fails(*without_mfa) if without_mfa and not security_defaults else passes()
     return AzureScenario(
@@ -330,6 +393,7 @@ def northwind_azure(
             "resources": resources,
             "recoveryservicesresources": backup,
             "patchassessmentresources": patches,
+            "patchinstallationresources": installations,
             "authorizationresources": assignments,
         },
         page_limit=4,  # several pages even for Northwind: paging is always exercised
@@ -340,6 +404,8 @@ def northwind_azure(
             "azure.backup.restore_tested": fails(VAULT),
             "azure.patch.assessed": fails("vm-app01"),
             "azure.patch.missing": fails("vm-avd-host01"),
+            "azure.patch.installations": fails("vm-avd-host01"),
+            "azure.patch.os_supported": fails("vm-app01"),
             "azure.rbac.owners": fails("Northwind Production", *failing_owners) if users else passes(),
             "azure.mfa.management": mfa,
         },

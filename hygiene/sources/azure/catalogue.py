@@ -32,6 +32,12 @@ DATASETS = (
         "Azure Update Manager periodic assessment",
     ),
     DatasetSpec(
+        "azure.patch_installations",
+        "Azure Update Manager installation runs of the last 30 days (Resource Graph: patchinstallationresources)",
+        (READER,),
+        "Azure Update Manager",
+    ),
+    DatasetSpec(
         "azure.rbac",
         "role assignments: who controls and who manages each subscription (Resource Graph: authorizationresources)",
         (READER,),

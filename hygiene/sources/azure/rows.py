@@ -15,6 +15,7 @@ from hygiene.model import (
     AzureMachine,
     AzureMissingPatch,
     AzurePatchAssessment,
+    AzurePatchInstallation,
     AzureRoleAssignment,
     AzureVault,
 )
@@ -28,6 +29,7 @@ PROTECTED_ITEM = "microsoft.recoveryservices/vaults/backupfabrics/protectioncont
 BACKUP_JOB = "microsoft.recoveryservices/vaults/backupjobs"
 ASSESSMENT_SUFFIX = "/patchassessmentresults"
 PATCH_SUFFIX = "/patchassessmentresults/softwarepatches"
+INSTALLATION_SUFFIX = "/patchinstallationresults"
 ROLE_ASSIGNMENT = "microsoft.authorization/roleassignments"
 #: built-in role definition ids (the same in every tenant) of the roles that control a subscription
 PRIVILEGED_ROLES = {
@@ -49,6 +51,8 @@ RESOURCES_QUERY = (
     f" | where type =~ '{VM}' or type =~ '{ARC}' or type =~ '{RECOVERY_VAULT}' or type =~ '{BACKUP_VAULT}'"
     " | project id, name, type, subscriptionId, resourceGroup, location,"
     " vmOsType = properties.storageProfile.osDisk.osType, arcOsType = properties.osType,"
+    " vmOsName = properties.extended.instanceView.osName, vmOsVersion = properties.extended.instanceView.osVersion,"
+    " arcOsSku = properties.osSku, arcOsVersion = properties.osVersion,"
     " securitySettings = properties.securitySettings, redundancySettings = properties.redundancySettings"
 )
 BACKUP_QUERY = (
@@ -62,12 +66,20 @@ PATCH_QUERY = (
     f" or type =~ '{VM}{PATCH_SUFFIX}' or type =~ '{ARC}{PATCH_SUFFIX}'"
     " | project id, name, type, subscriptionId, properties"
 )
+INSTALLATION_QUERY = (
+    "patchinstallationresources"
+    f" | where type =~ '{VM}{INSTALLATION_SUFFIX}' or type =~ '{ARC}{INSTALLATION_SUFFIX}'"
+    " | project id, type, subscriptionId, status = properties.status, started = properties.startDateTime,"
+    " lastModified = properties.lastModifiedDateTime, installed = properties.installedPatchCount,"
+    " failed = properties.failedPatchCount, windowExceeded = properties.maintenanceWindowExceeded"
+)
 RBAC_QUERY = f"authorizationresources | where type =~ '{ROLE_ASSIGNMENT}' | project id, subscriptionId, properties"
 #: every query the source sends, by the table it reads (the sandbox answers exactly these)
 QUERIES = {
     "resources": RESOURCES_QUERY,
     "recoveryservicesresources": BACKUP_QUERY,
     "patchassessmentresources": PATCH_QUERY,
+    "patchinstallationresources": INSTALLATION_QUERY,
     "authorizationresources": RBAC_QUERY,
 }
 
@@ -119,6 +131,8 @@ def resources(rows: list[dict[str, Any]]) -> tuple[list[AzureMachine], list[Azur
                     resource_group=_text(row.get("resourceGroup")) or "",
                     location=_text(row.get("location")) or "",
                     os_type=_text(row.get("vmOsType")) or _text(row.get("arcOsType")),
+                    os_name=_text(row.get("vmOsName")) or _text(row.get("arcOsSku")),
+                    os_version=_text(row.get("vmOsVersion")) or _text(row.get("arcOsVersion")),
                 )
             )
         elif kind in (RECOVERY_VAULT, BACKUP_VAULT):
@@ -213,6 +227,29 @@ def patches(rows: list[dict[str, Any]]) -> tuple[list[AzurePatchAssessment], lis
                 )
             )
     return assessments, missing
+
+
+def installations(rows: list[dict[str, Any]]) -> list[AzurePatchInstallation]:
+    """The installation runs among ``rows``, each tied to its machine (the id's prefix before
+    ``/patchInstallationResults``)."""
+    found: list[AzurePatchInstallation] = []
+    for row in rows:
+        rid = _text(row.get("id"))
+        if rid is None or not str(row.get("type") or "").lower().endswith(INSTALLATION_SUFFIX):
+            continue
+        exceeded = row.get("windowExceeded")
+        found.append(
+            AzurePatchInstallation(
+                machine_id=_prefix(rid, INSTALLATION_SUFFIX),
+                status=_text(row.get("status")),
+                started=parse_timestamp(row.get("started"), never_until_year=1601),
+                finished=parse_timestamp(row.get("lastModified"), never_until_year=1601),
+                installed=_count(row.get("installed")),
+                failed=_count(row.get("failed")),
+                window_exceeded=exceeded if isinstance(exceeded, bool) else None,
+            )
+        )
+    return found
 
 
 def role_assignments(rows: list[dict[str, Any]]) -> list[AzureRoleAssignment]:

@@ -1,7 +1,7 @@
 """The Azure source: the subscription list, then one paged Resource Graph query per table over the subscriptions in
 scope (``resources``: machines and vaults; ``recoveryservicesresources``: backup items and jobs;
-``patchassessmentresources``: Update Manager assessments; ``authorizationresources``: Owner and User Access
-Administrator assignments), read side by side and joined in Python by the checks.
+``patchassessmentresources`` and ``patchinstallationresources``: Update Manager assessments and installation runs;
+``authorizationresources``: role assignments), read side by side and joined in Python by the checks.
 
 Scope: the configured ``subscriptions`` or, by default, every subscription the app can read. A configured
 subscription the app cannot read, or one listed in a state hygiene does not know, is a gap of every dataset
@@ -41,7 +41,7 @@ SCANNED_STATES = frozenset({"enabled", "warned", "pastdue"})
 #: states in which nothing in it can be used: named as not scanned
 UNUSABLE_STATES = frozenset({"disabled", "deleted"})
 #: the datasets read per subscription through Resource Graph
-SCOPED = ("azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.rbac")
+SCOPED = ("azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.patch_installations", "azure.rbac")
 
 
 class AzureSource(Source[AzureData]):
@@ -180,7 +180,7 @@ class AzureSource(Source[AzureData]):
     def _read(
         self, client: ArmClient, scope: list[str], data: AzureData, selected: frozenset[str] | None = None
     ) -> dict[str, DatasetState]:
-        """The four tables, each one paged query, read side by side (paging within a table is sequential); with
+        """The five tables, each one paged query, read side by side (paging within a table is sequential); with
         ``selected`` (a partial scan), only the tables holding a selected dataset."""
         if not scope:
             reason = "no subscription to read: the app can read none in an active state"
@@ -204,6 +204,14 @@ class AzureSource(Source[AzureData]):
             records = len(data.patch_assessments)
             return {"azure.patch": DatasetState(available=True, records=records, endpoint="patchassessmentresources")}
 
+        def installations() -> dict[str, DatasetState]:
+            data.patch_installations = rows.installations(client.query(rows.INSTALLATION_QUERY, scope))
+            return {
+                "azure.patch_installations": DatasetState(
+                    available=True, records=len(data.patch_installations), endpoint="patchinstallationresources"
+                )
+            }
+
         def rbac() -> dict[str, DatasetState]:
             data.role_assignments = rows.role_assignments(client.query(rows.RBAC_QUERY, scope))
             records = len(data.role_assignments)
@@ -213,6 +221,7 @@ class AzureSource(Source[AzureData]):
             (machines_and_vaults, ("azure.machines", "azure.vaults")),
             (backup, ("azure.backup",)),
             (patch, ("azure.patch",)),
+            (installations, ("azure.patch_installations",)),
             (rbac, ("azure.rbac",)),
         )
         states: dict[str, DatasetState] = {}

@@ -17,6 +17,7 @@ from hygiene.model import (
     AzureMachine,
     AzureMissingPatch,
     AzurePatchAssessment,
+    AzurePatchInstallation,
     AzureRoleAssignment,
     AzureSubscription,
     AzureVault,
@@ -34,13 +35,32 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SUB = "sub-1"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg"
 VAULT = f"{RG}/providers/Microsoft.RecoveryServices/vaults/rsv"
-DATASETS = ("azure.subscriptions", "azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.rbac")
+DATASETS = (
+    "azure.subscriptions",
+    "azure.machines",
+    "azure.vaults",
+    "azure.backup",
+    "azure.patch",
+    "azure.patch_installations",
+    "azure.rbac",
+)
 OWNER = "Owner"
 
 
-def vm(name: str) -> AzureMachine:
+def vm(name: str, os_name: str = "Windows Server 2022 Datacenter", os_version: str = "10.0.20348.2762") -> AzureMachine:
     return AzureMachine(
-        id=f"{RG}/providers/Microsoft.Compute/virtualMachines/{name}", name=name, kind="vm", subscription_id=SUB
+        id=f"{RG}/providers/Microsoft.Compute/virtualMachines/{name}",
+        name=name,
+        kind="vm",
+        subscription_id=SUB,
+        os_name=os_name,
+        os_version=os_version,
+    )
+
+
+def installation(machine: AzureMachine, status: str = "Succeeded", days: float = 2, **changes: Any) -> Any:
+    return AzurePatchInstallation(
+        machine_id=machine.id.upper(), status=status, finished=NOW - timedelta(days=days), **changes
     )
 
 
@@ -87,6 +107,7 @@ def healthy() -> AzureData:
         patch_assessments=[
             AzurePatchAssessment(machine_id=web.id, status="Succeeded", assessed_at=NOW - timedelta(days=1))
         ],
+        patch_installations=[installation(web)],
         subscriptions=[AzureSubscription(id=SUB, name="Prod", state="Enabled")],
         role_assignments=[owner("sp-1", "ServicePrincipal")],
     )
@@ -124,7 +145,7 @@ def names(result: CheckResult) -> set[str]:
 
 def test_a_healthy_subscription_passes_every_check() -> None:
     results = scan(healthy())
-    assert len(results) == 8
+    assert len(results) == 10
     mfa = results.pop("azure.mfa.management")  # judged from Microsoft 365, not scanned here
     assert mfa.status is Status.NOT_ASSESSED and "[sources.m365]" in (mfa.reason or "")
     assert {k: v.status for k, v in results.items()} == dict.fromkeys(results, Status.PASS)
@@ -301,3 +322,46 @@ def test_owners_alone_are_counted_and_their_accounts_not_seen() -> None:
     result = scan(data)["azure.rbac.owners"]
     assert result.status is Status.FAIL and names(result) == {"Prod"}  # 5 principals, 3 allowed
     assert "group-1" in (result.note or "") + (result.reason or "")
+
+
+def test_the_last_finished_installation_run_decides() -> None:
+    ok, failed, warned, stopped, recovered, silent = (vm(n) for n in ("ok", "failed", "warned", "stopped", "rec", "si"))
+    data = healthy()
+    data.machines = [ok, failed, warned, stopped, recovered, silent]
+    data.patch_installations = [
+        installation(ok),
+        installation(failed, "Failed", failed=3),
+        installation(failed, "Succeeded", days=9),
+        installation(warned, "CompletedWithWarnings"),
+        installation(stopped, window_exceeded=True),
+        installation(recovered, "Failed", days=9),
+        installation(recovered, "Succeeded", days=1),
+        installation(recovered, "InProgress", days=0.1),  # passed over: the run before it decides
+        installation(ok, "Unknown", days=30),  # older than the last run
+    ]
+    result = scan(data)["azure.patch.installations"]
+    assert names(result) == {"failed", "warned", "stopped"}
+    by_name = {f.resource_name: f.detail for f in result.findings}
+    assert "Failed" in by_name["failed"] and "3 update(s) failed" in by_name["failed"]
+    assert "maintenance window" in by_name["stopped"]
+    assert result.assessed == 5 and "si" in (result.note or "")
+    data.patch_installations.append(installation(silent, "SomethingNew"))
+    assert "si" in names(scan(data)["azure.patch.installations"])  # an unknown status never passes
+
+
+def test_os_end_of_support_comes_from_the_lifecycle_table() -> None:
+    data = healthy()
+    data.machines = [
+        vm("ws2022"),
+        vm("ws2012", "Windows Server 2012 R2 Datacenter", "6.3.9600"),
+        vm("ubuntu20", "ubuntu", "20.04"),
+        vm("ubuntu24", "Ubuntu 24.04.1 LTS", "24.04"),
+        vm("win10", "Windows 10 Enterprise multi-session", "10.0.19045.5011"),
+    ]
+    result = scan(data)["azure.patch.os_supported"]
+    assert result.status is Status.FAIL and names(result) == {"ws2012", "ubuntu20", "win10"}
+    assert "Windows Server 2012" in next(f.detail for f in result.findings if f.resource_name == "ws2012")
+    # an OS the agent does not report, or the table does not list, is not seen: never a pass
+    data.machines = [vm("ws2022"), vm("quiet", os_name="", os_version=""), vm("rhel", "RedHat", "9.4")]
+    unseen = scan(data)["azure.patch.os_supported"]
+    assert unseen.status is Status.NOT_ASSESSED and "quiet" in (unseen.reason or "") and "rhel" in (unseen.reason or "")
