@@ -687,12 +687,14 @@ class AzureVault(Model):
     #: Recovery Services ``softDeleteSettings.softDeleteState`` (Invalid, Enabled, Disabled, AlwaysON) or Backup
     #: vault ``softDeleteSettings.state`` (Off, On, AlwaysOn); None: not set
     soft_delete: str | None = None
-    #: ``redundancySettings.crossRegionRestore`` (Recovery Services: Enabled, Disabled); None: not set
+    #: Recovery Services ``redundancySettings.crossRegionRestore`` or Backup vault
+    #: ``featureSettings.crossRegionRestoreSettings.state`` (Enabled, Disabled); None: not set
     cross_region_restore: str | None = None
 
 
 class AzureBackupItem(Model):
-    """A Recovery Services backup item (``.../backupFabrics/protectionContainers/protectedItems``)."""
+    """A Recovery Services backup item (``.../backupFabrics/protectionContainers/protectedItems``) or a Backup vault
+    backup instance (``Microsoft.DataProtection/backupVaults/backupInstances``: disks, blobs, databases)."""
 
     id: str
     name: str
@@ -705,7 +707,8 @@ class AzureBackupItem(Model):
     item_type: str | None = None
     friendly_name: str | None = None
     #: ``protectionState``: Invalid, IRPending, Protected, ProtectionError, ProtectionStopped, ProtectionPaused,
-    #: BackupsSuspended
+    #: BackupsSuspended; a backup instance's ``currentProtectionState``: ProtectionConfigured, ProtectionStopped,
+    #: ProtectionError, BackupSchedulesSuspended, ConfiguringProtection, SoftDeleted, ...
     protection_state: str | None = None
     last_backup_status: str | None = None
     last_backup_time: datetime | None = None
@@ -714,7 +717,8 @@ class AzureBackupItem(Model):
 
 
 class AzureBackupJob(Model):
-    """A Recovery Services backup job (``.../vaults/backupJobs``; Resource Graph keeps 14 days of them)."""
+    """A Recovery Services backup job (``.../vaults/backupJobs``; Resource Graph keeps 14 days of them) or a Backup
+    vault job (``.../backupVaults/backupJobs``: ``operationCategory`` as the operation)."""
 
     id: str
     subscription_id: str
@@ -724,6 +728,8 @@ class AzureBackupJob(Model):
     #: ``status``: InProgress, Completed, Failed, CompletedWithWarnings, Cancelled, Cancelling
     status: str | None = None
     entity: str | None = None
+    #: a Backup vault job's ``backupInstanceId`` (Recovery Services jobs name their item only by ``entity``)
+    instance_id: str | None = None
     start: datetime | None = None
     end: datetime | None = None
 

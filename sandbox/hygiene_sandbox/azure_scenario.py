@@ -13,6 +13,7 @@ from hygiene_sandbox.expectation import Expectation, JsonDict
 TABLES = (
     "resources",
     "recoveryservicesresources",
+    "dataprotectionresources",
     "patchassessmentresources",
     "patchinstallationresources",
     "authorizationresources",

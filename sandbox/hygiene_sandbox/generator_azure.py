@@ -191,6 +191,7 @@ def generate_azure(n: int, seed: int, now: datetime, tenant_id: str) -> AzureSce
             "recoveryservicesresources": backup,
             "patchassessmentresources": patches,
             "patchinstallationresources": [],
+            "dataprotectionresources": [],
             "authorizationresources": [],
         },
         expected={

@@ -8,10 +8,15 @@ Planted (the ``expected`` table below is written by hand from this list, not com
   names it in another case, as Azure may).
 - vm-fileserver has a CompletedWithWarnings job, vm-app01 a Failed one; an InProgress job and Completed jobs do not
   count: ``azure.backup.job_failures`` fails vm-fileserver and vm-app01.
+- bv-northwind (a Backup vault, read from dataprotectionresources) protects vm-fileserver's data disk (a Completed
+  backup 5 hours ago, a Completed restore 4 days ago) and the nwclinical blobs, whose newest Completed backup is 3
+  days old and whose latest backup Failed yesterday: ``azure.backup.coverage`` and ``azure.backup.job_failures``
+  fail nwclinical-blobs too; bv-northwind's restore is on record. Cross-region restore: Enabled on rsv-northwind,
+  Disabled on bv-northwind (named in the vault check's note, not judged).
 - rsv-northwind's immutability is Unlocked (it can still be disabled); bv-northwind is Locked with soft delete
   On: ``azure.backup.vault_immutable`` fails rsv-northwind.
-- no restore job in the 14 days Resource Graph keeps: ``azure.backup.restore_tested`` fails rsv-northwind (the
-  vault holding items); bv-northwind holds no Recovery Services item and is not judged.
+- no restore job of rsv-northwind in the 14 days Resource Graph keeps: ``azure.backup.restore_tested`` fails it;
+  bv-northwind's Completed restore passes it.
 - vm-app01 has never been assessed by Update Manager: ``azure.patch.assessed`` fails it.
 - vm-avd-host01 has a Security update published 30 days ago (the patch window is 14 days); the Arc server's
   Critical update is 5 days old, inside the window: ``azure.patch.missing`` fails vm-avd-host01.
@@ -150,6 +155,73 @@ def _job(key: str, operation: str, status: str, entity: str, start: datetime, ho
             "status": status,
             "entityFriendlyName": entity,
             "backupManagementType": "AzureIaasVM",
+            "startTime": _iso(start),
+            "endTime": _iso(start + timedelta(hours=hours)) if status != "InProgress" else None,
+        },
+    }
+
+
+def _instance(name: str, source: str, source_type: str, resource_type: str) -> JsonDict:
+    """A Backup vault backup instance as ``dataprotectionresources`` holds it."""
+    instance = f"{name}-{stable_id('backup-instance', name)}"
+    return {
+        "id": f"{_vault_id(BACKUP_VAULT, 'Microsoft.DataProtection/backupVaults')}/backupInstances/{instance}",
+        "name": instance,
+        "type": "microsoft.dataprotection/backupvaults/backupinstances",
+        "subscriptionId": PRODUCTION,
+        "resourceGroup": GROUP,
+        "location": "uksouth",
+        "properties": {
+            "friendlyName": name,
+            "dataSourceInfo": {
+                "resourceID": source,
+                "resourceName": source.rsplit("/", 1)[-1],
+                "resourceType": resource_type,
+                "resourceLocation": "uksouth",
+                "resourceUri": source,
+                "datasourceType": source_type,
+                "objectType": "Datasource",
+            },
+            "policyInfo": {
+                "policyId": f"{_vault_id(BACKUP_VAULT, 'Microsoft.DataProtection/backupVaults')}/backupPolicies/daily"
+            },
+            "protectionStatus": {"status": "ProtectionConfigured"},
+            "currentProtectionState": "ProtectionConfigured",
+            "provisioningState": "Succeeded",
+            "objectType": "BackupInstance",
+        },
+    }
+
+
+def _vault_job(key: str, instance: JsonDict, category: str, status: str, start: datetime, hours: float) -> JsonDict:
+    """A Backup vault job as ``dataprotectionresources`` holds it."""
+    job = stable_id("backup-vault-job", key)
+    props = instance["properties"]
+    return {
+        "id": f"{_vault_id(BACKUP_VAULT, 'Microsoft.DataProtection/backupVaults')}/backupJobs/{job}",
+        "name": job,
+        "type": "microsoft.dataprotection/backupvaults/backupjobs",
+        "subscriptionId": PRODUCTION,
+        "resourceGroup": GROUP,
+        "location": "uksouth",
+        "properties": {
+            "activityID": stable_id("activity", key),
+            "backupInstanceId": instance["id"],
+            "backupInstanceFriendlyName": props["friendlyName"],
+            "dataSourceId": props["dataSourceInfo"]["resourceID"],
+            "dataSourceName": props["dataSourceInfo"]["resourceName"],
+            "dataSourceType": props["dataSourceInfo"]["datasourceType"],
+            "dataSourceLocation": "uksouth",
+            "vaultName": BACKUP_VAULT,
+            "policyName": "daily",
+            "sourceResourceGroup": GROUP,
+            "sourceSubscriptionID": PRODUCTION,
+            "operationCategory": category,
+            "operation": category if category == "Restore" else "Scheduled Backup",
+            "status": status,
+            "isUserTriggered": category == "Restore",
+            "progressEnabled": False,
+            "supportedActions": [""],
             "startTime": _iso(start),
             "endTime": _iso(start + timedelta(hours=hours)) if status != "InProgress" else None,
         },
@@ -336,7 +408,9 @@ def northwind_azure(
                 "securitySettings": {
                     "immutabilitySettings": {"state": "Locked"},
                     "softDeleteSettings": {"state": "On", "retentionDurationInDays": 14},
-                }
+                },
+                "storageSettings": [{"datastoreType": "VaultStore", "type": "LocallyRedundant"}],
+                "featureSettings": {"crossRegionRestoreSettings": {"state": "Disabled"}},
             },
         }
     )
@@ -366,6 +440,26 @@ def northwind_azure(
         _job("surgery-1", "Backup", "Completed", "arc-surgery-server", hours(11), 2),
         _job("surgery-2", "Backup", "InProgress", "arc-surgery-server", hours(1), 0),
     ]
+    disk = _instance(
+        "vm-fileserver-data",
+        f"{_rg(PRODUCTION, GROUP)}/providers/Microsoft.Compute/disks/vm-fileserver-data",
+        "Microsoft.Compute/disks",
+        "Microsoft.Compute/disks",
+    )
+    blobs = _instance(
+        "nwclinical-blobs",
+        f"{_rg(PRODUCTION, GROUP)}/providers/Microsoft.Storage/storageAccounts/nwclinical",
+        "Microsoft.Storage/storageAccounts/blobServices",
+        "Microsoft.Storage/storageAccounts",
+    )
+    backup_vault = [
+        disk,
+        blobs,
+        _vault_job("disk-1", disk, "Backup", "Completed", hours(5), 0.2),
+        _vault_job("disk-restore", disk, "Restore", "Completed", days(4), 0.5),
+        _vault_job("blobs-1", blobs, "Backup", "Completed", days(3), 0.1),
+        _vault_job("blobs-2", blobs, "Backup", "Failed", days(1), 0.1),
+    ]
     patches = [
         _assessment(fileserver, "Succeeded", days(1), 0, 0),
         _assessment(avd, "Succeeded", days(2), 0, 1),
@@ -392,14 +486,15 @@ def northwind_azure(
         tables={
             "resources": resources,
             "recoveryservicesresources": backup,
+            "dataprotectionresources": backup_vault,
             "patchassessmentresources": patches,
             "patchinstallationresources": installations,
             "authorizationresources": assignments,
         },
         page_limit=4,  # several pages even for Northwind: paging is always exercised
         expected={
-            "azure.backup.coverage": fails("vm-avd-host01", "vm-app01", "clinical-images"),
-            "azure.backup.job_failures": fails("vm-fileserver", "vm-app01"),
+            "azure.backup.coverage": fails("vm-avd-host01", "vm-app01", "clinical-images", "nwclinical-blobs"),
+            "azure.backup.job_failures": fails("vm-fileserver", "vm-app01", "nwclinical-blobs"),
             "azure.backup.vault_immutable": fails(VAULT),
             "azure.backup.restore_tested": fails(VAULT),
             "azure.patch.assessed": fails("vm-app01"),

@@ -157,6 +157,11 @@ def test_the_played_enum_values_are_the_specifications(exchanges: list[Exchange]
     for row in scenario.tables["patchassessmentresources"]:
         if row["type"].endswith("/patchassessmentresults"):
             played.setdefault("PatchOperationStatus", set()).add(row["properties"]["status"])
+    for row in scenario.tables["dataprotectionresources"]:
+        schema = "BackupInstance" if row["type"].endswith("/backupinstances") else "AzureBackupJob"
+        assert problems(row["properties"], {"$ref": f"#/dataprotection/{schema}"}) == [], row
+        if schema == "BackupInstance":
+            played.setdefault("CurrentProtectionState", set()).add(row["properties"]["currentProtectionState"])
     for row in scenario.tables["patchinstallationresources"]:
         assert problems(row["properties"], {"$ref": "#/compute/VirtualMachineInstallPatchesResult"}) == [], row
         played.setdefault("PatchOperationStatus", set()).add(row["properties"]["status"])

@@ -26,6 +26,12 @@ DATASETS = (
         "Azure Backup",
     ),
     DatasetSpec(
+        "azure.dataprotection",
+        "Backup vault backup instances and jobs (Resource Graph: dataprotectionresources)",
+        (READER,),
+        "Azure Backup",
+    ),
+    DatasetSpec(
         "azure.patch",
         "Azure Update Manager assessments and available updates (Resource Graph: patchassessmentresources)",
         (READER,),

@@ -7,6 +7,7 @@ in any case (``/Subscriptions/...``): types and ids are compared case-insensitiv
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from hygiene.model import (
@@ -27,6 +28,8 @@ RECOVERY_VAULT = "microsoft.recoveryservices/vaults"
 BACKUP_VAULT = "microsoft.dataprotection/backupvaults"
 PROTECTED_ITEM = "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers/protecteditems"
 BACKUP_JOB = "microsoft.recoveryservices/vaults/backupjobs"
+BACKUP_INSTANCE = "microsoft.dataprotection/backupvaults/backupinstances"
+BACKUP_VAULT_JOB = "microsoft.dataprotection/backupvaults/backupjobs"
 ASSESSMENT_SUFFIX = "/patchassessmentresults"
 PATCH_SUFFIX = "/patchassessmentresults/softwarepatches"
 INSTALLATION_SUFFIX = "/patchinstallationresults"
@@ -53,11 +56,17 @@ RESOURCES_QUERY = (
     " vmOsType = properties.storageProfile.osDisk.osType, arcOsType = properties.osType,"
     " vmOsName = properties.extended.instanceView.osName, vmOsVersion = properties.extended.instanceView.osVersion,"
     " arcOsSku = properties.osSku, arcOsVersion = properties.osVersion,"
-    " securitySettings = properties.securitySettings, redundancySettings = properties.redundancySettings"
+    " securitySettings = properties.securitySettings, redundancySettings = properties.redundancySettings,"
+    " featureSettings = properties.featureSettings"
 )
 BACKUP_QUERY = (
     "recoveryservicesresources"
     f" | where type =~ '{PROTECTED_ITEM}' or type =~ '{BACKUP_JOB}'"
+    " | project id, name, type, subscriptionId, properties"
+)
+DATAPROTECTION_QUERY = (
+    "dataprotectionresources"
+    f" | where type =~ '{BACKUP_INSTANCE}' or type =~ '{BACKUP_VAULT_JOB}'"
     " | project id, name, type, subscriptionId, properties"
 )
 PATCH_QUERY = (
@@ -78,10 +87,14 @@ RBAC_QUERY = f"authorizationresources | where type =~ '{ROLE_ASSIGNMENT}' | proj
 QUERIES = {
     "resources": RESOURCES_QUERY,
     "recoveryservicesresources": BACKUP_QUERY,
+    "dataprotectionresources": DATAPROTECTION_QUERY,
     "patchassessmentresources": PATCH_QUERY,
     "patchinstallationresources": INSTALLATION_QUERY,
     "authorizationresources": RBAC_QUERY,
 }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _text(value: Any) -> str | None:
@@ -140,6 +153,8 @@ def resources(rows: list[dict[str, Any]]) -> tuple[list[AzureMachine], list[Azur
             immutability = _mapping(security.get("immutabilitySettings"))
             soft = _mapping(security.get("softDeleteSettings"))
             redundancy = _mapping(row.get("redundancySettings"))
+            # a Backup vault says it in featureSettings.crossRegionRestoreSettings.state (Enabled / Disabled)
+            restore = _mapping(_mapping(row.get("featureSettings")).get("crossRegionRestoreSettings"))
             vaults.append(
                 AzureVault(
                     id=rid,
@@ -148,7 +163,7 @@ def resources(rows: list[dict[str, Any]]) -> tuple[list[AzureMachine], list[Azur
                     subscription_id=sub,
                     immutability=_text(immutability.get("state")),
                     soft_delete=_text(soft.get("softDeleteState")) or _text(soft.get("state")),
-                    cross_region_restore=_text(redundancy.get("crossRegionRestore")),
+                    cross_region_restore=_text(redundancy.get("crossRegionRestore")) or _text(restore.get("state")),
                 )
             )
     return machines, vaults
@@ -191,6 +206,58 @@ def backup(rows: list[dict[str, Any]]) -> tuple[list[AzureBackupItem], list[Azur
                     end=parse_timestamp(props.get("endTime"), never_until_year=1601),
                 )
             )
+    return items, jobs
+
+
+def dataprotection(rows: list[dict[str, Any]]) -> tuple[list[AzureBackupItem], list[AzureBackupJob]]:
+    """Backup vault backup instances and jobs (``dataprotectionresources``) in the Recovery Services model: an
+    instance's newest recovery point is the end of its newest Completed backup job (a backup instance carries no
+    recovery point time), its last backup the newest backup job."""
+    items: list[AzureBackupItem] = []
+    jobs: list[AzureBackupJob] = []
+    for row in rows:
+        kind = str(row.get("type") or "").lower()
+        rid, sub, props = _text(row.get("id")), _text(row.get("subscriptionId")), _props(row)
+        if rid is None or sub is None:
+            continue
+        if kind == BACKUP_INSTANCE:
+            source = _mapping(props.get("dataSourceInfo"))
+            items.append(
+                AzureBackupItem(
+                    id=rid,
+                    name=_text(row.get("name")) or rid.rsplit("/", 1)[-1],
+                    subscription_id=sub,
+                    vault_id=_prefix(rid, "/backupinstances/"),
+                    source_resource_id=_text(source.get("resourceID")),
+                    item_type=_text(source.get("datasourceType")),
+                    friendly_name=_text(props.get("friendlyName")),
+                    protection_state=_text(props.get("currentProtectionState")),
+                )
+            )
+        elif kind == BACKUP_VAULT_JOB:
+            jobs.append(
+                AzureBackupJob(
+                    id=rid,
+                    subscription_id=sub,
+                    vault_id=_prefix(rid, "/backupjobs/"),
+                    operation=_text(props.get("operationCategory")),
+                    status=_text(props.get("status")),
+                    entity=_text(props.get("backupInstanceFriendlyName")),
+                    instance_id=_text(props.get("backupInstanceId")),
+                    start=parse_timestamp(props.get("startTime"), never_until_year=1601),
+                    end=parse_timestamp(props.get("endTime"), never_until_year=1601),
+                )
+            )
+    by_instance: dict[str, list[AzureBackupJob]] = {}
+    for job in jobs:
+        if job.instance_id and (job.operation or "").lower() == "backup":
+            by_instance.setdefault(job.instance_id.lower(), []).append(job)
+    for item in items:
+        mine = sorted(by_instance.get(item.id.lower(), []), key=lambda j: j.end or j.start or _EPOCH)
+        if mine:
+            item.last_backup_status, item.last_backup_time = mine[-1].status, mine[-1].end or mine[-1].start
+        done = [j.end for j in mine if (j.status or "").lower() == "completed" and j.end is not None]
+        item.last_recovery_point = max(done) if done else None
     return items, jobs
 
 

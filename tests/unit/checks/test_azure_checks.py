@@ -40,6 +40,7 @@ DATASETS = (
     "azure.machines",
     "azure.vaults",
     "azure.backup",
+    "azure.dataprotection",
     "azure.patch",
     "azure.patch_installations",
     "azure.rbac",
@@ -365,3 +366,40 @@ def test_os_end_of_support_comes_from_the_lifecycle_table() -> None:
     data.machines = [vm("ws2022"), vm("quiet", os_name="", os_version=""), vm("rhel", "RedHat", "9.4")]
     unseen = scan(data)["azure.patch.os_supported"]
     assert unseen.status is Status.NOT_ASSESSED and "quiet" in (unseen.reason or "") and "rhel" in (unseen.reason or "")
+
+
+BACKUP_VAULT = f"{RG}/providers/Microsoft.DataProtection/backupVaults/bv"
+
+
+def test_backup_vault_instances_and_jobs_are_judged_alongside_recovery_services() -> None:
+    data = healthy()
+    data.vaults.append(
+        AzureVault(id=BACKUP_VAULT, name="bv", kind="backup", subscription_id=SUB, immutability="Locked",
+                   soft_delete="On", cross_region_restore="Disabled")
+    )  # fmt: skip
+    disk = AzureBackupItem(
+        id=f"{BACKUP_VAULT}/backupInstances/disk", name="disk", subscription_id=SUB, vault_id=BACKUP_VAULT,
+        source_resource_id=f"{RG}/providers/Microsoft.Compute/disks/d", friendly_name="disk",
+        protection_state="ProtectionConfigured", last_recovery_point=NOW - timedelta(hours=3),
+    )  # fmt: skip
+    suspended = {"protection_state": "BackupSchedulesSuspended", "source_resource_id": "/blobs"}
+    blobs = disk.model_copy(
+        update={"id": f"{BACKUP_VAULT}/backupInstances/blobs", "friendly_name": "blobs", **suspended}
+    )
+    data.backup_items += [disk, blobs]
+    data.backup_jobs.append(
+        AzureBackupJob(id=f"{BACKUP_VAULT}/backupJobs/1", subscription_id=SUB, vault_id=BACKUP_VAULT,
+                       operation="Backup", status="Failed", entity="disk", start=NOW - timedelta(days=1))
+    )  # fmt: skip
+    results = scan(data)
+    assert names(results["azure.backup.coverage"]) == {"blobs"}  # suspended schedules are not protection
+    assert names(results["azure.backup.job_failures"]) == {"disk"}
+    # a Backup vault holding instances needs its own completed restore
+    assert names(results["azure.backup.restore_tested"]) == {"bv"}
+    data.backup_jobs.append(
+        AzureBackupJob(id=f"{BACKUP_VAULT}/backupJobs/2", subscription_id=SUB, vault_id=BACKUP_VAULT.upper(),
+                       operation="Restore", status="Completed", entity="disk", start=NOW - timedelta(days=2))
+    )  # fmt: skip
+    results = scan(data)
+    assert results["azure.backup.restore_tested"].status is Status.PASS
+    assert "off or not set for rsv, bv" in (results["azure.backup.vault_immutable"].note or "")
