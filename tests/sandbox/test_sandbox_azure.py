@@ -234,3 +234,29 @@ def test_the_readme_azure_set_up_works_as_written(tmp_path: Path) -> None:
     assert scanned.exit_code in (0, 1), scanned.output
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["sources"]["azure"]["status"] == "ok"
+
+
+def test_an_off_host_next_link_is_refused_never_followed(tmp_path: Path) -> None:
+    """The subscription list's second page pointed at another host: the source stops there (every dataset an
+    error naming OffHostLink, no check passes) and the token never leaves the sandbox (nothing else is asked)."""
+    scenario = northwind(NOW, google=False)
+    assert scenario.azure is not None
+    scenario.azure.subscription_page_size = 1  # two subscriptions: a nextLink after the first
+    scenario.azure.subscription_next_link_origin = "https://evil.example"
+    with Sandbox(scenario) as sandbox:
+        snapshot = collect(sandbox, tmp_path)
+        listed = [r for r in sandbox.requests if r.path.startswith("/subscriptions")]
+        graph = [r for r in sandbox.requests if r.path.startswith("/providers/")]
+    states = snapshot.sources["azure"].datasets
+    assert len(listed) == 1 and graph == []
+    assert all(not s.available and "OffHostLink" in (s.reason or "") for s in states.values())
+    assert "https://evil.example" in (states["azure.subscriptions"].reason or "")
+    from hygiene.engine import evaluate
+    from hygiene.policy import ControlsFile, load_lifecycle, load_profile
+    from hygiene.registry import Registry
+
+    report = evaluate(
+        snapshot, Registry.load([]), load_profile("sme-baseline"), ControlsFile(), load_lifecycle(), scan_id="s",
+        operator="t",
+    )  # fmt: skip
+    assert {r.status.value for r in report.results if r.platform == "azure"} == {"not_assessed"}
