@@ -194,19 +194,23 @@ def backup(rows: list[dict[str, Any]]) -> tuple[list[AzureBackupItem], list[Azur
                 )
             )
         elif kind == BACKUP_JOB:
-            jobs.append(
-                AzureBackupJob(
-                    id=rid,
-                    subscription_id=sub,
-                    vault_id=_prefix(rid, "/backupjobs/"),
-                    operation=_text(props.get("operation")),
-                    status=_text(props.get("status")),
-                    entity=_text(props.get("entityFriendlyName")),
-                    start=parse_timestamp(props.get("startTime"), never_until_year=1601),
-                    end=parse_timestamp(props.get("endTime"), never_until_year=1601),
-                )
-            )
+            jobs.append(_job(rid, sub, props, operation="operation", entity="entityFriendlyName"))
     return items, jobs
+
+
+def _job(rid: str, sub: str, props: dict[str, Any], *, operation: str, entity: str) -> AzureBackupJob:
+    """A job of either vault kind; ``operation`` and ``entity`` name the properties that hold them there."""
+    return AzureBackupJob(
+        id=rid,
+        subscription_id=sub,
+        vault_id=_prefix(rid, "/backupjobs/"),
+        operation=_text(props.get(operation)),
+        status=_text(props.get("status")),
+        entity=_text(props.get(entity)),
+        instance_id=_text(props.get("backupInstanceId")),
+        start=parse_timestamp(props.get("startTime"), never_until_year=1601),
+        end=parse_timestamp(props.get("endTime"), never_until_year=1601),
+    )
 
 
 def dataprotection(rows: list[dict[str, Any]]) -> tuple[list[AzureBackupItem], list[AzureBackupJob]]:
@@ -235,19 +239,7 @@ def dataprotection(rows: list[dict[str, Any]]) -> tuple[list[AzureBackupItem], l
                 )
             )
         elif kind == BACKUP_VAULT_JOB:
-            jobs.append(
-                AzureBackupJob(
-                    id=rid,
-                    subscription_id=sub,
-                    vault_id=_prefix(rid, "/backupjobs/"),
-                    operation=_text(props.get("operationCategory")),
-                    status=_text(props.get("status")),
-                    entity=_text(props.get("backupInstanceFriendlyName")),
-                    instance_id=_text(props.get("backupInstanceId")),
-                    start=parse_timestamp(props.get("startTime"), never_until_year=1601),
-                    end=parse_timestamp(props.get("endTime"), never_until_year=1601),
-                )
-            )
+            jobs.append(_job(rid, sub, props, operation="operationCategory", entity="backupInstanceFriendlyName"))
     by_instance: dict[str, list[AzureBackupJob]] = {}
     for job in jobs:
         if job.instance_id and (job.operation or "").lower() == "backup":

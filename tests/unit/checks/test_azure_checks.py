@@ -30,21 +30,13 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.results import CheckResult, Status
+from hygiene.sources.azure import catalogue
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SUB = "sub-1"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg"
 VAULT = f"{RG}/providers/Microsoft.RecoveryServices/vaults/rsv"
-DATASETS = (
-    "azure.subscriptions",
-    "azure.machines",
-    "azure.vaults",
-    "azure.backup",
-    "azure.dataprotection",
-    "azure.patch",
-    "azure.patch_installations",
-    "azure.rbac",
-)
+DATASETS = tuple(d.name for d in catalogue.DATASETS)
 OWNER = "Owner"
 
 
@@ -250,7 +242,7 @@ def test_a_subscription_gap_never_lets_a_check_pass() -> None:
     data = healthy()
     data.gaps = [
         AzureGap(dataset=d, subscription_id="sub-2", reason_kind=ReasonKind.PERMISSION, reason="sub-2 not readable")
-        for d in ("azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.rbac")
+        for d in DATASETS[1:]  # every dataset but the subscription list
     ]
     results = scan(data)
     assert {r.status for r in results.values()} == {Status.NOT_ASSESSED}
