@@ -81,10 +81,19 @@ def coverage(ctx: CheckContext) -> Outcome:
         if why:
             findings.append(Finding(machine.id, machine.name, why))
     workloads = [i for i in data.backup_items if key(i.id) not in matched]
+    named = {key(f.resource_id) for f in findings}
     for item in workloads:
         why = _item_problem([item], ctx, rpo)
         if why:
-            findings.append(Finding(item.source_resource_id or item.id, item.friendly_name or item.name, why))
+            # the protected resource's id, unless another finding names it already (a storage account whose file
+            # share and whose blobs are backed up apart): then the item's own id, so that each finding is one resource
+            rid = (
+                item.source_resource_id
+                if item.source_resource_id and key(item.source_resource_id) not in named
+                else item.id
+            )
+            named.add(key(rid))
+            findings.append(Finding(rid, item.friendly_name or item.name, why))
     return Outcome(
         assessed=len(data.machines) + len(workloads),
         findings=findings,

@@ -395,3 +395,17 @@ def test_backup_vault_instances_and_jobs_are_judged_alongside_recovery_services(
     results = scan(data)
     assert results["azure.backup.restore_tested"].status is Status.PASS
     assert "off or not set for rsv, bv" in (results["azure.backup.vault_immutable"].note or "")
+
+
+def test_two_workloads_of_one_resource_are_two_findings_with_their_own_ids() -> None:
+    """A storage account's file share (Recovery Services) and its blobs (Backup vault), both stale: one finding
+    each, never two findings with the same resource id (OCSF and exceptions key on it)."""
+    data = healthy()
+    account = f"{RG}/providers/Microsoft.Storage/storageAccounts/sa"
+    share = item(account, hours=50, name="share").model_copy(update={"friendly_name": "share"})
+    blobs = share.model_copy(update={"id": f"{RG}/providers/Microsoft.DataProtection/backupVaults/bv/backupInstances/b",
+                                     "friendly_name": "blobs"})  # fmt: skip
+    data.backup_items += [share, blobs]
+    findings = scan(data)["azure.backup.coverage"].findings
+    assert {f.resource_name for f in findings} == {"share", "blobs"}
+    assert len({f.resource_id.lower() for f in findings}) == 2 and account in {f.resource_id for f in findings}

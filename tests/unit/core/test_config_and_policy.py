@@ -186,7 +186,7 @@ attestations:
 class TestRegistry:
     def test_builtin_checks_have_complete_metadata(self) -> None:
         registry = Registry.load(entry_points_too=False)
-        assert len(registry) == 39
+        assert len(registry) == 42
         for item in registry:
             meta = item.meta
             assert meta.remediation and meta.references and meta.permissions, meta.id
