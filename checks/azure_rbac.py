@@ -49,6 +49,7 @@ def _user_problem(user: M365User, ctx: CheckContext) -> str | None:
     platform="azure",
     severity="high",
     requires=("azure.rbac",),
+    optional=("m365.users", "m365.sign_ins"),
     description="Owner and User Access Administrator at subscription scope (or inherited from a management group): "
     "fails for each held by a guest or external account, a disabled account, an account without a sign-in within "
     "the inactive period, or a principal no longer in the directory (joined with the Microsoft 365 directory when "
@@ -80,7 +81,7 @@ def owners(ctx: CheckContext) -> Outcome:
         held = [
             a
             for a in data.role_assignments
-            if a.subscription_id.lower() == subscription.id.lower() and _controls_subscription(a)
+            if a.privileged and a.subscription_id.lower() == subscription.id.lower() and _controls_subscription(a)
         ]
         principals = {a.principal_id.lower() for a in held}
         assessed += 1 + len(principals)

@@ -5,6 +5,10 @@ point group) defines functions decorated with :func:`check`::
 
     @check(id="m365.mfa.registered", title="…", area="mfa", platform="m365", severity="high",
            requires=("m365.users", "m365.registration"), remediation="…", references=("https://…",))
+
+``requires`` may name datasets of another platform (an Azure check that needs the Microsoft 365 directory): without
+them the check is not_assessed, naming the section to configure. ``optional`` names datasets the check reads when
+they were collected and judges without otherwise.
     def mfa_registered(ctx: CheckContext) -> Outcome:
         ...
         return Outcome(assessed=len(users), findings=[Finding(resource_id=…, resource_name=…, detail=…)])
@@ -140,6 +144,10 @@ class CheckMeta:
     permissions: tuple[str, ...] = ()
     #: a sentence on what passing means, shown in `hygiene checks show`
     description: str = ""
+    #: datasets (often of another platform, e.g. ``m365.users`` for an Azure check) the check reads when they were
+    #: collected and judges without otherwise (saying what it could not see); unlike ``requires``, their absence
+    #: never makes the check not_assessed. A scan of selected checks reads them when their platform is configured.
+    optional: tuple[str, ...] = ()
     #: the failing result in plain words for a business owner, formatted with {open} (failing resources not
     #: risk-accepted), {assessed} and {accepted}; e.g. "{open} of {assessed} staff can sign in without MFA"
     summary: str = ""
@@ -169,6 +177,7 @@ def check(
     permissions: tuple[str, ...] = (),
     description: str = "",
     summary: str = "",
+    optional: tuple[str, ...] = (),
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Declare a check. The function is returned unchanged, with its metadata attached."""
     if area not in AREAS:
@@ -188,6 +197,7 @@ def check(
         permissions=tuple(permissions),
         description=description,
         summary=summary,
+        optional=tuple(optional),
     )
 
     def decorate(fn: CheckFunction) -> CheckFunction:

@@ -52,6 +52,13 @@ def _missing_data(snapshot: Snapshot, item: Check) -> tuple[ReasonKind, str, lis
         state = snapshot.dataset(name)
         if not state.available:
             kind = state.reason_kind or ReasonKind.ERROR
+            platform = name.split(".", 1)[0]
+            if platform != item.meta.platform and platform not in snapshot.sources:
+                reason = (
+                    f"this {item.meta.platform} check needs {platform} data ({name}), and {platform} was not scanned: "
+                    f"configure [sources.{platform}] and scan both platforms together"
+                )
+                return ReasonKind.NOT_COLLECTED, reason, list(state.needs)
             return kind, state.reason or f"{name} is not available", list(state.needs)
     return None
 

@@ -767,6 +767,10 @@ class AzureMachine(Model):
     location: str = ""
     #: Windows or Linux when Azure says
     os_type: str | None = None
+    #: the guest OS as the machine reports it: a VM's ``properties.extended.instanceView.osName`` / ``osVersion``
+    #: (from the VM agent), an Arc server's ``properties.osSku`` / ``osVersion``; None: not reported
+    os_name: str | None = None
+    os_version: str | None = None
 
 
 class AzureVault(Model):
@@ -782,12 +786,14 @@ class AzureVault(Model):
     #: Recovery Services ``softDeleteSettings.softDeleteState`` (Invalid, Enabled, Disabled, AlwaysON) or Backup
     #: vault ``softDeleteSettings.state`` (Off, On, AlwaysOn); None: not set
     soft_delete: str | None = None
-    #: ``redundancySettings.crossRegionRestore`` (Recovery Services: Enabled, Disabled); None: not set
+    #: Recovery Services ``redundancySettings.crossRegionRestore`` or Backup vault
+    #: ``featureSettings.crossRegionRestoreSettings.state`` (Enabled, Disabled); None: not set
     cross_region_restore: str | None = None
 
 
 class AzureBackupItem(Model):
-    """A Recovery Services backup item (``.../backupFabrics/protectionContainers/protectedItems``)."""
+    """A Recovery Services backup item (``.../backupFabrics/protectionContainers/protectedItems``) or a Backup vault
+    backup instance (``Microsoft.DataProtection/backupVaults/backupInstances``: disks, blobs, databases)."""
 
     id: str
     name: str
@@ -800,7 +806,8 @@ class AzureBackupItem(Model):
     item_type: str | None = None
     friendly_name: str | None = None
     #: ``protectionState``: Invalid, IRPending, Protected, ProtectionError, ProtectionStopped, ProtectionPaused,
-    #: BackupsSuspended
+    #: BackupsSuspended; a backup instance's ``currentProtectionState``: ProtectionConfigured, ProtectionStopped,
+    #: ProtectionError, BackupSchedulesSuspended, ConfiguringProtection, SoftDeleted, ...
     protection_state: str | None = None
     last_backup_status: str | None = None
     last_backup_time: datetime | None = None
@@ -809,7 +816,8 @@ class AzureBackupItem(Model):
 
 
 class AzureBackupJob(Model):
-    """A Recovery Services backup job (``.../vaults/backupJobs``; Resource Graph keeps 14 days of them)."""
+    """A Recovery Services backup job (``.../vaults/backupJobs``; Resource Graph keeps 14 days of them) or a Backup
+    vault job (``.../backupVaults/backupJobs``: ``operationCategory`` as the operation)."""
 
     id: str
     subscription_id: str
@@ -819,6 +827,8 @@ class AzureBackupJob(Model):
     #: ``status``: InProgress, Completed, Failed, CompletedWithWarnings, Cancelled, Cancelling
     status: str | None = None
     entity: str | None = None
+    #: a Backup vault job's ``backupInstanceId`` (Recovery Services jobs name their item only by ``entity``)
+    instance_id: str | None = None
     start: datetime | None = None
     end: datetime | None = None
 
@@ -834,6 +844,22 @@ class AzurePatchAssessment(Model):
     security: int | None = None
 
 
+class AzurePatchInstallation(Model):
+    """One Azure Update Manager installation run of a machine (``patchinstallationresources``
+    ``.../patchInstallationResults/<run>``; Resource Graph keeps 30 days of them)."""
+
+    machine_id: str
+    #: ``status``: Succeeded, Failed, InProgress, CompletedWithWarnings, Unknown (PatchOperationStatus)
+    status: str | None = None
+    started: datetime | None = None
+    #: ``lastModifiedDateTime``: when the run last changed (its end once it is over)
+    finished: datetime | None = None
+    installed: int | None = None
+    failed: int | None = None
+    #: ``maintenanceWindowExceeded``: the run stopped at the end of its window with updates not installed
+    window_exceeded: bool | None = None
+
+
 class AzureMissingPatch(Model):
     """A critical or security update an assessment found available (``.../softwarePatches/<update>``)."""
 
@@ -844,17 +870,20 @@ class AzureMissingPatch(Model):
 
 
 class AzureRoleAssignment(Model):
-    """An Owner or User Access Administrator role assignment (``authorizationresources``)."""
+    """A role assignment (``authorizationresources``): any role gives access to Azure management; Owner and User
+    Access Administrator (``privileged``) control the subscription."""
 
     id: str
     subscription_id: str
     #: ``properties.scope``: the subscription, a management group above it, or a resource group or resource in it
     scope: str
-    #: Owner or User Access Administrator
+    #: the built-in role's name (Owner, User Access Administrator, Contributor, Reader, ...) or the definition id
     role: str
     principal_id: str
     #: ``principalType``: User, Group, ServicePrincipal, ForeignGroup, Device (None: not given)
     principal_type: str | None = None
+    #: Owner or User Access Administrator: the roles that control the subscription (``azure.rbac.owners``)
+    privileged: bool = True
 
 
 class AzureData(Model):
@@ -867,6 +896,7 @@ class AzureData(Model):
     backup_jobs: list[AzureBackupJob] = Field(default_factory=list)
     patch_assessments: list[AzurePatchAssessment] = Field(default_factory=list)
     missing_patches: list[AzureMissingPatch] = Field(default_factory=list)
+    patch_installations: list[AzurePatchInstallation] = Field(default_factory=list)
     role_assignments: list[AzureRoleAssignment] = Field(default_factory=list)
     #: how many days of backup jobs Resource Graph keeps (and so what the job checks can see)
     job_window_days: int = 14

@@ -14,11 +14,13 @@ def required_permissions(name: str) -> list[str]:
 
 
 def _users(registry: Registry, dataset: DatasetSpec) -> list[str]:
-    """The checks that use ``dataset``: those that require it, or name one of its permissions (read when granted)."""
+    """The checks that use ``dataset``: those that require it or read it when present, or name one of its
+    permissions (read when granted)."""
     return [
         c.meta.id
         for c in registry
-        if dataset.name in c.meta.requires or any(p.split(" ")[0] in dataset.needs for p in c.meta.permissions)
+        if dataset.name in (*c.meta.requires, *c.meta.optional)
+        or any(p.split(" ")[0] in dataset.needs for p in c.meta.permissions)
     ]
 
 

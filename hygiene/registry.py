@@ -148,6 +148,8 @@ def checks_markdown(items: Iterable[Check]) -> str:
             lines += [meta.description, ""]
         lines.append(f"- platform: {meta.platform}; area: {meta.area}; severity: {meta.severity}")
         lines.append(f"- data: {', '.join(f'`{r}`' for r in meta.requires) or 'read inside the check'}")
+        if meta.optional:
+            lines.append(f"- data read when collected: {', '.join(f'`{r}`' for r in meta.optional)}")
         if meta.permissions:
             lines.append(f"- permissions: {', '.join(meta.permissions)}")
         for framework, ids in sorted(meta.frameworks.items()):

@@ -99,13 +99,13 @@ def plan_scan(
     datasets: dict[str, frozenset[str] | None] = {}
     for name in scanned:
         mine = [c for c in chosen if c.meta.platform == name]
-        if not mine:
+        # the datasets of this platform the chosen checks (of any platform) require or read when present
+        wanted = [d for c in chosen for d in (*c.meta.requires, *c.meta.optional) if d.startswith(name + ".")]
+        if not mine and not wanted:
             continue
-        if not checks or any(not c.meta.requires for c in mine):  # a check that reads inside itself: everything
+        if mine and (not checks or any(not c.meta.requires for c in mine)):  # a check reading inside itself: all
             datasets[name] = None
         else:
-            datasets[name] = platform_spec(name).closure(
-                d for c in mine for d in c.meta.requires if d.startswith(name + ".")
-            )
+            datasets[name] = platform_spec(name).closure(wanted)
     selection.platforms_not_scanned = [p for p in configured if p not in datasets]
     return ScanPlan(datasets=datasets, selection=selection)

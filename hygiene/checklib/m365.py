@@ -215,14 +215,22 @@ def guest_exclusion(policy: CAPolicy, user: M365User) -> str | None:
     return f"{policy.name} excludes guest or external user types {', '.join(scope.user_types)}; this account is {seen}"
 
 
-def _all_apps(policy: CAPolicy) -> bool:
+#: the Entra app "Windows Azure Service Management API": the Azure portal, Azure CLI, Azure PowerShell and every
+#: Azure Resource Manager client sign in to it, so a Conditional Access policy targeting it covers Azure management
+#: (https://learn.microsoft.com/entra/identity/conditional-access/howto-conditional-access-policy-azure-management)
+AZURE_MANAGEMENT_APP = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+
+
+def _all_apps(policy: CAPolicy, app: str | None = None) -> bool:
     """All cloud apps, none excluded, and no application filter (a filter picks apps by their attributes, so
-    the policy does not reliably reach every app: conditionalAccessApplications.applicationFilter)."""
-    return (
-        "All" in policy.include_applications
-        and not policy.exclude_applications
-        and policy.application_filter_mode is None
-    )
+    the policy does not reliably reach every app: conditionalAccessApplications.applicationFilter). With ``app``,
+    the policy need only reach that app: all cloud apps or the app itself included, the app not excluded."""
+    if policy.application_filter_mode is not None:
+        return False
+    if app is None:
+        return "All" in policy.include_applications and not policy.exclude_applications
+    included = "All" in policy.include_applications or app in policy.include_applications
+    return included and app not in policy.exclude_applications
 
 
 def _all_modern_clients(policy: CAPolicy) -> bool:
@@ -246,8 +254,9 @@ def requires_mfa(policy: CAPolicy) -> bool:
     return not others
 
 
-def why_not_enforcing(policy: CAPolicy) -> str | None:
-    """Why an MFA-minded policy does not count as enforcement (None when it does, or is not about MFA)."""
+def why_not_enforcing(policy: CAPolicy, app: str | None = None) -> str | None:
+    """Why an MFA-minded policy does not count as enforcement (None when it does, or is not about MFA); with
+    ``app``, as enforcement for that app alone."""
     mentions_mfa = "mfa" in policy.built_in_controls or (policy.auth_strength_requirement or "").lower() == "mfa"
     if not mentions_mfa:
         return None
@@ -257,8 +266,8 @@ def why_not_enforcing(policy: CAPolicy) -> str | None:
         return "disabled"
     if policy.application_filter_mode is not None:
         return f"only the apps an application filter selects ({policy.application_filter_mode} mode)"
-    if not _all_apps(policy):
-        return "not all cloud apps"
+    if not _all_apps(policy, app):
+        return "not all cloud apps" if app is None else f"does not reach app {app}"
     if not _all_modern_clients(policy):
         return "not all client apps"
     if policy.narrowing_conditions:
@@ -268,23 +277,24 @@ def why_not_enforcing(policy: CAPolicy) -> str | None:
     return None
 
 
-def enforcing_policies(data: M365Data) -> list[CAPolicy]:
+def enforcing_policies(data: M365Data, app: str | None = None) -> list[CAPolicy]:
+    """The enabled policies that demand MFA at every sign-in to every cloud app (with ``app``: to that app)."""
     return [
         p
         for p in data.ca_policies
         if p.state == "enabled"
-        and _all_apps(p)
+        and _all_apps(p, app)
         and _all_modern_clients(p)
         and requires_mfa(p)
         and not p.narrowing_conditions
     ]
 
 
-def non_enforcing_policies(data: M365Data) -> list[tuple[CAPolicy, str]]:
-    """MFA policies that look like enforcement but are not, with the reason: shown in findings."""
+def non_enforcing_policies(data: M365Data, app: str | None = None) -> list[tuple[CAPolicy, str]]:
+    """MFA policies that look like enforcement (of ``app``) but are not, with the reason: shown in findings."""
     found = []
     for policy in data.ca_policies:
-        why = why_not_enforcing(policy)
+        why = why_not_enforcing(policy, app)
         if why is not None:
             found.append((policy, why))
     return found

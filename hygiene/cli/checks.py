@@ -92,6 +92,8 @@ def checks_show(check_id: str, checks_dirs: tuple[Path, ...], as_json: bool) -> 
     if meta.description:
         show(f"\n{meta.description}", markup=False, highlight=False)
     show(f"\nneeds data: {', '.join(meta.requires) or '(reads its datasets itself)'}", highlight=False)
+    if meta.optional:
+        show(f"reads when collected: {', '.join(meta.optional)}", highlight=False)
     if meta.permissions:
         show(f"permissions: {', '.join(meta.permissions)}", markup=False, highlight=False)
     show(f"\nremediation: {meta.remediation}", markup=False, highlight=False)

@@ -171,6 +171,14 @@ class Redactor:
             return {k: self.deep(v) for k, v in node.items()}
         return node
 
+    def _dataset(self, state: Any) -> Any:
+        """A dataset state with its free text (why it was not read, what part of the platform it covers: Azure
+        names the subscriptions there) redacted; its name, flags, counts and endpoint kept."""
+        if not isinstance(state, dict):
+            return state
+        return {k: self.text(v) if k in ("reason", "scope") and isinstance(v, str) else v
+                for k, v in state.items()}  # fmt: skip
+
     def report(self, data: dict[str, Any]) -> dict[str, Any]:
         """The report with findings pseudonymised and free text (reasons, notes, reservations, scope, the exceptions
         register, drift, operator) redacted. Check titles, remediation and references are the tool's own text: kept."""
@@ -194,7 +202,12 @@ class Redactor:
             results.append(r)
         out["results"] = results
         out["sources"] = {
-            name: {**run, "scope": self.deep(run.get("scope", {})), "errors": self.deep(run.get("errors", []))}
+            name: {
+                **run,
+                "scope": self.deep(run.get("scope", {})),
+                "errors": self.deep(run.get("errors", [])),
+                "datasets": {k: self._dataset(v) for k, v in (run.get("datasets") or {}).items()},
+            }
             for name, run in data.get("sources", {}).items()
         }
         out["controls"] = self.deep(data.get("controls", {}))

@@ -186,7 +186,9 @@ class AzureArm:
         page: JsonDict = {"value": listed[start : start + size]}
         if start + size < len(listed):
             following = urlencode({"api-version": SUBSCRIPTIONS_API, "$skiptoken": str(start + size)})
-            page["nextLink"] = f"{self.base_url}{SUBSCRIPTIONS_PATH}?{following}"
+            # a hostile or misrouted answer may point the next page at another host (the source must refuse it)
+            origin = self.scenario.subscription_next_link_origin or self.base_url
+            page["nextLink"] = f"{origin}{SUBSCRIPTIONS_PATH}?{following}"
         return json_reply(200, page, headers={"x-ms-request-id": new_request_id()})
 
     # -- POST Resource Graph -----------------------------------------------------------------------------------

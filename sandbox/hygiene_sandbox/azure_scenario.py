@@ -10,7 +10,14 @@ from typing import Any
 from hygiene_sandbox.expectation import Expectation, JsonDict
 
 #: the Resource Graph tables the sandbox serves
-TABLES = ("resources", "recoveryservicesresources", "patchassessmentresources", "authorizationresources")
+TABLES = (
+    "resources",
+    "recoveryservicesresources",
+    "dataprotectionresources",
+    "patchassessmentresources",
+    "patchinstallationresources",
+    "authorizationresources",
+)
 
 
 @dataclass
@@ -52,6 +59,9 @@ class AzureScenario:
     page_limit: int = 1000
     #: subscriptions per ``GET /subscriptions`` page
     subscription_page_size: int = 100
+    #: the origin (``https://host``) the subscription list's ``nextLink`` points to; None: the sandbox itself. Another
+    #: origin plays an answer sending the bearer token elsewhere: the source must refuse to follow it
+    subscription_next_link_origin: str | None = None
     #: Resource Graph queries per window before 429, and the window (the documented example: 15 per 5 seconds)
     quota: int = 15
     quota_window_seconds: float = 5.0

@@ -190,6 +190,8 @@ def generate_azure(n: int, seed: int, now: datetime, tenant_id: str) -> AzureSce
             "resources": resources,
             "recoveryservicesresources": backup,
             "patchassessmentresources": patches,
+            "patchinstallationresources": [],
+            "dataprotectionresources": [],
             "authorizationresources": [],
         },
         expected={

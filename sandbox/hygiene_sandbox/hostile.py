@@ -24,6 +24,7 @@ from hygiene_sandbox.scenario import Scenario
 
 if TYPE_CHECKING:  # the AWS sandbox needs moto, an optional extra
     from hygiene_sandbox.aws.scenario import AwsScenario
+    from hygiene_sandbox.azure_scenario import AzureScenario
     from hygiene_sandbox.google import GoogleScenario
 
 #: in every hostile string (case as written); a pack that must carry no names must not contain it
@@ -116,7 +117,7 @@ def _set(record: JsonDict, key: str, names: Names) -> None:
 
 
 def hostile_m365(scenario: Scenario, names: Names | None = None) -> Scenario:
-    """Microsoft 365 and (when present) the Google side, renamed in place and returned."""
+    """Microsoft 365 and (when present) the Google and Azure sides, renamed in place and returned."""
     names = names or Names()
     big_device = [d for d in scenario.managed_devices if d.get("deviceName") == BIG_M365_DEVICE]
     big_policy = [p for p in scenario.ca_policies if str(p.get("displayName", "")).startswith(BIG_CA_POLICY)]
@@ -175,6 +176,8 @@ def hostile_m365(scenario: Scenario, names: Names | None = None) -> Scenario:
     scenario.organization_name = organisation_name()
     if scenario.google is not None:
         hostile_google(scenario.google, names)
+    if scenario.azure is not None:
+        hostile_azure(scenario.azure, names)
     scenario.description = "Northwind with hostile names (issue 12)"
     return scenario
 
@@ -217,6 +220,34 @@ def hostile_google(google: GoogleScenario, names: Names) -> None:
     google.organization_name = organisation_name()
 
 
+def hostile_azure(azure: AzureScenario, names: Names) -> None:
+    """The Azure subscription renamed in place: what a tenant (or a compromised machine) controls as free text,
+    ids and resource names (which ARM restricts to plain characters) kept. The subscription's display name, backup
+    items' and Backup vault instances' friendly names (and the jobs that name them), update names, the OS name an
+    Arc server's agent reports; one subscription name 1 MB long."""
+    for subscription in azure.subscriptions:
+        subscription.display_name = names()
+    if azure.subscriptions:
+        azure.subscriptions[0].display_name = names.big()
+    renamed: dict[str, str] = {}
+    for table in ("recoveryservicesresources", "dataprotectionresources"):
+        for row in azure.tables.get(table, []):
+            props = row.get("properties") or {}
+            if row["type"].endswith(("/protecteditems", "/backupinstances")) and props.get("friendlyName"):
+                renamed[props["friendlyName"]] = props["friendlyName"] = names()
+    for table in ("recoveryservicesresources", "dataprotectionresources"):
+        for row in azure.tables.get(table, []):
+            props = row.get("properties") or {}
+            for key in ("entityFriendlyName", "backupInstanceFriendlyName"):
+                if props.get(key):
+                    props[key] = renamed.get(props[key]) or names()
+    for row in azure.tables.get("patchassessmentresources", []):
+        _set(row.get("properties") or {}, "patchName", names)
+    for row in azure.tables.get("resources", []):
+        if row["type"] == "microsoft.hybridcompute/machines":
+            _set(row["properties"], "osSku", names)
+
+
 def hostile_aws(scenario: AwsScenario, names: Names | None = None) -> AwsScenario:
     """The AWS organisation renamed in place: account names, EC2 ``Name`` tags, the names AWS Backup reports
     for protected resources, SSM computer names. EC2 and Organizations answer in XML, so their names carry
@@ -238,7 +269,8 @@ def hostile_aws(scenario: AwsScenario, names: Names | None = None) -> AwsScenari
 
 
 def hostile_northwind(now: datetime | None = None, **variant: Any) -> Scenario:
-    """Northwind Dental (Microsoft 365 and the Leeds Google Workspace office) with hostile names."""
+    """Northwind Dental (Microsoft 365, the Leeds Google Workspace office, the Azure subscription) with hostile
+    names."""
     return hostile_m365(northwind(now, **variant), Names())
 
 

@@ -277,6 +277,8 @@ def _devices() -> list[_Device]:
 XERO_APP_ID = stable_id("enterprise-app", "Xero")
 #: the rota planner's publisher (a third-party app: registered in another tenant)
 ROTA_VENDOR_TENANT = stable_id("tenant", "rotaplanner.example")
+#: the Entra app "Windows Azure Service Management API" (the same id in every tenant)
+AZURE_MANAGEMENT_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
 
 
 def _upn(key: str) -> str:
@@ -497,6 +499,14 @@ def northwind(
             built_in_controls=("block",),
         ),
         make_ca_policy(
+            policy_id=stable_id("ca", "010"),
+            name="CA010: Require MFA for Azure management (Finance)",
+            created=days_ago(now, 90),
+            include_groups=(group_ids["finance"],),
+            include_applications=(AZURE_MANAGEMENT_APP_ID,),
+            built_in_controls=("mfa",),
+        ),
+        make_ca_policy(
             policy_id=stable_id("ca", "009"),
             name="CA009: Require MFA for clinical apps",
             created=days_ago(now, 60),
@@ -702,7 +712,7 @@ def northwind(
     )
     if google:
         scenario.google = northwind_leeds(now, withheld_scopes=frozenset(google_withheld_scopes))
-    scenario.azure = northwind_azure(now, TENANT_ID, scenario.users) if azure else None
+    scenario.azure = northwind_azure(now, TENANT_ID, scenario.users, security_defaults=not premium) if azure else None
     return scenario
 
 

@@ -157,12 +157,27 @@ def test_the_played_enum_values_are_the_specifications(exchanges: list[Exchange]
     for row in scenario.tables["patchassessmentresources"]:
         if row["type"].endswith("/patchassessmentresults"):
             played.setdefault("PatchOperationStatus", set()).add(row["properties"]["status"])
+    for row in scenario.tables["dataprotectionresources"]:
+        schema = "BackupInstance" if row["type"].endswith("/backupinstances") else "AzureBackupJob"
+        assert problems(row["properties"], {"$ref": f"#/dataprotection/{schema}"}) == [], row
+        if schema == "BackupInstance":
+            played.setdefault("CurrentProtectionState", set()).add(row["properties"]["currentProtectionState"])
+    for row in scenario.tables["patchinstallationresources"]:
+        assert problems(row["properties"], {"$ref": "#/compute/VirtualMachineInstallPatchesResult"}) == [], row
+        played.setdefault("PatchOperationStatus", set()).add(row["properties"]["status"])
+    for row in scenario.tables["resources"]:
+        if row["type"] == "microsoft.compute/virtualmachines":
+            view = row["properties"]["extended"]["instanceView"]
+            assert problems(view, {"$ref": "#/compute/VirtualMachineInstanceView"}) == [], view
+        elif row["type"] == "microsoft.hybridcompute/machines":
+            assert problems(row["properties"], {"$ref": "#/compute/HybridComputeMachineProperties"}) == []
     for row in scenario.tables["authorizationresources"]:
         played.setdefault("PrincipalType", set()).add(row["properties"]["principalType"])
     for name, values in played.items():
         assert values <= set(enums[name]), (name, values - set(enums[name]))
     # the edge values the issue asks the sandbox to play
     assert {"ProtectionStopped"} <= played["ProtectionState"]
+    assert {"Failed", "InProgress", "Succeeded"} <= played["PatchOperationStatus"]
     assert {"CompletedWithWarnings", "Failed", "InProgress"} <= played["JobStatus"]
     assert "Unlocked" in played["RecoveryServicesImmutabilityState"]
     assert "Disabled" in {s.state for s in scenario.subscriptions}

@@ -158,7 +158,7 @@ def test_the_hostile_scan_read_hostile_names_on_every_platform(hostile: Run) -> 
     results = hostile.report().results
     texts = {
         platform: [f"{f.resource_name} {f.detail}" for r in results if r.platform == platform for f in r.findings]
-        for platform in ("m365", "google", "aws")
+        for platform in ("m365", "google", "aws", "azure")
     }
     for platform, found in texts.items():  # AWS findings name resources by id, with the Name tag in the detail
         assert any(MARKER in text for text in found), (platform, found[:5])

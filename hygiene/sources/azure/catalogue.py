@@ -26,14 +26,26 @@ DATASETS = (
         "Azure Backup",
     ),
     DatasetSpec(
+        "azure.dataprotection",
+        "Backup vault backup instances and jobs (Resource Graph: dataprotectionresources)",
+        (READER,),
+        "Azure Backup",
+    ),
+    DatasetSpec(
         "azure.patch",
         "Azure Update Manager assessments and available updates (Resource Graph: patchassessmentresources)",
         (READER,),
         "Azure Update Manager periodic assessment",
     ),
     DatasetSpec(
+        "azure.patch_installations",
+        "Azure Update Manager installation runs of the last 30 days (Resource Graph: patchinstallationresources)",
+        (READER,),
+        "Azure Update Manager",
+    ),
+    DatasetSpec(
         "azure.rbac",
-        "Owner and User Access Administrator role assignments (Resource Graph: authorizationresources)",
+        "role assignments: who controls and who manages each subscription (Resource Graph: authorizationresources)",
         (READER,),
     ),
 )

@@ -7,6 +7,7 @@ in any case (``/Subscriptions/...``): types and ids are compared case-insensitiv
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from hygiene.model import (
@@ -15,6 +16,7 @@ from hygiene.model import (
     AzureMachine,
     AzureMissingPatch,
     AzurePatchAssessment,
+    AzurePatchInstallation,
     AzureRoleAssignment,
     AzureVault,
 )
@@ -26,13 +28,23 @@ RECOVERY_VAULT = "microsoft.recoveryservices/vaults"
 BACKUP_VAULT = "microsoft.dataprotection/backupvaults"
 PROTECTED_ITEM = "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers/protecteditems"
 BACKUP_JOB = "microsoft.recoveryservices/vaults/backupjobs"
+BACKUP_INSTANCE = "microsoft.dataprotection/backupvaults/backupinstances"
+BACKUP_VAULT_JOB = "microsoft.dataprotection/backupvaults/backupjobs"
 ASSESSMENT_SUFFIX = "/patchassessmentresults"
 PATCH_SUFFIX = "/patchassessmentresults/softwarepatches"
+INSTALLATION_SUFFIX = "/patchinstallationresults"
 ROLE_ASSIGNMENT = "microsoft.authorization/roleassignments"
 #: built-in role definition ids (the same in every tenant) of the roles that control a subscription
 PRIVILEGED_ROLES = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
     "18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d": "User Access Administrator",
+}
+#: other built-in roles named in findings (any other role is named by its definition id)
+NAMED_ROLES = {
+    **PRIVILEGED_ROLES,
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
 }
 #: update classifications the patch window applies to (Azure Update Manager ``classifications``)
 URGENT_CLASSIFICATIONS = frozenset({"critical", "security"})
@@ -42,11 +54,19 @@ RESOURCES_QUERY = (
     f" | where type =~ '{VM}' or type =~ '{ARC}' or type =~ '{RECOVERY_VAULT}' or type =~ '{BACKUP_VAULT}'"
     " | project id, name, type, subscriptionId, resourceGroup, location,"
     " vmOsType = properties.storageProfile.osDisk.osType, arcOsType = properties.osType,"
-    " securitySettings = properties.securitySettings, redundancySettings = properties.redundancySettings"
+    " vmOsName = properties.extended.instanceView.osName, vmOsVersion = properties.extended.instanceView.osVersion,"
+    " arcOsSku = properties.osSku, arcOsVersion = properties.osVersion,"
+    " securitySettings = properties.securitySettings, redundancySettings = properties.redundancySettings,"
+    " featureSettings = properties.featureSettings"
 )
 BACKUP_QUERY = (
     "recoveryservicesresources"
     f" | where type =~ '{PROTECTED_ITEM}' or type =~ '{BACKUP_JOB}'"
+    " | project id, name, type, subscriptionId, properties"
+)
+DATAPROTECTION_QUERY = (
+    "dataprotectionresources"
+    f" | where type =~ '{BACKUP_INSTANCE}' or type =~ '{BACKUP_VAULT_JOB}'"
     " | project id, name, type, subscriptionId, properties"
 )
 PATCH_QUERY = (
@@ -55,14 +75,26 @@ PATCH_QUERY = (
     f" or type =~ '{VM}{PATCH_SUFFIX}' or type =~ '{ARC}{PATCH_SUFFIX}'"
     " | project id, name, type, subscriptionId, properties"
 )
+INSTALLATION_QUERY = (
+    "patchinstallationresources"
+    f" | where type =~ '{VM}{INSTALLATION_SUFFIX}' or type =~ '{ARC}{INSTALLATION_SUFFIX}'"
+    " | project id, type, subscriptionId, status = properties.status, started = properties.startDateTime,"
+    " lastModified = properties.lastModifiedDateTime, installed = properties.installedPatchCount,"
+    " failed = properties.failedPatchCount, windowExceeded = properties.maintenanceWindowExceeded"
+)
 RBAC_QUERY = f"authorizationresources | where type =~ '{ROLE_ASSIGNMENT}' | project id, subscriptionId, properties"
 #: every query the source sends, by the table it reads (the sandbox answers exactly these)
 QUERIES = {
     "resources": RESOURCES_QUERY,
     "recoveryservicesresources": BACKUP_QUERY,
+    "dataprotectionresources": DATAPROTECTION_QUERY,
     "patchassessmentresources": PATCH_QUERY,
+    "patchinstallationresources": INSTALLATION_QUERY,
     "authorizationresources": RBAC_QUERY,
 }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _text(value: Any) -> str | None:
@@ -112,6 +144,8 @@ def resources(rows: list[dict[str, Any]]) -> tuple[list[AzureMachine], list[Azur
                     resource_group=_text(row.get("resourceGroup")) or "",
                     location=_text(row.get("location")) or "",
                     os_type=_text(row.get("vmOsType")) or _text(row.get("arcOsType")),
+                    os_name=_text(row.get("vmOsName")) or _text(row.get("arcOsSku")),
+                    os_version=_text(row.get("vmOsVersion")) or _text(row.get("arcOsVersion")),
                 )
             )
         elif kind in (RECOVERY_VAULT, BACKUP_VAULT):
@@ -119,6 +153,8 @@ def resources(rows: list[dict[str, Any]]) -> tuple[list[AzureMachine], list[Azur
             immutability = _mapping(security.get("immutabilitySettings"))
             soft = _mapping(security.get("softDeleteSettings"))
             redundancy = _mapping(row.get("redundancySettings"))
+            # a Backup vault says it in featureSettings.crossRegionRestoreSettings.state (Enabled / Disabled)
+            restore = _mapping(_mapping(row.get("featureSettings")).get("crossRegionRestoreSettings"))
             vaults.append(
                 AzureVault(
                     id=rid,
@@ -127,7 +163,7 @@ def resources(rows: list[dict[str, Any]]) -> tuple[list[AzureMachine], list[Azur
                     subscription_id=sub,
                     immutability=_text(immutability.get("state")),
                     soft_delete=_text(soft.get("softDeleteState")) or _text(soft.get("state")),
-                    cross_region_restore=_text(redundancy.get("crossRegionRestore")),
+                    cross_region_restore=_text(redundancy.get("crossRegionRestore")) or _text(restore.get("state")),
                 )
             )
     return machines, vaults
@@ -158,18 +194,62 @@ def backup(rows: list[dict[str, Any]]) -> tuple[list[AzureBackupItem], list[Azur
                 )
             )
         elif kind == BACKUP_JOB:
-            jobs.append(
-                AzureBackupJob(
+            jobs.append(_job(rid, sub, props, operation="operation", entity="entityFriendlyName"))
+    return items, jobs
+
+
+def _job(rid: str, sub: str, props: dict[str, Any], *, operation: str, entity: str) -> AzureBackupJob:
+    """A job of either vault kind; ``operation`` and ``entity`` name the properties that hold them there."""
+    return AzureBackupJob(
+        id=rid,
+        subscription_id=sub,
+        vault_id=_prefix(rid, "/backupjobs/"),
+        operation=_text(props.get(operation)),
+        status=_text(props.get("status")),
+        entity=_text(props.get(entity)),
+        instance_id=_text(props.get("backupInstanceId")),
+        start=parse_timestamp(props.get("startTime"), never_until_year=1601),
+        end=parse_timestamp(props.get("endTime"), never_until_year=1601),
+    )
+
+
+def dataprotection(rows: list[dict[str, Any]]) -> tuple[list[AzureBackupItem], list[AzureBackupJob]]:
+    """Backup vault backup instances and jobs (``dataprotectionresources``) in the Recovery Services model: an
+    instance's newest recovery point is the end of its newest Completed backup job (a backup instance carries no
+    recovery point time), its last backup the newest backup job."""
+    items: list[AzureBackupItem] = []
+    jobs: list[AzureBackupJob] = []
+    for row in rows:
+        kind = str(row.get("type") or "").lower()
+        rid, sub, props = _text(row.get("id")), _text(row.get("subscriptionId")), _props(row)
+        if rid is None or sub is None:
+            continue
+        if kind == BACKUP_INSTANCE:
+            source = _mapping(props.get("dataSourceInfo"))
+            items.append(
+                AzureBackupItem(
                     id=rid,
+                    name=_text(row.get("name")) or rid.rsplit("/", 1)[-1],
                     subscription_id=sub,
-                    vault_id=_prefix(rid, "/backupjobs/"),
-                    operation=_text(props.get("operation")),
-                    status=_text(props.get("status")),
-                    entity=_text(props.get("entityFriendlyName")),
-                    start=parse_timestamp(props.get("startTime"), never_until_year=1601),
-                    end=parse_timestamp(props.get("endTime"), never_until_year=1601),
+                    vault_id=_prefix(rid, "/backupinstances/"),
+                    source_resource_id=_text(source.get("resourceID")),
+                    item_type=_text(source.get("datasourceType")),
+                    friendly_name=_text(props.get("friendlyName")),
+                    protection_state=_text(props.get("currentProtectionState")),
                 )
             )
+        elif kind == BACKUP_VAULT_JOB:
+            jobs.append(_job(rid, sub, props, operation="operationCategory", entity="backupInstanceFriendlyName"))
+    by_instance: dict[str, list[AzureBackupJob]] = {}
+    for job in jobs:
+        if job.instance_id and (job.operation or "").lower() == "backup":
+            by_instance.setdefault(job.instance_id.lower(), []).append(job)
+    for item in items:
+        mine = sorted(by_instance.get(item.id.lower(), []), key=lambda j: j.end or j.start or _EPOCH)
+        if mine:
+            item.last_backup_status, item.last_backup_time = mine[-1].status, mine[-1].end or mine[-1].start
+        done = [j.end for j in mine if (j.status or "").lower() == "completed" and j.end is not None]
+        item.last_recovery_point = max(done) if done else None
     return items, jobs
 
 
@@ -208,13 +288,37 @@ def patches(rows: list[dict[str, Any]]) -> tuple[list[AzurePatchAssessment], lis
     return assessments, missing
 
 
+def installations(rows: list[dict[str, Any]]) -> list[AzurePatchInstallation]:
+    """The installation runs among ``rows``, each tied to its machine (the id's prefix before
+    ``/patchInstallationResults``)."""
+    found: list[AzurePatchInstallation] = []
+    for row in rows:
+        rid = _text(row.get("id"))
+        if rid is None or not str(row.get("type") or "").lower().endswith(INSTALLATION_SUFFIX):
+            continue
+        exceeded = row.get("windowExceeded")
+        found.append(
+            AzurePatchInstallation(
+                machine_id=_prefix(rid, INSTALLATION_SUFFIX),
+                status=_text(row.get("status")),
+                started=parse_timestamp(row.get("started"), never_until_year=1601),
+                finished=parse_timestamp(row.get("lastModified"), never_until_year=1601),
+                installed=_count(row.get("installed")),
+                failed=_count(row.get("failed")),
+                window_exceeded=exceeded if isinstance(exceeded, bool) else None,
+            )
+        )
+    return found
+
+
 def role_assignments(rows: list[dict[str, Any]]) -> list[AzureRoleAssignment]:
-    """The Owner and User Access Administrator assignments among ``rows`` (every other role is dropped)."""
+    """Every role assignment among ``rows``: Owner and User Access Administrator control the subscription
+    (``privileged``); any role is access to Azure management (``azure.mfa.management``)."""
     found: list[AzureRoleAssignment] = []
     for row in rows:
         rid, sub, props = _text(row.get("id")), _text(row.get("subscriptionId")), _props(row)
         definition = (_text(props.get("roleDefinitionId")) or "").rstrip("/").rsplit("/", 1)[-1].lower()
-        role = PRIVILEGED_ROLES.get(definition)
+        role = NAMED_ROLES.get(definition) or definition or None
         principal, scope = _text(props.get("principalId")), _text(props.get("scope"))
         if rid is None or sub is None or role is None or principal is None or scope is None:
             continue
@@ -226,6 +330,7 @@ def role_assignments(rows: list[dict[str, Any]]) -> list[AzureRoleAssignment]:
                 role=role,
                 principal_id=principal,
                 principal_type=_text(props.get("principalType")),
+                privileged=definition in PRIVILEGED_ROLES,
             )
         )
     return found

@@ -1,7 +1,8 @@
 """The Azure source: the subscription list, then one paged Resource Graph query per table over the subscriptions in
 scope (``resources``: machines and vaults; ``recoveryservicesresources``: backup items and jobs;
-``patchassessmentresources``: Update Manager assessments; ``authorizationresources``: Owner and User Access
-Administrator assignments), read side by side and joined in Python by the checks.
+``dataprotectionresources``: Backup vault backup instances and jobs;
+``patchassessmentresources`` and ``patchinstallationresources``: Update Manager assessments and installation runs;
+``authorizationresources``: role assignments), read side by side and joined in Python by the checks.
 
 Scope: the configured ``subscriptions`` or, by default, every subscription the app can read. A configured
 subscription the app cannot read, or one listed in a state hygiene does not know, is a gap of every dataset
@@ -41,7 +42,15 @@ SCANNED_STATES = frozenset({"enabled", "warned", "pastdue"})
 #: states in which nothing in it can be used: named as not scanned
 UNUSABLE_STATES = frozenset({"disabled", "deleted"})
 #: the datasets read per subscription through Resource Graph
-SCOPED = ("azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.rbac")
+SCOPED = (
+    "azure.machines",
+    "azure.vaults",
+    "azure.backup",
+    "azure.dataprotection",
+    "azure.patch",
+    "azure.patch_installations",
+    "azure.rbac",
+)
 
 
 class AzureSource(Source[AzureData]):
@@ -180,7 +189,7 @@ class AzureSource(Source[AzureData]):
     def _read(
         self, client: ArmClient, scope: list[str], data: AzureData, selected: frozenset[str] | None = None
     ) -> dict[str, DatasetState]:
-        """The four tables, each one paged query, read side by side (paging within a table is sequential); with
+        """The six tables, each one paged query, read side by side (paging within a table is sequential); with
         ``selected`` (a partial scan), only the tables holding a selected dataset."""
         if not scope:
             reason = "no subscription to read: the app can read none in an active state"
@@ -199,10 +208,31 @@ class AzureSource(Source[AzureData]):
             records = len(data.backup_items) + len(data.backup_jobs)
             return {"azure.backup": DatasetState(available=True, records=records, endpoint="recoveryservicesresources")}
 
+        # Backup vault instances and jobs join the Recovery Services ones once every table is read (the order of the
+        # lists then does not depend on which thread finished first)
+        backup_vault: dict[str, Any] = {}
+
+        def dataprotection() -> dict[str, DatasetState]:
+            items, jobs = rows.dataprotection(client.query(rows.DATAPROTECTION_QUERY, scope))
+            backup_vault.update(items=items, jobs=jobs)
+            return {
+                "azure.dataprotection": DatasetState(
+                    available=True, records=len(items) + len(jobs), endpoint="dataprotectionresources"
+                )
+            }
+
         def patch() -> dict[str, DatasetState]:
             data.patch_assessments, data.missing_patches = rows.patches(client.query(rows.PATCH_QUERY, scope))
             records = len(data.patch_assessments)
             return {"azure.patch": DatasetState(available=True, records=records, endpoint="patchassessmentresources")}
+
+        def installations() -> dict[str, DatasetState]:
+            data.patch_installations = rows.installations(client.query(rows.INSTALLATION_QUERY, scope))
+            return {
+                "azure.patch_installations": DatasetState(
+                    available=True, records=len(data.patch_installations), endpoint="patchinstallationresources"
+                )
+            }
 
         def rbac() -> dict[str, DatasetState]:
             data.role_assignments = rows.role_assignments(client.query(rows.RBAC_QUERY, scope))
@@ -212,7 +242,9 @@ class AzureSource(Source[AzureData]):
         tables: tuple[tuple[Callable[[], dict[str, DatasetState]], tuple[str, ...]], ...] = (
             (machines_and_vaults, ("azure.machines", "azure.vaults")),
             (backup, ("azure.backup",)),
+            (dataprotection, ("azure.dataprotection",)),
             (patch, ("azure.patch",)),
+            (installations, ("azure.patch_installations",)),
             (rbac, ("azure.rbac",)),
         )
         states: dict[str, DatasetState] = {}
@@ -228,6 +260,8 @@ class AzureSource(Source[AzureData]):
                     states.update(future.result())
                 except Unavailable as missing:
                     states.update({name: missing.state() for name in names})
+        data.backup_items += backup_vault.get("items", [])
+        data.backup_jobs += backup_vault.get("jobs", [])
         return states
 
     @staticmethod

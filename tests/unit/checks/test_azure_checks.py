@@ -17,6 +17,7 @@ from hygiene.model import (
     AzureMachine,
     AzureMissingPatch,
     AzurePatchAssessment,
+    AzurePatchInstallation,
     AzureRoleAssignment,
     AzureSubscription,
     AzureVault,
@@ -29,18 +30,30 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.results import CheckResult, Status
+from hygiene.sources.azure import catalogue
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SUB = "sub-1"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg"
 VAULT = f"{RG}/providers/Microsoft.RecoveryServices/vaults/rsv"
-DATASETS = ("azure.subscriptions", "azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.rbac")
+DATASETS = tuple(d.name for d in catalogue.DATASETS)
 OWNER = "Owner"
 
 
-def vm(name: str) -> AzureMachine:
+def vm(name: str, os_name: str = "Windows Server 2022 Datacenter", os_version: str = "10.0.20348.2762") -> AzureMachine:
     return AzureMachine(
-        id=f"{RG}/providers/Microsoft.Compute/virtualMachines/{name}", name=name, kind="vm", subscription_id=SUB
+        id=f"{RG}/providers/Microsoft.Compute/virtualMachines/{name}",
+        name=name,
+        kind="vm",
+        subscription_id=SUB,
+        os_name=os_name,
+        os_version=os_version,
+    )
+
+
+def installation(machine: AzureMachine, status: str = "Succeeded", days: float = 2, **changes: Any) -> Any:
+    return AzurePatchInstallation(
+        machine_id=machine.id.upper(), status=status, finished=NOW - timedelta(days=days), **changes
     )
 
 
@@ -87,6 +100,7 @@ def healthy() -> AzureData:
         patch_assessments=[
             AzurePatchAssessment(machine_id=web.id, status="Succeeded", assessed_at=NOW - timedelta(days=1))
         ],
+        patch_installations=[installation(web)],
         subscriptions=[AzureSubscription(id=SUB, name="Prod", state="Enabled")],
         role_assignments=[owner("sp-1", "ServicePrincipal")],
     )
@@ -124,7 +138,9 @@ def names(result: CheckResult) -> set[str]:
 
 def test_a_healthy_subscription_passes_every_check() -> None:
     results = scan(healthy())
-    assert len(results) == 7
+    assert len(results) == 10
+    mfa = results.pop("azure.mfa.management")  # judged from Microsoft 365, not scanned here
+    assert mfa.status is Status.NOT_ASSESSED and "[sources.m365]" in (mfa.reason or "")
     assert {k: v.status for k, v in results.items()} == dict.fromkeys(results, Status.PASS)
 
 
@@ -226,11 +242,11 @@ def test_a_subscription_gap_never_lets_a_check_pass() -> None:
     data = healthy()
     data.gaps = [
         AzureGap(dataset=d, subscription_id="sub-2", reason_kind=ReasonKind.PERMISSION, reason="sub-2 not readable")
-        for d in ("azure.machines", "azure.vaults", "azure.backup", "azure.patch", "azure.rbac")
+        for d in DATASETS[1:]  # every dataset but the subscription list
     ]
     results = scan(data)
     assert {r.status for r in results.values()} == {Status.NOT_ASSESSED}
-    assert all("sub-2 not readable" in (r.reason or "") for r in results.values())
+    assert all("sub-2 not readable" in (r.reason or "") for k, r in results.items() if k != "azure.mfa.management")
 
 
 def test_an_unavailable_dataset_is_not_assessed_with_its_reason() -> None:
@@ -299,3 +315,97 @@ def test_owners_alone_are_counted_and_their_accounts_not_seen() -> None:
     result = scan(data)["azure.rbac.owners"]
     assert result.status is Status.FAIL and names(result) == {"Prod"}  # 5 principals, 3 allowed
     assert "group-1" in (result.note or "") + (result.reason or "")
+
+
+def test_the_last_finished_installation_run_decides() -> None:
+    ok, failed, warned, stopped, recovered, silent = (vm(n) for n in ("ok", "failed", "warned", "stopped", "rec", "si"))
+    data = healthy()
+    data.machines = [ok, failed, warned, stopped, recovered, silent]
+    data.patch_installations = [
+        installation(ok),
+        installation(failed, "Failed", failed=3),
+        installation(failed, "Succeeded", days=9),
+        installation(warned, "CompletedWithWarnings"),
+        installation(stopped, window_exceeded=True),
+        installation(recovered, "Failed", days=9),
+        installation(recovered, "Succeeded", days=1),
+        installation(recovered, "InProgress", days=0.1),  # passed over: the run before it decides
+        installation(ok, "Unknown", days=30),  # older than the last run
+    ]
+    result = scan(data)["azure.patch.installations"]
+    assert names(result) == {"failed", "warned", "stopped"}
+    by_name = {f.resource_name: f.detail for f in result.findings}
+    assert "Failed" in by_name["failed"] and "3 update(s) failed" in by_name["failed"]
+    assert "maintenance window" in by_name["stopped"]
+    assert result.assessed == 5 and "si" in (result.note or "")
+    data.patch_installations.append(installation(silent, "SomethingNew"))
+    assert "si" in names(scan(data)["azure.patch.installations"])  # an unknown status never passes
+
+
+def test_os_end_of_support_comes_from_the_lifecycle_table() -> None:
+    data = healthy()
+    data.machines = [
+        vm("ws2022"),
+        vm("ws2012", "Windows Server 2012 R2 Datacenter", "6.3.9600"),
+        vm("ubuntu20", "ubuntu", "20.04"),
+        vm("ubuntu24", "Ubuntu 24.04.1 LTS", "24.04"),
+        vm("win10", "Windows 10 Enterprise multi-session", "10.0.19045.5011"),
+    ]
+    result = scan(data)["azure.patch.os_supported"]
+    assert result.status is Status.FAIL and names(result) == {"ws2012", "ubuntu20", "win10"}
+    assert "Windows Server 2012" in next(f.detail for f in result.findings if f.resource_name == "ws2012")
+    # an OS the agent does not report, or the table does not list, is not seen: never a pass
+    data.machines = [vm("ws2022"), vm("quiet", os_name="", os_version=""), vm("rhel", "RedHat", "9.4")]
+    unseen = scan(data)["azure.patch.os_supported"]
+    assert unseen.status is Status.NOT_ASSESSED and "quiet" in (unseen.reason or "") and "rhel" in (unseen.reason or "")
+
+
+BACKUP_VAULT = f"{RG}/providers/Microsoft.DataProtection/backupVaults/bv"
+
+
+def test_backup_vault_instances_and_jobs_are_judged_alongside_recovery_services() -> None:
+    data = healthy()
+    data.vaults.append(
+        AzureVault(id=BACKUP_VAULT, name="bv", kind="backup", subscription_id=SUB, immutability="Locked",
+                   soft_delete="On", cross_region_restore="Disabled")
+    )  # fmt: skip
+    disk = AzureBackupItem(
+        id=f"{BACKUP_VAULT}/backupInstances/disk", name="disk", subscription_id=SUB, vault_id=BACKUP_VAULT,
+        source_resource_id=f"{RG}/providers/Microsoft.Compute/disks/d", friendly_name="disk",
+        protection_state="ProtectionConfigured", last_recovery_point=NOW - timedelta(hours=3),
+    )  # fmt: skip
+    suspended = {"protection_state": "BackupSchedulesSuspended", "source_resource_id": "/blobs"}
+    blobs = disk.model_copy(
+        update={"id": f"{BACKUP_VAULT}/backupInstances/blobs", "friendly_name": "blobs", **suspended}
+    )
+    data.backup_items += [disk, blobs]
+    data.backup_jobs.append(
+        AzureBackupJob(id=f"{BACKUP_VAULT}/backupJobs/1", subscription_id=SUB, vault_id=BACKUP_VAULT,
+                       operation="Backup", status="Failed", entity="disk", start=NOW - timedelta(days=1))
+    )  # fmt: skip
+    results = scan(data)
+    assert names(results["azure.backup.coverage"]) == {"blobs"}  # suspended schedules are not protection
+    assert names(results["azure.backup.job_failures"]) == {"disk"}
+    # a Backup vault holding instances needs its own completed restore
+    assert names(results["azure.backup.restore_tested"]) == {"bv"}
+    data.backup_jobs.append(
+        AzureBackupJob(id=f"{BACKUP_VAULT}/backupJobs/2", subscription_id=SUB, vault_id=BACKUP_VAULT.upper(),
+                       operation="Restore", status="Completed", entity="disk", start=NOW - timedelta(days=2))
+    )  # fmt: skip
+    results = scan(data)
+    assert results["azure.backup.restore_tested"].status is Status.PASS
+    assert "off or not set for rsv, bv" in (results["azure.backup.vault_immutable"].note or "")
+
+
+def test_two_workloads_of_one_resource_are_two_findings_with_their_own_ids() -> None:
+    """A storage account's file share (Recovery Services) and its blobs (Backup vault), both stale: one finding
+    each, never two findings with the same resource id (OCSF and exceptions key on it)."""
+    data = healthy()
+    account = f"{RG}/providers/Microsoft.Storage/storageAccounts/sa"
+    share = item(account, hours=50, name="share").model_copy(update={"friendly_name": "share"})
+    blobs = share.model_copy(update={"id": f"{RG}/providers/Microsoft.DataProtection/backupVaults/bv/backupInstances/b",
+                                     "friendly_name": "blobs"})  # fmt: skip
+    data.backup_items += [share, blobs]
+    findings = scan(data)["azure.backup.coverage"].findings
+    assert {f.resource_name for f in findings} == {"share", "blobs"}
+    assert len({f.resource_id.lower() for f in findings}) == 2 and account in {f.resource_id for f in findings}

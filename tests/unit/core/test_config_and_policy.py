@@ -193,7 +193,7 @@ attestations:
 class TestRegistry:
     def test_builtin_checks_have_complete_metadata(self) -> None:
         registry = Registry.load(entry_points_too=False)
-        assert len(registry) == 46
+        assert len(registry) == 49
         for item in registry:
             meta = item.meta
             assert meta.remediation and meta.references and meta.permissions, meta.id

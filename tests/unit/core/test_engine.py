@@ -148,3 +148,20 @@ def test_score_reflects_scan(tenant: Tenant) -> None:
     assert [r.check_id for r in report.results if r.status is Status.NOT_ASSESSED] == ["m365.admins.break_glass"]
     mfa = next(a for a in report.score.areas if a.area == "mfa")
     assert mfa.failed == 2  # registered, and admins (bob holds Global Administrator)
+
+
+def test_a_check_s_datasets_of_another_platform_are_read_in_a_partial_scan() -> None:
+    """``azure.mfa.management`` requires Microsoft 365 data and ``azure.rbac.owners`` reads it when collected: a scan
+    of those checks alone reads exactly those Microsoft 365 datasets (closed under reads_with), and Google not at all;
+    without Microsoft 365 configured it reads Azure alone."""
+    from hygiene.selection import plan_scan
+    from hygiene.sources.platforms import platform
+
+    registry = Registry.load(entry_points_too=False)
+    plan = plan_scan(registry, ["m365", "google", "azure"], checks=["azure.mfa.management", "azure.rbac.owners"])
+    wanted = {"m365.users", "m365.mfa_policies", "m365.roles", "m365.per_user_mfa", "m365.sign_ins"}
+    assert plan.datasets["m365"] == platform("m365").closure(wanted)
+    assert plan.datasets["azure"] is not None and "azure.rbac" in plan.datasets["azure"]
+    assert "google" not in plan.datasets
+    alone = plan_scan(registry, ["azure"], checks=["azure.mfa.management"])
+    assert set(alone.datasets) == {"azure"}

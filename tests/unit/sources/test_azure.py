@@ -255,3 +255,80 @@ def test_the_config_takes_exactly_the_public_keys() -> None:
         AzureConfig(tenant_id="t", client_id="c")
     with pytest.raises(ValueError):
         AzureConfig(tenant_id="t", client_id="c", client_secret_env="X", subscriptions=["not-a-guid"])
+
+
+def test_installation_runs_and_reported_operating_systems_are_normalised() -> None:
+    vm = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web"
+    runs = rows.installations(
+        [
+            {
+                "id": f"{vm}/patchInstallationResults/run-1",
+                "type": "microsoft.compute/virtualmachines/patchinstallationresults",
+                "status": "Failed",
+                "started": "2026-11-01T01:00:00Z",
+                "lastModified": "2026-11-01T01:40:00.1234567Z",
+                "installed": 1,
+                "failed": 2,
+                "windowExceeded": True,
+            },
+            {
+                "id": f"{vm}/patchInstallationResults/run-2",
+                "type": "microsoft.compute/virtualmachines/patchinstallationresults",
+                "installed": -1,
+                "failed": "2",
+                "windowExceeded": "yes",
+            },
+            {
+                "id": f"{vm}/patchAssessmentResults/latest",
+                "type": "microsoft.compute/virtualmachines/patchassessmentresults",
+            },
+        ]
+    )
+    assert [(r.machine_id, r.status, r.failed, r.window_exceeded) for r in runs] == [
+        (vm, "Failed", 2, True),
+        (vm, None, None, None),  # malformed values are not guessed at
+    ]
+    assert runs[0].finished is not None and runs[0].finished.minute == 40
+    machines, _ = rows.resources(
+        [
+            {"id": vm, "name": "web", "type": "microsoft.compute/virtualmachines", "subscriptionId": SUB,
+             "vmOsType": "Windows", "vmOsName": "Windows Server 2019 Datacenter", "vmOsVersion": "10.0.17763.1"},
+            {"id": "/arc", "name": "arc", "type": "microsoft.hybridcompute/machines", "subscriptionId": SUB,
+             "arcOsType": "linux", "arcOsSku": "Ubuntu 22.04.4 LTS", "arcOsVersion": "22.04"},
+        ]
+    )  # fmt: skip
+    assert [(m.os_name, m.os_version) for m in machines] == [
+        ("Windows Server 2019 Datacenter", "10.0.17763.1"),
+        ("Ubuntu 22.04.4 LTS", "22.04"),
+    ]
+
+
+def test_backup_vault_instances_take_their_points_from_completed_backup_jobs() -> None:
+    vault = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/bv"
+    instance = f"{vault}/backupInstances/disk-1"
+
+    def job(n: str, category: str, status: str, end: str) -> dict[str, Any]:
+        props = {"operationCategory": category, "status": status, "backupInstanceId": instance.upper(),
+                 "backupInstanceFriendlyName": "disk", "startTime": end, "endTime": end}  # fmt: skip
+        return {"id": f"{vault}/backupJobs/{n}", "type": "microsoft.dataprotection/backupvaults/backupjobs",
+                "subscriptionId": SUB, "properties": props}  # fmt: skip
+
+    items, jobs = rows.dataprotection(
+        [
+            {"id": instance, "name": "disk-1", "type": "microsoft.dataprotection/backupvaults/backupinstances",
+             "subscriptionId": SUB, "properties": {"friendlyName": "disk", "currentProtectionState":
+             "ProtectionConfigured", "dataSourceInfo": {"resourceID": "/disk", "datasourceType": "disks"}}},
+            job("1", "Backup", "Completed", "2026-11-01T02:00:00Z"),
+            job("2", "Backup", "Failed", "2026-11-02T02:00:00Z"),
+            job("3", "Restore", "Completed", "2026-11-02T05:00:00Z"),
+        ]
+    )  # fmt: skip
+    assert [(j.vault_id, j.operation, j.status) for j in jobs] == [
+        (vault, "Backup", "Completed"),
+        (vault, "Backup", "Failed"),
+        (vault, "Restore", "Completed"),
+    ]
+    [item] = items
+    assert (item.vault_id, item.source_resource_id, item.protection_state) == (vault, "/disk", "ProtectionConfigured")
+    assert item.last_recovery_point is not None and item.last_recovery_point.day == 1  # the completed backup
+    assert item.last_backup_status == "Failed"  # the newest backup job; a restore is not a backup
