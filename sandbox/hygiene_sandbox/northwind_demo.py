@@ -48,6 +48,8 @@ DEMO_STATUSES: dict[str, str] = {
     "aws.rds.backup_retention": "pass",  # every database keeps 7 days of automated backups
     "azure.backup.vault_immutable": "pass",  # the Recovery Services vault's immutability locked
     "azure.backup.restore_tested": "pass",  # a test restore of the file server last week
+    "m365.apps.user_consent": "pass",  # users consent only to low-risk permissions from verified publishers
+    "m365.devices.encrypted": "pass",  # every Intune device encrypted
     # knowingly accepted
     ACCEPTED_CHECK: "accepted",
     # no API: an attestation would answer it
@@ -85,6 +87,14 @@ DEMO_STATUSES: dict[str, str] = {
     "azure.backup.job_failures": "fail",
     "azure.patch.assessed": "fail",
     "azure.rbac.owners": "fail",
+    "azure.mfa.management": "fail",
+    "azure.patch.installations": "fail",
+    "azure.patch.os_supported": "fail",
+    "gws.devices.encrypted": "fail",
+    "m365.admins.break_glass": "fail",  # one of the two declared accounts is synchronised, SMS only, used daily
+    "m365.apps.high_privilege": "fail",
+    "m365.devices.edr_active": "fail",
+    "m365.devices.vulnerabilities": "fail",
 }
 
 
@@ -99,6 +109,10 @@ def tidy_northwind(scenario: Scenario) -> Scenario:
     for policy in tidy.ca_policies:
         if str(policy.get("displayName", "")).startswith("CA005"):
             policy["state"] = "enabled"  # block legacy authentication: on, no longer report-only
+    # users may consent only to low-risk permissions from verified publishers (Microsoft's recommended setting)
+    tidy.user_consent_policies = ["ManagePermissionGrantsForSelf.microsoft-user-default-low"]
+    for device in tidy.managed_devices:
+        device["isEncrypted"] = True  # BitLocker on the partner's laptop; the old phone replaced by an encrypted one
     if tidy.google is not None:
         for user in tidy.google.users:
             if str(user.get("primaryEmail", "")).startswith("sarah.whitaker@"):

@@ -235,7 +235,8 @@ def test_cli_demo(tmp_path: Path) -> None:
     assert statuses == DEMO_STATUSES
     accepted = next(r for r in report["results"] if r["check_id"] == ACCEPTED_CHECK)
     assert accepted["findings"] and {f["accepted_by"] for f in accepted["findings"]} == {"RISK-001"}
-    assert "7 pass" in result.output and "1 accepted" in result.output
+    passing = sum(status == "pass" for status in DEMO_STATUSES.values())
+    assert passing >= 7 and f"{passing} pass" in result.output and "1 accepted" in result.output
     # and an insurer evidence pack that verifies
     pack = tmp_path / "demo" / "evidence-insurer.zip"
     verified = CliRunner().invoke(main, ["evidence", "verify", str(pack), "--key", f"{pack}.pub.pem"])
