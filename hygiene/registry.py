@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from importlib.metadata import entry_points
@@ -29,7 +30,17 @@ log = structlog.get_logger(__name__)
 ENTRY_POINT_GROUP = "hygiene.checks"
 
 
+#: check modules are loaded once per process; concurrent scans (a fleet's threads) load them under this lock, so
+#: that none sees a module another thread has registered in sys.modules but not finished executing
+_LOADING = threading.Lock()
+
+
 def _load_file(path: Path) -> ModuleType:
+    with _LOADING:
+        return _load_file_unlocked(path)
+
+
+def _load_file_unlocked(path: Path) -> ModuleType:
     digest = hashlib.sha1(str(path.resolve()).encode(), usedforsecurity=False).hexdigest()[:10]
     name = f"hygiene_checkpack_{digest}_{path.stem}"
     if name in sys.modules:

@@ -27,7 +27,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_heartbeat, write_heartbeat
 from hygiene.agent.lock import scan_lock
-from hygiene.config import Config, ScheduleConfig, load_config
+from hygiene.config import Config, ScheduleConfig, load_config, organisation_config_files
 from hygiene.errors import HygieneError, InputError
 from hygiene.history import HistoryError, history_url
 from hygiene.history.compare import since_previous
@@ -124,7 +124,7 @@ class Agent:
     def load_configs(self) -> dict[str, Config]:
         loaded: dict[str, Config] = {}
         self.skipped = []
-        for path in sorted(self.config_dir.glob("*.toml")):
+        for path in organisation_config_files(self.config_dir):
             try:
                 config = load_config(path)
             except HygieneError as exc:

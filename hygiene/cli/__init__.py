@@ -20,6 +20,7 @@ from hygiene.cli.checks import checks
 from hygiene.cli.config import config_group
 from hygiene.cli.demo import demo
 from hygiene.cli.evidence import evidence
+from hygiene.cli.fleet import scan_all
 from hygiene.cli.frameworks import frameworks
 from hygiene.cli.history import baseline, diff, history
 from hygiene.cli.permissions import permissions
@@ -54,6 +55,7 @@ def main(ctx: click.Context, log_level: str, log_file: Path | None) -> None:
 
 for _command in (
     scan,
+    scan_all,
     evaluate,
     demo,
     checks,

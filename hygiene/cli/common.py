@@ -16,10 +16,13 @@ from rich.console import Console
 
 from hygiene.errors import one_line_errors
 from hygiene.logsetup import configure
-from hygiene.results import ScanReport, Status
-from hygiene.taxonomy import SEVERITIES
 
-EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+# the exit codes live with the report they judge; re-exported for the commands
+from hygiene.results import EXIT_FAILURES as EXIT_FAILURES
+from hygiene.results import EXIT_INCOMPLETE as EXIT_INCOMPLETE
+from hygiene.results import EXIT_OK as EXIT_OK
+from hygiene.results import EXIT_USAGE as EXIT_USAGE
+from hygiene.results import exit_code as exit_code
 
 #: no highlighting: rich's highlighter colours digits and paths inside words ("Windows1\x1b[..m0"), ids and vendor
 #: text included; what is styled is styled on purpose
@@ -62,15 +65,3 @@ def log_into(ctx: click.Context, output: Path) -> None:
     if ctx.obj.get("log_file") is None:
         output.mkdir(parents=True, exist_ok=True, mode=0o700)
         configure(ctx.obj["log_level"], output / "hygiene.log")
-
-
-def exit_code(report: ScanReport, fail_on: str | None) -> int:
-    """3 when the scan is incomplete, else 1 when a check of severity ``fail_on`` or higher failed, else 0."""
-    if not report.complete:
-        return EXIT_INCOMPLETE
-    if fail_on:
-        floor = SEVERITIES.index(fail_on)
-        for result in report.results:
-            if result.status is Status.FAIL and SEVERITIES.index(result.severity) <= floor:
-                return EXIT_FAILURES
-    return EXIT_OK
