@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 
 from hygiene.errors import one_line_errors
+from hygiene.limits import DEFAULT_PER_CREDENTIAL, MAX_CONCURRENCY, default_concurrency
 from hygiene.logsetup import configure
 
 # the exit codes live with the report they judge; re-exported for the commands
@@ -58,6 +59,38 @@ def checks_dir_option(help_text: str | None = None) -> Callable[[F], F]:
         type=click.Path(file_okay=False, exists=True, path_type=Path),
         help=help_text,
     )
+
+
+def _concurrency(ctx: click.Context, param: click.Parameter, value: int | None) -> int:
+    if value is not None:
+        return value
+    try:
+        return default_concurrency()
+    except ValueError as exc:  # a bad HYGIENE_CONCURRENCY
+        raise click.BadParameter(str(exc)) from None
+
+
+def concurrency_option(fn: F) -> F:
+    """``--concurrency N``: organisations scanned at once (default from the environment or the machine)."""
+    return click.option(
+        "--concurrency",
+        type=click.IntRange(1, MAX_CONCURRENCY),
+        default=None,
+        callback=_concurrency,
+        help="Organisations scanned at once (default: HYGIENE_CONCURRENCY, else min(32, 4 per CPU)).",
+    )(fn)
+
+
+def per_credential_option(fn: F) -> F:
+    """``--per-credential N``: platform reads at once through one vendor credential, across organisations."""
+    return click.option(
+        "--per-credential",
+        type=click.IntRange(1, MAX_CONCURRENCY),
+        default=DEFAULT_PER_CREDENTIAL,
+        show_default=True,
+        help="Platform reads at once through one credential (one app registration, service account or AWS "
+        "account), whichever organisations share it.",
+    )(fn)
 
 
 def log_into(ctx: click.Context, output: Path) -> None:

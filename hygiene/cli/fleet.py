@@ -9,10 +9,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hygiene.cli.common import EXIT_USAGE, data_dir_option, err, guard, log_into, out
+from hygiene.cli.common import (
+    EXIT_USAGE,
+    concurrency_option,
+    data_dir_option,
+    err,
+    guard,
+    log_into,
+    out,
+    per_credential_option,
+)
 from hygiene.cli.tables import Listing, print_listing
 from hygiene.errors import HygieneError, one_line
-from hygiene.limits import DEFAULT_PER_CREDENTIAL, MAX_CONCURRENCY, default_concurrency
 from hygiene.safetext import inert
 from hygiene.taxonomy import SEVERITIES
 
@@ -27,15 +35,6 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
         return None
     try:
         return Shard.parse(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _concurrency(ctx: click.Context, param: click.Parameter, value: int | None) -> int:
-    if value is not None:
-        return value
-    try:
-        return default_concurrency()
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -80,21 +79,8 @@ def _summary(outcomes: list[OrgOutcome]) -> Listing:
     help="Scan only the organisations whose id hashes (SHA-256) to INDEX of COUNT shards, INDEX from 0 "
     "(e.g. --shard $JOB_COMPLETION_INDEX/4 in a Kubernetes Indexed Job).",
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, MAX_CONCURRENCY),
-    default=None,
-    callback=_concurrency,
-    help="Organisations scanned at once (default: HYGIENE_CONCURRENCY, else min(32, 4 per CPU)).",
-)
-@click.option(
-    "--per-credential",
-    type=click.IntRange(1, MAX_CONCURRENCY),
-    default=DEFAULT_PER_CREDENTIAL,
-    show_default=True,
-    help="Platform reads at once through one credential (one app registration, service account or AWS "
-    "account), whichever organisations share it.",
-)
+@concurrency_option
+@per_credential_option
 @click.option(
     "--output",
     "-o",
