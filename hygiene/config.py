@@ -17,7 +17,7 @@ import structlog
 from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
 
 from hygiene.errors import InputError, format_validation_errors
-from hygiene.policy import available_profiles, is_profile_path
+from hygiene.policy import available_profiles, deep_merge, is_profile_path
 from hygiene.schedule import ScheduleError, cron_trigger
 from hygiene.strict import StrictModel as _Strict
 from hygiene.taxonomy import DEFAULT_REPORT_FORMATS, REPORT_FORMATS
@@ -309,17 +309,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(path, "invalid TOML: nested too deeply") from None
 
 
-def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``over`` on top: tables merge key by key, any other value (a list too) is replaced."""
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _has_key(raw: dict[str, Any], loc: tuple[object, ...]) -> bool:
     node: Any = raw
     for part in loc:
@@ -362,8 +351,8 @@ def _with_includes(
                 target, "organisation: a shared file cannot name an organisation (each organisation's own file does)"
             )
         sources.append((target, included))
-        merged = _merged(merged, included)
-    return _merged(merged, raw)
+        merged = deep_merge(merged, included)
+    return deep_merge(merged, raw)
 
 
 def _validated(path: Path) -> Config:
