@@ -350,3 +350,33 @@ def test_scan_all_against_the_sandbox(tmp_path: Path) -> None:
     assert sorted(o["id"] for o in portfolio["organisations"]) == ["dental-a", "dental-b", "dental-c"]
     assert [e["config"] for e in portfolio["errors"]] == ["broken.toml"]
     assert len({o["score"] for o in portfolio["organisations"]}) == 1  # one tenant, three names: one result
+
+
+def test_framework_mappings_are_parsed_once_per_version_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every scan loads the registry; the mappings file is parsed again only when it changes."""
+    import shutil
+
+    from hygiene import registry
+    from hygiene.frameworks import MAPPINGS_FILE, frameworks_dir
+
+    folder = tmp_path / "frameworks"
+    shutil.copytree(frameworks_dir(), folder)
+    monkeypatch.setattr(registry, "frameworks_dir", lambda: folder)
+    parsed: list[Path] = []
+    real = registry.load_mappings
+
+    def counting(where: Path) -> object:
+        parsed.append(where)
+        return real(where)
+
+    monkeypatch.setattr(registry, "load_mappings", counting)
+    first = registry.load_framework_mappings()
+    first.clear()  # a caller's copy: changing it changes nothing cached
+    second = registry.load_framework_mappings()
+    assert len(parsed) == 1 and second and second == registry.load_framework_mappings()
+    file = folder / MAPPINGS_FILE
+    file.write_text(file.read_text() + "\n# changed\n")
+    os.utime(file, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    assert registry.load_framework_mappings() == second and len(parsed) == 2
