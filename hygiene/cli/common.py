@@ -93,8 +93,8 @@ def per_credential_option(fn: F) -> F:
     )(fn)
 
 
-def log_into(ctx: click.Context, output: Path) -> None:
-    """Log to ``output``/hygiene.log unless ``--log-file`` chose a file (the folder is created, owner-only)."""
+def log_into(ctx: click.Context, output: Path, name: str = "hygiene.log") -> None:
+    """Log to ``output``/``name`` unless ``--log-file`` chose a file (the folder is created, owner-only)."""
     if ctx.obj.get("log_file") is None:
         output.mkdir(parents=True, exist_ok=True, mode=0o700)
-        configure(ctx.obj["log_level"], output / "hygiene.log")
+        configure(ctx.obj["log_level"], output / name)

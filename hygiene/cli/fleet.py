@@ -86,8 +86,8 @@ def _summary(outcomes: list[OrgOutcome]) -> Listing:
     "-o",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for the reports, OUTPUT/ORG/SCAN_ID, and hygiene.log (default: HYGIENE_OUTPUT_DIR, else "
-    "hygiene-output).",
+    help="Folder for the reports, OUTPUT/ORG/SCAN_ID, and hygiene.log (hygiene-shard-I-of-N.log with --shard) "
+    "(default: HYGIENE_OUTPUT_DIR, else hygiene-output).",
 )
 @data_dir_option(
     "History (DIR/history.sqlite3) and locks (default: HYGIENE_DATABASE_URL for the history, HYGIENE_DATA_DIR or "
@@ -135,8 +135,9 @@ def scan_all(
 
     entries = read_fleet(config_dir)
     output = output or Path(os.environ.get("HYGIENE_OUTPUT_DIR", "hygiene-output"))
-    log_into(ctx, output)
     shard = shard or Shard()
+    # shards may share the output folder (a volume every pod mounts): one log each
+    log_into(ctx, output, "hygiene.log" if shard.count == 1 else f"hygiene-shard-{shard.index}-of-{shard.count}.log")
     history = history_url(data_dir)
     options = FleetOptions(
         output_dir=output,

@@ -117,6 +117,8 @@ def test_shards_scan_every_organisation_once_with_the_single_run_results(
         assert "portfolio: not written by one shard" in err
         scanned += [line.split()[0] for line in out.splitlines() if line.startswith("clinic-")]
     assert sorted(scanned) == ORGS  # every organisation once, across the shards
+    for i in range(SHARDS):  # each its own log, even in a shared folder
+        assert (tmp_path / f"shard-{i}" / "reports" / f"hygiene-shard-{i}-of-{SHARDS}.log").is_file()
     assert all(sum(1 for _, out, _ in finished if org in out) == 1 for org in ORGS)
     single, sharded = _results(single_url), _results(sharded_url)
     assert sorted(single) == sorted(sharded) == ORGS
