@@ -11,13 +11,13 @@ import re
 import stat
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
 from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
 
 from hygiene.errors import InputError, format_validation_errors
-from hygiene.policy import available_profiles, is_profile_path
+from hygiene.policy import available_profiles, deep_merge, is_profile_path
 from hygiene.schedule import ScheduleError, cron_trigger
 from hygiene.strict import StrictModel as _Strict
 from hygiene.taxonomy import DEFAULT_REPORT_FORMATS, REPORT_FORMATS
@@ -319,21 +319,99 @@ def _resolve_app_files(path: Path, base: Path, section: str, app: _EntraApp, war
         warnings.append(key_file_warning(app.certificate_file, f"{section}.certificate_file") or "")
 
 
-def load_config(path: Path) -> Config:
+#: an ``include`` names a file beside the config (no folder: nothing outside the config's folder is reachable)
+INCLUDE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,122}\.toml")
+#: how deep included files may include others
+MAX_INCLUDE_DEPTH = 4
+
+
+def organisation_config_files(config_dir: Path) -> list[Path]:
+    """The organisation configs of a fleet folder: every ``*.toml`` but folders, sorted (a FIFO or a device is named
+    as a bad config by :func:`load_config`), except those whose name starts
+    with ``_`` (shared defaults, such as ``_msp.toml``, that organisation configs ``include``)."""
+    return sorted(p for p in config_dir.glob("*.toml") if not p.is_dir() and not p.name.startswith("_"))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     text = read_text_limited(path, MAX_CONFIG_BYTES, "config")
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"invalid TOML: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise InputError(path, "invalid TOML: nested too deeply") from None
-    internal = sorted(key for key in ("path", "warnings") if key in raw)
-    if internal:
-        raise InputError(path, f"{internal[0]}: unknown key (check the spelling; see docs/configuration.md)")
+
+
+def _has_key(raw: dict[str, Any], loc: tuple[object, ...]) -> bool:
+    node: Any = raw
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _with_includes(
+    path: Path, raw: dict[str, Any], chain: tuple[Path, ...], sources: list[tuple[Path, dict[str, Any]]]
+) -> dict[str, Any]:
+    """``raw`` on top of the files its ``include`` names (in order, each merged over the one before), recursively;
+    every file read is appended to ``sources`` (to name the file a bad key came from)."""
+    include = raw.pop("include", None)
+    if include is None:
+        return raw
+    names = [include] if isinstance(include, str) else include
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise InputError(path, "include: a file name, or a list of file names, beside this config")
+    if len(chain) > MAX_INCLUDE_DEPTH:
+        raise InputError(path, f"include: included files nest more than {MAX_INCLUDE_DEPTH} deep")
+    merged: dict[str, Any] = {}
+    for name in names:
+        if not INCLUDE_NAME.fullmatch(name):
+            raise InputError(
+                path,
+                f"include: {name!r} is not a file name beside this config (letters, digits, '_', '.' and '-', "
+                "ending in .toml; no folder)",
+            )
+        target = path.parent / name
+        if target.resolve() in chain:
+            loop = " -> ".join([*(p.name for p in chain), name])
+            raise InputError(path, f"include: {name} is included in a loop ({loop})")
+        if not target.is_file():
+            raise InputError(path, f"include: file {target} not found")
+        included = _with_includes(target, _read_toml(target), (*chain, target.resolve()), sources)
+        if "organisation" in included:
+            raise InputError(
+                target, "organisation: a shared file cannot name an organisation (each organisation's own file does)"
+            )
+        sources.append((target, included))
+        merged = deep_merge(merged, included)
+    return deep_merge(merged, raw)
+
+
+def _validated(path: Path) -> Config:
+    """The config file's table with the files it includes merged under it, validated; an error names the
+    file the bad key is in."""
+    sources: list[tuple[Path, dict[str, Any]]] = []
+    own = _read_toml(path)
+    raw = _with_includes(path, dict(own), (path.resolve(),), sources)
+    for file, table in [(path, own), *sources]:
+        internal = sorted(key for key in ("path", "warnings") if key in table)
+        if internal:
+            raise InputError(file, f"{internal[0]}: unknown key (check the spelling; see docs/configuration.md)")
     try:
-        config = Config.model_validate(raw)
+        return Config.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(path, format_validation_errors(exc.errors())) from None
+        errors = exc.errors()
+        for file, table in sources:  # a bad key only an included file has: that file is named
+            if all(not _has_key(own, e["loc"]) and _has_key(table, e["loc"]) for e in errors):
+                raise InputError(file, format_validation_errors(errors) + f" (included by {path.name})") from None
+        raise InputError(path, format_validation_errors(errors)) from None
+
+
+def load_config(path: Path) -> Config:
+    """One organisation's config, with the shared files it includes (``include = "_msp.toml"``: the
+    credential a fleet shares), validated; relative paths are resolved against the config's folder."""
+    config = _validated(path)
     base = path.resolve().parent
     config.path = path.resolve()
     config.policy.exceptions = _resolve(base, config.policy.exceptions)

@@ -3,6 +3,9 @@ checks use them."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote, urlencode
+
 from hygiene.registry import Registry
 from hygiene.sources.interface import DatasetSpec
 from hygiene.sources.platforms import PLATFORMS, platform
@@ -73,3 +76,32 @@ def describe(only: str | None = None) -> str:
                 lines.append(f"      used by: {', '.join(users)}")
         lines.append("")
     return "\n".join(lines)
+
+
+#: a tenant as the admin-consent endpoint takes it: its id (a GUID) or one of its verified domain names
+TENANT_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+TENANT_DOMAIN = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.IGNORECASE)
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
+
+
+def admin_consent_url(
+    tenant: str, client_id: str, authority_host: str = DEFAULT_AUTHORITY, redirect_uri: str | None = None
+) -> str:
+    """The link a customer's Global Administrator opens to consent to the (multi-tenant) app registration in their
+    tenant: ``{authority}/{tenant}/adminconsent?client_id=...`` (Microsoft identity platform, "Grant tenant-wide
+    admin consent to an application"). The tenant must be a GUID or a domain name, never "common" or
+    "organizations" (that would consent in whichever tenant the admin happens to sign in to); ValueError else."""
+    tenant = tenant.strip()
+    if not (TENANT_GUID.fullmatch(tenant) or TENANT_DOMAIN.fullmatch(tenant)):
+        raise ValueError(
+            f"tenant {tenant!r}: give the customer's tenant id (a GUID) or one of its domain names "
+            "(e.g. contoso.onmicrosoft.com)"
+        )
+    if not TENANT_GUID.fullmatch(client_id.strip()):
+        raise ValueError(f"client id {client_id!r}: the app registration's application (client) id, a GUID")
+    if not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?", authority_host.rstrip("/")):
+        raise ValueError(f"authority host {authority_host!r}: an https origin, e.g. {DEFAULT_AUTHORITY}")
+    query = {"client_id": client_id.strip()}
+    if redirect_uri is not None:
+        query["redirect_uri"] = redirect_uri
+    return f"{authority_host.rstrip('/')}/{quote(tenant.lower(), safe='')}/adminconsent?{urlencode(query)}"

@@ -118,11 +118,13 @@ def _profile_path(name_or_path: str, relative_to: Path | None) -> Path:
     return builtin
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` on top: tables (dicts) merge key by key, any other value (a list too) is
+    replaced. Profiles over the profile they extend, and configs over the files they include."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -147,7 +149,7 @@ def _raw_profile(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise InputError(path, f"extends: profile file {parent_path} not found")
     base = _raw_profile(parent_path.resolve(), (*seen, path))
     base.pop("name", None)
-    return _merge(base, data)
+    return deep_merge(base, data)
 
 
 def load_profile(name_or_path: str, relative_to: Path | None = None) -> Profile:

@@ -24,7 +24,7 @@ from urllib.parse import quote
 from sqlalchemy.engine import make_url
 
 from hygiene.atomic import atomic_write, private_dir
-from hygiene.config import Config, load_config
+from hygiene.config import Config, load_config, organisation_config_files
 from hygiene.errors import HygieneError, InputError
 from hygiene.history.models import StoredScan
 from hygiene.history.store import HistoryStore
@@ -51,7 +51,7 @@ MAX_REPORT_BYTES = 256 * 1024 * 1024
 
 def read_configs(config_dir: Path) -> tuple[list[Config], list[ConfigErrorRow]]:
     """Every ``*.toml`` in ``config_dir`` (sorted); a broken or duplicate config becomes an error row."""
-    paths = sorted(p for p in config_dir.glob("*.toml") if p.is_file())
+    paths = organisation_config_files(config_dir)
     if not paths:
         raise InputError(config_dir, "no organisation configs (*.toml) in this folder")
     configs: list[Config] = []

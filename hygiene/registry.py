@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from importlib.metadata import entry_points
@@ -29,7 +30,17 @@ log = structlog.get_logger(__name__)
 ENTRY_POINT_GROUP = "hygiene.checks"
 
 
+#: check modules are loaded once per process; concurrent scans (a fleet's threads) load them under this lock, so
+#: that none sees a module another thread has registered in sys.modules but not finished executing
+_LOADING = threading.Lock()
+
+
 def _load_file(path: Path) -> ModuleType:
+    with _LOADING:
+        return _load_file_unlocked(path)
+
+
+def _load_file_unlocked(path: Path) -> ModuleType:
     digest = hashlib.sha1(str(path.resolve()).encode(), usedforsecurity=False).hexdigest()[:10]
     name = f"hygiene_checkpack_{digest}_{path.stem}"
     if name in sys.modules:
@@ -70,14 +81,31 @@ def _entry_point_checks() -> Iterator[Check]:
         yield from _checks_in(module, f"entry point {ep.name}")
 
 
-def load_framework_mappings() -> dict[str, dict[str, tuple[str, ...]]]:
+Mappings = dict[str, dict[str, tuple[str, ...]]]
+#: the parsed mappings file, keyed by its path, size and modification time: every scan of a fleet (and of the
+#: agent) loads the registry, and parsing the file was a third of a small organisation's CPU
+_mappings_cache: dict[tuple[str, int, int], Mappings] = {}
+
+
+def load_framework_mappings() -> Mappings:
     """check id -> framework -> control ids from ``policies/frameworks/mappings.yaml`` (structure validated;
-    control ids and coverage are validated by :func:`hygiene.frameworks.validate`)."""
+    control ids and coverage are validated by :func:`hygiene.frameworks.validate`); parsed once per version of the
+    file, a fresh copy each call."""
     folder = frameworks_dir()
-    if not (folder / MAPPINGS_FILE).exists():
+    file = folder / MAPPINGS_FILE
+    try:
+        stat = file.stat()
+    except FileNotFoundError:
         return {}
-    checks = load_mappings(folder).checks
-    return {check_id: {k: tuple(v) for k, v in frameworks.items()} for check_id, frameworks in checks.items()}
+    key = (str(file), stat.st_size, stat.st_mtime_ns)
+    with _LOADING:
+        cached = _mappings_cache.get(key)
+        if cached is None:
+            checks = load_mappings(folder).checks
+            cached = {check_id: {k: tuple(v) for k, v in fw.items()} for check_id, fw in checks.items()}
+            _mappings_cache.clear()
+            _mappings_cache[key] = cached
+    return {check_id: dict(frameworks) for check_id, frameworks in cached.items()}
 
 
 class Registry:

@@ -15,6 +15,7 @@ from pydantic import Field
 from hygiene.model import ReasonKind, ScanSelection, SourceRun
 from hygiene.policy import Attestation, RejectedEntry, RiskException
 from hygiene.strict import StrictModel as _Model
+from hygiene.taxonomy import SEVERITIES
 
 REPORT_SCHEMA_VERSION = "1.1"
 
@@ -230,3 +231,19 @@ def baseline_refusal(partial: bool, unread_platforms: list[str]) -> str | None:
             f"it is incomplete (could not read {', '.join(unread_platforms)}), and a baseline must see every platform"
         )
     return None
+
+
+#: exit codes: 0 done, 1 failures at/above ``--fail-on``, 2 usage or input error, 3 scan incomplete (3 wins over 1)
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+def exit_code(report: ScanReport, fail_on: str | None) -> int:
+    """3 when the scan is incomplete, else 1 when a check of severity ``fail_on`` or higher failed, else 0."""
+    if not report.complete:
+        return EXIT_INCOMPLETE
+    if fail_on:
+        floor = SEVERITIES.index(fail_on)
+        for result in report.results:
+            if result.status is Status.FAIL and SEVERITIES.index(result.severity) <= floor:
+                return EXIT_FAILURES
+    return EXIT_OK

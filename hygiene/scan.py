@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import secrets
@@ -21,6 +22,7 @@ from hygiene.engine import evaluate
 from hygiene.errors import InputError
 from hygiene.history import HistoryStore, sqlite_url
 from hygiene.history.drift import drift_for
+from hygiene.limits import SharedLimits
 from hygiene.model import DatasetState, OrganisationRef, Snapshot
 from hygiene.policy import ControlsFile, Profile, load_controls, load_lifecycle, load_profile
 from hygiene.registry import Registry
@@ -30,6 +32,7 @@ from hygiene.selection import ScanPlan
 from hygiene.snapshot_io import save_snapshot
 from hygiene.sources.interface import RawRecorder, ReadProgress, Source
 from hygiene.sources.platforms import PLATFORMS
+from hygiene.sources.platforms import platform as platform_spec
 
 log = structlog.get_logger(__name__)
 
@@ -99,6 +102,9 @@ class ScanOptions:
     history: str | Path | None = None
     #: what to read (``hygiene scan --checks/--platforms``, see ``hygiene.selection.plan_scan``); None: everything
     plan: ScanPlan | None = None
+    #: shared by the scans of a fleet: each platform read holds a slot of its credential
+    #: (``PlatformSpec.credential_key``), so organisations sharing a credential share its vendor's throttling
+    limits: SharedLimits | None = None
 
 
 @dataclass
@@ -147,13 +153,22 @@ def collect(config: Config, options: ScanOptions) -> Snapshot:
         log.info("collecting", platform=source.platform)
         datasets = plan.datasets.get(source.platform)
         reading = _Reading(options.reading)
-        collected = source.collect(RawRecorder(raw_dir, source.platform, progress=reading), datasets)
+        with _credential_slot(config, source.platform, options.limits):
+            collected = source.collect(RawRecorder(raw_dir, source.platform, progress=reading), datasets)
         snapshot.attach(source.platform, collected.run, collected.data)
         reading.finish(source.platform, collected.run.datasets)
         log.info("collected", platform=source.platform, status=collected.run.status, requests=collected.run.requests)
         if options.progress:
             options.progress(source.platform, "done")
     return snapshot
+
+
+def _credential_slot(
+    config: Config, platform: str, limits: SharedLimits | None
+) -> contextlib.AbstractContextManager[None]:
+    if limits is None:
+        return contextlib.nullcontext()
+    return limits.hold(platform_spec(platform).credential_key(config.sources.section(platform)))
 
 
 class _Reading:

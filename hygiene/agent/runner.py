@@ -2,6 +2,9 @@
 
 - each organisation's ``[schedule]`` (default: Mondays 02:00 UTC), standard crontab meaning;
 - ``max_instances=1`` and coalescing: a slow scan is never overlapped by the next, missed fires collapse into one;
+- organisations run concurrently, up to ``concurrency`` at once (default: ``hygiene.limits.default_concurrency``), on
+  a thread pool: a slow or failing tenant holds one thread, never the others; organisations sharing a credential
+  share its vendor's throttling (one ``SharedLimits`` slot count per credential);
 - catch-up: an organisation whose last run (heartbeat) is older than a fire time that has passed is scanned once
   at start, so a machine that was off at 02:00 scans when it comes back;
 - a per-organisation lock file serialises the agent and manual ``hygiene scan`` runs;
@@ -11,6 +14,7 @@ A failing scan (or a broken config) is logged and recorded in the heartbeat; it 
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
@@ -23,16 +27,19 @@ from typing import Any
 
 import structlog
 from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_heartbeat, write_heartbeat
 from hygiene.agent.lock import scan_lock
-from hygiene.config import Config, ScheduleConfig, load_config
+from hygiene.config import Config, ScheduleConfig, load_config, organisation_config_files
 from hygiene.errors import HygieneError, InputError
 from hygiene.history import HistoryError
 from hygiene.history.compare import since_previous
 from hygiene.history.diff import ScanDiff
 from hygiene.history.store import agent_history_url
+from hygiene.limits import SharedLimits, default_concurrency
 from hygiene.notify.change import change_since
 from hygiene.notify.dispatch import notify
 from hygiene.results import ScanReport
@@ -58,9 +65,10 @@ class Planned:
     catch_up: bool
 
 
-def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
+def default_scan(config: Config, data_dir: Path, limits: SharedLimits | None = None) -> tuple[str, str | None]:
     """Run one scan into ``<data dir>/reports/<org>/<scan id>``, recorded in the history (always: the notifications
-    compare with it): ``HYGIENE_DATABASE_URL``, else ``<data dir>``'s; return (ok / failures / incomplete, scan id)."""
+    compare with it): ``HYGIENE_DATABASE_URL``, else ``<data dir>``'s; its platform reads hold ``limits``' slot of
+    their credential; return (ok / failures / incomplete, scan id)."""
     output = data_dir / "reports" / config.organisation.id / new_scan_id(config.organisation.id, datetime.now(UTC))
     history = agent_history_url(data_dir)
     options = ScanOptions(
@@ -68,6 +76,7 @@ def default_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
         formats=config.reports.formats,
         operator=f"hygiene agent (pid {os.getpid()})",
         history=history,
+        limits=limits,
     )
     outcome = run_scan(config, options)
     report = outcome.report
@@ -99,13 +108,19 @@ class Agent:
         data_dir: Path,
         scan: ScanFunction = default_scan,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        concurrency: int | None = None,
+        limits: SharedLimits | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.data_dir = data_dir
-        self.scan = scan
+        self.concurrency = concurrency or default_concurrency()
+        self.limits = limits or SharedLimits()
+        self.scan: ScanFunction = functools.partial(default_scan, limits=self.limits) if scan is default_scan else scan
         self.now = now
         self.scheduler = BlockingScheduler(
-            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600}
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=self.concurrency)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
         )
         self.beat_path = heartbeat_path(data_dir)
         previous = read_heartbeat(self.beat_path)
@@ -117,6 +132,8 @@ class Agent:
         )
         self._beat_lock = threading.Lock()
         self.configs: dict[str, Path] = {}
+        #: each organisation's schedule, as last (re)scheduled
+        self.triggers: dict[str, CronTrigger] = {}
         #: what the last (re)schedule planned, and the config files it skipped (file, why)
         self.planned: list[Planned] = []
         self.skipped: list[tuple[Path, str]] = []
@@ -125,7 +142,7 @@ class Agent:
     def load_configs(self) -> dict[str, Config]:
         loaded: dict[str, Config] = {}
         self.skipped = []
-        for path in sorted(self.config_dir.glob("*.toml")):
+        for path in organisation_config_files(self.config_dir):
             try:
                 config = load_config(path)
             except HygieneError as exc:
@@ -146,9 +163,11 @@ class Agent:
         self.configs = {org: cfg.path for org, cfg in configs.items() if cfg.path is not None}
         now = self.now()
         self.planned = []
+        triggers: dict[str, CronTrigger] = {}
         for org, config in configs.items():
             schedule = config.schedule or ScheduleConfig()
             trigger = cron_trigger(schedule.cron, schedule.timezone)
+            triggers[org] = trigger
             self.scheduler.add_job(
                 self.run_once, trigger, args=[org], id=org, name=f"scan {org}", replace_existing=True
             )
@@ -171,6 +190,7 @@ class Agent:
                     catch_up=missed is not None,
                 )
             )
+        self.triggers = triggers
         for gone in set(self.beat.organisations) - set(configs):
             self.beat.organisations.pop(gone)
         self._write_beat()
@@ -192,8 +212,10 @@ class Agent:
         with self._beat_lock:
             beat = self.beat.organisations.setdefault(org, OrgBeat())
             beat.last_run, beat.last_status, beat.last_error, beat.last_scan_id = self.now(), status, error, scan_id
-            job = self.scheduler.get_job(org)
-            beat.next_run = next_fire(job.trigger, self.now()) if job is not None else None
+            # never ask the scheduler here: its shutdown (SIGTERM) holds its job-store lock while it waits for the
+            # running scans, so a scan finishing into get_job() would wait for ever
+            trigger = self.triggers.get(org)
+            beat.next_run = next_fire(trigger, self.now()) if trigger is not None else None
         self._write_beat()
         log.info("scheduled scan done", org=org, status=status)
         return status
@@ -229,6 +251,7 @@ class Agent:
         log.info(
             "agent started",
             organisations=sorted(self.configs),
+            concurrency=self.concurrency,
             heartbeat=str(self.beat_path),
             next_runs={p.org: p.next_run.isoformat() if p.next_run else None for p in self.planned},
             catch_up=[p.org for p in self.planned if p.catch_up],

@@ -21,6 +21,7 @@ from hygiene.cli.common import OneLineUsageGroup
 from hygiene.cli.config import config_group
 from hygiene.cli.demo import demo
 from hygiene.cli.evidence import evidence
+from hygiene.cli.fleet import scan_all
 from hygiene.cli.frameworks import frameworks
 from hygiene.cli.history import baseline, diff, history
 from hygiene.cli.permissions import permissions
@@ -55,6 +56,7 @@ def main(ctx: click.Context, log_level: str, log_file: Path | None) -> None:
 
 for _command in (
     scan,
+    scan_all,
     evaluate,
     demo,
     checks,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hygiene.agent.heartbeat import agent_running, heartbeat_path, read_heartbeat
-from hygiene.cli.common import data_dir_option, guard, json_option
+from hygiene.cli.common import concurrency_option, data_dir_option, guard, json_option, per_credential_option
 from hygiene.errors import one_line
 from hygiene.paths import default_data_dir
 from hygiene.safetext import inert
@@ -30,7 +30,7 @@ class _AgentGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, "CONFIG_DIR [--data-dir DIR]")
+        formatter.write_usage(ctx.command_path, "CONFIG_DIR [--data-dir DIR] [--concurrency N] [--per-credential N]")
         formatter.write_usage(ctx.command_path, "status [--data-dir DIR] [--json]", prefix="       ")
 
 
@@ -63,18 +63,25 @@ def agent() -> None:
     "History (unless HYGIENE_DATABASE_URL is set), locks and heartbeat (default: HYGIENE_DATA_DIR or the platform "
     "data folder)."
 )
+@concurrency_option
+@per_credential_option
 @guard
-def run(config_dir: Path, data_dir: Path | None) -> None:
+def run(config_dir: Path, data_dir: Path | None, concurrency: int, per_credential: int) -> None:
     """Run the agent over CONFIG_DIR (what `hygiene agent CONFIG_DIR` does)."""
     from hygiene.agent.runner import Agent
+    from hygiene.limits import SharedLimits
 
     folder = data_dir or default_data_dir()
-    Agent(config_dir, folder).run(on_start=lambda started: _started(started, config_dir, folder))
+    agent = Agent(config_dir, folder, concurrency=concurrency, limits=SharedLimits(per_credential))
+    agent.run(on_start=lambda started: _started(started, config_dir, folder))
 
 
 def _started(agent: Agent, config_dir: Path, data_dir: Path) -> None:
     """What the agent loaded and when each organisation runs next: the first thing it says (stdout, flushed)."""
-    click.echo(f"hygiene agent (pid {os.getpid()}): {len(agent.planned)} organisation(s) from {config_dir}")
+    click.echo(
+        f"hygiene agent (pid {os.getpid()}): {len(agent.planned)} organisation(s) from {config_dir}, "
+        f"up to {agent.concurrency} at once"
+    )
     for p in sorted(agent.planned, key=lambda p: p.org):
         when = "now (catching up a missed scan), then " if p.catch_up else ""
         click.echo(f"  {p.org} ({inert(p.name)}): cron '{p.cron}' {p.timezone}; next run {when}{_when(p.next_run)}")

@@ -15,11 +15,15 @@ import click
 from rich.console import Console
 
 from hygiene.errors import one_line_errors
+from hygiene.limits import DEFAULT_PER_CREDENTIAL, MAX_CONCURRENCY, default_concurrency
 from hygiene.logsetup import configure
-from hygiene.results import ScanReport, Status
-from hygiene.taxonomy import SEVERITIES
 
-EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+# the exit codes live with the report they judge; re-exported for the commands
+from hygiene.results import EXIT_FAILURES as EXIT_FAILURES
+from hygiene.results import EXIT_INCOMPLETE as EXIT_INCOMPLETE
+from hygiene.results import EXIT_OK as EXIT_OK
+from hygiene.results import EXIT_USAGE as EXIT_USAGE
+from hygiene.results import exit_code as exit_code
 
 #: no highlighting: rich's highlighter colours digits and paths inside words ("Windows1\x1b[..m0"), ids and vendor
 #: text included; what is styled is styled on purpose
@@ -57,23 +61,43 @@ def checks_dir_option(help_text: str | None = None) -> Callable[[F], F]:
     )
 
 
-def log_into(ctx: click.Context, output: Path) -> None:
-    """Log to ``output``/hygiene.log unless ``--log-file`` chose a file (the folder is created, owner-only)."""
+def _concurrency(ctx: click.Context, param: click.Parameter, value: int | None) -> int:
+    if value is not None:
+        return value
+    try:
+        return default_concurrency()
+    except ValueError as exc:  # a bad HYGIENE_CONCURRENCY
+        raise click.BadParameter(str(exc)) from None
+
+
+def concurrency_option(fn: F) -> F:
+    """``--concurrency N``: organisations scanned at once (default from the environment or the machine)."""
+    return click.option(
+        "--concurrency",
+        type=click.IntRange(1, MAX_CONCURRENCY),
+        default=None,
+        callback=_concurrency,
+        help="Organisations scanned at once (default: HYGIENE_CONCURRENCY, else min(32, 4 per CPU)).",
+    )(fn)
+
+
+def per_credential_option(fn: F) -> F:
+    """``--per-credential N``: platform reads at once through one vendor credential, across organisations."""
+    return click.option(
+        "--per-credential",
+        type=click.IntRange(1, MAX_CONCURRENCY),
+        default=DEFAULT_PER_CREDENTIAL,
+        show_default=True,
+        help="Platform reads at once through one credential (one app registration, service account or AWS "
+        "account), whichever organisations share it.",
+    )(fn)
+
+
+def log_into(ctx: click.Context, output: Path, name: str = "hygiene.log") -> None:
+    """Log to ``output``/``name`` unless ``--log-file`` chose a file (the folder is created, owner-only)."""
     if ctx.obj.get("log_file") is None:
         output.mkdir(parents=True, exist_ok=True, mode=0o700)
-        configure(ctx.obj["log_level"], output / "hygiene.log")
-
-
-def exit_code(report: ScanReport, fail_on: str | None) -> int:
-    """3 when the scan is incomplete, else 1 when a check of severity ``fail_on`` or higher failed, else 0."""
-    if not report.complete:
-        return EXIT_INCOMPLETE
-    if fail_on:
-        floor = SEVERITIES.index(fail_on)
-        for result in report.results:
-            if result.status is Status.FAIL and SEVERITIES.index(result.severity) <= floor:
-                return EXIT_FAILURES
-    return EXIT_OK
+        configure(ctx.obj["log_level"], output / name)
 
 
 class OneLineUsageError(click.UsageError):

@@ -278,6 +278,9 @@ class PlatformSpec:
     credentials: str | None = None
     #: the grant as a document to apply, where the vendor takes one (AWS: the IAM policy), for `permissions --json`
     grant_document: Callable[[], dict[str, object]] | None = None
+    #: the fields of the config section naming the credential (and the vendor endpoint): organisations whose
+    #: sections agree on them share the vendor's throttling, so their scans share one concurrency limit
+    credential_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for dataset in self.datasets:
@@ -307,6 +310,13 @@ class PlatformSpec:
         module, _, name = self.credentials.partition(":")
         problems = getattr(import_module(module), name)(config, environ)
         return [str(p) for p in problems]
+
+    def credential_key(self, config: Any) -> tuple[str, ...]:
+        """What identifies the credential of the section ``config`` to the vendor (see :attr:`credential_fields`);
+        without credential fields, each section is its own."""
+        if not self.credential_fields:
+            return (self.name, f"section-{id(config)}")
+        return (self.name, *(str(getattr(config, field, None)) for field in self.credential_fields))
 
     def needs(self) -> list[str]:
         """Every distinct grant the datasets need, in order (a note after a space, e.g. "(fallback)", dropped)."""

@@ -43,3 +43,16 @@ def test_small_benchmark_runs_and_requests_stay_at_the_minimum(tmp_path: Path) -
         # the issue's target: requests made ≤ 1.05 × the minimum needed (largest pages, no redundant calls)
         assert row["requests"] <= 1.05 * row["minimum_requests"], (row["platform"], row["request_log"])
         assert row["peak_rss_mb"] > 0 and row["html_bytes"] > 0
+
+
+def test_fleet_benchmark_runs(tmp_path: Path) -> None:
+    """`benchmarks/fleet.py` (scan-all over generated organisations) runs and every organisation is scanned."""
+    out = tmp_path / "fleet.json"
+    options = ["--orgs", "4", "--users", "20", "--latency-ms", "5", "--concurrency", "4"]
+    command = [sys.executable, str(ROOT / "benchmarks" / "fleet.py"), *options, "--out", str(out)]
+    completed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "| orgs | users | latency |" in completed.stdout
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["organisations"] == 4 and row["requests"] > 0 and row["history_mb"] > 0
+    assert row["peak_rss_mb"] > 0 and row["portfolio_s"] > 0

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -48,12 +49,13 @@ def test_compose_is_read_only_and_non_root() -> None:
     assert "./config:/config:ro" in service["volumes"]
 
 
-def test_kubernetes_cronjob_validates_against_the_schema() -> None:
+@pytest.mark.parametrize("manifest", ["cronjob.yaml", "fleet-cronjob.yaml", "fleet-job.yaml", "portfolio-cronjob.yaml"])
+def test_kubernetes_manifests_validate_against_the_schema(manifest: str) -> None:
     validator = Path(sys.executable).with_name("kubernetes-validate")
     if not validator.exists():
         pytest.skip("kubernetes-validate is not installed")
     result = subprocess.run(
-        [str(validator), "--strict", "-k", "1.30.0", str(DEPLOY / "kubernetes" / "cronjob.yaml")],
+        [str(validator), "--strict", "-k", "1.30.0", str(DEPLOY / "kubernetes" / manifest)],
         capture_output=True,
         text=True,
         check=False,
@@ -73,6 +75,52 @@ def test_kubernetes_cronjob() -> None:
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert {"/config", "/data", "/tmp"} <= mounts
+
+
+def _pod(job_spec: dict[str, Any]) -> dict[str, Any]:
+    pod = job_spec["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["restartPolicy"] == "Never"
+    assert pod["automountServiceAccountToken"] is False
+    container = pod["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    env = {e["name"]: e for e in container.get("env", [])}
+    assert env["HYGIENE_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "hygiene-database", "key": "url"}
+    return pod
+
+
+@pytest.mark.parametrize("manifest", ["fleet-cronjob.yaml", "fleet-job.yaml"])
+def test_kubernetes_fleet_shards_cover_every_index_once(manifest: str) -> None:
+    """Each pod of the Indexed Job scans `--shard INDEX/COUNT` with INDEX its completion index and COUNT the number
+    of completions: every organisation in exactly one pod, into the one shared database."""
+    document = yaml.safe_load((DEPLOY / "kubernetes" / manifest).read_text())
+    spec = document["spec"]["jobTemplate"]["spec"] if document["kind"] == "CronJob" else document["spec"]
+    if document["kind"] == "CronJob":
+        assert document["spec"]["concurrencyPolicy"] == "Forbid"
+    assert spec["completionMode"] == "Indexed" and spec["parallelism"] == spec["completions"]
+    container = _pod(spec)["containers"][0]
+    args = container["args"]
+    assert args[:2] == ["scan-all", "/config"]
+    assert args[args.index("--shard") + 1] == f"$(SHARD_INDEX)/{spec['completions']}"
+    env = {e["name"]: e for e in container["env"]}
+    index = env["SHARD_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"]
+    assert index == "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    rule = spec["podFailurePolicy"]["rules"][0]  # a shard's bad organisations fail its index, never a rescan
+    assert rule["action"] == "FailIndex" and set(rule["onExitCodes"]["values"]) == {1, 2, 3}
+    assert "backoffLimitPerIndex" in spec
+
+
+def test_kubernetes_fleet_job_is_the_cronjob_s_job() -> None:
+    cron = yaml.safe_load((DEPLOY / "kubernetes" / "fleet-cronjob.yaml").read_text())
+    job = yaml.safe_load((DEPLOY / "kubernetes" / "fleet-job.yaml").read_text())
+    assert job["spec"] == cron["spec"]["jobTemplate"]["spec"]
+
+
+def test_kubernetes_portfolio_reads_the_shared_database() -> None:
+    cron = yaml.safe_load((DEPLOY / "kubernetes" / "portfolio-cronjob.yaml").read_text())
+    container = _pod(cron["spec"]["jobTemplate"]["spec"])["containers"][0]
+    assert container["args"][:2] == ["portfolio", "/config"]
 
 
 def test_windows_task() -> None:

@@ -101,5 +101,7 @@ PLATFORM = PlatformSpec(
     grant=grant,
     ocsf=OcsfCloud("AWS", 10, "AWS Account", "accounts"),
     credentials="hygiene.sources.aws.credentials:check_credentials",
+    #: the same profile and role: the same AWS account, whose API rate limits every scan through it shares
+    credential_fields=("profile", "role_arn", "endpoint_url"),
     grant_document=policy_document,
 )

@@ -81,4 +81,6 @@ PLATFORM = PlatformSpec(
     # OCSF account type 13 "Azure Subscription"; a scan may span several, so no one account uid is claimed
     ocsf=OcsfCloud("Azure", 13, "Azure Subscription"),
     credentials="hygiene.sources.azure.credentials:check_credentials",
+    #: one app registration: ARM and Resource Graph throttle per client across the tenants it is consented in
+    credential_fields=("authority_host", "client_id", "management_url"),
 )

@@ -66,4 +66,6 @@ PLATFORM = PlatformSpec(
     grant=grant,
     ocsf=OcsfCloud("Google", 15, "Google Workspace", "customer_id"),
     credentials="hygiene.sources.google.credentials:check_credentials",
+    #: one service account (one Cloud project's API quota) for every customer it is delegated in
+    credential_fields=("service_account_file", "api_endpoint"),
 )

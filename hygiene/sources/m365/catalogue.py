@@ -116,4 +116,6 @@ PLATFORM = PlatformSpec(
     grant=grant,
     ocsf=OcsfCloud("Microsoft", 17, "M365 Tenant", "tenant_id"),
     credentials="hygiene.sources.m365.credentials:check_credentials",
+    #: one (multi-tenant) app registration: its Graph throttling budget is shared by every tenant it reads
+    credential_fields=("authority_host", "client_id", "graph_url"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hygiene.agent.heartbeat import heartbeat_path, read_heartbeat
+from hygiene.agent.heartbeat import Heartbeat, OrgBeat, heartbeat_path, read_heartbeat, write_heartbeat
 from hygiene.agent.lock import LockTimeout, lock_path, organisation_lock, scan_lock
 from hygiene.agent.runner import Agent
 from hygiene.cli import main
@@ -221,7 +222,7 @@ def test_the_agent_says_what_it_loaded_and_when_each_organisation_runs(tmp_path:
     write_config(configs, "globex", cron="30 6 * * 1-5")
     (configs / "broken.toml").write_text("[organisation\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hygiene.cli", "agent", str(configs), "--data-dir", str(data)],
+        [sys.executable, "-m", "hygiene.cli", "agent", str(configs), "--data-dir", str(data), "--concurrency", "3"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -245,7 +246,9 @@ def test_the_agent_says_what_it_loaded_and_when_each_organisation_runs(tmp_path:
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert lines[0].startswith("hygiene agent (pid ") and lines[0].endswith(f"2 organisation(s) from {configs}")
+    assert lines[0].startswith("hygiene agent (pid ") and lines[0].endswith(
+        f"2 organisation(s) from {configs}, up to 3 at once"
+    )
     assert lines[1].startswith("  acme (acme Ltd): cron '0 2 * * mon' Europe/London; next run 20")
     assert lines[2].startswith("  globex (globex Ltd): cron '30 6 * * 1-5' Europe/London; next run 20")
     assert lines[3].startswith("  skipped broken.toml: ") and "broken.toml" in lines[3]
@@ -344,3 +347,57 @@ def test_manual_scan_waits_for_the_agents_scan(tmp_path: Path, monkeypatch: pyte
     assert result.exit_code == 0, result.output
     assert "waiting for the running scan of northwind" in result.stderr
     assert attempts[0] is False and attempts[-1] is True  # found it held, then took it once released
+
+
+def test_organisations_run_concurrently_and_a_slow_one_never_delays_the_others(tmp_path: Path) -> None:
+    """Three organisations due at start (each missed a run: caught up), two threads: the slow tenant (first in
+    line) holds one, the other two are scanned meanwhile on the other; the slow one ends only once they have."""
+    configs, data = tmp_path / "configs", tmp_path / "data"
+    configs.mkdir()
+    for org in ("acme", "globex", "a-slow"):
+        write_config(configs, org)
+    release, all_done = threading.Event(), threading.Event()
+    finished: list[str] = []
+    running: set[str] = set()
+    most = [0]
+    lock = threading.Lock()
+
+    def fake_scan(config: Config, data_dir: Path) -> tuple[str, str | None]:
+        org = config.organisation.id
+        with lock:
+            running.add(org)
+            most[0] = max(most[0], len(running))
+        if org == "a-slow":
+            assert release.wait(10), "the other organisations were held up behind the slow one"
+        with lock:
+            running.discard(org)
+            finished.append(org)
+            if {"acme", "globex"} <= set(finished):
+                release.set()
+            if len(finished) == 3:
+                all_done.set()
+        return "ok", f"{org}-scan"
+
+    long_ago = datetime.now(UTC) - timedelta(days=8)  # each missed last Monday's run: caught up at start
+    beats = {org: OrgBeat(last_run=long_ago) for org in ("acme", "globex", "a-slow")}
+    write_heartbeat(
+        heartbeat_path(data), Heartbeat(pid=1, started_at=long_ago, updated_at=long_ago, organisations=beats)
+    )
+    agent = Agent(configs, data, scan=fake_scan, concurrency=2)
+    assert agent.schedule() == 3 and all(p.catch_up for p in agent.planned)
+    thread = threading.Thread(target=agent.scheduler.start, daemon=True)
+    thread.start()
+    try:
+        assert all_done.wait(20), finished
+    finally:
+        agent.scheduler.shutdown(wait=True)
+    assert finished[-1] == "a-slow" and most[0] == 2  # never more than the limit at once
+
+
+def test_agent_scans_share_the_credential_limits(tmp_path: Path) -> None:
+    from hygiene.limits import SharedLimits
+
+    limits = SharedLimits(per_key=3)
+    agent = Agent(tmp_path, tmp_path / "data", limits=limits, concurrency=4)
+    assert agent.concurrency == 4
+    assert isinstance(agent.scan, functools.partial) and agent.scan.keywords == {"limits": limits}

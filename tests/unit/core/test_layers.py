@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "hygiene.taxonomy",
             "hygiene.figures",
             "hygiene.schedule",
+            "hygiene.limits",
         ),
     ),
     ("model", ("hygiene.model", "hygiene.snapshot_io")),
@@ -74,7 +75,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("views", ("hygiene.answers", "hygiene.frameworks.views")),
     ("packs", ("hygiene.evidence", "hygiene.portfolio")),
     ("pipeline", ("hygiene.scan",)),
-    ("runners", ("hygiene.agent", "hygiene.demo")),
+    ("runners", ("hygiene.agent", "hygiene.demo", "hygiene.fleet")),
     ("cli", ("hygiene.cli",)),
 )
 

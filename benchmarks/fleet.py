@@ -1,0 +1,158 @@
+"""Fleet benchmark: `hygiene scan-all` over N generated organisations against the sandbox with a set latency.
+
+    .venv/bin/python benchmarks/fleet.py --orgs 200 --users 50 --latency-ms 50 --concurrency 16 \
+        --out benchmarks/fleet-results.json
+
+Three processes: the sandbox (a generated Microsoft 365 tenant and Google Workspace of ``--users`` users, served
+with the latency), ``hygiene scan-all`` over ``--orgs`` configs pointing at it (each its own organisation id, so
+each its own scan, lock, reports and history rows), and ``hygiene portfolio`` over the resulting history. Measured:
+wall time and organisations a minute, CPU seconds, peak RSS of the scan-all process (getrusage of the child),
+requests (the sources' own counts, from every report.json), history size, portfolio time. ``--orgs`` can be a list
+(``50,200``) to see whether memory stays flat as the fleet grows. AWS is not in it: its sandbox runs moto in
+process and does not take the latency (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SEED = 11
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Generate and serve one tenant; write the fleet's configs and ``ready``; stop at a line on stdin."""
+    from hygiene.demo import write_demo_config
+    from hygiene_sandbox import Sandbox
+    from hygiene_sandbox.generator import generate
+
+    work = Path(args.workdir)
+    scenario = generate(args.users, SEED, datetime.now(UTC), google=True)
+    with Sandbox(scenario, latency_ms=args.latency_ms) as sandbox:
+        configs = work / "configs"
+        text = write_demo_config(configs, sandbox).read_text()
+        (configs / "northwind.toml").unlink()
+        for i in range(max(args.orgs_list)):
+            (configs / f"org-{i:04d}.toml").write_text(text.replace('id = "northwind"', f'id = "org-{i:04d}"'))
+        (work / "secret").write_text(sandbox.client_secret)
+        (work / "ready").write_text("ready")
+        sys.stdin.readline()
+
+
+def _scan_all(configs: Path, work: Path, concurrency: int, secret: str) -> dict[str, Any]:
+    from hygiene.demo import SECRET_ENV
+
+    env = {**os.environ, SECRET_ENV: secret, "HYGIENE_DATA_DIR": str(work / "data"), "NO_COLOR": "1"}
+    env.pop("HYGIENE_DATABASE_URL", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "hygiene.cli", "scan-all", str(configs), "-o", str(work / "reports")]
+    command += ["--data-dir", str(work / "data"), "--concurrency", str(concurrency), "--portfolio", str(work / "p0")]
+    proc = subprocess.run(
+        command,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"scan-all exit {proc.returncode}: {proc.stderr[-3000:]}")
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "hygiene.cli", "portfolio", str(configs), "--data-dir", str(work / "data")]
+    subprocess.run(
+        [*command, "-o", str(work / "portfolio")],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    portfolio = time.perf_counter() - started
+    requests = 0
+    orgs = 0
+    for report in (work / "reports").glob("*/*/report.json"):
+        orgs += 1
+        requests += sum(run.get("requests", 0) for run in json.loads(report.read_text())["sources"].values())
+    return {
+        "organisations": orgs,
+        "wall_s": round(wall, 1),
+        "orgs_per_minute": round(60 * orgs / wall, 1),
+        "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
+        "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
+        "requests": requests,
+        "history_mb": round((work / "data" / "history.sqlite3").stat().st_size / 2**20, 2),
+        "portfolio_s": round(portfolio, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orgs", default="100", help="organisations, or a comma-separated list of fleet sizes")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.orgs_list = [int(n) for n in str(args.orgs).split(",")]
+    if args.serve:
+        serve(args)
+        return
+    work = Path(tempfile.mkdtemp(prefix="hygiene-fleet-bench-"))
+    command = [sys.executable, __file__, "--serve", "--workdir", str(work), "--orgs", args.orgs]
+    command += ["--users", str(args.users), "--latency-ms", str(args.latency_ms)]
+    sandbox = subprocess.Popen(command, stdin=subprocess.PIPE, text=True)
+    rows = []
+    try:
+        while not (work / "ready").exists():
+            if sandbox.poll() is not None:
+                raise SystemExit("the sandbox did not start")
+            time.sleep(0.2)
+        secret = (work / "secret").read_text()
+        all_configs = work / "configs"
+        for n in args.orgs_list:
+            run = work / f"run-{n}"
+            configs = run / "configs"
+            configs.mkdir(parents=True)
+            for path in all_configs.iterdir():  # the configs, the CA and the Google key
+                shutil.copy2(path, configs / path.name)
+            for extra in sorted(configs.glob("org-*.toml"))[n:]:
+                extra.unlink()
+            row = {"users": args.users, "latency_ms": args.latency_ms, "concurrency": args.concurrency}
+            row.update(_scan_all(configs, run, args.concurrency, secret))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    finally:
+        if sandbox.stdin is not None:
+            sandbox.stdin.write("\n")
+            sandbox.stdin.close()
+        sandbox.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
+    print(
+        "| orgs | users | latency | concurrency | wall s | orgs/min | CPU s | peak RSS MB | requests | history MB | "
+        "portfolio s |"
+    )
+    print("|" + "---|" * 11)
+    for r in rows:
+        print(
+            f"| {r['organisations']} | {r['users']} | {r['latency_ms']} ms | {r['concurrency']} | {r['wall_s']} | "
+            f"{r['orgs_per_minute']} | {r['cpu_s']} | {r['peak_rss_mb']} | {r['requests']} | {r['history_mb']} | "
+            f"{r['portfolio_s']} |"
+        )
+    if args.out:
+        Path(args.out).write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
