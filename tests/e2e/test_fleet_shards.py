@@ -2,9 +2,8 @@
 worker processes against one history database scan every organisation exactly once between them, with results
 identical to a single-process run, and the portfolio built from the database is the same.
 
-The database is a parameter (``history_database``: a URL per name): SQLite files today; a real PostgreSQL
-server is added by giving the fixture another param that returns ``postgresql+psycopg://...`` URLs (one database
-per name), and every assertion below holds for it unchanged."""
+The database is a parameter (``history_database``: a URL per name): SQLite files, and fresh databases of the
+real PostgreSQL server the tests start (``tests/pgtest.py``); every assertion holds for both."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,32 @@ SHARDS = 3
 VOLATILE = {"scan_id", "last_scan_at", "report_path", "report_link", "age_days", "scanned"}
 
 
-@pytest.fixture(params=["sqlite"])
-def history_database(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
-    """A history database URL per name, on the backend of the param."""
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def history_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """A history database URL per name, on the backend of the param: SQLite files, or fresh databases of the
+    session's real PostgreSQL server (dropped at the end)."""
     if request.param == "sqlite":
-        return lambda name: sqlite_url(tmp_path / f"{name}.sqlite3")
-    raise NotImplementedError(request.param)  # pragma: no cover - the lead's PostgreSQL fixture goes here
+        yield lambda name: sqlite_url(tmp_path / f"{name}.sqlite3")
+        return
+    server = request.getfixturevalue("postgres_server")
+    made: dict[str, str] = {}
+
+    def database(name: str) -> str:
+        if name not in made:
+            made[name] = server.create_database()
+        return made[name]
+
+    try:
+        yield database
+    finally:
+        for url in made.values():
+            server.drop_database(url)
 
 
 def _fleet(folder: Path, sandbox: Any) -> Path:
