@@ -55,6 +55,25 @@ INTUNE_NOT_APPLICABLE = "Request not applicable to target tenant."
 PIM_LICENCE_REQUIRED = "AadPremiumLicenseRequired"
 PIM_LICENCE_MESSAGE = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
 #: privilegedAccessGroupEligibilityScheduleInstance properties (v1.0 CSDL, with privilegedAccessScheduleInstance)
+#: the ``domain`` entity's properties (v1.0 CSDL, EntityType domain), for ``$select``
+DOMAIN_PROPERTIES = frozenset(
+    {
+        "id",
+        "authenticationType",
+        "availabilityStatus",
+        "isAdminManaged",
+        "isDefault",
+        "isInitial",
+        "isRoot",
+        "isVerified",
+        "manufacturer",
+        "model",
+        "passwordNotificationWindowInDays",
+        "passwordValidityPeriodInDays",
+        "state",
+        "supportedServices",
+    }
+)
 GROUP_ELIGIBILITY_PROPERTIES = frozenset(
     {"id", "accessId", "eligibilityScheduleId", "groupId", "memberType", "principalId", "startDateTime", "endDateTime"}
 )
@@ -125,6 +144,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "groupEligibility": frozenset(
         {"PrivilegedEligibilitySchedule.Read.AzureADGroup", "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"}
     ),
+    # https://learn.microsoft.com/graph/api/domain-list (least privileged: Domain.Read.All)
+    "domains": frozenset({"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
     # https://learn.microsoft.com/graph/api/subscribedsku-list
     "subscribedSkus": frozenset(
         {
@@ -235,6 +256,7 @@ DEFAULT_PAGE_SIZES: dict[str, tuple[int, int | None]] = {
     "compliancePolicies": (1000, None),
     "conditionalAccess": (1000, None),
     "subscribedSkus": (1000, None),
+    "domains": (1000, None),
     "protectionPolicies": (1000, None),
     "authentication.methods": (1000, None),
 }
@@ -955,6 +977,16 @@ class GraphApi:
             entity="microsoft.graph.subscribedSku",
         )
 
+    def domains(self, call: _Call, match: re.Match[str]) -> Result:
+        return self._collection(
+            call,
+            self.scenario.domains,
+            kind="domains",
+            context="domains",
+            entity="microsoft.graph.domain",
+            known=DOMAIN_PROPERTIES,
+        )
+
     def _intune(self) -> None:
         if not self.scenario.intune_licensed:
             raise GraphFailure(400, "BadRequest", INTUNE_NOT_APPLICABLE)
@@ -1196,6 +1228,7 @@ ROUTES: tuple[_Route, ...] = (
         GraphApi.group_eligibilities,
     ),
     _route(r"^/subscribedSkus/?$", "subscribedSkus", GraphApi.subscribed_skus),
+    _route(r"^/domains/?$", "domains", GraphApi.domains),
     _route(r"^/deviceManagement/managedDevices/?$", "managedDevices", GraphApi.managed_devices),
     _route(r"^/deviceManagement/deviceCompliancePolicies/?$", "compliancePolicies", GraphApi.compliance_policies),
     _route(

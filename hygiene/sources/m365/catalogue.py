@@ -62,6 +62,7 @@ DATASETS = (
         ("BackupRestore-Control.Read.All", "BackupRestore-Configuration.Read.All"),
         "Microsoft 365 Backup (pay-as-you-go)",
     ),
+    DatasetSpec("m365.domains", "the tenant's domains (verified, with the Email service)", ("Domain.Read.All",)),
 )
 #: dataset name -> its spec, in scan order
 BY_NAME = {d.name: d for d in DATASETS}
