@@ -161,7 +161,7 @@ class _TcpHandler(socketserver.BaseRequestHandler):
                 data = _read(sock, struct.unpack("!H", head)[0])
                 if data is None:
                     return
-                self.server.sandbox.count()
+                self.server.sandbox.count(tcp=True)
                 reply = _wire(self.server.sandbox.zone, data, None)
                 if reply is None:
                     return
@@ -197,15 +197,18 @@ class DnsSandbox:
         self.host = host
         self.port = port
         self.queries = 0
+        #: of which over TCP (a client retrying a truncated UDP answer)
+        self.tcp_queries = 0
         self._lock = threading.Lock()
         self._udp: socket.socket | None = None
         self._tcp: _TcpServer | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
 
-    def count(self) -> None:
+    def count(self, tcp: bool = False) -> None:
         with self._lock:
             self.queries += 1
+            self.tcp_queries += tcp
 
     def start(self) -> DnsSandbox:
         for _ in range(20):  # a free UDP port whose TCP twin is free too
