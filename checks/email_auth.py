@@ -168,10 +168,20 @@ def dmarc(ctx: CheckContext) -> Outcome:
     return Outcome(assessed=len(data.domains), findings=findings, unseen=tuple(unseen), note=_note(data))
 
 
+#: where Microsoft 365's selector CNAMEs point: ``selector1-<domain-with-dashes>._domainkey.<initial domain>`` (the
+#: format of domains added before May 2025) or ``...._domainkey.<initial prefix>.<partition>-v1.dkim.mail.microsoft``
+#: (https://learn.microsoft.com/defender-office-365/email-authentication-dkim-configure)
+MICROSOFT_DKIM_TARGETS = (".onmicrosoft.com", ".dkim.mail.microsoft")
+
+
 def _dkim_problems(domain: EmailDomain, platform: str) -> tuple[list[str], list[str]]:
-    """(problems, unknown) of one platform's selectors on ``domain``."""
+    """(problems, unknown) of one platform's selectors on ``domain``. Microsoft 365: both CNAMEs published to
+    Microsoft, and at least one resolving to a key (only one selector is active; the other waits for a rotation).
+    Google Workspace: its one selector holds a usable key."""
     problems: list[str] = []
     unknown: list[str] = []
+    keys: list[str] = []
+    not_keys: list[str] = []
     for selector in _SELECTORS[platform]:
         answer = domain.dkim.get(selector)
         where = f"{selector}._domainkey.{domain.name}"
@@ -181,23 +191,23 @@ def _dkim_problems(domain: EmailDomain, platform: str) -> tuple[list[str], list[
         if answer.outcome == "failed":
             unknown.append(f"{where} could not be read ({answer.error or 'DNS failure'})")
             continue
-        if platform == "m365" and not (answer.canonical or "").endswith(".onmicrosoft.com"):
+        if platform == "m365" and not (answer.canonical or "").endswith(MICROSOFT_DKIM_TARGETS):
             if answer.canonical:
-                problems.append(f"{where} is a CNAME to {answer.canonical}, not to Microsoft's *.onmicrosoft.com key")
+                problems.append(f"{where} is a CNAME to {answer.canonical}, not to Microsoft's DKIM key")
             elif answer.outcome == "answer":
-                problems.append(f"{where} is a TXT record, not the CNAME to Microsoft's *.onmicrosoft.com key")
+                problems.append(f"{where} is a TXT record, not the CNAME to Microsoft's DKIM key")
             else:
                 problems.append(f"{where} is not published ({_missing(answer)})")
             continue
         texts = answer.records if answer.outcome == "answer" else []
         usable = [dkim_key(r) for r in texts]
         if any(ok for ok, _ in usable):
+            keys.append(where)
             continue
         why = next((w for ok, w in usable if not ok), None) or _missing(answer)
-        if platform == "m365":
-            problems.append(f"{where} points to {answer.canonical}, which holds no key: {why}")
-        else:
-            problems.append(f"{where}: no DKIM key: {why}")
+        not_keys.append(f"{where}: no DKIM key ({why})")
+    if not problems and not unknown and not keys:
+        problems += not_keys or [f"no {platform} DKIM key"]
     return problems, unknown
 
 
@@ -210,7 +220,9 @@ def _dkim_problems(domain: EmailDomain, platform: str) -> tuple[list[str], list[
     severity="medium",
     requires=_REQUIRES,
     description="Per mail domain, for the platform holding it only: Microsoft 365's selector1._domainkey and "
-    "selector2._domainkey must be CNAMEs to *.onmicrosoft.com resolving to a DKIM key; Google Workspace's "
+    "selector2._domainkey must both be CNAMEs to Microsoft (*.onmicrosoft.com, or *.dkim.mail.microsoft for domains "
+    "added since May 2025), at least one resolving to a DKIM key (one selector is active, the other waits for a key "
+    "rotation); Google Workspace's "
     "google._domainkey must be a TXT record 'v=DKIM1; p=<key>' (an empty p= is a revoked key, RFC 6376 3.6.1). "
     "Domains only listed under [dns] domains are not judged (their selectors are unknown). DNS shows the keys "
     "published, not that the platform signs with them (Microsoft: DKIM enabled in the Defender portal).",

@@ -5,7 +5,8 @@ Microsoft 365 (Graph ``/domains``):
   rua address; selector1/selector2 CNAMEs to the tenant's onmicrosoft.com keys.
 - northwind-dental.example: SPF ends ~all (a pass with a reservation); DMARC p=none (fails); selector1 is published
   but selector2 is not (DKIM fails).
-- northwindsmile.example: two SPF records (SPF fails: permerror); DMARC p=quarantine but pct=50 (fails); DKIM good.
+- northwindsmile.example: two SPF records (SPF fails: permerror); DMARC p=quarantine but pct=50 (fails); DKIM good
+  in the May 2025 format (CNAMEs to ``*.dkim.mail.microsoft``; selector2 inactive: no key behind it yet).
 - nwdental-offers.example: SPF needs 12 DNS lookups through its includes (fails); DMARC p=quarantine with sp=reject
   and rua (passes); no DKIM selector at all (fails).
 - northwinddental.onmicrosoft.com (the initial domain: Microsoft's DNS, not judged), an unverified domain and a
@@ -47,13 +48,19 @@ _KEY = (
 _MS_SPF = "v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/14 ip4:104.47.0.0/17 ip6:2a01:111:f400::/48 -all"
 
 
-def _selector_cnames(domain: str) -> dict[str, dict[str, list[str]]]:
+def _selector_cnames(domain: str, *, new_format: bool = False) -> dict[str, dict[str, list[str]]]:
+    """Microsoft's two selector CNAMEs and the keys behind them: the format of domains added before May 2025
+    (targets under the initial domain, both keys published) or the newer one (targets under
+    ``<prefix>.<partition>-v1.dkim.mail.microsoft``; only the active selector1 has a key, selector2 waits for a
+    rotation)."""
     dashed = domain.replace(".", "-")
     out: dict[str, dict[str, list[str]]] = {}
-    for selector in ("selector1", "selector2"):
-        target = f"{selector}-{dashed}._domainkey.{INITIAL}"
+    for number, selector in enumerate(("selector1", "selector2"), 1):
+        where = f"northwinddental.r-v{number}.dkim.mail.microsoft" if new_format else INITIAL
+        target = f"{selector}-{dashed}._domainkey.{where}"
         out[f"{selector}._domainkey.{domain}"] = {"CNAME": [target]}
-        out[target] = {"TXT": [_KEY]}
+        if not new_format or selector == "selector1":
+            out[target] = {"TXT": [_KEY]}
     return out
 
 
@@ -135,7 +142,7 @@ def zone() -> DnsZone:
             ]
         },
         f"_dmarc.{DOUBLE}": {"TXT": [f"v=DMARC1; p=quarantine; pct=50; rua=mailto:dmarc-reports@{GOOD}"]},
-        **_selector_cnames(DOUBLE),
+        **_selector_cnames(DOUBLE, new_format=True),
         # 12 lookups: 5 here, 3 in _spf1 (a, mx, include), 3 in _spf2 (a, mx, ptr), 1 in _spf3 (exists)
         OFFERS: {
             "TXT": [

@@ -190,11 +190,29 @@ def test_dkim_for_each_platform_only_its_selectors() -> None:
         dkim={s: txt("x", KEY, canonical="selector1.dkim.elsewhere.example") for s in ("selector1", "selector2")},
     )
     listed_only = domain("l.example", platforms=(), dkim={})
-    got = results(google_ok, revoked, wrong_v, half, own_txt, elsewhere, listed_only)["email.dkim"]
-    status, findings = verdict(got)
-    assert status == "fail" and set(findings) == {"r.example", "v.example", "m.example", "t.example", "e.example"}
+    # the May 2025 format, the second selector inactive (its CNAME published, no key behind it yet): a pass
+    inactive = "selector2-n-example._domainkey.contoso.r-v1.dkim.mail.microsoft"
+    new_format = domain(
+        "n.example",
+        dkim={
+            "selector1": txt("s1", KEY, canonical="selector1-n-example._domainkey.contoso.r-v1.dkim.mail.microsoft"),
+            "selector2": DnsAnswer(name="s2", rdtype="TXT", outcome="nxdomain", canonical=inactive),
+        },
+    )
+    no_key = domain(
+        "k.example",
+        dkim={
+            s: DnsAnswer(name=s, rdtype="TXT", outcome="nxdomain", canonical=f"{s}-k._domainkey.t.onmicrosoft.com")
+            for s in ("selector1", "selector2")
+        },
+    )
+    got = results(google_ok, revoked, wrong_v, half, own_txt, elsewhere, listed_only, new_format, no_key)
+    status, findings = verdict(got["email.dkim"])
+    assert status == "fail"
+    assert set(findings) == {"r.example", "v.example", "m.example", "t.example", "e.example", "k.example"}
     assert "revoked" in findings["r.example"] and "not published" in findings["m.example"]
-    assert got.assessed == 6 and "not judged" in (got.note or "")
+    assert "no DKIM key" in findings["k.example"]
+    assert got["email.dkim"].assessed == 8 and "not judged" in (got["email.dkim"].note or "")
 
 
 def test_dns_failures_are_not_assessed_never_pass_but_failures_elsewhere_still_fail() -> None:

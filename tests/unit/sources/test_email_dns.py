@@ -75,6 +75,7 @@ def test_records_nxdomain_nodata_and_cname_chains(server: DnsSandbox) -> None:
     assert selector.canonical == "selector1-good-example._domainkey.t.onmicrosoft.com"
     dangling = dns.txt("selector2._domainkey.good.example")
     assert dangling.outcome == "nxdomain"
+    assert dangling.canonical == "selector2-good-example._domainkey.t.onmicrosoft.com"  # where the chain ended
     assert dns.questions == 5 and server.queries >= 5 and server.tcp_queries == 0
 
 
