@@ -23,7 +23,7 @@ _REQUIRES = ("email.records",)
 _PERMISSIONS = (
     "Domain.Read.All (Microsoft 365 domains)",
     "https://www.googleapis.com/auth/admin.directory.domain.readonly (Google Workspace domains)",
-    "DNS: the [dns] nameservers or the system resolver",
+    "dns:TXT (the [dns] nameservers or the system resolver)",
 )
 #: who publishes each platform's DKIM selector records, for the findings
 _SELECTORS = {"m365": ("selector1", "selector2"), "google": ("google",)}

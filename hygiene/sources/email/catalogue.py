@@ -13,7 +13,7 @@ DATASETS = (
     DatasetSpec(
         "email.records",
         "SPF, DMARC and DKIM records (DNS TXT) of every verified mail domain",
-        ("DNS queries (UDP and TCP port 53) to the [dns] nameservers or the system resolver",),
+        ("dns:TXT (queries over UDP and TCP port 53 to the [dns] nameservers or the system resolver)",),
     ),
 )
 
