@@ -10,6 +10,7 @@ replaced, controls, bidi overrides and line separators replaced by U+FFFD, and c
 from __future__ import annotations
 
 import re
+import threading
 
 import dns.exception
 import dns.flags
@@ -65,12 +66,14 @@ class DnsReader:
         self.resolver = resolver
         self.raw = raw
         self.questions = 0
+        self._lock = threading.Lock()
         servers = ", ".join(str(n) for n in resolver.nameservers)
         self.where = f"{servers} port {resolver.port}" if config.nameservers else f"system ({servers})"
 
     def txt(self, name: str) -> DnsAnswer:
-        """The TXT records at ``name`` (CNAMEs followed; ``canonical`` says where they were found)."""
-        self.questions += 1
+        """The TXT records at ``name`` (CNAMEs followed; ``canonical`` says where they were found). Thread-safe."""
+        with self._lock:
+            self.questions += 1
         url = f"dns://{self.resolver.nameservers[0] if self.resolver.nameservers else 'system'}/{name}?type=TXT"
         try:
             answer = self.resolver.resolve(name, "TXT", raise_on_no_answer=False, search=False)
