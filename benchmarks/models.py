@@ -148,6 +148,7 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         "managedDevices": pages(len(scenario.managed_devices), GRAPH_DEVICES_PAGE),
         "deviceCompliancePolicies": 1,
         "backupRestore": 1 + (3 if backup_enabled else 0),
+        "domains": 1,  # GET /domains: a handful of domains, one page
     }
     mn = m.minimum
     # the four lanes of hygiene/sources/m365.py (M365Source._collect), then per-user MFA after all of them
@@ -159,8 +160,8 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         "roles, then policies": mn["roleDefinitions"] + mn["roleAssignments"]
         + mn["roleEligibilityScheduleInstances"] + role_members + group_eligibility
         + mn["identitySecurityDefaultsEnforcementPolicy"] + mn["conditionalAccess/policies"] + ca_members,
-        "licences, devices, compliance, backup": mn["subscribedSkus"] + mn["managedDevices"]
-        + mn["deviceCompliancePolicies"] + mn["backupRestore"],
+        "licences, devices, compliance, backup, domains": mn["subscribedSkus"] + mn["managedDevices"]
+        + mn["deviceCompliancePolicies"] + mn["backupRestore"] + mn["domains"],
     }  # fmt: skip
     batches = mn["$batch authentication/requirements"]
     m.chain_requests = token_requests + max(lanes.values()) + batches
@@ -182,7 +183,7 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
 # -- Google Workspace -----------------------------------------------------------------------------------------------
 def google_model(google: Any, token_requests: int) -> Model:
     """``google``: hygiene_sandbox.google.GoogleScenario; ``token_requests``: those the token endpoint saw (one per
-    dataset's credential). The source (hygiene/sources/google.py, GoogleSource.collect) runs its five lanes on
+    dataset's credential). The source (hygiene/sources/google.py, GoogleSource.collect) runs its six lanes on
     ``LANES`` threads, started in ``ORDER``: each is its token request, then its pages in sequence (role
     definitions, then role assignments, for the roles; then, when a group holds a role, a token for the
     group-member scope and each such group's member pages)."""
@@ -203,6 +204,7 @@ def google_model(google: Any, token_requests: int) -> Model:
         "mobiledevices": pages(len(google.mobile_devices), GOOGLE_MOBILE_PAGE),
         "chromeosdevices": pages(len(google.chromeos_devices), GOOGLE_CHROMEOS_PAGE),
         "cloudidentity devices": pages(len(google.ci_devices), GOOGLE_ENDPOINTS_PAGE),
+        "domains": 1,  # domains.list is not paged
     }
     if groups:
         m.minimum["group members"] = member_pages
@@ -214,6 +216,7 @@ def google_model(google: Any, token_requests: int) -> Model:
         "google.mobile_devices": mn["mobiledevices"],
         "google.chrome_devices": mn["chromeosdevices"],
         "google.endpoints": mn["cloudidentity devices"],
+        "google.domains": mn["domains"],
     }
     m.chain_requests = _makespan([token + chains[d] for d in ORDER], LANES)
     # every dataset on its own thread, role definitions and assignments side by side
@@ -223,7 +226,7 @@ def google_model(google: Any, token_requests: int) -> Model:
     )  # fmt: skip
     longest = max(chains, key=lambda k: chains[k])
     m.notes.append(
-        f"five datasets on {LANES} concurrent lanes (longest: {longest}, {chains[longest]} requests), each "
+        f"six datasets on {LANES} concurrent lanes (longest: {longest}, {chains[longest]} requests), each "
         "after its own token request"
     )
     return m
