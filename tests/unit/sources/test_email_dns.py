@@ -9,8 +9,10 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import collect
 
 from hygiene.config import DnsConfig
 from hygiene.model import (
@@ -173,3 +175,29 @@ def test_a_partial_scan_without_the_dataset_asks_nothing(server: DnsSandbox) -> 
     source = EmailSource(DnsConfig(nameservers=["127.0.0.1"], port=server.port, domains=["good.example"]))
     collected = source.collect(RawRecorder(None, "email"), frozenset())
     assert not collected.run.datasets["email.records"].selected and server.queries == 0
+
+
+# -- the domain datasets of the identity platforms (Graph through responses, the Directory through googlefake) ---
+
+
+def test_graph_domains_are_read_and_normalised(tenant: Any) -> None:
+    tenant.domains = [
+        {"id": "contoso.example", "isVerified": True, "isDefault": True, "supportedServices": ["Email", "Intune"]},
+        {"id": "web.contoso.example", "isVerified": True, "isDefault": False, "supportedServices": ["Sharepoint"]},
+        {"id": "new.contoso.example", "isVerified": False, "isDefault": False, "supportedServices": []},
+    ]
+    snapshot = collect(tenant)
+    assert snapshot.m365 is not None
+    assert [(d.name, d.verified, d.default, d.email) for d in snapshot.m365.domains] == [
+        ("contoso.example", True, True, True),
+        ("web.contoso.example", True, False, False),
+        ("new.contoso.example", False, False, False),
+    ]
+    assert snapshot.sources["m365"].datasets["m365.domains"].records == 3
+    assert any("/v1.0/domains" in call and "supportedServices" in call for call in tenant.calls)
+
+
+def test_graph_domains_denied_name_the_permission(tenant: Any) -> None:
+    tenant.errors["/v1.0/domains"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
+    state = collect(tenant).sources["m365"].datasets["m365.domains"]
+    assert not state.available and state.reason_kind is ReasonKind.PERMISSION and "Domain.Read.All" in state.needs

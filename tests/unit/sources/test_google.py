@@ -90,6 +90,19 @@ def names(result: CheckResult) -> set[str]:
     return {f.resource_name for f in result.findings}
 
 
+def test_domains_and_their_aliases_are_read_in_one_request(tmp_path: Path) -> None:
+    workspace = healthy_workspace()
+    snapshot = collect(workspace, tmp_path)
+    assert snapshot.google is not None
+    assert [(d.name, d.verified, d.default, d.email) for d in snapshot.google.domains] == [
+        ("example.com", True, True, True),
+        ("example.org", False, False, True),  # an alias not verified yet: the email checks leave it out
+    ]
+    state = snapshot.sources["google"].datasets["google.domains"]
+    assert state.available and state.records == 2
+    assert workspace.mocks["google.domains"]._iterable == []  # its one answer served, nothing more asked
+
+
 def test_healthy_workspace(scan: Scan) -> None:
     results = scan(healthy_workspace())
     assert set(results) == {
