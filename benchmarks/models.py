@@ -167,6 +167,7 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         + pages(len(scenario.graph_grants), GRAPH_APPS_PAGE)
         + pages(len(scenario.service_principals) + 1, GRAPH_APPS_PAGE)
         + pages(len(scenario.applications), GRAPH_APPS_PAGE),
+        "domains": 1,  # GET /domains: a handful of domains, one page
     }
     mn = m.minimum
     # the four lanes of hygiene/sources/m365.py (M365Source._collect), then per-user MFA after all of them
@@ -178,9 +179,9 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
         "roles, then policies": mn["roleDefinitions"] + mn["roleAssignments"]
         + mn["roleEligibilityScheduleInstances"] + role_members + group_eligibility
         + mn["identitySecurityDefaultsEnforcementPolicy"] + mn["conditionalAccess/policies"] + ca_members,
-        "licences, devices, antivirus, compliance, backup, apps": mn["subscribedSkus"] + mn["managedDevices"]
+        "licences, devices, antivirus, compliance, backup, apps, domains": mn["subscribedSkus"] + mn["managedDevices"]
         + mn["$batch windowsProtectionState"] + mn["deviceCompliancePolicies"] + mn["backupRestore"]
-        + mn["policies (consent)"] + mn["servicePrincipals, appRoleAssignedTo, applications"],
+        + mn["policies (consent)"] + mn["servicePrincipals, appRoleAssignedTo, applications"] + mn["domains"],
         "Defender for Endpoint": mn["defender machines"] + mn["defender vulnerabilities"],
     }  # fmt: skip
     batches = mn["$batch authentication/requirements"]
@@ -203,7 +204,7 @@ def m365_model(scenario: Any, token_requests: int) -> Model:
 # -- Google Workspace -----------------------------------------------------------------------------------------------
 def google_model(google: Any, token_requests: int) -> Model:
     """``google``: hygiene_sandbox.google.GoogleScenario; ``token_requests``: those the token endpoint saw (one per
-    dataset's credential). The source (hygiene/sources/google.py, GoogleSource.collect) runs its five lanes on
+    dataset's credential). The source (hygiene/sources/google.py, GoogleSource.collect) runs its six lanes on
     ``LANES`` threads, started in ``ORDER``: each is its token request, then its pages in sequence (role
     definitions, then role assignments, for the roles; then, when a group holds a role, a token for the
     group-member scope and each such group's member pages)."""
@@ -224,6 +225,7 @@ def google_model(google: Any, token_requests: int) -> Model:
         "mobiledevices": pages(len(google.mobile_devices), GOOGLE_MOBILE_PAGE),
         "chromeosdevices": pages(len(google.chromeos_devices), GOOGLE_CHROMEOS_PAGE),
         "cloudidentity devices": pages(len(google.ci_devices), GOOGLE_ENDPOINTS_PAGE),
+        "domains": 1,  # domains.list is not paged
     }
     if groups:
         m.minimum["group members"] = member_pages
@@ -235,6 +237,7 @@ def google_model(google: Any, token_requests: int) -> Model:
         "google.mobile_devices": mn["mobiledevices"],
         "google.chrome_devices": mn["chromeosdevices"],
         "google.endpoints": mn["cloudidentity devices"],
+        "google.domains": mn["domains"],
     }
     m.chain_requests = _makespan([token + chains[d] for d in ORDER], LANES)
     # every dataset on its own thread, role definitions and assignments side by side
@@ -244,7 +247,7 @@ def google_model(google: Any, token_requests: int) -> Model:
     )  # fmt: skip
     longest = max(chains, key=lambda k: chains[k])
     m.notes.append(
-        f"five datasets on {LANES} concurrent lanes (longest: {longest}, {chains[longest]} requests), each "
+        f"six datasets on {LANES} concurrent lanes (longest: {longest}, {chains[longest]} requests), each "
         "after its own token request"
     )
     return m

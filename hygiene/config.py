@@ -202,6 +202,30 @@ class SourcesConfig(_Strict):
         return section
 
 
+#: a DNS name as a mail domain is written: labels of letters, digits and '-', at least two, no trailing dot
+DomainName = Annotated[
+    str,
+    StringConstraints(
+        max_length=253,
+        pattern=r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+    ),
+]
+IpAddress = Annotated[str, StringConstraints(pattern=r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$")]
+
+
+class DnsConfig(_Strict):
+    """``[dns]``: the email-authentication checks (SPF, DMARC, DKIM) read the DNS records of every verified domain
+    the identity platforms hold, and of ``domains``. Present (even empty): they run; absent: they do not."""
+
+    #: resolvers to ask (IP addresses); empty: the system resolver (/etc/resolv.conf)
+    nameservers: list[IpAddress] = Field(default_factory=list, max_length=8)
+    port: int = Field(53, ge=1, le=65535)
+    #: seconds to wait for one question's answer, across retries and nameservers
+    timeout: float = Field(5.0, gt=0, le=60)
+    #: more domains to check than the identity platforms list (e.g. a sending-only domain)
+    domains: list[DomainName] = Field(default_factory=list, max_length=500)
+
+
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
@@ -254,6 +278,8 @@ class Config(_Strict):
     schedule: ScheduleConfig | None = None
     notify: NotifyConfig | None = None
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    #: email authentication: where DNS is read (the ``email`` platform); None: not checked
+    dns: DnsConfig | None = None
     #: the file this was read from; relative paths inside it are resolved against its folder
     path: Path | None = Field(None, exclude=True)
     #: problems that do not stop a scan (a key file other users can read), one line each, for ``config validate``
@@ -265,8 +291,16 @@ class Config(_Strict):
             raise ValueError("sources: configure at least one of " + ", ".join(SourcesConfig.model_fields))
         return self
 
+    def section(self, platform: str) -> BaseModel | None:
+        """The config section of ``platform``, or None when it is not configured: ``[sources.<platform>]``, and
+        ``[dns]`` for the email platform (it reads what the identity platforms hold, so it has no section there)."""
+        if platform == "email":
+            return self.dns
+        return self.sources.section(platform)
+
     def platforms(self) -> list[str]:
-        return [name for name in SourcesConfig.model_fields if getattr(self.sources, name) is not None]
+        configured = [name for name in SourcesConfig.model_fields if getattr(self.sources, name) is not None]
+        return [*configured, "email"] if self.dns is not None else configured
 
 
 def _resolve(base: Path, value: Path | None) -> Path | None:

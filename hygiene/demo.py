@@ -128,6 +128,14 @@ def write_demo_config(
             f'endpoint_url = "{aws.endpoint_url}"',
             "",
         ]
+    if sandbox.dns is not None:
+        lines += [
+            "[dns]",
+            "# the sandbox's resolver: it serves the demo domains' SPF, DMARC and DKIM records",
+            f'nameservers = ["{sandbox.dns.host}"]',
+            f"port = {sandbox.dns.port}",
+            "",
+        ]
     path = folder / "northwind.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -324,6 +324,18 @@ class M365App(Model):
     credentials: list[M365AppCredential] | None = None
 
 
+@pydantic_dataclass(config=_RECORD, slots=True, kw_only=True)
+class MailDomain:
+    """A domain an identity platform holds (Graph ``domain``, Directory ``domains``/``domainAliases``)."""
+
+    name: str
+    verified: bool
+    #: the tenant's default domain (Graph ``isDefault``) or the customer's primary domain (Google ``isPrimary``)
+    default: bool = False
+    #: mail for it is handled by the platform: Graph ``supportedServices`` contains "Email"; every Google domain
+    email: bool = True
+
+
 class M365Data(Model):
     tenant_id: str
     users: list[M365User] = Field(default_factory=list)
@@ -355,6 +367,8 @@ class M365Data(Model):
     app_consent: M365AppConsent | None = None
     #: enterprise apps holding Microsoft Graph application permissions, and app registrations' credentials
     apps: list[M365App] = Field(default_factory=list)
+    #: the tenant's domains (``GET /domains``)
+    domains: list[MailDomain] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -467,6 +481,8 @@ class GoogleData(Model):
     mobile_devices: list[GoogleMobileDevice] = Field(default_factory=list)
     chrome_devices: list[GoogleChromeDevice] = Field(default_factory=list)
     endpoints: list[GoogleEndpoint] = Field(default_factory=list)
+    #: the customer's domains and domain aliases (``domains.list``)
+    domains: list[MailDomain] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -929,6 +945,55 @@ class ScanSelection(Model):
         return not self.checks or any(fnmatchcase(check_id, pattern) for pattern in self.checks)
 
 
+# --------------------------------------------------------------------------------------------------
+# Email authentication (DNS)
+# --------------------------------------------------------------------------------------------------
+
+#: what one DNS question got: records; NXDOMAIN (the name does not exist); NODATA (the name exists, no record of
+#: the type); failed (SERVFAIL, REFUSED, a timeout, no nameserver answered: the answer is unknown)
+DnsOutcome = Literal["answer", "nxdomain", "nodata", "failed"]
+
+
+class DnsAnswer(Model):
+    """One DNS question (``name``, ``rdtype``) and its answer, normalised at the source."""
+
+    name: str
+    rdtype: str
+    outcome: DnsOutcome
+    #: TXT: each record's character-strings joined (RFC 7208 section 3.3), text normalised and capped; CNAME: target
+    records: list[str] = Field(default_factory=list)
+    #: the name the answer was found at after following CNAMEs (DKIM selectors); None: no CNAME on the way
+    canonical: str | None = None
+    #: failed: why (SERVFAIL, timeout, ...)
+    error: str | None = None
+    #: the answer had more records, or a record more characters, than the source keeps (it says how many)
+    cut: bool = False
+
+
+class EmailDomain(Model):
+    """The email-authentication records of one domain."""
+
+    name: str
+    #: the platforms holding it as a verified mail domain ("m365", "google"); empty: listed in ``[dns] domains``
+    platforms: list[str] = Field(default_factory=list)
+    spf: DnsAnswer
+    #: TXT answers of the names the SPF record includes or redirects to, recursively and bounded
+    spf_chain: dict[str, DnsAnswer] = Field(default_factory=dict)
+    dmarc: DnsAnswer
+    #: DKIM selector -> the TXT answer at ``<selector>._domainkey.<name>`` (CNAMEs followed)
+    dkim: dict[str, DnsAnswer] = Field(default_factory=dict)
+
+
+class EmailData(Model):
+    #: "system" or the configured nameservers and port
+    resolver: str = "system"
+    domains: list[EmailDomain] = Field(default_factory=list)
+    #: where domains could not be listed (an identity platform's domains not read), with why: never a pass
+    unseen: list[str] = Field(default_factory=list)
+    #: mail domains not judged, with why (Microsoft's initial ``*.onmicrosoft.com`` domain: Microsoft's DNS)
+    excluded: list[str] = Field(default_factory=list)
+
+
 class Snapshot(Model):
     schema_version: int = SNAPSHOT_SCHEMA_VERSION
     tool_version: str
@@ -942,6 +1007,7 @@ class Snapshot(Model):
     google: GoogleData | None = None
     aws: AwsData | None = None
     azure: AzureData | None = None
+    email: EmailData | None = None
 
     def attach(self, platform: str, run: SourceRun, data: BaseModel) -> None:
         """Put one platform's collection into the snapshot: its run under ``sources`` and its data in the field of

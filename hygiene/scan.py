@@ -60,8 +60,7 @@ def build_sources(
     return [
         platform.open(section, environ=environ)
         for platform in PLATFORMS
-        if (section := config.sources.section(platform.name)) is not None
-        and (wanted is None or platform.name in wanted)
+        if (section := config.section(platform.name)) is not None and (wanted is None or platform.name in wanted)
     ]
 
 
@@ -76,8 +75,7 @@ def check_credentials(
     problems = [
         problem
         for platform in PLATFORMS
-        if (section := config.sources.section(platform.name)) is not None
-        and (wanted is None or platform.name in wanted)
+        if (section := config.section(platform.name)) is not None and (wanted is None or platform.name in wanted)
         for problem in platform.check_credentials(section, env)
     ]
     if problems:
@@ -153,6 +151,7 @@ def collect(config: Config, options: ScanOptions) -> Snapshot:
         log.info("collecting", platform=source.platform)
         datasets = plan.datasets.get(source.platform)
         reading = _Reading(options.reading)
+        source.read_after(snapshot)
         with _credential_slot(config, source.platform, options.limits):
             collected = source.collect(RawRecorder(raw_dir, source.platform, progress=reading), datasets)
         snapshot.attach(source.platform, collected.run, collected.data)

@@ -107,5 +107,11 @@ def plan_scan(
             datasets[name] = None
         else:
             datasets[name] = platform_spec(name).closure(wanted)
+    for name in list(datasets):  # a platform reading others' data from the snapshot (email: their domains)
+        for needed in platform_spec(name).reads_from:
+            owner = needed.split(".", 1)[0]
+            if owner in configured and not (owner in datasets and datasets[owner] is None):
+                datasets[owner] = platform_spec(owner).closure({*(datasets.get(owner) or ()), needed})
+    datasets = {p: datasets[p] for p in platform_names() if p in datasets}  # the scan order
     selection.platforms_not_scanned = [p for p in configured if p not in datasets]
     return ScanPlan(datasets=datasets, selection=selection)

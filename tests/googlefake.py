@@ -17,7 +17,7 @@ from google.auth.exceptions import RefreshError
 from googleapiclient.http import HttpMockSequence
 
 from hygiene.sources.google.catalogue import SCOPES
-from hygiene.sources.google.source import CHROME_FIELDS, ENDPOINT_FIELDS, MOBILE_FIELDS, USER_FIELDS
+from hygiene.sources.google.source import CHROME_FIELDS, DOMAIN_FIELDS, ENDPOINT_FIELDS, MOBILE_FIELDS, USER_FIELDS
 from hygiene_sandbox.google import epoch_ms as google_epoch_ms
 from hygiene_sandbox.vendor import GOOGLE_NEVER
 
@@ -33,6 +33,7 @@ TARGETS = {
     "mobiledevices": f"/admin/directory/v1/customer/my_customer/devices/mobile?fields={MOBILE_FIELDS}",
     "chromeosdevices": f"/admin/directory/v1/customer/my_customer/devices/chromeos?fields={CHROME_FIELDS}",
     "devices": f"/v1/devices?customer=customers/my_customer&fields={ENDPOINT_FIELDS}",
+    "domains": f"/admin/directory/v1/customer/my_customer/domains?fields={DOMAIN_FIELDS}",
     "members": "/admin/directory/v1/groups/g1/members"
     "?includeDerivedMembership=true&maxResults=200&fields=nextPageToken,members(id,email,type)",
 }
@@ -190,6 +191,8 @@ class Workspace:
     endpoints: list[dict[str, Any]] = field(default_factory=list)
     #: group id -> members (served for every group an assignment names, in group id order)
     groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: ``domains.list`` items (Domains resources, aliases inside): one answer, not paged
+    domains: list[dict[str, Any]] = field(default_factory=list)
     #: the test plays a value the discovery document does not list (yet): a future enum member, not an invention
     future_enum_values: bool = False
     page_size: int = 2
@@ -216,6 +219,13 @@ class Workspace:
             out.append(ok(body))
         return out
 
+    def _domains(self) -> list[tuple[dict[str, str], str]]:
+        body = {"domains": self.domains}
+        problems = check_response("GET", TARGETS["domains"], body)
+        if problems:
+            raise AssertionError("googlefake: a domains answer outside the discovery document: " + "; ".join(problems))
+        return [ok(body)]
+
     def http_factory(self, scope: str) -> Any:
         dataset = next(name for name, s in SCOPE.items() if s == scope)
         if dataset in self.refused:
@@ -235,6 +245,7 @@ class Workspace:
                 "google.mobile_devices": lambda: self._pages("mobiledevices", self.mobiles),
                 "google.chrome_devices": lambda: self._pages("chromeosdevices", self.chromes),
                 "google.endpoints": lambda: self._pages("devices", self.endpoints),
+                "google.domains": lambda: self._domains(),
             }[dataset]()
             mock = HttpMockSequence(responses)
         self.mocks[dataset] = mock
@@ -255,4 +266,12 @@ def healthy_workspace() -> Workspace:
         mobiles=[mobile("Pixel 8", "Android 15", "cal"), mobile("iPhone 15", "iOS 18.1", "dan", patch=None)],
         chromes=[chrome("CB001")],
         endpoints=[endpoint("WIN001", "WINDOWS", "Windows 10.0.26200"), endpoint("PIX", "ANDROID", "Android 9")],
+        domains=[
+            {
+                "domainName": "example.com",
+                "verified": True,
+                "isPrimary": True,
+                "domainAliases": [{"domainAliasName": "example.org", "verified": False}],
+            }
+        ],
     )

@@ -216,6 +216,8 @@ class Tenant:
     methods: dict[str, list[str]] = field(default_factory=dict)
     per_user: dict[str, str] = field(default_factory=dict)
     skus: list[dict[str, Any]] = field(default_factory=list)
+    #: Graph ``domain`` objects (``GET /domains``; Domain.Read.All)
+    domains: list[dict[str, Any]] = field(default_factory=list)
     devices: list[dict[str, Any]] = field(default_factory=list)
     compliance_policies: list[dict[str, Any]] = field(default_factory=list)
     #: compliance policy id -> its deviceCompliancePolicyAssignment objects; a policy not listed is assigned to
@@ -436,6 +438,8 @@ class Tenant:
             return self._page(request, rows)
         if path == "/v1.0/subscribedSkus":
             return self._page(request, self.skus)
+        if path == "/v1.0/domains":
+            return self._page(request, self.domains)
         if path == "/v1.0/deviceManagement/managedDevices":
             return self._page(request, self.devices)
         if path == "/v1.0/deviceManagement/deviceCompliancePolicies":

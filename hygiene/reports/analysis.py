@@ -38,6 +38,7 @@ AREA_TITLES: dict[str, str] = {
     "accounts": "Accounts",
     "backup": "Backup",
     "patching": "Patching and device updates",
+    "email": "Email authentication (SPF, DMARC, DKIM)",
 }
 
 REASON_LABELS: dict[str, str] = {
@@ -55,6 +56,7 @@ _AREA_NOUNS: dict[str, tuple[str, str]] = {
     "accounts": ("account", "accounts"),
     "patching": ("device", "devices"),
     "backup": ("item", "items"),
+    "email": ("domain", "domains"),
 }
 
 

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from hygiene.logsetup import redact_bytes
-from hygiene.model import DatasetState, ReasonKind, SourceRun, SourceStatus
+from hygiene.model import DatasetState, ReasonKind, Snapshot, SourceRun, SourceStatus
 
 _SECRET_QUERY = re.compile(r"(?i)(access_token|client_secret|client_assertion|code|sig|signature|token)=[^&\s]+")
 
@@ -210,6 +210,11 @@ class Source(ABC, Generic[DataT]):
         :func:`not_selected`, and nothing for them is requested. Never raises for vendor errors: they become
         dataset states."""
 
+    def read_after(self, snapshot: Snapshot) -> None:
+        """Called by the scan just before :meth:`collect` with the snapshot the platforms before it in the scan
+        order filled: a platform that reads what others collected (:attr:`PlatformSpec.reads_from`; the email
+        platform: their verified domains) takes it here. Default: nothing."""
+
     @staticmethod
     def summarise_status(datasets: dict[str, DatasetState]) -> SourceStatus:
         """``error`` when no dataset the scan selected could be read (the platform was not read at all), ``ok``
@@ -281,6 +286,9 @@ class PlatformSpec:
     #: the fields of the config section naming the credential (and the vendor endpoint): organisations whose
     #: sections agree on them share the vendor's throttling, so their scans share one concurrency limit
     credential_fields: tuple[str, ...] = ()
+    #: datasets of other platforms (scanned before it) that its source reads from the snapshot: a partial scan that
+    #: reads this platform reads them too, where their platform is configured
+    reads_from: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for dataset in self.datasets:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from hygiene.sources.aws.catalogue import PLATFORM as AWS
 from hygiene.sources.azure.catalogue import PLATFORM as AZURE
+from hygiene.sources.email.catalogue import PLATFORM as EMAIL
 from hygiene.sources.google.catalogue import PLATFORM as GOOGLE
 from hygiene.sources.interface import DatasetSpec, PlatformSpec
 from hygiene.sources.m365.catalogue import PLATFORM as M365
 
-PLATFORMS: tuple[PlatformSpec, ...] = (M365, GOOGLE, AWS, AZURE)
+#: the email platform reads the domains Microsoft 365 and Google Workspace listed: it comes after them
+PLATFORMS: tuple[PlatformSpec, ...] = (M365, GOOGLE, AWS, AZURE, EMAIL)
 
 
 def names() -> tuple[str, ...]:

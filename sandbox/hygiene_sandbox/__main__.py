@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  delegated admin:      {google['delegated_admin']}")
         print(f"  customer id:          {google['customer_id']}")
         print(f"  service account file: {google['service_account_file']} (mode 0600, token_uri: the sandbox)")
+    if sandbox.dns is not None:
+        print(f'DNS (email authentication): [dns] nameservers = ["{sandbox.dns.host}"], port = {sandbox.dns.port}')
     print("Press Ctrl-C to stop.")
     sys.stdout.flush()
     stop = threading.Event()

@@ -165,6 +165,8 @@ class GoogleScenario:
     #: Directory ``Group`` objects, and their direct members (``Member`` objects) by group id
     groups: list[JsonDict] = field(default_factory=list)
     group_members: dict[str, list[JsonDict]] = field(default_factory=dict)
+    #: Directory ``Domains`` resources (``domains.list``), aliases inside them
+    domains: list[JsonDict] = field(default_factory=list)
     #: services not enabled in the service account's Cloud project (``API_SERVICES`` keys): every call to them is
     #: refused with Google's 403 accessNotConfigured / SERVICE_DISABLED
     disabled_apis: set[str] = field(default_factory=set)

@@ -73,6 +73,7 @@ from hygiene_sandbox.vendor import (
     GOOGLE_AUTH,
     SCOPE_CHROMEOS,
     SCOPE_CLOUD_IDENTITY_DEVICES,
+    SCOPE_DOMAINS,
     SCOPE_GROUP_MEMBERS,
     SCOPE_MOBILE,
     SCOPE_ROLES,
@@ -254,6 +255,9 @@ SCHEMAS: dict[str, dict[str, str | None]] = {
         "rolePrivileges": _ANY,
     },
     "Members": {**_fields("kind etag nextPageToken"), "members": "Member"},
+    "Domains2": {**_fields("kind etag"), "domains": "Domains"},
+    "Domains": {**_fields("creationTime domainName etag isPrimary kind verified"), "domainAliases": "DomainAlias"},
+    "DomainAlias": _fields("creationTime domainAliasName etag kind parentDomainName verified"),
     "Member": _fields("delivery_settings email etag id kind role status type"),
     "RoleAssignments": {**_fields("kind etag nextPageToken"), "items": "RoleAssignment"},
     "RoleAssignment": {
@@ -987,6 +991,11 @@ class GoogleApi:
             call, items, kind="admin#directory#roleAssignments", key="items", default=100, maximum=200
         )
 
+    def domains(self, call: _Call, match: re.Match[str]) -> JsonDict:
+        """``domains.list``: not paged (the ``Domains2`` schema has no nextPageToken)."""
+        google = self._customer(match["customer"])
+        return {"kind": "admin#directory#domains", "etag": '"domains"', "domains": list(google.domains)}
+
     def group_members(self, call: _Call, match: re.Match[str]) -> JsonDict:
         google = self.google
         if google is None:
@@ -1142,6 +1151,13 @@ ROUTES: tuple[_Route, ...] = (
         _DIRECTORY + "DirectoryRoles.List",
     ),
     _Route(
+        re.compile(r"^/admin/directory/v1/customer/(?P<customer>[^/]+)/domains/?$"),
+        frozenset({SCOPE_DOMAINS, GOOGLE_AUTH + "admin.directory.domain"}),
+        GoogleApi.domains,
+        _ADMIN,
+        _DIRECTORY + "DirectoryDomains.List",
+    ),
+    _Route(
         re.compile(r"^/admin/directory/v1/groups/(?P<group>[^/]+)/members/?$"),
         # members.list scopes in the discovery document
         frozenset(
@@ -1189,6 +1205,7 @@ _RESPONSE_SCHEMA = {
     _DIRECTORY + "DirectoryRoleAssignments.List": "RoleAssignments",
     _DIRECTORY + "DirectoryRoles.List": "Roles",
     _DIRECTORY + "DirectoryMembers.List": "Members",
+    _DIRECTORY + "DirectoryDomains.List": "Domains2",
     _DIRECTORY + "DirectoryMobiledevices.List": "MobileDevices",
     _DIRECTORY + "DirectoryChromeosdevices.List": "ChromeOsDevices",
     "google.apps.cloudidentity.devices.v1.DevicesService.ListDevices": "ListDevicesResponse",

@@ -66,6 +66,25 @@ PROTECTION_STATE_PROPERTIES = frozenset(
     }
 )  # fmt: skip
 #: privilegedAccessGroupEligibilityScheduleInstance properties (v1.0 CSDL, with privilegedAccessScheduleInstance)
+#: the ``domain`` entity's properties (v1.0 CSDL, EntityType domain), for ``$select``
+DOMAIN_PROPERTIES = frozenset(
+    {
+        "id",
+        "authenticationType",
+        "availabilityStatus",
+        "isAdminManaged",
+        "isDefault",
+        "isInitial",
+        "isRoot",
+        "isVerified",
+        "manufacturer",
+        "model",
+        "passwordNotificationWindowInDays",
+        "passwordValidityPeriodInDays",
+        "state",
+        "supportedServices",
+    }
+)
 GROUP_ELIGIBILITY_PROPERTIES = frozenset(
     {"id", "accessId", "eligibilityScheduleId", "groupId", "memberType", "principalId", "startDateTime", "endDateTime"}
 )
@@ -155,6 +174,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "applications": frozenset(
         {"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
     ),
+    # https://learn.microsoft.com/graph/api/domain-list (least privileged: Domain.Read.All)
+    "domains": frozenset({"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
     # https://learn.microsoft.com/graph/api/subscribedsku-list
     "subscribedSkus": frozenset(
         {
@@ -265,6 +286,7 @@ DEFAULT_PAGE_SIZES: dict[str, tuple[int, int | None]] = {
     "compliancePolicies": (1000, None),
     "conditionalAccess": (1000, None),
     "subscribedSkus": (1000, None),
+    "domains": (1000, None),
     "protectionPolicies": (1000, None),
     "authentication.methods": (1000, None),
     "servicePrincipals": (100, 999),
@@ -1100,6 +1122,16 @@ class GraphApi:
             entity="microsoft.graph.subscribedSku",
         )
 
+    def domains(self, call: _Call, match: re.Match[str]) -> Result:
+        return self._collection(
+            call,
+            self.scenario.domains,
+            kind="domains",
+            context="domains",
+            entity="microsoft.graph.domain",
+            known=DOMAIN_PROPERTIES,
+        )
+
     def _intune(self) -> None:
         if not self.scenario.intune_licensed:
             raise GraphFailure(400, "BadRequest", INTUNE_NOT_APPLICABLE)
@@ -1366,6 +1398,7 @@ ROUTES: tuple[_Route, ...] = (
     _route(r"^/servicePrincipals/(?P<sid>[^/]+)/appRoleAssignedTo/?$", "applications", GraphApi.app_role_assigned_to),
     _route(r"^/applications/?$", "applications", GraphApi.applications),
     _route(r"^/subscribedSkus/?$", "subscribedSkus", GraphApi.subscribed_skus),
+    _route(r"^/domains/?$", "domains", GraphApi.domains),
     _route(r"^/deviceManagement/managedDevices/?$", "managedDevices", GraphApi.managed_devices),
     _route(
         r"^/deviceManagement/managedDevices/(?P<did>[^/]+)/windowsProtectionState/?$",

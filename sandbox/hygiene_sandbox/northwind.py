@@ -85,6 +85,7 @@ from typing import Literal
 from hygiene_sandbox.defender import make_machine, make_vulnerability, protection_state
 from hygiene_sandbox.expectation import Expectation, JsonDict, fails, not_assessed, passes
 from hygiene_sandbox.northwind_azure import northwind_azure
+from hygiene_sandbox.northwind_dns import graph_domains, northwind_dns
 from hygiene_sandbox.northwind_leeds import northwind_leeds
 from hygiene_sandbox.scenario import (
     Scenario,
@@ -698,6 +699,8 @@ def northwind(
         backup_controller=backup_controller,
         withheld_permissions=set(withheld_permissions),
         conceal_report_names=conceal_report_names,
+        domains=graph_domains(),
+        dns=northwind_dns(google=google),
     )
     scenario.expected = expected_results(
         main=main,

@@ -63,6 +63,7 @@ from hygiene_sandbox.google import (
     make_role,
     make_role_assignment,
 )
+from hygiene_sandbox.northwind_dns import google_domains
 from hygiene_sandbox.scenario import days_ago
 from hygiene_sandbox.scenario_data import build_rows, load_data
 from hygiene_sandbox.vendor import (
@@ -288,6 +289,7 @@ def northwind_leeds(
         groups=list(groups.values()),
         group_members=group_members,
         disabled_apis=set(disabled_apis),
+        domains=google_domains(),
     )
     google.expected = expected_results(withheld_scopes, disabled_apis)
     return google

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hygiene_sandbox.azure_scenario import AzureScenario
+from hygiene_sandbox.dns_server import DnsScenario
 from hygiene_sandbox.expectation import Expectation, JsonDict
 from hygiene_sandbox.google import GoogleScenario
 from hygiene_sandbox.vendor import (
@@ -71,6 +72,7 @@ DEFAULT_GRANTED_PERMISSIONS: frozenset[str] = frozenset(
         "Machine.Read.All",
         "Vulnerability.Read.All",
         "Application.Read.All",
+        "Domain.Read.All",
     }
 )
 
@@ -165,6 +167,8 @@ class Scenario:
     applications: list[JsonDict] = field(default_factory=list)
     #: UPN -> workload ("Exchange", "OneDrive", "SharePoint", "Teams", ...) -> last activity "YYYY-MM-DD"
     office365_activity: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the tenant's ``domain`` objects (``GET /domains``)
+    domains: list[JsonDict] = field(default_factory=list)
 
     #: Entra ID P1/P2 present (signInActivity and the registration report need it)
     premium: bool = True
@@ -194,6 +198,9 @@ class Scenario:
     #: the organisation's Azure subscriptions (served on the same port), or None; its expectations are in
     #: ``azure.expected``, not in ``all_expected`` (scans of Microsoft 365 and Google alone stay comparable)
     azure: AzureScenario | None = None
+    #: the DNS the sandbox resolver serves (started with the sandbox), or None; its expectations are in
+    #: ``dns.expected``, not in ``all_expected`` (a scan without ``[dns]`` does not run the email checks)
+    dns: DnsScenario | None = None
 
     @property
     def all_expected(self) -> dict[str, Expectation]:
@@ -232,7 +239,7 @@ class Scenario:
                 value = {k: v.to_json() for k, v in sorted(value.items())}
             elif item.name == "google":
                 value = value.to_json(include_secret=include_secret) if value is not None else None
-            elif item.name == "azure":
+            elif item.name in ("azure", "dns"):
                 value = value.to_json() if value is not None else None
             raw[item.name] = value
         return raw
@@ -248,6 +255,8 @@ class Scenario:
             values["google"] = GoogleScenario.from_json(raw["google"])
         if raw.get("azure") is not None:
             values["azure"] = AzureScenario.from_json(raw["azure"])
+        if raw.get("dns") is not None:
+            values["dns"] = DnsScenario.from_json(raw["dns"])
         return cls(**values)
 
     def save(self, path: Path, *, include_secret: bool = False) -> Path:

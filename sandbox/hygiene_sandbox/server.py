@@ -50,6 +50,7 @@ from hygiene_sandbox.chaos import (
 )
 from hygiene_sandbox.defender import PREFIX as DEFENDER_PREFIX
 from hygiene_sandbox.defender import DefenderApi
+from hygiene_sandbox.dns_server import DnsSandbox
 from hygiene_sandbox.google_api import GoogleApi, GoogleTokenStore
 from hygiene_sandbox.graph import DOWNLOAD_PREFIX, GraphApi
 from hygiene_sandbox.identity import IdentityPlatform, TokenStore
@@ -277,6 +278,8 @@ class Sandbox(ChaosSwitch):
         self._google: GoogleApi | None = None
         self._azure: AzureArm | None = None
         self._defender: DefenderApi | None = None
+        #: the local DNS resolver, started with the sandbox when the scenario has a zone (``scenario.dns``)
+        self.dns: DnsSandbox | None = None
         self.tokens = TokenStore()
         self.google_tokens = GoogleTokenStore()
         self._monkey = ChaosMonkey(chaos) if chaos is not None else None
@@ -332,9 +335,14 @@ class Sandbox(ChaosSwitch):
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="hygiene-sandbox", daemon=True
         )
         self._thread.start()
+        if self.scenario.dns is not None:
+            self.dns = DnsSandbox(self.scenario.dns.zone, host=self.host).start()
         return self
 
     def stop(self) -> None:
+        if self.dns is not None:
+            self.dns.stop()
+            self.dns = None
         server, self._server = self._server, None
         if server is None:
             return

@@ -75,9 +75,18 @@ SCOPE_MOBILE = GOOGLE_AUTH + "admin.directory.device.mobile.readonly"
 SCOPE_CHROMEOS = GOOGLE_AUTH + "admin.directory.device.chromeos.readonly"
 SCOPE_CLOUD_IDENTITY_DEVICES = GOOGLE_AUTH + "cloud-identity.devices.readonly"
 SCOPE_GROUP_MEMBERS = GOOGLE_AUTH + "admin.directory.group.member.readonly"
+SCOPE_DOMAINS = GOOGLE_AUTH + "admin.directory.domain.readonly"
 #: the read-only scopes hygiene asks for, one credential each; domain-wide delegation grants all by default
 GOOGLE_SCOPES: frozenset[str] = frozenset(
-    {SCOPE_USERS, SCOPE_ROLES, SCOPE_GROUP_MEMBERS, SCOPE_MOBILE, SCOPE_CHROMEOS, SCOPE_CLOUD_IDENTITY_DEVICES}
+    {
+        SCOPE_USERS,
+        SCOPE_ROLES,
+        SCOPE_GROUP_MEMBERS,
+        SCOPE_MOBILE,
+        SCOPE_CHROMEOS,
+        SCOPE_CLOUD_IDENTITY_DEVICES,
+        SCOPE_DOMAINS,
+    }
 )
 #: what the Directory API reports as the last login of an account that never signed in
 GOOGLE_NEVER = "1970-01-01T00:00:00.000Z"

@@ -84,7 +84,7 @@ def test_identity_only_scan_reads_only_identity_data(tmp_path: Path, monkeypatch
     assert scope["selection"] == {
         "checks": ["m365.mfa.*", "m365.accounts.inactive"],
         "platforms": [],
-        "platforms_not_scanned": ["google", "azure"],
+        "platforms_not_scanned": ["google", "azure", "email"],
     }
     assert {"m365.devices", "m365.backup", "m365.licences", "m365.compliance_policies"} <= set(
         scope["datasets_not_read"]
@@ -123,8 +123,32 @@ def test_platforms_selects_whole_platforms(tmp_path: Path, monkeypatch: pytest.M
     assert not any(p.startswith(("/v1.0/", "/beta/")) for p in paths), paths  # no Graph request
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert set(report["sources"]) == {"google"} and {r["platform"] for r in report["results"]} == {"google"}
-    assert report["scope"]["selection"]["platforms_not_scanned"] == ["m365", "azure"]
+    assert report["scope"]["selection"]["platforms_not_scanned"] == ["m365", "azure", "email"]
     assert all(state["selected"] for state in report["sources"]["google"]["datasets"].values())
+
+
+def test_email_checks_alone_read_only_the_domains_and_dns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The email platform reads what the identity platforms listed: a partial scan of its checks reads their
+    domain datasets (``PlatformSpec.reads_from``) and nothing else of them."""
+    scenario = northwind(NOW)
+    assert scenario.dns is not None
+    with Sandbox(scenario) as sandbox:
+        config = write_demo_config(tmp_path / "cfg", sandbox)
+        monkeypatch.setenv(SECRET_ENV, sandbox.client_secret)
+        result = run("scan", str(config), "--checks", "email.*", "--output", str(tmp_path / "o"), "--no-history")
+        paths = [p.split("?", 1)[0] for p in api_paths(sandbox) if p != "/token" and not p.endswith("/token")]
+        questions = sandbox.dns.queries if sandbox.dns else 0
+    assert result.exit_code == 0, result.output
+    customer = scenario.google.customer_id if scenario.google else ""
+    assert sorted(set(p for p in paths if "/v1.0/" in p or "/admin/" in p)) == [
+        f"/admin/directory/v1/customer/{customer}/domains",
+        "/v1.0/domains",
+    ], paths
+    assert questions >= 20
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert set(report["sources"]) == {"m365", "google", "email"}
+    got = {r["check_id"]: (r["status"], {f["resource_name"] for f in r["findings"]}) for r in report["results"]}
+    assert got == {k: (v.status, v.resources) for k, v in scenario.dns.expected.items()}
 
 
 def test_incomplete_scan_is_never_the_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,11 @@ DATASETS = (
         (_AUTH + "cloud-identity.devices.readonly",),
         optional=True,
     ),
+    DatasetSpec(
+        "google.domains",
+        "the customer's domains and domain aliases (verified: the mail domains)",
+        (_AUTH + "admin.directory.domain.readonly",),
+    ),
 )
 #: dataset -> the one OAuth scope it needs
 SCOPES = {d.name: d.needs[0] for d in DATASETS}

@@ -12,7 +12,7 @@ Also retried, within the same bound: 5xx, connection failures and resets, read t
 used is asked for again; if it keeps repeating the dataset fails (``PagingLoop``), it is never cut short or read
 twice. Items repeated across pages (same id) are kept once.
 
-The five lanes are independent and run concurrently on ``LANES`` threads (``GoogleSource.collect``); the roles
+The six lanes are independent and run concurrently on ``LANES`` threads (``GoogleSource.collect``); the roles
 lane then lists the members of the groups that hold admin roles (``google.admin_groups``, its own scope). Each
 dataset runs whole in one lane with its own credential, ``httplib2.Http`` (not thread-safe), service object and
 ``GoogleClient`` (counters); a dataset that fails leaves the others alone. What is shared is read-only or locked:
@@ -49,6 +49,7 @@ from hygiene.model import (
     GoogleMobileDevice,
     GoogleRoleAssignment,
     GoogleUser,
+    MailDomain,
     ReasonKind,
     SourceRun,
 )
@@ -74,7 +75,14 @@ log = structlog.get_logger(__name__)
 LANES = 4
 #: the order the datasets start in: the longest chains of pages first (mobile devices come 100 a page, users 500),
 #: the role assignments (a few pages in any tenant) last. benchmarks/models.py (google_model) follows this order.
-ORDER = ("google.mobile_devices", "google.users", "google.endpoints", "google.chrome_devices", "google.roles")
+ORDER = (
+    "google.mobile_devices",
+    "google.users",
+    "google.endpoints",
+    "google.chrome_devices",
+    "google.roles",
+    "google.domains",
+)
 
 USER_FIELDS = (
     "nextPageToken,users(id,primaryEmail,name/fullName,isAdmin,isDelegatedAdmin,isEnrolledIn2Sv,isEnforcedIn2Sv,"
@@ -91,6 +99,8 @@ ENDPOINT_FIELDS = (
 )
 ASSIGNMENT_FIELDS = "nextPageToken,items(roleId,assignedTo,assigneeType,scopeType)"
 MEMBER_FIELDS = "nextPageToken,members(id,email,type)"
+#: domains.list is not paged (Domains2 has no nextPageToken): one request
+DOMAIN_FIELDS = "domains(domainName,verified,isPrimary,domainAliases(domainAliasName,verified))"
 #: the APIs hygiene calls, by the service name Google's errors carry (ErrorInfo ``metadata.service``)
 API_TITLES = {
     "admin.googleapis.com": "Admin SDK API",
@@ -272,6 +282,7 @@ class GoogleSource(Source[GoogleData]):
             "google.mobile_devices": collector.mobile_devices,
             "google.chrome_devices": collector.chrome_devices,
             "google.endpoints": collector.endpoints,
+            "google.domains": collector.domains,
         }[dataset]
         try:
             state = fn()
@@ -419,6 +430,28 @@ class _GoogleCollector:
             available=True,
             endpoint="admin/directory/v1/customer/{customer}/roleassignments",
             records=len(self.data.role_assignments),
+        )
+
+    def domains(self) -> DatasetState:
+        """The customer's domains and their aliases (every one receives mail in Google Workspace)."""
+        (domains,) = self._directory("google.domains", "domains")
+        answer = self.client.execute(domains.list(customer=self.data.customer_id, fields=DOMAIN_FIELDS))
+        found: list[MailDomain] = []
+        for domain in answer.get("domains") or []:
+            found.append(
+                MailDomain(
+                    name=str(domain.get("domainName") or ""),
+                    verified=domain.get("verified") is True,
+                    default=domain.get("isPrimary") is True,
+                )
+            )
+            found += [
+                MailDomain(name=str(alias.get("domainAliasName") or ""), verified=alias.get("verified") is True)
+                for alias in domain.get("domainAliases") or []
+            ]
+        self.data.domains = [d for d in found if d.name]
+        return DatasetState(
+            available=True, endpoint="admin/directory/v1/customer/{customer}/domains", records=len(self.data.domains)
         )
 
     def admin_groups(self) -> DatasetState:

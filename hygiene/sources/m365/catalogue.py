@@ -91,6 +91,7 @@ DATASETS = (
         "enterprise apps holding Microsoft Graph application permissions, and app registrations' credentials",
         ("Application.Read.All",),
     ),
+    DatasetSpec("m365.domains", "the tenant's domains (verified, with the Email service)", ("Domain.Read.All",)),
 )
 #: dataset name -> its spec, in scan order
 BY_NAME = {d.name: d for d in DATASETS}

@@ -42,6 +42,7 @@ from hygiene.model import (
     M365RoleAssignment,
     M365Sku,
     M365User,
+    MailDomain,
     ReasonKind,
     SourceRun,
 )
@@ -605,6 +606,20 @@ class _Collector:
         ]
         return DatasetState(available=True, endpoint="/v1.0/subscribedSkus", records=len(skus))
 
+    def domains(self) -> DatasetState:
+        """The tenant's domains (one request: the collection is small and not paged in practice, but followed if it
+        is): the verified ones with the Email service are the mail domains the email checks read DNS for."""
+        self.data.domains = [
+            MailDomain(
+                name=str(d["id"]),
+                verified=d.get("isVerified") is True,
+                default=d.get("isDefault") is True,
+                email="Email" in (d.get("supportedServices") or []),
+            )
+            for d in self.graph.get_all("/v1.0/domains", {"$select": "id,isVerified,isDefault,supportedServices"})
+        ]
+        return DatasetState(available=True, endpoint="/v1.0/domains", records=len(self.data.domains))
+
     def devices(self) -> DatasetState:
         self.data.devices = [
             M365Device(
@@ -976,6 +991,7 @@ class M365Source(Source[M365Data]):
                 ("m365.backup", rest.backup),
                 ("m365.app_consent", rest.app_consent),
                 ("m365.apps", rest.apps),
+                ("m365.domains", rest.domains),
             ):
                 if wanted(name):
                     rest.run(name, fn)

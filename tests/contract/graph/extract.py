@@ -59,6 +59,7 @@ ROOT_PATHS: tuple[str, ...] = (
     "identityGovernance/privilegedAccess/group/assignmentScheduleInstances/{id}/principal",
     "identityGovernance/privilegedAccess/group/assignmentScheduleInstances/{id}/group",
     "subscribedSkus/{id}",
+    "domains/{id}",
     "deviceManagement/managedDevices/{id}",
     "deviceManagement/managedDevices/{id}/windowsProtectionState",
     "deviceManagement/deviceCompliancePolicies/{id}/assignments/{id}",

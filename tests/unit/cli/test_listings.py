@@ -191,7 +191,7 @@ def test_permissions_json_for_other_platforms_lists_datasets_and_needs(platform:
     assert [d["name"] for d in data["datasets"]] == [d.name for d in spec.datasets]
     assert all(d["needs"] and isinstance(d["used_by"], list) for d in data["datasets"])
     every = invoke("permissions", "--json")
-    assert [p["platform"] for p in every] == ["m365", "google", "aws", "azure"]
+    assert [p["platform"] for p in every] == ["m365", "google", "aws", "azure", "email"]
     assert "Statement" in every[2]["grant_document"]
 
 

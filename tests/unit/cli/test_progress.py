@@ -56,9 +56,10 @@ def test_a_sandbox_scan_reports_every_dataset_with_its_count(tmp_path: Path) -> 
                 reading=lambda *event: told.append(event),
             ),
         )
-    assert phases == [(p, phase) for p in ("m365", "google", "azure") for phase in ("start", "done")]
+    platforms = ("m365", "google", "azure", "email")  # email last: it reads the domains the others listed
+    assert phases == [(p, phase) for p in platforms for phase in ("start", "done")]
     snapshot_runs = outcome.report.sources
-    for name in ("m365", "google"):
+    for name in ("m365", "google", "email"):
         datasets = [d.name for d in platform(name).datasets]
         reported = {dataset: count for p, dataset, count in told if p == name and dataset is not None}
         assert set(reported) == set(datasets), name

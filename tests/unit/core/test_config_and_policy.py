@@ -193,13 +193,13 @@ attestations:
 class TestRegistry:
     def test_builtin_checks_have_complete_metadata(self) -> None:
         registry = Registry.load(entry_points_too=False)
-        assert len(registry) == 49
+        assert len(registry) == 52
         for item in registry:
             meta = item.meta
             assert meta.remediation and meta.references and meta.permissions, meta.id
-            assert meta.area in ("mfa", "accounts", "backup", "patching")
+            assert meta.area in ("mfa", "accounts", "backup", "patching", "email")
             assert meta.id.startswith(
-                {"m365": "m365.", "google": "gws.", "aws": "aws.", "azure": "azure."}[meta.platform]
+                {"m365": "m365.", "google": "gws.", "aws": "aws.", "azure": "azure.", "email": "email."}[meta.platform]
             ), meta.id
         assert "A7.16" in registry.get("m365.mfa.admins").meta.frameworks["cyber-essentials"]  # type: ignore[union-attr]
 

@@ -42,7 +42,7 @@ def test_a_raising_check_errors_alone(tenant: Tenant, tmp_path: Path) -> None:
     assert "ZeroDivisionError: boom" in (results["acme.m365.explodes"].reason or "")
     assert results["acme.m365.count"].status is Status.FAIL
     assert results["m365.mfa.enforced"].status is Status.PASS
-    assert "aws.root.fake" not in results and report.out_of_scope_platforms == ["aws", "azure", "google"]
+    assert "aws.root.fake" not in results and report.out_of_scope_platforms == ["aws", "azure", "email", "google"]
     assert not report.complete
 
 

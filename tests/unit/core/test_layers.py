@@ -97,6 +97,7 @@ VENDOR_SDKS = frozenset(
         "requests",
         "moto",
         "azure",
+        "dns",  # dnspython: the email platform's resolver
     }
 )
 #: module prefix -> the SDKs it may import
@@ -409,7 +410,7 @@ def test_checker_reports_upward_imports_sdks_and_the_sandbox(tmp_path: Path) -> 
 
 # -- what an offline command loads --------------------------------------------------------------------------------
 
-_HEAVY = ("boto3", "botocore", "googleapiclient", "google.auth", "msal", "moto", "azure", "hygiene_sandbox")
+_HEAVY = ("boto3", "botocore", "googleapiclient", "google.auth", "msal", "moto", "azure", "dns", "hygiene_sandbox")
 
 
 def _loaded_after(statement: str) -> set[str]:
@@ -425,6 +426,7 @@ def _loaded_after(statement: str) -> set[str]:
         "import hygiene.permissions",
         "import hygiene.frameworks",
         "import hygiene.checklib.m365",
+        "import hygiene.checklib.email",
         "import hygiene.config",
         "import hygiene.cli",  # hygiene --help
         # the platform registry and every platform's catalogue: a source (and its SDK) loads only to scan

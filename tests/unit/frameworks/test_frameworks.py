@@ -76,7 +76,7 @@ def test_shipped_data_validates_and_maps_every_builtin_check() -> None:
     data = fw.validate(None, _builtin_ids())
     assert set(data.catalogues) == ALL_FRAMEWORKS
     builtin = Registry.load(entry_points_too=False).ids()
-    assert len(builtin) == 49  # 32 + ten Azure + four endpoint-protection + break-glass and two app checks
+    assert len(builtin) == 52  # 32 + ten Azure + four endpoint + break-glass, two app and three email checks
     mapped = {c for c, f in data.mappings.checks.items() if any(f.values())}
     assert set(builtin) == mapped | set(data.mappings.unmapped)
 

@@ -208,7 +208,7 @@ def test_cli_scan_format_ocsf_against_the_sandbox(tmp_path: Path, monkeypatch: p
     for event in events:
         assert schema_errors(event) == [], event["compliance"]["control"]
     providers = {e["cloud"]["provider"] for e in events}
-    assert providers == {"Microsoft", "Google", "Azure"}  # the demo scans Azure too
+    assert providers == {"Microsoft", "Google", "Azure", "DNS"}  # the demo scans Azure and DNS too
     tenant = next(e for e in events if e["cloud"]["provider"] == "Microsoft")["cloud"]["account"]
     assert tenant == {"uid": sandbox.tenant_id, "type_id": 17, "type": "M365 Tenant"}
     admins = [e for e in events if e["compliance"]["control"] == "m365.accounts.admin_count"]

@@ -90,6 +90,19 @@ def names(result: CheckResult) -> set[str]:
     return {f.resource_name for f in result.findings}
 
 
+def test_domains_and_their_aliases_are_read_in_one_request(tmp_path: Path) -> None:
+    workspace = healthy_workspace()
+    snapshot = collect(workspace, tmp_path)
+    assert snapshot.google is not None
+    assert [(d.name, d.verified, d.default, d.email) for d in snapshot.google.domains] == [
+        ("example.com", True, True, True),
+        ("example.org", False, False, True),  # an alias not verified yet: the email checks leave it out
+    ]
+    state = snapshot.sources["google"].datasets["google.domains"]
+    assert state.available and state.records == 2
+    assert workspace.mocks["google.domains"]._iterable == []  # its one answer served, nothing more asked
+
+
 def test_healthy_workspace(scan: Scan) -> None:
     results = scan(healthy_workspace())
     assert set(results) == {
@@ -330,8 +343,8 @@ def test_rate_limits_are_retried_honouring_retry_after(tmp_path: Path) -> None:
     assert snapshot.google is not None and len(snapshot.google.users) == 9
     assert ws.mocks["sleeps"][0] == 7.0 and len(ws.mocks["sleeps"]) == 2
     run = snapshot.sources["google"]
-    # 2 throttled + 5 user pages + roles and assignments + mobile + chrome + endpoints
-    assert run.status == "ok" and run.requests == 2 + 5 + 2 + 1 + 1 + 1
+    # 2 throttled + 5 user pages + roles and assignments + mobile + chrome + endpoints + domains
+    assert run.status == "ok" and run.requests == 2 + 5 + 2 + 1 + 1 + 1 + 1
 
 
 def test_persistent_rate_limit_gives_up(tmp_path: Path) -> None:
@@ -436,7 +449,7 @@ def test_datasets_are_fetched_concurrently_each_in_one_lane(tmp_path: Path) -> N
     lanes = set(SCOPES) - {"google.admin_groups"}
     assert set(threads) == lanes and all(len(names) == 1 for names in threads.values())
     assert len(set().union(*threads.values())) == LANES
-    assert run.requests == 5 + 2 + 1 + 1 + 1  # the per-dataset counters add up
+    assert run.requests == 5 + 2 + 1 + 1 + 1 + 1  # the per-dataset counters add up (the last: domains)
 
 
 def test_failing_datasets_leave_the_concurrent_others_whole(tmp_path: Path) -> None:
@@ -454,6 +467,7 @@ def test_failing_datasets_leave_the_concurrent_others_whole(tmp_path: Path) -> N
     assert {name: state.records for name, state in states.items() if state.available} == {
         "google.users": 9,
         "google.roles": 2,
+        "google.domains": 2,
         "google.admin_groups": 0,
         "google.endpoints": 2,
     }
@@ -510,7 +524,7 @@ def test_sandbox_scan_asks_one_token_per_scope_and_the_fewest_pages(tmp_path: Pa
     assert run.status == "ok", run.errors
     lists = (google.users, google.roles, google.role_assignments, google.mobile_devices, google.chromeos_devices)
     sizes = [len(items) for items in (*lists, google.ci_devices)]
-    fewest = sum(max(1, -(-n // 10)) for n in sizes)
+    fewest = sum(max(1, -(-n // 10)) for n in sizes) + 1  # domains.list: one request, not paged
     assert run.requests == len(log) - len(tokens) == fewest
     assert len(collected.data.users) == len(google.users)
     assert len(collected.data.mobile_devices) == len(google.mobile_devices)
@@ -715,7 +729,8 @@ def test_northwind_leeds_scan_lists_the_admin_group_once_with_its_own_token(tmp_
     assert sorted(map(sorted, sandbox.google_tokens.issued_scopes)) == sorted([s] for s in SCOPE.values())
     member_calls = [r for r in log if "/members" in r.path]
     assert len(member_calls) == 1 and member_calls[0].method == "GET"
-    assert collected.run.requests == len(log) - len(SCOPE) == 7  # users, roles, assignments, members, 3 devices
+    # users, roles, assignments, members, 3 devices, domains
+    assert collected.run.requests == len(log) - len(SCOPE) == 8
     members = collected.data.group_members
     assert len(members) == 1 and {m.type for m in next(iter(members.values()))} == {"USER", "GROUP"}
 

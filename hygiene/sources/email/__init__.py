@@ -1,0 +1,1 @@
+"""Email authentication: the SPF, DMARC and DKIM records (DNS) of the mail domains the identity platforms hold."""
