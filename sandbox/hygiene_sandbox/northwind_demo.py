@@ -95,6 +95,9 @@ DEMO_STATUSES: dict[str, str] = {
     "m365.apps.high_privilege": "fail",
     "m365.devices.edr_active": "fail",
     "m365.devices.vulnerabilities": "fail",
+    "email.spf": "fail",
+    "email.dmarc": "fail",
+    "email.dkim": "fail",
 }
 
 
