@@ -8,13 +8,15 @@ with the latency), ``hygiene scan-all`` over ``--orgs`` configs pointing at it (
 each its own scan, lock, reports and history rows), and ``hygiene portfolio`` over the resulting history. Measured:
 wall time and organisations a minute, CPU seconds, peak RSS of the scan-all process (getrusage of the child),
 requests (the sources' own counts, from every report.json), history size, portfolio time. ``--orgs`` can be a list
-(``50,200``) to see whether memory stays flat as the fleet grows. AWS is not in it: its sandbox runs moto in
-process and does not take the latency (see docs/benchmarks.md).
+(``50,200``) to see whether memory stays flat as the fleet grows. ``--aws`` adds the third platform: a generated
+AWS organisation of ``--users`` IAM users served by the AWS sandbox (moto behind the same latency), which every
+organisation's config also scans.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -37,10 +39,19 @@ def serve(args: argparse.Namespace) -> None:
     from hygiene_sandbox.generator import generate
 
     work = Path(args.workdir)
-    scenario = generate(args.users, SEED, datetime.now(UTC), google=True)
-    with Sandbox(scenario, latency_ms=args.latency_ms) as sandbox:
+    now = datetime.now(UTC)
+    scenario = generate(args.users, SEED, now, google=True)
+    with contextlib.ExitStack() as stack:
+        sandbox = stack.enter_context(Sandbox(scenario, latency_ms=args.latency_ms))
+        aws = None
+        if args.aws:
+            from hygiene_sandbox.aws import AwsSandbox, generate_aws
+
+            aws = stack.enter_context(AwsSandbox(generate_aws(args.users, SEED, now), latency_ms=args.latency_ms))
+            environ = {k: v for k, v in aws.environ().items() if k != "AWS_ENDPOINT_URL"}  # the config names it
+            (work / "aws-environ.json").write_text(json.dumps(environ))
         configs = work / "configs"
-        text = write_demo_config(configs, sandbox).read_text()
+        text = write_demo_config(configs, sandbox, aws=aws).read_text()
         (configs / "northwind.toml").unlink()
         for i in range(max(args.orgs_list)):
             (configs / f"org-{i:04d}.toml").write_text(text.replace('id = "northwind"', f'id = "org-{i:04d}"'))
@@ -53,6 +64,9 @@ def _scan_all(configs: Path, work: Path, concurrency: int, secret: str) -> dict[
     from hygiene.demo import SECRET_ENV
 
     env = {**os.environ, SECRET_ENV: secret, "HYGIENE_DATA_DIR": str(work / "data"), "NO_COLOR": "1"}
+    aws_environ = work.parent / "aws-environ.json"
+    if aws_environ.exists():
+        env.update(json.loads(aws_environ.read_text()))
     env.pop("HYGIENE_DATABASE_URL", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -102,6 +116,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--aws", action="store_true", help="add a generated AWS organisation to every config")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -111,7 +126,7 @@ def main() -> None:
         return
     work = Path(tempfile.mkdtemp(prefix="hygiene-fleet-bench-"))
     command = [sys.executable, __file__, "--serve", "--workdir", str(work), "--orgs", args.orgs]
-    command += ["--users", str(args.users), "--latency-ms", str(args.latency_ms)]
+    command += ["--users", str(args.users), "--latency-ms", str(args.latency_ms)] + (["--aws"] if args.aws else [])
     sandbox = subprocess.Popen(command, stdin=subprocess.PIPE, text=True)
     rows = []
     try:
@@ -129,7 +144,7 @@ def main() -> None:
                 shutil.copy2(path, configs / path.name)
             for extra in sorted(configs.glob("org-*.toml"))[n:]:
                 extra.unlink()
-            row = {"users": args.users, "latency_ms": args.latency_ms, "concurrency": args.concurrency}
+            row = {"users": args.users, "latency_ms": args.latency_ms, "concurrency": args.concurrency, "aws": args.aws}
             row.update(_scan_all(configs, run, args.concurrency, secret))
             rows.append(row)
             print(json.dumps(row), flush=True)
