@@ -167,7 +167,7 @@ def _credential_slot(
 ) -> contextlib.AbstractContextManager[None]:
     if limits is None:
         return contextlib.nullcontext()
-    return limits.hold(platform_spec(platform).credential_key(config.sources.section(platform)))
+    return limits.hold(platform_spec(platform).credential_key(config.section(platform)))
 
 
 class _Reading:
