@@ -23,7 +23,7 @@ def failing(result: CheckResult) -> set[str]:
 
 def test_healthy_tenant_passes_every_check(tenant: Tenant, scan: Scan) -> None:
     results = scan(tenant)
-    assert len(results) == 14
+    assert len(results) == 17
     # no break-glass accounts declared: that check alone cannot be judged
     assert {cid: r.status for cid, r in results.items() if r.status is not Status.PASS} == {
         "m365.admins.break_glass": Status.NOT_ASSESSED
