@@ -142,14 +142,19 @@ def write_demo_config(
 
 
 @contextlib.contextmanager
-def aws_sandbox(scenario: AwsScenario | None, now: datetime, latency_ms: int = 0) -> Iterator[AwsSandbox]:
+def aws_sandbox(
+    scenario: AwsScenario | None, now: datetime, latency_ms: int = 0, tidy: bool = False
+) -> Iterator[AwsSandbox]:
+    """The AWS fake serving ``scenario``, else Northwind's AWS estate (the demo's, tidied, with ``tidy``)."""
     try:
         from hygiene_sandbox.aws import AwsSandbox, northwind_aws
     except ImportError as exc:
         if "moto" in str(exc) or "flask" in str(exc).lower() or "werkzeug" in str(exc):
             raise HygieneError(MOTO_MISSING) from None
         raise
-    with AwsSandbox(scenario or northwind_aws(now), latency_ms=latency_ms) as sandbox:
+    if scenario is None:
+        scenario = tidy_aws(northwind_aws(now)) if tidy else northwind_aws(now)
+    with AwsSandbox(scenario, latency_ms=latency_ms) as sandbox:
         yield sandbox
 
 
@@ -212,11 +217,7 @@ def run_demo(
         aws = None
         if with_aws:
             say("starting the local AWS fake (moto) and creating Northwind's accounts in it…")
-            if aws_scenario is None and tidy:
-                from hygiene_sandbox.aws import northwind_aws
-
-                aws_scenario = tidy_aws(northwind_aws(now))
-            aws = stack.enter_context(aws_sandbox(aws_scenario, now, latency_ms))
+            aws = stack.enter_context(aws_sandbox(aws_scenario, now, latency_ms, tidy=tidy))
         if show_drift and scenario is None:
             say("first, Northwind as it was before Microsoft 365 Backup was turned off (for the change over time):")
             earlier = northwind(now, backup="enabled")
