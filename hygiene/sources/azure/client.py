@@ -158,6 +158,8 @@ class ArmClient:
             answer = self._send(send, endpoint)
             if isinstance(answer, str):
                 last = answer
+                if ticket is not None:
+                    self._no_answer(ticket)
                 self.sleep(self.policy.delay(attempt))
                 continue
             self.raw.record(method, url, answer.status, answer.body, answer.headers.get("content-type", ""))
@@ -236,6 +238,16 @@ class ArmClient:
                     self._quota_window, self._quota_sent, self._quota_allows = self._quota_window + 1, 0, None
             self._quota_sent += 1
             return self._quota_window, self._quota_sent - 1
+
+    def _no_answer(self, ticket: tuple[int, int]) -> None:
+        """A query that got no answer (no connection, a body azure-core could not read) tells nothing of the window.
+        While the window's limit is unknown only one query is in flight: free its place, so that the retry or the
+        next query goes ahead now instead of waiting out the read timeout for an answer that will not come."""
+        window, _ = ticket
+        with self._quota_lock:
+            if window == self._quota_window and self._quota_allows is None and self._quota_sent > 0:
+                self._quota_sent -= 1
+                self._quota_lock.notify_all()
 
     def _note_quota(self, headers: dict[str, str], ticket: tuple[int, int]) -> None:
         """Read ``x-ms-user-quota-remaining`` / ``-resets-after`` from the answer to the query of ``ticket``: the

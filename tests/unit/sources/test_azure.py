@@ -4,6 +4,7 @@ throttling, redirects, refusals and unparsable answers; the subscription scope; 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -148,11 +149,20 @@ def test_forbidden_is_a_permission_gap_needing_reader(tmp_path: Path) -> None:
     assert any("Reader" in n for n in err.value.needs)
 
 
+class NeverWait(threading.Condition):
+    """The quota's condition, refusing to wait: a retry after an attempt that got no answer must not wait out the
+    read timeout for an answer that cannot come (it did: 30 s per attempt)."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise AssertionError(f"waited on the quota for an answer (timeout {timeout})")
+
+
 @responses.activate
 def test_an_unparsable_answer_is_retried_then_an_error(tmp_path: Path) -> None:
     responses.post(GRAPH, body=b'{"totalRecords": 1, "da')
     responses.post(GRAPH, json=page([{"id": "a"}], 1))
     client, _ = make_client(tmp_path)
+    client._quota_lock = NeverWait()
     assert [r["id"] for r in client.query(rows.RESOURCES_QUERY, [SUB])] == ["a"]
     for _ in range(3):
         responses.post(GRAPH, body=b"<html>proxy error</html>")
