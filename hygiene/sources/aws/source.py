@@ -105,6 +105,9 @@ RESTORE_LOOKBACK_DAYS = 400
 RECOVERY_POINT_LOOKBACK_DAYS = 8
 #: a throwaway key for the clients ``AwsSource._warm_models`` builds (they never send a request)
 _WARM_UP_KEY = "warm-up-no-request"
+#: the services whose models and client classes this process has warmed (or is warming): a fleet's scans warm once
+_WARMED: set[str] = set()
+_WARMED_LOCK = threading.Lock()
 
 
 #: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html: ``arn:partition:service:region:account:…``
@@ -560,13 +563,18 @@ class AwsSource(Source[AwsData]):
         loads is loaded; ``_LOADER`` keeps it."""
         if self.client_factory is not None:
             return None
-        services = ["sts", *(["organizations"] if self.config.organization_role else []), *SERVICE_PREFIX]
+        wanted = ["sts", *(["organizations"] if self.config.organization_role else []), *SERVICE_PREFIX]
+        with _WARMED_LOCK:  # the models and client classes are the process's: a later scan has nothing to warm
+            services = [service for service in dict.fromkeys(wanted) if service not in _WARMED]
+            _WARMED.update(services)
+        if not services:
+            return None
         region = (list(self.config.regions) or ["us-east-1"])[0]
 
         def warm() -> None:
             key = _WARM_UP_KEY
             session = new_session(aws_access_key_id=key, aws_secret_access_key=key, region_name=region)
-            for service in dict.fromkeys(services):
+            for service in services:
                 try:
                     client = session.client(service, endpoint_url=self.config.endpoint_url, config=boto_config())
                     client.can_paginate(next(iter(client.meta.method_to_api_mapping)))  # loads the paginators

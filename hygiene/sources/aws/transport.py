@@ -4,15 +4,18 @@ refuses a repeated token, and every response counted and recorded (``RequestCoun
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
+import botocore.client
+import botocore.hooks
 import botocore.loaders
 import botocore.session
 import structlog
@@ -176,8 +179,57 @@ class _SharedLoader(botocore.loaders.Loader):  # type: ignore[misc]
 _LOADER = _SharedLoader()
 
 
+class _ClassCachingCreator(botocore.client.ClientCreator):  # type: ignore[misc]
+    """botocore's client creator, which builds a new client *class* for every client: a Python function per
+    operation (EC2 has about 600) and a ``type()``, a third of a three-platform organisation's CPU in a fleet
+    (docs/benchmarks.md). For the sessions of :func:`new_session` (recognised by their shared loader) the class of a
+    service is built once per process and reused: it holds only the operations' names and docstrings, all taken from
+    the service model ``_LOADER`` keeps; a client's credentials, region, endpoint and event handlers live on the
+    instance. Any other session (moto, a user's own boto3) is served by botocore's own code unchanged."""
+
+    _classes: ClassVar[dict[tuple[str, str | None, int], type]] = {}
+    _classes_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def _create_client_class(self, service_name: str, service_model: Any) -> type:
+        if self._loader is not _LOADER:
+            return super()._create_client_class(service_name, service_model)  # type: ignore[no-any-return]
+        # the loader caches the model's dict: its identity changes only if the model is loaded again
+        key = (service_name, service_model.api_version, id(service_model._service_description))
+        with self._classes_lock:
+            found = self._classes.get(key)
+            if found is None:
+                found = self._classes[key] = super()._create_client_class(service_name, service_model)
+        return found
+
+
+def _install_class_cache() -> None:
+    """botocore's session builds its creator through the module attribute ``botocore.client.ClientCreator``: that
+    attribute becomes the caching subclass, which defers to botocore for every session that is not ours."""
+    if botocore.client.ClientCreator is not _ClassCachingCreator:
+        if not issubclass(_ClassCachingCreator, botocore.client.ClientCreator):  # botocore reloaded
+            return
+        botocore.client.ClientCreator = _ClassCachingCreator
+
+
+_builtin_hooks: botocore.hooks.HierarchicalEmitter | None = None
+_builtin_hooks_lock = threading.Lock()
+
+
+def _hooks() -> botocore.hooks.HierarchicalEmitter:
+    """A copy of botocore's built-in event handlers. A new botocore session registers about 150 of them, checking
+    each one's signature with ``inspect`` (a sixth of a fleet scan's AWS CPU for 3-4 sessions per organisation);
+    they are module functions, the same for every session, so they are registered once, on a template, and copied
+    (botocore copies the same emitter for every client it builds)."""
+    global _builtin_hooks
+    with _builtin_hooks_lock:
+        if _builtin_hooks is None:
+            _builtin_hooks = botocore.session.Session()._original_handler
+        return copy.copy(_builtin_hooks)
+
+
 def new_session(**kwargs: Any) -> boto3.Session:
-    core = botocore.session.get_session()
+    _install_class_cache()
+    core = botocore.session.Session(event_hooks=_hooks(), include_builtin_handlers=False)
     core.register_component("data_loader", _LOADER)
     return boto3.Session(botocore_session=core, **kwargs)
 

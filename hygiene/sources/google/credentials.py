@@ -4,7 +4,10 @@ the key."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,32 @@ class PrivateKeyError(CredentialError):
     """The key file is a service account key, but its private key cannot be used."""
 
 
+#: keys already checked in this process, by the SHA-256 of the file's bytes: loading an RSA private key checks the
+#: key (tens of milliseconds), and a fleet's scans read the same key again and again (a consultant's one service
+#: account delegated in many Workspaces). Bounded; a changed file is a new entry.
+_checked: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+_CHECKED_MAX = 64
+_checked_lock = threading.Lock()
+
+
 def service_account_info(path: Path) -> dict[str, Any]:
-    """The parsed service account key at ``path``, its fields and private key checked."""
+    """The parsed service account key at ``path``, its fields and private key checked (once per process for the
+    same bytes); a fresh dict each call."""
     content = read_key_file(path, KEY, "a service account key")
+    digest = hashlib.sha256(content).digest()
+    with _checked_lock:
+        if digest in _checked:
+            _checked.move_to_end(digest)
+            return dict(_checked[digest])
+    info = _check(path, content)
+    with _checked_lock:
+        _checked[digest] = dict(info)
+        while len(_checked) > _CHECKED_MAX:
+            _checked.popitem(last=False)
+    return info
+
+
+def _check(path: Path, content: bytes) -> dict[str, Any]:
     try:
         info = json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

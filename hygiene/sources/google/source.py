@@ -22,6 +22,8 @@ bundled discovery documents, parsed once per API.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 import time
@@ -200,6 +202,27 @@ def _classify(exc: GoogleApiError | RefreshError, dataset: str) -> Unavailable:
     return Unavailable(kind, f"Google answered {exc}", (), endpoint)
 
 
+#: google-auth's credential of each service account key, by the SHA-256 of the key's fields: parsing the private key
+#: (an RSA key check, tens of milliseconds) once per process, not once per scan of a fleet; every scan derives its
+#: own delegated, scoped copies (``with_subject``, ``with_scopes``), which share the signer. Bounded.
+_accounts: dict[bytes, service_account.Credentials] = {}
+_ACCOUNTS_MAX = 64
+_accounts_lock = threading.Lock()
+
+
+def _service_account(info: dict[str, Any]) -> service_account.Credentials:
+    digest = hashlib.sha256(json.dumps(info, sort_keys=True, default=str).encode()).digest()
+    with _accounts_lock:
+        found = _accounts.get(digest)
+    if found is None:
+        found = service_account.Credentials.from_service_account_info(info)  # type: ignore[no-untyped-call]
+        with _accounts_lock:
+            if len(_accounts) >= _ACCOUNTS_MAX:
+                _accounts.pop(next(iter(_accounts)))
+            _accounts[digest] = found
+    return found
+
+
 class GoogleSource(Source[GoogleData]):
     platform = "google"
 
@@ -240,15 +263,14 @@ class GoogleSource(Source[GoogleData]):
         with self._key_lock:
             if self._credentials is None:
                 info = self._service_account_info()
-                from_info = service_account.Credentials.from_service_account_info
                 try:
-                    credentials = from_info(info)  # type: ignore[no-untyped-call]
+                    credentials = _service_account(info)
                 except GoogleAuthError:  # a ValueError too: fields missing ("Google authentication failed")
                     raise
                 except ValueError as exc:  # the private key itself (PEM framing, not an RSA key...)
                     path = self.config.service_account_file
                     raise Unavailable(ReasonKind.ERROR, f"cannot use the private key in {path}: {exc}") from None
-                self._credentials = credentials.with_subject(self.config.delegated_admin)
+                self._credentials = credentials.with_subject(self.config.delegated_admin)  # type: ignore[no-untyped-call]
             return self._credentials
 
     def http_for(self, scope: str) -> Any:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import gc
 import gzip
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from hygiene.checklib.m365 import _in_groups
+from hygiene.errors import InputError
 from hygiene.model import (
     AwsAccessKey,
     AwsAccount,
@@ -146,3 +150,32 @@ def test_gc_pause_is_undone_and_nests() -> None:
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+def test_the_lifecycle_file_is_parsed_once_and_read_again_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fleet's scans share the parsed table; an edited file (a new end-of-support date) is read again."""
+    import hygiene.policy
+    from hygiene.paths import policies_dir
+
+    parsed: list[Path] = []
+    original = hygiene.policy.load_yaml_file  # type: ignore[attr-defined]
+
+    def counting(path: Path) -> object:
+        parsed.append(path)
+        return original(path)
+
+    monkeypatch.setattr(hygiene.policy, "load_yaml_file", counting)
+    path = tmp_path / "os.yaml"
+    text = (policies_dir() / "lifecycle" / "os.yaml").read_text()
+    path.write_text(text)
+    first, again = load_lifecycle(path), load_lifecycle(path)
+    assert first == again and first is not again  # a fresh model each call
+    assert parsed == [path]
+    first.entries.clear()
+    assert load_lifecycle(path).entries  # what a caller does to its copy stays its own
+    path.write_text(text.replace("as_of:", "as_of: 2031-01-01\nold_as_of:", 1))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    with pytest.raises(InputError, match="old_as_of"):  # the edit is seen (and validated)
+        load_lifecycle(path)

@@ -722,3 +722,33 @@ def test_iam_only_selection_makes_no_regional_request(aws: None) -> None:
     # and the full read does make them: the assertion above can fail
     full = AwsSource(AwsConfig(), environ=ENV, client_factory=world.factory).collect(RawRecorder(None, "aws")).run
     assert {"ec2", "rds", "backup", "ssm"} <= services(full), full.endpoints
+
+
+def test_sessions_share_built_in_handlers_and_client_classes_but_not_credentials() -> None:
+    """A fleet builds 3-4 sessions and ~25 clients per organisation: the built-in handlers are registered once and
+    copied, a service's client class is built once; what is a client's own (credentials, region) stays its own,
+    and a session that is not hygiene's is built by botocore's own code."""
+    import botocore.handlers
+    import botocore.session
+
+    from hygiene.sources.aws.transport import new_session
+
+    ours = new_session(aws_access_key_id="AKIAEXAMPLEONE", aws_secret_access_key="one", region_name="eu-west-2")
+    fresh = boto3.Session(region_name="eu-west-2")._session  # botocore's and boto3's handlers, registered anew
+
+    def handlers(session: botocore.session.Session, event: str) -> list[str]:
+        found = session._events._emitter._handlers.prefix_search(event)
+        return [f"{getattr(h, '__module__', '')}.{getattr(h, '__qualname__', type(h).__name__)}" for h in found]
+
+    for spec in botocore.handlers.BUILTIN_HANDLERS:
+        assert handlers(ours._session, spec[0]) == handlers(fresh, spec[0]), spec[0]
+    other = new_session(aws_access_key_id="AKIAEXAMPLETWO", aws_secret_access_key="two", region_name="us-east-1")
+    a = ours.client("ec2", region_name="eu-west-2")
+    b = other.client("ec2", region_name="us-east-1")
+    assert type(a) is type(b)
+    assert a._request_signer._credentials.access_key == "AKIAEXAMPLEONE"
+    assert b._request_signer._credentials.access_key == "AKIAEXAMPLETWO"
+    assert (a.meta.region_name, b.meta.region_name) == ("eu-west-2", "us-east-1")
+    assert a.meta.events is not b.meta.events
+    plain = boto3.Session(aws_access_key_id="AKIAEXAMPLE3", aws_secret_access_key="3", region_name="eu-west-2")
+    assert type(plain.client("ec2")) is not type(a)

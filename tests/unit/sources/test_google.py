@@ -34,8 +34,9 @@ from hygiene.policy import Attestation, ControlsFile, load_lifecycle, load_profi
 from hygiene.registry import Registry
 from hygiene.results import CheckResult, Status
 from hygiene.sources.google.catalogue import SCOPES
+from hygiene.sources.google.credentials import service_account_info
 from hygiene.sources.google.source import LANES, ORDER, GoogleSource
-from hygiene.sources.interface import RawRecorder
+from hygiene.sources.interface import CredentialError, RawRecorder
 from hygiene.sources.retry import RetryPolicy
 from hygiene_sandbox import Sandbox, generate
 
@@ -759,3 +760,36 @@ def test_selected_datasets_only(tmp_path: Path) -> None:
     assert asked == {"google.roles"} and groups.selected and groups.available  # no role held by a group here
     run, asked = read(frozenset({"google.roles"}))
     assert asked == {"google.roles"} and not run.datasets["google.admin_groups"].selected
+
+
+def test_a_fleet_parses_a_key_once_and_reads_a_changed_key_again(tmp_path: Path) -> None:
+    """Many organisations delegating to one service account: the private key is parsed (and checked) once per
+    process, every scan still gets its own delegated credential; a rotated or broken file is read again."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    info = {
+        "type": "service_account",
+        "private_key": pem.decode(),
+        "client_email": "msp-scanner@msp.iam.gserviceaccount.com",
+        "token_uri": "https://127.0.0.1:9/token",
+    }
+    path = tmp_path / "sa.json"
+    path.write_text(json.dumps(info))
+    sources = [
+        GoogleSource(GoogleConfig(service_account_file=path, delegated_admin=f"admin@client{i}.test")) for i in "ab"
+    ]
+    a, b = (source.http_for(SCOPE["google.users"]).credentials for source in sources)
+    assert a._signer is b._signer  # one parse
+    assert (a._subject, b._subject) == ("admin@clienta.test", "admin@clientb.test")
+    path.write_text(json.dumps({**info, "private_key": "-----BEGIN PRIVATE KEY-----\nbroken\n"}))
+    with pytest.raises(CredentialError, match="not a usable PEM private key"):
+        service_account_info(path)
+    rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = rotated.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    path.write_text(json.dumps({**info, "private_key": pem.decode()}))
+    c = GoogleSource(GoogleConfig(service_account_file=path, delegated_admin="admin@c.test")).http_for(
+        SCOPE["google.users"]
+    )
+    assert c.credentials._signer is not a._signer
