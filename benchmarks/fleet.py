@@ -10,7 +10,9 @@ wall time and organisations a minute, CPU seconds, peak RSS of the scan-all proc
 requests (the sources' own counts, from every report.json), history size, portfolio time. ``--orgs`` can be a list
 (``50,200``) to see whether memory stays flat as the fleet grows. ``--aws`` adds the third platform: a generated
 AWS organisation of ``--users`` IAM users served by the AWS sandbox (moto behind the same latency), which every
-organisation's config also scans.
+organisation's config also scans. ``--shards N`` runs N ``scan-all --shard i/N`` processes together (one per core)
+instead of one; ``--postgres`` keeps the history on a real PostgreSQL server started for the run (the tests' own,
+``tests/pgtest.py``) instead of SQLite.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +63,10 @@ def serve(args: argparse.Namespace) -> None:
         sys.stdin.readline()
 
 
-def _scan_all(configs: Path, work: Path, concurrency: int, secret: str) -> dict[str, Any]:
+def _scan_all(
+    configs: Path, work: Path, concurrency: int, secret: str, shards: int, database_url: str | None
+) -> dict[str, Any]:
+    """``scan-all`` over ``configs`` as ``shards`` processes (``--shard i/N``, started together), then ``portfolio``."""
     from hygiene.demo import SECRET_ENV
 
     env = {**os.environ, SECRET_ENV: secret, "HYGIENE_DATA_DIR": str(work / "data"), "NO_COLOR": "1"}
@@ -68,21 +74,24 @@ def _scan_all(configs: Path, work: Path, concurrency: int, secret: str) -> dict[
     if aws_environ.exists():
         env.update(json.loads(aws_environ.read_text()))
     env.pop("HYGIENE_DATABASE_URL", None)
+    if database_url:
+        env["HYGIENE_DATABASE_URL"] = database_url
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    command = [sys.executable, "-m", "hygiene.cli", "scan-all", str(configs), "-o", str(work / "reports")]
-    command += ["--data-dir", str(work / "data"), "--concurrency", str(concurrency), "--portfolio", str(work / "p0")]
-    proc = subprocess.run(
-        command,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    base = [sys.executable, "-m", "hygiene.cli", "scan-all", str(configs), "-o", str(work / "reports")]
+    base += ["--data-dir", str(work / "data"), "--concurrency", str(concurrency)]
+    commands = [[*base, "--portfolio", str(work / "p0")]] if shards == 1 else []
+    commands += [[*base, "--shard", f"{i}/{shards}"] for i in range(shards)] if shards > 1 else []
+    procs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for command in commands
+    ]
+    outputs = [proc.communicate() for proc in procs]
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"scan-all exit {proc.returncode}: {proc.stderr[-3000:]}")
+    for proc, (_, stderr) in zip(procs, outputs, strict=True):
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"scan-all exit {proc.returncode}: {stderr[-3000:]}")
     started = time.perf_counter()
     command = [sys.executable, "-m", "hygiene.cli", "portfolio", str(configs), "--data-dir", str(work / "data")]
     subprocess.run(
@@ -99,14 +108,42 @@ def _scan_all(configs: Path, work: Path, concurrency: int, secret: str) -> dict[
         requests += sum(run.get("requests", 0) for run in json.loads(report.read_text())["sources"].values())
     return {
         "organisations": orgs,
+        "shards": shards,
+        "history": "postgresql" if database_url else "sqlite",
         "wall_s": round(wall, 1),
         "orgs_per_minute": round(60 * orgs / wall, 1),
         "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
-        "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(after.ru_maxrss / 1024, 1),  # the largest child: one process's peak
         "requests": requests,
-        "history_mb": round((work / "data" / "history.sqlite3").stat().st_size / 2**20, 2),
+        "history_mb": round(_history_bytes(work, database_url) / 2**20, 2),
         "portfolio_s": round(portfolio, 2),
     }
+
+
+def _history_bytes(work: Path, database_url: str | None) -> int:
+    if not database_url:
+        return (work / "data" / "history.sqlite3").stat().st_size
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(row[0]) if row else 0
+
+
+@contextlib.contextmanager
+def _postgres(wanted: bool) -> Iterator[Any]:
+    """A real PostgreSQL server (the tests' own: Debian's binaries, else the pgserver wheel's), or None."""
+    if not wanted:
+        yield None
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from pgtest import start_server  # type: ignore[import-not-found]
+
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def main() -> None:
@@ -117,6 +154,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--out", default=None)
     parser.add_argument("--aws", action="store_true", help="add a generated AWS organisation to every config")
+    parser.add_argument("--shards", type=int, default=1, help="scan-all processes, each --shard i/N, run together")
+    parser.add_argument("--postgres", action="store_true", help="the history on a real PostgreSQL server")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -129,7 +168,9 @@ def main() -> None:
     command += ["--users", str(args.users), "--latency-ms", str(args.latency_ms)] + (["--aws"] if args.aws else [])
     sandbox = subprocess.Popen(command, stdin=subprocess.PIPE, text=True)
     rows = []
+    database = contextlib.ExitStack()
     try:
+        server = database.enter_context(_postgres(args.postgres))
         while not (work / "ready").exists():
             if sandbox.poll() is not None:
                 raise SystemExit("the sandbox did not start")
@@ -145,7 +186,8 @@ def main() -> None:
             for extra in sorted(configs.glob("org-*.toml"))[n:]:
                 extra.unlink()
             row = {"users": args.users, "latency_ms": args.latency_ms, "concurrency": args.concurrency, "aws": args.aws}
-            row.update(_scan_all(configs, run, args.concurrency, secret))
+            url = server.create_database() if server is not None else None
+            row.update(_scan_all(configs, run, args.concurrency, secret, args.shards, url))
             rows.append(row)
             print(json.dumps(row), flush=True)
     finally:
@@ -153,15 +195,17 @@ def main() -> None:
             sandbox.stdin.write("\n")
             sandbox.stdin.close()
         sandbox.wait(30)
+        database.close()
         shutil.rmtree(work, ignore_errors=True)
     print(
-        "| orgs | users | latency | concurrency | wall s | orgs/min | CPU s | peak RSS MB | requests | history MB | "
-        "portfolio s |"
+        "| orgs | users | aws | latency | shards × concurrency | history | wall s | orgs/min | CPU s | peak RSS MB | "
+        "requests | history MB | portfolio s |"
     )
-    print("|" + "---|" * 11)
+    print("|" + "---|" * 13)
     for r in rows:
         print(
-            f"| {r['organisations']} | {r['users']} | {r['latency_ms']} ms | {r['concurrency']} | {r['wall_s']} | "
+            f"| {r['organisations']} | {r['users']} | {r['aws']} | {r['latency_ms']} ms | "
+            f"{r['shards']} × {r['concurrency']} | {r['history']} | {r['wall_s']} | "
             f"{r['orgs_per_minute']} | {r['cpu_s']} | {r['peak_rss_mb']} | {r['requests']} | {r['history_mb']} | "
             f"{r['portfolio_s']} |"
         )

@@ -11,7 +11,10 @@ import logging
 import os
 import re
 import sys
+import threading
+import time
 from collections.abc import Mapping, MutableMapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +53,34 @@ _BODY_SECRETS = [
 #: environment variables whose values are secrets, by name
 _SECRET_ENV_NAMES = re.compile(r"(?i)(secret|token|password|passwd|private_key|api_key|credential)")
 _NOT_SECRET_ENV_NAMES = re.compile(r"(?i)_(file|path|dir|name)$")
-_known_secrets: set[str] = set()
+#: a temporary secret is still scrubbed this long after it expires (a late log line, a slow scan's raw answer)
+EXPIRED_SECRET_GRACE_S = 3600.0
+#: secret value -> when it may be forgotten (epoch seconds), None: never
+_secret_expiry: dict[str, float | None] = {}
+_secrets_lock = threading.Lock()
+#: the values to scrub, longest first (a secret that contains another is replaced whole); replaced as a whole
+#: under the lock and read without it: a fleet's scans register secrets while others redact
+_known_secrets: tuple[str, ...] = ()
 
 
-def register_secret(value: str | None) -> None:
-    """Remember a secret value (read from the environment or a key file) so it is scrubbed wherever it shows."""
-    if value and len(value) >= 6:
-        _known_secrets.add(value)
+def register_secret(value: str | None, expires: datetime | None = None) -> None:
+    """Remember a secret value (read from the environment or a key file) so it is scrubbed wherever it shows.
+    ``expires``: a temporary credential's end (an assumed role's session), after which (and a grace hour) it is
+    forgotten: a long-running agent assumes roles in every scan and would otherwise scan every log line and raw
+    answer for every session it ever had."""
+    global _known_secrets
+    if not value or len(value) < 6:
+        return
+    until = expires.timestamp() + EXPIRED_SECRET_GRACE_S if expires is not None else None
+    with _secrets_lock:
+        now = time.time()
+        if value in _secret_expiry:
+            known = _secret_expiry[value]
+            until = None if known is None or until is None else max(known, until)
+        _secret_expiry[value] = until
+        for old in [secret for secret, end in _secret_expiry.items() if end is not None and end < now]:
+            del _secret_expiry[old]
+        _known_secrets = tuple(sorted(_secret_expiry, key=len, reverse=True))
 
 
 def register_environment_secrets(environ: Mapping[str, str]) -> None:
@@ -73,7 +97,7 @@ def redact_bytes(body: bytes) -> bytes:
     """A raw vendor answer without the credentials some carry (STS sessions, tokens) or any registered secret."""
     for pattern, replacement in _BODY_SECRETS:
         body = pattern.sub(replacement, body)
-    for secret in _known_secrets:
+    for secret in _known_secrets:  # the tuple of this moment: registering replaces it, never changes it
         encoded = secret.encode("utf-8", "replace")
         if encoded in body:
             body = body.replace(encoded, b"[REDACTED]")

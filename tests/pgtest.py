@@ -13,6 +13,7 @@ No server: the PostgreSQL tests fail with the reason under ``CI=true`` and are s
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.util
 import os
 import pwd
@@ -21,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,6 +38,10 @@ BIN_ENV = "HYGIENE_TEST_PG_BIN"
 URL_ENV = "HYGIENE_TEST_POSTGRES_URL"
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
 START_TIMEOUT_S = 60
+#: prctl(2)'s option: the signal a process gets when its parent dies (Linux)
+PR_SET_PDEATHSIG = 1
+#: a server folder older than this with no live server is a killed run's, removed at the next start
+STALE_AFTER_S = 600
 #: speed over durability: a test database is thrown away (a crash-safety test of our own writes does not depend on
 #: the server's fsync; it kills the client, not the server)
 FAST = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200")
@@ -124,6 +130,31 @@ class Server:
             shutil.rmtree(self.base, ignore_errors=True)
 
 
+def _die_with_us() -> None:
+    """In the server's process before ``exec`` (after it took the server account): the kernel sends it SIGINT (a
+    fast shutdown) when the test process ends, however it ends; a run killed with SIGKILL leaves no server."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+
+
+def _remove_stale(account: pwd.struct_passwd | None) -> None:
+    """The folders of servers that are gone (a run killed before ``stop``): no live ``postmaster.pid``, untouched
+    for ten minutes (a folder being set up by another run is younger)."""
+    for base in Path("/tmp" if account is not None else tempfile.gettempdir()).glob("hygiene-pg-*"):
+        try:
+            if time.time() - base.stat().st_mtime < STALE_AFTER_S:
+                continue
+            pid_file = base / "data" / "postmaster.pid"
+            if pid_file.exists():
+                pid = int(pid_file.read_text().split("\n", 1)[0])
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+                if state != "Z":
+                    continue  # running
+        except (OSError, ValueError, IndexError):
+            pass  # no such process (or unreadable): gone
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def _run_as(account: pwd.struct_passwd | None) -> dict[str, Any]:
     """subprocess arguments that run a command as ``account`` (None: as ourselves)."""
     if account is None:
@@ -142,6 +173,7 @@ def start_server() -> Server:
         return Server(admin_url=external)
     binaries = find_binaries()
     account = server_user()
+    _remove_stale(account)
     # under root the server's account must reach its folder: /tmp, whatever TMPDIR says (it may be under /root)
     base = Path(tempfile.mkdtemp(prefix="hygiene-pg-", dir="/tmp" if account is not None else None))
     try:
@@ -196,6 +228,7 @@ def _init_and_start(binaries: Path, account: pwd.struct_passwd | None, base: Pat
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a Ctrl-C of the test run reaches the server only through stop()
+                preexec_fn=_die_with_us if sys.platform == "linux" else None,
                 **_run_as(account),
             )
         admin_url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"

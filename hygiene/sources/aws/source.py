@@ -341,8 +341,9 @@ class AwsSource(Source[AwsData]):
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="hygiene-readonly-scan", DurationSeconds=3600)[
             "Credentials"
         ]
-        register_secret(creds["SecretAccessKey"])
-        register_secret(creds["SessionToken"])
+        expires = creds.get("Expiration")  # a datetime (botocore parses the timestamp); none: kept for good
+        register_secret(creds["SecretAccessKey"], expires)
+        register_secret(creds["SessionToken"], expires)
         return {
             "aws_access_key_id": creds["AccessKeyId"],
             "aws_secret_access_key": creds["SecretAccessKey"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -629,3 +630,59 @@ def test_without_a_server_the_postgresql_tests_fail_in_ci_and_skip_elsewhere(
     assert outcome in run_it.stdout, run_it.stdout[-3000:]
     assert "no PostgreSQL server for the tests: no PostgreSQL binaries" in run_it.stdout
     assert "never reached" not in run_it.stdout
+
+
+KILLED_RUN = """
+import sys
+from pgtest import start_server
+
+server = start_server()
+print(server.process.pid, server.base, flush=True)
+sys.stdin.readline()  # killed here, before stop()
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the server dies with its parent through prctl (Linux)")
+def test_a_test_run_killed_with_sigkill_leaves_no_server_running(tmp_path: Path) -> None:
+    """The tests' server is stopped by the fixture; a run killed with SIGKILL never gets there, and its server
+    (another user's process, in its own session) used to keep running: the kernel now ends it with the run."""
+    if os.environ.get("HYGIENE_TEST_POSTGRES_URL"):
+        pytest.skip("the server is the CI's own, not started by the tests")
+    (tmp_path / "killed_run.py").write_text(KILLED_RUN)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "tests")}
+    run = subprocess.Popen(
+        [sys.executable, str(tmp_path / "killed_run.py")],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        line = run.stdout.readline().split()
+        if not line:
+            message = run.stderr.read() if run.stderr else ""
+            if "no PostgreSQL binaries" in message and not os.environ.get("CI"):
+                pytest.skip(message.strip()[-300:])
+            raise AssertionError(message[-3000:])
+        pid, base = int(line[0]), Path(line[1])
+        assert _running(pid)
+    finally:
+        run.kill()
+        run.wait()
+    for _ in range(300):  # up to 30 s for the fast shutdown: a liveness wait, not a timing assertion
+        if not _running(pid):
+            break
+        time.sleep(0.1)
+    assert not _running(pid), "the killed run's PostgreSQL server is still running"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """``pid`` is a process that has not exited (a zombie left for an init that does not reap has exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
