@@ -649,7 +649,7 @@ def test_a_test_run_killed_with_sigkill_leaves_no_server_running(tmp_path: Path)
     if os.environ.get("HYGIENE_TEST_POSTGRES_URL"):
         pytest.skip("the server is the CI's own, not started by the tests")
     (tmp_path / "killed_run.py").write_text(KILLED_RUN)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "tests")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     run = subprocess.Popen(
         [sys.executable, str(tmp_path / "killed_run.py")],
         env=env,
