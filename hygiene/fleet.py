@@ -21,7 +21,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,6 +109,19 @@ def read_fleet(config_dir: Path) -> list[FleetEntry]:
         seen[org] = path.name
         entries.append(FleetEntry(path, config))
     return entries
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread by a termination signal (SIGTERM: Kubernetes stopping a pod), like Ctrl-C."""
+
+
+class FleetInterrupted(Exception):
+    """The fleet scan was stopped: the scans that had started finished (``outcomes``), ``not_started`` did not."""
+
+    def __init__(self, outcomes: list[OrgOutcome], not_started: int) -> None:
+        super().__init__(f"interrupted: {not_started} organisation(s) not scanned")
+        self.outcomes = outcomes
+        self.not_started = not_started
 
 
 @dataclass(frozen=True)
@@ -217,11 +230,25 @@ def scan_fleet(
     log.info("fleet scan", organisations=len(mine), shard=str(options.shard), concurrency=options.concurrency)
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="hygiene-scan") as pool:
         futures = [pool.submit(_scan_one, entry, options, waiting) for entry in mine]
-        for future in as_completed(futures):
-            outcome = future.result()
-            outcomes.append(outcome)
+        reported: set[Future[OrgOutcome]] = set()
+
+        def report(future: Future[OrgOutcome]) -> None:
+            reported.add(future)
+            outcomes.append(future.result())
             if on_done is not None:
-                on_done(outcome, len(outcomes), len(futures))
+                on_done(outcomes[-1], len(outcomes), len(futures))
+
+        try:
+            for future in as_completed(futures):
+                report(future)
+        except (KeyboardInterrupt, Interrupted):  # Ctrl-C, or SIGTERM (a pod being stopped) as the CLI raises it
+            # no new scan starts; the running ones finish (a scan is recorded whole or not at all) and count
+            cancelled = sum(1 for future in futures if future.cancel())
+            running = [future for future in futures if not future.cancelled() and future not in reported]
+            log.warning("fleet scan interrupted", running=len(running), not_started=cancelled)
+            for future in as_completed(running):
+                report(future)
+            raise FleetInterrupted(sorted(outcomes, key=lambda o: o.org), cancelled) from None
     return sorted(outcomes, key=lambda o: o.org)
 
 

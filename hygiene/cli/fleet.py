@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -129,7 +133,15 @@ def scan_all(
 
     A broken config is named and the others are still scanned. Exit code: the worst organisation's (2 not
     scanned, 3 incomplete, 1 failures at --fail-on, 0)."""
-    from hygiene.fleet import FleetOptions, Shard, fleet_operator, read_fleet, scan_fleet, worst_exit_code
+    from hygiene.fleet import (
+        FleetInterrupted,
+        FleetOptions,
+        Shard,
+        fleet_operator,
+        read_fleet,
+        scan_fleet,
+        worst_exit_code,
+    )
     from hygiene.history import history_url
     from hygiene.limits import SharedLimits
 
@@ -156,12 +168,24 @@ def scan_all(
         markup=False,
         highlight=False,
     )
-    outcomes = scan_fleet(
-        entries,
-        options,
-        on_done=_progress,
-        on_wait=lambda org: err.print(f"waiting for the running scan of {org} to finish…", markup=False),
-    )
+    try:
+        with _signals_interrupt():
+            outcomes = scan_fleet(
+                entries,
+                options,
+                on_done=_progress,
+                on_wait=lambda org: err.print(f"waiting for the running scan of {org} to finish…", markup=False),
+            )
+    except FleetInterrupted as stopped:
+        if stopped.outcomes:
+            print_listing(out, _summary(stopped.outcomes))
+        err.print(
+            f"interrupted: {len(stopped.outcomes)} organisation(s) scanned, {stopped.not_started} not started; "
+            "no portfolio written",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(EXIT_INTERRUPTED)
     print_listing(out, _summary(outcomes))
     out.print(f"reports: {output.resolve()}/ORG/SCAN_ID", markup=False, highlight=False)
     if portfolio_dir is None and shard.count == 1:
@@ -176,6 +200,38 @@ def scan_all(
             highlight=False,
         )
     sys.exit(worst_exit_code(outcomes))
+
+
+#: the exit code of a fleet scan stopped by Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it)
+EXIT_INTERRUPTED = 130
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Ctrl-C and SIGTERM (``kubectl delete``, a pod's end, ``systemctl stop``) stop the fleet: no new scan
+    starts, the running ones finish (a scan is recorded whole or not at all); a second signal ends the process at
+    once. Python's default for SIGTERM is to die at once, with every running scan lost, and a Ctrl-C alone would
+    leave the thread pool to start every queued scan before exiting."""
+    from hygiene.fleet import Interrupted
+
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        del frame
+        received.append(signum)
+        if len(received) > 1:
+            os._exit(EXIT_INTERRUPTED)  # the locks are the OS's (released); a history write is one transaction
+        raise Interrupted()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _write_portfolio(config_dir: Path, history: str, folder: Path) -> None:

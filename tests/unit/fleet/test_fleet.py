@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -380,3 +382,46 @@ def test_framework_mappings_are_parsed_once_per_version_of_the_file(
     file.write_text(file.read_text() + "\n# changed\n")
     os.utime(file, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
     assert registry.load_framework_mappings() == second and len(parsed) == 2
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_a_stopped_fleet_starts_no_new_scan_and_keeps_the_finished_ones(tmp_path: Path, signum: int) -> None:
+    """Kubernetes stops a pod with SIGTERM (Python's default: die at once, every running scan lost), a person
+    with Ctrl-C (which alone would let the pool start every queued scan before exiting): no new scan starts, the
+    running one finishes and is recorded, the rest are counted as not started, exit 130, no portfolio."""
+    from hygiene.demo import SECRET_ENV, write_demo_config
+    from hygiene_sandbox import Sandbox, northwind
+
+    orgs = [f"clinic-{i}" for i in range(6)]
+    configs, data, output = tmp_path / "configs", tmp_path / "data", tmp_path / "out"
+    with Sandbox(northwind(datetime.now(UTC), google=False), latency_ms=20) as sandbox:
+        text = write_demo_config(configs, sandbox).read_text()
+        (configs / "northwind.toml").unlink()
+        for org in orgs:
+            (configs / f"{org}.toml").write_text(text.replace('id = "northwind"', f'id = "{org}"'))
+        env = {**os.environ, SECRET_ENV: sandbox.client_secret, "NO_COLOR": "1", "COLUMNS": "200"}
+        command = [sys.executable, "-m", "hygiene.cli", "scan-all", str(configs), "--data-dir", str(data)]
+        proc = subprocess.Popen(
+            [*command, "-o", str(output), "--concurrency", "1", "--no-raw"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        lines = [proc.stderr.readline()]  # "scanning 6 of 6 ..."
+        lines.append(proc.stderr.readline())  # "[1/6] ...": one scan finished, the next one running
+        proc.send_signal(signum)
+        out, rest = proc.communicate(timeout=300)
+    stderr = "".join(lines) + rest
+    assert proc.returncode == 130, stderr
+    assert lines[1].startswith("[1/6] ") and "Traceback" not in stderr
+    ended = [line for line in stderr.splitlines() if line.startswith("interrupted: ")]
+    assert len(ended) == 1, stderr
+    scanned, not_started = (int(ended[0].split()[i]) for i in (1, 4))
+    assert 1 <= scanned < len(orgs) and scanned + not_started == len(orgs), ended
+    with HistoryStore(sqlite_url(data / "history.sqlite3")) as store:
+        recorded = sorted(store.organisations())
+    assert len(recorded) == scanned  # what finished is recorded, whole; what did not start is not
+    assert sum(1 for line in out.splitlines() if line.startswith("clinic-")) == scanned
+    assert not (output / "portfolio.html").exists()
