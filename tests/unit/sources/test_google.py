@@ -476,16 +476,21 @@ def test_failing_datasets_leave_the_concurrent_others_whole(tmp_path: Path) -> N
     assert run.status == "partial" and len(run.errors) == 1 and run.errors[0].startswith("google.mobile_devices:")
 
 
-def test_one_key_parse_one_credential_and_http_per_dataset(tmp_path: Path) -> None:
+def _new_key_info(client_email: str, **more: str) -> dict[str, str]:
+    """A service account key's fields, with a freshly generated RSA private key."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    info = {
+    return {
         "type": "service_account",
         "private_key": pem.decode(),
-        "private_key_id": "k1",
-        "client_email": "scanner@leeds.iam.gserviceaccount.com",
+        **more,
+        "client_email": client_email,
         "token_uri": "https://127.0.0.1:9/token",
     }
+
+
+def test_one_key_parse_one_credential_and_http_per_dataset(tmp_path: Path) -> None:
+    info = _new_key_info("scanner@leeds.iam.gserviceaccount.com", private_key_id="k1")
     path = tmp_path / "sa.json"
     path.write_text(json.dumps(info))
     config = GoogleConfig(
@@ -765,14 +770,7 @@ def test_selected_datasets_only(tmp_path: Path) -> None:
 def test_a_fleet_parses_a_key_once_and_reads_a_changed_key_again(tmp_path: Path) -> None:
     """Many organisations delegating to one service account: the private key is parsed (and checked) once per
     process, every scan still gets its own delegated credential; a rotated or broken file is read again."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    info = {
-        "type": "service_account",
-        "private_key": pem.decode(),
-        "client_email": "msp-scanner@msp.iam.gserviceaccount.com",
-        "token_uri": "https://127.0.0.1:9/token",
-    }
+    info = _new_key_info("msp-scanner@msp.iam.gserviceaccount.com")
     path = tmp_path / "sa.json"
     path.write_text(json.dumps(info))
     sources = [
@@ -784,11 +782,7 @@ def test_a_fleet_parses_a_key_once_and_reads_a_changed_key_again(tmp_path: Path)
     path.write_text(json.dumps({**info, "private_key": "-----BEGIN PRIVATE KEY-----\nbroken\n"}))
     with pytest.raises(CredentialError, match="not a usable PEM private key"):
         service_account_info(path)
-    rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = rotated.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    path.write_text(json.dumps({**info, "private_key": pem.decode()}))
+    path.write_text(json.dumps(_new_key_info(info["client_email"])))  # rotated
     c = GoogleSource(GoogleConfig(service_account_file=path, delegated_admin="admin@c.test")).http_for(
         SCOPE["google.users"]
     )
