@@ -83,6 +83,17 @@ def register_secret(value: str | None, expires: datetime | None = None) -> None:
         _known_secrets = tuple(sorted(_secret_expiry, key=len, reverse=True))
 
 
+def forget_secrets(values: list[str]) -> None:
+    """Stop scrubbing ``values``: temporary secrets whose user has finished with them (an assumed role's session
+    at the end of its scan). A value also registered for good stays (it was registered without an expiry)."""
+    global _known_secrets
+    with _secrets_lock:
+        for value in values:
+            if value in _secret_expiry and _secret_expiry[value] is not None:
+                del _secret_expiry[value]
+        _known_secrets = tuple(sorted(_secret_expiry, key=len, reverse=True))
+
+
 def register_environment_secrets(environ: Mapping[str, str]) -> None:
     """Remember the values of environment variables named like secrets (AWS_SECRET_ACCESS_KEY, *_TOKEN...)."""
     for name, value in environ.items():

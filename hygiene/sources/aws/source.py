@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
 from hygiene.config import AwsConfig
-from hygiene.logsetup import register_secret
+from hygiene.logsetup import forget_secrets, register_secret
 from hygiene.model import (
     AwsAccount,
     AwsAccountNotScanned,
@@ -286,6 +286,9 @@ class AwsSource(Source[AwsData]):
         self._clients: dict[tuple[int, str, str], tuple[boto3.Session, Any]] = {}
         self._clients_lock = threading.Lock()
         self._reports = threading.BoundedSemaphore(REPORTS_AT_ONCE)
+        #: the assumed roles' session secrets of the running collect (forgotten when it ends)
+        self._session_secrets: list[str] = []
+        self._secrets_lock = threading.Lock()
 
     # -- sessions --------------------------------------------------------------------------------------
     def _base_session(self) -> boto3.Session:
@@ -342,6 +345,8 @@ class AwsSource(Source[AwsData]):
             "Credentials"
         ]
         expires = creds.get("Expiration")  # a datetime (botocore parses the timestamp); none: kept for good
+        with self._secrets_lock:
+            self._session_secrets += [creds["SecretAccessKey"], creds["SessionToken"]]
         register_secret(creds["SecretAccessKey"], expires)
         register_secret(creds["SessionToken"], expires)
         return {
@@ -432,6 +437,16 @@ class AwsSource(Source[AwsData]):
 
     # -- collection ------------------------------------------------------------------------------------
     def collect(self, raw: RawRecorder, datasets: frozenset[str] | None = None) -> Collected[AwsData]:
+        """The read (:meth:`_collect`); the assumed roles' session secrets, scrubbed from everything it logged or
+        kept, are forgotten when it ends: no later line can hold them, and a fleet process would otherwise compare
+        every raw answer with every session it ever had (thousands in a 500-organisation run)."""
+        try:
+            return self._collect(raw, datasets)
+        finally:
+            forget_secrets(self._session_secrets)
+            self._session_secrets = []
+
+    def _collect(self, raw: RawRecorder, datasets: frozenset[str] | None = None) -> Collected[AwsData]:
         """Set-up in sequence (assume the role, ask who we are, list the accounts), then three kinds of job on a
         pool of ``max_workers`` threads (``_Jobs`` decides which job a free thread takes):
 

@@ -752,3 +752,33 @@ def test_sessions_share_built_in_handlers_and_client_classes_but_not_credentials
     assert a.meta.events is not b.meta.events
     plain = boto3.Session(aws_access_key_id="AKIAEXAMPLE3", aws_secret_access_key="3", region_name="eu-west-2")
     assert type(plain.client("ec2")) is not type(a)
+
+
+def test_assumed_role_sessions_are_scrubbed_during_the_scan_and_forgotten_after(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An assumed role's session secret is scrubbed from whatever the scan logs or keeps while it runs, and
+    forgotten when the scan ends (a fleet process would otherwise compare every later answer with every session
+    it ever had)."""
+    from hygiene import logsetup
+    from hygiene.sources.aws import source as aws_source
+
+    org = boto3.client("organizations", region_name="us-east-1", **_creds(None))
+    org.create_organization(FeatureSet="ALL")
+    world = World()
+    healthy(world, launch(), [])
+    _member(org, "dev", world)
+    seen: list[str] = []
+    during: list[bool] = []
+    register = logsetup.register_secret
+
+    def spying(value: str | None, expires: Any = None) -> None:
+        register(value, expires)
+        if value and expires is not None:  # a session's (the base credential is kept for good)
+            seen.append(value)
+            during.append(value in logsetup._known_secrets)
+
+    monkeypatch.setattr(aws_source, "register_secret", spying)
+    scan(world, AwsConfig(regions=[REGION], organization_role="HygieneAudit"))
+    assert len(seen) >= 2 and all(during)  # registered (so scrubbed) while the scan ran
+    assert not set(seen) & set(logsetup._known_secrets)  # forgotten once it ended
