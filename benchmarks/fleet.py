@@ -79,7 +79,10 @@ def _scan_all(
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     base = [sys.executable, "-m", "hygiene.cli", "scan-all", str(configs), "-o", str(work / "reports")]
-    base += ["--data-dir", str(work / "data"), "--concurrency", str(concurrency)]
+    # --data-dir would put the history in DIR/history.sqlite3 (it wins over HYGIENE_DATABASE_URL): the locks' folder
+    # is HYGIENE_DATA_DIR's either way
+    data_dir = [] if database_url else ["--data-dir", str(work / "data")]
+    base += [*data_dir, "--concurrency", str(concurrency)]
     commands = [[*base, "--portfolio", str(work / "p0")]] if shards == 1 else []
     commands += [[*base, "--shard", f"{i}/{shards}"] for i in range(shards)] if shards > 1 else []
     procs = [
@@ -93,7 +96,7 @@ def _scan_all(
         if proc.returncode not in (0, 1):
             raise SystemExit(f"scan-all exit {proc.returncode}: {stderr[-3000:]}")
     started = time.perf_counter()
-    command = [sys.executable, "-m", "hygiene.cli", "portfolio", str(configs), "--data-dir", str(work / "data")]
+    command = [sys.executable, "-m", "hygiene.cli", "portfolio", str(configs), *data_dir]
     subprocess.run(
         [*command, "-o", str(work / "portfolio")],
         env=env,
@@ -123,10 +126,15 @@ def _scan_all(
 def _history_bytes(work: Path, database_url: str | None) -> int:
     if not database_url:
         return (work / "data" / "history.sqlite3").stat().st_size
+    if (work / "data" / "history.sqlite3").exists():
+        raise SystemExit("the history went to SQLite, not to the PostgreSQL server")
     import psycopg
 
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    with psycopg.connect(database_url) as conn:  # the history's tables (an empty database is ~7 MB of catalogue)
+        row = conn.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'"
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
