@@ -202,6 +202,30 @@ def dmarc_problems(policy: DmarcPolicy) -> list[str]:
         problems.append(f"p={shown}: failing mail is not quarantined or rejected")
     if "sp" in policy.tags and policy.subdomain_policy not in ENFORCING:
         problems.append(f"sp={policy.subdomain_policy or 'empty'}: mail from subdomains is not quarantined or rejected")
+    return problems + _reach_problems(policy)
+
+
+def inherited_problems(policy: DmarcPolicy, *, exists: bool) -> list[str]:
+    """Why a DMARC policy found above a subdomain with no record of its own does not protect the subdomain: the
+    policy a receiver applies to it is ``sp``, or ``p`` without ``sp`` (RFC 7489 section 6.6.3 step 4 and 6.3);
+    ``np`` too when the subdomain may not exist (RFC 9989: a name with no DNS records at all); pct, rua as for the
+    domain's own record. ``exists``: the subdomain answered (records or NODATA), so ``np`` does not apply."""
+    problems: list[str] = []
+    if policy.subdomain_policy not in ENFORCING:
+        shown = policy.subdomain_policy or "missing"
+        tag = "sp" if "sp" in policy.tags else "p"
+        problems.append(f"{tag}={shown}: mail from the subdomain is not quarantined or rejected")
+    if not exists and "np" in policy.tags and policy.tags["np"].lower() not in ENFORCING:
+        problems.append(
+            f"np={policy.tags['np'].lower()[:20] or 'empty'}: mail from a name with no DNS records is not "
+            "quarantined or rejected"
+        )
+    return problems + _reach_problems(policy)
+
+
+def _reach_problems(policy: DmarcPolicy) -> list[str]:
+    """pct below 100 (RFC 7489 section 6.3) and no rua=mailto: reporting address."""
+    problems: list[str] = []
     pct = policy.tags.get("pct", "100")
     if not pct.isdigit() or int(pct) > 100:
         problems.append(f"pct={pct[:20]} is not a number from 0 to 100")
