@@ -18,6 +18,7 @@ from hygiene.checklib.email import (
     dmarc_records,
     evaluate_spf,
     inherited_problems,
+    policy_word,
     spf_records,
 )
 from hygiene.model import DmarcInherited, DnsAnswer, EmailData, EmailDomain, ReasonKind
@@ -224,7 +225,7 @@ def _inherited(domain: EmailDomain, above: DmarcInherited) -> _Inherited | tuple
         else:
             policy = dmarc_policy(records[0])
             tag = "sp" if "sp" in policy.tags else "p"
-            sources.append(f"{name} ({tag}={policy.subdomain_policy or 'missing'})")
+            sources.append(f"{name} ({tag}={policy_word(policy.subdomain_policy)})")
             problems += [f"inherited from {name}: {p}" for p in inherited_problems(policy, exists=exists)]
     return _Inherited(sources=sources, problems=problems)
 
@@ -284,7 +285,8 @@ def _dkim_problems(domain: EmailDomain, platform: str) -> tuple[list[str], list[
     "selector2._domainkey must both be CNAMEs to Microsoft (*.onmicrosoft.com, or *.dkim.mail.microsoft for domains "
     "added since May 2025), at least one resolving to a DKIM key (one selector is active, the other waits for a key "
     "rotation); Google Workspace's "
-    "google._domainkey must be a TXT record 'v=DKIM1; p=<key>' (an empty p= is a revoked key, RFC 6376 3.6.1). "
+    "google._domainkey must be a TXT record 'v=DKIM1; p=<base64 key>' (an empty p= is a revoked key, RFC 6376 "
+    "3.6.1). "
     "Domains only listed under [dns] domains are not judged (their selectors are unknown). DNS shows the keys "
     "published, not that the platform signs with them (Microsoft: DKIM enabled in the Defender portal).",
     remediation="Microsoft 365: Defender portal > Email & collaboration > Policies > Email authentication "

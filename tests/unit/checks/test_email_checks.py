@@ -157,7 +157,8 @@ def test_spf_with_an_include_not_read_or_failing_is_never_a_pass() -> None:
         ("v=DMARC1; p=reject; pct=abc; rua=mailto:d@a.example", "pct=abc"),
         ("v=DMARC1; p=reject", "no rua"),
         ("v=DMARC1; rua=mailto:d@a.example", "p=missing"),
-        ("v=DMARC1; p=rejected; rua=mailto:d@a.example", "p=rejected"),
+        ("v=DMARC1; p=rejected; rua=mailto:d@a.example", "p='rejected'"),
+        ("v=DMARC1; p=<b>" + "x" * 100 + "; rua=mailto:d@a.example", "p='<b>" + "x" * 37 + "': failing"),
     ],
 )
 def test_dmarc_failures(record: str, expected: str) -> None:
@@ -182,6 +183,7 @@ def test_dkim_for_each_platform_only_its_selectors() -> None:
         "r.example", platforms=("google",), dkim={"google": txt("google._domainkey.r.example", "v=DKIM1; k=rsa; p=")}
     )
     wrong_v = domain("v.example", platforms=("google",), dkim={"google": txt("x", "k=rsa; v=DKIM1; p=abc")})
+    not_base64 = domain("b.example", platforms=("google",), dkim={"google": txt("x", "v=DKIM1; p=<script>x</script>")})
     selectors = ms_selectors("m.example")
     selectors["selector2"] = missing("selector2._domainkey.m.example")
     half = domain("m.example", dkim=selectors)
@@ -207,13 +209,14 @@ def test_dkim_for_each_platform_only_its_selectors() -> None:
             for s in ("selector1", "selector2")
         },
     )
-    got = results(google_ok, revoked, wrong_v, half, own_txt, elsewhere, listed_only, new_format, no_key)
+    got = results(google_ok, revoked, wrong_v, not_base64, half, own_txt, elsewhere, listed_only, new_format, no_key)
     status, findings = verdict(got["email.dkim"])
     assert status == "fail"
-    assert set(findings) == {"r.example", "v.example", "m.example", "t.example", "e.example", "k.example"}
+    assert set(findings) == {"r.example", "v.example", "b.example", "m.example", "t.example", "e.example", "k.example"}
+    assert "not a base64 public key" in findings["b.example"]
     assert "revoked" in findings["r.example"] and "not published" in findings["m.example"]
     assert "no DKIM key" in findings["k.example"]
-    assert got["email.dkim"].assessed == 8 and "not judged" in (got["email.dkim"].note or "")
+    assert got["email.dkim"].assessed == 9 and "not judged" in (got["email.dkim"].note or "")
 
 
 def test_dns_failures_are_not_assessed_never_pass_but_failures_elsewhere_still_fail() -> None:
@@ -260,7 +263,7 @@ def test_a_subdomain_inherits_its_organisational_domains_sp_else_p() -> None:
     [
         ("v=DMARC1; p=reject; sp=none; rua=mailto:d@contoso.com", "inherited from _dmarc.contoso.com: sp=none"),
         ("v=DMARC1; p=none; rua=mailto:d@contoso.com", "inherited from _dmarc.contoso.com: p=none"),
-        ("v=DMARC1; p=reject; sp=bogus; rua=mailto:d@contoso.com", "sp=bogus"),
+        ("v=DMARC1; p=reject; sp=bogus; rua=mailto:d@contoso.com", "sp='bogus'"),
         ("v=DMARC1; p=reject; pct=20; rua=mailto:d@contoso.com", "pct=20"),
         ("v=DMARC1; p=reject", "no rua"),
         ("MS=ms123", "none at _dmarc.contoso.com either (no v=DMARC1 record)"),

@@ -271,3 +271,20 @@ def test_the_walk_is_bounded_and_an_organisational_domain_or_public_suffix_has_n
     assert deep.ancestors[0] == "b.c.d.e.f.g.h.i.contoso.com" and deep.beyond[-1] == "contoso.com"
     assert dmarc_walk("contoso.co.uk") is None and dmarc_walk("co.uk") is None
     assert dmarc_walk("shop.blogspot.com") is None  # its own organisational domain by the whole list: no fallback
+
+
+def test_bytes_that_are_not_utf8_and_characters_split_between_strings_reach_the_snapshot_as_text() -> None:
+    split = "v=DKIM1; n=" + "\u00e9" * 300 + " \udcff\udcfe \ud800; p=abc"  # 0xFF 0xFE, a lone surrogate's bytes
+    hostile = DnsZone(
+        records={
+            "k.example": {"TXT": [split]},
+            "s1._domainkey.k.example": {"CNAME": ["<svg/onload=alert(1)>\x1b;x.evil.example"]},
+        }
+    )
+    with DnsSandbox(hostile) as dns:
+        key = reader(dns).txt("k.example")
+        cname = reader(dns).txt("s1._domainkey.k.example")
+    (text,) = key.records
+    assert "\u00e9" * 300 in text  # the 255-byte strings split two-byte characters: joined before decoding
+    assert text.endswith("; p=abc") and "\udcff" not in text and "\ud800" not in text and "\ufffd" in text
+    assert cname.outcome == "nxdomain" and cname.canonical == "<svg/onload=alert\\(1\\)>\\027\\;x.evil.example"
