@@ -6,6 +6,8 @@ not_assessed, never pass. A record that does not exist (NXDOMAIN, NODATA) is a f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hygiene.checkapi import CheckContext, Finding, Outcome, check
 from hygiene.checklib.email import (
     ALL_QUALIFIERS,
@@ -15,9 +17,11 @@ from hygiene.checklib.email import (
     dmarc_problems,
     dmarc_records,
     evaluate_spf,
+    inherited_problems,
+    policy_word,
     spf_records,
 )
-from hygiene.model import DnsAnswer, EmailData, EmailDomain, ReasonKind
+from hygiene.model import DmarcInherited, DnsAnswer, EmailData, EmailDomain, ReasonKind
 
 _REQUIRES = ("email.records",)
 _PERMISSIONS = (
@@ -137,8 +141,10 @@ def spf(ctx: CheckContext) -> Outcome:
     description="Per mail domain: exactly one TXT record at _dmarc.<domain> starting v=DMARC1 (RFC 7489 6.6.3), "
     "with p=quarantine or p=reject, sp= (when present) quarantine or reject, pct= absent or 100 (a lower pct "
     "applies the policy to part of the failing mail only, RFC 7489 6.3) and a rua=mailto: reporting address. "
-    "A missing record fails (the organisational-domain fallback for subdomains is not evaluated); a DNS failure "
-    "is not assessed.",
+    "A subdomain with no record of its own inherits its organisational domain's (RFC 7489 6.6.3: sp=, else p=, "
+    "must be quarantine or reject, with pct and rua as above); the organisational domain is taken by the whole "
+    "Public Suffix List and by its ICANN section, and RFC 9989's tree walk applies the closest record above: each "
+    "of these must protect it. A missing record fails; a DNS failure is not assessed.",
     remediation="Publish 'v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@<domain>' at _dmarc.<domain> (after "
     "monitoring with p=none, move to quarantine, then reject); remove pct= or set it to 100.",
     references=(
@@ -152,20 +158,76 @@ def dmarc(ctx: CheckContext) -> Outcome:
     data = ctx.of(EmailData)
     findings: list[Finding] = []
     unseen = _unseen(data)
+    inherited: list[str] = []
     for domain in data.domains:
         answer = domain.dmarc
         if answer.outcome == "failed":
             unseen.append(_failed(answer, domain))
             continue
         records = dmarc_records(answer)
-        if not records:
+        if len(records) > 1:
+            findings.append(_finding(domain, f"{len(records)} DMARC records: receivers apply none of them"))
+        elif records:
+            if problems := dmarc_problems(dmarc_policy(records[0])):
+                findings.append(_finding(domain, "; ".join(problems)))
+        elif domain.dmarc_inherited is None:
             missing = _missing(answer) if answer.outcome != "answer" else "no TXT record starts with v=DMARC1"
             findings.append(_finding(domain, f"no DMARC record at _dmarc.{domain.name}: {missing}"))
+        else:
+            missing = _missing(answer) if answer.outcome != "answer" else "no TXT record starts with v=DMARC1"
+            verdict = _inherited(domain, domain.dmarc_inherited)
+            if isinstance(verdict, tuple):
+                unseen.append(verdict)
+            elif verdict.problems:
+                own = f"no DMARC record at _dmarc.{domain.name} ({missing})"
+                findings.append(_finding(domain, f"{own}; {'; '.join(verdict.problems)}"))
+            else:
+                inherited.append(f"{domain.name} from {', '.join(verdict.sources)}")
+    note = _note(data)
+    if inherited:
+        note += "; policy inherited (no record of their own, RFC 7489 6.6.3): " + "; ".join(inherited)
+    return Outcome(assessed=len(data.domains), findings=findings, unseen=tuple(unseen), note=note)
+
+
+@dataclass(frozen=True)
+class _Inherited:
+    #: the ``_dmarc`` names whose records receivers may apply, each with the policy it gives (``sp=reject``)
+    sources: list[str]
+    problems: list[str]
+
+
+def _inherited(domain: EmailDomain, above: DmarcInherited) -> _Inherited | tuple[ReasonKind, str]:
+    """Judge the records above a subdomain with none of its own, as every receiver may: RFC 7489 with the whole
+    Public Suffix List (``_dmarc.<organisational domain>``), with its ICANN section only, and RFC 9989's tree walk
+    (the closest record above). Each must exist and protect the subdomain: where they differ the worst counts.
+    A name that could not be read or was not asked: not assessed (the policy receivers apply is unknown)."""
+    if above.not_asked:
+        return ReasonKind.NOT_COLLECTED, f"{domain.name}: _dmarc names above it not asked: {', '.join(above.not_asked)}"
+    for read in above.answers:
+        if read.outcome == "failed":
+            return _failed(read, domain)
+    by_name = {a.name: a for a in above.answers}
+    closest = next((a.name for a in above.answers if dmarc_records(a)), None)
+    names = [f"_dmarc.{above.organisational_domain}", f"_dmarc.{above.icann_organisational_domain}"]
+    sources: list[str] = []
+    problems: list[str] = []
+    exists = domain.spf.outcome in ("answer", "nodata")
+    for name in dict.fromkeys([closest, *names] if closest else names):
+        answer = by_name.get(name)
+        if answer is None:
+            return ReasonKind.NOT_COLLECTED, f"{domain.name}: {name} not read"
+        records = dmarc_records(answer)
+        if not records:
+            why = _missing(answer) if answer.outcome != "answer" else "no v=DMARC1 record"
+            problems.append(f"none at {name} either ({why})")
         elif len(records) > 1:
-            findings.append(_finding(domain, f"{len(records)} DMARC records: receivers apply none of them"))
-        elif problems := dmarc_problems(dmarc_policy(records[0])):
-            findings.append(_finding(domain, "; ".join(problems)))
-    return Outcome(assessed=len(data.domains), findings=findings, unseen=tuple(unseen), note=_note(data))
+            problems.append(f"{len(records)} DMARC records at {name}: receivers apply none of them")
+        else:
+            policy = dmarc_policy(records[0])
+            tag = "sp" if "sp" in policy.tags else "p"
+            sources.append(f"{name} ({tag}={policy_word(policy.subdomain_policy)})")
+            problems += [f"inherited from {name}: {p}" for p in inherited_problems(policy, exists=exists)]
+    return _Inherited(sources=sources, problems=problems)
 
 
 #: where Microsoft 365's selector CNAMEs point: ``selector1-<domain-with-dashes>._domainkey.<initial domain>`` (the
@@ -223,7 +285,8 @@ def _dkim_problems(domain: EmailDomain, platform: str) -> tuple[list[str], list[
     "selector2._domainkey must both be CNAMEs to Microsoft (*.onmicrosoft.com, or *.dkim.mail.microsoft for domains "
     "added since May 2025), at least one resolving to a DKIM key (one selector is active, the other waits for a key "
     "rotation); Google Workspace's "
-    "google._domainkey must be a TXT record 'v=DKIM1; p=<key>' (an empty p= is a revoked key, RFC 6376 3.6.1). "
+    "google._domainkey must be a TXT record 'v=DKIM1; p=<base64 key>' (an empty p= is a revoked key, RFC 6376 "
+    "3.6.1). "
     "Domains only listed under [dns] domains are not judged (their selectors are unknown). DNS shows the keys "
     "published, not that the platform signs with them (Microsoft: DKIM enabled in the Defender portal).",
     remediation="Microsoft 365: Defender portal > Email & collaboration > Policies > Email authentication "

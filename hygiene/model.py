@@ -970,6 +970,23 @@ class DnsAnswer(Model):
     cut: bool = False
 
 
+class DmarcInherited(Model):
+    """The DMARC records above a domain with none of its own (RFC 7489 section 6.6.3; RFC 9989's tree walk):
+    ``_dmarc.<name>`` for each name between it and its organisational domain, then the organisational domain by
+    the whole Public Suffix List, then by its ICANN section when that differs."""
+
+    #: by the whole list (ICANN and private sections)
+    organisational_domain: str
+    #: by the ICANN section alone (receivers reading only that part); usually the same
+    icann_organisational_domain: str
+    #: the publicsuffixlist package version (its last part: the date of the list)
+    psl_version: str
+    #: the TXT answers at ``_dmarc.<name>``, from the closest parent up
+    answers: list[DnsAnswer] = Field(default_factory=list)
+    #: names above the bound that were not asked: the policy receivers apply is then not known
+    not_asked: list[str] = Field(default_factory=list)
+
+
 class EmailDomain(Model):
     """The email-authentication records of one domain."""
 
@@ -980,6 +997,8 @@ class EmailDomain(Model):
     #: TXT answers of the names the SPF record includes or redirects to, recursively and bounded
     spf_chain: dict[str, DnsAnswer] = Field(default_factory=dict)
     dmarc: DnsAnswer
+    #: asked when ``dmarc`` holds no DMARC record and the domain is below its organisational domain; else None
+    dmarc_inherited: DmarcInherited | None = None
     #: DKIM selector -> the TXT answer at ``<selector>._domainkey.<name>`` (CNAMEs followed)
     dkim: dict[str, DnsAnswer] = Field(default_factory=dict)
 

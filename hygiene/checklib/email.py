@@ -192,16 +192,52 @@ def dmarc_policy(record: str) -> DmarcPolicy:
 
 #: RFC 7489 section 6.3: the policies that act on failing mail
 ENFORCING = frozenset({"quarantine", "reject"})
+#: every value RFC 7489 section 6.3 defines for p, sp (and RFC 9989 for np)
+POLICY_WORDS = ENFORCING | {"none"}
+
+
+def policy_word(value: str, absent: str = "missing") -> str:
+    """A p/sp/np value as a finding shows it: a defined word as it is, anything else the domain's owner wrote
+    quoted and cut to 40 characters (it is the domain owner's text, not ours)."""
+    if not value:
+        return absent
+    return value if value in POLICY_WORDS else repr(value[:40])
 
 
 def dmarc_problems(policy: DmarcPolicy) -> list[str]:
     """Why a DMARC policy does not protect the domain: p/sp not quarantine or reject, pct below 100, no rua."""
     problems: list[str] = []
     if policy.policy not in ENFORCING:
-        shown = policy.policy or "missing"
-        problems.append(f"p={shown}: failing mail is not quarantined or rejected")
+        problems.append(f"p={policy_word(policy.policy)}: failing mail is not quarantined or rejected")
     if "sp" in policy.tags and policy.subdomain_policy not in ENFORCING:
-        problems.append(f"sp={policy.subdomain_policy or 'empty'}: mail from subdomains is not quarantined or rejected")
+        problems.append(
+            f"sp={policy_word(policy.subdomain_policy, 'empty')}: mail from subdomains is not quarantined or rejected"
+        )
+    return problems + _reach_problems(policy)
+
+
+def inherited_problems(policy: DmarcPolicy, *, exists: bool) -> list[str]:
+    """Why a DMARC policy found above a subdomain with no record of its own does not protect the subdomain: the
+    policy a receiver applies to it is ``sp``, or ``p`` without ``sp`` (RFC 7489 section 6.6.3 step 4 and 6.3);
+    ``np`` too when the subdomain may not exist (RFC 9989: a name with no DNS records at all); pct, rua as for the
+    domain's own record. ``exists``: the subdomain answered (records or NODATA), so ``np`` does not apply."""
+    problems: list[str] = []
+    if policy.subdomain_policy not in ENFORCING:
+        tag = "sp" if "sp" in policy.tags else "p"
+        problems.append(
+            f"{tag}={policy_word(policy.subdomain_policy)}: mail from the subdomain is not quarantined or rejected"
+        )
+    if not exists and "np" in policy.tags and policy.tags["np"].lower() not in ENFORCING:
+        problems.append(
+            f"np={policy_word(policy.tags['np'].lower(), 'empty')}: mail from a name with no DNS records is not "
+            "quarantined or rejected"
+        )
+    return problems + _reach_problems(policy)
+
+
+def _reach_problems(policy: DmarcPolicy) -> list[str]:
+    """pct below 100 (RFC 7489 section 6.3) and no rua=mailto: reporting address."""
+    problems: list[str] = []
     pct = policy.tags.get("pct", "100")
     if not pct.isdigit() or int(pct) > 100:
         problems.append(f"pct={pct[:20]} is not a number from 0 to 100")
@@ -212,9 +248,13 @@ def dmarc_problems(policy: DmarcPolicy) -> list[str]:
     return problems
 
 
+#: RFC 6376 section 3.6.1 ``key-p-tag``: a base64string (whitespace removed before matching)
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+
+
 def dkim_key(record: str) -> tuple[bool, str]:
     """Whether a TXT record is a usable DKIM key record (RFC 6376 section 3.6.1): ``v`` absent or "DKIM1" and first,
-    ``p`` present and not empty (empty: the key is revoked). Returns (usable, why not)."""
+    ``p`` present, not empty (empty: the key is revoked) and base64. Returns (usable, why not)."""
     tags: list[tuple[str, str]] = []
     for part in record.split(";"):
         name, sep, value = part.partition("=")
@@ -225,6 +265,9 @@ def dkim_key(record: str) -> tuple[bool, str]:
         return False, "not a DKIM1 key record"
     if "p" not in names:
         return False, "no p= (public key) tag"
-    if not dict(tags)["p"]:
+    key = dict(tags)["p"]
+    if not key:
         return False, "p= is empty: the key is revoked"
+    if not _BASE64.match(key):
+        return False, "p= is not a base64 public key"
     return True, ""

@@ -83,13 +83,21 @@ def _key(name: dns.name.Name) -> str:
 
 
 def _txt(value: str) -> dns.rdtypes.ANY.TXT.TXT:
-    data = value.encode("utf-8", "surrogateescape")
+    """A TXT record of ``value``'s UTF-8 bytes; U+DC80-U+DCFF stand for the bytes 0x80-0xFF (not UTF-8), other lone
+    surrogates become their (invalid) three-byte forms: what a hostile zone may publish."""
+    try:
+        data = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = value.encode("utf-8", "surrogatepass")
     chunks = [data[i : i + _CHUNK] for i in range(0, len(data), _CHUNK)] or [b""]
     return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, chunks)
 
 
 def _cname(target: str) -> dns.rdata.Rdata:
-    return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.CNAME, target.rstrip(".") + ".")
+    """A CNAME to ``target``; its labels may hold any character (the name's own text form escapes what zone-file
+    text would read as syntax: parentheses, semicolons, controls)."""
+    text = dns.name.from_text(target).to_text()
+    return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.CNAME, text)
 
 
 def answer(zone: DnsZone, query: dns.message.Message) -> dns.message.Message:

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hygiene_sandbox import northwind_dns as nw
+from hygiene_sandbox.dns_server import DnsZone
 from hygiene_sandbox.expectation import JsonDict
 from hygiene_sandbox.northwind import northwind
 from hygiene_sandbox.scenario import Scenario
@@ -104,6 +106,10 @@ class Names:
         """A 1 MB name."""
         return _big(next(self._serial))
 
+    def marker(self) -> str:
+        """The marker with the next serial number, alone."""
+        return f"{MARKER}{next(self._serial)}"
+
 
 #: failing resources whose names become 1 MB long (so that the caps are exercised where findings show them)
 BIG_M365_DEVICE = "DANIEL-IMAC"
@@ -178,6 +184,8 @@ def hostile_m365(scenario: Scenario, names: Names | None = None) -> Scenario:
         hostile_google(scenario.google, names)
     if scenario.azure is not None:
         hostile_azure(scenario.azure, names)
+    if scenario.dns is not None:
+        hostile_dns(scenario.dns.zone, names)
     scenario.description = "Northwind with hostile names (issue 12)"
     return scenario
 
@@ -246,6 +254,44 @@ def hostile_azure(azure: AzureScenario, names: Names) -> None:
     for row in azure.tables.get("resources", []):
         if row["type"] == "microsoft.hybridcompute/machines":
             _set(row["properties"], "osSku", names)
+
+
+def _label(names: Names) -> str:
+    """One DNS label (at most 63 bytes) carrying markup, an escape code and the marker."""
+    return f"<svg/onload=alert(1)>\x1b[31m{names.marker()}"[:63]
+
+
+def hostile_dns(zone: DnsZone, names: Names) -> None:
+    """Northwind's DNS, rewritten in place: what a domain's owner (or whoever took over its DNS) publishes. The
+    domains themselves stay (Microsoft 365 and Google list them); their TXT records carry the payloads: SPF terms,
+    DMARC tags (``p``, ``sp`` inherited by a subdomain, a ``rua`` with a ``javascript:`` URI and one with markup),
+    a DKIM CNAME to a name with markup in it, a record split in many character-strings across multi-byte
+    characters, bytes that are not UTF-8 (``\\udcff`` becomes the byte 0xFF), lone surrogates, a 50 kB record."""
+    records = zone.records
+    records[nw.GOOD]["TXT"].append(f"hostile-verification={names()}")
+    # SPF: unparsable terms beside real ones, in a domain's own record and in an included one
+    records[nw.SOFT]["TXT"] = [f"v=spf1 include:spf.protection.outlook.com {names()} {names()} ~all"]
+    records[nw.LEEDS]["TXT"] = ["google-site-verification=" + names(), f"v=spf1 include:_spf.google.com {names()} ~all"]
+    records[f"_spf2.{nw.OFFERS}"]["TXT"] = [f"v=spf1 a:mail.{nw.OFFERS} mx ptr {names()} -all"]
+    records[f"_spf3.{nw.OFFERS}"]["TXT"] = [
+        f"v=spf1 exists:%{{i}}._ip.{nw.OFFERS} include:{_label(names)}.evil.example -all"
+    ]
+    # DMARC: hostile p and sp (the subdomain eu.northwind-dental.example inherits sp), rua with javascript: and markup
+    records[f"_dmarc.{nw.SOFT}"]["TXT"] = [
+        f"v=DMARC1; p={names()}; sp={names()}; rua=javascript:alert(1)//{names.marker()}"
+    ]
+    records[f"_dmarc.{nw.GOOD}"]["TXT"] = [
+        f"v=DMARC1; p=reject; rua=mailto:dmarc-reports@{nw.GOOD},mailto:<script>alert(1)</script>{MARKER}@x.example"
+    ]
+    records[f"_dmarc.{nw.DOUBLE}"]["TXT"] = [
+        f"v=DMARC1; p=quarantine; pct={names()}; rua=mailto:d@{nw.GOOD}; x=" + names.big()[:50_000]
+    ]
+    # DKIM: a selector CNAME to a name with markup and an escape code in its first label
+    records[f"selector1._domainkey.{nw.SOFT}"] = {"CNAME": [f"{_label(names)}.evil.example"]}
+    # a key record in many 255-byte strings, cut inside two-byte characters, with bytes that are not UTF-8
+    records[f"google._domainkey.{nw.LEEDS}"]["TXT"] = [
+        "v=DKIM1; k=rsa; n=" + "\u00e9" * 700 + f" {names()} \udcff\udcfe {MARKER}; p=" + names()
+    ]
 
 
 def hostile_aws(scenario: AwsScenario, names: Names | None = None) -> AwsScenario:

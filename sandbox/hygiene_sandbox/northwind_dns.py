@@ -3,12 +3,16 @@
 Microsoft 365 (Graph ``/domains``):
 - northwind.example (default): all good. ``v=spf1 include:spf.protection.outlook.com -all``; DMARC p=reject with a
   rua address; selector1/selector2 CNAMEs to the tenant's onmicrosoft.com keys.
-- northwind-dental.example: SPF ends ~all (a pass with a reservation); DMARC p=none (fails); selector1 is published
-  but selector2 is not (DKIM fails).
+- northwind-dental.example: SPF ends ~all (a pass with a reservation); DMARC p=none, sp=none (fails); selector1 is
+  published but selector2 is not (DKIM fails).
 - northwindsmile.example: two SPF records (SPF fails: permerror); DMARC p=quarantine but pct=50 (fails); DKIM good
   in the May 2025 format (CNAMEs to ``*.dkim.mail.microsoft``; selector2 inactive: no key behind it yet).
 - nwdental-offers.example: SPF needs 12 DNS lookups through its includes (fails); DMARC p=quarantine with sp=reject
   and rua (passes); no DKIM selector at all (fails).
+- news.nwdental-offers.example: SPF and DKIM good, no DMARC record of its own: it inherits sp=reject from
+  _dmarc.nwdental-offers.example, its organisational domain (RFC 7489 6.6.3: DMARC passes).
+- eu.northwind-dental.example: SPF and DKIM good, no DMARC record of its own: it inherits sp=none from
+  _dmarc.northwind-dental.example (p=none; sp=none: DMARC fails).
 - northwinddental.onmicrosoft.com (the initial domain: Microsoft's DNS, not judged), an unverified domain and a
   verified domain without the Email service (neither judged).
 Google Workspace, the Leeds office (Directory ``domains.list``):
@@ -33,6 +37,9 @@ GOOD = "northwind.example"
 SOFT = "northwind-dental.example"
 DOUBLE = "northwindsmile.example"
 OFFERS = "nwdental-offers.example"
+#: subdomains with no DMARC record of their own: the one inherits sp=reject, the other sp=none
+NEWS = f"news.{OFFERS}"
+EU = f"eu.{SOFT}"
 INITIAL = "northwinddental.onmicrosoft.com"
 UNVERIFIED = "northwind-new.example"
 NO_MAIL = "intranet.northwind.example"
@@ -89,6 +96,8 @@ def graph_domains() -> list[JsonDict]:
         domain(SOFT, services=mail),
         domain(DOUBLE, services=mail),
         domain(OFFERS, services=("Email",)),
+        domain(NEWS, services=("Email",)),
+        domain(EU, services=mail),
         domain(INITIAL, services=mail),
         domain(UNVERIFIED, verified=False, services=()),
         domain(NO_MAIL, services=("OfficeCommunicationsOnline",)),
@@ -132,7 +141,7 @@ def zone() -> DnsZone:
         **_selector_cnames(GOOD),
         # ~all, p=none, selector2 missing
         SOFT: {"TXT": ["v=spf1 include:spf.protection.outlook.com ~all"]},
-        f"_dmarc.{SOFT}": {"TXT": [f"v=DMARC1; p=none; rua=mailto:dmarc-reports@{GOOD}"]},
+        f"_dmarc.{SOFT}": {"TXT": [f"v=DMARC1; p=none; sp=none; rua=mailto:dmarc-reports@{GOOD}"]},
         **{k: v for k, v in _selector_cnames(SOFT).items() if not k.startswith("selector2")},
         # two SPF records, pct=50
         DOUBLE: {
@@ -153,6 +162,11 @@ def zone() -> DnsZone:
         f"_spf2.{OFFERS}": {"TXT": ["v=spf1 a:mail.nwdental-offers.example mx ptr -all"]},
         f"_spf3.{OFFERS}": {"TXT": [f"v=spf1 exists:%{{i}}._ip.{OFFERS} -all"]},
         f"_dmarc.{OFFERS}": {"TXT": [f"v=DMARC1; p=quarantine; sp=reject; rua=mailto:dmarc-reports@{GOOD}"]},
+        # subdomains without a DMARC record of their own (SPF and DKIM good): inheriting sp=reject, and sp=none
+        NEWS: {"TXT": ["v=spf1 include:spf.protection.outlook.com -all"]},
+        **_selector_cnames(NEWS),
+        EU: {"TXT": ["v=spf1 include:spf.protection.outlook.com -all"]},
+        **_selector_cnames(EU),
         # Google Workspace (Leeds): ~all, DMARC quarantine, a revoked DKIM key (empty p=)
         LEEDS: {"TXT": ["google-site-verification=Zk3fQ0aLeedsSite", "v=spf1 include:_spf.google.com ~all"]},
         f"_dmarc.{LEEDS}": {"TXT": [f"v=DMARC1; p=quarantine; rua=mailto:postmaster@{LEEDS}"]},
@@ -169,7 +183,7 @@ def northwind_dns(*, google: bool) -> DnsScenario:
         zone=zone(),
         expected={
             "email.spf": fails(DOUBLE, OFFERS),
-            "email.dmarc": fails(SOFT, DOUBLE),
+            "email.dmarc": fails(SOFT, DOUBLE, EU),
             "email.dkim": fails(SOFT, OFFERS, *leeds),
         },
     )

@@ -44,6 +44,12 @@ def test_the_demo_shows_the_planted_email_defects(tmp_path: Path) -> None:
     assert "leeds-smiles.example" in (results["email.spf"].note or "")
     assert "northwind-dental.example" in (results["email.spf"].reservation or "")
     assert "northwinddental.onmicrosoft.com" in (results["email.dmarc"].note or "")
+    # subdomains without a record of their own: inherited from the organisational domain (RFC 7489 6.6.3)
+    assert "news.nwdental-offers.example from _dmarc.nwdental-offers.example (sp=reject)" in (
+        results["email.dmarc"].note or ""
+    )
+    eu = next(f.detail for f in results["email.dmarc"].findings if f.resource_name == "eu.northwind-dental.example")
+    assert "inherited from _dmarc.northwind-dental.example: sp=none" in eu
     assert (tmp_path / "raw" / "email").is_dir()
     # offline re-evaluation of the snapshot gives the same results (the checks read no DNS)
     evaluated = CliRunner().invoke(main, ["evaluate", str(outcome.snapshot_path), "--output", str(tmp_path / "again")])

@@ -13,6 +13,7 @@ customer packs.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import re
@@ -36,6 +37,7 @@ from hygiene.notify.change import change_since
 from hygiene.notify.channels import slack_payload, teams_payload
 from hygiene.results import ScanReport
 from hygiene.safetext import RESOURCE_NAME_CAP, TEXT_CAP
+from hygiene.sources.email.resolver import MAX_RECORD_CHARS
 from hygiene_sandbox import Sandbox, Scenario, northwind
 from hygiene_sandbox.aws import AwsSandbox, AwsScenario, northwind_aws
 from hygiene_sandbox.hostile import MARKER, ORG_MARKER, hostile_northwind, hostile_northwind_aws, organisation_name
@@ -160,8 +162,10 @@ def test_the_hostile_scan_read_hostile_names_on_every_platform(hostile: Run) -> 
         platform: [f"{f.resource_name} {f.detail}" for r in results if r.platform == platform for f in r.findings]
         for platform in ("m365", "google", "aws", "azure")
     }
+    texts["email"] = [f.detail.lower() for r in results if r.platform == "email" for f in r.findings]
     for platform, found in texts.items():  # AWS findings name resources by id, with the Name tag in the detail
-        assert any(MARKER in text for text in found), (platform, found[:5])
+        marker = MARKER.lower() if platform == "email" else MARKER  # DMARC tag values are compared lower-case
+        assert any(marker in text for text in found), (platform, found[:5])
     raw = [path.read_bytes() for path in (hostile.reports / "raw").rglob("*.json")]
     assert any(b"\\ud800" in body for body in raw)  # lone surrogates crossed the wire as JSON escapes
 
@@ -172,6 +176,40 @@ def test_the_demo_config_carries_the_tenants_name_as_a_toml_string(hostile: Run)
     config = load_config(hostile.folder.parent / "configs" / "northwind.toml")
     assert config.organisation.name == organisation_name().replace("\ud800", "\ufffd")
     assert config.organisation.id == ORG
+
+
+def test_hostile_dns_text_is_normalised_at_the_source(hostile: Run) -> None:
+    """TXT records with escape codes, markup, bytes that are not UTF-8, lone surrogates, many character-strings and
+    50 kB reach the snapshot as text: no raw control code, each record capped, and the raw answers as the
+    resolver's text (escaped). Which of them the email findings quote is checked with every other output."""
+    snapshot = json.loads(gzip.decompress((hostile.reports / "snapshot.json.gz").read_bytes()))
+    answers = [
+        answer
+        for domain in snapshot["email"]["domains"]
+        for answer in [
+            domain["spf"],
+            domain["dmarc"],
+            *domain["spf_chain"].values(),
+            *domain["dkim"].values(),
+            *(domain.get("dmarc_inherited") or {}).get("answers", []),
+        ]
+    ]
+    texts = [record for answer in answers for record in answer["records"]]
+    assert any(MARKER in text for text in texts) and any("\ufffd" in text for text in texts)
+    for text in texts:
+        _no_raw_control("email.records", text)
+        assert len(text) <= MAX_RECORD_CHARS
+    assert any(answer["cut"] for answer in answers)  # the 50 kB record
+    leeds_key = next(
+        d["dkim"]["google"] for d in snapshot["email"]["domains"] if d["name"] == "northwind-leeds.example"
+    )
+    assert "\u00e9" * 700 in leeds_key["records"][0]  # joined before decoding: no character cut between strings
+    dkim = next(r for r in hostile.report().results if r.check_id == "email.dkim")
+    assert "northwind-leeds.example" in {f.resource_name for f in dkim.findings}  # markup as p= is not a key
+    raw = [path.read_bytes().decode("utf-8") for path in (hostile.reports / "raw" / "email").glob("*")]
+    assert raw and any(MARKER in text for text in raw)
+    for text in raw:
+        _no_raw_control("raw/email", text)
 
 
 # -- terminal, logs, history, diff ---------------------------------------------------------------------------

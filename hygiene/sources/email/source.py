@@ -4,8 +4,9 @@ Read after Microsoft 365 and Google Workspace in the scan order (:meth:`EmailSou
 domains from the snapshot), plus the domains ``[dns] domains`` lists. Per domain it asks for the TXT records at the
 domain (SPF), at the names its SPF record includes or redirects to (recursively, at most
 :data:`~hygiene.checklib.email.SPF_CHAIN_BOUND` names), at ``_dmarc.<domain>`` (DMARC) and at the DKIM selectors
-of the platforms holding it (``selector1``/``selector2`` for Microsoft 365, ``google`` for Google Workspace). The
-checks judge the answers offline.
+of the platforms holding it (``selector1``/``selector2`` for Microsoft 365, ``google`` for Google Workspace); when
+``_dmarc.<domain>`` holds no DMARC record, at ``_dmarc.`` of the names above it up to its organisational domain
+(:mod:`hygiene.sources.email.orgdomain`). The checks judge the answers offline.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from datetime import UTC, datetime
 
 import structlog
 
-from hygiene.checklib.email import SPF_CHAIN_BOUND, spf_records, spf_targets
+from hygiene.checklib.email import SPF_CHAIN_BOUND, dmarc_records, spf_records, spf_targets
 from hygiene.config import DnsConfig
 from hygiene.model import (
     DatasetState,
+    DmarcInherited,
     DnsAnswer,
     EmailData,
     EmailDomain,
@@ -30,6 +32,7 @@ from hygiene.model import (
     SourceRun,
 )
 from hygiene.sources.email.catalogue import DATASETS
+from hygiene.sources.email.orgdomain import dmarc_walk, psl_version
 from hygiene.sources.email.resolver import DnsReader, ResolverUnavailable
 from hygiene.sources.interface import Collected, RawRecorder, Source, not_selected
 
@@ -166,9 +169,35 @@ class EmailSource(Source[EmailData]):
             for platform in platforms
             for selector in SELECTORS.get(platform, ())
         }
+        dmarc = reader.txt(f"_dmarc.{name}")
         return EmailDomain(
-            name=name, platforms=platforms, spf=spf, spf_chain=chain, dmarc=reader.txt(f"_dmarc.{name}"), dkim=dkim
+            name=name,
+            platforms=platforms,
+            spf=spf,
+            spf_chain=chain,
+            dmarc=dmarc,
+            dmarc_inherited=_inherited(reader, name, dmarc),
+            dkim=dkim,
         )
+
+
+def _inherited(reader: DnsReader, name: str, dmarc: DnsAnswer) -> DmarcInherited | None:
+    """The ``_dmarc`` answers above ``name`` when its own answer holds no DMARC record (NXDOMAIN, NODATA, or only
+    other TXT records: RFC 7489 section 6.6.3) and it is below its organisational domain. One question per name
+    above it up to the organisational domain: one for ``mail.example.co.uk``; none for an organisational domain,
+    a failed answer (its record may exist) or several DMARC records (no fallback: policy discovery ends)."""
+    if dmarc.outcome == "failed" or dmarc_records(dmarc):
+        return None
+    walk = dmarc_walk(name)
+    if walk is None:
+        return None
+    return DmarcInherited(
+        organisational_domain=walk.organisational_domain,
+        icann_organisational_domain=walk.icann_organisational_domain,
+        psl_version=psl_version(),
+        answers=[reader.txt(f"_dmarc.{ancestor}") for ancestor in walk.ancestors],
+        not_asked=list(walk.beyond),
+    )
 
 
 def _needs(why: str) -> list[str]:

@@ -9,6 +9,7 @@ from conftest import run_checks
 
 from hygiene.model import (
     DatasetState,
+    DmarcInherited,
     DnsAnswer,
     EmailData,
     EmailDomain,
@@ -156,7 +157,8 @@ def test_spf_with_an_include_not_read_or_failing_is_never_a_pass() -> None:
         ("v=DMARC1; p=reject; pct=abc; rua=mailto:d@a.example", "pct=abc"),
         ("v=DMARC1; p=reject", "no rua"),
         ("v=DMARC1; rua=mailto:d@a.example", "p=missing"),
-        ("v=DMARC1; p=rejected; rua=mailto:d@a.example", "p=rejected"),
+        ("v=DMARC1; p=rejected; rua=mailto:d@a.example", "p='rejected'"),
+        ("v=DMARC1; p=<b>" + "x" * 100 + "; rua=mailto:d@a.example", "p='<b>" + "x" * 37 + "': failing"),
     ],
 )
 def test_dmarc_failures(record: str, expected: str) -> None:
@@ -181,6 +183,7 @@ def test_dkim_for_each_platform_only_its_selectors() -> None:
         "r.example", platforms=("google",), dkim={"google": txt("google._domainkey.r.example", "v=DKIM1; k=rsa; p=")}
     )
     wrong_v = domain("v.example", platforms=("google",), dkim={"google": txt("x", "k=rsa; v=DKIM1; p=abc")})
+    not_base64 = domain("b.example", platforms=("google",), dkim={"google": txt("x", "v=DKIM1; p=<script>x</script>")})
     selectors = ms_selectors("m.example")
     selectors["selector2"] = missing("selector2._domainkey.m.example")
     half = domain("m.example", dkim=selectors)
@@ -206,13 +209,14 @@ def test_dkim_for_each_platform_only_its_selectors() -> None:
             for s in ("selector1", "selector2")
         },
     )
-    got = results(google_ok, revoked, wrong_v, half, own_txt, elsewhere, listed_only, new_format, no_key)
+    got = results(google_ok, revoked, wrong_v, not_base64, half, own_txt, elsewhere, listed_only, new_format, no_key)
     status, findings = verdict(got["email.dkim"])
     assert status == "fail"
-    assert set(findings) == {"r.example", "v.example", "m.example", "t.example", "e.example", "k.example"}
+    assert set(findings) == {"r.example", "v.example", "b.example", "m.example", "t.example", "e.example", "k.example"}
+    assert "not a base64 public key" in findings["b.example"]
     assert "revoked" in findings["r.example"] and "not published" in findings["m.example"]
     assert "no DKIM key" in findings["k.example"]
-    assert got["email.dkim"].assessed == 8 and "not judged" in (got["email.dkim"].note or "")
+    assert got["email.dkim"].assessed == 9 and "not judged" in (got["email.dkim"].note or "")
 
 
 def test_dns_failures_are_not_assessed_never_pass_but_failures_elsewhere_still_fail() -> None:
@@ -232,3 +236,106 @@ def test_domains_not_listed_make_a_pass_not_assessed() -> None:
     got = results(domain(), unseen=("Google Workspace domains not read: scope not granted",))
     assert all(r.status is Status.NOT_ASSESSED for r in got.values())
     assert "Google Workspace domains not read" in (got["email.spf"].reason or "")
+
+
+def inheriting(name: str, *above: DnsAnswer, org: str, icann: str | None = None, spf: str | None = None) -> EmailDomain:
+    """A subdomain with no DMARC record of its own, and the answers the source read above it."""
+    sub = domain(name, dmarc=missing(f"_dmarc.{name}"), spf=spf if spf is not None else "v=spf1 -all")
+    sub.dmarc_inherited = DmarcInherited(
+        organisational_domain=org, icann_organisational_domain=icann or org, psl_version="t", answers=list(above)
+    )
+    return sub
+
+
+def test_a_subdomain_inherits_its_organisational_domains_sp_else_p() -> None:
+    org = "v=DMARC1; p=none; sp=reject; rua=mailto:d@example.co.uk"
+    got = results(
+        inheriting("mail.example.co.uk", txt("_dmarc.example.co.uk", org), org="example.co.uk"),
+        inheriting("eu.contoso.com", txt("_dmarc.contoso.com", DMARC_OK), org="contoso.com"),
+    )["email.dmarc"]
+    assert got.status is Status.PASS
+    assert "mail.example.co.uk from _dmarc.example.co.uk (sp=reject)" in (got.note or "")
+    assert "eu.contoso.com from _dmarc.contoso.com (p=reject)" in (got.note or "")
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ("v=DMARC1; p=reject; sp=none; rua=mailto:d@contoso.com", "inherited from _dmarc.contoso.com: sp=none"),
+        ("v=DMARC1; p=none; rua=mailto:d@contoso.com", "inherited from _dmarc.contoso.com: p=none"),
+        ("v=DMARC1; p=reject; sp=bogus; rua=mailto:d@contoso.com", "sp='bogus'"),
+        ("v=DMARC1; p=reject; pct=20; rua=mailto:d@contoso.com", "pct=20"),
+        ("v=DMARC1; p=reject", "no rua"),
+        ("MS=ms123", "none at _dmarc.contoso.com either (no v=DMARC1 record)"),
+    ],
+)
+def test_an_inherited_policy_that_does_not_protect_the_subdomain_fails(record: str, expected: str) -> None:
+    got = results(inheriting("eu.contoso.com", txt("_dmarc.contoso.com", record), org="contoso.com"))["email.dmarc"]
+    status, findings = verdict(got)
+    assert status == "fail" and expected in findings["eu.contoso.com"]
+    assert findings["eu.contoso.com"].startswith("no DMARC record at _dmarc.eu.contoso.com")
+
+
+def test_no_record_above_either_fails_and_an_organisational_domain_never_falls_back() -> None:
+    got = results(
+        inheriting("eu.contoso.com", missing("_dmarc.contoso.com", "nodata"), org="contoso.com"),
+        domain("contoso.example", dmarc=missing("_dmarc.contoso.example")),
+    )["email.dmarc"]
+    status, findings = verdict(got)
+    assert status == "fail" and set(findings) == {"eu.contoso.com", "contoso.example"}
+    assert "none at _dmarc.contoso.com either (no TXT record (NODATA))" in findings["eu.contoso.com"]
+
+
+def test_a_dns_failure_above_or_names_not_asked_are_not_assessed() -> None:
+    failing = inheriting("eu.contoso.com", failed("_dmarc.contoso.com"), org="contoso.com")
+    got = results(failing)["email.dmarc"]
+    assert got.status is Status.NOT_ASSESSED and "_dmarc.contoso.com TXT could not be read" in (got.reason or "")
+    deep = inheriting("a.b.contoso.com", txt("_dmarc.b.contoso.com", DMARC_OK), org="contoso.com")
+    assert deep.dmarc_inherited is not None
+    deep.dmarc_inherited.not_asked = ["contoso.com"]
+    assert results(deep)["email.dmarc"].status is Status.NOT_ASSESSED
+
+
+def test_where_receivers_could_disagree_the_worst_policy_counts() -> None:
+    # RFC 9989's tree walk applies the closest record (b.contoso.com's), RFC 7489 the organisational domain's
+    closest_weak = inheriting(
+        "a.b.contoso.com",
+        txt("_dmarc.b.contoso.com", "v=DMARC1; p=none; rua=mailto:d@contoso.com"),
+        txt("_dmarc.contoso.com", DMARC_OK),
+        org="contoso.com",
+    )
+    org_weak = inheriting(
+        "a.b.contoso.org",
+        txt("_dmarc.b.contoso.org", DMARC_OK),
+        txt("_dmarc.contoso.org", "v=DMARC1; p=reject; sp=none; rua=mailto:d@contoso.org"),
+        org="contoso.org",
+    )
+    # a private Public Suffix List entry: receivers reading only its ICANN section use blogspot.com's record
+    private = inheriting(
+        "x.shop.blogspot.com",
+        txt("_dmarc.shop.blogspot.com", DMARC_OK),
+        missing("_dmarc.blogspot.com"),
+        org="shop.blogspot.com",
+        icann="blogspot.com",
+    )
+    both_good = inheriting(
+        "a.b.contoso.net",
+        txt("_dmarc.b.contoso.net", DMARC_OK),
+        txt("_dmarc.contoso.net", DMARC_OK),
+        org="contoso.net",
+    )
+    status, findings = verdict(results(closest_weak, org_weak, private, both_good)["email.dmarc"])
+    assert status == "fail" and set(findings) == {"a.b.contoso.com", "a.b.contoso.org", "x.shop.blogspot.com"}
+    assert "_dmarc.b.contoso.com: p=none" in findings["a.b.contoso.com"]
+    assert "_dmarc.contoso.org: sp=none" in findings["a.b.contoso.org"]
+    assert "none at _dmarc.blogspot.com either" in findings["x.shop.blogspot.com"]
+
+
+def test_np_counts_for_a_subdomain_that_may_not_exist() -> None:
+    record = "v=DMARC1; p=reject; np=none; rua=mailto:d@contoso.com"
+    exists = inheriting("eu.contoso.com", txt("_dmarc.contoso.com", record), org="contoso.com")
+    assert results(exists)["email.dmarc"].status is Status.PASS
+    gone = inheriting("eu.contoso.com", txt("_dmarc.contoso.com", record), org="contoso.com")
+    gone.spf = missing("eu.contoso.com")
+    status, findings = verdict(results(gone)["email.dmarc"])
+    assert status == "fail" and "np=none" in findings["eu.contoso.com"]

@@ -25,6 +25,7 @@ from hygiene.model import (
     Snapshot,
     SourceRun,
 )
+from hygiene.sources.email.orgdomain import WALK_BOUND, dmarc_walk
 from hygiene.sources.email.resolver import MAX_RECORD_CHARS, DnsReader
 from hygiene.sources.email.source import EmailSource, dns_name
 from hygiene.sources.interface import RawRecorder
@@ -201,3 +202,89 @@ def test_graph_domains_denied_name_the_permission(tenant: Any) -> None:
     tenant.errors["/v1.0/domains"] = (403, "Authorization_RequestDenied", "Insufficient privileges")
     state = collect(tenant).sources["m365"].datasets["m365.domains"]
     assert not state.available and state.reason_kind is ReasonKind.PERMISSION and "Domain.Read.All" in state.needs
+
+
+# -- the DMARC organisational-domain fallback (RFC 7489 section 6.6.3) ----------------------------------------------
+
+
+def inheriting_zone() -> DnsZone:
+    reject_below = "v=DMARC1; p=none; sp=reject; rua=mailto:d@contoso.co.uk"
+    return DnsZone(
+        records={
+            "_dmarc.contoso.co.uk": {"TXT": [reject_below]},
+            "mail.contoso.co.uk": {"TXT": ["v=spf1 -all"]},
+            "_dmarc.own.contoso.co.uk": {"TXT": ["v=DMARC1; p=reject; rua=mailto:d@contoso.co.uk"]},
+            "_dmarc.other.contoso.co.uk": {"TXT": ["google-site-verification=abc"]},
+            "_dmarc.fabrikam.com": {"TXT": ["v=DMARC1; p=reject; rua=mailto:d@fabrikam.com"]},
+            "_dmarc.shop.blogspot.com": {"TXT": ["v=DMARC1; p=reject; rua=mailto:d@fabrikam.com"]},
+            "alone.example": {"TXT": ["v=spf1 -all"]},
+        },
+        failing=["_dmarc.failing.co.uk", "broken.example"],
+    )
+
+
+def test_a_subdomain_without_a_record_asks_the_names_above_it_and_nothing_more(tmp_path: Path) -> None:
+    domains = [
+        "mail.contoso.co.uk",  # +1: _dmarc.contoso.co.uk
+        "own.contoso.co.uk",  # its own record: +0
+        "other.contoso.co.uk",  # only another TXT record at its _dmarc name: +1
+        "a.b.fabrikam.com",  # +2: _dmarc.b.fabrikam.com, _dmarc.fabrikam.com
+        "x.shop.blogspot.com",  # a private suffix: +2, the organisational domain by the whole list and by ICANN's
+        "alone.example",  # an organisational domain (an unknown TLD: the list's default rule): +0
+        "mail.failing.co.uk",  # +1, SERVFAIL
+        "broken.example",  # its own question fails: +0 (its record may exist)
+    ]
+    with DnsSandbox(inheriting_zone()) as dns:
+        source = EmailSource(DnsConfig(nameservers=["127.0.0.1"], port=dns.port, domains=domains))
+        source.read_after(_snapshot([]))
+        collected = source.collect(RawRecorder(tmp_path, "email"))
+    by_name = {d.name: d for d in collected.data.domains}
+    assert collected.run.requests == 2 * len(domains) + 1 + 1 + 2 + 2 + 1
+
+    def asked(name: str) -> list[tuple[str, str]]:
+        inherited = by_name[name].dmarc_inherited
+        assert inherited is not None and inherited.psl_version.startswith("1.")
+        return [(a.name, a.outcome) for a in inherited.answers]
+
+    assert asked("mail.contoso.co.uk") == [("_dmarc.contoso.co.uk", "answer")]
+    mail = by_name["mail.contoso.co.uk"].dmarc_inherited
+    assert mail is not None and mail.organisational_domain == mail.icann_organisational_domain == "contoso.co.uk"
+    assert mail.answers[0].records == ["v=DMARC1; p=none; sp=reject; rua=mailto:d@contoso.co.uk"]
+    assert asked("other.contoso.co.uk") == [("_dmarc.contoso.co.uk", "answer")]
+    assert asked("a.b.fabrikam.com") == [("_dmarc.b.fabrikam.com", "nxdomain"), ("_dmarc.fabrikam.com", "answer")]
+    assert asked("x.shop.blogspot.com") == [("_dmarc.shop.blogspot.com", "answer"), ("_dmarc.blogspot.com", "nxdomain")]
+    shop = by_name["x.shop.blogspot.com"].dmarc_inherited
+    assert shop is not None and (shop.organisational_domain, shop.icann_organisational_domain) == (
+        "shop.blogspot.com",
+        "blogspot.com",
+    )
+    assert asked("mail.failing.co.uk") == [("_dmarc.failing.co.uk", "failed")]
+    for name in ("own.contoso.co.uk", "alone.example", "broken.example"):
+        assert by_name[name].dmarc_inherited is None
+    raw = "".join(p.read_text() for p in (tmp_path / "email").glob("*.txt"))
+    assert "_dmarc.contoso.co.uk" in raw and "sp=reject" in raw  # the inherited answer is kept raw too
+
+
+def test_the_walk_is_bounded_and_an_organisational_domain_or_public_suffix_has_none() -> None:
+    deep = dmarc_walk("a.b.c.d.e.f.g.h.i.contoso.com")
+    assert deep is not None and len(deep.ancestors) == WALK_BOUND
+    assert deep.ancestors[0] == "b.c.d.e.f.g.h.i.contoso.com" and deep.beyond[-1] == "contoso.com"
+    assert dmarc_walk("contoso.co.uk") is None and dmarc_walk("co.uk") is None
+    assert dmarc_walk("shop.blogspot.com") is None  # its own organisational domain by the whole list: no fallback
+
+
+def test_bytes_that_are_not_utf8_and_characters_split_between_strings_reach_the_snapshot_as_text() -> None:
+    split = "v=DKIM1; n=" + "\u00e9" * 300 + " \udcff\udcfe \ud800; p=abc"  # 0xFF 0xFE, a lone surrogate's bytes
+    hostile = DnsZone(
+        records={
+            "k.example": {"TXT": [split]},
+            "s1._domainkey.k.example": {"CNAME": ["<svg/onload=alert(1)>\x1b;x.evil.example"]},
+        }
+    )
+    with DnsSandbox(hostile) as dns:
+        key = reader(dns).txt("k.example")
+        cname = reader(dns).txt("s1._domainkey.k.example")
+    (text,) = key.records
+    assert "\u00e9" * 300 in text  # the 255-byte strings split two-byte characters: joined before decoding
+    assert text.endswith("; p=abc") and "\udcff" not in text and "\ud800" not in text and "\ufffd" in text
+    assert cname.outcome == "nxdomain" and cname.canonical == "<svg/onload=alert\\(1\\)>\\027\\;x.evil.example"
