@@ -40,6 +40,24 @@ HISTORY_DATA_DIR_HELP = (
 )
 
 
+def history_location(data_dir: Path | None) -> str:
+    """The history's URL (:func:`hygiene.history.history_url`), saying so on stderr when ``--data-dir`` puts it in
+    its SQLite file although ``HYGIENE_DATABASE_URL`` names a database: a shard or agent meant for the shared
+    PostgreSQL would otherwise record into a local file without a word."""
+    import os
+
+    from hygiene.history import DATABASE_URL_ENV, history_url
+
+    url = history_url(data_dir)
+    if data_dir is not None and os.environ.get(DATABASE_URL_ENV, "").strip():
+        err.print(
+            f"history: {data_dir / 'history.sqlite3'} (--data-dir wins over {DATABASE_URL_ENV}; leave --data-dir "
+            f"out and set HYGIENE_DATA_DIR for the locks to use the database)",
+            markup=False,
+        )
+    return url
+
+
 def data_dir_option(help_text: str | None = HISTORY_DATA_DIR_HELP) -> Callable[[F], F]:
     """``--data-dir DIR``: the folder of the history (and of keys, locks and the heartbeat), default by env."""
     return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=help_text)

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import click
 
-from hygiene.cli.common import data_dir_option, err, guard, json_option, out
+from hygiene.cli.common import data_dir_option, err, guard, history_location, json_option, out
 from hygiene.evidence.keys import EvidenceKeys, fingerprint
 from hygiene.evidence.pack import AUDIENCES, export_pack
 from hygiene.evidence.verify import verify_pack
-from hygiene.history.store import history_url
 from hygiene.paths import default_data_dir
 
 DATA_DIR_HELP = (
@@ -46,7 +45,7 @@ def export(
         scan_ref=scan_ref,
         audience=audience,
         output=output,
-        history=history_url(data_dir),  # --data-dir's history.sqlite3, else HYGIENE_DATABASE_URL
+        history=history_location(data_dir),  # --data-dir's history.sqlite3, else HYGIENE_DATABASE_URL
     )
     if as_json:
         document = {

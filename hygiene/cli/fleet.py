@@ -19,6 +19,7 @@ from hygiene.cli.common import (
     data_dir_option,
     err,
     guard,
+    history_location,
     log_into,
     out,
     per_credential_option,
@@ -142,7 +143,6 @@ def scan_all(
         scan_fleet,
         worst_exit_code,
     )
-    from hygiene.history import history_url
     from hygiene.limits import SharedLimits
 
     entries = read_fleet(config_dir)
@@ -150,7 +150,7 @@ def scan_all(
     shard = shard or Shard()
     # shards may share the output folder (a volume every pod mounts): one log each
     log_into(ctx, output, "hygiene.log" if shard.count == 1 else f"hygiene-shard-{shard.index}-of-{shard.count}.log")
-    history = history_url(data_dir)
+    history = history_location(data_dir)
     options = FleetOptions(
         output_dir=output,
         history=history,

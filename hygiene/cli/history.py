@@ -7,17 +7,17 @@ from pathlib import Path
 
 import click
 
-from hygiene.cli.common import data_dir_option, guard, json_option, out
+from hygiene.cli.common import data_dir_option, guard, history_location, json_option, out
 from hygiene.cli.tables import Listing, print_listing
 from hygiene.figures import format_percent, format_score
 from hygiene.history.compare import diff_recorded
 from hygiene.history.render import render_diff
-from hygiene.history.store import HistoryStore, history_url
+from hygiene.history.store import HistoryStore
 
 
 def open_history(data_dir: Path | None) -> HistoryStore:
     """The existing history in ``data_dir`` (default by env); a missing one is an error, never created."""
-    return HistoryStore(history_url(data_dir), create=False)
+    return HistoryStore(history_location(data_dir), create=False)
 
 
 @click.command("history")

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from hygiene.cli.common import data_dir_option, guard
-from hygiene.history.store import history_url
+from hygiene.cli.common import data_dir_option, guard, history_location
 from hygiene.portfolio import SORTS, build_portfolio, write_portfolio
 
 
@@ -54,7 +53,7 @@ def portfolio(
 
     Open OUTPUT/portfolio.html in a browser; the report links are relative to OUTPUT (write the page into the
     data dir, or any folder beside it, and they work from there)."""
-    result = build_portfolio(config_dir, history_url(data_dir), stale_days, output=output, sort=sort, tags=tags)
+    result = build_portfolio(config_dir, history_location(data_dir), stale_days, output=output, sort=sort, tags=tags)
     files = write_portfolio(result, output)
     for error in result.errors:
         click.echo(f"warning: {error.config}: {error.error}", err=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hygiene.cli.common import F, checks_dir_option, data_dir_option, err, exit_code, guard, log_into
+from hygiene.cli.common import F, checks_dir_option, data_dir_option, err, exit_code, guard, history_location, log_into
 from hygiene.cli.summary import ScanProgress, print_summary
 from hygiene.config import load_config
 from hygiene.reports import DEFAULT_FORMATS, FORMATS
@@ -88,7 +88,6 @@ def scan(
 ) -> None:
     """Scan the organisation described by CONFIG, write reports and record the scan in the history."""
     from hygiene.agent.lock import scan_lock
-    from hygiene.history import history_url
     from hygiene.scan import ScanOptions, check_credentials, default_output_dir, load_policy, new_scan_id, run_scan
     from hygiene.selection import plan_scan, split_values
 
@@ -127,7 +126,7 @@ def scan(
                 keep_raw=not no_raw,
                 progress=progress,
                 reading=progress.read,
-                history=None if no_history else history_url(data_dir),
+                history=None if no_history else history_location(data_dir),
                 plan=plan,
             ),
         )

@@ -425,3 +425,18 @@ def test_a_stopped_fleet_starts_no_new_scan_and_keeps_the_finished_ones(tmp_path
     assert len(recorded) == scanned  # what finished is recorded, whole; what did not start is not
     assert sum(1 for line in out.splitlines() if line.startswith("clinic-")) == scanned
     assert not (output / "portfolio.html").exists()
+
+
+def test_data_dir_over_a_database_url_is_said(tmp_path: Path) -> None:
+    """`--data-dir` puts the history in its SQLite file even when HYGIENE_DATABASE_URL names the fleet's database:
+    a shard started that way says so instead of recording into a local file without a word."""
+    configs = tmp_path / "configs"
+    write_config(configs, "acme")
+    env = {"HYGIENE_DATABASE_URL": "postgresql://hygiene:pw@db.internal/hygiene"}
+    result = CliRunner(env=env).invoke(main, ["portfolio", str(configs), "--data-dir", str(tmp_path / "data")])
+    assert "--data-dir wins over HYGIENE_DATABASE_URL" in result.stderr
+    assert "pw@" not in result.stderr  # the notice names the file, never the URL
+    quiet = CliRunner(env={"HYGIENE_DATABASE_URL": ""}).invoke(
+        main, ["portfolio", str(configs), "--data-dir", str(tmp_path / "data")]
+    )
+    assert "wins over" not in quiet.stderr
