@@ -433,10 +433,11 @@ def test_data_dir_over_a_database_url_is_said(tmp_path: Path) -> None:
     configs = tmp_path / "configs"
     write_config(configs, "acme")
     env = {"HYGIENE_DATABASE_URL": "postgresql://hygiene:pw@db.internal/hygiene"}
-    result = CliRunner(env=env).invoke(main, ["portfolio", str(configs), "--data-dir", str(tmp_path / "data")])
+    output = ["-o", str(tmp_path / "out")]
+    result = CliRunner(env=env).invoke(main, ["portfolio", str(configs), "--data-dir", str(tmp_path / "data"), *output])
     assert "--data-dir wins over HYGIENE_DATABASE_URL" in result.stderr
     assert "pw@" not in result.stderr  # the notice names the file, never the URL
     quiet = CliRunner(env={"HYGIENE_DATABASE_URL": ""}).invoke(
-        main, ["portfolio", str(configs), "--data-dir", str(tmp_path / "data")]
+        main, ["portfolio", str(configs), "--data-dir", str(tmp_path / "data"), *output]
     )
     assert "wins over" not in quiet.stderr
