@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-Area = Literal["mfa", "accounts", "backup", "patching", "email"]
+Area = Literal["mfa", "accounts", "backup", "patching", "endpoint", "email"]
 Severity = Literal["critical", "high", "medium", "low"]
-AREAS: tuple[Area, ...] = ("mfa", "accounts", "backup", "patching", "email")
+AREAS: tuple[Area, ...] = ("mfa", "accounts", "backup", "patching", "endpoint", "email")
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 
 #: the report formats, in the order files are written: the vocabulary the config validates ``formats`` against; the

@@ -38,6 +38,7 @@ AREA_TITLES: dict[str, str] = {
     "accounts": "Accounts",
     "backup": "Backup",
     "patching": "Patching and device updates",
+    "endpoint": "Endpoint protection (EDR, antivirus, encryption)",
     "email": "Email authentication (SPF, DMARC, DKIM)",
 }
 
@@ -55,6 +56,7 @@ _AREA_NOUNS: dict[str, tuple[str, str]] = {
     "mfa": ("account", "accounts"),
     "accounts": ("account", "accounts"),
     "patching": ("device", "devices"),
+    "endpoint": ("device", "devices"),
     "backup": ("item", "items"),
     "email": ("domain", "domains"),
 }

@@ -100,6 +100,10 @@ def effort_hint(area: str, count: int) -> str:
         if count <= 3:
             return "hours: update a few devices"
         return "days: device upgrades"
+    if area == "endpoint":
+        if count <= 3:
+            return "hours: fix a few devices"
+        return "days: device roll-out (encryption, protection agent)"
     if count <= 1:
         return "minutes: one setting"
     if count <= 20:

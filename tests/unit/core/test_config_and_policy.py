@@ -197,7 +197,7 @@ class TestRegistry:
         for item in registry:
             meta = item.meta
             assert meta.remediation and meta.references and meta.permissions, meta.id
-            assert meta.area in ("mfa", "accounts", "backup", "patching", "email")
+            assert meta.area in ("mfa", "accounts", "backup", "patching", "endpoint", "email")
             assert meta.id.startswith(
                 {"m365": "m365.", "google": "gws.", "aws": "aws.", "azure": "azure.", "email": "email."}[meta.platform]
             ), meta.id
