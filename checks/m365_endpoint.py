@@ -147,6 +147,7 @@ def _age_days(now: datetime, when: datetime | None) -> int | None:
     platform="m365",
     severity="high",
     requires=("m365.defender_machines", "m365.defender_vulnerabilities"),
+    optional=("m365.devices",),
     description="From Defender vulnerability management's export of software vulnerabilities per device: fails "
     "for machines with a critical or high CVE, fixed by an available security update, first seen on the machine "
     "longer ago than the policy's window (missing_update_max_days). A second source of patch levels beside "
@@ -183,6 +184,13 @@ def vulnerabilities(ctx: CheckContext) -> Outcome:
         elif age > window:
             late[row.device_id].append((age, row))
     names = {m.id: m.name for m in data.defender_machines}
+    # a machine Intune also manages is named by its Intune device id, as m365.devices.patch_current names it: one
+    # computer is one device in the insurer's patching answer, whichever of the two finds it behind
+    intune = (
+        {machine.id: device_id for device_id, machine in match_machines(data.devices, data.defender_machines).items()}
+        if ctx.snapshot.dataset("m365.devices").available
+        else {}
+    )
     findings = []
     for device_id, rows in sorted(late.items()):
         rows.sort(key=lambda item: (-item[0], item[1].cve_id))
@@ -195,7 +203,10 @@ def vulnerabilities(ctx: CheckContext) -> Outcome:
         name = names.get(device_id) or rows[0][1].device_name or device_id
         shown = list(updates.values())
         detail = "; ".join(shown[:5]) + (f"; and {len(shown) - 5} more update(s)" if len(shown) > 5 else "")
-        findings.append(Finding(device_id, name, detail))
+        if device_id in intune:
+            findings.append(Finding(intune[device_id], name, detail, {"defender_machine_id": device_id}))
+        else:
+            findings.append(Finding(device_id, name, detail))
     unseen: list[tuple[ReasonKind, str]] = []
     if undated:
         unseen.append((ReasonKind.API_GAP, f"{undated} critical/high row(s) without firstSeenTimestamp"))

@@ -200,3 +200,24 @@ def test_not_configured_off_the_public_cloud(tenant: Tenant) -> None:
     assert not any(c.startswith(f"GET {DEFENDER}") for c in tenant.calls)
     assert not any("securitycenter" in f.get("scope", [""])[0] for f in tenant.token_requests)
     assert run_checks(snapshot).results  # the rest of the scan goes on
+
+
+def test_a_computer_behind_on_both_intune_and_defender_is_one_device(tenant: Tenant, scan: Scan) -> None:
+    """LAPTOP-1 is behind on its OS build in Intune and misses a security update in Defender: both checks name it
+    by its Intune device id, so the insurer's patching answer (distinct resource ids) counts one device, not two;
+    a Defender-only machine keeps Defender's id."""
+    tenant.devices[0]["osVersion"] = "10.0.19045.1000"  # Windows 10 22H2: out of support
+    tenant.machines += [machine("m-home", "home-pc.contoso.test")]
+    tenant.vulnerabilities = [
+        vulnerability("m1", "CVE-2026-0001", "Critical", 40, "5050001"),
+        vulnerability("m-home", "CVE-2026-0002", "High", 40, "5050002"),
+    ]
+    results = scan(tenant)
+    intune = results["m365.devices.patch_current"]
+    defender = results["m365.devices.vulnerabilities"]
+    assert {f.resource_id for f in intune.findings} == {"d1"}
+    by_name = {f.resource_name: f for f in defender.findings}
+    assert by_name["laptop-1.contoso.test"].resource_id == "d1"
+    assert by_name["laptop-1.contoso.test"].data == {"defender_machine_id": "m1"}
+    assert by_name["home-pc.contoso.test"].resource_id == "m-home"
+    assert len({f.resource_id for f in [*intune.findings, *defender.findings]}) == 2
