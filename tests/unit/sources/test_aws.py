@@ -752,6 +752,14 @@ def test_sessions_share_built_in_handlers_and_client_classes_but_not_credentials
     assert a.meta.events is not b.meta.events
     plain = boto3.Session(aws_access_key_id="AKIAEXAMPLE3", aws_secret_access_key="3", region_name="eu-west-2")
     assert type(plain.client("ec2")) is not type(a)
+    from hygiene.sources.aws.transport import _ClassCachingCreator
+
+    classes = len(_ClassCachingCreator._classes)
+    for i in range(3):  # more sessions and clients: no more classes (the cache is keyed by what the loader keeps)
+        new_session(aws_access_key_id=f"AKIAEXAMPLE{i}X", aws_secret_access_key="x", region_name="eu-west-2").client(
+            "ec2", region_name="eu-west-2"
+        )
+    assert len(_ClassCachingCreator._classes) == classes
 
 
 def test_assumed_role_sessions_are_scrubbed_during_the_scan_and_forgotten_after(
