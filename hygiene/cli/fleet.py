@@ -133,7 +133,8 @@ def scan_all(
     are shared defaults they include), several at once, then print a summary and write the portfolio.
 
     A broken config is named and the others are still scanned. Exit code: the worst organisation's (2 not
-    scanned, 3 incomplete, 1 failures at --fail-on, 0)."""
+    scanned, 3 incomplete, 1 failures at --fail-on, 0); 130 when stopped by Ctrl-C or SIGTERM (the scans already
+    running finish and are recorded, no new one starts)."""
     from hygiene.fleet import (
         FleetInterrupted,
         FleetOptions,
