@@ -175,6 +175,7 @@ class DemoProgress:
         self._lock = threading.Lock()
         self._datasets: dict[str, set[str]] = {}
         self._responses: dict[str, int] = {}
+        self._reading: set[str] = set()
 
     def __call__(self, name: str, phase: str) -> None:
         """``ScanOptions.progress``: a platform's read starts or is done."""
@@ -185,13 +186,17 @@ class DemoProgress:
             with self._lock:
                 self._datasets[name] = set()
                 self._responses[name] = 0
+                self._reading.add(name)
             self.step(f"  reading {spec.title}…")
             return
         with self._lock:
             read = len(self._datasets.get(name, ()))
             responses = self._responses.get(name, 0)
+            self._reading.discard(name)
+            last = not self._reading  # the platforms are read at once: the next step starts after the last
         self.step(f"  read {spec.title}: {read} of {len(spec.datasets)} datasets, {responses:,} responses")
-        self.step.meanwhile("evaluating the checks and writing the reports")
+        if last:
+            self.step.meanwhile("evaluating the checks and writing the reports")
 
     def read(self, name: str, dataset: str | None, count: int) -> None:
         """``ScanOptions.reading``: a response received (its running count), or a dataset (part) read."""

@@ -81,13 +81,16 @@ def test_the_demo_prints_each_follow_up_and_says_what_it_does_while_it_runs(demo
         "starting the local Microsoft 365 and Google Workspace fakes",
         "reading Microsoft 365",
         "read Microsoft 365: ",
-        "reading Google Workspace",
         "then Northwind as it is now",
         "signing the insurer evidence pack",
         "writing the portfolio page",
     ]
     positions = [demo.stderr.find(stage) for stage in stages]
     assert -1 not in positions and positions == sorted(positions), demo.stderr
+    # the platforms are read at once (Google starts in the same wave as Microsoft 365), email after them all
+    assert positions[2] < demo.stderr.find("reading Google Workspace") < positions[4], demo.stderr
+    email = demo.stderr.find("reading Email authentication")
+    assert max(demo.stderr.find(f"read {p}: ") for p in ("Microsoft 365", "Google Workspace", "AWS")) < email
     # each platform's datasets as they are read: all of them, in the sandbox
     assert re.search(r"read Microsoft 365: (\d+) of \1 datasets, \d+ responses", demo.stderr), demo.stderr
 
