@@ -2,11 +2,12 @@
 writes an output folder, the shared options and the exit codes.
 
 Exit codes: 0 done, 1 failures at/above --fail-on, 2 usage or input error, 3 scan incomplete (a source or dataset
-could not be read, or a check errored). 3 wins over 1.
+could not be read, or a check errored). 3 wins over 1. 130: stopped by Ctrl-C (``scan-all``: or SIGTERM).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -29,6 +30,9 @@ from hygiene.results import exit_code as exit_code
 #: text included; what is styled is styled on purpose
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+#: the exit code of a run stopped by Ctrl-C (or, for ``scan-all``, SIGTERM): 128 + SIGINT, as a shell reports it
+EXIT_INTERRUPTED = 130
 
 #: a HygieneError becomes one line on stderr and its exit code, never a traceback
 guard = one_line_errors
@@ -148,6 +152,10 @@ class OneLineUsageGroup(click.Group):
             return super().invoke(ctx)
         except click.UsageError as exc:
             raise _one_line(exc) from None
+        except KeyboardInterrupt:
+            # click would say "Aborted!" and exit 1, which a scheduler reads as "failures found" (--fail-on)
+            err.print("interrupted", markup=False, highlight=False)
+            sys.exit(EXIT_INTERRUPTED)
 
 
 def _one_line(exc: click.UsageError) -> click.UsageError:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hygiene.cli.common import (
+    EXIT_INTERRUPTED,
     EXIT_USAGE,
     concurrency_option,
     data_dir_option,
@@ -201,10 +202,6 @@ def scan_all(
             highlight=False,
         )
     sys.exit(worst_exit_code(outcomes))
-
-
-#: the exit code of a fleet scan stopped by Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it)
-EXIT_INTERRUPTED = 130
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ nothing elsewhere (not a terminal, CI); the summary's first lines."""
 from __future__ import annotations
 
 import io
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -132,3 +133,43 @@ def test_caps_that_lower_the_grade_are_named() -> None:
     lines = [line.plain for line in headline(sample_report(Score(value=85.0, grade="D", coverage=1.0, caps=caps)))]
     assert lines[1] == "  grade capped at D (the score alone gives B):"
     assert lines[2:5] == [f"    {cap}" for cap in caps[:3]] and lines[5] == "    and 2 more (see the report)"
+
+
+def test_a_scan_stopped_with_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    """Ctrl-C during `hygiene scan`: one line and exit 130; click's own 'Aborted!' exits 1, which a scheduler
+    reads as 'failures found' (--fail-on)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from hygiene_sandbox import Sandbox, northwind
+
+    with Sandbox(northwind(datetime.now(UTC), google=False), latency_ms=200) as sandbox:
+        config = write_demo_config(tmp_path / "cfg", sandbox)
+        env = {**os.environ, SECRET_ENV: sandbox.client_secret, "NO_COLOR": "1"}
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hygiene.cli",
+                "scan",
+                str(config),
+                "-o",
+                str(tmp_path / "out"),
+                "--data-dir",
+                str(tmp_path),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(600):  # until the scan has asked the sandbox something: it is reading
+            if sandbox.requests:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr and "Aborted!" not in stderr
